@@ -1,0 +1,59 @@
+using Microsoft.CodeAnalysis;
+
+namespace Spector.Diagnostics;
+
+/// <summary>
+/// The one catalogue of Spector diagnostics, shared by the generator (rules that stop generation) and the
+/// analyzers (everything else). Each id has a page at docs/rules/SPECnnn.md.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    public const string SchemaCategory = "Spector.Schema";
+    public const string UsageCategory = "Spector.Usage";
+    public const string StorageCategory = "Spector.Storage";
+
+    private const string HelpRoot = "https://github.com/spector-dotnet/spector/blob/main/docs/rules/";
+
+    public static readonly DiagnosticDescriptor NotOnAnyEventsTable = Error("SPEC001", SchemaCategory,
+        "Evented type has no schema index",
+        "'{0}' is [Evented] but no [EventsTable] lists it; add [EventSchema(typeof({0}), <next free index>)] to an events table class");
+
+    public static readonly DiagnosticDescriptor DuplicateSchemaIndex = Error("SPEC002", SchemaCategory,
+        "Schema index used twice",
+        "Schema index {0} of events table '{1}' is given to both '{2}' and '{3}'; every type needs its own index, never reused");
+
+    public static readonly DiagnosticDescriptor OnTwoEventsTables = Error("SPEC003", SchemaCategory,
+        "Evented type listed on two events tables",
+        "'{0}' is listed on events tables '{1}' and '{2}'; a type's events live in exactly one table");
+
+    public static readonly DiagnosticDescriptor SchemaOfNonEventedType = Error("SPEC004", SchemaCategory,
+        "Schema index for a type that is not evented",
+        "[EventSchema] lists '{0}', which has no [Evented] attribute");
+
+    public static readonly DiagnosticDescriptor NotPartial = Error("SPEC005", UsageCategory,
+        "Type must be partial",
+        "'{0}' must be declared partial (with every containing type) so Spector can generate its members");
+
+    public static readonly DiagnosticDescriptor MissingChangesetHandler = Error("SPEC006", UsageCategory,
+        "Missing default Changeset handler",
+        "'{0}' needs a handler 'static void Changeset(Changeset<{0}> c)' that applies new and replayed events");
+
+    public static readonly DiagnosticDescriptor InvalidIdentifier = Error("SPEC014", StorageCategory,
+        "Invalid SQL identifier",
+        "'{0}' is not a valid {1} name: use letters, digits and underscores, not starting with a digit, at most 63 characters");
+
+    public static readonly DiagnosticDescriptor NoGuidKey = Error("SPEC015", UsageCategory,
+        "Evented type needs a Guid Id",
+        "'{0}' needs a public settable 'Guid Id' property: Spector assigns it the id of the record's insert event");
+
+    public static readonly DiagnosticDescriptor UnsupportedColumnType = Error("SPEC016", StorageCategory,
+        "Property type has no column type",
+        "Property '{0}' of '{1}' has type '{2}', which has no column in record table '{3}'; use a scalar type or mark it [NotMapped]");
+
+    public static readonly DiagnosticDescriptor NoParameterlessConstructor = Error("SPEC017", UsageCategory,
+        "Evented type needs a parameterless constructor",
+        "'{0}' needs a parameterless constructor: replay starts from an empty record");
+
+    private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
+        new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
+}

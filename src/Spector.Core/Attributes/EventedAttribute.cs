@@ -1,0 +1,20 @@
+namespace Spector;
+
+/// <summary>
+/// Marks a <c>partial</c> class whose state lives in an event log. The generator emits typed
+/// <c>InsertAsync</c>, <c>UpdateAsync</c>, <c>DeleteAsync</c>, <c>GetAsync</c> and <c>AllEventsAsync</c>
+/// methods and the replay dispatcher that feeds stored events through the class's
+/// <c>static void Changeset(Changeset&lt;T&gt; c)</c> handler.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class EventedAttribute : Attribute
+{
+    /// <summary>Payload version stamped into every new event as <c>__version__</c>.</summary>
+    public int Version { get; set; }
+
+    /// <summary>
+    /// The record's own table, written in the same transaction as each event. When omitted the record is
+    /// embedded: its state lives only in the event log.
+    /// </summary>
+    public string? Table { get; set; }
+}

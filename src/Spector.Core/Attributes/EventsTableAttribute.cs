@@ -1,0 +1,27 @@
+namespace Spector;
+
+/// <summary>
+/// Declares an event log table. Put it on a <c>partial</c> class and list the evented types it stores
+/// with <see cref="EventSchemaAttribute"/>. The generator adds the table's runtime handle
+/// (<c>Log</c>), store configuration (<c>UseSqlite</c>, <c>UsePostgres</c>) and migrations.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class EventsTableAttribute(string name) : Attribute
+{
+    /// <summary>The SQL table name of the event log.</summary>
+    public string Name { get; } = name;
+}
+
+/// <summary>
+/// Gives an evented type a stable schema index in an events table. The index is what is stored in every
+/// event row, so it must never be reused for another type.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class EventSchemaAttribute(Type type, int index) : Attribute
+{
+    /// <summary>The evented type.</summary>
+    public Type Type { get; } = type;
+
+    /// <summary>The stable index stored in the <c>schema</c> column.</summary>
+    public int Index { get; } = index;
+}

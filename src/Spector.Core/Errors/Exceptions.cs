@@ -1,0 +1,126 @@
+namespace Spector;
+
+/// <summary>Base of every error Spector raises about a record or an event.</summary>
+public abstract class SpectorException : Exception
+{
+    private protected SpectorException(string message, string table, Guid? recordId, Guid? eventId, Exception? inner = null)
+        : base(message, inner)
+    {
+        Table = table;
+        RecordId = recordId;
+        EventId = eventId;
+    }
+
+    /// <summary>The events table involved.</summary>
+    public string Table { get; }
+
+    /// <summary>The record involved, when known.</summary>
+    public Guid? RecordId { get; }
+
+    /// <summary>The event involved, when known.</summary>
+    public Guid? EventId { get; }
+}
+
+/// <summary>A new write left the record invalid. Nothing was stored.</summary>
+public sealed class ChangesetInvalidException : SpectorException
+{
+    internal ChangesetInvalidException(string recordType, string action, string table, Guid recordId, Guid eventId,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> errors)
+        : base($"{action} of {recordType} {recordId} (event {eventId}, table {table}) is invalid: " +
+               string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")) + ". Nothing was stored.",
+            table, recordId, eventId)
+    {
+        RecordType = recordType;
+        Action = action;
+        Errors = errors;
+    }
+
+    /// <summary>The evented type written.</summary>
+    public string RecordType { get; }
+
+    /// <summary>The refused action.</summary>
+    public string Action { get; }
+
+    /// <summary>Error messages by attribute key.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Errors { get; }
+}
+
+/// <summary>The record does not exist in the log, or its last event deleted it.</summary>
+public sealed class RecordNotFoundException : SpectorException
+{
+    internal RecordNotFoundException(string recordType, string action, string table, Guid recordId, bool deleted)
+        : base($"Cannot {action} {recordType} {recordId}: {(deleted ? "it was deleted" : "no such record")} in events table {table}. Nothing was stored.",
+            table, recordId, null)
+    {
+        RecordType = recordType;
+        WasDeleted = deleted;
+    }
+
+    /// <summary>The evented type asked for.</summary>
+    public string RecordType { get; }
+
+    /// <summary>True when the record existed and its last event is a delete.</summary>
+    public bool WasDeleted { get; }
+}
+
+/// <summary>Other writers kept appending to the record; every retry lost the race. Nothing was stored.</summary>
+public sealed class ConcurrencyConflictException : SpectorException
+{
+    internal ConcurrencyConflictException(string recordType, string table, Guid recordId, Guid eventId, int attempts, Exception inner)
+        : base($"Gave up appending event {eventId} to {recordType} {recordId} in events table {table} after {attempts} attempts: " +
+               "other writers appended first each time. Nothing was stored.", table, recordId, eventId, inner)
+    {
+        Attempts = attempts;
+    }
+
+    /// <summary>How many times the write was tried.</summary>
+    public int Attempts { get; }
+}
+
+/// <summary>An UPDATE or DELETE of an event row was refused by the append-only triggers.</summary>
+public sealed class EventLogImmutableException : SpectorException
+{
+    internal EventLogImmutableException(string table, Exception inner)
+        : base($"Events table {table} is append-only: an UPDATE or DELETE of an event row was refused by its trigger. " +
+               "Events are never changed; append a new event instead.", table, null, null, inner)
+    {
+    }
+}
+
+/// <summary>Why a stored event could not be replayed.</summary>
+public enum ReplayFailure
+{
+    /// <summary>The payload is not a JSON object, or a value does not convert to its property type.</summary>
+    CorruptPayload,
+
+    /// <summary>The payload's <c>__version__</c> is newer than the code's <c>Version</c>.</summary>
+    NewerVersion,
+
+    /// <summary>The action code is not known to this events table.</summary>
+    UnknownAction,
+
+    /// <summary>The schema index differs from the record's other events.</summary>
+    SchemaMismatch,
+
+    /// <summary>Events are out of order: no insert first, a second insert, or an event after a delete.</summary>
+    BrokenSequence,
+}
+
+/// <summary>A stored event cannot be applied. Names the event so it can be inspected.</summary>
+public sealed class EventReplayException : SpectorException
+{
+    internal EventReplayException(ReplayFailure failure, string recordType, string table, Guid recordId, Guid eventId, long seq,
+        string detail, Exception? inner = null)
+        : base($"Cannot replay event {eventId} (seq {seq}) of {recordType} {recordId} in events table {table}: {detail}",
+            table, recordId, eventId, inner)
+    {
+        Failure = failure;
+        Seq = seq;
+    }
+
+    /// <summary>What is wrong with the event.</summary>
+    public ReplayFailure Failure { get; }
+
+    /// <summary>The event's per-record sequence number.</summary>
+    public long Seq { get; }
+}

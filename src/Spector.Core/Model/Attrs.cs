@@ -1,0 +1,85 @@
+using System.Collections;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Spector;
+
+/// <summary>
+/// The attributes of one event, keyed by their stored (snake_case) names. Build one with a collection
+/// initializer: <c>new Attrs { ["name"] = "Ann", ["email"] = "ann@example.com" }</c>. Values are JSON
+/// nodes, so strings, numbers, booleans, <see cref="Guid"/> and date values convert implicitly.
+/// </summary>
+public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
+{
+    private static readonly JsonNodeOptions KeysAreOrdinal = new() { PropertyNameCaseInsensitive = false };
+    private readonly JsonObject _values;
+
+    /// <summary>An empty set of attributes.</summary>
+    public Attrs() => _values = new JsonObject(KeysAreOrdinal);
+
+    private Attrs(JsonObject values) => _values = values;
+
+    /// <summary>Gets or sets the value stored under <paramref name="key"/> (null when absent).</summary>
+    public JsonNode? this[string key]
+    {
+        get => _values.TryGetPropertyValue(key, out var value) ? value : null;
+        set => _values[key] = value;
+    }
+
+    /// <summary>Number of keys.</summary>
+    public int Count => _values.Count;
+
+    /// <summary>True when <paramref name="key"/> is present, even with a null value.</summary>
+    public bool ContainsKey(string key) => _values.ContainsKey(key);
+
+    /// <summary>Looks a key up; a present key with a JSON null yields true and a null value.</summary>
+    public bool TryGetValue(string key, out JsonNode? value) => _values.TryGetPropertyValue(key, out value);
+
+    /// <summary>Removes a key; returns whether it was present.</summary>
+    public bool Remove(string key) => _values.Remove(key);
+
+    /// <summary>Reads a key as <typeparamref name="T"/>, or <paramref name="fallback"/> when absent or null.</summary>
+    public T Get<T>(string key, T fallback = default!) =>
+        _values.TryGetPropertyValue(key, out var node) && node is not null ? node.GetValue<T>() : fallback;
+
+    /// <summary>Upcasting helper: moves the value of <paramref name="from"/> to <paramref name="to"/> when present.</summary>
+    public Attrs Rename(string from, string to)
+    {
+        if (_values.TryGetPropertyValue(from, out var node))
+        {
+            _values.Remove(from);
+            _values[to] = node;
+        }
+        return this;
+    }
+
+    /// <summary>Upcasting helper: sets <paramref name="key"/> only when it is absent.</summary>
+    public Attrs Default(string key, JsonNode? value)
+    {
+        if (!_values.ContainsKey(key)) _values[key] = value;
+        return this;
+    }
+
+    /// <summary>Writes the attributes as one JSON object.</summary>
+    public void WriteTo(Utf8JsonWriter writer) => _values.WriteTo(writer);
+
+    /// <summary>The attributes as compact JSON text.</summary>
+    public override string ToString() => _values.ToJsonString();
+
+    /// <summary>Reads attributes from a stored JSON object.</summary>
+    public static Attrs Parse(string json)
+    {
+        var node = JsonNode.Parse(json, KeysAreOrdinal);
+        return node is JsonObject obj
+            ? new Attrs(obj)
+            : throw new JsonException($"An event payload must be a JSON object, found {node?.GetValueKind().ToString() ?? "null"}.");
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, JsonNode?>> GetEnumerator() => _values.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Collection-initializer support: <c>new Attrs { { "name", "Ann" } }</c>.</summary>
+    public void Add(string key, JsonNode? value) => _values.Add(key, value);
+}

@@ -1,0 +1,95 @@
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using Dapper;
+
+namespace Spector;
+
+/// <summary>
+/// What the runtime needs to know about one evented type. The generator emits one sealed subclass per
+/// <c>[Evented]</c> class; its overrides are plain switches over the type's properties, so replay binds
+/// payloads without reflection.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public abstract class EventedType<T> where T : class
+{
+    /// <summary>Called by generated code.</summary>
+    protected EventedType(string name, int schemaIndex, int version, EventLog log, RecordTable? table)
+    {
+        Name = name;
+        SchemaIndex = schemaIndex;
+        Version = version;
+        Log = log;
+        Table = table;
+    }
+
+    /// <summary>The type's name, used in messages.</summary>
+    public string Name { get; }
+
+    /// <summary>The stable schema index stored in each of the type's events.</summary>
+    public int SchemaIndex { get; }
+
+    /// <summary>The current payload version.</summary>
+    public int Version { get; }
+
+    /// <summary>The events table the type is listed on.</summary>
+    public EventLog Log { get; }
+
+    /// <summary>The record's own table, or null for an embedded record.</summary>
+    public RecordTable? Table { get; }
+
+    /// <summary>A new, empty record with the given id.</summary>
+    public abstract T Create(Guid id);
+
+    /// <summary>The record's id.</summary>
+    public abstract Guid IdOf(T record);
+
+    /// <summary>Calls the one handler that applies to the changeset's action and version.</summary>
+    public abstract void Apply(Changeset<T> changeset);
+
+    /// <summary>Sets the property stored under <paramref name="key"/>; false when there is none.</summary>
+    public abstract bool TrySetAttr(T record, string key, JsonNode? value);
+
+    /// <summary>Reads the property stored under <paramref name="key"/>; false when there is none.</summary>
+    public abstract bool TryGetAttr(T record, string key, out object? value);
+
+    /// <summary>Adds one parameter per record-table column, named after the column.</summary>
+    public virtual void BindColumns(T record, DynamicParameters parameters) =>
+        throw new InvalidOperationException($"{Name} is embedded: it has no record table.");
+}
+
+/// <summary>The SQL of a record's own table, generated at compile time from its properties.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class RecordTable
+{
+    private readonly string _createSqlite;
+    private readonly string _createPostgres;
+
+    /// <summary>Called by generated code; the name is validated again here.</summary>
+    public RecordTable(string name, string insertSql, string upsertSql, string deleteSql, string createSqlite, string createPostgres)
+    {
+        Name = SqlIdentifier.Validate(name, "record table");
+        InsertSql = insertSql;
+        UpsertSql = upsertSql;
+        DeleteSql = deleteSql;
+        _createSqlite = createSqlite;
+        _createPostgres = createPostgres;
+    }
+
+    /// <summary>The table name.</summary>
+    public string Name { get; }
+
+    /// <summary>Inserts one row; parameters are named after the columns.</summary>
+    public string InsertSql { get; }
+
+    /// <summary>Inserts or replaces one row by id, so the table always matches the replayed state.</summary>
+    public string UpsertSql { get; }
+
+    /// <summary>Deletes one row by <c>@id</c>.</summary>
+    public string DeleteSql { get; }
+
+    /// <summary><c>CREATE TABLE IF NOT EXISTS</c> for the dialect.</summary>
+    public string CreateSql(SqlDialect dialect) => dialect == SqlDialect.PostgreSql ? _createPostgres : _createSqlite;
+
+    /// <summary><c>DROP TABLE IF EXISTS</c>.</summary>
+    public string DropSql => $"DROP TABLE IF EXISTS {SqlIdentifier.Quote(Name)}";
+}

@@ -1,0 +1,71 @@
+using System.Data.Common;
+
+namespace Spector;
+
+/// <summary>
+/// A connection for one operation: the caller's (from a <see cref="SpectorSession"/>) or one opened from the
+/// events table's store, which the lease then closes.
+/// </summary>
+internal sealed class ConnectionLease : IAsyncDisposable
+{
+    private readonly bool _owned;
+
+    private ConnectionLease(DbConnection connection, DbTransaction? transaction, Dialect dialect, bool owned)
+    {
+        Connection = connection;
+        Transaction = transaction;
+        Dialect = dialect;
+        _owned = owned;
+    }
+
+    public DbConnection Connection { get; }
+    public DbTransaction? Transaction { get; }
+    public Dialect Dialect { get; }
+
+    public static async ValueTask<ConnectionLease> OpenAsync(EventLog log, SpectorSession? session, CancellationToken ct)
+    {
+        if (session is not null) return new(session.Connection, session.Transaction, session.Dialect, owned: false);
+        var store = log.Store;
+        var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return new(connection, null, Dialect.For(store.Dialect), owned: true);
+    }
+
+    public ValueTask DisposeAsync() => _owned ? Connection.DisposeAsync() : ValueTask.CompletedTask;
+}
+
+/// <summary>Runs one write attempt in a transaction that commits or rolls back as a unit.</summary>
+internal static class WriteTransaction
+{
+    private const string SavepointName = "spector_write";
+
+    /// <summary>
+    /// Without a session, or with a session that has no transaction, the attempt gets its own transaction.
+    /// Inside the caller's transaction it runs under a savepoint, so a lost race or an invalid changeset
+    /// undoes only this write and the caller's transaction stays usable.
+    /// </summary>
+    public static async Task<TResult> RunAsync<TResult>(EventLog log, SpectorSession? session,
+        Func<DbConnection, DbTransaction, Dialect, Task<TResult>> attempt, CancellationToken ct)
+    {
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        if (lease.Transaction is { } outer)
+        {
+            await outer.SaveAsync(SavepointName, ct).ConfigureAwait(false);
+            try
+            {
+                var result = await attempt(lease.Connection, outer, lease.Dialect).ConfigureAwait(false);
+                await outer.ReleaseAsync(SavepointName, ct).ConfigureAwait(false);
+                return result;
+            }
+            catch
+            {
+                await outer.RollbackAsync(SavepointName, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        await using var tx = await lease.Dialect.BeginWriteAsync(lease.Connection, ct).ConfigureAwait(false);
+        var value = await attempt(lease.Connection, tx, lease.Dialect).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return value;
+    }
+}

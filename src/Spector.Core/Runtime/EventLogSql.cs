@@ -1,0 +1,39 @@
+namespace Spector;
+
+/// <summary>The SQL text of one events table, built once from its validated, quoted name.</summary>
+internal sealed class EventLogSql
+{
+    private const string EventColumns = "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\"";
+    private readonly string _table;
+    private readonly string _appendPostgres;
+    private readonly string _appendSqlite;
+
+    public EventLogSql(string table)
+    {
+        _table = table;
+        var t = SqlIdentifier.Quote(table);
+        const string replayColumns = "SELECT \"id\", \"seq\", \"schema\", \"action\", \"payload\" FROM ";
+        Replay = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
+        ReplayUpTo = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" <= @up_to ORDER BY \"seq\"";
+        EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
+        EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
+        _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table);
+        _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table);
+    }
+
+    /// <summary>id, seq, schema, action, payload of one record in order.</summary>
+    public string Replay { get; }
+
+    /// <summary>As <see cref="Replay"/>, up to and including <c>@up_to</c>.</summary>
+    public string ReplayUpTo { get; }
+
+    /// <summary>Every column of one record's events.</summary>
+    public string EventsOf { get; }
+
+    /// <summary>Every column of one record's events of one schema.</summary>
+    public string EventsOfSchema { get; }
+
+    public string Append(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendPostgres : _appendSqlite;
+
+    public override string ToString() => _table;
+}

@@ -1,0 +1,132 @@
+using System.Data.Common;
+using System.Text.Json;
+
+namespace Spector;
+
+/// <summary>Reads a record's events and rolls its state forward through the generated dispatcher.</summary>
+internal static class EventReader
+{
+    /// <summary>The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.</summary>
+    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted) where T : class;
+
+    public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, DbConnection connection, DbTransaction? tx,
+        Guid id, long? upToSeq, CancellationToken ct) where T : class
+    {
+        var sql = type.Log.Sql;
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = upToSeq is null ? sql.Replay : sql.ReplayUpTo;
+        AddParameter(command, "parent_id", id);
+        if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
+
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        T? state = null;
+        long last = 0;
+        var deleted = false;
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var eventId = reader.GetGuid(0);
+            var seq = reader.GetInt64(1);
+            var schema = reader.GetInt32(2);
+            var action = reader.GetInt32(3);
+            if (schema != type.SchemaIndex)
+            {
+                // The id belongs to a record of another type: for this type it does not exist.
+                if (last == 0) return default;
+                throw Fail(ReplayFailure.SchemaMismatch, $"its schema index is {schema}, the record's is {type.SchemaIndex}");
+            }
+            if (seq != last + 1)
+                throw Fail(ReplayFailure.BrokenSequence, $"expected seq {last + 1}: an event is missing");
+            last = seq;
+
+            switch (action)
+            {
+                case EventActions.Insert:
+                    if (seq != 1) throw Fail(ReplayFailure.BrokenSequence, "an insert can only be the first event");
+                    state = type.Create(id);
+                    Apply(type, state, "insert", reader.GetString(4));
+                    break;
+                case EventActions.Delete:
+                    if (state is null) throw Fail(ReplayFailure.BrokenSequence, "a delete must follow an insert");
+                    state = null;
+                    deleted = true;
+                    break;
+                default:
+                    var name = type.Log.ActionName(action)
+                        ?? throw Fail(ReplayFailure.UnknownAction, $"action code {action} is not known to events table {type.Log.Table}");
+                    if (state is null)
+                        throw Fail(ReplayFailure.BrokenSequence, deleted ? "it follows the record's delete" : "the record has no insert event");
+                    Apply(type, state, name, reader.GetString(4));
+                    break;
+            }
+
+            void Apply(EventedType<T> evented, T record, string actionName, string payload)
+            {
+                Attrs attrs;
+                int version;
+                try
+                {
+                    attrs = Attrs.Parse(payload);
+                    version = Payload.VersionOf(attrs);
+                }
+                catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+                {
+                    throw Fail(ReplayFailure.CorruptPayload, $"the payload is not valid: {e.Message}", e);
+                }
+                if (version > evented.Version)
+                    throw Fail(ReplayFailure.NewerVersion,
+                        $"it was written with version {version}, newer than {evented.Name}'s version {evented.Version}; deploy the newer code to read it");
+                try
+                {
+                    evented.Apply(new Changeset<T>(evented, record, actionName, version, eventId, attrs, isReplay: true));
+                }
+                catch (AttrConversionException e)
+                {
+                    throw Fail(ReplayFailure.CorruptPayload, e.Message, e);
+                }
+            }
+
+            EventReplayException Fail(ReplayFailure failure, string detail, Exception? inner = null) =>
+                new(failure, type.Name, type.Log.Table, id, eventId, seq, detail, inner);
+        }
+        return new(state, last, deleted);
+    }
+
+    public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,
+        int? schema, CancellationToken ct)
+    {
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        await using var command = lease.Connection.CreateCommand();
+        command.Transaction = lease.Transaction;
+        command.CommandText = schema is null ? log.Sql.EventsOf : log.Sql.EventsOfSchema;
+        AddParameter(command, "parent_id", recordId);
+        if (schema is { } index) AddParameter(command, "schema", index);
+
+        var events = new List<StoredEvent>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var action = reader.GetInt32(5);
+            events.Add(new StoredEvent(
+                Id: reader.GetGuid(1),
+                ParentId: reader.GetGuid(2),
+                Seq: reader.GetInt64(3),
+                Position: reader.GetInt64(0),
+                Schema: reader.GetInt32(4),
+                ActionCode: action,
+                Action: log.ActionName(action),
+                Payload: reader.GetString(6),
+                Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
+                InsertedAt: lease.Dialect.ReadTimestamp(reader, 8)));
+        }
+        return events;
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}

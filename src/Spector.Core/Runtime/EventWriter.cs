@@ -1,0 +1,145 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Spector;
+
+/// <summary>
+/// Appends events. Every write rebuilds the record from its log inside the write transaction, runs the
+/// handler on that state, appends event seq n+1, and writes the record table in the same transaction. A
+/// lost (parent_id, seq) race is retried from the replay, so no update is lost or validated against stale state.
+/// </summary>
+internal static class EventWriter
+{
+    /// <summary>After this many lost races a writer also takes a per-record lock where the dialect has one, so it cannot starve.</summary>
+    private const int SerializeAfterAttempts = 2;
+
+    public static async Task<T> InsertAsync<T>(EventedType<T> type, SpectorSession? session, Attrs attrs, CancellationToken ct)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(attrs);
+        var id = Guid.CreateVersion7();
+        RejectReservedKeys(type, "insert", id, id, attrs);
+        var now = Clock.UtcNow();
+        var payload = Payload.Build(attrs, type.Version, id, now, EventActions.Insert);
+        var record = type.Create(id);
+        Handle(type, record, "insert", id, id, payload);
+
+        return await WriteTransaction.RunAsync(type.Log, session, async (connection, tx, dialect) =>
+        {
+            await AppendRowAsync(connection, tx, dialect, type.Log, new EventRow(id, id, 1, type.SchemaIndex, EventActions.Insert, payload, now), ct)
+                .ConfigureAwait(false);
+            if (type.Table is { } table)
+                await WriteRecordAsync(connection, tx, type, table.InsertSql, record, ct).ConfigureAwait(false);
+            return record;
+        }, ct).ConfigureAwait(false);
+    }
+
+    public static async Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, CancellationToken ct)
+        where T : class =>
+        (await AppendAsync(type, session, id, EventActions.Update, "update", attrs ?? throw new ArgumentNullException(nameof(attrs)), ct)
+            .ConfigureAwait(false))!;
+
+    public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
+        AppendAsync(type, session, id, EventActions.Delete, "delete", null, ct);
+
+    private static async Task<T?> AppendAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int action, string actionName,
+        Attrs? attrs, CancellationToken ct) where T : class
+    {
+        var eventId = Guid.CreateVersion7();
+        RejectReservedKeys(type, actionName, id, eventId, attrs);
+        var log = type.Log;
+        for (var attempt = 1; ; attempt++)
+        {
+            var serialize = attempt > SerializeAfterAttempts;
+            try
+            {
+                return await WriteTransaction.RunAsync(log, session,
+                    (connection, tx, dialect) => AttemptAsync(connection, tx, dialect, serialize), ct).ConfigureAwait(false);
+            }
+            catch (DbException e) when (Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, log.Table))
+            {
+                if (attempt >= log.MaxWriteAttempts)
+                    throw new ConcurrencyConflictException(type.Name, log.Table, id, eventId, attempt, e);
+                // Jittered exponential backoff spreads the losers out before they replay again.
+                await Task.Delay(Random.Shared.Next(0, 1 << Math.Min(attempt, 6)), ct).ConfigureAwait(false);
+            }
+        }
+
+        async Task<T?> AttemptAsync(DbConnection connection, DbTransaction tx, Dialect dialect, bool serializeWriters)
+        {
+            if (serializeWriters && dialect.RecordLockSql is { } lockSql)
+                await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
+                    .ConfigureAwait(false);
+
+            var replayed = await EventReader.ReplayAsync(type, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
+            if (replayed.Record is not { } record)
+                throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
+
+            var now = Clock.UtcNow();
+            var payload = Payload.Build(attrs, type.Version, eventId, now, action);
+            if (action != EventActions.Delete) Handle(type, record, actionName, id, eventId, payload);
+
+            await AppendRowAsync(connection, tx, dialect, log,
+                new EventRow(eventId, id, replayed.LastSeq + 1, type.SchemaIndex, action, payload, now), ct).ConfigureAwait(false);
+
+            if (type.Table is { } table)
+            {
+                if (action == EventActions.Delete)
+                    await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, new { id }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                else
+                    await WriteRecordAsync(connection, tx, type, table.UpsertSql, record, ct).ConfigureAwait(false);
+            }
+            return action == EventActions.Delete ? null : record;
+        }
+    }
+
+    /// <summary>
+    /// Runs the handler on the payload as it will be stored (parsed back from its JSON text), so the state
+    /// written now is exactly the state a later replay rebuilds.
+    /// </summary>
+    private static void Handle<T>(EventedType<T> type, T record, string action, Guid recordId, Guid eventId, string payload) where T : class
+    {
+        var changeset = new Changeset<T>(type, record, action, type.Version, eventId, Attrs.Parse(payload), isReplay: false);
+        type.Apply(changeset);
+        if (!changeset.IsValid)
+            throw new ChangesetInvalidException(type.Name, action, type.Log.Table, recordId, eventId, changeset.Errors);
+    }
+
+    private static void RejectReservedKeys<T>(EventedType<T> type, string action, Guid recordId, Guid eventId, Attrs? attrs) where T : class
+    {
+        if (Payload.ReservedKeyIn(attrs) is { } key)
+            throw new ChangesetInvalidException(type.Name, action, type.Log.Table, recordId, eventId,
+                new Dictionary<string, IReadOnlyList<string>> { [key] = ["is reserved: keys starting with \"__\" are written by Spector"] });
+    }
+
+    private readonly record struct EventRow(Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, DateTimeOffset InsertedAt);
+
+    private static Task AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventRow row, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
+        {
+            id = row.Id,
+            parent_id = row.ParentId,
+            seq = row.Seq,
+            schema = row.Schema,
+            action = row.Action,
+            payload = row.Payload,
+            metadata = (string?)null,
+            inserted_at = dialect.Timestamp(row.InsertedAt),
+        }, tx, cancellationToken: ct));
+
+    private static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, T record,
+        CancellationToken ct) where T : class
+    {
+        var parameters = new DynamicParameters();
+        type.BindColumns(record, parameters);
+        return connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct));
+    }
+
+    /// <summary>A 32-bit advisory-lock key from the random tail of the record id (the head of a UUIDv7 is its timestamp).</summary>
+    private static int LockKey(Guid id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes);
+        return BitConverter.ToInt32(bytes[12..]);
+    }
+}

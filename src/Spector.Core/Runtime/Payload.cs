@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Spector;
+
+/// <summary>Builds the stored payload of a new event: the caller's attributes plus Spector's reserved keys.</summary>
+internal static class Payload
+{
+    public const string VersionKey = "__version__";
+    public const string EventIdKey = "__event_id__";
+    public const string InsertedAtKey = "inserted_at";
+    public const string UpdatedAtKey = "updated_at";
+
+    // Non-ASCII text is stored as is, not as \u escapes: the payload stays readable in the database.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Returns the payload JSON. Insert puts <c>inserted_at</c> and <c>updated_at</c> only when absent (so
+    /// imports keep original times); other actions always overwrite <c>updated_at</c>.
+    /// </summary>
+    public static string Build(Attrs? attrs, int version, Guid eventId, DateTimeOffset now, int action)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber(VersionKey, version);
+            writer.WriteString(EventIdKey, eventId);
+            var stamp = AttrConvert.FormatTimestamp(now);
+            if (action == EventActions.Insert)
+            {
+                if (attrs?.ContainsKey(InsertedAtKey) != true) writer.WriteString(InsertedAtKey, stamp);
+                if (attrs?.ContainsKey(UpdatedAtKey) != true) writer.WriteString(UpdatedAtKey, stamp);
+            }
+            else if (action != EventActions.Delete)
+            {
+                writer.WriteString(UpdatedAtKey, stamp);
+            }
+            if (attrs is not null)
+            {
+                foreach (var (key, value) in attrs)
+                {
+                    if (action != EventActions.Insert && key == UpdatedAtKey) continue;
+                    writer.WritePropertyName(key);
+                    if (value is null) writer.WriteNullValue();
+                    else value.WriteTo(writer);
+                }
+            }
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The first reserved key the caller tried to set, or null. Keys starting with "__" belong to Spector.</summary>
+    public static string? ReservedKeyIn(Attrs? attrs)
+    {
+        if (attrs is null) return null;
+        foreach (var (key, _) in attrs)
+            if (key.StartsWith("__", StringComparison.Ordinal)) return key;
+        return null;
+    }
+
+    /// <summary>The payload's <c>__version__</c>; payloads written without one count as version 0.</summary>
+    public static int VersionOf(Attrs attrs) =>
+        attrs.TryGetValue(VersionKey, out var node) && node is not null ? node.GetValue<int>() : 0;
+}
+
+/// <summary>Event time: UTC, truncated to the microsecond both databases store.</summary>
+internal static class Clock
+{
+    public static DateTimeOffset UtcNow()
+    {
+        var ticks = DateTimeOffset.UtcNow.UtcTicks;
+        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
+    }
+}

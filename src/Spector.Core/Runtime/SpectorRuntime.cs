@@ -1,0 +1,38 @@
+using System.ComponentModel;
+
+namespace Spector;
+
+/// <summary>
+/// The operations behind the generated methods (<c>User.InsertAsync</c>, <c>user.UpdateAsync</c>, ...).
+/// Call those instead; this class is their shared implementation.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class SpectorRuntime
+{
+    /// <summary>Appends an insert event and writes the new record.</summary>
+    public static Task<T> InsertAsync<T>(EventedType<T> type, SpectorSession? session, Attrs attrs, CancellationToken ct) where T : class =>
+        EventWriter.InsertAsync(type, session, attrs, ct);
+
+    /// <summary>Replays the record, applies the update and appends it.</summary>
+    public static Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, CancellationToken ct) where T : class =>
+        EventWriter.UpdateAsync(type, session, id, attrs, ct);
+
+    /// <summary>Appends a delete event and removes the record row.</summary>
+    public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
+        EventWriter.DeleteAsync(type, session, id, ct);
+
+    /// <summary>The record replayed from its log (up to <paramref name="upToSeq"/> when given), or null when absent or deleted.</summary>
+    public static async Task<T?> GetAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, long? upToSeq, CancellationToken ct)
+        where T : class
+    {
+        if (upToSeq is < 1) throw new ArgumentOutOfRangeException(nameof(upToSeq), upToSeq, "Event sequence numbers start at 1.");
+        await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
+        var replayed = await EventReader.ReplayAsync(type, lease.Connection, lease.Transaction, id, upToSeq, ct).ConfigureAwait(false);
+        return replayed.Record;
+    }
+
+    /// <summary>The record's events of this type, in sequence order.</summary>
+    public static Task<IReadOnlyList<StoredEvent>> AllEventsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
+        where T : class =>
+        EventReader.ReadEventsAsync(type.Log, session, id, type.SchemaIndex, ct);
+}

@@ -1,0 +1,229 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Spector;
+
+/// <summary>The databases Spector stores events in.</summary>
+public enum SqlDialect
+{
+    /// <summary>SQLite through Microsoft.Data.Sqlite: embedded, zero setup.</summary>
+    Sqlite,
+
+    /// <summary>PostgreSQL through Npgsql.</summary>
+    PostgreSql,
+}
+
+/// <summary>
+/// Everything that differs between PostgreSQL and SQLite, in one place: column types, event-table DDL,
+/// how timestamps are stored, how write transactions start, and how errors are recognised (by code, never
+/// by message).
+/// </summary>
+internal abstract class Dialect
+{
+    public static Dialect For(SqlDialect kind) => kind == SqlDialect.PostgreSql ? Postgres.Instance : Sqlite.Instance;
+
+    public static Dialect For(DbConnection connection) => connection switch
+    {
+        NpgsqlConnection => Postgres.Instance,
+        SqliteConnection => Sqlite.Instance,
+        _ => throw new NotSupportedException(
+            $"Spector supports NpgsqlConnection and SqliteConnection; got {connection.GetType().FullName}."),
+    };
+
+    public abstract SqlDialect Kind { get; }
+
+    public static bool IsAnyAppendOnlyViolation(DbException error) => error switch
+    {
+        NpgsqlException => Postgres.Instance.IsAppendOnlyViolation(error),
+        SqliteException => Sqlite.Instance.IsAppendOnlyViolation(error),
+        _ => false,
+    };
+
+    /// <summary>The statements that create one events table, each runnable on its own.</summary>
+    public abstract IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly);
+
+    public abstract IReadOnlyList<string> DropEventsTable(string table);
+
+    /// <summary>Inserts one event row; the payload parameter is JSON text.</summary>
+    public abstract string AppendSql(string table);
+
+    /// <summary>Value to bind for an event's <c>inserted_at</c>.</summary>
+    public abstract object Timestamp(DateTimeOffset value);
+
+    public abstract DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal);
+
+    /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
+    public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct);
+
+    /// <summary>Another writer appended the same (parent_id, seq) first.</summary>
+    public abstract bool IsSeqConflict(DbException error, string table);
+
+    /// <summary>The append-only trigger refused an UPDATE or DELETE of an event row.</summary>
+    public abstract bool IsAppendOnlyViolation(DbException error);
+
+    /// <summary>
+    /// SQL that serialises writers of one record after they keep losing races (parameter <c>@key</c>),
+    /// or null where writers are already serialised.
+    /// </summary>
+    public abstract string? RecordLockSql { get; }
+
+    protected static string Q(string name) => SqlIdentifier.Quote(name);
+
+    private sealed class Postgres : Dialect
+    {
+        public static readonly Postgres Instance = new();
+
+        /// <summary>SQLSTATE raised by the append-only trigger (class "SP" is free for applications).</summary>
+        public const string AppendOnlySqlState = "SPE01";
+
+        public override SqlDialect Kind => SqlDialect.PostgreSql;
+
+        public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly)
+        {
+            var t = Q(table);
+            var statements = new List<string>
+            {
+                $"""
+                CREATE TABLE IF NOT EXISTS {t} (
+                    "position" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    "id" uuid NOT NULL,
+                    "parent_id" uuid NOT NULL,
+                    "seq" bigint NOT NULL CHECK ("seq" >= 1),
+                    "schema" integer NOT NULL,
+                    "action" integer NOT NULL,
+                    "payload" jsonb NOT NULL,
+                    "metadata" jsonb NULL,
+                    "idempotency_key" text NULL,
+                    "inserted_at" timestamptz NOT NULL,
+                    "tx_id" xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                    CONSTRAINT {Q(table + "_id_key")} UNIQUE ("id"),
+                    CONSTRAINT {Q(SeqConstraint(table))} UNIQUE ("parent_id", "seq")
+                )
+                """,
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(table + "_idempotency_key")} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
+                $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
+                $"""CREATE INDEX IF NOT EXISTS {Q(table + "_tx_id_idx")} ON {t} ("tx_id", "position")""",
+            };
+            if (appendOnly)
+            {
+                var fn = Q(table + "_append_only");
+                statements.Add($"""
+                    CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $spector$
+                    BEGIN
+                        RAISE EXCEPTION 'events table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+                            USING ERRCODE = '{AppendOnlySqlState}';
+                    END
+                    $spector$
+                    """);
+                statements.Add($"""DROP TRIGGER IF EXISTS {Q(table + "_no_change")} ON {t}""");
+                statements.Add($"""CREATE TRIGGER {Q(table + "_no_change")} BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {fn}()""");
+                statements.Add($"""DROP TRIGGER IF EXISTS {Q(table + "_no_truncate")} ON {t}""");
+                statements.Add($"""CREATE TRIGGER {Q(table + "_no_truncate")} BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()""");
+            }
+            return statements;
+        }
+
+        public override IReadOnlyList<string> DropEventsTable(string table) =>
+        [
+            $"DROP TABLE IF EXISTS {Q(table)}",
+            $"DROP FUNCTION IF EXISTS {Q(table + "_append_only")}()",
+        ];
+
+        public override string AppendSql(string table) => $"""
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
+            VALUES (@id, @parent_id, @seq, @schema, @action, CAST(@payload AS jsonb), CAST(@metadata AS jsonb), @inserted_at)
+            """;
+
+        public override object Timestamp(DateTimeOffset value) => value.ToUniversalTime();
+
+        public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
+            reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+        public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+            await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        public override bool IsSeqConflict(DbException error, string table) =>
+            error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg && pg.ConstraintName == SeqConstraint(table);
+
+        public override bool IsAppendOnlyViolation(DbException error) =>
+            error is PostgresException { SqlState: AppendOnlySqlState };
+
+        public override string RecordLockSql => "SELECT pg_advisory_xact_lock(1397770322, @key)";
+
+        private static string SeqConstraint(string table) => table + "_parent_seq_key";
+    }
+
+    private sealed class Sqlite : Dialect
+    {
+        public static readonly Sqlite Instance = new();
+
+        private const int SqliteConstraintUnique = 2067;   // SQLITE_CONSTRAINT_UNIQUE
+        private const int SqliteConstraintTrigger = 1811;  // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
+
+        public override SqlDialect Kind => SqlDialect.Sqlite;
+
+        public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly)
+        {
+            var t = Q(table);
+            var statements = new List<string>
+            {
+                // AUTOINCREMENT: positions are never reused, even for a removed tail.
+                $"""
+                CREATE TABLE IF NOT EXISTS {t} (
+                    "position" INTEGER PRIMARY KEY AUTOINCREMENT,
+                    "id" BLOB NOT NULL UNIQUE,
+                    "parent_id" BLOB NOT NULL,
+                    "seq" INTEGER NOT NULL CHECK ("seq" >= 1),
+                    "schema" INTEGER NOT NULL,
+                    "action" INTEGER NOT NULL,
+                    "payload" TEXT NOT NULL,
+                    "metadata" TEXT NULL,
+                    "idempotency_key" TEXT NULL,
+                    "inserted_at" INTEGER NOT NULL,
+                    UNIQUE ("parent_id", "seq")
+                )
+                """,
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(table + "_idempotency_key")} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
+                $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
+            };
+            if (appendOnly)
+            {
+                statements.Add($"""
+                    CREATE TRIGGER IF NOT EXISTS {Q(table + "_no_update")} BEFORE UPDATE ON {t}
+                    BEGIN SELECT RAISE(ABORT, 'events table {table} is append-only: UPDATE refused'); END
+                    """);
+                statements.Add($"""
+                    CREATE TRIGGER IF NOT EXISTS {Q(table + "_no_delete")} BEFORE DELETE ON {t}
+                    BEGIN SELECT RAISE(ABORT, 'events table {table} is append-only: DELETE refused'); END
+                    """);
+            }
+            return statements;
+        }
+
+        public override IReadOnlyList<string> DropEventsTable(string table) => [$"DROP TABLE IF EXISTS {Q(table)}"];
+
+        public override string AppendSql(string table) => $"""
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
+            VALUES (@id, @parent_id, @seq, @schema, @action, @payload, @metadata, @inserted_at)
+            """;
+
+        /// <summary>Microseconds since the Unix epoch: sortable, exact, and what the hash envelope uses.</summary>
+        public override object Timestamp(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+        public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
+            DateTimeOffset.UnixEpoch.AddTicks(reader.GetInt64(ordinal) * 10);
+
+        public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+            // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
+            await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
+
+        public override bool IsSeqConflict(DbException error, string table) =>
+            error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique };
+
+        public override bool IsAppendOnlyViolation(DbException error) =>
+            error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
+
+        public override string? RecordLockSql => null;
+    }
+}

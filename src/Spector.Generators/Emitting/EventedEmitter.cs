@@ -1,0 +1,178 @@
+using System.Linq;
+using Spector.Generators.Model;
+
+namespace Spector.Generators.Emitting;
+
+/// <summary>
+/// Emits the members of one evented type: the typed operations, and a nested descriptor whose switches
+/// bind payload keys to properties and dispatch each event to its handler.
+/// </summary>
+internal static class EventedEmitter
+{
+    private const string Ct = "global::System.Threading.CancellationToken cancellationToken = default";
+    private const string Session = "global::Spector.SpectorSession session";
+    private const string Runtime = "global::Spector.SpectorRuntime";
+
+    public static string Emit(EventedPlan plan)
+    {
+        var model = plan.Model;
+        var self = model.Type.FullyQualified;
+        var name = model.Type.Name;
+        var task = "global::System.Threading.Tasks.Task";
+        var events = $"global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>";
+        var w = GeneratedFile.Begin(model.Type, $"partial class {name}");
+        var code = GeneratedFile.GeneratedCodeAttribute;
+
+        w.Line($"/// <summary>Spector's description of {name}: schema index {plan.SchemaIndex} of events table \"{plan.EventsTableName}\".</summary>");
+        w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+        w.Line($"public static global::Spector.EventedType<{self}> SpectorType => SpectorDescriptor.Instance;");
+        w.Line();
+
+        w.Line($"/// <summary>Appends an insert event and returns the new {name}; its id is the event's id.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{self}> InsertAsync(global::Spector.Attrs attrs, {Ct})");
+        w.Line($"    => {Runtime}.InsertAsync(SpectorType, null, attrs, cancellationToken);");
+        w.Line();
+        w.Line($"/// <summary>Appends an insert event inside the caller's session.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{self}> InsertAsync({Session}, global::Spector.Attrs attrs, {Ct})");
+        w.Line($"    => {Runtime}.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, cancellationToken);");
+        w.Line();
+
+        w.Line($"/// <summary>Replays this {name} from its log, applies the update and appends it. Only <see cref=\"Id\"/> of this object is used.</summary>");
+        w.Line(code);
+        w.Line($"public {task}<{self}> UpdateAsync(global::Spector.Attrs attrs, {Ct})");
+        w.Line($"    => {Runtime}.UpdateAsync(SpectorType, null, this.Id, attrs, cancellationToken);");
+        w.Line();
+        w.Line($"/// <summary>As <see cref=\"UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)\"/>, inside the caller's session.</summary>");
+        w.Line(code);
+        w.Line($"public {task}<{self}> UpdateAsync({Session}, global::Spector.Attrs attrs, {Ct})");
+        w.Line($"    => {Runtime}.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, cancellationToken);");
+        w.Line();
+
+        w.Line($"/// <summary>Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.</summary>");
+        w.Line(code);
+        w.Line($"public {task} DeleteAsync({Ct})");
+        w.Line($"    => {Runtime}.DeleteAsync(SpectorType, null, this.Id, cancellationToken);");
+        w.Line();
+        w.Line($"/// <summary>Appends a delete event inside the caller's session.</summary>");
+        w.Line(code);
+        w.Line($"public {task} DeleteAsync({Session}, {Ct})");
+        w.Line($"    => {Runtime}.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, cancellationToken);");
+        w.Line();
+
+        w.Line($"/// <summary>The {name} replayed from its log, or null when it does not exist or was deleted.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{self}?> GetAsync(global::System.Guid id, {Ct})");
+        w.Line($"    => {Runtime}.GetAsync(SpectorType, null, id, null, cancellationToken);");
+        w.Line();
+        w.Line($"/// <summary>The {name} replayed from its log inside the caller's session.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{self}?> GetAsync({Session}, global::System.Guid id, {Ct})");
+        w.Line($"    => {Runtime}.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);");
+        w.Line();
+        w.Line($"/// <summary>The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when it did not exist then.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{self}?> GetAtAsync(global::System.Guid id, long seq, {Ct})");
+        w.Line($"    => {Runtime}.GetAsync(SpectorType, null, id, seq, cancellationToken);");
+        w.Line();
+
+        w.Line($"/// <summary>The events of one {name}, in order.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{events}> AllEventsAsync(global::System.Guid id, {Ct})");
+        w.Line($"    => {Runtime}.AllEventsAsync(SpectorType, null, id, cancellationToken);");
+        w.Line();
+        w.Line($"/// <summary>The events of one {name}, read inside the caller's session.</summary>");
+        w.Line(code);
+        w.Line($"public static {task}<{events}> AllEventsAsync({Session}, global::System.Guid id, {Ct})");
+        w.Line($"    => {Runtime}.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);");
+
+        RecordTableSql? sql = model.Table is null ? null : new RecordTableSql(model.Table, model.Properties);
+        if (sql is not null)
+        {
+            w.Line();
+            w.Line($"/// <summary>The SQL of {name}'s record table \"{model.Table}\", written at compile time.</summary>");
+            w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+            w.Line($"public static global::Spector.RecordTable SpectorRecordTable {{ get; }} = new global::Spector.RecordTable(");
+            w.Line($"    {SourceWriter.Literal(model.Table!)},");
+            w.Line($"    insertSql: {SourceWriter.Literal(sql.Insert)},");
+            w.Line($"    upsertSql: {SourceWriter.Literal(sql.Upsert)},");
+            w.Line($"    deleteSql: {SourceWriter.Literal(sql.Delete)},");
+            w.Line($"    createSqlite: {SourceWriter.Literal(sql.Create(postgres: false))},");
+            w.Line($"    createPostgres: {SourceWriter.Literal(sql.Create(postgres: true))});");
+        }
+
+        w.Line();
+        EmitDescriptor(w, plan, sql);
+        return GeneratedFile.End(w, model.Type);
+    }
+
+    private static void EmitDescriptor(SourceWriter w, EventedPlan plan, RecordTableSql? sql)
+    {
+        var model = plan.Model;
+        var self = model.Type.FullyQualified;
+        // Nested so it can call the type's private handlers and constructor.
+        w.Line(GeneratedFile.GeneratedCodeAttribute);
+        w.Open($"private sealed class SpectorDescriptor : global::Spector.EventedType<{self}>");
+        w.Line("public static readonly SpectorDescriptor Instance = new();");
+        w.Line();
+        w.Line("private SpectorDescriptor()");
+        w.Line($"    : base({SourceWriter.Literal(model.Type.Name)}, schemaIndex: {plan.SchemaIndex}, version: {model.Version}, " +
+               $"{plan.EventsTableType}.Log, {(sql is null ? "table: null" : $"{self}.SpectorRecordTable")})");
+        w.Line("{");
+        w.Line("}");
+        w.Line();
+        w.Line($"public override {self} Create(global::System.Guid id) => new {self} {{ Id = id }};");
+        w.Line();
+        w.Line($"public override global::System.Guid IdOf({self} record) => record.Id;");
+        w.Line();
+        w.Line($"public override void Apply(global::Spector.Changeset<{self}> changeset) => {self}.Changeset(changeset);");
+        w.Line();
+
+        w.Open($"public override bool TrySetAttr({self} record, string key, global::System.Text.Json.Nodes.JsonNode? value)");
+        w.Open("switch (key)");
+        foreach (var p in model.Properties.Where(p => p.Name != "Id"))
+            w.Line($"case {SourceWriter.Literal(p.Key)}: record.{p.Name} = {Conversion(p)}; return true;");
+        w.Line("default: return false;");
+        w.Close();
+        w.Close();
+        w.Line();
+
+        w.Open($"public override bool TryGetAttr({self} record, string key, out object? value)");
+        w.Open("switch (key)");
+        foreach (var p in model.Properties)
+            w.Line($"case {SourceWriter.Literal(p.Key)}: value = record.{p.Name}; return true;");
+        w.Line("default: value = null; return false;");
+        w.Close();
+        w.Close();
+
+        if (sql is not null)
+        {
+            w.Line();
+            w.Open($"public override void BindColumns({self} record, global::Dapper.DynamicParameters parameters)");
+            foreach (var p in sql.Columns)
+                w.Line($"parameters.Add({SourceWriter.Literal(p.Column!)}, {ColumnValue(p)});");
+            w.Close();
+        }
+        w.Close();
+    }
+
+    private static string Conversion(PropertyModel p)
+    {
+        const string convert = "global::Spector.AttrConvert.";
+        var nullable = p.IsNullable ? "Nullable" : "";
+        return p.Kind switch
+        {
+            ValueKind.Enum => $"{convert}To{nullable}Enum<{p.ValueType}>(value)",
+            ValueKind.Other => $"{convert}ToObject<{p.Type}>(value)!",
+            _ => $"{convert}To{nullable}{p.Kind}(value)",
+        };
+    }
+
+    private static string ColumnValue(PropertyModel p) => p.Kind switch
+    {
+        ValueKind.Enum => p.IsNullable ? $"record.{p.Name}?.ToString()" : $"record.{p.Name}.ToString()",
+        ValueKind.DateTime or ValueKind.DateTimeOffset => $"global::Spector.SqlValues.Utc(record.{p.Name})",
+        _ => $"record.{p.Name}",
+    };
+}

@@ -1,0 +1,44 @@
+using System.Linq;
+using Spector.Generators.Model;
+
+namespace Spector.Generators.Emitting;
+
+/// <summary>Emits an events table's runtime handle: schema indexes, record tables, store setup and migrations.</summary>
+internal static class EventsTableEmitter
+{
+    public static string Emit(EventsTablePlan plan)
+    {
+        var model = plan.Model;
+        var w = GeneratedFile.Begin(model.Type, $"partial class {model.Type.Name}");
+        var code = GeneratedFile.GeneratedCodeAttribute;
+
+        w.Line($"/// <summary>The events table \"{model.Table}\": schema indexes, store and migrations.</summary>");
+        w.Line(code);
+        w.Line("public static global::Spector.EventLog Log { get; } = new global::Spector.EventLog(");
+        w.Line($"    {SourceWriter.Literal(model.Table)},");
+        w.Line("    new global::Spector.EventSchemaInfo[]");
+        w.Line("    {");
+        foreach (var schema in model.Schemas.OrderBy(s => s.Index))
+            w.Line($"        new global::Spector.EventSchemaInfo({schema.Index}, {SourceWriter.Literal(schema.TypeDisplay)}),");
+        w.Line("    },");
+        w.Line("    new global::Spector.RecordTable[]");
+        w.Line("    {");
+        foreach (var owner in plan.RecordTableOwners)
+            w.Line($"        {owner}.SpectorRecordTable,");
+        w.Line("    });");
+        w.Line();
+        w.Line("/// <summary>Stores this table's events in an embedded SQLite database.</summary>");
+        w.Line(code);
+        w.Line("public static void UseSqlite(string connectionString) => Log.Use(global::Spector.SpectorStore.Sqlite(connectionString));");
+        w.Line();
+        w.Line("/// <summary>Stores this table's events in PostgreSQL.</summary>");
+        w.Line(code);
+        w.Line("public static void UsePostgres(global::Npgsql.NpgsqlDataSource dataSource) => Log.Use(global::Spector.SpectorStore.Postgres(dataSource));");
+        w.Line();
+        w.Line("/// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>");
+        w.Line(code);
+        w.Line("public static global::System.Threading.Tasks.Task MigrateAsync(global::System.Threading.CancellationToken cancellationToken = default)");
+        w.Line("    => Log.MigrateUpAsync(cancellationToken);");
+        return GeneratedFile.End(w, model.Type);
+    }
+}

@@ -1,0 +1,91 @@
+using System;
+
+namespace Spector.Generators.Model;
+
+// Plain, equatable records: the incremental pipeline caches these, so no Roslyn symbol, syntax node or
+// compilation may appear in them.
+
+/// <summary>Where a type is declared: its namespace and the partial declarations that contain it.</summary>
+internal sealed record TypeName(string Namespace, string Name, EquatableArray<string> Containers)
+{
+    /// <summary>The name with <c>global::</c>, usable anywhere in generated code.</summary>
+    public string FullyQualified => "global::" + Display;
+
+    /// <summary>Namespace-qualified name with dots, as shown in messages and stored schema lists.</summary>
+    public string Display =>
+        (Namespace.Length == 0 ? "" : Namespace + ".") +
+        string.Concat(Containers.Items.ConvertAll(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + Name;
+
+    /// <summary>A name for hint files: <c>{Namespace}.{Type}</c>.</summary>
+    public string HintName => Display.Replace('<', '[').Replace('>', ']');
+}
+
+/// <summary>How a property's value is converted and stored.</summary>
+internal enum ValueKind
+{
+    String,
+    Boolean,
+    Int16,
+    Int32,
+    Int64,
+    Single,
+    Double,
+    Decimal,
+    Guid,
+    DateTime,
+    DateTimeOffset,
+    Enum,
+
+    /// <summary>Anything else: bound through System.Text.Json, and has no record-table column.</summary>
+    Other,
+}
+
+/// <summary>One public settable property of an evented type.</summary>
+/// <param name="Name">The C# property name.</param>
+/// <param name="Key">The payload key: the snake_case name.</param>
+/// <param name="Column">The record-table column, or null when not mapped.</param>
+/// <param name="Type">The property type, fully qualified.</param>
+/// <param name="ValueType">For enums and <see cref="ValueKind.Other"/>, the non-nullable type argument for conversion.</param>
+internal sealed record PropertyModel(
+    string Name,
+    string Key,
+    string? Column,
+    string Type,
+    string ValueType,
+    ValueKind Kind,
+    bool IsNullable,
+    bool IsReferenceType);
+
+/// <summary>An <c>[Evented]</c> class as the emitter needs it.</summary>
+internal sealed record EventedModel(
+    TypeName Type,
+    int Version,
+    string? Table,
+    EquatableArray<PropertyModel> Properties,
+    EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>One <c>[EventSchema(typeof(T), index)]</c> entry.</summary>
+internal sealed record SchemaEntry(string TypeFullyQualified, string TypeDisplay, int Index, LocationInfo? Location);
+
+/// <summary>An <c>[EventsTable]</c> class.</summary>
+internal sealed record EventsTableModel(
+    TypeName Type,
+    string Table,
+    EquatableArray<SchemaEntry> Schemas,
+    EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>What is emitted for one evented type once its events table is known.</summary>
+internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex);
+
+/// <summary>What is emitted for one events table: its schemas and the record tables among them.</summary>
+internal sealed record EventsTablePlan(EventsTableModel Model, EquatableArray<string> RecordTableOwners);
+
+internal static class ArrayExtensions
+{
+    public static TOut[] ConvertAll<TIn, TOut>(this System.Collections.Immutable.ImmutableArray<TIn> items, Func<TIn, TOut> map)
+    {
+        var result = new TOut[items.Length];
+        for (var i = 0; i < items.Length; i++) result[i] = map(items[i]);
+        return result;
+    }
+}

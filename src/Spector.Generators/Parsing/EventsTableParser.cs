@@ -1,0 +1,43 @@
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Spector.Diagnostics;
+using Spector.Generators.Model;
+
+namespace Spector.Generators.Parsing;
+
+/// <summary>Reads an <c>[EventsTable]</c> class and its <c>[EventSchema]</c> entries.</summary>
+internal static class EventsTableParser
+{
+    public const string EventSchemaAttribute = "Spector.EventSchemaAttribute";
+
+    public static EventsTableModel Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
+    {
+        var type = (INamedTypeSymbol)context.TargetSymbol;
+        var location = LocationInfo.From(type);
+        var diagnostics = new List<DiagnosticInfo>();
+        var arguments = context.Attributes[0].ConstructorArguments;
+        var table = arguments.Length == 1 && arguments[0].Value is string name ? name : "";
+
+        if (!SymbolReader.IsValidIdentifier(table))
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, table, "events table"));
+        if (!SymbolReader.IsPartialAllTheWay(type))
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, location, type.Name));
+
+        var schemas = new List<SchemaEntry>();
+        foreach (var attribute in type.GetAttributes())
+        {
+            ct.ThrowIfCancellationRequested();
+            if (attribute.AttributeClass?.ToDisplayString() != EventSchemaAttribute) continue;
+            var args = attribute.ConstructorArguments;
+            if (args.Length != 2 || args[0].Value is not INamedTypeSymbol schemaType || args[1].Value is not int index) continue;
+            var schemaLocation = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation());
+            schemas.Add(new SchemaEntry(
+                schemaType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                schemaType.ToDisplayString(),
+                index,
+                schemaLocation));
+        }
+        return new EventsTableModel(SymbolReader.NameOf(type), table, schemas.ToEquatableArray(), diagnostics.ToEquatableArray());
+    }
+}

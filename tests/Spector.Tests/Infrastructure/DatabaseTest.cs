@@ -1,0 +1,82 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace Spector.Tests;
+
+public enum Db
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Base of every behaviour test: each concrete fixture runs once per database. Each test starts on empty
+/// tables: a fresh SQLite file, or the PostgreSQL tables dropped and migrated again.
+/// </summary>
+public abstract class DatabaseTest(Db db)
+{
+    private string? _sqliteFile;
+
+    protected Db Database { get; } = db;
+
+    protected SqlDialect Dialect => Database == Db.Postgres ? SqlDialect.PostgreSql : SqlDialect.Sqlite;
+
+    protected EventLog Log => AppEvents.Log;
+
+    [SetUp]
+    public async Task ResetDatabaseAsync()
+    {
+        if (Database == Db.Postgres)
+        {
+            AppEvents.UsePostgres(PostgresServer.DataSource);
+            await Log.MigrateDownAsync();
+        }
+        else
+        {
+            _sqliteFile = Path.Combine(Path.GetTempPath(), $"spector-test-{Guid.NewGuid():N}.db");
+            AppEvents.UseSqlite($"Data Source={_sqliteFile}");
+        }
+        Log.MaxWriteAttempts = 30;
+        await Log.MigrateUpAsync();
+    }
+
+    [TearDown]
+    public void RemoveSqliteFile()
+    {
+        if (_sqliteFile is null) return;
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_sqliteFile + suffix);
+        _sqliteFile = null;
+    }
+
+    protected async Task<DbConnection> OpenAsync() => await Log.Store.OpenConnectionAsync();
+
+    protected async Task<long> CountAsync(string table, string where = "1 = 1", object? args = null)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync<long>($"SELECT COUNT(*) FROM \"{table}\" WHERE {where}", args);
+    }
+
+    /// <summary>Runs SQL as an attacker with database access would: around Spector, on a raw connection.</summary>
+    protected async Task<int> ExecuteRawAsync(string sql, object? args = null)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteAsync(sql, args);
+    }
+
+    /// <summary>Removes the append-only triggers, so a test can tamper with event rows.</summary>
+    protected async Task DropAppendOnlyTriggersAsync()
+    {
+        if (Database == Db.Postgres)
+        {
+            await ExecuteRawAsync("DROP TRIGGER IF EXISTS \"events_no_change\" ON \"events\"");
+        }
+        else
+        {
+            await ExecuteRawAsync("DROP TRIGGER IF EXISTS \"events_no_update\"");
+            await ExecuteRawAsync("DROP TRIGGER IF EXISTS \"events_no_delete\"");
+        }
+    }
+}
