@@ -7,6 +7,7 @@ namespace Spector.Tests;
 [EventSchema(typeof(User), 0)]
 [EventSchema(typeof(Counter), 1)]
 [EventSchema(typeof(Note), 5)]
+[EventSchema(typeof(Typo), 6)]
 public partial class AppEvents;
 
 public enum Plan
