@@ -1,0 +1,184 @@
+using Microsoft.CodeAnalysis;
+
+namespace Spector.Generators.Tests;
+
+/// <summary>Mistakes that stop generation are compile errors at the line of the mistake.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Table = """
+        using Spector;
+        [EventsTable("events")]
+        [EventSchema(typeof(Thing), 0)]
+        public partial class Events;
+        """;
+
+    private static Diagnostic Single(GeneratorHarness.Result result, string id)
+    {
+        var matching = result.GeneratorDiagnostics.Where(d => d.Id == id).ToList();
+        Assert.That(matching, Has.Count.EqualTo(1), string.Join("\n", result.GeneratorDiagnostics));
+        Assert.That(matching[0].Severity, Is.EqualTo(DiagnosticSeverity.Error));
+        Assert.That(matching[0].Descriptor.HelpLinkUri, Does.EndWith($"docs/rules/{id}.md"));
+        return matching[0];
+    }
+
+    private static int Line(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Line + 1;
+
+    [Test]
+    public void SPEC001_an_evented_type_on_no_events_table()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            [Evented]
+            public partial class Orphan
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Orphan> c) { }
+            }
+            """);
+
+        Assert.That(Single(result, "SPEC001").GetMessage(), Does.Contain("'Orphan'").And.Contain("[EventSchema(typeof(Orphan)"));
+        Assert.That(result.Sources.Keys, Has.None.Contains("Orphan"));
+    }
+
+    [Test]
+    public void SPEC002_a_schema_index_used_twice()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(A), 0)]
+            [EventSchema(typeof(B), 0)]
+            public partial class Events;
+            [Evented] public partial class A { public Guid Id { get; set; } static void Changeset(Changeset<A> c) { } }
+            [Evented] public partial class B { public Guid Id { get; set; } static void Changeset(Changeset<B> c) { } }
+            """);
+
+        var d = Single(result, "SPEC002");
+        Assert.That(d.GetMessage(), Does.Contain("index 0").And.Contain("'A'").And.Contain("'B'"));
+        Assert.That(Line(d), Is.EqualTo(5));
+    }
+
+    [Test]
+    public void SPEC004_a_schema_index_for_a_type_that_is_not_evented()
+    {
+        var result = GeneratorHarness.Run("""
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Plain), 0)]
+            public partial class Events;
+            public class Plain { }
+            """);
+
+        Assert.That(Line(Single(result, "SPEC004")), Is.EqualTo(3));
+    }
+
+    [Test]
+    public void SPEC005_a_type_that_is_not_partial()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using System;
+            using Spector;
+            [Evented]
+            public class Thing
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        var d = Single(result, "SPEC005");
+        Assert.That(Line(d), Is.EqualTo(4));
+        Assert.That(d.Location.GetLineSpan().Path, Is.EqualTo("Source1.cs"));
+    }
+
+    [Test]
+    public void SPEC006_a_missing_or_mistyped_changeset_handler()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using System;
+            using Spector;
+            [Evented]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        Assert.That(Single(result, "SPEC006").GetMessage(), Does.Contain("static void Changeset(Changeset<Thing> c)"));
+    }
+
+    [Test]
+    public void SPEC014_an_invalid_table_name()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using System;
+            using Spector;
+            [Evented(Table = "things; drop table x")]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        Assert.That(Single(result, "SPEC014").GetMessage(), Does.Contain("things; drop table x").And.Contain("record table"));
+    }
+
+    [Test]
+    public void SPEC015_no_guid_id()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using Spector;
+            [Evented]
+            public partial class Thing
+            {
+                public int Id { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        Single(result, "SPEC015");
+    }
+
+    [Test]
+    public void SPEC016_a_property_with_no_column_type_on_a_record_table()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using System;
+            using System.Collections.Generic;
+            using Spector;
+            [Evented(Table = "things")]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                public List<int> Numbers { get; set; } = new();
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        var d = Single(result, "SPEC016");
+        Assert.That(d.GetMessage(), Does.Contain("'Numbers'").And.Contain("[NotMapped]"));
+        Assert.That(Line(d), Is.EqualTo(8));
+    }
+
+    [Test]
+    public void SPEC017_no_parameterless_constructor()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using System;
+            using Spector;
+            [Evented]
+            public partial class Thing(string name)
+            {
+                public Guid Id { get; set; }
+                public string Name { get; set; } = name;
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        Single(result, "SPEC017");
+    }
+}
