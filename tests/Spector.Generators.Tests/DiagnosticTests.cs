@@ -61,6 +61,25 @@ public sealed class DiagnosticTests
     }
 
     [Test]
+    public void SPEC003_a_type_listed_on_two_events_tables()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            [EventsTable("events_a")]
+            [EventSchema(typeof(Thing), 0)]
+            public partial class AEvents;
+            [EventsTable("events_b")]
+            [EventSchema(typeof(Thing), 0)]
+            public partial class BEvents;
+            [Evented] public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
+            """);
+
+        Assert.That(Single(result, "SPEC003").GetMessage(), Does.Contain("events_a").And.Contain("events_b"));
+        Assert.That(result.Sources.Keys, Has.None.Contains("Thing"));
+    }
+
+    [Test]
     public void SPEC004_a_schema_index_for_a_type_that_is_not_evented()
     {
         var result = GeneratorHarness.Run("""
