@@ -21,71 +21,29 @@ internal static class EventedEmitter
         var task = "global::System.Threading.Tasks.Task";
         var events = $"global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>";
         var w = GeneratedFile.Begin(model.Type, $"partial class {name}");
-        var code = GeneratedFile.GeneratedCodeAttribute;
 
         w.Line($"/// <summary>Spector's description of {name}: schema index {plan.SchemaIndex} of events table \"{plan.EventsTableName}\".</summary>");
         w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
         w.Line($"public static global::Spector.EventedType<{self}> SpectorType => SpectorDescriptor.Instance;");
         w.Line();
 
-        w.Line($"/// <summary>Appends an insert event and returns the new {name}; its id is the event's id.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{self}> InsertAsync(global::Spector.Attrs attrs, {Ct})");
-        w.Line($"    => {Runtime}.InsertAsync(SpectorType, null, attrs, cancellationToken);");
-        w.Line();
-        w.Line($"/// <summary>Appends an insert event inside the caller's session.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{self}> InsertAsync({Session}, global::Spector.Attrs attrs, {Ct})");
-        w.Line($"    => {Runtime}.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, cancellationToken);");
-        w.Line();
-
-        w.Line($"/// <summary>Replays this {name} from its log, applies the update and appends it. Only <see cref=\"Id\"/> of this object is used.</summary>");
-        w.Line(code);
-        w.Line($"public {task}<{self}> UpdateAsync(global::Spector.Attrs attrs, {Ct})");
-        w.Line($"    => {Runtime}.UpdateAsync(SpectorType, null, this.Id, attrs, cancellationToken);");
-        w.Line();
-        w.Line($"/// <summary>As <see cref=\"UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)\"/>, inside the caller's session.</summary>");
-        w.Line(code);
-        w.Line($"public {task}<{self}> UpdateAsync({Session}, global::Spector.Attrs attrs, {Ct})");
-        w.Line($"    => {Runtime}.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, cancellationToken);");
-        w.Line();
-
-        w.Line($"/// <summary>Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.</summary>");
-        w.Line(code);
-        w.Line($"public {task} DeleteAsync({Ct})");
-        w.Line($"    => {Runtime}.DeleteAsync(SpectorType, null, this.Id, cancellationToken);");
-        w.Line();
-        w.Line($"/// <summary>Appends a delete event inside the caller's session.</summary>");
-        w.Line(code);
-        w.Line($"public {task} DeleteAsync({Session}, {Ct})");
-        w.Line($"    => {Runtime}.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, cancellationToken);");
-        w.Line();
-
-        w.Line($"/// <summary>The {name} replayed from its log, or null when it does not exist or was deleted.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{self}?> GetAsync(global::System.Guid id, {Ct})");
-        w.Line($"    => {Runtime}.GetAsync(SpectorType, null, id, null, cancellationToken);");
-        w.Line();
-        w.Line($"/// <summary>The {name} replayed from its log inside the caller's session.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{self}?> GetAsync({Session}, global::System.Guid id, {Ct})");
-        w.Line($"    => {Runtime}.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);");
-        w.Line();
-        w.Line($"/// <summary>The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when it did not exist then.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{self}?> GetAtAsync(global::System.Guid id, long seq, {Ct})");
-        w.Line($"    => {Runtime}.GetAsync(SpectorType, null, id, seq, cancellationToken);");
-        w.Line();
-
-        w.Line($"/// <summary>The events of one {name}, in order.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{events}> AllEventsAsync(global::System.Guid id, {Ct})");
-        w.Line($"    => {Runtime}.AllEventsAsync(SpectorType, null, id, cancellationToken);");
-        w.Line();
-        w.Line($"/// <summary>The events of one {name}, read inside the caller's session.</summary>");
-        w.Line(code);
-        w.Line($"public static {task}<{events}> AllEventsAsync({Session}, global::System.Guid id, {Ct})");
-        w.Line($"    => {Runtime}.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);");
+        Operation(w, $"Appends an insert event and returns the new {name}; its id is the event's id.",
+            "Appends an insert event inside the caller's session.",
+            $"static {task}<{self}>", "InsertAsync", "global::Spector.Attrs attrs", "InsertAsync(SpectorType, {0}, attrs, cancellationToken)");
+        Operation(w, $"Replays this {name} from its log, applies the update and appends it. Only <see cref=\"Id\"/> of this object is used.",
+            "As <see cref=\"UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
+            $"{task}<{self}>", "UpdateAsync", "global::Spector.Attrs attrs", "UpdateAsync(SpectorType, {0}, this.Id, attrs, cancellationToken)");
+        Operation(w, $"Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.",
+            "Appends a delete event inside the caller's session.",
+            task, "DeleteAsync", null, "DeleteAsync(SpectorType, {0}, this.Id, cancellationToken)");
+        Operation(w, $"The {name} replayed from its log, or null when it does not exist or was deleted.",
+            $"The {name} replayed from its log inside the caller's session.",
+            $"static {task}<{self}?>", "GetAsync", "global::System.Guid id", "GetAsync(SpectorType, {0}, id, null, cancellationToken)");
+        Method(w, $"The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when it did not exist then.",
+            $"static {task}<{self}?>", "GetAtAsync", "global::System.Guid id, long seq", "GetAsync(SpectorType, null, id, seq, cancellationToken)");
+        Operation(w, $"The events of one {name}, in order.",
+            $"The events of one {name}, read inside the caller's session.",
+            $"static {task}<{events}>", "AllEventsAsync", "global::System.Guid id", "AllEventsAsync(SpectorType, {0}, id, cancellationToken)", last: true);
 
         RecordTableSql? sql = model.Table is null ? null : new RecordTableSql(model.Table, model.Properties);
         if (sql is not null)
@@ -155,6 +113,24 @@ internal static class EventedEmitter
             w.Close();
         }
         w.Close();
+    }
+
+    /// <summary>One operation in two overloads: on the default store, and inside a caller's session.</summary>
+    private static void Operation(SourceWriter w, string summary, string sessionSummary, string returns, string name,
+        string? parameters, string call, bool last = false)
+    {
+        Method(w, summary, returns, name, parameters, string.Format(call, "null"));
+        Method(w, sessionSummary, returns, name, parameters is null ? Session : $"{Session}, {parameters}",
+            string.Format(call, "session ?? throw new global::System.ArgumentNullException(nameof(session))"), last);
+    }
+
+    private static void Method(SourceWriter w, string summary, string returns, string name, string? parameters, string call, bool last = false)
+    {
+        w.Line($"/// <summary>{summary}</summary>");
+        w.Line(GeneratedFile.GeneratedCodeAttribute);
+        w.Line($"public {returns} {name}({(parameters is null ? Ct : $"{parameters}, {Ct}")})");
+        w.Line($"    => {Runtime}.{call};");
+        if (!last) w.Line();
     }
 
     private static string Conversion(PropertyModel p)
