@@ -71,7 +71,8 @@ public sealed class SpectorGenerator : IIncrementalGenerator
         if (diagnostics.Count > 0 || listings[0].Table.Diagnostics.Length > 0)
             return new(null, diagnostics.ToEquatableArray());
         var (table, schema) = listings[0];
-        return new(new EventedPlan(model, table.Type.FullyQualified, table.Table, schema.Index), EquatableArray<DiagnosticInfo>.Empty);
+        var actions = model.Actions.Select(a => new ActionPlan(a, ActionCode.Of(a, table.Aliases))).ToEquatableArray();
+        return new(new EventedPlan(model, table.Type.FullyQualified, table.Table, schema.Index, actions), EquatableArray<DiagnosticInfo>.Empty);
     }
 
     private static Planned<EventsTablePlan> PlanTable(EventsTableModel table, ImmutableArray<EventedModel> evented)
@@ -86,6 +87,8 @@ public sealed class SpectorGenerator : IIncrementalGenerator
         var byName = evented.ToDictionary(e => e.Type.FullyQualified, e => e);
         foreach (var schema in table.Schemas.Where(s => !byName.ContainsKey(s.TypeFullyQualified)))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SchemaOfNonEventedType, schema.Location, schema.TypeDisplay));
+        var listed = table.Schemas.Where(s => byName.ContainsKey(s.TypeFullyQualified)).Select(s => byName[s.TypeFullyQualified]).ToList();
+        var actions = CheckActions(table, listed, diagnostics);
         if (diagnostics.Count > 0) return new(null, diagnostics.ToEquatableArray());
 
         var owners = table.Schemas
@@ -93,7 +96,38 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             .Where(e => e.Table is not null && e.Diagnostics.Length == 0)
             .Select(e => e.Type.FullyQualified)
             .ToEquatableArray();
-        return new(new EventsTablePlan(table, owners), EquatableArray<DiagnosticInfo>.Empty);
+        return new(new EventsTablePlan(table, owners, actions), EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    /// <summary>
+    /// The table's custom actions with their stored codes. Aliases must rename a declared action and may not
+    /// keep a live one's code; no two names may share a code, and none may take a base action's name.
+    /// </summary>
+    private static EquatableArray<ActionPlan> CheckActions(EventsTableModel table, List<EventedModel> listed, List<DiagnosticInfo> diagnostics)
+    {
+        var declared = new SortedSet<string>(listed.SelectMany(e => e.Actions), System.StringComparer.Ordinal);
+        foreach (var alias in table.Aliases)
+        {
+            if (!declared.Contains(alias.Name))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasOfUndeclaredAction, alias.Location, alias.Name, alias.StoredAs, table.Table));
+            if (declared.Contains(alias.StoredAs))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasShadowsLiveAction, alias.Location, alias.Name, alias.StoredAs, table.Table));
+        }
+        var byCode = new Dictionary<int, string>();
+        var actions = new List<ActionPlan>();
+        foreach (var name in declared)
+        {
+            var code = ActionCode.Of(name, table.Aliases);
+            if (name is "insert" or "update" or "delete" or "savepoint")
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision, null, name, name + " (base action)", table.Table,
+                    code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            else if (byCode.TryGetValue(code, out var other))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision, null, other, name, table.Table,
+                    code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            byCode[code] = name;
+            actions.Add(new ActionPlan(name, code));
+        }
+        return actions.ToEquatableArray();
     }
 
     private sealed record Planned<T>(T? Plan, EquatableArray<DiagnosticInfo> Diagnostics) where T : class;

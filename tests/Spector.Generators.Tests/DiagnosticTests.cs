@@ -200,4 +200,86 @@ public sealed class DiagnosticTests
 
         Single(result, "SPEC017");
     }
+
+    private static GeneratorHarness.Result RunThing(string members, string evented = "[Evented(Version = 2, Actions = [\"archive\"])]") =>
+        GeneratorHarness.Run(Table, "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n" +
+            "    static void Changeset(Changeset<Thing> c) { }\n" + members + "\n}\n");
+
+    [Test]
+    public void SPEC007_a_handler_for_an_undeclared_action()
+    {
+        var d = Single(RunThing("    [OnAction(\"archiv\")] static void Archive(Changeset<Thing> c) { }"), "SPEC007");
+
+        Assert.That(d.GetMessage(), Does.Contain("\"archiv\"").And.Contain("Actions"));
+        Assert.That(Line(d), Is.EqualTo(8));
+    }
+
+    [TestCase("[VersionIs(2)]", "version 2")]
+    [TestCase("[VersionIn(1, 3)]", "1..3")]
+    public void SPEC008_a_version_handler_that_reaches_the_current_version(string attribute, string shown)
+    {
+        var d = Single(RunThing($"    {attribute} static void Up(Changeset<Thing> c) {{ }}"), "SPEC008");
+
+        Assert.That(d.GetMessage(), Does.Contain(shown.Replace("version ", "")).And.Contain("version 2"));
+    }
+
+    [Test]
+    public void SPEC009_two_handlers_for_one_action_and_version()
+    {
+        var result = RunThing("""
+                [VersionIn(0, 1)] static void A(Changeset<Thing> c) { }
+                [VersionIs(1)] static void B(Changeset<Thing> c) { }
+                [OnAction("archive")] static void C(Changeset<Thing> c) { }
+                [OnAction("archive"), VersionIs(0)] static void D(Changeset<Thing> c) { }
+            """);
+
+        var d = Single(result, "SPEC009");
+        Assert.That(d.GetMessage(), Does.Contain("'A'").And.Contain("'B'").And.Contain("version 1"));
+    }
+
+    [Test]
+    public void SPEC010_and_SPEC011_aliases_must_rename_a_declared_action_into_a_retired_name()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [ActionAlias("ghost", "old")]
+            [ActionAlias("archive", "touch")]
+            public partial class Events;
+            [Evented(Actions = ["archive", "touch"])]
+            public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
+            """);
+
+        Assert.That(Line(Single(result, "SPEC010")), Is.EqualTo(5));
+        Assert.That(Single(result, "SPEC011").GetMessage(), Does.Contain("'touch' is still declared"));
+    }
+
+    [Test]
+    public void SPEC012_an_action_named_like_a_base_action()
+    {
+        var result = RunThing("", "[Evented(Actions = [\"delete\"])]");
+
+        Assert.That(Single(result, "SPEC012").GetMessage(), Does.Contain("delete"));
+    }
+
+    [TestCase("[OnAction(\"archive\")] void Archive(Changeset<Thing> c) { }")]
+    [TestCase("[OnAction(\"archive\")] static int Archive(Changeset<Thing> c) => 0;")]
+    [TestCase("[OnAction(\"archive\")] static void Archive(string s) { }")]
+    public void SPEC013_a_handler_with_the_wrong_signature(string handler)
+    {
+        var d = Single(RunThing("    " + handler), "SPEC013");
+
+        Assert.That(d.GetMessage(), Does.Contain("static void Archive(Changeset<Thing> c, ...)"));
+    }
+
+    [Test]
+    public void A_correct_model_with_actions_versions_and_aliases_reports_nothing()
+    {
+        var result = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty);
+        Assert.That(result.CompilationErrors, Is.Empty);
+    }
 }

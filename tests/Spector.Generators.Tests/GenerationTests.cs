@@ -39,6 +39,33 @@ public sealed class GenerationTests
     }
 
     [Test]
+    public void Action_codes_computed_at_compile_time_match_the_runtime_algorithm()
+    {
+        var events = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources["Shop.ShopEvents.SpectorEvents.g.cs"];
+
+        Assert.That(events, Does.Contain($"new global::Spector.EventActionInfo({ActionCodes.For("settle")}, \"pay\")"), "alias keeps the old code");
+        Assert.That(events, Does.Contain($"new global::Spector.EventActionInfo({ActionCodes.For("cancel")}, \"cancel\")"));
+        // Pinned values: changing the algorithm would orphan every stored custom event.
+        Assert.That(ActionCodes.For("archive"), Is.EqualTo(ExpectedArchiveCode));
+        Assert.That(ActionCodes.For("archive"), Is.EqualTo(Spector.Generators.Model.ActionCode.For("archive")));
+        Assert.That(ActionCodes.For("ä-ü"), Is.EqualTo(Spector.Generators.Model.ActionCode.For("ä-ü")));
+    }
+
+    private const int ExpectedArchiveCode = 419300326; // computed independently: 16 + FNV-1a-32("archive") mod (2^31 - 17)
+
+    [Test]
+    public void Typed_actions_take_the_handlers_parameters_and_dispatch_picks_one_handler_per_version()
+    {
+        var order = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources["Shop.Order.Spector.g.cs"];
+
+        Assert.That(order, Does.Contain("PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::System.Threading.CancellationToken cancellationToken = default)"));
+        Assert.That(order, Does.Contain("CancelAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)"));
+        Assert.That(order, Does.Contain("[\"amount\"] = (global::System.Text.Json.Nodes.JsonNode?)amount, [\"state\"] = state.ToString()"));
+        Assert.That(order, Does.Contain("if (changeset.Version is >= 0 and <= 1)"));
+        Assert.That(order, Does.Contain("global::Shop.Order.Pay(changeset, changeset.Param(\"amount\", global::Spector.AttrConvert.ToDecimal)"));
+    }
+
+    [Test]
     public void Types_in_the_global_namespace_and_nested_in_partial_classes_are_supported()
     {
         var result = GeneratorHarness.Run("""

@@ -48,6 +48,24 @@ public sealed class IncrementalCachingTests
     }
 
     [Test]
+    public void Changing_the_actions_reruns_the_evented_and_table_steps()
+    {
+        var result = Rerun(c =>
+        {
+            var old = c.SyntaxTrees.Single(t => t.ToString().Contains("class Order"));
+            var edited = CSharpSyntaxTree.ParseText(old.ToString().Replace("\"pay\", \"cancel\"]", "\"pay\", \"cancel\", \"refund\"]"),
+                (CSharpParseOptions)old.Options, old.FilePath);
+            return c.ReplaceSyntaxTree(old, edited);
+        });
+
+        Assert.That(result.TrackedSteps[TrackingNames.EventedPlans].SelectMany(s => s.Outputs).Select(o => o.Reason),
+            Does.Contain(IncrementalStepRunReason.Modified));
+        Assert.That(result.TrackedSteps[TrackingNames.EventsTablePlans].SelectMany(s => s.Outputs).Select(o => o.Reason),
+            Does.Contain(IncrementalStepRunReason.Modified));
+        Assert.That(result.GeneratedSources.Single(s => s.HintName == "Shop.Order.Spector.g.cs").SourceText.ToString(), Does.Contain("RefundAsync"));
+    }
+
+    [Test]
     public void Models_hold_no_roslyn_types()
     {
         var modelTypes = typeof(SpectorGenerator).Assembly.GetTypes().Where(t => t.Namespace == "Spector.Generators.Model");

@@ -11,6 +11,7 @@ internal static class Sources
         [EventsTable("events")]
         [EventSchema(typeof(Order), 0)]
         [EventSchema(typeof(Cart), 1)]
+        [ActionAlias("pay", "settle")]
         public partial class ShopEvents;
         """;
 
@@ -23,7 +24,7 @@ internal static class Sources
 
         public enum OrderState { Open, Paid }
 
-        [Evented(Version = 2, Table = "orders")]
+        [Evented(Version = 2, Table = "orders", Actions = ["pay", "cancel"])]
         public partial class Order
         {
             public Guid Id { get; set; }
@@ -37,6 +38,15 @@ internal static class Sources
             public DateTimeOffset InsertedAt { get; set; }
 
             static void Changeset(Changeset<Order> c) => c.Cast("customer", "note", "total", "items", "state", "paid_at", "lines", "inserted_at");
+
+            [OnAction("pay")]
+            static void Pay(Changeset<Order> c, decimal amount, OrderState state, string[] receipt) => c.Record.Total -= amount;
+
+            [OnAction("pay"), VersionIn(0, 1)]
+            static void PayBeforeV2(Changeset<Order> c) => c.Record.State = OrderState.Paid;
+
+            [VersionIs(0)]
+            static void FromV0(Changeset<Order> c) { c.Attrs.Rename("client", "customer"); Changeset(c); }
         }
         """;
 

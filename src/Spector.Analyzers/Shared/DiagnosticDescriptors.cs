@@ -38,6 +38,34 @@ internal static class DiagnosticDescriptors
         "Missing default Changeset handler",
         "'{0}' needs a handler 'static void Changeset(Changeset<{0}> c)' that applies new and replayed events");
 
+    public static readonly DiagnosticDescriptor UndeclaredAction = Error("SPEC007", UsageCategory,
+        "Handler for an undeclared action",
+        "[OnAction(\"{0}\")] on '{1}' names an action '{2}' does not declare; add \"{0}\" to [Evented(Actions = [...])]");
+
+    public static readonly DiagnosticDescriptor VersionNotOlder = Error("SPEC008", UsageCategory,
+        "Version handler reaches the current version",
+        "'{0}' handles version {1}, but '{2}' is at version {3}; [VersionIs]/[VersionIn] handlers upcast older payloads only");
+
+    public static readonly DiagnosticDescriptor DuplicateHandler = Error("SPEC009", UsageCategory,
+        "Two handlers for one action and version",
+        "'{0}' and '{1}' both handle action '{2}' at version {3}; exactly one handler must apply to each event");
+
+    public static readonly DiagnosticDescriptor AliasOfUndeclaredAction = Error("SPEC010", SchemaCategory,
+        "Alias for an undeclared action",
+        "[ActionAlias(\"{0}\", \"{1}\")]: no type on events table '{2}' declares the action '{0}'");
+
+    public static readonly DiagnosticDescriptor AliasShadowsLiveAction = Error("SPEC011", SchemaCategory,
+        "Alias shadows a live action",
+        "[ActionAlias(\"{0}\", \"{1}\")]: '{1}' is still declared as an action on events table '{2}', so both names would share one stored code");
+
+    public static readonly DiagnosticDescriptor ActionCodeCollision = Error("SPEC012", SchemaCategory,
+        "Action code collision",
+        "Actions '{0}' and '{1}' of events table '{2}' would be stored under the same code {3}; rename one");
+
+    public static readonly DiagnosticDescriptor BadHandlerSignature = Error("SPEC013", UsageCategory,
+        "Handler has the wrong signature",
+        "Handler '{0}' must be 'static void {0}(Changeset<{1}> c, ...)'");
+
     public static readonly DiagnosticDescriptor InvalidIdentifier = Error("SPEC014", StorageCategory,
         "Invalid SQL identifier",
         "'{0}' is not a valid {1} name: use letters, digits and underscores, not starting with a digit, at most 63 characters");

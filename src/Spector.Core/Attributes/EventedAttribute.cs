@@ -13,6 +13,12 @@ public sealed class EventedAttribute : Attribute
     public int Version { get; set; }
 
     /// <summary>
+    /// Custom actions besides insert, update and delete. Each gets a stable stored code (see
+    /// <see cref="ActionCodes"/>) and a generated <c>&lt;Action&gt;Async</c> method.
+    /// </summary>
+    public string[] Actions { get; set; } = [];
+
+    /// <summary>
     /// The record's own table, written in the same transaction as each event. When omitted the record is
     /// embedded: its state lives only in the event log.
     /// </summary>

@@ -73,6 +73,23 @@ public sealed class Changeset<T> where T : class
         return this;
     }
 
+    /// <summary>
+    /// Reads a typed handler parameter from the payload; called by the generated dispatcher. A missing or
+    /// unconvertible value in a stored event becomes an <see cref="EventReplayException"/> naming the event.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public TValue Param<TValue>(string key, Func<JsonNode?, TValue> convert)
+    {
+        try
+        {
+            return convert(Attrs[key]);
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or System.Text.Json.JsonException)
+        {
+            throw new AttrConversionException(key, e);
+        }
+    }
+
     /// <summary>Adds an error for each listed key whose property is null, or an empty or blank string.</summary>
     public Changeset<T> ValidateRequired(params ReadOnlySpan<string> keys)
     {

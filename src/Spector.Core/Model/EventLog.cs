@@ -14,16 +14,23 @@ public sealed record EventSchemaInfo(int Index, string TypeName);
 /// </summary>
 public sealed class EventLog
 {
+    private readonly Dictionary<int, string> _customActions;
     private SpectorStore? _store;
 
     /// <summary>Called by generated code; the names are validated again here.</summary>
-    public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables)
+    public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables,
+        IReadOnlyList<EventActionInfo>? actions = null)
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Sql = new EventLogSql(Table);
         Schemas = schemas;
         RecordTables = recordTables;
+        Actions = actions ?? [];
+        _customActions = Actions.ToDictionary(a => a.Code, a => a.Name);
     }
+
+    /// <summary>The custom actions of the listed types, by stored code.</summary>
+    public IReadOnlyList<EventActionInfo> Actions { get; }
 
     /// <summary>The events table's name.</summary>
     public string Table { get; }
@@ -52,7 +59,8 @@ public sealed class EventLog
     internal EventLogSql Sql { get; }
 
     /// <summary>The name of a stored action code, or null when the code is unknown.</summary>
-    public string? ActionName(int code) => EventActions.NameOf(code);
+    public string? ActionName(int code) =>
+        EventActions.NameOf(code) ?? (_customActions.TryGetValue(code, out var name) ? name : null);
 
     /// <summary>The type name stored under a schema index, or null.</summary>
     public string? SchemaName(int index)

@@ -39,6 +39,15 @@ internal static class EventWriter
         (await AppendAsync(type, session, id, EventActions.Update, "update", attrs ?? throw new ArgumentNullException(nameof(attrs)), ct)
             .ConfigureAwait(false))!;
 
+    public static async Task<T> ExecuteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int actionCode, string action,
+        Attrs attrs, CancellationToken ct) where T : class
+    {
+        if (actionCode < ActionCodes.FirstCustomCode || type.Log.ActionName(actionCode) != action)
+            throw new ArgumentException($"'{action}' (code {actionCode}) is not a custom action of events table {type.Log.Table}.", nameof(action));
+        return (await AppendAsync(type, session, id, actionCode, action, attrs ?? throw new ArgumentNullException(nameof(attrs)), ct)
+            .ConfigureAwait(false))!;
+    }
+
     public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
         AppendAsync(type, session, id, EventActions.Delete, "delete", null, ct);
 

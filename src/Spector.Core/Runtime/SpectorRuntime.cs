@@ -17,6 +17,11 @@ public static class SpectorRuntime
     public static Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, CancellationToken ct) where T : class =>
         EventWriter.UpdateAsync(type, session, id, attrs, ct);
 
+    /// <summary>Replays the record, applies a custom action and appends it.</summary>
+    public static Task<T> ExecuteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int actionCode, string action, Attrs attrs,
+        CancellationToken ct) where T : class =>
+        EventWriter.ExecuteAsync(type, session, id, actionCode, action, attrs, ct);
+
     /// <summary>Appends a delete event and removes the record row.</summary>
     public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
         EventWriter.DeleteAsync(type, session, id, ct);

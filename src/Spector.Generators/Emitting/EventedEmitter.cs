@@ -36,6 +36,7 @@ internal static class EventedEmitter
         Operation(w, $"Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.",
             "Appends a delete event inside the caller's session.",
             task, "DeleteAsync", null, "DeleteAsync(SpectorType, {0}, this.Id, cancellationToken)");
+        foreach (var action in plan.Actions) EmitAction(w, plan, action, task, self);
         Operation(w, $"The {name} replayed from its log, or null when it does not exist or was deleted.",
             $"The {name} replayed from its log inside the caller's session.",
             $"static {task}<{self}?>", "GetAsync", "global::System.Guid id", "GetAsync(SpectorType, {0}, id, null, cancellationToken)");
@@ -84,7 +85,7 @@ internal static class EventedEmitter
         w.Line();
         w.Line($"public override global::System.Guid IdOf({self} record) => record.Id;");
         w.Line();
-        w.Line($"public override void Apply(global::Spector.Changeset<{self}> changeset) => {self}.Changeset(changeset);");
+        EmitDispatch(w, model);
         w.Line();
 
         w.Open($"public override bool TrySetAttr({self} record, string key, global::System.Text.Json.Nodes.JsonNode? value)");
@@ -115,6 +116,85 @@ internal static class EventedEmitter
         w.Close();
     }
 
+    /// <summary>
+    /// A custom action's method: typed parameters when its current handler declares them, else an attrs
+    /// object. Parameters are stored under their snake_case names.
+    /// </summary>
+    private static void EmitAction(SourceWriter w, EventedPlan plan, ActionPlan action, string task, string self)
+    {
+        var handler = plan.Model.Handlers.FirstOrDefault(h => h.Action == action.Name && h.VersionFrom is null);
+        var typed = handler is { Parameters.Length: > 0 };
+        var parameters = typed
+            ? string.Join(", ", handler!.Parameters.Select(p => $"{p.Type} {Identifier(p.Name)}"))
+            : "global::Spector.Attrs attrs";
+        var attrs = typed
+            ? "new global::Spector.Attrs { " + string.Join(", ", handler!.Parameters.Select(p => $"[{SourceWriter.Literal(p.Key)}] = {ToNode(p)}")) + " }"
+            : "attrs";
+        var call = $"ExecuteAsync(SpectorType, {{0}}, this.Id, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, cancellationToken)";
+        Operation(w, $"Replays this {plan.Model.Type.Name} from its log, applies the \"{action.Name}\" action and appends it (stored code {action.Code}).",
+            $"Applies the \"{action.Name}\" action inside the caller's session.",
+            $"{task}<{self}>", PascalCase(action.Name) + "Async", parameters, call);
+    }
+
+    /// <summary>
+    /// Exactly one handler per event, most specific first: the action's handler for the event's version, the
+    /// action's current handler when the event is current, a version handler, then the default Changeset.
+    /// </summary>
+    private static void EmitDispatch(SourceWriter w, EventedModel model)
+    {
+        var self = model.Type.FullyQualified;
+        w.Open($"public override void Apply(global::Spector.Changeset<{self}> changeset)");
+        var byAction = model.Handlers.Where(h => h.Action is not null).GroupBy(h => h.Action!).OrderBy(g => g.Key, System.StringComparer.Ordinal).ToList();
+        if (byAction.Count > 0)
+        {
+            w.Open("switch (changeset.Action)");
+            foreach (var group in byAction)
+            {
+                w.Line($"case {SourceWriter.Literal(group.Key)}:");
+                w.Line("{");
+                foreach (var handler in group.OrderBy(h => h.VersionFrom is null ? 1 : 0).ThenBy(h => h.VersionFrom))
+                    EmitGuardedCall(w, model, handler, indent: true);
+                w.Line("    break;");
+                w.Line("}");
+            }
+            w.Close();
+        }
+        foreach (var handler in model.Handlers.Where(h => h.Action is null).OrderBy(h => h.VersionFrom))
+            EmitGuardedCall(w, model, handler, indent: false);
+        w.Line($"{self}.Changeset(changeset);");
+        w.Close();
+    }
+
+    private static void EmitGuardedCall(SourceWriter w, EventedModel model, HandlerModel handler, bool indent)
+    {
+        var guard = handler.VersionFrom is null ? $"changeset.Version == {model.Version}"
+            : handler.VersionFrom == handler.VersionTo ? $"changeset.Version == {handler.VersionFrom}"
+            : $"changeset.Version is >= {handler.VersionFrom} and <= {handler.VersionTo}";
+        var arguments = string.Concat(handler.Parameters.Select(p => $", changeset.Param({SourceWriter.Literal(p.Key)}, {Converter(p.Kind, p.IsNullable, p.ValueType, p.Type)}){(p.Kind == ValueKind.Other ? "!" : "")}"));
+        var pad = indent ? "    " : "";
+        w.Line($"{pad}if ({guard})");
+        w.Line($"{pad}{{");
+        w.Line($"{pad}    {model.Type.FullyQualified}.{handler.Method}(changeset{arguments});");
+        w.Line($"{pad}    return;");
+        w.Line($"{pad}}}");
+    }
+
+    /// <summary>A typed parameter as a payload value: JSON nodes convert implicitly from the scalar types.</summary>
+    private static string ToNode(ParameterModel p) => p.Kind switch
+    {
+        ValueKind.Enum => p.IsNullable ? $"{Identifier(p.Name)}?.ToString()" : $"{Identifier(p.Name)}.ToString()",
+        ValueKind.Other => $"global::System.Text.Json.JsonSerializer.SerializeToNode({Identifier(p.Name)})",
+        _ => $"(global::System.Text.Json.Nodes.JsonNode?){Identifier(p.Name)}",
+    };
+
+    private static string Identifier(string name) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) == Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? name : "@" + name;
+
+    /// <summary><c>soft_delete</c> → <c>SoftDelete</c>.</summary>
+    private static string PascalCase(string action) =>
+        string.Concat(action.Split(new[] { '_', '-', ' ' }, System.StringSplitOptions.RemoveEmptyEntries)
+            .Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1)));
+
     /// <summary>One operation in two overloads: on the default store, and inside a caller's session.</summary>
     private static void Operation(SourceWriter w, string summary, string sessionSummary, string returns, string name,
         string? parameters, string call, bool last = false)
@@ -133,15 +213,19 @@ internal static class EventedEmitter
         if (!last) w.Line();
     }
 
-    private static string Conversion(PropertyModel p)
+    private static string Conversion(PropertyModel p) =>
+        $"{Converter(p.Kind, p.IsNullable, p.ValueType, p.Type)}(value){(p.Kind == ValueKind.Other ? "!" : "")}";
+
+    /// <summary>The <c>AttrConvert</c> method that turns a payload value into the given type.</summary>
+    private static string Converter(ValueKind kind, bool nullable, string valueType, string type)
     {
         const string convert = "global::Spector.AttrConvert.";
-        var nullable = p.IsNullable ? "Nullable" : "";
-        return p.Kind switch
+        var prefix = nullable ? "Nullable" : "";
+        return kind switch
         {
-            ValueKind.Enum => $"{convert}To{nullable}Enum<{p.ValueType}>(value)",
-            ValueKind.Other => $"{convert}ToObject<{p.Type}>(value)!",
-            _ => $"{convert}To{nullable}{p.Kind}(value)",
+            ValueKind.Enum => $"{convert}To{prefix}Enum<{valueType}>",
+            ValueKind.Other => $"{convert}ToObject<{type}>",
+            _ => $"{convert}To{prefix}{kind}",
         };
     }
 

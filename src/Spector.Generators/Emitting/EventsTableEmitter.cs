@@ -25,6 +25,11 @@ internal static class EventsTableEmitter
         w.Line("    {");
         foreach (var owner in plan.RecordTableOwners)
             w.Line($"        {owner}.SpectorRecordTable,");
+        w.Line("    },");
+        w.Line("    new global::Spector.EventActionInfo[]");
+        w.Line("    {");
+        foreach (var action in plan.Actions)
+            w.Line($"        new global::Spector.EventActionInfo({action.Code}, {SourceWriter.Literal(action.Name)}),");
         w.Line("    });");
         w.Line();
         w.Line("/// <summary>Stores this table's events in an embedded SQLite database.</summary>");

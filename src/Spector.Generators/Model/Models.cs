@@ -53,16 +53,32 @@ internal sealed record PropertyModel(
     string Type,
     string ValueType,
     ValueKind Kind,
-    bool IsNullable,
-    bool IsReferenceType);
+    bool IsNullable);
+
+/// <summary>A typed parameter of a handler: stored under <see cref="Key"/>, bound back on replay.</summary>
+internal sealed record ParameterModel(string Name, string Key, string Type, string ValueType, ValueKind Kind, bool IsNullable);
+
+/// <summary>
+/// One handler method. <see cref="Action"/> is null for version-only handlers; <see cref="VersionFrom"/> is null
+/// for handlers of the current version.
+/// </summary>
+internal sealed record HandlerModel(string Method, string? Action, int? VersionFrom, int? VersionTo, EquatableArray<ParameterModel> Parameters);
 
 /// <summary>An <c>[Evented]</c> class as the emitter needs it.</summary>
 internal sealed record EventedModel(
     TypeName Type,
     int Version,
     string? Table,
+    EquatableArray<string> Actions,
     EquatableArray<PropertyModel> Properties,
+    EquatableArray<HandlerModel> Handlers,
     EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>A custom action with its stored code.</summary>
+internal sealed record ActionPlan(string Name, int Code);
+
+/// <summary>One <c>[ActionAlias(name, storedAs)]</c> entry.</summary>
+internal sealed record AliasEntry(string Name, string StoredAs, LocationInfo? Location);
 
 /// <summary>One <c>[EventSchema(typeof(T), index)]</c> entry.</summary>
 internal sealed record SchemaEntry(string TypeFullyQualified, string TypeDisplay, int Index, LocationInfo? Location);
@@ -72,13 +88,14 @@ internal sealed record EventsTableModel(
     TypeName Type,
     string Table,
     EquatableArray<SchemaEntry> Schemas,
+    EquatableArray<AliasEntry> Aliases,
     EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>What is emitted for one evented type once its events table is known.</summary>
-internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex);
+internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex, EquatableArray<ActionPlan> Actions);
 
 /// <summary>What is emitted for one events table: its schemas and the record tables among them.</summary>
-internal sealed record EventsTablePlan(EventsTableModel Model, EquatableArray<string> RecordTableOwners);
+internal sealed record EventsTablePlan(EventsTableModel Model, EquatableArray<string> RecordTableOwners, EquatableArray<ActionPlan> Actions);
 
 internal static class ArrayExtensions
 {

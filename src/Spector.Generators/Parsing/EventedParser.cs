@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -13,6 +15,9 @@ internal static class EventedParser
     private const string ChangesetType = "Spector.Changeset<T>";
     private const string NotMappedAttribute = "System.ComponentModel.DataAnnotations.Schema.NotMappedAttribute";
     private const string ColumnAttribute = "System.ComponentModel.DataAnnotations.Schema.ColumnAttribute";
+    private const string OnActionAttribute = "Spector.OnActionAttribute";
+    private const string VersionIsAttribute = "Spector.VersionIsAttribute";
+    private const string VersionInAttribute = "Spector.VersionInAttribute";
 
     public static EventedModel Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
     {
@@ -22,6 +27,9 @@ internal static class EventedParser
         var diagnostics = new List<DiagnosticInfo>();
         var version = SymbolReader.NamedArgument(attribute, "Version", 0);
         var table = SymbolReader.NamedArgument<string>(attribute, "Table");
+        var actions = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Actions").Value is { Kind: TypedConstantKind.Array } array
+            ? array.Values.Select(v => v.Value as string).Where(v => v is not null).Select(v => v!).ToList()
+            : new List<string>();
 
         if (!SymbolReader.IsPartialAllTheWay(type))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, location, type.Name));
@@ -41,17 +49,87 @@ internal static class EventedParser
         if (!properties.Any(p => p.Name == "Id" && p.Kind == ValueKind.Guid && !p.IsNullable))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, location, type.Name));
 
-        return new EventedModel(SymbolReader.NameOf(type), version, table, properties.ToEquatableArray(), diagnostics.ToEquatableArray());
+        var handlers = ReadHandlers(type, version, actions, diagnostics, ct);
+        return new EventedModel(SymbolReader.NameOf(type), version, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
+            handlers.ToEquatableArray(), diagnostics.ToEquatableArray());
+    }
+
+    private static List<HandlerModel> ReadHandlers(INamedTypeSymbol type, int version, List<string> actions, List<DiagnosticInfo> diagnostics,
+        CancellationToken ct)
+    {
+        var handlers = new List<(HandlerModel Handler, LocationInfo? Location)>();
+        foreach (var method in type.GetMembers().OfType<IMethodSymbol>())
+        {
+            ct.ThrowIfCancellationRequested();
+            string? action = null;
+            int? from = null, to = null;
+            var marked = false;
+            foreach (var attribute in method.GetAttributes())
+            {
+                var args = attribute.ConstructorArguments;
+                switch (attribute.AttributeClass?.ToDisplayString())
+                {
+                    case OnActionAttribute when args.Length == 1:
+                        action = args[0].Value as string;
+                        marked = true;
+                        break;
+                    case VersionIsAttribute when args.Length == 1 && args[0].Value is int v:
+                        (from, to, marked) = (v, v, true);
+                        break;
+                    case VersionInAttribute when args.Length == 2 && args[0].Value is int a && args[1].Value is int b:
+                        (from, to, marked) = (a, b, true);
+                        break;
+                }
+            }
+            if (!marked) continue;
+
+            var location = LocationInfo.From(method);
+            if (!IsHandlerShape(method, type))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature, location, method.Name, type.Name));
+                continue;
+            }
+            if (action is not null && !actions.Contains(action))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndeclaredAction, location, action, method.Name, type.Name));
+            if (to is { } highest && (highest >= version || from > to))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VersionNotOlder, location, method.Name,
+                    from == to ? highest.ToString(CultureInfo.InvariantCulture) : $"{from}..{to}", type.Name, version.ToString(CultureInfo.InvariantCulture)));
+
+            var parameters = method.Parameters.Skip(1).Select(p =>
+            {
+                var (typeName, valueType, kind, nullable) = Describe(p.Type, p.NullableAnnotation);
+                return new ParameterModel(p.Name, SymbolReader.SnakeCase(p.Name), typeName, valueType, kind, nullable);
+            }).ToEquatableArray();
+            var handler = new HandlerModel(method.Name, action, from, to, parameters);
+            foreach (var (other, _) in handlers)
+            {
+                if (other.Action != handler.Action) continue;
+                var (lo, hi) = (handler.VersionFrom ?? version, handler.VersionTo ?? version);
+                var (otherLo, otherHi) = (other.VersionFrom ?? version, other.VersionTo ?? version);
+                if (lo <= otherHi && otherLo <= hi)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateHandler, location, other.Method, handler.Method,
+                        action ?? "(any)", Math.Max(lo, otherLo).ToString(CultureInfo.InvariantCulture)));
+            }
+            handlers.Add((handler, location));
+        }
+        return handlers.Select(h => h.Handler).ToList();
+    }
+
+    /// <summary>The type as generated code names it, its non-nullable value type, conversion kind and nullability.</summary>
+    private static (string Type, string ValueType, ValueKind Kind, bool IsNullable) Describe(ITypeSymbol type, NullableAnnotation annotation)
+    {
+        var isNullableValue = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T };
+        var valueType = isNullableValue ? ((INamedTypeSymbol)type).TypeArguments[0] : type;
+        var isNullable = isNullableValue || (type.IsReferenceType && annotation != NullableAnnotation.NotAnnotated);
+        return (type.ToDisplayString(SymbolReader.FullyQualified),
+            valueType.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+            KindOf(valueType), isNullable);
     }
 
     private static PropertyModel ReadProperty(IPropertySymbol property, string? table, INamedTypeSymbol owner, List<DiagnosticInfo> diagnostics)
     {
         var propertyType = property.Type;
-        var isNullableValue = propertyType is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T };
-        var valueType = isNullableValue ? ((INamedTypeSymbol)propertyType).TypeArguments[0] : propertyType;
-        var kind = KindOf(valueType);
-        var isReference = propertyType.IsReferenceType;
-        var isNullable = isNullableValue || (isReference && property.NullableAnnotation != NullableAnnotation.NotAnnotated);
+        var (typeName, valueType, kind, isNullable) = Describe(propertyType, property.NullableAnnotation);
 
         string? column = null;
         var attributes = property.GetAttributes();
@@ -69,15 +147,7 @@ internal static class EventedParser
                     property.Name, owner.Name, propertyType.ToDisplayString(), table));
         }
 
-        return new PropertyModel(
-            property.Name,
-            SymbolReader.SnakeCase(property.Name),
-            column,
-            propertyType.ToDisplayString(SymbolReader.FullyQualified),
-            valueType.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
-            kind,
-            isNullable,
-            isReference);
+        return new PropertyModel(property.Name, SymbolReader.SnakeCase(property.Name), column, typeName, valueType, kind, isNullable);
     }
 
     private static IEnumerable<IPropertySymbol> PublicSettableProperties(INamedTypeSymbol type)
@@ -98,11 +168,14 @@ internal static class EventedParser
     }
 
     private static bool HasChangesetHandler(INamedTypeSymbol type) =>
-        type.GetMembers("Changeset").OfType<IMethodSymbol>().Any(m =>
-            m is { IsStatic: true, ReturnsVoid: true, Parameters.Length: 1, IsGenericMethod: false }
-            && m.Parameters[0].Type is INamedTypeSymbol { TypeArguments.Length: 1 } p
-            && p.OriginalDefinition.ToDisplayString() == ChangesetType
-            && SymbolEqualityComparer.Default.Equals(p.TypeArguments[0], type));
+        type.GetMembers("Changeset").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 1 && IsHandlerShape(m, type));
+
+    /// <summary><c>static void Name(Changeset&lt;T&gt; c, ...)</c>, not generic.</summary>
+    private static bool IsHandlerShape(IMethodSymbol method, INamedTypeSymbol type) =>
+        method is { IsStatic: true, ReturnsVoid: true, IsGenericMethod: false, Parameters.Length: >= 1 }
+        && method.Parameters[0].Type is INamedTypeSymbol { TypeArguments.Length: 1 } p
+        && p.OriginalDefinition.ToDisplayString() == ChangesetType
+        && SymbolEqualityComparer.Default.Equals(p.TypeArguments[0], type);
 
     private static ValueKind KindOf(ITypeSymbol type)
     {

@@ -10,6 +10,7 @@ namespace Spector.Generators.Parsing;
 internal static class EventsTableParser
 {
     public const string EventSchemaAttribute = "Spector.EventSchemaAttribute";
+    public const string ActionAliasAttribute = "Spector.ActionAliasAttribute";
 
     public static EventsTableModel Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
     {
@@ -25,10 +26,19 @@ internal static class EventsTableParser
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, location, type.Name));
 
         var schemas = new List<SchemaEntry>();
+        var aliases = new List<AliasEntry>();
         foreach (var attribute in type.GetAttributes())
         {
             ct.ThrowIfCancellationRequested();
-            if (attribute.AttributeClass?.ToDisplayString() != EventSchemaAttribute) continue;
+            var attributeName = attribute.AttributeClass?.ToDisplayString();
+            if (attributeName == ActionAliasAttribute)
+            {
+                if (attribute.ConstructorArguments.Length == 2 && attribute.ConstructorArguments[0].Value is string aliasName
+                    && attribute.ConstructorArguments[1].Value is string storedAs)
+                    aliases.Add(new AliasEntry(aliasName, storedAs, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation())));
+                continue;
+            }
+            if (attributeName != EventSchemaAttribute) continue;
             var args = attribute.ConstructorArguments;
             if (args.Length != 2 || args[0].Value is not INamedTypeSymbol schemaType || args[1].Value is not int index) continue;
             var schemaLocation = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation());
@@ -38,6 +48,7 @@ internal static class EventsTableParser
                 index,
                 schemaLocation));
         }
-        return new EventsTableModel(SymbolReader.NameOf(type), table, schemas.ToEquatableArray(), diagnostics.ToEquatableArray());
+        return new EventsTableModel(SymbolReader.NameOf(type), table, schemas.ToEquatableArray(), aliases.ToEquatableArray(),
+            diagnostics.ToEquatableArray());
     }
 }

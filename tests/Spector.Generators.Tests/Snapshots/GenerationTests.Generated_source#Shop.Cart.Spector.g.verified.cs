@@ -78,7 +78,10 @@ partial class Cart
 
         public override global::System.Guid IdOf(global::Shop.Cart record) => record.Id;
 
-        public override void Apply(global::Spector.Changeset<global::Shop.Cart> changeset) => global::Shop.Cart.Changeset(changeset);
+        public override void Apply(global::Spector.Changeset<global::Shop.Cart> changeset)
+        {
+            global::Shop.Cart.Changeset(changeset);
+        }
 
         public override bool TrySetAttr(global::Shop.Cart record, string key, global::System.Text.Json.Nodes.JsonNode? value)
         {

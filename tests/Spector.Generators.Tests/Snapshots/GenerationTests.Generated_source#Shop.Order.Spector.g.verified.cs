@@ -39,6 +39,26 @@ partial class Order
     public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
         => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, cancellationToken);
 
+    /// <summary>Replays this Order from its log, applies the "pay" action and appends it (stored code 1498167451).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, cancellationToken);
+
+    /// <summary>Applies the "pay" action inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(global::Spector.SpectorSession session, decimal amount, global::Shop.OrderState state, string[] receipt, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, cancellationToken);
+
+    /// <summary>Replays this Order from its log, applies the "cancel" action and appends it (stored code 107912235).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 107912235, "cancel", attrs, cancellationToken);
+
+    /// <summary>Applies the "cancel" action inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 107912235, "cancel", attrs, cancellationToken);
+
     /// <summary>The Order replayed from its log, or null when it does not exist or was deleted.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
@@ -88,7 +108,32 @@ partial class Order
 
         public override global::System.Guid IdOf(global::Shop.Order record) => record.Id;
 
-        public override void Apply(global::Spector.Changeset<global::Shop.Order> changeset) => global::Shop.Order.Changeset(changeset);
+        public override void Apply(global::Spector.Changeset<global::Shop.Order> changeset)
+        {
+            switch (changeset.Action)
+            {
+                case "pay":
+                {
+                    if (changeset.Version is >= 0 and <= 1)
+                    {
+                        global::Shop.Order.PayBeforeV2(changeset);
+                        return;
+                    }
+                    if (changeset.Version == 2)
+                    {
+                        global::Shop.Order.Pay(changeset, changeset.Param("amount", global::Spector.AttrConvert.ToDecimal), changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>), changeset.Param("receipt", global::Spector.AttrConvert.ToObject<string[]>)!);
+                        return;
+                    }
+                    break;
+                }
+            }
+            if (changeset.Version == 0)
+            {
+                global::Shop.Order.FromV0(changeset);
+                return;
+            }
+            global::Shop.Order.Changeset(changeset);
+        }
 
         public override bool TrySetAttr(global::Shop.Order record, string key, global::System.Text.Json.Nodes.JsonNode? value)
         {

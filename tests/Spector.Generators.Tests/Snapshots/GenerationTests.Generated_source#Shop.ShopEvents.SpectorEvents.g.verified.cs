@@ -17,6 +17,11 @@ partial class ShopEvents
         new global::Spector.RecordTable[]
         {
             global::Shop.Order.SpectorRecordTable,
+        },
+        new global::Spector.EventActionInfo[]
+        {
+            new global::Spector.EventActionInfo(107912235, "cancel"),
+            new global::Spector.EventActionInfo(1498167451, "pay"),
         });
 
     /// <summary>Stores this table's events in an embedded SQLite database.</summary>

@@ -8,6 +8,8 @@ namespace Spector.Tests;
 [EventSchema(typeof(Counter), 1)]
 [EventSchema(typeof(Note), 5)]
 [EventSchema(typeof(Typo), 6)]
+[EventSchema(typeof(Doc), 7)]
+[ActionAlias("publish", "release")]
 public partial class AppEvents;
 
 public enum Plan
@@ -17,7 +19,7 @@ public enum Plan
 }
 
 /// <summary>A record with its own table, a spread of column types, a renamed column and an unmapped one.</summary>
-[Evented(Version = 1, Table = "users")]
+[Evented(Version = 1, Table = "users", Actions = ["archive", "touch"])]
 public partial class User
 {
     public Guid Id { get; set; }
@@ -45,6 +47,10 @@ public partial class User
         c.Cast("name", "email", "age", "visits", "balance", "score", "active", "plan", "referrer_id", "archived_at", "source", "tags",
                 "inserted_at", "updated_at")
             .ValidateRequired("name", "email");
+
+    /// <summary>A typed action: the generated <c>ArchiveAsync(DateTimeOffset archivedAt)</c> stores "archived_at".</summary>
+    [OnAction("archive")]
+    static void Archive(Changeset<User> c, DateTimeOffset archivedAt) => c.Record.ArchivedAt = archivedAt;
 }
 
 /// <summary>A counter whose updates carry a delta ("by"), so a lost update shows in its value.</summary>
