@@ -282,4 +282,31 @@ public sealed class DiagnosticTests
         Assert.That(result.GeneratorDiagnostics, Is.Empty);
         Assert.That(result.CompilationErrors, Is.Empty);
     }
+
+    [TestCase("static void Savepoint(Thing record, int version) { }", "static Attrs Savepoint(Thing record, int version)")]
+    [TestCase("static void PrepareEvent(EventDraft draft) { }", "IReadOnlyList<StoredEvent> previous")]
+    [TestCase("void PrepareMaterialization(Changeset<Thing> c) { }", "static void PrepareMaterialization(Changeset<Thing> c)")]
+    public void SPEC018_a_hook_with_the_wrong_signature(string hook, string expected)
+    {
+        var d = Single(RunThing("    " + hook), "SPEC018");
+
+        Assert.That(d.GetMessage(), Does.Contain(expected));
+    }
+
+    [Test]
+    public void Hooks_with_the_right_signature_are_wired_into_the_descriptor()
+    {
+        var result = RunThing("""
+                static Attrs Savepoint(Thing record, int version) => new Attrs();
+                static void PrepareEvent(EventDraft draft, System.Collections.Generic.IReadOnlyList<StoredEvent> previous) { }
+                static void PrepareMaterialization(Changeset<Thing> c) { }
+            """);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty);
+        Assert.That(result.CompilationErrors, Is.Empty);
+        var source = result.Sources["Thing.Spector.g.cs"];
+        Assert.That(source, Does.Contain("public override bool HasSavepoint => true;"));
+        Assert.That(source, Does.Contain("=> global::Thing.PrepareEvent(draft, previous);"));
+        Assert.That(source, Does.Contain("=> global::Thing.PrepareMaterialization(changeset);"));
+    }
 }

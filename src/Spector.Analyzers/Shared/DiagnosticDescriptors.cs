@@ -82,6 +82,10 @@ internal static class DiagnosticDescriptors
         "Evented type needs a parameterless constructor",
         "'{0}' needs a parameterless constructor: replay starts from an empty record");
 
+    public static readonly DiagnosticDescriptor BadHookSignature = Error("SPEC018", UsageCategory,
+        "Hook has the wrong signature",
+        "Hook '{0}' of '{1}' must be '{2}'");
+
     private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
 }

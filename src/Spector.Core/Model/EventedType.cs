@@ -52,6 +52,26 @@ public abstract class EventedType<T> where T : class
     /// <summary>Reads the property stored under <paramref name="key"/>; false when there is none.</summary>
     public abstract bool TryGetAttr(T record, string key, out object? value);
 
+    /// <summary>True when the type has a <c>PrepareEvent</c> hook; the writer then loads the record's stored events for it.</summary>
+    public virtual bool HasPrepareEvent => false;
+
+    /// <summary>Calls the type's <c>PrepareEvent</c> hook.</summary>
+    public virtual void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)
+    {
+    }
+
+    /// <summary>Calls the type's <c>PrepareMaterialization</c> hook before the record table is written.</summary>
+    public virtual void PrepareMaterialization(Changeset<T> changeset)
+    {
+    }
+
+    /// <summary>True when the type has a <c>Savepoint</c> hook.</summary>
+    public virtual bool HasSavepoint => false;
+
+    /// <summary>Calls the type's <c>Savepoint</c> hook: the attrs that rebuild the record's full state.</summary>
+    public virtual Attrs CreateSavepoint(T record, int version) =>
+        throw new InvalidOperationException($"{Name} has no Savepoint hook: add 'static Attrs Savepoint({Name} record, int version)'.");
+
     /// <summary>Adds one parameter per record-table column, named after the column.</summary>
     public virtual void BindColumns(T record, DynamicParameters parameters) =>
         throw new InvalidOperationException($"{Name} is embedded: it has no record table.");

@@ -96,8 +96,14 @@ internal static class EventReader
         int? schema, CancellationToken ct)
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        await using var command = lease.Connection.CreateCommand();
-        command.Transaction = lease.Transaction;
+        return await ReadEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, recordId, schema, ct).ConfigureAwait(false);
+    }
+
+    public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx,
+        Dialect dialect, Guid recordId, int? schema, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
         command.CommandText = schema is null ? log.Sql.EventsOf : log.Sql.EventsOfSchema;
         AddParameter(command, "parent_id", recordId);
         if (schema is { } index) AddParameter(command, "schema", index);
@@ -117,7 +123,7 @@ internal static class EventReader
                 Action: log.ActionName(action),
                 Payload: reader.GetString(6),
                 Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
-                InsertedAt: lease.Dialect.ReadTimestamp(reader, 8)));
+                InsertedAt: dialect.ReadTimestamp(reader, 8)));
         }
         return events;
     }

@@ -22,14 +22,15 @@ internal static class EventWriter
         var now = Clock.UtcNow();
         var payload = Payload.Build(attrs, type.Version, id, now, EventActions.Insert);
         var record = type.Create(id);
-        Handle(type, record, "insert", id, id, payload);
+        var changeset = Handle(type, record, "insert", id, id, payload);
+        var metadata = Prepare(type, id, id, "insert", payload, []);
 
         return await WriteTransaction.RunAsync(type.Log, session, async (connection, tx, dialect) =>
         {
-            await AppendRowAsync(connection, tx, dialect, type.Log, new EventRow(id, id, 1, type.SchemaIndex, EventActions.Insert, payload, now), ct)
-                .ConfigureAwait(false);
+            await AppendRowAsync(connection, tx, dialect, type.Log,
+                new EventRow(id, id, 1, type.SchemaIndex, EventActions.Insert, payload, metadata, now), ct).ConfigureAwait(false);
             if (type.Table is { } table)
-                await WriteRecordAsync(connection, tx, type, table.InsertSql, record, ct).ConfigureAwait(false);
+                await WriteRecordAsync(connection, tx, type, table.InsertSql, changeset, ct).ConfigureAwait(false);
             return record;
         }, ct).ConfigureAwait(false);
     }
@@ -86,17 +87,23 @@ internal static class EventWriter
 
             var now = Clock.UtcNow();
             var payload = Payload.Build(attrs, type.Version, eventId, now, action);
-            if (action != EventActions.Delete) Handle(type, record, actionName, id, eventId, payload);
+            var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
+            string? metadata = null;
+            if (changeset is not null && type.HasPrepareEvent)
+            {
+                var previous = await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
+                metadata = Prepare(type, eventId, id, actionName, payload, previous);
+            }
 
             await AppendRowAsync(connection, tx, dialect, log,
-                new EventRow(eventId, id, replayed.LastSeq + 1, type.SchemaIndex, action, payload, now), ct).ConfigureAwait(false);
+                new EventRow(eventId, id, replayed.LastSeq + 1, type.SchemaIndex, action, payload, metadata, now), ct).ConfigureAwait(false);
 
             if (type.Table is { } table)
             {
-                if (action == EventActions.Delete)
+                if (changeset is null)
                     await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, new { id }, tx, cancellationToken: ct)).ConfigureAwait(false);
                 else
-                    await WriteRecordAsync(connection, tx, type, table.UpsertSql, record, ct).ConfigureAwait(false);
+                    await WriteRecordAsync(connection, tx, type, table.UpsertSql, changeset, ct).ConfigureAwait(false);
             }
             return action == EventActions.Delete ? null : record;
         }
@@ -106,12 +113,23 @@ internal static class EventWriter
     /// Runs the handler on the payload as it will be stored (parsed back from its JSON text), so the state
     /// written now is exactly the state a later replay rebuilds.
     /// </summary>
-    private static void Handle<T>(EventedType<T> type, T record, string action, Guid recordId, Guid eventId, string payload) where T : class
+    private static Changeset<T> Handle<T>(EventedType<T> type, T record, string action, Guid recordId, Guid eventId, string payload) where T : class
     {
         var changeset = new Changeset<T>(type, record, action, type.Version, eventId, Attrs.Parse(payload), isReplay: false);
         type.Apply(changeset);
         if (!changeset.IsValid)
             throw new ChangesetInvalidException(type.Name, action, type.Log.Table, recordId, eventId, changeset.Errors);
+        return changeset;
+    }
+
+    /// <summary>Runs the PrepareEvent hook, if any, and returns the metadata it set as JSON.</summary>
+    private static string? Prepare<T>(EventedType<T> type, Guid eventId, Guid recordId, string action, string payload,
+        IReadOnlyList<StoredEvent> previous) where T : class
+    {
+        if (!type.HasPrepareEvent) return null;
+        var draft = new EventDraft(eventId, recordId, action, Attrs.Parse(payload));
+        type.PrepareEvent(draft, previous);
+        return draft.Metadata?.ToJsonString();
     }
 
     private static void RejectReservedKeys<T>(EventedType<T> type, string action, Guid recordId, Guid eventId, Attrs? attrs) where T : class
@@ -121,7 +139,8 @@ internal static class EventWriter
                 new Dictionary<string, IReadOnlyList<string>> { [key] = ["is reserved: keys starting with \"__\" are written by Spector"] });
     }
 
-    private readonly record struct EventRow(Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, DateTimeOffset InsertedAt);
+    private readonly record struct EventRow(Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
+        DateTimeOffset InsertedAt);
 
     private static Task AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventRow row, CancellationToken ct) =>
         connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
@@ -132,15 +151,20 @@ internal static class EventWriter
             schema = row.Schema,
             action = row.Action,
             payload = row.Payload,
-            metadata = (string?)null,
+            metadata = row.Metadata,
             inserted_at = dialect.Timestamp(row.InsertedAt),
         }, tx, cancellationToken: ct));
 
-    private static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, T record,
+    /// <summary>Writes the record table from the changeset's record, after the PrepareMaterialization hook.</summary>
+    private static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, Changeset<T> changeset,
         CancellationToken ct) where T : class
     {
+        type.PrepareMaterialization(changeset);
+        if (!changeset.IsValid)
+            throw new ChangesetInvalidException(type.Name, changeset.Action, type.Log.Table, type.IdOf(changeset.Record), changeset.EventId,
+                changeset.Errors);
         var parameters = new DynamicParameters();
-        type.BindColumns(record, parameters);
+        type.BindColumns(changeset.Record, parameters);
         return connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct));
     }
 

@@ -87,6 +87,7 @@ internal static class EventedEmitter
         w.Line();
         EmitDispatch(w, model);
         w.Line();
+        EmitHooks(w, model);
 
         w.Open($"public override bool TrySetAttr({self} record, string key, global::System.Text.Json.Nodes.JsonNode? value)");
         w.Open("switch (key)");
@@ -163,6 +164,32 @@ internal static class EventedEmitter
             EmitGuardedCall(w, model, handler, indent: false);
         w.Line($"{self}.Changeset(changeset);");
         w.Close();
+    }
+
+    private static void EmitHooks(SourceWriter w, EventedModel model)
+    {
+        var self = model.Type.FullyQualified;
+        if (model.Hooks.HasFlag(Hooks.PrepareEvent))
+        {
+            w.Line("public override bool HasPrepareEvent => true;");
+            w.Line();
+            w.Line("public override void PrepareEvent(global::Spector.EventDraft draft, " +
+                   "global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent> previous)");
+            w.Line($"    => {self}.PrepareEvent(draft, previous);");
+            w.Line();
+        }
+        if (model.Hooks.HasFlag(Hooks.PrepareMaterialization))
+        {
+            w.Line($"public override void PrepareMaterialization(global::Spector.Changeset<{self}> changeset) => {self}.PrepareMaterialization(changeset);");
+            w.Line();
+        }
+        if (model.Hooks.HasFlag(Hooks.Savepoint))
+        {
+            w.Line("public override bool HasSavepoint => true;");
+            w.Line();
+            w.Line($"public override global::Spector.Attrs CreateSavepoint({self} record, int version) => {self}.Savepoint(record, version);");
+            w.Line();
+        }
     }
 
     private static void EmitGuardedCall(SourceWriter w, EventedModel model, HandlerModel handler, bool indent)

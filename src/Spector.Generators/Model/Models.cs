@@ -72,7 +72,18 @@ internal sealed record EventedModel(
     EquatableArray<string> Actions,
     EquatableArray<PropertyModel> Properties,
     EquatableArray<HandlerModel> Handlers,
+    Hooks Hooks,
     EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>Which optional hooks the type declares with the right signature.</summary>
+[System.Flags]
+internal enum Hooks
+{
+    None = 0,
+    Savepoint = 1,
+    PrepareEvent = 2,
+    PrepareMaterialization = 4,
+}
 
 /// <summary>A custom action with its stored code.</summary>
 internal sealed record ActionPlan(string Name, int Code);

@@ -50,8 +50,33 @@ internal static class EventedParser
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, location, type.Name));
 
         var handlers = ReadHandlers(type, version, actions, diagnostics, ct);
+        var hooks = ReadHooks(type, diagnostics);
         return new EventedModel(SymbolReader.NameOf(type), version, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
-            handlers.ToEquatableArray(), diagnostics.ToEquatableArray());
+            handlers.ToEquatableArray(), hooks, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>Optional hooks are found by name; a method with a hook's name and another shape is an error.</summary>
+    private static Hooks ReadHooks(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics)
+    {
+        var hooks = Hooks.None;
+        Check("Savepoint", Hooks.Savepoint, $"static Attrs Savepoint({type.Name} record, int version)", m =>
+            m.ReturnType.ToDisplayString() == "Spector.Attrs" && m.Parameters.Length == 2
+            && SymbolEqualityComparer.Default.Equals(m.Parameters[0].Type, type) && m.Parameters[1].Type.SpecialType == SpecialType.System_Int32);
+        Check("PrepareEvent", Hooks.PrepareEvent, "static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)", m =>
+            m.ReturnsVoid && m.Parameters.Length == 2 && m.Parameters[0].Type.ToDisplayString() == "Spector.EventDraft"
+            && m.Parameters[1].Type.ToDisplayString() == "System.Collections.Generic.IReadOnlyList<Spector.StoredEvent>");
+        Check("PrepareMaterialization", Hooks.PrepareMaterialization, $"static void PrepareMaterialization(Changeset<{type.Name}> c)", m =>
+            m.Parameters.Length == 1 && IsHandlerShape(m, type));
+        return hooks;
+
+        void Check(string name, Hooks hook, string expected, System.Func<IMethodSymbol, bool> shape)
+        {
+            foreach (var method in type.GetMembers(name).OfType<IMethodSymbol>())
+            {
+                if (method.IsStatic && !method.IsGenericMethod && shape(method)) hooks |= hook;
+                else diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHookSignature, LocationInfo.From(method), name, type.Name, expected));
+            }
+        }
     }
 
     private static List<HandlerModel> ReadHandlers(INamedTypeSymbol type, int version, List<string> actions, List<DiagnosticInfo> diagnostics,

@@ -9,6 +9,7 @@ namespace Spector.Tests;
 [EventSchema(typeof(Note), 5)]
 [EventSchema(typeof(Typo), 6)]
 [EventSchema(typeof(Doc), 7)]
+[EventSchema(typeof(Ticket), 8)]
 [ActionAlias("publish", "release")]
 public partial class AppEvents;
 

@@ -1,0 +1,46 @@
+using Dapper;
+
+namespace Spector.Tests;
+
+[TestFixture(Db.Sqlite)]
+[TestFixture(Db.Postgres)]
+public sealed class HookTests(Db db) : DatabaseTest(db)
+{
+    [Test]
+    public async Task PrepareEvent_sees_the_stored_events_and_its_metadata_is_stored_with_the_event()
+    {
+        Ticket.Actor = "ops@example.com";
+        var ticket = await Ticket.InsertAsync(new Attrs { ["title"] = "Printer jam" });
+        await ticket.UpdateAsync(new Attrs { ["title"] = "Printer on fire" });
+
+        var events = await Ticket.AllEventsAsync(ticket.Id);
+
+        Assert.That(events.Select(e => System.Text.Json.Nodes.JsonNode.Parse(e.Metadata!)!["previous_events"]!.GetValue<int>()),
+            Is.EqualTo(new[] { 0, 1 }));
+        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].Metadata!)!["actor"]!.GetValue<string>(), Is.EqualTo("ops@example.com"));
+        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].Metadata!)!["action"]!.GetValue<string>(), Is.EqualTo("update"));
+    }
+
+    [Test]
+    public async Task PrepareMaterialization_shapes_the_row_and_can_refuse_the_write()
+    {
+        var ticket = await Ticket.InsertAsync(new Attrs { ["title"] = "Printer jam" });
+        await ticket.UpdateAsync(new Attrs { ["title"] = "Paper out" });
+
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""), Is.EqualTo("paper-out"));
+
+        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() => ticket.UpdateAsync(new Attrs { ["title"] = "A title far too long to slug" }));
+        Assert.That(error!.Errors["title"], Is.EqualTo(new[] { "is too long for a slug" }));
+        Assert.That(await CountAsync("events", "\"schema\" = 8"), Is.EqualTo(2), "nothing stored");
+    }
+
+    [Test]
+    public void The_savepoint_hook_is_recognised()
+    {
+        Assert.That(Ticket.SpectorType.HasSavepoint, Is.True);
+        Assert.That(Ticket.SpectorType.CreateSavepoint(new Ticket { Title = "T" }, 0)["title"]!.GetValue<string>(), Is.EqualTo("T"));
+        Assert.That(User.SpectorType.HasSavepoint, Is.False);
+        Assert.That(User.SpectorType.HasPrepareEvent, Is.False);
+    }
+}
