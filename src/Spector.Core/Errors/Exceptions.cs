@@ -99,6 +99,9 @@ public enum ReplayFailure
     /// <summary>The action code is not known to this events table.</summary>
     UnknownAction,
 
+    /// <summary>The schema index is not listed on the events table at all.</summary>
+    UnknownSchema,
+
     /// <summary>The schema index differs from the record's other events.</summary>
     SchemaMismatch,
 

@@ -53,6 +53,45 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
         return this;
     }
 
+    /// <summary>
+    /// Upcasting helper: moves a value between nesting levels. Paths are dot-separated keys, so
+    /// <c>Move("city", "address.city")</c> nests a flat key and <c>Move("address.city", "city")</c> flattens it;
+    /// missing intermediate objects are created. Nothing happens when <paramref name="from"/> is absent.
+    /// </summary>
+    public Attrs Move(string from, string to)
+    {
+        var (sourceParent, sourceKey) = Walk(from, create: false);
+        if (sourceParent is null || !sourceParent.TryGetPropertyValue(sourceKey, out var node)) return this;
+        sourceParent.Remove(sourceKey);
+        var (targetParent, targetKey) = Walk(to, create: true);
+        targetParent![targetKey] = node;
+        return this;
+    }
+
+    private (JsonObject? Parent, string Key) Walk(string path, bool create)
+    {
+        var parts = path.Split('.');
+        var current = _values;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            if (current.TryGetPropertyValue(parts[i], out var next) && next is JsonObject child)
+            {
+                current = child;
+            }
+            else if (create)
+            {
+                var created = new JsonObject(KeysAreOrdinal);
+                current[parts[i]] = created;
+                current = created;
+            }
+            else
+            {
+                return (null, parts[^1]);
+            }
+        }
+        return (current, parts[^1]);
+    }
+
     /// <summary>Upcasting helper: sets <paramref name="key"/> only when it is absent.</summary>
     public Attrs Default(string key, JsonNode? value)
     {

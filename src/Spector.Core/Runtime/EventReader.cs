@@ -31,7 +31,9 @@ internal static class EventReader
             var action = reader.GetInt32(3);
             if (schema != type.SchemaIndex)
             {
-                // The id belongs to a record of another type: for this type it does not exist.
+                if (type.Log.SchemaName(schema) is null)
+                    throw Fail(ReplayFailure.UnknownSchema, $"schema index {schema} is not listed on events table {type.Log.Table}");
+                // The id belongs to a record of another listed type: for this type it does not exist.
                 if (last == 0) return default;
                 throw Fail(ReplayFailure.SchemaMismatch, $"its schema index is {schema}, the record's is {type.SchemaIndex}");
             }

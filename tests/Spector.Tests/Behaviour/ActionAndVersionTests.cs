@@ -109,6 +109,19 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_stored_schema_index_the_table_does_not_list_is_refused_not_skipped()
+    {
+        var id = Guid.CreateVersion7();
+        await InsertRawAsync(id, id, 1, EventActions.Insert, """{"__version__":0,"name":"x"}""", schema: 99);
+
+        var error = Assert.ThrowsAsync<EventReplayException>(() => Doc.GetAsync(id));
+
+        Assert.That(error!.Failure, Is.EqualTo(ReplayFailure.UnknownSchema));
+        Assert.That(error.EventId, Is.EqualTo(id));
+        Assert.That(error.Message, Does.Contain("schema index 99"));
+    }
+
+    [Test]
     public void The_action_table_lists_custom_actions_by_stored_code()
     {
         Assert.That(Log.ActionName(ActionCodes.For("release")), Is.EqualTo("publish"));
@@ -117,15 +130,15 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         Assert.That(Log.Actions.Select(a => a.Name), Is.EquivalentTo(new[] { "archive", "publish", "touch" }));
     }
 
-    private Task InsertRawAsync(Guid id, Guid parent, long seq, int action, string payload)
+    private Task InsertRawAsync(Guid id, Guid parent, long seq, int action, string payload, int schema = DocSchema)
     {
         var at = DateTimeOffset.UtcNow;
         return Database == Db.Postgres
             ? ExecuteRawAsync("INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") " +
                               "VALUES (@id, @parent, @seq, @schema, @action, CAST(@payload AS jsonb), @at)",
-                new { id, parent, seq, schema = DocSchema, action, payload, at })
+                new { id, parent, seq, schema, action, payload, at })
             : ExecuteRawAsync("INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") " +
                               "VALUES (@id, @parent, @seq, @schema, @action, @payload, @at)",
-                new { id, parent, seq, schema = DocSchema, action, payload, at = at.ToUnixTimeMilliseconds() * 1000 });
+                new { id, parent, seq, schema, action, payload, at = at.ToUnixTimeMilliseconds() * 1000 });
     }
 }
