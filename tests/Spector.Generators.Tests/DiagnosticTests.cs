@@ -309,4 +309,21 @@ public sealed class DiagnosticTests
         Assert.That(source, Does.Contain("=> global::Thing.PrepareEvent(draft, previous);"));
         Assert.That(source, Does.Contain("=> global::Thing.PrepareMaterialization(changeset);"));
     }
+
+    [Test]
+    public void An_unresolved_property_type_adds_no_spector_diagnostic_to_the_compilers_own()
+    {
+        var result = GeneratorHarness.Run(Table, """
+            using Spector;
+            [Evented(Table = "things")]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                public Missing Other { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
+    }
 }

@@ -46,7 +46,8 @@ internal static class EventedParser
             ct.ThrowIfCancellationRequested();
             properties.Add(ReadProperty(property, table, type, diagnostics));
         }
-        if (!properties.Any(p => p.Name == "Id" && p.Kind == ValueKind.Guid && !p.IsNullable))
+        var idUnresolved = PublicSettableProperties(type).Any(p => p.Name == "Id" && p.Type.TypeKind == TypeKind.Error);
+        if (!idUnresolved && !properties.Any(p => p.Name == "Id" && p.Kind == ValueKind.Guid && !p.IsNullable))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, location, type.Name));
 
         var handlers = ReadHandlers(type, version, actions, diagnostics, ct);
@@ -167,7 +168,8 @@ internal static class EventedParser
             var location = LocationInfo.From(property);
             if (!SymbolReader.IsValidIdentifier(column))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, column, "column"));
-            if (kind == ValueKind.Other)
+            // An unresolved type is already a compiler error; a second message about it would only mislead.
+            if (kind == ValueKind.Other && propertyType.TypeKind != TypeKind.Error)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedColumnType, location,
                     property.Name, owner.Name, propertyType.ToDisplayString(), table));
         }
