@@ -10,6 +10,12 @@ public sealed class EventsTableAttribute(string name) : Attribute
 {
     /// <summary>The SQL table name of the event log.</summary>
     public string Name { get; } = name;
+
+    /// <summary>
+    /// Chains every event to the one before it with SHA-256 over an RFC 8785 envelope, so any change, removal
+    /// or reordering of stored events is detected by <c>Log.VerifyHashChainAsync</c>.
+    /// </summary>
+    public bool Hashed { get; set; }
 }
 
 /// <summary>

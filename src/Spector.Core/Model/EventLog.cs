@@ -19,15 +19,19 @@ public sealed class EventLog
 
     /// <summary>Called by generated code; the names are validated again here.</summary>
     public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables,
-        IReadOnlyList<EventActionInfo>? actions = null)
+        IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false)
     {
         Table = SqlIdentifier.Validate(table, "events table");
-        Sql = new EventLogSql(Table);
+        Hashed = hashed;
+        Sql = new EventLogSql(Table, hashed);
         Schemas = schemas;
         RecordTables = recordTables;
         Actions = actions ?? [];
         _customActions = Actions.ToDictionary(a => a.Code, a => a.Name);
     }
+
+    /// <summary>True when every event is chained to the previous one by a SHA-256 hash.</summary>
+    public bool Hashed { get; }
 
     /// <summary>The custom actions of the listed types, by stored code.</summary>
     public IReadOnlyList<EventActionInfo> Actions { get; }
@@ -58,6 +62,9 @@ public sealed class EventLog
 
     internal EventLogSql Sql { get; }
 
+    /// <summary>The advisory-lock key of this table's chain: FNV-1a of its name, stable across processes.</summary>
+    internal int ChainLockKey => ActionCodes.For(Table);
+
     /// <summary>The name of a stored action code, or null when the code is unknown.</summary>
     public string? ActionName(int code) =>
         EventActions.NameOf(code) ?? (_customActions.TryGetValue(code, out var name) ? name : null);
@@ -76,7 +83,7 @@ public sealed class EventLog
     /// </summary>
     public IReadOnlyList<string> UpStatements(SqlDialect dialect, bool appendOnly = true)
     {
-        var statements = new List<string>(Spector.Dialect.For(dialect).CreateEventsTable(Table, appendOnly));
+        var statements = new List<string>(Spector.Dialect.For(dialect).CreateEventsTable(Table, appendOnly, Hashed));
         statements.AddRange(RecordTables.Select(t => t.CreateSql(dialect)));
         return statements;
     }
@@ -109,6 +116,19 @@ public sealed class EventLog
     /// <summary>Every event of one record, of any type, in sequence order.</summary>
     public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(Guid recordId, CancellationToken cancellationToken = default) =>
         EventReader.ReadEventsAsync(this, null, recordId, schema: null, cancellationToken);
+
+    /// <summary>
+    /// Verifies the hash chain of the whole table in position order, streaming it in constant memory.
+    /// Pass the head returned by an earlier verification (kept outside the database) to also detect removed
+    /// tail events and restores of older backups.
+    /// </summary>
+    public Task<ChainVerification> VerifyHashChainAsync(ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyAsync(this, null, expectedHead, cancellationToken);
+
+    /// <summary>As <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>, inside the caller's session.</summary>
+    public Task<ChainVerification> VerifyHashChainAsync(SpectorSession session, ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyAsync(this, session ?? throw new ArgumentNullException(nameof(session)), expectedHead, cancellationToken);
 
     private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
     {

@@ -8,7 +8,7 @@ internal sealed class EventLogSql
     private readonly string _appendPostgres;
     private readonly string _appendSqlite;
 
-    public EventLogSql(string table)
+    public EventLogSql(string table, bool hashed)
     {
         _table = table;
         var t = SqlIdentifier.Quote(table);
@@ -17,8 +17,10 @@ internal sealed class EventLogSql
         ReplayUpTo = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" <= @up_to ORDER BY \"seq\"";
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
-        _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table);
-        _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table);
+        _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
+        _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed);
+        ChainHead = $"SELECT \"hash\" FROM {t} ORDER BY \"position\" DESC LIMIT 1";
+        Chain = $"SELECT {EventColumns}, \"hash\" FROM {t} ORDER BY \"position\"";
     }
 
     /// <summary>id, seq, schema, action, payload of one record in order.</summary>
@@ -32,6 +34,12 @@ internal sealed class EventLogSql
 
     /// <summary>Every column of one record's events of one schema.</summary>
     public string EventsOfSchema { get; }
+
+    /// <summary>The stored hash of the last event (hashed tables).</summary>
+    public string ChainHead { get; }
+
+    /// <summary>Every event with its hash, in chain order (hashed tables).</summary>
+    public string Chain { get; }
 
     public string Append(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendPostgres : _appendSqlite;
 

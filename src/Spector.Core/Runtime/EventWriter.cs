@@ -6,7 +6,9 @@ namespace Spector;
 /// <summary>
 /// Appends events. Every write rebuilds the record from its log inside the write transaction, runs the
 /// handler on that state, appends event seq n+1, and writes the record table in the same transaction. A
-/// lost (parent_id, seq) race is retried from the replay, so no update is lost or validated against stale state.
+/// lost (parent_id, seq) race is retried from the replay, so no update is lost or validated against stale
+/// state. On hashed tables the chain lock is taken before the event's time is read, so time, position and
+/// chain order agree.
 /// </summary>
 internal static class EventWriter
 {
@@ -18,45 +20,35 @@ internal static class EventWriter
     {
         ArgumentNullException.ThrowIfNull(attrs);
         var id = Guid.CreateVersion7();
-        RejectReservedKeys(type, "insert", id, id, attrs);
-        var now = Clock.UtcNow();
-        var payload = Payload.Build(attrs, type.Version, id, now, EventActions.Insert);
-        var record = type.Create(id);
-        var changeset = Handle(type, record, "insert", id, id, payload);
-        var metadata = Prepare(type, id, id, "insert", payload, []);
-
-        return await WriteTransaction.RunAsync(type.Log, session, async (connection, tx, dialect) =>
-        {
-            await AppendRowAsync(connection, tx, dialect, type.Log,
-                new EventRow(id, id, 1, type.SchemaIndex, EventActions.Insert, payload, metadata, now), ct).ConfigureAwait(false);
-            if (type.Table is { } table)
-                await WriteRecordAsync(connection, tx, type, table.InsertSql, changeset, ct).ConfigureAwait(false);
-            return record;
-        }, ct).ConfigureAwait(false);
+        return (await WriteAsync(type, session, id, id, EventActions.Insert, "insert", attrs, ct).ConfigureAwait(false))!;
     }
 
     public static async Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, CancellationToken ct)
-        where T : class =>
-        (await AppendAsync(type, session, id, EventActions.Update, "update", attrs ?? throw new ArgumentNullException(nameof(attrs)), ct)
-            .ConfigureAwait(false))!;
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(attrs);
+        return (await WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Update, "update", attrs, ct).ConfigureAwait(false))!;
+    }
 
     public static async Task<T> ExecuteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int actionCode, string action,
         Attrs attrs, CancellationToken ct) where T : class
     {
+        ArgumentNullException.ThrowIfNull(attrs);
         if (actionCode < ActionCodes.FirstCustomCode || type.Log.ActionName(actionCode) != action)
             throw new ArgumentException($"'{action}' (code {actionCode}) is not a custom action of events table {type.Log.Table}.", nameof(action));
-        return (await AppendAsync(type, session, id, actionCode, action, attrs ?? throw new ArgumentNullException(nameof(attrs)), ct)
-            .ConfigureAwait(false))!;
+        return (await WriteAsync(type, session, id, Guid.CreateVersion7(), actionCode, action, attrs, ct).ConfigureAwait(false))!;
     }
 
     public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
-        AppendAsync(type, session, id, EventActions.Delete, "delete", null, ct);
+        WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Delete, "delete", null, ct);
 
-    private static async Task<T?> AppendAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int action, string actionName,
-        Attrs? attrs, CancellationToken ct) where T : class
+    private static async Task<T?> WriteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Guid eventId, int action,
+        string actionName, Attrs? attrs, CancellationToken ct) where T : class
     {
-        var eventId = Guid.CreateVersion7();
-        RejectReservedKeys(type, actionName, id, eventId, attrs);
+        if (Payload.ReservedKeyIn(attrs) is { } reserved)
+            throw new ChangesetInvalidException(type.Name, actionName, type.Log.Table, id, eventId,
+                new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
+
         var log = type.Log;
         for (var attempt = 1; ; attempt++)
         {
@@ -66,7 +58,8 @@ internal static class EventWriter
                 return await WriteTransaction.RunAsync(log, session,
                     (connection, tx, dialect) => AttemptAsync(connection, tx, dialect, serialize), ct).ConfigureAwait(false);
             }
-            catch (DbException e) when (Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, log.Table))
+            catch (DbException e) when (action != EventActions.Insert
+                                        && Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, log.Table))
             {
                 if (attempt >= log.MaxWriteAttempts)
                     throw new ConcurrencyConflictException(type.Name, log.Table, id, eventId, attempt, e);
@@ -77,36 +70,72 @@ internal static class EventWriter
 
         async Task<T?> AttemptAsync(DbConnection connection, DbTransaction tx, Dialect dialect, bool serializeWriters)
         {
-            if (serializeWriters && dialect.RecordLockSql is { } lockSql)
-                await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
-                    .ConfigureAwait(false);
+            T record;
+            long seq;
+            if (action == EventActions.Insert)
+            {
+                record = type.Create(id);
+                seq = 1;
+            }
+            else
+            {
+                if (serializeWriters && dialect.RecordLockSql is { } lockSql)
+                    await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
+                        .ConfigureAwait(false);
+                var replayed = await EventReader.ReplayAsync(type, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
+                record = replayed.Record ?? throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
+                seq = replayed.LastSeq + 1;
+            }
 
-            var replayed = await EventReader.ReplayAsync(type, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
-            if (replayed.Record is not { } record)
-                throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
-
+            var previousHash = log.Hashed ? await ChainHeadAsync(connection, tx, dialect, log, ct).ConfigureAwait(false) : null;
             var now = Clock.UtcNow();
             var payload = Payload.Build(attrs, type.Version, eventId, now, action);
             var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
             string? metadata = null;
             if (changeset is not null && type.HasPrepareEvent)
             {
-                var previous = await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
+                IReadOnlyList<StoredEvent> previous = action == EventActions.Insert
+                    ? []
+                    : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
                 metadata = Prepare(type, eventId, id, actionName, payload, previous);
             }
+            var hash = previousHash is null
+                ? null
+                : EventHash.Compute(previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload, metadata);
 
-            await AppendRowAsync(connection, tx, dialect, log,
-                new EventRow(eventId, id, replayed.LastSeq + 1, type.SchemaIndex, action, payload, metadata, now), ct).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
+            {
+                id = eventId,
+                parent_id = id,
+                seq,
+                schema = type.SchemaIndex,
+                action,
+                payload,
+                metadata,
+                inserted_at = dialect.Timestamp(now),
+                hash,
+            }, tx, cancellationToken: ct)).ConfigureAwait(false);
 
             if (type.Table is { } table)
             {
                 if (changeset is null)
                     await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, new { id }, tx, cancellationToken: ct)).ConfigureAwait(false);
                 else
-                    await WriteRecordAsync(connection, tx, type, table.UpsertSql, changeset, ct).ConfigureAwait(false);
+                    await WriteRecordAsync(connection, tx, type, action == EventActions.Insert ? table.InsertSql : table.UpsertSql, changeset, ct)
+                        .ConfigureAwait(false);
             }
-            return action == EventActions.Delete ? null : record;
+            return changeset is null ? null : record;
         }
+    }
+
+    /// <summary>Takes the chain lock (held to commit) and reads the hash of the last event.</summary>
+    private static async Task<byte[]> ChainHeadAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, CancellationToken ct)
+    {
+        if (dialect.ChainLockSql is { } lockSql)
+            await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = log.ChainLockKey }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        var head = await connection.ExecuteScalarAsync<byte[]?>(new CommandDefinition(log.Sql.ChainHead, transaction: tx, cancellationToken: ct))
+            .ConfigureAwait(false);
+        return head ?? EventHash.Genesis.ToArray();
     }
 
     /// <summary>
@@ -122,38 +151,14 @@ internal static class EventWriter
         return changeset;
     }
 
-    /// <summary>Runs the PrepareEvent hook, if any, and returns the metadata it set as JSON.</summary>
+    /// <summary>Runs the PrepareEvent hook and returns the metadata it set as JSON.</summary>
     private static string? Prepare<T>(EventedType<T> type, Guid eventId, Guid recordId, string action, string payload,
         IReadOnlyList<StoredEvent> previous) where T : class
     {
-        if (!type.HasPrepareEvent) return null;
         var draft = new EventDraft(eventId, recordId, action, Attrs.Parse(payload));
         type.PrepareEvent(draft, previous);
         return draft.Metadata?.ToJsonString();
     }
-
-    private static void RejectReservedKeys<T>(EventedType<T> type, string action, Guid recordId, Guid eventId, Attrs? attrs) where T : class
-    {
-        if (Payload.ReservedKeyIn(attrs) is { } key)
-            throw new ChangesetInvalidException(type.Name, action, type.Log.Table, recordId, eventId,
-                new Dictionary<string, IReadOnlyList<string>> { [key] = ["is reserved: keys starting with \"__\" are written by Spector"] });
-    }
-
-    private readonly record struct EventRow(Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
-        DateTimeOffset InsertedAt);
-
-    private static Task AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventRow row, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
-        {
-            id = row.Id,
-            parent_id = row.ParentId,
-            seq = row.Seq,
-            schema = row.Schema,
-            action = row.Action,
-            payload = row.Payload,
-            metadata = row.Metadata,
-            inserted_at = dialect.Timestamp(row.InsertedAt),
-        }, tx, cancellationToken: ct));
 
     /// <summary>Writes the record table from the changeset's record, after the PrepareMaterialization hook.</summary>
     private static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, Changeset<T> changeset,

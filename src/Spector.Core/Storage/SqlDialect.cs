@@ -41,12 +41,18 @@ internal abstract class Dialect
     };
 
     /// <summary>The statements that create one events table, each runnable on its own.</summary>
-    public abstract IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly);
+    public abstract IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed);
+
+    /// <summary>
+    /// SQL run at the start of a hashed append that makes appends to one chain take turns until commit
+    /// (parameter <c>@key</c>), or null where write transactions already do.
+    /// </summary>
+    public abstract string? ChainLockSql { get; }
 
     public abstract IReadOnlyList<string> DropEventsTable(string table);
 
     /// <summary>Inserts one event row; the payload parameter is JSON text.</summary>
-    public abstract string AppendSql(string table);
+    public abstract string AppendSql(string table, bool hashed);
 
     /// <summary>Value to bind for an event's <c>inserted_at</c>.</summary>
     public abstract object Timestamp(DateTimeOffset value);
@@ -79,14 +85,14 @@ internal abstract class Dialect
 
         public override SqlDialect Kind => SqlDialect.PostgreSql;
 
-        public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly)
+        public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed)
         {
             var t = Q(table);
             var statements = new List<string>
             {
                 $"""
                 CREATE TABLE IF NOT EXISTS {t} (
-                    "position" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    "position" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,{(hashed ? "\n    \"hash\" bytea NOT NULL," : "")}
                     "id" uuid NOT NULL,
                     "parent_id" uuid NOT NULL,
                     "seq" bigint NOT NULL CHECK ("seq" >= 1),
@@ -130,9 +136,9 @@ internal abstract class Dialect
             $"DROP FUNCTION IF EXISTS {Q(table + "_append_only")}()",
         ];
 
-        public override string AppendSql(string table) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
-            VALUES (@id, @parent_id, @seq, @schema, @action, CAST(@payload AS jsonb), CAST(@metadata AS jsonb), @inserted_at)
+        public override string AppendSql(string table, bool hashed) => $"""
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
+            VALUES (@id, @parent_id, @seq, @schema, @action, CAST(@payload AS jsonb), CAST(@metadata AS jsonb), @inserted_at{(hashed ? ", @hash" : "")})
             """;
 
         public override object Timestamp(DateTimeOffset value) => value.ToUniversalTime();
@@ -151,6 +157,9 @@ internal abstract class Dialect
 
         public override string RecordLockSql => "SELECT pg_advisory_xact_lock(1397770322, @key)";
 
+        // A transaction-scoped advisory lock per table: held to commit, blocks only other appenders.
+        public override string ChainLockSql => "SELECT pg_advisory_xact_lock(1397770323, @key)";
+
         private static string SeqConstraint(string table) => table + "_parent_seq_key";
     }
 
@@ -163,7 +172,7 @@ internal abstract class Dialect
 
         public override SqlDialect Kind => SqlDialect.Sqlite;
 
-        public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly)
+        public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed)
         {
             var t = Q(table);
             var statements = new List<string>
@@ -171,7 +180,7 @@ internal abstract class Dialect
                 // AUTOINCREMENT: positions are never reused, even for a removed tail.
                 $"""
                 CREATE TABLE IF NOT EXISTS {t} (
-                    "position" INTEGER PRIMARY KEY AUTOINCREMENT,
+                    "position" INTEGER PRIMARY KEY AUTOINCREMENT,{(hashed ? "\n    \"hash\" BLOB NOT NULL," : "")}
                     "id" BLOB NOT NULL UNIQUE,
                     "parent_id" BLOB NOT NULL,
                     "seq" INTEGER NOT NULL CHECK ("seq" >= 1),
@@ -203,9 +212,9 @@ internal abstract class Dialect
 
         public override IReadOnlyList<string> DropEventsTable(string table) => [$"DROP TABLE IF EXISTS {Q(table)}"];
 
-        public override string AppendSql(string table) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
-            VALUES (@id, @parent_id, @seq, @schema, @action, @payload, @metadata, @inserted_at)
+        public override string AppendSql(string table, bool hashed) => $"""
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
+            VALUES (@id, @parent_id, @seq, @schema, @action, @payload, @metadata, @inserted_at{(hashed ? ", @hash" : "")})
             """;
 
         /// <summary>Microseconds since the Unix epoch: sortable, exact, and what the hash envelope uses.</summary>
@@ -225,5 +234,8 @@ internal abstract class Dialect
             error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
 
         public override string? RecordLockSql => null;
+
+        // BEGIN IMMEDIATE already makes writers take turns until commit.
+        public override string? ChainLockSql => null;
     }
 }

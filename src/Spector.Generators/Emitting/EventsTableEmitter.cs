@@ -30,7 +30,8 @@ internal static class EventsTableEmitter
         w.Line("    {");
         foreach (var action in plan.Actions)
             w.Line($"        new global::Spector.EventActionInfo({action.Code}, {SourceWriter.Literal(action.Name)}),");
-        w.Line("    });");
+        w.Line($"    }},");
+        w.Line($"    hashed: {(model.Hashed ? "true" : "false")});");
         w.Line();
         w.Line("/// <summary>Stores this table's events in an embedded SQLite database.</summary>");
         w.Line(code);

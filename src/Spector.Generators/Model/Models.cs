@@ -98,6 +98,7 @@ internal sealed record SchemaEntry(string TypeFullyQualified, string TypeDisplay
 internal sealed record EventsTableModel(
     TypeName Type,
     string Table,
+    bool Hashed,
     EquatableArray<SchemaEntry> Schemas,
     EquatableArray<AliasEntry> Aliases,
     EquatableArray<DiagnosticInfo> Diagnostics);

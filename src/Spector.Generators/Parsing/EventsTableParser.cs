@@ -48,7 +48,8 @@ internal static class EventsTableParser
                 index,
                 schemaLocation));
         }
-        return new EventsTableModel(SymbolReader.NameOf(type), table, schemas.ToEquatableArray(), aliases.ToEquatableArray(),
+        var hashed = SymbolReader.NamedArgument(context.Attributes[0], "Hashed", false);
+        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, schemas.ToEquatableArray(), aliases.ToEquatableArray(),
             diagnostics.ToEquatableArray());
     }
 }

@@ -24,21 +24,29 @@ public abstract class DatabaseTest(Db db)
 
     protected EventLog Log => AppEvents.Log;
 
+    /// <summary>Every events table of the test model, reset before each test.</summary>
+    protected static EventLog[] AllLogs => [AppEvents.Log, LedgerEvents.Log];
+
     [SetUp]
     public async Task ResetDatabaseAsync()
     {
+        SpectorStore store;
         if (Database == Db.Postgres)
         {
-            AppEvents.UsePostgres(PostgresServer.DataSource);
-            await Log.MigrateDownAsync();
+            store = SpectorStore.Postgres(PostgresServer.DataSource);
         }
         else
         {
             _sqliteFile = Path.Combine(Path.GetTempPath(), $"spector-test-{Guid.NewGuid():N}.db");
-            AppEvents.UseSqlite($"Data Source={_sqliteFile}");
+            store = SpectorStore.Sqlite($"Data Source={_sqliteFile}");
         }
-        Log.MaxWriteAttempts = 30;
-        await Log.MigrateUpAsync();
+        foreach (var log in AllLogs)
+        {
+            log.Use(store);
+            if (Database == Db.Postgres) await log.MigrateDownAsync();
+            log.MaxWriteAttempts = 30;
+            await log.MigrateUpAsync();
+        }
     }
 
     [TearDown]

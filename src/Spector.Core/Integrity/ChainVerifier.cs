@@ -1,0 +1,133 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+
+namespace Spector;
+
+/// <summary>
+/// Walks an events table in position order, recomputing each hash from the previous stored hash and the
+/// row's canonical envelope. Rows are streamed one at a time, so memory stays constant however long the
+/// chain is. The kind of a break is worked out only after it is found.
+/// </summary>
+internal static class ChainVerifier
+{
+    private sealed record Row(long Position, Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
+        DateTimeOffset InsertedAt, byte[] Hash);
+
+    public static async Task<ChainVerification> VerifyAsync(EventLog log, SpectorSession? session, ChainHead? expected, CancellationToken ct)
+    {
+        if (!log.Hashed)
+            throw new InvalidOperationException(
+                $"Events table {log.Table} is not hashed: declare [EventsTable(\"{log.Table}\", Hashed = true)] to chain its events.");
+
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        byte[] previous = EventHash.Genesis.ToArray();
+        Row? last = null;
+        Row? broken = null;
+        Row? next = null;
+        byte[]? expectedHash = null;
+        long checkedCount = 0;
+        ChainBreak? anchorBreak = null;
+
+        await using (var command = lease.Connection.CreateCommand())
+        {
+            command.Transaction = lease.Transaction;
+            command.CommandText = log.Sql.Chain;
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var row = Read(reader, lease.Dialect);
+                checkedCount++;
+                var computed = Compute(previous, row);
+                if (!computed.AsSpan().SequenceEqual(row.Hash))
+                {
+                    (broken, expectedHash) = (row, computed);
+                    if (await reader.ReadAsync(ct).ConfigureAwait(false)) next = Read(reader, lease.Dialect);
+                    break;
+                }
+                if (expected is not null && row.Position == expected.Position && !row.Hash.AsSpan().SequenceEqual(expected.Hash))
+                {
+                    anchorBreak = new ChainBreak(ChainBreakKind.Truncated, row.Position, row.Id, expected.Hash, row.Hash, last?.Position,
+                        $"The event at the expected head position {row.Position} has another hash: the chain after position " +
+                        $"{last?.Position ?? 0} was replaced (a rollback to another history).");
+                    break;
+                }
+                previous = row.Hash;
+                last = row;
+            }
+        }
+
+        var head = last is null ? null : new ChainHead(last.Position, last.Hash);
+        if (anchorBreak is not null) return new ChainVerification(checkedCount, head, anchorBreak);
+        if (broken is not null)
+        {
+            var kind = await ClassifyAsync(lease, log, broken, last, next, previous, ct).ConfigureAwait(false);
+            return new ChainVerification(checkedCount, head, new ChainBreak(kind, broken.Position, broken.Id, expectedHash, broken.Hash,
+                last?.Position, Describe(kind, log, broken, last)));
+        }
+        if (expected is not null && (last is null || last.Position < expected.Position))
+            return new ChainVerification(checkedCount, head, new ChainBreak(ChainBreakKind.Truncated, last?.Position ?? 0, null,
+                expected.Hash, last?.Hash, last?.Position,
+                $"The chain of {log.Table} ends at position {last?.Position ?? 0}, before the expected head at position {expected.Position}: " +
+                "events were removed from the end, or the database was restored from an older backup."));
+        return new ChainVerification(checkedCount, head, null);
+    }
+
+    private static byte[] Compute(byte[] previous, Row row) =>
+        EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt, row.Payload, row.Metadata);
+
+    /// <summary>
+    /// Honest chains have positions in chain order, no sequence gaps, times that never go backwards (each is
+    /// read under the chain lock), and each record's events in sequence order. The first rule a broken row
+    /// violates names the break; PostgreSQL can leave a position unused by a rolled-back append, so a changed
+    /// row right after such a gap reads as a missing row (at the right position all the same).
+    /// </summary>
+    private static async Task<ChainBreakKind> ClassifyAsync(ConnectionLease lease, EventLog log, Row row, Row? before, Row? after, byte[] previous,
+        CancellationToken ct)
+    {
+        var t = SqlIdentifier.Quote(log.Table);
+        // The strongest evidence first: the next row chains straight to the one before, so this row was slipped in.
+        if (after is not null && Compute(previous, after).AsSpan().SequenceEqual(after.Hash)) return ChainBreakKind.InsertedRow;
+        // Positions are handed out in chain order, so a break right after a missing position is a removed row.
+        if (row.Position > (before?.Position ?? 0) + 1) return ChainBreakKind.MissingRow;
+        if (row.Seq > 1)
+        {
+            var siblings = await lease.Connection.QuerySingleAsync<(long Predecessor, long Others)>(new CommandDefinition(
+                $"SELECT COUNT(CASE WHEN \"seq\" = @seq THEN 1 END), COUNT(*) FROM {t} WHERE \"parent_id\" = @parent AND \"position\" <> @position",
+                new { parent = row.ParentId, seq = row.Seq - 1, position = row.Position }, lease.Transaction, cancellationToken: ct)).ConfigureAwait(false);
+            // A gap in a record that has other events; a row moved to a record of its own is a changed row instead.
+            if (siblings.Predecessor == 0 && siblings.Others > 0) return ChainBreakKind.MissingRow;
+        }
+        if (before is not null && row.InsertedAt < before.InsertedAt) return ChainBreakKind.ReorderedRows;
+        if (after is not null && after.InsertedAt < row.InsertedAt) return ChainBreakKind.ReorderedRows;
+        var earlierSeqLater = await lease.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT COUNT(*) FROM {t} WHERE \"parent_id\" = @parent AND \"seq\" < @seq AND \"position\" > @position",
+            new { parent = row.ParentId, seq = row.Seq, position = row.Position }, lease.Transaction, cancellationToken: ct)).ConfigureAwait(false);
+        return earlierSeqLater > 0 ? ChainBreakKind.ReorderedRows : ChainBreakKind.HashMismatch;
+    }
+
+    private static string Describe(ChainBreakKind kind, EventLog log, Row row, Row? before)
+    {
+        var where = $"event {row.Id} (record {row.ParentId}, seq {row.Seq}) at position {row.Position} of {log.Table}";
+        var lastGood = before is null ? "no event before it verifies" : $"the last good position is {before.Position}";
+        return kind switch
+        {
+            ChainBreakKind.MissingRow => $"An event before {where} is missing (no seq {row.Seq - 1}); {lastGood}.",
+            ChainBreakKind.ReorderedRows => $"Events around {where} are out of order; {lastGood}.",
+            ChainBreakKind.InsertedRow => $"{char.ToUpperInvariant(where[0])}{where[1..]} was inserted into the chain: the next event chains to the one before it; {lastGood}.",
+            _ => $"The stored hash of {where} does not match its content: the event or its hash was changed; {lastGood}.",
+        };
+    }
+
+    private static Row Read(DbDataReader reader, Dialect dialect) => new(
+        Position: reader.GetInt64(0),
+        Id: reader.GetGuid(1),
+        ParentId: reader.GetGuid(2),
+        Seq: reader.GetInt64(3),
+        Schema: reader.GetInt32(4),
+        Action: reader.GetInt32(5),
+        Payload: reader.GetString(6),
+        Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
+        InsertedAt: dialect.ReadTimestamp(reader, 8),
+        Hash: reader.IsDBNull(9) ? [] : (byte[])reader.GetValue(9));
+}

@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Spector;
+
+/// <summary>
+/// The hash chain: <c>hash_n = SHA-256(hash_{n-1} || JCS(envelope_n))</c> with <c>hash_0</c> = 32 zero bytes.
+/// The envelope covers every stored field of the event and no names, so renaming a type or aliasing an
+/// action never breaks old hashes:
+/// <code>{"action":2,"id":"…","inserted_at":1763836800000000,"links":[],"metadata":null,"parent_id":"…",
+/// "payload":{…},"schema":0,"seq":2,"v":1}</code>
+/// Ids are lowercase hyphenated UUIDs, <c>inserted_at</c> is microseconds since the Unix epoch.
+/// </summary>
+public static class EventHash
+{
+    /// <summary>The envelope format version.</summary>
+    public const int EnvelopeVersion = 1;
+
+    /// <summary>The hash before the first event.</summary>
+    public static ReadOnlySpan<byte> Genesis => new byte[32];
+
+    /// <summary>Computes one link of the chain.</summary>
+    public static byte[] Compute(ReadOnlySpan<byte> previous, Guid id, Guid parentId, long seq, int schema, int action,
+        DateTimeOffset insertedAt, string payload, string? metadata)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write(previous);
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata);
+        return SHA256.HashData(buffer.WrittenSpan);
+    }
+
+    /// <summary>The canonical envelope bytes (what follows the previous hash in the hashed input).</summary>
+    public static byte[] Envelope(Guid id, Guid parentId, long seq, int schema, int action, DateTimeOffset insertedAt, string payload, string? metadata)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Microseconds since the Unix epoch, as stored and hashed.</summary>
+    public static long Micros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    // Members in RFC 8785 order (sorted by name); each value is written canonically.
+    private static void WriteEnvelope(ArrayBufferWriter<byte> output, Guid id, Guid parentId, long seq, int schema, int action,
+        DateTimeOffset insertedAt, string payload, string? metadata)
+    {
+        Raw(output, "{\"action\":" + action.ToString(CultureInfo.InvariantCulture));
+        Raw(output, ",\"id\":\"" + id.ToString("D") + "\"");
+        Raw(output, ",\"inserted_at\":" + Micros(insertedAt).ToString(CultureInfo.InvariantCulture));
+        Raw(output, ",\"links\":[]");
+        Raw(output, ",\"metadata\":");
+        if (metadata is null) Raw(output, "null");
+        else Canonical(output, metadata);
+        Raw(output, ",\"parent_id\":\"" + parentId.ToString("D") + "\"");
+        Raw(output, ",\"payload\":");
+        Canonical(output, payload);
+        Raw(output, ",\"schema\":" + schema.ToString(CultureInfo.InvariantCulture));
+        Raw(output, ",\"seq\":" + seq.ToString(CultureInfo.InvariantCulture));
+        Raw(output, ",\"v\":" + EnvelopeVersion.ToString(CultureInfo.InvariantCulture) + "}");
+    }
+
+    private static void Canonical(ArrayBufferWriter<byte> output, string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        Jcs.Write(output, document.RootElement);
+    }
+
+    private static void Raw(ArrayBufferWriter<byte> output, string ascii)
+    {
+        var span = output.GetSpan(ascii.Length);
+        for (var i = 0; i < ascii.Length; i++) span[i] = (byte)ascii[i];
+        output.Advance(ascii.Length);
+    }
+}
