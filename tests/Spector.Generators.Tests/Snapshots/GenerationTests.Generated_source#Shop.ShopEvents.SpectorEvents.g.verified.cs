@@ -22,7 +22,8 @@ partial class ShopEvents
         {
             new global::Spector.EventActionInfo(107912235, "cancel"),
             new global::Spector.EventActionInfo(1498167451, "pay"),
-        });
+        },
+        hashed: false);
 
     /// <summary>Stores this table's events in an embedded SQLite database.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
