@@ -53,6 +53,32 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Awkward_payloads_verify_after_a_round_trip_through_the_database()
+    {
+        var attrs = Attrs.Parse("""
+            {
+              "owner": "Zoë \u00e9\u0301 \ud83d\ude80 \u20ac \u05d3 \t\n\u0001 \"q\" \\ /",
+              "deep": {"a": [{"b": {"c": [1, 2, {"d": [[[[["é"]]]]]}]}}], "z": {}, "y": []},
+              "big": 9007199254740993,
+              "bigger": 123456789012345678901234567890,
+              "money": 123456789.123456789,
+              "tiny": 1e-7,
+              "huge": 1e300,
+              "negative_zero": -0.0,
+              "half": 0.5,
+              "flags": [true, false, null]
+            }
+            """);
+
+        var account = await LedgerAccount.InsertAsync(attrs);
+        await account.PostAsync(0.1m, "ünïcødé ✓");
+
+        var report = await Ledger.VerifyHashChainAsync();
+        Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+        Assert.That(report.EventsChecked, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task Verifying_a_table_that_is_not_hashed_is_a_clear_error()
     {
         var error = Assert.ThrowsAsync<InvalidOperationException>(() => Log.VerifyHashChainAsync());
