@@ -130,6 +130,13 @@ public sealed class EventLog
         CancellationToken cancellationToken = default) =>
         ChainVerifier.VerifyAsync(this, session ?? throw new ArgumentNullException(nameof(session)), expectedHead, cancellationToken);
 
+    /// <summary>
+    /// Writes the hash chain as JSON Lines (one event per line, in chain order, with every hashed field and the
+    /// hash in hex) so it can be re-verified by any RFC 8785 implementation. Returns the number of events.
+    /// </summary>
+    public Task<long> ExportChainAsync(Stream output, CancellationToken cancellationToken = default) =>
+        ChainExport.ExportAsync(this, null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+
     private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
     {
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);

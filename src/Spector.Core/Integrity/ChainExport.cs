@@ -1,0 +1,56 @@
+using System.Data;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Spector;
+
+/// <summary>
+/// Writes a hashed events table as JSON Lines, one event per line in chain order, with every field the hash
+/// covers, so the chain can be re-verified outside Spector (docs/integrity.md; tools/verify-chain).
+/// </summary>
+internal static class ChainExport
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static async Task<long> ExportAsync(EventLog log, SpectorSession? session, Stream output, CancellationToken ct)
+    {
+        if (!log.Hashed)
+            throw new InvalidOperationException($"Events table {log.Table} is not hashed: there is no chain to export.");
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        await using var command = lease.Connection.CreateCommand();
+        command.Transaction = lease.Transaction;
+        command.CommandText = log.Sql.Chain;
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
+        long count = 0;
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            // One writer per line keeps memory flat however long the chain is.
+            await using (var writer = new Utf8JsonWriter(output, Options))
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("position", reader.GetInt64(0));
+                writer.WriteString("id", reader.GetGuid(1).ToString("D"));
+                writer.WriteString("parent_id", reader.GetGuid(2).ToString("D"));
+                writer.WriteNumber("seq", reader.GetInt64(3));
+                writer.WriteNumber("schema", reader.GetInt32(4));
+                writer.WriteNumber("action", reader.GetInt32(5));
+                var payload = reader.GetString(6);
+                var metadata = reader.IsDBNull(7) ? null : reader.GetString(7);
+                writer.WriteNumber("inserted_at", EventHash.Micros(lease.Dialect.ReadTimestamp(reader, 8)));
+                writer.WritePropertyName("payload");
+                writer.WriteRawValue(payload);
+                writer.WritePropertyName("metadata");
+                if (metadata is null) writer.WriteNullValue();
+                else writer.WriteRawValue(metadata);
+                writer.WriteStartArray("links");
+                writer.WriteEndArray();
+                writer.WriteString("hash", Convert.ToHexStringLower((byte[])reader.GetValue(9)));
+                writer.WriteEndObject();
+            }
+            output.WriteByte((byte)'\n');
+            count++;
+        }
+        await output.FlushAsync(ct).ConfigureAwait(false);
+        return count;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+
+namespace Spector.Tests;
+
+/// <summary>
+/// A chain written by Spector is re-verified by tools/verify-chain: Node's crypto plus the public RFC 8785
+/// package "canonicalize", sharing no code with Spector. It installs its package itself on first use.
+/// </summary>
+[TestFixture(Db.Sqlite)]
+[TestFixture(Db.Postgres)]
+public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
+{
+    private static readonly string Tool = Path.Combine(FindRoot(), "tools", "verify-chain");
+
+    [OneTimeSetUp]
+    public static async Task InstallAsync()
+    {
+        if (!Directory.Exists(Path.Combine(Tool, "node_modules", "canonicalize")))
+            await RunAsync("npm", "ci", "--no-audit", "--no-fund");
+    }
+
+    [Test]
+    public async Task An_exported_chain_verifies_with_an_off_the_shelf_jcs_library_and_tampering_is_caught()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            var account = await LedgerAccount.InsertAsync(Attrs.Parse(
+                $$"""{"owner":"Zoë {{i}} 🚀 \"q\" \\ \t","deep":{"b":[1,{"a":null}],"a":1e-7},"big":9007199254740993,"money":0.1,"huge":1e300}"""));
+            await account.PostAsync(1234567.891m, "ünïcødé");
+            await account.UpdateAsync(new Attrs { ["note"] = "€" });
+        }
+        var head = (await LedgerEvents.Log.VerifyHashChainAsync()).Head!;
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using (var output = File.Create(file))
+                Assert.That(await LedgerEvents.Log.ExportChainAsync(output), Is.EqualTo(15));
+
+            var (code, text) = await RunAsync("node", "verify.mjs", file, head.ToString());
+            Assert.That(code, Is.EqualTo(0), text);
+            Assert.That(text, Does.Contain($"ok: 15 events, head {head}"));
+
+            var lines = await File.ReadAllLinesAsync(file);
+            lines[7] = lines[7].Replace("memo", "mem0");
+            await File.WriteAllLinesAsync(file, lines);
+            (code, text) = await RunAsync("node", "verify.mjs", file);
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(text, Does.StartWith("break at position 8 "));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { WorkingDirectory = Tool, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            var message = $"{program} is needed to re-verify chains independently ({e.Message}); install Node.js.";
+            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ci && ci != "false") Assert.Fail(message);
+            Assert.Inconclusive(message);
+            throw;
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await process.WaitForExitAsync(timeout.Token);
+            return (process.ExitCode, await stdout + await stderr);
+        }
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Spector.sln not found");
+    }
+}

@@ -1,0 +1,48 @@
+// Independent re-verification of a Spector hash chain exported as JSON Lines (EventLog.ExportChainAsync).
+// Uses only Node's crypto and the public RFC 8785 package "canonicalize" - none of Spector's code.
+//   node verify.mjs chain.jsonl [expected-head as position:hex]
+// Prints "ok: N events, head P:H" and exits 0, or prints the first break and exits 1.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+const [file, expectedHead] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: node verify.mjs chain.jsonl [position:hash]');
+  process.exit(2);
+}
+
+let previous = Buffer.alloc(32); // hash_0: 32 zero bytes
+let count = 0;
+let head = null;
+for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+  if (!line.trim()) continue;
+  const row = JSON.parse(line);
+  // The envelope covers every stored field and no names (see docs/integrity.md).
+  const envelope = {
+    v: 1,
+    id: row.id,
+    parent_id: row.parent_id,
+    seq: row.seq,
+    schema: row.schema,
+    action: row.action,
+    inserted_at: row.inserted_at,
+    payload: row.payload,
+    metadata: row.metadata,
+    links: row.links,
+  };
+  const hash = createHash('sha256').update(previous).update(Buffer.from(canonicalize(envelope), 'utf8')).digest('hex');
+  if (hash !== row.hash) {
+    console.log(`break at position ${row.position} (event ${row.id}): computed ${hash}, stored ${row.hash}`);
+    process.exit(1);
+  }
+  previous = Buffer.from(row.hash, 'hex');
+  head = `${row.position}:${row.hash}`;
+  count++;
+}
+if (expectedHead && head !== expectedHead) {
+  console.log(`head mismatch: expected ${expectedHead}, found ${head ?? 'an empty chain'}`);
+  process.exit(1);
+}
+console.log(`ok: ${count} events, head ${head ?? 'none'}`);
