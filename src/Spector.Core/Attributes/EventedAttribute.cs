@@ -19,6 +19,12 @@ public sealed class EventedAttribute : Attribute
     public string[] Actions { get; set; } = [];
 
     /// <summary>
+    /// With a <c>Savepoint</c> hook: append a savepoint automatically after every this many events, so replay
+    /// (and so every write) reads at most this many events. 0, the default, means only explicit savepoints.
+    /// </summary>
+    public int SavepointEvery { get; set; }
+
+    /// <summary>
     /// The record's own table, written in the same transaction as each event. When omitted the record is
     /// embedded: its state lives only in the event log.
     /// </summary>

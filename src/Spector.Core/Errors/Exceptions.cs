@@ -127,3 +127,20 @@ public sealed class EventReplayException : SpectorException
     /// <summary>The event's per-record sequence number.</summary>
     public long Seq { get; }
 }
+
+/// <summary>
+/// A savepoint was asked for with an in-memory record that no longer matches the log (someone wrote since it
+/// was read). Nothing was stored.
+/// </summary>
+public sealed class StaleRecordException : SpectorException
+{
+    internal StaleRecordException(string recordType, string table, Guid recordId, IReadOnlyList<string> fields)
+        : base($"Cannot save a savepoint of {recordType} {recordId} in events table {table}: the record passed in differs from its log in " +
+               $"{string.Join(", ", fields)}. Read it again and retry. Nothing was stored.", table, recordId, null)
+    {
+        Fields = fields;
+    }
+
+    /// <summary>The stored keys whose values differ.</summary>
+    public IReadOnlyList<string> Fields { get; }
+}

@@ -69,6 +69,9 @@ public static class AttrConvert
     /// </summary>
     public static T? ToObject<T>(JsonNode? node) => node is null ? default : node.Deserialize<T>();
 
+    /// <summary>Compares two values of a type with no dedicated conversion by their JSON form (used by savepoint checks, not replay).</summary>
+    public static bool SameJson<T>(T a, T b) => JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);
+
     /// <summary>Formats a UTC instant the way Spector stores timestamps in payloads (microsecond precision).</summary>
     public static string FormatTimestamp(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);

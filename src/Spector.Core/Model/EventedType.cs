@@ -13,9 +13,10 @@ namespace Spector;
 public abstract class EventedType<T> where T : class
 {
     /// <summary>Called by generated code.</summary>
-    protected EventedType(string name, int schemaIndex, int version, EventLog log, RecordTable? table)
+    protected EventedType(string name, int schemaIndex, int version, EventLog log, RecordTable? table, int savepointEvery = 0)
     {
         Name = name;
+        SavepointEvery = savepointEvery;
         SchemaIndex = schemaIndex;
         Version = version;
         Log = log;
@@ -36,6 +37,12 @@ public abstract class EventedType<T> where T : class
 
     /// <summary>The record's own table, or null for an embedded record.</summary>
     public RecordTable? Table { get; }
+
+    /// <summary>When above zero (and the type has a Savepoint hook), a savepoint is appended after every this many events.</summary>
+    public int SavepointEvery { get; }
+
+    /// <summary>The stored keys of the properties whose values differ between two records.</summary>
+    public abstract IReadOnlyList<string> Diff(T expected, T actual);
 
     /// <summary>A new, empty record with the given id.</summary>
     public abstract T Create(Guid id);

@@ -15,6 +15,12 @@ internal sealed class EventLogSql
         const string replayColumns = "SELECT \"id\", \"seq\", \"schema\", \"action\", \"payload\" FROM ";
         Replay = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         ReplayUpTo = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" <= @up_to ORDER BY \"seq\"";
+        const string latestSavepoint = "SELECT MAX(\"seq\") FROM ";
+        ReplayFromSavepoint = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" >= " +
+            $"COALESCE(({latestSavepoint}{t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint}), 1) ORDER BY \"seq\"";
+        ReplayFromSavepointUpTo = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" <= @up_to AND \"seq\" >= " +
+            $"COALESCE(({latestSavepoint}{t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint} AND \"seq\" <= @up_to), 1) " +
+            "ORDER BY \"seq\"";
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
@@ -28,6 +34,12 @@ internal sealed class EventLogSql
 
     /// <summary>As <see cref="Replay"/>, up to and including <c>@up_to</c>.</summary>
     public string ReplayUpTo { get; }
+
+    /// <summary>As <see cref="Replay"/>, from the record's latest savepoint.</summary>
+    public string ReplayFromSavepoint { get; }
+
+    /// <summary>As <see cref="ReplayUpTo"/>, from the latest savepoint at or before <c>@up_to</c>.</summary>
+    public string ReplayFromSavepointUpTo { get; }
 
     /// <summary>Every column of one record's events.</summary>
     public string EventsOf { get; }

@@ -9,13 +9,26 @@ internal static class EventReader
     /// <summary>The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.</summary>
     public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted) where T : class;
 
+    /// <summary>
+    /// Rolls a record forward. Types with a Savepoint hook start at the latest savepoint (a savepoint resets
+    /// the state to what its payload rebuilds). With <paramref name="checkSavepoint"/> every event is replayed
+    /// from the start instead, and each savepoint is handed to it with the state it should reproduce, without
+    /// resetting anything.
+    /// </summary>
     public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct) where T : class
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
     {
         var sql = type.Log.Sql;
+        var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = upToSeq is null ? sql.Replay : sql.ReplayUpTo;
+        command.CommandText = (fromSavepoint, upToSeq is null) switch
+        {
+            (true, true) => sql.ReplayFromSavepoint,
+            (true, false) => sql.ReplayFromSavepointUpTo,
+            (false, true) => sql.Replay,
+            (false, false) => sql.ReplayUpTo,
+        };
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
 
@@ -37,6 +50,8 @@ internal static class EventReader
                 if (last == 0) return default;
                 throw Fail(ReplayFailure.SchemaMismatch, $"its schema index is {schema}, the record's is {type.SchemaIndex}");
             }
+            // Replay from a savepoint begins mid-history.
+            if (last == 0 && fromSavepoint && action == EventActions.Savepoint) last = seq - 1;
             if (seq != last + 1)
                 throw Fail(ReplayFailure.BrokenSequence, $"expected seq {last + 1}: an event is missing");
             last = seq;
@@ -47,6 +62,14 @@ internal static class EventReader
                     if (seq != 1) throw Fail(ReplayFailure.BrokenSequence, "an insert can only be the first event");
                     state = type.Create(id);
                     Apply(type, state, "insert", reader.GetString(4));
+                    break;
+                case EventActions.Savepoint:
+                    if (state is null && (deleted || !fromSavepoint))
+                        throw Fail(ReplayFailure.BrokenSequence, deleted ? "it follows the record's delete" : "the record has no insert event");
+                    var restored = type.Create(id);
+                    Apply(type, restored, "savepoint", reader.GetString(4));
+                    if (checkSavepoint is not null) checkSavepoint(eventId, seq, restored, state!);
+                    else state = restored;
                     break;
                 case EventActions.Delete:
                     if (state is null) throw Fail(ReplayFailure.BrokenSequence, "a delete must follow an insert");

@@ -42,8 +42,21 @@ internal static class EventWriter
     public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
         WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Delete, "delete", null, ct);
 
+    /// <summary>
+    /// Appends a savepoint of the record's current state. <paramref name="expected"/>, when given, must equal the
+    /// replayed state (a guard against saving a stale object).
+    /// </summary>
+    public static async Task<T> SavepointAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, T? expected, CancellationToken ct)
+        where T : class
+    {
+        if (!type.HasSavepoint)
+            throw new InvalidOperationException($"{type.Name} has no Savepoint hook: add 'static Attrs Savepoint({type.Name} record, int version)'.");
+        return (await WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Savepoint, "savepoint", null, ct, expected)
+            .ConfigureAwait(false))!;
+    }
+
     private static async Task<T?> WriteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Guid eventId, int action,
-        string actionName, Attrs? attrs, CancellationToken ct) where T : class
+        string actionName, Attrs? attrs, CancellationToken ct, T? expected = null) where T : class
     {
         if (Payload.ReservedKeyIn(attrs) is { } reserved)
             throw new ChangesetInvalidException(type.Name, actionName, type.Log.Table, id, eventId,
@@ -85,10 +98,17 @@ internal static class EventWriter
                 var replayed = await EventReader.ReplayAsync(type, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
                 record = replayed.Record ?? throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
                 seq = replayed.LastSeq + 1;
+                if (expected is not null && type.Diff(record, expected) is { Count: > 0 } stale)
+                    throw new StaleRecordException(type.Name, log.Table, id, stale);
             }
 
             var previousHash = log.Hashed ? await ChainHeadAsync(connection, tx, dialect, log, ct).ConfigureAwait(false) : null;
             var now = Clock.UtcNow();
+            if (action == EventActions.Savepoint)
+            {
+                await AppendSavepointAsync(connection, tx, dialect, type, record, id, eventId, seq, previousHash, ct).ConfigureAwait(false);
+                return record;
+            }
             var payload = Payload.Build(attrs, type.Version, eventId, now, action);
             var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
             string? metadata = null;
@@ -99,22 +119,8 @@ internal static class EventWriter
                     : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
                 metadata = Prepare(type, eventId, id, actionName, payload, previous);
             }
-            var hash = previousHash is null
-                ? null
-                : EventHash.Compute(previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload, metadata);
-
-            await connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
-            {
-                id = eventId,
-                parent_id = id,
-                seq,
-                schema = type.SchemaIndex,
-                action,
-                payload,
-                metadata,
-                inserted_at = dialect.Timestamp(now),
-                hash,
-            }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var hash = await AppendRowAsync(connection, tx, dialect, log, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
+                metadata, ct).ConfigureAwait(false);
 
             if (type.Table is { } table)
             {
@@ -124,8 +130,50 @@ internal static class EventWriter
                     await WriteRecordAsync(connection, tx, type, action == EventActions.Insert ? table.InsertSql : table.UpsertSql, changeset, ct)
                         .ConfigureAwait(false);
             }
+            if (changeset is not null && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
+                await AppendSavepointAsync(connection, tx, dialect, type, record, id, Guid.CreateVersion7(), seq + 1, hash, ct).ConfigureAwait(false);
             return changeset is null ? null : record;
         }
+    }
+
+    /// <summary>Inserts one event row, hashed onto <paramref name="previousHash"/> when the table is hashed; returns its hash.</summary>
+    private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, byte[]? previousHash,
+        Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct)
+    {
+        var hash = previousHash is null
+            ? null
+            : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata);
+        await connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
+        {
+            id = eventId,
+            parent_id = recordId,
+            seq,
+            schema,
+            action,
+            payload,
+            metadata,
+            inserted_at = dialect.Timestamp(now),
+            hash,
+        }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        return hash;
+    }
+
+    /// <summary>
+    /// Appends a savepoint of <paramref name="record"/>, after proving it: the state its payload rebuilds must
+    /// equal the record, or the Savepoint hook leaves something out and nothing is stored.
+    /// </summary>
+    private static Task<byte[]?> AppendSavepointAsync<T>(DbConnection connection, DbTransaction tx, Dialect dialect, EventedType<T> type, T record,
+        Guid recordId, Guid eventId, long seq, byte[]? previousHash, CancellationToken ct) where T : class
+    {
+        var now = Clock.UtcNow();
+        var payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
+        var restored = type.Create(recordId);
+        type.Apply(new Changeset<T>(type, restored, "savepoint", type.Version, eventId, Attrs.Parse(payload), isReplay: true));
+        if (type.Diff(record, restored) is { Count: > 0 } missing)
+            throw new ChangesetInvalidException(type.Name, "savepoint", type.Log.Table, recordId, eventId,
+                missing.ToDictionary(key => key, _ => (IReadOnlyList<string>)["is not restored by the Savepoint hook's attrs"]));
+        return AppendRowAsync(connection, tx, dialect, type.Log, previousHash, eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
+            payload, null, ct);
     }
 
     /// <summary>Takes the chain lock (held to commit) and reads the hash of the last event.</summary>

@@ -33,7 +33,7 @@ internal static class Payload
                 if (attrs?.ContainsKey(InsertedAtKey) != true) writer.WriteString(InsertedAtKey, stamp);
                 if (attrs?.ContainsKey(UpdatedAtKey) != true) writer.WriteString(UpdatedAtKey, stamp);
             }
-            else if (action != EventActions.Delete)
+            else if (action is not (EventActions.Delete or EventActions.Savepoint))
             {
                 writer.WriteString(UpdatedAtKey, stamp);
             }
@@ -41,7 +41,7 @@ internal static class Payload
             {
                 foreach (var (key, value) in attrs)
                 {
-                    if (action != EventActions.Insert && key == UpdatedAtKey) continue;
+                    if (action is not (EventActions.Insert or EventActions.Savepoint) && key == UpdatedAtKey) continue;
                     writer.WritePropertyName(key);
                     if (value is null) writer.WriteNullValue();
                     else value.WriteTo(writer);

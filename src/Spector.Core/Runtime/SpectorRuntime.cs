@@ -36,6 +36,32 @@ public static class SpectorRuntime
         return replayed.Record;
     }
 
+    /// <summary>Appends a savepoint of the record; <paramref name="expected"/> guards against a stale in-memory copy.</summary>
+    public static Task<T> SavepointAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, T? expected, CancellationToken ct)
+        where T : class =>
+        EventWriter.SavepointAsync(type, session, id, expected, ct);
+
+    /// <summary>Replays the whole log and reports every savepoint whose state differs from the replay up to it.</summary>
+    public static async Task<SavepointVerification> VerifySavepointsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id,
+        CancellationToken ct) where T : class
+    {
+        await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
+        var mismatches = new List<SavepointMismatch>();
+        var count = 0;
+        await EventReader.ReplayAsync(type, lease.Connection, lease.Transaction, id, null, ct, (eventId, seq, restored, replayed) =>
+        {
+            count++;
+            var fields = type.Diff(replayed, restored);
+            if (fields.Count == 0) return;
+            mismatches.Add(new SavepointMismatch(eventId, seq, fields.Select(key => new FieldDifference(key,
+                Show(type, replayed, key), Show(type, restored, key))).ToList()));
+        }).ConfigureAwait(false);
+        return new SavepointVerification(id, count, mismatches);
+    }
+
+    private static string Show<T>(EventedType<T> type, T record, string key) where T : class =>
+        type.TryGetAttr(record, key, out var value) ? System.Text.Json.JsonSerializer.Serialize(value) : "?";
+
     /// <summary>The record's events of this type, in sequence order.</summary>
     public static Task<IReadOnlyList<StoredEvent>> AllEventsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
         where T : class =>

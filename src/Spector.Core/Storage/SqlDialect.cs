@@ -76,6 +76,10 @@ internal abstract class Dialect
 
     protected static string Q(string name) => SqlIdentifier.Quote(name);
 
+    /// <summary>Finds a record's latest savepoint without reading its other events.</summary>
+    private static string SavepointIndex(string table) =>
+        $"""CREATE INDEX IF NOT EXISTS {Q(table + "_savepoints_idx")} ON {Q(table)} ("parent_id", "seq") WHERE "action" = {EventActions.Savepoint}""";
+
     private sealed class Postgres : Dialect
     {
         public static readonly Postgres Instance = new();
@@ -110,6 +114,7 @@ internal abstract class Dialect
                 $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(table + "_idempotency_key")} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
                 $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
                 $"""CREATE INDEX IF NOT EXISTS {Q(table + "_tx_id_idx")} ON {t} ("tx_id", "position")""",
+                SavepointIndex(table),
             };
             if (appendOnly)
             {
@@ -195,6 +200,7 @@ internal abstract class Dialect
                 """,
                 $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(table + "_idempotency_key")} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
                 $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
+                SavepointIndex(table),
             };
             if (appendOnly)
             {

@@ -37,6 +37,16 @@ internal static class EventedEmitter
             "Appends a delete event inside the caller's session.",
             task, "DeleteAsync", null, "DeleteAsync(SpectorType, {0}, this.Id, cancellationToken)");
         foreach (var action in plan.Actions) EmitAction(w, plan, action, task, self);
+        if (model.Hooks.HasFlag(Hooks.Savepoint))
+        {
+            Operation(w, $"Appends a savepoint of this {name}'s state, so replay can start there. Refused with <see cref=\"global::Spector.StaleRecordException\"/> when this object differs from the log.",
+                "Appends a savepoint inside the caller's session.",
+                $"{task}<{self}>", "SavepointAsync", null, "SavepointAsync(SpectorType, {0}, this.Id, this, cancellationToken)");
+            Operation(w, $"Replays every event of one {name} and reports each savepoint whose state differs from the replay up to it.",
+                "Checks the savepoints inside the caller's session.",
+                $"static {task}<global::Spector.SavepointVerification>", "VerifySavepointsAsync", "global::System.Guid id",
+                "VerifySavepointsAsync(SpectorType, {0}, id, cancellationToken)");
+        }
         Operation(w, $"The {name} replayed from its log, or null when it does not exist or was deleted.",
             $"The {name} replayed from its log inside the caller's session.",
             $"static {task}<{self}?>", "GetAsync", "global::System.Guid id", "GetAsync(SpectorType, {0}, id, null, cancellationToken)");
@@ -77,7 +87,8 @@ internal static class EventedEmitter
         w.Line();
         w.Line("private SpectorDescriptor()");
         w.Line($"    : base({SourceWriter.Literal(model.Type.Name)}, schemaIndex: {plan.SchemaIndex}, version: {model.Version}, " +
-               $"{plan.EventsTableType}.Log, {(sql is null ? "table: null" : $"{self}.SpectorRecordTable")})");
+               $"{plan.EventsTableType}.Log, {(sql is null ? "table: null" : $"{self}.SpectorRecordTable")}" +
+               (model.SavepointEvery > 0 ? $", savepointEvery: {model.SavepointEvery})" : ")"));
         w.Line("{");
         w.Line("}");
         w.Line();
@@ -104,6 +115,19 @@ internal static class EventedEmitter
             w.Line($"case {SourceWriter.Literal(p.Key)}: value = record.{p.Name}; return true;");
         w.Line("default: value = null; return false;");
         w.Close();
+        w.Close();
+
+        w.Line();
+        w.Open($"public override global::System.Collections.Generic.IReadOnlyList<string> Diff({self} expected, {self} actual)");
+        w.Line("var differences = new global::System.Collections.Generic.List<string>();");
+        foreach (var p in model.Properties.Where(p => p.Name != "Id"))
+        {
+            var same = p.Kind == ValueKind.Other
+                ? $"global::Spector.AttrConvert.SameJson(expected.{p.Name}, actual.{p.Name})"
+                : $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals(expected.{p.Name}, actual.{p.Name})";
+            w.Line($"if (!{same}) differences.Add({SourceWriter.Literal(p.Key)});");
+        }
+        w.Line("return differences;");
         w.Close();
 
         if (sql is not null)

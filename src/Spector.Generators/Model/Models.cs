@@ -68,6 +68,7 @@ internal sealed record HandlerModel(string Method, string? Action, int? VersionF
 internal sealed record EventedModel(
     TypeName Type,
     int Version,
+    int SavepointEvery,
     string? Table,
     EquatableArray<string> Actions,
     EquatableArray<PropertyModel> Properties,

@@ -52,7 +52,8 @@ internal static class EventedParser
 
         var handlers = ReadHandlers(type, version, actions, diagnostics, ct);
         var hooks = ReadHooks(type, diagnostics);
-        return new EventedModel(SymbolReader.NameOf(type), version, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
+        var savepointEvery = SymbolReader.NamedArgument(attribute, "SavepointEvery", 0);
+        return new EventedModel(SymbolReader.NameOf(type), version, savepointEvery, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
             handlers.ToEquatableArray(), hooks, diagnostics.ToEquatableArray());
     }
 

@@ -101,5 +101,12 @@ partial class Cart
                 default: value = null; return false;
             }
         }
+
+        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(global::Shop.Cart expected, global::Shop.Cart actual)
+        {
+            var differences = new global::System.Collections.Generic.List<string>();
+            if (!global::Spector.AttrConvert.SameJson(expected.Skus, actual.Skus)) differences.Add("skus");
+            return differences;
+        }
     }
 }

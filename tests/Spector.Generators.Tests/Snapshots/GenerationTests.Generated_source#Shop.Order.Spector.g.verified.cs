@@ -168,6 +168,20 @@ partial class Order
             }
         }
 
+        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(global::Shop.Order expected, global::Shop.Order actual)
+        {
+            var differences = new global::System.Collections.Generic.List<string>();
+            if (!global::System.Collections.Generic.EqualityComparer<string>.Default.Equals(expected.Customer, actual.Customer)) differences.Add("customer");
+            if (!global::System.Collections.Generic.EqualityComparer<string?>.Default.Equals(expected.Note, actual.Note)) differences.Add("note");
+            if (!global::System.Collections.Generic.EqualityComparer<decimal>.Default.Equals(expected.Total, actual.Total)) differences.Add("total");
+            if (!global::System.Collections.Generic.EqualityComparer<int?>.Default.Equals(expected.Items, actual.Items)) differences.Add("items");
+            if (!global::System.Collections.Generic.EqualityComparer<global::Shop.OrderState>.Default.Equals(expected.State, actual.State)) differences.Add("state");
+            if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset?>.Default.Equals(expected.PaidAt, actual.PaidAt)) differences.Add("paid_at");
+            if (!global::Spector.AttrConvert.SameJson(expected.Lines, actual.Lines)) differences.Add("lines");
+            if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset>.Default.Equals(expected.InsertedAt, actual.InsertedAt)) differences.Add("inserted_at");
+            return differences;
+        }
+
         public override void BindColumns(global::Shop.Order record, global::Dapper.DynamicParameters parameters)
         {
             parameters.Add("id", record.Id);
