@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Spector.Benchmarks;
+
+/// <summary>
+/// Verifies a hash chain of N events and reports events per second and the memory held while verifying.
+/// The chain is bulk-loaded with correct hashes (COPY on PostgreSQL, batched inserts on SQLite): verification
+/// reads rows the same way however they were written, and loading a million events one commit at a time
+/// would measure the disk, not the verifier.
+/// </summary>
+internal static class ChainVerificationBenchmark
+{
+    private const string Table = "bench_chain";
+    private const int EventsPerRecord = 10;
+
+    public sealed record Result(string Database, long Events, double LoadSeconds, double VerifySeconds, long PeakManagedBytes, long PeakWorkingSetBytes)
+    {
+        public double EventsPerSecond => Events / VerifySeconds;
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"verify-chain {Database,-10} {Events,9:N0} events: {EventsPerSecond,9:N0} events/s ({VerifySeconds:F1} s), " +
+            $"peak managed heap {PeakManagedBytes / 1048576.0:F1} MiB, peak working set {PeakWorkingSetBytes / 1048576.0:F1} MiB (load {LoadSeconds:F1} s)");
+    }
+
+    public static async Task<Result> RunAsync(string database, SpectorStore store, long events)
+    {
+        var log = new EventLog(Table, [new EventSchemaInfo(0, "Bench")], [], hashed: true);
+        log.Use(store);
+        await log.MigrateDownAsync();
+        await log.MigrateUpAsync(appendOnly: false);
+
+        var load = Stopwatch.StartNew();
+        if (store.Dialect == SqlDialect.PostgreSql) await LoadPostgresAsync(store, events);
+        else await LoadSqliteAsync(store, events);
+        load.Stop();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long peakManaged = 0, peakWorkingSet = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false));
+                peakWorkingSet = Math.Max(peakWorkingSet, Environment.WorkingSet);
+                await Task.Delay(20);
+            }
+        });
+        var verify = Stopwatch.StartNew();
+        var report = await log.VerifyHashChainAsync();
+        verify.Stop();
+        sampling.Cancel();
+        await sampler;
+
+        if (!report.IsValid || report.EventsChecked != events)
+            throw new InvalidOperationException($"verification failed: {report.FirstBreak?.Message} ({report.EventsChecked} events)");
+        await log.MigrateDownAsync();
+        return new Result(database, events, load.Elapsed.TotalSeconds, verify.Elapsed.TotalSeconds, peakManaged, peakWorkingSet);
+    }
+
+    /// <summary>The chain's rows in order: 10 events per record, a ~150-byte payload each, hashes chained as Spector writes them.</summary>
+    private static IEnumerable<(Guid Id, Guid Parent, long Seq, int Action, string Payload, DateTimeOffset At, byte[] Hash)> Chain(long events)
+    {
+        var previous = new byte[32];
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var parent = Guid.Empty;
+        for (long i = 0; i < events; i++)
+        {
+            var seq = i % EventsPerRecord + 1;
+            var id = Guid.CreateVersion7();
+            if (seq == 1) parent = id;
+            var at = start.AddTicks(i * 10);
+            var payload = string.Create(CultureInfo.InvariantCulture,
+                $$"""{"__version__":1,"__event_id__":"{{id}}","amount":{{i % 1000}}.25,"memo":"payment {{i}} ✓","updated_at":"{{AttrConvert.FormatTimestamp(at)}}"}""");
+            var action = seq == 1 ? EventActions.Insert : EventActions.Update;
+            var hash = EventHash.Compute(previous, id, parent, seq, 0, action, at, payload, null);
+            previous = hash;
+            yield return (id, parent, seq, action, payload, at, hash);
+        }
+    }
+
+    private static async Task LoadPostgresAsync(SpectorStore store, long events)
+    {
+        await using var connection = (NpgsqlConnection)await store.OpenConnectionAsync();
+        await using var writer = await connection.BeginBinaryImportAsync(
+            $"COPY \"{Table}\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"hash\") FROM STDIN (FORMAT BINARY)");
+        foreach (var row in Chain(events))
+        {
+            await writer.StartRowAsync();
+            await writer.WriteAsync(row.Id, NpgsqlDbType.Uuid);
+            await writer.WriteAsync(row.Parent, NpgsqlDbType.Uuid);
+            await writer.WriteAsync(row.Seq, NpgsqlDbType.Bigint);
+            await writer.WriteAsync(0, NpgsqlDbType.Integer);
+            await writer.WriteAsync(row.Action, NpgsqlDbType.Integer);
+            await writer.WriteAsync(row.Payload, NpgsqlDbType.Jsonb);
+            await writer.WriteAsync(row.At, NpgsqlDbType.TimestampTz);
+            await writer.WriteAsync(row.Hash, NpgsqlDbType.Bytea);
+        }
+        await writer.CompleteAsync();
+    }
+
+    private static async Task LoadSqliteAsync(SpectorStore store, long events)
+    {
+        await using var connection = (SqliteConnection)await store.OpenConnectionAsync();
+        var tx = connection.BeginTransaction();
+        var insert = connection.CreateCommand();
+        insert.CommandText = $"INSERT INTO \"{Table}\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"hash\") " +
+                             "VALUES ($id, $parent, $seq, 0, $action, $payload, $at, $hash)";
+        var parameters = new[] { "$id", "$parent", "$seq", "$action", "$payload", "$at", "$hash" }.Select(n => insert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
+        long count = 0;
+        foreach (var row in Chain(events))
+        {
+            insert.Transaction = tx;
+            parameters[0].Value = row.Id;
+            parameters[1].Value = row.Parent;
+            parameters[2].Value = row.Seq;
+            parameters[3].Value = row.Action;
+            parameters[4].Value = row.Payload;
+            parameters[5].Value = EventHash.Micros(row.At);
+            parameters[6].Value = row.Hash;
+            await insert.ExecuteNonQueryAsync();
+            if (++count % 50_000 == 0)
+            {
+                await tx.CommitAsync();
+                tx = connection.BeginTransaction();
+            }
+        }
+        await tx.CommitAsync();
+    }
+}
