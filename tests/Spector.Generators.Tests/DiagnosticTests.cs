@@ -147,6 +147,31 @@ public sealed class DiagnosticTests
     }
 
     [Test]
+    public void SPEC014_an_invalid_link_column()
+    {
+        var result = GeneratorHarness.Run("""
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [EventLink("edits", "thing_edits", "previous id")]
+            public partial class Events;
+            """, """
+            using System;
+            using Spector;
+            [Evented]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+            }
+            """);
+
+        var d = Single(result, "SPEC014");
+        Assert.That(d.GetMessage(), Does.Contain("previous id").And.Contain("link column"));
+        Assert.That(Line(d), Is.EqualTo(4));
+    }
+
+    [Test]
     public void SPEC015_no_guid_id()
     {
         var result = GeneratorHarness.Run(Table, """

@@ -12,6 +12,8 @@ internal static class Sources
         [EventSchema(typeof(Order), 0)]
         [EventSchema(typeof(Cart), 1)]
         [ActionAlias("pay", "settle")]
+        [EventLink("amends", "order_amends", "amended_id")]
+        [EventLink("refs", "order_refs", "ref_id", Typed = true)]
         public partial class ShopEvents;
         """;
 

@@ -144,3 +144,17 @@ public sealed class StaleRecordException : SpectorException
     /// <summary>The stored keys whose values differ.</summary>
     public IReadOnlyList<string> Fields { get; }
 }
+
+/// <summary>A link joins events of different records, or names an event that does not exist. Nothing was stored.</summary>
+public sealed class InvalidLinkException : SpectorException
+{
+    internal InvalidLinkException(string table, Guid recordId, Guid eventId, EventLinkRow link, Exception inner)
+        : base($"Event {eventId} of record {recordId} cannot link to {link.Target} through '{link.Name}' in events table {table}: " +
+               "links may only join events of the same record. Nothing was stored.", table, recordId, eventId, inner)
+    {
+        Link = link;
+    }
+
+    /// <summary>The refused link.</summary>
+    public EventLinkRow Link { get; }
+}

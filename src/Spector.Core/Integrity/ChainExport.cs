@@ -19,7 +19,7 @@ internal static class ChainExport
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
-        command.CommandText = log.Sql.Chain;
+        command.CommandText = log.Sql.Chain(lease.Dialect);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
         long count = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -42,9 +42,18 @@ internal static class ChainExport
                 writer.WritePropertyName("metadata");
                 if (metadata is null) writer.WriteNullValue();
                 else writer.WriteRawValue(metadata);
+                var hash = (byte[])reader.GetValue(9);
                 writer.WriteStartArray("links");
+                foreach (var link in EventHash.Sorted(EventHash.ParseLinks(reader.IsDBNull(10) ? null : reader.GetString(10))))
+                {
+                    writer.WriteStartArray();
+                    writer.WriteStringValue(link.Name);
+                    writer.WriteStringValue(link.Target.ToString("D"));
+                    if (link.Type is { } type) writer.WriteNumberValue(type);
+                    writer.WriteEndArray();
+                }
                 writer.WriteEndArray();
-                writer.WriteString("hash", Convert.ToHexStringLower((byte[])reader.GetValue(9)));
+                writer.WriteString("hash", Convert.ToHexStringLower(hash));
                 writer.WriteEndObject();
             }
             output.WriteByte((byte)'\n');

@@ -12,7 +12,7 @@ namespace Spector;
 internal static class ChainVerifier
 {
     private sealed record Row(long Position, Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
-        DateTimeOffset InsertedAt, byte[] Hash);
+        DateTimeOffset InsertedAt, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
 
     public static async Task<ChainVerification> VerifyAsync(EventLog log, SpectorSession? session, ChainHead? expected, CancellationToken ct)
     {
@@ -32,7 +32,7 @@ internal static class ChainVerifier
         await using (var command = lease.Connection.CreateCommand())
         {
             command.Transaction = lease.Transaction;
-            command.CommandText = log.Sql.Chain;
+            command.CommandText = log.Sql.Chain(lease.Dialect);
             await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
@@ -74,7 +74,7 @@ internal static class ChainVerifier
     }
 
     private static byte[] Compute(byte[] previous, Row row) =>
-        EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt, row.Payload, row.Metadata);
+        EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt, row.Payload, row.Metadata, row.Links);
 
     /// <summary>
     /// Honest chains have positions in chain order, no sequence gaps, times that never go backwards (each is
@@ -129,5 +129,6 @@ internal static class ChainVerifier
         Payload: reader.GetString(6),
         Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
         InsertedAt: dialect.ReadTimestamp(reader, 8),
-        Hash: reader.IsDBNull(9) ? [] : (byte[])reader.GetValue(9));
+        Hash: reader.IsDBNull(9) ? [] : (byte[])reader.GetValue(9),
+        Links: EventHash.ParseLinks(reader.IsDBNull(10) ? null : reader.GetString(10)));
 }

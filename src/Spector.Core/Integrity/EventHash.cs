@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Linq;
 
 namespace Spector;
 
@@ -23,19 +24,20 @@ public static class EventHash
 
     /// <summary>Computes one link of the chain.</summary>
     public static byte[] Compute(ReadOnlySpan<byte> previous, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata)
+        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links = null)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(previous);
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata);
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links);
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
     /// <summary>The canonical envelope bytes (what follows the previous hash in the hashed input).</summary>
-    public static byte[] Envelope(Guid id, Guid parentId, long seq, int schema, int action, DateTimeOffset insertedAt, string payload, string? metadata)
+    public static byte[] Envelope(Guid id, Guid parentId, long seq, int schema, int action, DateTimeOffset insertedAt, string payload, string? metadata,
+        IReadOnlyList<EventLinkRow>? links = null)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata);
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links);
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -44,12 +46,24 @@ public static class EventHash
 
     // Members in RFC 8785 order (sorted by name); each value is written canonically.
     private static void WriteEnvelope(ArrayBufferWriter<byte> output, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata)
+        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links)
     {
         Raw(output, "{\"action\":" + action.ToString(CultureInfo.InvariantCulture));
         Raw(output, ",\"id\":\"" + id.ToString("D") + "\"");
         Raw(output, ",\"inserted_at\":" + Micros(insertedAt).ToString(CultureInfo.InvariantCulture));
-        Raw(output, ",\"links\":[]");
+        Raw(output, ",\"links\":[");
+        var first = true;
+        foreach (var link in Sorted(links))
+        {
+            if (!first) Raw(output, ",");
+            first = false;
+            Raw(output, "[");
+            Jcs.WriteString(output, link.Name);
+            Raw(output, ",\"" + link.Target.ToString("D") + "\"");
+            if (link.Type is { } type) Raw(output, "," + type.ToString(CultureInfo.InvariantCulture));
+            Raw(output, "]");
+        }
+        Raw(output, "]");
         Raw(output, ",\"metadata\":");
         if (metadata is null) Raw(output, "null");
         else Canonical(output, metadata);
@@ -59,6 +73,24 @@ public static class EventHash
         Raw(output, ",\"schema\":" + schema.ToString(CultureInfo.InvariantCulture));
         Raw(output, ",\"seq\":" + seq.ToString(CultureInfo.InvariantCulture));
         Raw(output, ",\"v\":" + EnvelopeVersion.ToString(CultureInfo.InvariantCulture) + "}");
+    }
+
+    /// <summary>Links in the envelope's order: by name, then target id text, then type (ordinal).</summary>
+    public static IEnumerable<EventLinkRow> Sorted(IReadOnlyList<EventLinkRow>? links) =>
+        links is null or { Count: 0 }
+            ? []
+            : links.OrderBy(l => l.Name, StringComparer.Ordinal).ThenBy(l => l.Target.ToString("D"), StringComparer.Ordinal).ThenBy(l => l.Type);
+
+    /// <summary>Parses the links text of the chain query.</summary>
+    internal static IReadOnlyList<EventLinkRow> ParseLinks(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return [];
+        return text.Split(',').Select(item =>
+        {
+            var parts = item.Split(' ');
+            return new EventLinkRow(parts[0], Guid.Parse(parts[1]),
+                parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : null);
+        }).ToList();
     }
 
     private static void Canonical(ArrayBufferWriter<byte> output, string json)

@@ -44,6 +44,17 @@ public sealed class Changeset<T> where T : class
     /// </summary>
     public bool IsReplay { get; }
 
+    /// <summary>
+    /// Gives a child item created by this event the event's id, so an embedded list (chat messages, order lines)
+    /// has ids that point at the events that created them, identical on every replay.
+    /// </summary>
+    public TItem PutEventId<TItem>(TItem item) where TItem : IEventItem
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        item.Id = EventId;
+        return item;
+    }
+
     /// <summary>True when no errors were added.</summary>
     public bool IsValid => _errors is null;
 
@@ -139,4 +150,11 @@ internal sealed class AttrConversionException(string key, Exception inner)
     : Exception($"attribute '{key}' {inner.Message}", inner)
 {
     public string Key { get; } = key;
+}
+
+/// <summary>A child item of an embedded list whose id is the id of the event that created it.</summary>
+public interface IEventItem
+{
+    /// <summary>The id of the creating event.</summary>
+    Guid Id { get; set; }
 }

@@ -9,8 +9,12 @@ namespace Spector;
 /// </summary>
 public sealed class EventDraft
 {
-    internal EventDraft(Guid id, Guid recordId, string action, Attrs attrs)
+    private readonly EventLog _log;
+    private readonly List<EventLinkRow> _links = [];
+
+    internal EventDraft(EventLog log, Guid id, Guid recordId, string action, Attrs attrs)
     {
+        _log = log;
         Id = id;
         RecordId = recordId;
         Action = action;
@@ -31,4 +35,28 @@ public sealed class EventDraft
 
     /// <summary>Free-form data stored in the event's <c>metadata</c> column: actor, trace id, causation.</summary>
     public JsonObject? Metadata { get; set; }
+
+    /// <summary>The links added so far.</summary>
+    public IReadOnlyList<EventLinkRow> Links => _links;
+
+    /// <summary>Adds a typed link whose type is an enum value, stored as its integer.</summary>
+    public EventDraft Link<TType>(string name, Guid target, TType type) where TType : struct, Enum =>
+        Link(name, target, Convert.ToInt32(type, System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// Links this event to an earlier event of the same record through the declared link <paramref name="name"/>.
+    /// <paramref name="type"/> is required for typed links and refused for others.
+    /// </summary>
+    public EventDraft Link(string name, Guid target, int? type = null)
+    {
+        var link = _log.Link(name);
+        if (link.Typed != type.HasValue)
+            throw new ArgumentException(link.Typed
+                ? $"Link '{name}' of events table {_log.Table} is typed: pass a type."
+                : $"Link '{name}' of events table {_log.Table} is not typed: pass no type.", nameof(type));
+        if (target == Id) throw new ArgumentException($"Event {Id} cannot link to itself.", nameof(target));
+        var row = new EventLinkRow(name, target, type);
+        if (!_links.Contains(row)) _links.Add(row);
+        return this;
+    }
 }

@@ -19,16 +19,26 @@ public sealed class EventLog
 
     /// <summary>Called by generated code; the names are validated again here.</summary>
     public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables,
-        IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false)
+        IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false, IReadOnlyList<EventLinkInfo>? links = null)
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Hashed = hashed;
-        Sql = new EventLogSql(Table, hashed);
+        Links = links ?? [];
+        foreach (var link in Links) link.Validate();
+        Sql = new EventLogSql(Table, hashed, Links);
         Schemas = schemas;
         RecordTables = recordTables;
         Actions = actions ?? [];
         _customActions = Actions.ToDictionary(a => a.Code, a => a.Name);
     }
+
+    /// <summary>The link tables between events.</summary>
+    public IReadOnlyList<EventLinkInfo> Links { get; }
+
+    /// <summary>The declared link called <paramref name="name"/>, or a clear error.</summary>
+    public EventLinkInfo Link(string name) =>
+        Links.FirstOrDefault(l => l.Name == name)
+        ?? throw new ArgumentException($"Events table {Table} declares no link '{name}'; add [EventLink(\"{name}\", ...)] to it.", nameof(name));
 
     /// <summary>True when every event is chained to the previous one by a SHA-256 hash.</summary>
     public bool Hashed { get; }
@@ -83,7 +93,9 @@ public sealed class EventLog
     /// </summary>
     public IReadOnlyList<string> UpStatements(SqlDialect dialect, bool appendOnly = true)
     {
-        var statements = new List<string>(Spector.Dialect.For(dialect).CreateEventsTable(Table, appendOnly, Hashed));
+        var sql = Spector.Dialect.For(dialect);
+        var statements = new List<string>(sql.CreateEventsTable(Table, appendOnly, Hashed));
+        foreach (var link in Links) statements.AddRange(sql.CreateLinkTable(Table, link));
         statements.AddRange(RecordTables.Select(t => t.CreateSql(dialect)));
         return statements;
     }
@@ -91,8 +103,10 @@ public sealed class EventLog
     /// <summary>Drops the record tables and the events table, with all events in it.</summary>
     public IReadOnlyList<string> DownStatements(SqlDialect dialect)
     {
+        var sql = Spector.Dialect.For(dialect);
         var statements = RecordTables.Select(t => t.DropSql).ToList();
-        statements.AddRange(Spector.Dialect.For(dialect).DropEventsTable(Table));
+        foreach (var link in Links) statements.AddRange(sql.DropLinkTable(link));
+        statements.AddRange(sql.DropEventsTable(Table));
         return statements;
     }
 
@@ -112,6 +126,28 @@ public sealed class EventLog
     /// <summary>Drops the tables in the configured store.</summary>
     public Task MigrateDownAsync(CancellationToken cancellationToken = default) =>
         RunAsync(DownStatements(Store.Dialect), cancellationToken);
+
+    /// <summary>
+    /// The events <paramref name="eventId"/> links to through <paramref name="link"/>, in sequence order;
+    /// for a typed link, <paramref name="type"/> keeps only links of that type.
+    /// </summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: true, type, cancellationToken);
+
+    /// <summary>
+    /// The events that link to <paramref name="eventId"/> through <paramref name="link"/>, in sequence order;
+    /// for a typed link, <paramref name="type"/> keeps only links of that type.
+    /// </summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: false, type, cancellationToken);
+
+    /// <summary>The links stored for one event, across every link table, sorted by name, target and type.</summary>
+    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(Guid eventId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinksAsync(this, null, eventId, cancellationToken);
+
+    /// <summary>Every event of the record <paramref name="eventId"/> belongs to, up to and including it, in sequence order.</summary>
+    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(Guid eventId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadPreviousAsync(this, null, eventId, cancellationToken);
 
     /// <summary>Every event of one record, of any type, in sequence order.</summary>
     public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(Guid recordId, CancellationToken cancellationToken = default) =>

@@ -4,12 +4,17 @@ namespace Spector;
 internal sealed class EventLogSql
 {
     private const string EventColumns = "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\"";
+    private const string AliasedColumns = "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", e.\"inserted_at\"";
     private readonly string _table;
     private readonly string _appendPostgres;
     private readonly string _appendSqlite;
+    private readonly string _chainPostgres;
+    private readonly string _chainSqlite;
+    private readonly IReadOnlyList<EventLinkInfo> _links;
 
-    public EventLogSql(string table, bool hashed)
+    public EventLogSql(string table, bool hashed, IReadOnlyList<EventLinkInfo> links)
     {
+        _links = links;
         _table = table;
         var t = SqlIdentifier.Quote(table);
         const string replayColumns = "SELECT \"id\", \"seq\", \"schema\", \"action\", \"payload\" FROM ";
@@ -26,7 +31,11 @@ internal sealed class EventLogSql
         _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
         _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed);
         ChainHead = $"SELECT \"hash\" FROM {t} ORDER BY \"position\" DESC LIMIT 1";
-        Chain = $"SELECT {EventColumns}, \"hash\" FROM {t} ORDER BY \"position\"";
+        // Each event's links come with it, so verification stays one ordered stream.
+        _chainPostgres = $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(SqlDialect.PostgreSql).LinksOfEventSql("e", links)} FROM {t} e ORDER BY e.\"position\"";
+        _chainSqlite = $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(SqlDialect.Sqlite).LinksOfEventSql("e", links)} FROM {t} e ORDER BY e.\"position\"";
+        Previous = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = (SELECT \"parent_id\" FROM {t} WHERE \"id\" = @id) " +
+                   $"AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"id\" = @id) ORDER BY \"seq\"";
     }
 
     /// <summary>id, seq, schema, action, payload of one record in order.</summary>
@@ -50,8 +59,32 @@ internal sealed class EventLogSql
     /// <summary>The stored hash of the last event (hashed tables).</summary>
     public string ChainHead { get; }
 
-    /// <summary>Every event with its hash, in chain order (hashed tables).</summary>
-    public string Chain { get; }
+    /// <summary>Every event with its hash and its links' text, in chain order (hashed tables).</summary>
+    public string Chain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainPostgres : _chainSqlite;
+
+    /// <summary>The events of @id's record up to and including @id.</summary>
+    public string Previous { get; }
+
+    /// <summary>
+    /// Events joined through a link table: the ones @id links to (outgoing) or that link to @id, each once, in
+    /// sequence order; with <paramref name="typed"/> only links of type @type.
+    /// </summary>
+    public string Linked(EventLinkInfo link, bool outgoing, bool typed)
+    {
+        var (l, c) = (SqlIdentifier.Quote(link.Table), SqlIdentifier.Quote(link.Column));
+        var (select, match) = outgoing ? (c, "\"event_id\"") : ("\"event_id\"", c);
+        return $"SELECT {EventColumns} FROM {SqlIdentifier.Quote(_table)} WHERE \"id\" IN " +
+               $"(SELECT {select} FROM {l} WHERE {match} = @id{(typed ? " AND \"type\" = @type" : "")}) ORDER BY \"seq\"";
+    }
+
+    /// <summary>Inserts one link row (@event_id, @target, @type).</summary>
+    public string InsertLink(EventLinkInfo link) =>
+        $"INSERT INTO {SqlIdentifier.Quote(link.Table)} (\"event_id\", {SqlIdentifier.Quote(link.Column)}{(link.Typed ? ", \"type\"" : "")}) " +
+        $"VALUES (@event_id, @target{(link.Typed ? ", @type" : "")})";
+
+    /// <summary>The links of one event as text (see <see cref="Dialect.LinksOfEventSql"/>).</summary>
+    public string LinksOf(Dialect dialect) =>
+        $"SELECT {dialect.LinksOfEventSql("e", _links)} FROM {SqlIdentifier.Quote(_table)} e WHERE e.\"id\" = @id";
 
     public string Append(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendPostgres : _appendSqlite;
 

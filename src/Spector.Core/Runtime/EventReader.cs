@@ -124,14 +124,47 @@ internal static class EventReader
         return await ReadEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, recordId, schema, ct).ConfigureAwait(false);
     }
 
-    public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx,
-        Dialect dialect, Guid recordId, int? schema, CancellationToken ct)
+    public static Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx,
+        Dialect dialect, Guid recordId, int? schema, CancellationToken ct) =>
+        QueryEventsAsync(log, connection, tx, dialect, schema is null ? log.Sql.EventsOf : log.Sql.EventsOfSchema, ct,
+            ("parent_id", recordId), ("schema", schema));
+
+    public static async Task<IReadOnlyList<StoredEvent>> ReadLinkedAsync(EventLog log, SpectorSession? session, Guid eventId, EventLinkInfo link,
+        bool outgoing, int? type, CancellationToken ct)
+    {
+        if (type is not null && !link.Typed)
+            throw new ArgumentException($"Link '{link.Name}' of events table {log.Table} is not typed: pass no type.", nameof(type));
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, log.Sql.Linked(link, outgoing, type is not null), ct,
+            ("id", eventId), ("type", type)).ConfigureAwait(false);
+    }
+
+    public static async Task<IReadOnlyList<StoredEvent>> ReadPreviousAsync(EventLog log, SpectorSession? session, Guid eventId, CancellationToken ct)
+    {
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, log.Sql.Previous, ct, ("id", eventId))
+            .ConfigureAwait(false);
+    }
+
+    public static async Task<IReadOnlyList<EventLinkRow>> ReadLinksAsync(EventLog log, SpectorSession? session, Guid eventId, CancellationToken ct)
+    {
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        await using var command = lease.Connection.CreateCommand();
+        command.Transaction = lease.Transaction;
+        command.CommandText = log.Sql.LinksOf(lease.Dialect);
+        AddParameter(command, "id", eventId);
+        var text = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+        return EventHash.Sorted(EventHash.ParseLinks(text)).ToList();
+    }
+
+    private static async Task<IReadOnlyList<StoredEvent>> QueryEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx, Dialect dialect,
+        string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = schema is null ? log.Sql.EventsOf : log.Sql.EventsOfSchema;
-        AddParameter(command, "parent_id", recordId);
-        if (schema is { } index) AddParameter(command, "schema", index);
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            if (value is not null) AddParameter(command, name, value);
 
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);

@@ -111,16 +111,17 @@ internal static class EventWriter
             }
             var payload = Payload.Build(attrs, type.Version, eventId, now, action);
             var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
-            string? metadata = null;
+            EventDraft? draft = null;
             if (changeset is not null && type.HasPrepareEvent)
             {
                 IReadOnlyList<StoredEvent> previous = action == EventActions.Insert
                     ? []
                     : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
-                metadata = Prepare(type, eventId, id, actionName, payload, previous);
+                draft = new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
+                type.PrepareEvent(draft, previous);
             }
             var hash = await AppendRowAsync(connection, tx, dialect, log, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
-                metadata, ct).ConfigureAwait(false);
+                draft?.Metadata?.ToJsonString(), ct, draft?.Links).ConfigureAwait(false);
 
             if (type.Table is { } table)
             {
@@ -136,13 +137,17 @@ internal static class EventWriter
         }
     }
 
-    /// <summary>Inserts one event row, hashed onto <paramref name="previousHash"/> when the table is hashed; returns its hash.</summary>
+    /// <summary>
+    /// Inserts one event row and its links, hashed onto <paramref name="previousHash"/> when the table is hashed;
+    /// returns its hash. A link the same-record trigger refuses becomes <see cref="InvalidLinkException"/>.
+    /// </summary>
     private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, byte[]? previousHash,
-        Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct)
+        Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct,
+        IReadOnlyList<EventLinkRow>? links = null)
     {
         var hash = previousHash is null
             ? null
-            : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata);
+            : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata, links);
         await connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
         {
             id = eventId,
@@ -155,6 +160,19 @@ internal static class EventWriter
             inserted_at = dialect.Timestamp(now),
             hash,
         }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        foreach (var link in links ?? [])
+        {
+            var info = log.Link(link.Name);
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(log.Sql.InsertLink(info),
+                    new { event_id = eventId, target = link.Target, type = link.Type }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            }
+            catch (DbException e) when (dialect.IsLinkRejected(e))
+            {
+                throw new InvalidLinkException(log.Table, recordId, eventId, link, e);
+            }
+        }
         return hash;
     }
 
@@ -197,15 +215,6 @@ internal static class EventWriter
         if (!changeset.IsValid)
             throw new ChangesetInvalidException(type.Name, action, type.Log.Table, recordId, eventId, changeset.Errors);
         return changeset;
-    }
-
-    /// <summary>Runs the PrepareEvent hook and returns the metadata it set as JSON.</summary>
-    private static string? Prepare<T>(EventedType<T> type, Guid eventId, Guid recordId, string action, string payload,
-        IReadOnlyList<StoredEvent> previous) where T : class
-    {
-        var draft = new EventDraft(eventId, recordId, action, Attrs.Parse(payload));
-        type.PrepareEvent(draft, previous);
-        return draft.Metadata?.ToJsonString();
     }
 
     /// <summary>Writes the record table from the changeset's record, after the PrepareMaterialization hook.</summary>

@@ -51,6 +51,20 @@ internal abstract class Dialect
 
     public abstract IReadOnlyList<string> DropEventsTable(string table);
 
+    /// <summary>A link table with a unique pair and a trigger that refuses links between events of different records.</summary>
+    public abstract IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link);
+
+    public abstract IReadOnlyList<string> DropLinkTable(EventLinkInfo link);
+
+    /// <summary>The link trigger refused a link between events of different records (or to a missing event).</summary>
+    public abstract bool IsLinkRejected(DbException error);
+
+    /// <summary>SQL text of one event's links, for the chain query: "name target[ type]" items joined by commas, or NULL.</summary>
+    public abstract string LinksOfEventSql(string eventsAlias, IReadOnlyList<EventLinkInfo> links);
+
+    protected static string LinkColumns(EventLinkInfo link) =>
+        $"\"event_id\", {Q(link.Column)}{(link.Typed ? ", \"type\"" : "")}";
+
     /// <summary>Inserts one event row; the payload parameter is JSON text.</summary>
     public abstract string AppendSql(string table, bool hashed);
 
@@ -146,6 +160,53 @@ internal abstract class Dialect
             VALUES (@id, @parent_id, @seq, @schema, @action, CAST(@payload AS jsonb), CAST(@metadata AS jsonb), @inserted_at{(hashed ? ", @hash" : "")})
             """;
 
+        /// <summary>SQLSTATE raised by the same-record link trigger.</summary>
+        public const string LinkRejectedSqlState = "SPE02";
+
+        public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
+        {
+            var (l, e, c) = (Q(link.Table), Q(eventsTable), Q(link.Column));
+            var fn = Q(link.Table + "_same_record");
+            return
+            [
+                $"""
+                CREATE TABLE IF NOT EXISTS {l} (
+                    "event_id" uuid NOT NULL REFERENCES {e} ("id"),
+                    {c} uuid NOT NULL REFERENCES {e} ("id"),{(link.Typed ? "\n    \"type\" integer NOT NULL," : "")}
+                    CONSTRAINT {Q(link.Table + "_pair_key")} UNIQUE ({LinkColumns(link)})
+                )
+                """,
+                $"""CREATE INDEX IF NOT EXISTS {Q(link.Table + "_" + link.Column + "_idx")} ON {l} ({c})""",
+                $"""
+                CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $spector$
+                DECLARE source_record uuid; target_record uuid;
+                BEGIN
+                    SELECT "parent_id" INTO source_record FROM {e} WHERE "id" = NEW."event_id";
+                    SELECT "parent_id" INTO target_record FROM {e} WHERE "id" = NEW.{c};
+                    IF source_record IS NULL OR source_record IS DISTINCT FROM target_record THEN
+                        RAISE EXCEPTION 'link % -> % joins events of different records (% and %)', NEW."event_id", NEW.{c}, source_record, target_record
+                            USING ERRCODE = '{LinkRejectedSqlState}';
+                    END IF;
+                    RETURN NEW;
+                END
+                $spector$
+                """,
+                $"""DROP TRIGGER IF EXISTS {fn} ON {l}""",
+                $"""CREATE TRIGGER {fn} BEFORE INSERT ON {l} FOR EACH ROW EXECUTE FUNCTION {fn}()""",
+            ];
+        }
+
+        public override IReadOnlyList<string> DropLinkTable(EventLinkInfo link) =>
+            [$"DROP TABLE IF EXISTS {Q(link.Table)}", $"DROP FUNCTION IF EXISTS {Q(link.Table + "_same_record")}()"];
+
+        public override bool IsLinkRejected(DbException error) => error is PostgresException { SqlState: LinkRejectedSqlState };
+
+        public override string LinksOfEventSql(string eventsAlias, IReadOnlyList<EventLinkInfo> links) => links.Count == 0
+            ? "NULL"
+            : "(SELECT string_agg(item, ',') FROM (" + string.Join(" UNION ALL ", links.Select(link =>
+                $"SELECT '{link.Name} ' || l.{Q(link.Column)}::text{(link.Typed ? " || ' ' || l.\"type\"::text" : "")} AS item " +
+                $"FROM {Q(link.Table)} l WHERE l.\"event_id\" = {eventsAlias}.\"id\"")) + ") links)";
+
         public override object Timestamp(DateTimeOffset value) => value.ToUniversalTime();
 
         public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
@@ -223,6 +284,40 @@ internal abstract class Dialect
             VALUES (@id, @parent_id, @seq, @schema, @action, @payload, @metadata, @inserted_at{(hashed ? ", @hash" : "")})
             """;
 
+        public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
+        {
+            var (l, e, c) = (Q(link.Table), Q(eventsTable), Q(link.Column));
+            string ParentOf(string column) => $"(SELECT \"parent_id\" FROM {e} WHERE \"id\" = NEW.{column})";
+            return
+            [
+                $"""
+                CREATE TABLE IF NOT EXISTS {l} (
+                    "event_id" TEXT NOT NULL,
+                    {c} TEXT NOT NULL,{(link.Typed ? "\n    \"type\" INTEGER NOT NULL," : "")}
+                    UNIQUE ({LinkColumns(link)})
+                )
+                """,
+                $"""CREATE INDEX IF NOT EXISTS {Q(link.Table + "_" + link.Column + "_idx")} ON {l} ({c})""",
+                $"""
+                CREATE TRIGGER IF NOT EXISTS {Q(link.Table + "_same_record")} BEFORE INSERT ON {l}
+                WHEN {ParentOf("\"event_id\"")} IS NULL OR {ParentOf("\"event_id\"")} IS NOT {ParentOf(c)}
+                BEGIN SELECT RAISE(ABORT, 'link {link.Name} joins events of different records'); END
+                """,
+            ];
+        }
+
+        public override IReadOnlyList<string> DropLinkTable(EventLinkInfo link) => [$"DROP TABLE IF EXISTS {Q(link.Table)}"];
+
+        // RAISE(ABORT) in the link trigger; only link inserts can meet it.
+        public override bool IsLinkRejected(DbException error) => error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
+
+        public override string LinksOfEventSql(string eventsAlias, IReadOnlyList<EventLinkInfo> links) => links.Count == 0
+            ? "NULL"
+            : "(SELECT group_concat(item, ',') FROM (" + string.Join(" UNION ALL ", links.Select(link =>
+                $"SELECT '{link.Name} ' || l.{Q(link.Column)}{(link.Typed ? " || ' ' || l.\"type\"" : "")} AS item " +
+                $"FROM {Q(link.Table)} l WHERE l.\"event_id\" = {eventsAlias}.\"id\"")) + "))";
+
+        // Ids are stored as Guid text, like the events table's.
         /// <summary>Microseconds since the Unix epoch: sortable, exact, and what the hash envelope uses.</summary>
         public override object Timestamp(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 

@@ -31,7 +31,21 @@ internal static class EventsTableEmitter
         foreach (var action in plan.Actions)
             w.Line($"        new global::Spector.EventActionInfo({action.Code}, {SourceWriter.Literal(action.Name)}),");
         w.Line($"    }},");
-        w.Line($"    hashed: {(model.Hashed ? "true" : "false")});");
+        var hashed = $"    hashed: {(model.Hashed ? "true" : "false")}";
+        if (model.Links.Length == 0)
+        {
+            w.Line(hashed + ");");
+        }
+        else
+        {
+            w.Line(hashed + ",");
+            w.Line("    links: new global::Spector.EventLinkInfo[]");
+            w.Line("    {");
+            foreach (var link in model.Links)
+                w.Line($"        new global::Spector.EventLinkInfo({SourceWriter.Literal(link.Name)}, {SourceWriter.Literal(link.Table)}, " +
+                       $"{SourceWriter.Literal(link.Column)}{(link.Typed ? ", Typed: true" : "")}),");
+            w.Line("    });");
+        }
         w.Line();
         w.Line("/// <summary>Stores this table's events in an embedded SQLite database.</summary>");
         w.Line(code);

@@ -102,7 +102,11 @@ internal sealed record EventsTableModel(
     bool Hashed,
     EquatableArray<SchemaEntry> Schemas,
     EquatableArray<AliasEntry> Aliases,
+    EquatableArray<LinkEntry> Links,
     EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>One <c>[EventLink(name, table, column)]</c> entry.</summary>
+internal sealed record LinkEntry(string Name, string Table, string Column, bool Typed);
 
 /// <summary>What is emitted for one evented type once its events table is known.</summary>
 internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex, EquatableArray<ActionPlan> Actions);

@@ -11,6 +11,7 @@ internal static class EventsTableParser
 {
     public const string EventSchemaAttribute = "Spector.EventSchemaAttribute";
     public const string ActionAliasAttribute = "Spector.ActionAliasAttribute";
+    public const string EventLinkAttribute = "Spector.EventLinkAttribute";
 
     public static EventsTableModel Parse(GeneratorAttributeSyntaxContext context, CancellationToken ct)
     {
@@ -27,6 +28,7 @@ internal static class EventsTableParser
 
         var schemas = new List<SchemaEntry>();
         var aliases = new List<AliasEntry>();
+        var links = new List<LinkEntry>();
         foreach (var attribute in type.GetAttributes())
         {
             ct.ThrowIfCancellationRequested();
@@ -36,6 +38,19 @@ internal static class EventsTableParser
                 if (attribute.ConstructorArguments.Length == 2 && attribute.ConstructorArguments[0].Value is string aliasName
                     && attribute.ConstructorArguments[1].Value is string storedAs)
                     aliases.Add(new AliasEntry(aliasName, storedAs, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation())));
+                continue;
+            }
+            if (attributeName == EventLinkAttribute)
+            {
+                var values = attribute.ConstructorArguments;
+                if (values.Length != 3) continue;
+                var link = new LinkEntry(values[0].Value as string ?? "", values[1].Value as string ?? "", values[2].Value as string ?? "",
+                    SymbolReader.NamedArgument(attribute, "Typed", false));
+                var at = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation());
+                foreach (var (identifier, what) in new[] { (link.Name, "link"), (link.Table, "link table"), (link.Column, "link column") })
+                    if (!SymbolReader.IsValidIdentifier(identifier))
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, at, identifier, what));
+                links.Add(link);
                 continue;
             }
             if (attributeName != EventSchemaAttribute) continue;
@@ -49,7 +64,7 @@ internal static class EventsTableParser
                 schemaLocation));
         }
         var hashed = SymbolReader.NamedArgument(context.Attributes[0], "Hashed", false);
-        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, schemas.ToEquatableArray(), aliases.ToEquatableArray(),
+        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, schemas.ToEquatableArray(), aliases.ToEquatableArray(), links.ToEquatableArray(),
             diagnostics.ToEquatableArray());
     }
 }

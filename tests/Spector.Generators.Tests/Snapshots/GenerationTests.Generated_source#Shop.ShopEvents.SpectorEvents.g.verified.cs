@@ -23,7 +23,12 @@ partial class ShopEvents
             new global::Spector.EventActionInfo(107912235, "cancel"),
             new global::Spector.EventActionInfo(1498167451, "pay"),
         },
-        hashed: false);
+        hashed: false,
+        links: new global::Spector.EventLinkInfo[]
+        {
+            new global::Spector.EventLinkInfo("amends", "order_amends", "amended_id"),
+            new global::Spector.EventLinkInfo("refs", "order_refs", "ref_id", Typed: true),
+        });
 
     /// <summary>Stores this table's events in an embedded SQLite database.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]

@@ -53,6 +53,40 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         }
     }
 
+    [Test]
+    public async Task Links_in_an_exported_chain_verify_independently()
+    {
+        var chat = await AIChat.Conversation.InsertAsync(new Attrs { ["role"] = "user", ["content"] = "Hi" });
+        chat = await chat.AppendAsync(chat.Messages[0].Id, "assistant", "Hello");
+        chat = await chat.AppendAsync(chat.Messages[1].Id, "user", "Two ancestors");
+        var head = (await AIChat.ConversationEvents.Log.VerifyHashChainAsync()).Head!;
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using (var output = File.Create(file))
+                await AIChat.ConversationEvents.Log.ExportChainAsync(output);
+            var lines = await File.ReadAllLinesAsync(file);
+            Assert.That(lines[2], Does.Contain(chat.Messages[0].Id.ToString()).And.Contain("ancestors"));
+
+            var (code, text) = await RunAsync("node", "verify.mjs", file, head.ToString());
+            Assert.That(code, Is.EqualTo(0), text);
+
+            // Dropping a link from the export is caught at that event.
+            var row = System.Text.Json.Nodes.JsonNode.Parse(lines[2])!.AsObject();
+            var links = row["links"]!.AsArray();
+            links.Remove(links.Single(l => l![1]!.GetValue<string>() == chat.Messages[0].Id.ToString()));
+            lines[2] = row.ToJsonString();
+            await File.WriteAllLinesAsync(file, lines);
+            (code, text) = await RunAsync("node", "verify.mjs", file);
+            Assert.That(code, Is.EqualTo(1), text);
+            Assert.That(text, Does.StartWith("break at position 3 "));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     private static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = Tool, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -25,7 +25,8 @@ public abstract class DatabaseTest(Db db)
     protected EventLog Log => AppEvents.Log;
 
     /// <summary>Every events table of the test model, reset before each test.</summary>
-    protected static EventLog[] AllLogs => [AppEvents.Log, LedgerEvents.Log];
+    protected static EventLog[] AllLogs =>
+        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log];
 
     [SetUp]
     public async Task ResetDatabaseAsync()
