@@ -66,6 +66,16 @@ public sealed class GenerationTests
     }
 
     [Test]
+    public void Only_types_with_a_table_get_materialize_and_bring_up()
+    {
+        var result = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart);
+
+        Assert.That(result.Sources["Shop.Order.Spector.g.cs"], Does.Contain("MaterializeAsync(").And.Contain("BringUpAsync("));
+        // An embedded type has no row: calling either is a compile error, not a run-time surprise.
+        Assert.That(result.Sources["Shop.Cart.Spector.g.cs"], Does.Not.Contain("MaterializeAsync(").And.Not.Contain("BringUpAsync("));
+    }
+
+    [Test]
     public void Types_in_the_global_namespace_and_nested_in_partial_classes_are_supported()
     {
         var result = GeneratorHarness.Run("""

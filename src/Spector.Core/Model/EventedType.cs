@@ -91,10 +91,16 @@ public sealed class RecordTable
     private readonly string _createSqlite;
     private readonly string _createPostgres;
 
-    /// <summary>Called by generated code; the name is validated again here.</summary>
-    public RecordTable(string name, string insertSql, string upsertSql, string deleteSql, string createSqlite, string createPostgres)
+    /// <summary>Called by generated code; the names are validated again here.</summary>
+    public RecordTable(string name, string insertSql, string upsertSql, string deleteSql, string createSqlite, string createPostgres,
+        IReadOnlyList<RecordColumn> columns)
     {
         Name = SqlIdentifier.Validate(name, "record table");
+        Columns = columns;
+        foreach (var column in columns) SqlIdentifier.Validate(column.Column, "column");
+        var id = columns.FirstOrDefault(c => c.Key == "id") ?? throw new ArgumentException($"Record table {name} has no id column.", nameof(columns));
+        ExistsSql = $"SELECT COUNT(*) FROM {SqlIdentifier.Quote(Name)} WHERE {SqlIdentifier.Quote(id.Column)} = @id";
+        IdColumn = id.Column;
         InsertSql = insertSql;
         UpsertSql = upsertSql;
         DeleteSql = deleteSql;
@@ -104,6 +110,21 @@ public sealed class RecordTable
 
     /// <summary>The table name.</summary>
     public string Name { get; }
+
+    /// <summary>The mapped columns, the id first.</summary>
+    public IReadOnlyList<RecordColumn> Columns { get; }
+
+    /// <summary>The id column.</summary>
+    public string IdColumn { get; }
+
+    /// <summary>Counts the rows with <c>@id</c> (0 or 1).</summary>
+    public string ExistsSql { get; }
+
+    /// <summary>The rows with no event of schema <c>@schema</c> in <paramref name="eventsTable"/>: the rows Spector does not track yet.</summary>
+    public string UntrackedSql(string eventsTable) =>
+        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} FROM {SqlIdentifier.Quote(Name)} r " +
+        $"WHERE NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(eventsTable)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} " +
+        "AND e.\"schema\" = @schema)";
 
     /// <summary>Inserts one row; parameters are named after the columns.</summary>
     public string InsertSql { get; }
@@ -120,3 +141,9 @@ public sealed class RecordTable
     /// <summary><c>DROP TABLE IF EXISTS</c>.</summary>
     public string DropSql => $"DROP TABLE IF EXISTS {SqlIdentifier.Quote(Name)}";
 }
+
+/// <summary>One mapped column of a record table.</summary>
+/// <param name="Column">The column name.</param>
+/// <param name="Key">The attribute key the property is stored under in payloads.</param>
+/// <param name="Type">The property's type (the underlying type for nullable value types).</param>
+public sealed record RecordColumn(string Column, string Key, Type Type);

@@ -79,6 +79,8 @@ internal static class EventReader
                 default:
                     var name = type.Log.ActionName(action)
                         ?? throw Fail(ReplayFailure.UnknownAction, $"action code {action} is not known to events table {type.Log.Table}");
+                    // A record brought up under a custom action starts with that action.
+                    if (state is null && seq == 1) state = type.Create(id);
                     if (state is null)
                         throw Fail(ReplayFailure.BrokenSequence, deleted ? "it follows the record's delete" : "the record has no insert event");
                     Apply(type, state, name, reader.GetString(4));

@@ -39,6 +39,17 @@ internal static class EventWriter
         return (await WriteAsync(type, session, id, Guid.CreateVersion7(), actionCode, action, attrs, ct).ConfigureAwait(false))!;
     }
 
+    /// <summary>
+    /// Appends the first event of a record brought up from an existing row: an insert, or the custom action
+    /// <paramref name="action"/>; <paramref name="metadata"/> says where it came from.
+    /// </summary>
+    public static async Task<T> ImportAsync<T>(EventedType<T> type, SpectorSession session, Attrs attrs, int actionCode, string action,
+        System.Text.Json.Nodes.JsonObject metadata, CancellationToken ct) where T : class
+    {
+        var id = Guid.CreateVersion7();
+        return (await WriteAsync(type, session, id, id, actionCode, action, attrs, ct, creates: true, metadata: metadata).ConfigureAwait(false))!;
+    }
+
     public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
         WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Delete, "delete", null, ct);
 
@@ -56,8 +67,10 @@ internal static class EventWriter
     }
 
     private static async Task<T?> WriteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Guid eventId, int action,
-        string actionName, Attrs? attrs, CancellationToken ct, T? expected = null) where T : class
+        string actionName, Attrs? attrs, CancellationToken ct, T? expected = null, bool creates = false,
+        System.Text.Json.Nodes.JsonObject? metadata = null) where T : class
     {
+        creates |= action == EventActions.Insert;
         if (Payload.ReservedKeyIn(attrs) is { } reserved)
             throw new ChangesetInvalidException(type.Name, actionName, type.Log.Table, id, eventId,
                 new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
@@ -71,7 +84,7 @@ internal static class EventWriter
                 return await WriteTransaction.RunAsync(log, session,
                     (connection, tx, dialect) => AttemptAsync(connection, tx, dialect, serialize), ct).ConfigureAwait(false);
             }
-            catch (DbException e) when (action != EventActions.Insert
+            catch (DbException e) when (!creates
                                         && Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, log.Table))
             {
                 if (attempt >= log.MaxWriteAttempts)
@@ -85,7 +98,7 @@ internal static class EventWriter
         {
             T record;
             long seq;
-            if (action == EventActions.Insert)
+            if (creates)
             {
                 record = type.Create(id);
                 seq = 1;
@@ -109,16 +122,22 @@ internal static class EventWriter
                 await AppendSavepointAsync(connection, tx, dialect, type, record, id, eventId, seq, previousHash, ct).ConfigureAwait(false);
                 return record;
             }
-            var payload = Payload.Build(attrs, type.Version, eventId, now, action);
+            // A created record keeps the timestamps its attrs bring, whatever the action.
+            var payload = Payload.Build(attrs, type.Version, eventId, now, creates ? EventActions.Insert : action);
             var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
-            EventDraft? draft = null;
+            EventDraft? draft = metadata is null ? null : new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
             if (changeset is not null && type.HasPrepareEvent)
             {
-                IReadOnlyList<StoredEvent> previous = action == EventActions.Insert
+                IReadOnlyList<StoredEvent> previous = creates
                     ? []
                     : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
-                draft = new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
+                draft ??= new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
                 type.PrepareEvent(draft, previous);
+            }
+            if (metadata is not null)
+            {
+                draft!.Metadata ??= [];
+                foreach (var (key, value) in metadata) draft.Metadata[key] = value?.DeepClone();
             }
             var hash = await AppendRowAsync(connection, tx, dialect, log, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
                 draft?.Metadata?.ToJsonString(), ct, draft?.Links).ConfigureAwait(false);
@@ -128,7 +147,7 @@ internal static class EventWriter
                 if (changeset is null)
                     await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, new { id }, tx, cancellationToken: ct)).ConfigureAwait(false);
                 else
-                    await WriteRecordAsync(connection, tx, type, action == EventActions.Insert ? table.InsertSql : table.UpsertSql, changeset, ct)
+                    await WriteRecordAsync(connection, tx, type, creates ? table.InsertSql : table.UpsertSql, changeset, ct)
                         .ConfigureAwait(false);
             }
             if (changeset is not null && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
@@ -218,7 +237,7 @@ internal static class EventWriter
     }
 
     /// <summary>Writes the record table from the changeset's record, after the PrepareMaterialization hook.</summary>
-    private static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, Changeset<T> changeset,
+    public static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, Changeset<T> changeset,
         CancellationToken ct) where T : class
     {
         type.PrepareMaterialization(changeset);

@@ -62,6 +62,16 @@ public static class SpectorRuntime
     private static string Show<T>(EventedType<T> type, T record, string key) where T : class =>
         type.TryGetAttr(record, key, out var value) ? System.Text.Json.JsonSerializer.Serialize(value) : "?";
 
+    /// <summary>Rebuilds a record row from its log unless it exists.</summary>
+    public static Task<Materialization<T>> MaterializeAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
+        where T : class =>
+        RecordRecovery.MaterializeAsync(type, session, id, ct);
+
+    /// <summary>Imports the record table's untracked rows into the log, in one transaction.</summary>
+    public static Task<IReadOnlyList<T>> BringUpAsync<T>(EventedType<T> type, SpectorSession? session, BringUpOptions<T>? options,
+        CancellationToken ct) where T : class =>
+        RecordRecovery.BringUpAsync(type, session, options, ct);
+
     /// <summary>The record's events of this type, in sequence order.</summary>
     public static Task<IReadOnlyList<StoredEvent>> AllEventsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
         where T : class =>

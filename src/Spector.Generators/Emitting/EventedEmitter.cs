@@ -52,6 +52,18 @@ internal static class EventedEmitter
             $"static {task}<{self}?>", "GetAsync", "global::System.Guid id", "GetAsync(SpectorType, {0}, id, null, cancellationToken)");
         Method(w, $"The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when it did not exist then.",
             $"static {task}<{self}?>", "GetAtAsync", "global::System.Guid id, long seq", "GetAsync(SpectorType, null, id, seq, cancellationToken)");
+        if (model.Table is not null)
+        {
+            Operation(w, $"Rebuilds the row of one {name} in \"{model.Table}\" from its log, after the PrepareMaterialization hook, unless the row exists.",
+                "Rebuilds one row inside the caller's session.",
+                $"static {task}<global::Spector.Materialization<{self}>>", "MaterializeAsync", "global::System.Guid id",
+                "MaterializeAsync(SpectorType, {0}, id, cancellationToken)");
+            Operation(w, $"Imports every row of \"{model.Table}\" that has no events yet: each gets an insert event under a new id, in one transaction.",
+                "Imports the untracked rows inside the caller's session.",
+                $"static {task}<global::System.Collections.Generic.IReadOnlyList<{self}>>", "BringUpAsync",
+                $"global::Spector.BringUpOptions<{self}>? options = null",
+                "BringUpAsync(SpectorType, {0}, options, cancellationToken)");
+        }
         Operation(w, $"The events of one {name}, in order.",
             $"The events of one {name}, read inside the caller's session.",
             $"static {task}<{events}>", "AllEventsAsync", "global::System.Guid id", "AllEventsAsync(SpectorType, {0}, id, cancellationToken)", last: true);
@@ -68,7 +80,12 @@ internal static class EventedEmitter
             w.Line($"    upsertSql: {SourceWriter.Literal(sql.Upsert)},");
             w.Line($"    deleteSql: {SourceWriter.Literal(sql.Delete)},");
             w.Line($"    createSqlite: {SourceWriter.Literal(sql.Create(postgres: false))},");
-            w.Line($"    createPostgres: {SourceWriter.Literal(sql.Create(postgres: true))});");
+            w.Line($"    createPostgres: {SourceWriter.Literal(sql.Create(postgres: true))},");
+            w.Line("    columns: new global::Spector.RecordColumn[]");
+            w.Line("    {");
+            foreach (var column in sql.Columns)
+                w.Line($"        new global::Spector.RecordColumn({SourceWriter.Literal(column.Column!)}, {SourceWriter.Literal(column.Key)}, typeof({column.ValueType})),");
+            w.Line("    });");
         }
 
         w.Line();

@@ -17,8 +17,10 @@ internal sealed class RecordTableSql
     public RecordTableSql(string table, EquatableArray<PropertyModel> properties)
     {
         _table = table;
-        _columns = properties.Where(p => p.Column is not null).ToList();
-        _id = _columns.First(p => p.Name == "Id");
+        var mapped = properties.Where(p => p.Column is not null).ToList();
+        _id = mapped.First(p => p.Name == "Id");
+        // The id first: readers of the generated table rely on it.
+        _columns = new[] { _id }.Concat(mapped.Where(p => p != _id)).ToList();
     }
 
     public IReadOnlyList<PropertyModel> Columns => _columns;

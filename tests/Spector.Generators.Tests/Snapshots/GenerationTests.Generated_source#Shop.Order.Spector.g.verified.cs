@@ -74,6 +74,26 @@ partial class Order
     public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAtAsync(global::System.Guid id, long seq, global::System.Threading.CancellationToken cancellationToken = default)
         => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
 
+    /// <summary>Rebuilds the row of one Order in "orders" from its log, after the PrepareMaterialization hook, unless the row exists.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Spector.Materialization<global::Shop.Order>> MaterializeAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, null, id, cancellationToken);
+
+    /// <summary>Rebuilds one row inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Spector.Materialization<global::Shop.Order>> MaterializeAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+
+    /// <summary>Imports every row of "orders" that has no events yet: each gets an insert event under a new id, in one transaction.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shop.Order>> BringUpAsync(global::Spector.BringUpOptions<global::Shop.Order>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, null, options, cancellationToken);
+
+    /// <summary>Imports the untracked rows inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shop.Order>> BringUpAsync(global::Spector.SpectorSession session, global::Spector.BringUpOptions<global::Shop.Order>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), options, cancellationToken);
+
     /// <summary>The events of one Order, in order.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
@@ -92,7 +112,18 @@ partial class Order
         upsertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@id, @customer, @note, @total, @items, @state, @paid, @inserted_at) ON CONFLICT (\"id\") DO UPDATE SET \"customer\" = excluded.\"customer\", \"note\" = excluded.\"note\", \"total\" = excluded.\"total\", \"items\" = excluded.\"items\", \"state\" = excluded.\"state\", \"paid\" = excluded.\"paid\", \"inserted_at\" = excluded.\"inserted_at\"",
         deleteSql: "DELETE FROM \"orders\" WHERE \"id\" = @id",
         createSqlite: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" BLOB PRIMARY KEY, \"customer\" TEXT NOT NULL, \"note\" TEXT NULL, \"total\" TEXT NOT NULL, \"items\" INTEGER NULL, \"state\" TEXT NOT NULL, \"paid\" TEXT NULL, \"inserted_at\" TEXT NOT NULL)",
-        createPostgres: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" uuid PRIMARY KEY, \"customer\" text NOT NULL, \"note\" text NULL, \"total\" numeric NOT NULL, \"items\" integer NULL, \"state\" text NOT NULL, \"paid\" timestamptz NULL, \"inserted_at\" timestamptz NOT NULL)");
+        createPostgres: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" uuid PRIMARY KEY, \"customer\" text NOT NULL, \"note\" text NULL, \"total\" numeric NOT NULL, \"items\" integer NULL, \"state\" text NOT NULL, \"paid\" timestamptz NULL, \"inserted_at\" timestamptz NOT NULL)",
+        columns: new global::Spector.RecordColumn[]
+        {
+            new global::Spector.RecordColumn("id", "id", typeof(global::System.Guid)),
+            new global::Spector.RecordColumn("customer", "customer", typeof(string)),
+            new global::Spector.RecordColumn("note", "note", typeof(string)),
+            new global::Spector.RecordColumn("total", "total", typeof(decimal)),
+            new global::Spector.RecordColumn("items", "items", typeof(int)),
+            new global::Spector.RecordColumn("state", "state", typeof(global::Shop.OrderState)),
+            new global::Spector.RecordColumn("paid", "paid_at", typeof(global::System.DateTimeOffset)),
+            new global::Spector.RecordColumn("inserted_at", "inserted_at", typeof(global::System.DateTimeOffset)),
+        });
 
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     private sealed class SpectorDescriptor : global::Spector.EventedType<global::Shop.Order>
