@@ -63,7 +63,7 @@ public sealed class SpectorGenerator : IIncrementalGenerator
         var self = model.Type.FullyQualified;
         var listings = tables.SelectMany(t => t.Schemas.Where(s => s.TypeFullyQualified == self).Select(s => (Table: t, Schema: s))).ToList();
         if (listings.Count == 0)
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotOnAnyEventsTable, null, model.Type.Name));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotOnAnyEventsTable, model.Location, model.Type.Name));
         else if (listings.Select(l => l.Table.Type).Distinct().Count() > 1)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OnTwoEventsTables, listings[1].Schema.Location,
                 model.Type.Name, listings[0].Table.Table, listings[1].Table.Table));

@@ -37,7 +37,9 @@ public sealed class DiagnosticTests
             }
             """);
 
-        Assert.That(Single(result, "SPEC001").GetMessage(), Does.Contain("'Orphan'").And.Contain("[EventSchema(typeof(Orphan)"));
+        var d = Single(result, "SPEC001");
+        Assert.That(d.GetMessage(), Does.Contain("'Orphan'").And.Contain("[EventSchema(typeof(Orphan)"));
+        Assert.That(Line(d), Is.EqualTo(4));
         Assert.That(result.Sources.Keys, Has.None.Contains("Orphan"));
     }
 

@@ -11,6 +11,7 @@ internal static class DiagnosticDescriptors
     public const string SchemaCategory = "Spector.Schema";
     public const string UsageCategory = "Spector.Usage";
     public const string StorageCategory = "Spector.Storage";
+    public const string LockCategory = "Spector.Lock";
 
     private const string HelpRoot = "https://github.com/spector-dotnet/spector/blob/main/docs/rules/";
 
@@ -85,6 +86,38 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor BadHookSignature = Error("SPEC018", UsageCategory,
         "Hook has the wrong signature",
         "Hook '{0}' of '{1}' must be '{2}'");
+
+    // The schema lock (spector.lock, read as an AdditionalFile): what was shipped must stay readable.
+    public static readonly DiagnosticDescriptor LockedSchemaRemoved = Error("SPEC019", LockCategory,
+        "Locked schema index is no longer listed",
+        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, so its stored events could not be read; put back [EventSchema(typeof({2}), {0})], or retire it in spector.lock with the line 'retired schema {1} {0} {2}'");
+
+    public static readonly DiagnosticDescriptor LockedSchemaReassigned = Error("SPEC020", LockCategory,
+        "Locked schema index is reassigned",
+        "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would be read as '{3}'. If '{3}' is '{2}' renamed, change the type on its spector.lock line; otherwise give '{3}' a new index.");
+
+    public static readonly DiagnosticDescriptor LockedVersionLowered = Error("SPEC021", LockCategory,
+        "Version is lower than the locked version",
+        "'{0}' has Version = {1} but spector.lock records version {2}: events written at version {2} would be refused on replay; set Version = {2} or higher");
+
+    public static readonly DiagnosticDescriptor LockedActionRemoved = Error("SPEC022", LockCategory,
+        "Locked action is gone",
+        "Action '{0}' of '{1}' (stored code {2}) is locked but no action of events table '{3}' keeps that code, so stored '{0}' events would fail to replay; if it was renamed, add [ActionAlias(\"<new name>\", \"{0}\")] to '{4}'; if it is retired, change its spector.lock line to 'retired action {3} {1} {0} {2}'");
+
+    public static readonly DiagnosticDescriptor NotInLock = Warning("SPEC023", LockCategory,
+        "Schema entry is not in spector.lock",
+        "{0} is not recorded in spector.lock; add it (the code fix updates the file) so later changes are checked against it");
+
+    public static readonly DiagnosticDescriptor InvalidLockLine = Error("SPEC024", LockCategory,
+        "spector.lock line cannot be read",
+        "spector.lock line {0} cannot be read: '{1}'; expected 'schema <table> <index> <type> v<version>', 'action <table> <type> <name> <code>', or either prefixed with 'retired'");
+
+    public static readonly DiagnosticDescriptor ActionWithoutHandler = new("SPEC025", "Declared action has no typed handler",
+        "Action '{0}' of '{1}' has no [OnAction] handler; the default Changeset handler runs for it", UsageCategory, DiagnosticSeverity.Hidden,
+        isEnabledByDefault: true, helpLinkUri: HelpRoot + "SPEC025.md");
+
+    private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
+        new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
 
     private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");

@@ -74,6 +74,7 @@ internal sealed record EventedModel(
     EquatableArray<PropertyModel> Properties,
     EquatableArray<HandlerModel> Handlers,
     Hooks Hooks,
+    LocationInfo? Location,
     EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>Which optional hooks the type declares with the right signature.</summary>

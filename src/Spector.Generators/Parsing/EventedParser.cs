@@ -54,7 +54,7 @@ internal static class EventedParser
         var hooks = ReadHooks(type, diagnostics);
         var savepointEvery = SymbolReader.NamedArgument(attribute, "SavepointEvery", 0);
         return new EventedModel(SymbolReader.NameOf(type), version, savepointEvery, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
-            handlers.ToEquatableArray(), hooks, diagnostics.ToEquatableArray());
+            handlers.ToEquatableArray(), hooks, location, diagnostics.ToEquatableArray());
     }
 
     /// <summary>Optional hooks are found by name; a method with a hook's name and another shape is an error.</summary>

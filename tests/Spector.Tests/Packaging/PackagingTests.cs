@@ -32,6 +32,7 @@ public sealed class PackagingTests
                 Assert.That(entries, Does.Contain("lib/net10.0/Spector.dll"));
                 Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Generators.dll"));
                 Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Analyzers.dll"));
+                Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.CodeFixes.dll"));
             }
 
             var consumer = Path.Combine(work, "consumer");
@@ -51,6 +52,19 @@ public sealed class PackagingTests
             var output = await DotnetAsync(consumer, "run", "--project", Path.Combine(consumer, "PackageConsumer.csproj"), $"-p:SpectorVersion={version}");
 
             Assert.That(output, Does.Contain("consumer ok: gadget stock 5, 3 events"));
+
+            // The package's analyzers run in the consumer's build: a locked action renamed without an alias fails it.
+            File.WriteAllText(Path.Combine(consumer, "spector.lock"), """
+                schema events 0 Item v1
+                action events Item restock 1856959343
+                action events Item discontinue 12345
+                """);
+            var project = File.ReadAllText(Path.Combine(consumer, "PackageConsumer.csproj"))
+                .Replace("</Project>", "  <ItemGroup><AdditionalFiles Include=\"spector.lock\" /></ItemGroup>\n</Project>");
+            File.WriteAllText(Path.Combine(consumer, "PackageConsumer.csproj"), project);
+            var (code, text) = await DotnetRawAsync(consumer, "build", Path.Combine(consumer, "PackageConsumer.csproj"), $"-p:SpectorVersion={version}");
+            Assert.That(code, Is.Not.EqualTo(0), text);
+            Assert.That(text, Does.Contain("error SPEC022").And.Contain("'discontinue'"));
         }
         finally
         {
@@ -59,6 +73,13 @@ public sealed class PackagingTests
     }
 
     private static async Task<string> DotnetAsync(string directory, params string[] arguments)
+    {
+        var (code, text) = await DotnetRawAsync(directory, arguments);
+        Assert.That(code, Is.EqualTo(0), $"dotnet {string.Join(' ', arguments)} failed:\n{text}");
+        return text;
+    }
+
+    private static async Task<(int Code, string Output)> DotnetRawAsync(string directory, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
@@ -70,9 +91,7 @@ public sealed class PackagingTests
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await process.WaitForExitAsync(timeout.Token);
-        var text = await stdout + await stderr;
-        Assert.That(process.ExitCode, Is.EqualTo(0), $"dotnet {string.Join(' ', arguments)} failed:\n{text}");
-        return text;
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     private static string FindRoot()

@@ -1,0 +1,76 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Spector.Diagnostics;
+
+namespace Spector.Analyzers.SchemaLock;
+
+/// <summary>One listed schema of an events table as the source declares it now.</summary>
+internal sealed record ListedSchema(int Index, INamedTypeSymbol Type, string TypeName, int Version, IReadOnlyList<string> Actions,
+    Location SchemaLocation, Location EventedLocation);
+
+/// <summary>One events table as the source declares it now.</summary>
+internal sealed record DeclaredTable(string Name, INamedTypeSymbol Class, Location Location, IReadOnlyList<ListedSchema> Schemas,
+    IReadOnlyDictionary<string, string> Aliases)
+{
+    /// <summary>The code each of a type's actions is stored under: its alias target's when it has one.</summary>
+    public int CodeOf(string action) => StoredActionCode.For(Aliases.TryGetValue(action, out var storedAs) ? storedAs : action);
+}
+
+/// <summary>Reads every [EventsTable] class of a compilation with its schemas, versions, actions and aliases.</summary>
+internal static class EventsTables
+{
+    public static List<DeclaredTable> Read(Compilation compilation)
+    {
+        var tables = new List<DeclaredTable>();
+        foreach (var type in AllTypes(compilation.Assembly.GlobalNamespace))
+        {
+            var table = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventsTableAttribute");
+            if (table is null || table.ConstructorArguments.Length == 0 || table.ConstructorArguments[0].Value is not string name) continue;
+            var schemas = new List<ListedSchema>();
+            var aliases = new Dictionary<string, string>();
+            foreach (var attribute in type.GetAttributes())
+            {
+                var args = attribute.ConstructorArguments;
+                switch (attribute.AttributeClass?.ToDisplayString())
+                {
+                    case "Spector.EventSchemaAttribute" when args.Length == 2 && args[0].Value is INamedTypeSymbol schema && args[1].Value is int index:
+                        var evented = schema.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventedAttribute");
+                        var version = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Version").Value.Value as int? ?? 0;
+                        var actions = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Actions").Value is { Kind: TypedConstantKind.Array } list
+                            ? list.Values.Select(v => v.Value as string).Where(v => v is not null).Select(v => v!).ToList()
+                            : new List<string>();
+                        schemas.Add(new ListedSchema(index, schema, schema.ToDisplayString(), version, actions, LocationOf(attribute),
+                            evented is null ? LocationOf(attribute) : LocationOf(evented)));
+                        break;
+                    case "Spector.ActionAliasAttribute" when args.Length == 2 && args[0].Value is string alias && args[1].Value is string storedAs:
+                        aliases[alias] = storedAs;
+                        break;
+                }
+            }
+            tables.Add(new DeclaredTable(name, type, LocationOf(table), schemas, aliases));
+        }
+        return tables;
+    }
+
+    private static Location LocationOf(AttributeData attribute) =>
+        attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation() ?? Location.None;
+
+    private static IEnumerable<INamedTypeSymbol> AllTypes(INamespaceSymbol ns)
+    {
+        foreach (var member in ns.GetMembers())
+        {
+            if (member is INamespaceSymbol child)
+                foreach (var type in AllTypes(child)) yield return type;
+            else if (member is INamedTypeSymbol type)
+                foreach (var nested in WithNested(type)) yield return nested;
+        }
+    }
+
+    private static IEnumerable<INamedTypeSymbol> WithNested(INamedTypeSymbol type)
+    {
+        yield return type;
+        foreach (var nested in type.GetTypeMembers())
+            foreach (var inner in WithNested(nested)) yield return inner;
+    }
+}
