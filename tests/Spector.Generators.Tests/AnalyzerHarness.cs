@@ -38,7 +38,7 @@ internal static class AnalyzerHarness
     {
         var workspace = new AdhocWorkspace();
         var project = workspace.AddProject(ProjectInfo.Create(ProjectId.CreateNewId(), VersionStamp.Default, "Consumer", "Consumer", LanguageNames.CSharp,
-            compilationOptions: GeneratorHarness.Compile().Options, metadataReferences: GeneratorHarness.Compile().References));
+            compilationOptions: GeneratorHarness.Options, metadataReferences: GeneratorHarness.References));
         for (var i = 0; i < sources.Length; i++) project = project.AddDocument($"Source{i}.cs", sources[i], filePath: $"/project/Source{i}.cs").Project;
         if (lockFile is not null) project = project.AddAdditionalDocument("spector.lock", lockFile, filePath: "/project/spector.lock").Project;
         return project;

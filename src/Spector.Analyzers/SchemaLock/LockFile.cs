@@ -14,7 +14,11 @@ internal sealed record LockEntry(bool Retired, bool IsSchema, string Table, int 
         : string.Format(CultureInfo.InvariantCulture, "action {0} {1} {2} {3}", Table, Type, Action, Code));
 
     /// <summary>Schemas are identified by (table, index); actions by (table, type, name).</summary>
-    public string Key => IsSchema ? $"schema {Table} {Index}" : $"action {Table} {Type} {Action}";
+    public string Key => IsSchema ? SchemaKey(Table, Index) : ActionKey(Table, Type, Action);
+
+    public static string SchemaKey(string table, int index) => $"schema {table} {index}";
+
+    public static string ActionKey(string table, string type, string action) => $"action {table} {type} {action}";
 }
 
 /// <summary>

@@ -66,12 +66,12 @@ public sealed class SchemaLockAnalyzer : DiagnosticAnalyzer
         foreach (var table in tables.Values)
         foreach (var schema in table.Schemas)
         {
-            var key = $"schema {table.Name} {schema.Index}";
+            var key = LockEntry.SchemaKey(table.Name, schema.Index);
             if (!lockedKeys.TryGetValue(key, out var entry) || (!entry.Retired && entry.Version < schema.Version && entry.Type == schema.TypeName))
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotInLock, schema.SchemaLocation, properties,
                     entry is null ? $"Schema index {schema.Index} ('{schema.TypeName}') of events table '{table.Name}'"
                                   : $"Version {schema.Version} of '{schema.TypeName}'"));
-            foreach (var action in schema.Actions.Where(a => !lockedKeys.ContainsKey($"action {table.Name} {schema.TypeName} {a}")))
+            foreach (var action in schema.Actions.Where(a => !lockedKeys.ContainsKey(LockEntry.ActionKey(table.Name, schema.TypeName, a))))
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotInLock, schema.EventedLocation, properties,
                     $"Action '{action}' of '{schema.TypeName}'"));
         }
@@ -120,14 +120,14 @@ public sealed class SchemaLockAnalyzer : DiagnosticAnalyzer
         foreach (var table in tables)
         foreach (var schema in table.Schemas)
         {
-            var key = $"schema {table.Name} {schema.Index}";
+            var key = LockEntry.SchemaKey(table.Name, schema.Index);
             if (!byKey.TryGetValue(key, out var entry))
                 byKey[key] = new LockEntry(false, true, table.Name, schema.Index, schema.TypeName, schema.Version, "", 0, 0);
             else if (!entry.Retired && entry.Type == schema.TypeName && entry.Version < schema.Version)
                 byKey[key] = entry with { Version = schema.Version };
             foreach (var action in schema.Actions)
             {
-                var actionKey = $"action {table.Name} {schema.TypeName} {action}";
+                var actionKey = LockEntry.ActionKey(table.Name, schema.TypeName, action);
                 if (!byKey.ContainsKey(actionKey))
                     byKey[actionKey] = new LockEntry(false, false, table.Name, 0, schema.TypeName, 0, action, table.CodeOf(action), 0);
             }

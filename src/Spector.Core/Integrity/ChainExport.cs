@@ -42,6 +42,7 @@ internal static class ChainExport
                 writer.WritePropertyName("metadata");
                 if (metadata is null) writer.WriteNullValue();
                 else writer.WriteRawValue(metadata);
+                // Sequential access: the hash (column 9) must be read before the links (10).
                 var hash = (byte[])reader.GetValue(9);
                 writer.WriteStartArray("links");
                 foreach (var link in EventHash.Sorted(EventHash.ParseLinks(reader.IsDBNull(10) ? null : reader.GetString(10))))

@@ -25,6 +25,8 @@ public sealed class EventLog
         Hashed = hashed;
         Links = links ?? [];
         foreach (var link in Links) link.Validate();
+        if (Links.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"Events table {Table} declares the link '{twice.Key}' twice.", nameof(links));
         Sql = new EventLogSql(Table, hashed, Links);
         Schemas = schemas;
         RecordTables = recordTables;

@@ -11,10 +11,14 @@ internal sealed class EventLogSql
     private readonly string _chainPostgres;
     private readonly string _chainSqlite;
     private readonly IReadOnlyList<EventLinkInfo> _links;
+    private readonly Dictionary<string, string> _insertLink;
 
     public EventLogSql(string table, bool hashed, IReadOnlyList<EventLinkInfo> links)
     {
         _links = links;
+        _insertLink = links.ToDictionary(l => l.Name, l =>
+            $"INSERT INTO {SqlIdentifier.Quote(l.Table)} (\"event_id\", {SqlIdentifier.Quote(l.Column)}{(l.Typed ? ", \"type\"" : "")}) " +
+            $"VALUES (@event_id, @target{(l.Typed ? ", @type" : "")})");
         _table = table;
         var t = SqlIdentifier.Quote(table);
         const string replayColumns = "SELECT \"id\", \"seq\", \"schema\", \"action\", \"payload\" FROM ";
@@ -77,10 +81,8 @@ internal sealed class EventLogSql
                $"(SELECT {select} FROM {l} WHERE {match} = @id{(typed ? " AND \"type\" = @type" : "")}) ORDER BY \"seq\"";
     }
 
-    /// <summary>Inserts one link row (@event_id, @target, @type).</summary>
-    public string InsertLink(EventLinkInfo link) =>
-        $"INSERT INTO {SqlIdentifier.Quote(link.Table)} (\"event_id\", {SqlIdentifier.Quote(link.Column)}{(link.Typed ? ", \"type\"" : "")}) " +
-        $"VALUES (@event_id, @target{(link.Typed ? ", @type" : "")})";
+    /// <summary>Inserts one row (@event_id, @target, @type) into the declared link <paramref name="name"/>'s table; built once per link.</summary>
+    public string InsertLink(string name) => _insertLink[name];
 
     /// <summary>The links of one event as text (see <see cref="Dialect.LinksOfEventSql"/>).</summary>
     public string LinksOf(Dialect dialect) =>

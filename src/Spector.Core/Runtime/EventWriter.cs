@@ -125,19 +125,23 @@ internal static class EventWriter
             // A created record keeps the timestamps its attrs bring, whatever the action.
             var payload = Payload.Build(attrs, type.Version, eventId, now, creates ? EventActions.Insert : action);
             var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
-            EventDraft? draft = metadata is null ? null : new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
-            if (changeset is not null && type.HasPrepareEvent)
+            var prepares = changeset is not null && type.HasPrepareEvent;
+            EventDraft? draft = null;
+            if (prepares || metadata is not null)
             {
-                IReadOnlyList<StoredEvent> previous = creates
-                    ? []
-                    : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
-                draft ??= new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
-                type.PrepareEvent(draft, previous);
-            }
-            if (metadata is not null)
-            {
-                draft!.Metadata ??= [];
-                foreach (var (key, value) in metadata) draft.Metadata[key] = value?.DeepClone();
+                draft = new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
+                if (prepares)
+                {
+                    IReadOnlyList<StoredEvent> previous = creates
+                        ? []
+                        : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
+                    type.PrepareEvent(draft, previous);
+                }
+                if (metadata is not null)
+                {
+                    draft.Metadata ??= [];
+                    foreach (var (key, value) in metadata) draft.Metadata[key] = value?.DeepClone();
+                }
             }
             var hash = await AppendRowAsync(connection, tx, dialect, log, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
                 draft?.Metadata?.ToJsonString(), ct, draft?.Links).ConfigureAwait(false);
@@ -181,10 +185,9 @@ internal static class EventWriter
         }, tx, cancellationToken: ct)).ConfigureAwait(false);
         foreach (var link in links ?? [])
         {
-            var info = log.Link(link.Name);
             try
             {
-                await connection.ExecuteAsync(new CommandDefinition(log.Sql.InsertLink(info),
+                await connection.ExecuteAsync(new CommandDefinition(log.Sql.InsertLink(link.Name),
                     new { event_id = eventId, target = link.Target, type = link.Type }, tx, cancellationToken: ct)).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsLinkRejected(e))
