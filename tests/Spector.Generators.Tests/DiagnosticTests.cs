@@ -353,4 +353,69 @@ public sealed class DiagnosticTests
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
     }
+
+    private const string Thing = """
+        using System;
+        using Spector;
+        [Evented]
+        public partial class Thing
+        {
+            public Guid Id { get; set; }
+            static void Changeset(Changeset<Thing> c) { }
+        }
+        """;
+
+    [Test]
+    public void SPEC026_a_route_method_with_the_wrong_signature()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            [EventsTable("events", Shards = ["events_0", "events_1"], ShardBy = nameof(Route))]
+            [EventSchema(typeof(Thing), 0)]
+            public partial class Events
+            {
+                static int Route(Guid recordId) => 0;
+            }
+            """, Thing);
+
+        var d = Single(result, "SPEC026");
+        Assert.That(d.GetMessage(), Does.Contain("'Route'").And.Contain("static string Route(Guid recordId)"));
+        Assert.That(Line(d), Is.EqualTo(5));
+    }
+
+    [Test]
+    public void SPEC026_shards_without_a_route_and_a_shard_listed_twice()
+    {
+        var result = GeneratorHarness.Run("""
+            using Spector;
+            [EventsTable("events", Shards = ["events_0", "events_0"])]
+            [EventSchema(typeof(Thing), 0)]
+            public partial class Events;
+            """, Thing);
+
+        var messages = result.GeneratorDiagnostics.Where(d => d.Id == "SPEC026").Select(d => d.GetMessage()).ToList();
+        Assert.That(messages, Has.Count.EqualTo(2));
+        Assert.That(messages, Has.One.Contains("ShardBy names no route method"));
+        Assert.That(messages, Has.One.Contains("'events_0' is listed twice"));
+    }
+
+    [Test]
+    public void SPEC014_a_shard_link_table_name_that_is_too_long()
+    {
+        var longLink = new string('l', 60);
+        var result = GeneratorHarness.Run($$"""
+            using System;
+            using Spector;
+            [EventsTable("events", Shards = ["events_0"], ShardBy = nameof(Route))]
+            [EventSchema(typeof(Thing), 0)]
+            [EventLink("edits", "{{longLink}}", "previous_id")]
+            public partial class Events
+            {
+                static string Route(Guid recordId) => "events_0";
+            }
+            """, Thing);
+
+        Assert.That(Single(result, "SPEC014").GetMessage(), Does.Contain("events_0_" + longLink).And.Contain("shard link table"));
+    }
 }

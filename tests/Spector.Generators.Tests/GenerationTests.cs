@@ -101,4 +101,33 @@ public sealed class GenerationTests
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
         Assert.That(result.Sources.Keys, Does.Contain("Outer.Inner.Spector.g.cs"));
     }
+
+    [Test]
+    public void A_sharded_events_table_passes_its_shards_and_route_to_the_runtime()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            namespace Chat;
+            [EventsTable("messages", Shards = ["messages_0", "messages_1"], ShardBy = nameof(Route), Hashed = true)]
+            [EventSchema(typeof(Message), 1)]
+            [EventLink("edits", "edits", "previous_id")]
+            public static partial class MessageEvents
+            {
+                private static string Route(Guid recordId) => recordId.ToByteArray()[15] % 2 == 0 ? "messages_0" : "messages_1";
+            }
+            [Evented]
+            public partial class Message
+            {
+                public Guid Id { get; set; }
+                public string Text { get; set; } = "";
+                static void Changeset(Changeset<Message> c) => c.Cast("text");
+            }
+            """);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty);
+        Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
+        var events = result.Sources["Chat.MessageEvents.SpectorEvents.g.cs"];
+        Assert.That(events, Does.Contain("shards: new string[] { \"messages_0\", \"messages_1\" },").And.Contain("route: Route);"));
+    }
 }

@@ -116,6 +116,10 @@ internal static class DiagnosticDescriptors
         "Action '{0}' of '{1}' has no [OnAction] handler; the default Changeset handler runs for it", UsageCategory, DiagnosticSeverity.Hidden,
         isEnabledByDefault: true, helpLinkUri: HelpRoot + "SPEC025.md");
 
+    public static readonly DiagnosticDescriptor InvalidSharding = Error("SPEC026", StorageCategory,
+        "Sharding is declared incompletely",
+        "Events table '{0}': {1}");
+
     private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
 

@@ -16,6 +16,18 @@ public sealed class EventsTableAttribute(string name) : Attribute
     /// or reordering of stored events is detected by <c>Log.VerifyHashChainAsync</c>.
     /// </summary>
     public bool Hashed { get; set; }
+
+    /// <summary>
+    /// Spreads records over these events tables instead of one. Each shard gets its own link tables
+    /// (<c>&lt;shard&gt;_&lt;link table&gt;</c>), positions and hash chain. Requires <see cref="ShardBy"/>.
+    /// </summary>
+    public string[]? Shards { get; set; }
+
+    /// <summary>
+    /// The name of a <c>static string Route(Guid recordId)</c> method of this class that returns the shard
+    /// table storing a record. It must be deterministic: a record's events are always read from where it routes.
+    /// </summary>
+    public string? ShardBy { get; set; }
 }
 
 /// <summary>

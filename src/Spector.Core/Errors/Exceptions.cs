@@ -158,3 +158,26 @@ public sealed class InvalidLinkException : SpectorException
     /// <summary>The refused link.</summary>
     public EventLinkRow Link { get; }
 }
+
+/// <summary>A sharded events table's route function did not name one of its shards for a record. Nothing was stored.</summary>
+public sealed class ShardRoutingException : SpectorException
+{
+    internal ShardRoutingException(string table, string? recordType, Guid recordId, string? routed, IReadOnlyList<EventShard> shards,
+        Exception? inner = null)
+        : base((inner is null
+                   ? $"Events table {table} routed {recordType ?? "record"} {recordId} to '{routed}', which is not one of its shards"
+                   : $"The route function of events table {table} failed for {recordType ?? "record"} {recordId}: {inner.Message}") +
+               $" (shards: {string.Join(", ", shards.Select(s => s.Table))}). The ShardBy function must return one of the declared Shards. " +
+               "Nothing was stored.",
+            table, recordId, null, inner)
+    {
+        RecordType = recordType;
+        Routed = routed;
+    }
+
+    /// <summary>The evented type being read or written, when known.</summary>
+    public string? RecordType { get; }
+
+    /// <summary>What the route function returned (null when it threw).</summary>
+    public string? Routed { get; }
+}

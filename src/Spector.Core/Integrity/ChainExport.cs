@@ -12,14 +12,14 @@ internal static class ChainExport
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static async Task<long> ExportAsync(EventLog log, SpectorSession? session, Stream output, CancellationToken ct)
+    public static async Task<long> ExportAsync(EventLog log, EventShard shard, SpectorSession? session, Stream output, CancellationToken ct)
     {
         if (!log.Hashed)
             throw new InvalidOperationException($"Events table {log.Table} is not hashed: there is no chain to export.");
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
-        command.CommandText = log.Sql.Chain(lease.Dialect);
+        command.CommandText = shard.Sql.Chain(lease.Dialect);
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
         long count = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))

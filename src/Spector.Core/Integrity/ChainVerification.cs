@@ -55,4 +55,22 @@ public sealed record ChainVerification(long EventsChecked, ChainHead? Head, Chai
 {
     /// <summary>True when every event verifies (and the expected head, if given, is there).</summary>
     public bool IsValid => FirstBreak is null;
+
+    /// <summary>The events table (or shard) whose chain this is.</summary>
+    public string Table { get; init; } = "";
+}
+
+/// <summary>The result of <see cref="EventLog.VerifyShardChainsAsync"/>: one verification per shard, in declaration order.</summary>
+/// <param name="Chains">Each shard's verification; <see cref="ChainVerification.Table"/> names the shard.</param>
+public sealed record ShardChainsVerification(IReadOnlyList<ChainVerification> Chains)
+{
+    /// <summary>True when every shard's chain verifies.</summary>
+    public bool IsValid => Chains.All(c => c.IsValid);
+
+    /// <summary>Events read over all shards.</summary>
+    public long EventsChecked => Chains.Sum(c => c.EventsChecked);
+
+    /// <summary>The verification of the shard table <paramref name="shard"/>.</summary>
+    public ChainVerification this[string shard] =>
+        Chains.FirstOrDefault(c => c.Table == shard) ?? throw new KeyNotFoundException($"No shard '{shard}' was verified.");
 }

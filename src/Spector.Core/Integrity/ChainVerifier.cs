@@ -14,7 +14,12 @@ internal static class ChainVerifier
     private sealed record Row(long Position, Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
         DateTimeOffset InsertedAt, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
 
-    public static async Task<ChainVerification> VerifyAsync(EventLog log, SpectorSession? session, ChainHead? expected, CancellationToken ct)
+    public static async Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct) =>
+        await VerifyShardAsync(log, shard, session, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
+
+    private static async Task<ChainVerification> VerifyShardAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct)
     {
         if (!log.Hashed)
             throw new InvalidOperationException(
@@ -32,7 +37,7 @@ internal static class ChainVerifier
         await using (var command = lease.Connection.CreateCommand())
         {
             command.Transaction = lease.Transaction;
-            command.CommandText = log.Sql.Chain(lease.Dialect);
+            command.CommandText = shard.Sql.Chain(lease.Dialect);
             await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
@@ -61,14 +66,14 @@ internal static class ChainVerifier
         if (anchorBreak is not null) return new ChainVerification(checkedCount, head, anchorBreak);
         if (broken is not null)
         {
-            var kind = await ClassifyAsync(lease, log, broken, last, next, previous, ct).ConfigureAwait(false);
+            var kind = await ClassifyAsync(lease, shard, broken, last, next, previous, ct).ConfigureAwait(false);
             return new ChainVerification(checkedCount, head, new ChainBreak(kind, broken.Position, broken.Id, expectedHash, broken.Hash,
-                last?.Position, Describe(kind, log, broken, last)));
+                last?.Position, Describe(kind, shard, broken, last)));
         }
         if (expected is not null && (last is null || last.Position < expected.Position))
             return new ChainVerification(checkedCount, head, new ChainBreak(ChainBreakKind.Truncated, last?.Position ?? 0, null,
                 expected.Hash, last?.Hash, last?.Position,
-                $"The chain of {log.Table} ends at position {last?.Position ?? 0}, before the expected head at position {expected.Position}: " +
+                $"The chain of {shard.Table} ends at position {last?.Position ?? 0}, before the expected head at position {expected.Position}: " +
                 "events were removed from the end, or the database was restored from an older backup."));
         return new ChainVerification(checkedCount, head, null);
     }
@@ -82,10 +87,10 @@ internal static class ChainVerifier
     /// violates names the break; PostgreSQL can leave a position unused by a rolled-back append, so a changed
     /// row right after such a gap reads as a missing row (at the right position all the same).
     /// </summary>
-    private static async Task<ChainBreakKind> ClassifyAsync(ConnectionLease lease, EventLog log, Row row, Row? before, Row? after, byte[] previous,
+    private static async Task<ChainBreakKind> ClassifyAsync(ConnectionLease lease, EventShard shard, Row row, Row? before, Row? after, byte[] previous,
         CancellationToken ct)
     {
-        var t = SqlIdentifier.Quote(log.Table);
+        var t = SqlIdentifier.Quote(shard.Table);
         // The strongest evidence first: the next row chains straight to the one before, so this row was slipped in.
         if (after is not null && Compute(previous, after).AsSpan().SequenceEqual(after.Hash)) return ChainBreakKind.InsertedRow;
         // Positions are handed out in chain order, so a break right after a missing position is a removed row.
@@ -106,9 +111,9 @@ internal static class ChainVerifier
         return earlierSeqLater > 0 ? ChainBreakKind.ReorderedRows : ChainBreakKind.HashMismatch;
     }
 
-    private static string Describe(ChainBreakKind kind, EventLog log, Row row, Row? before)
+    private static string Describe(ChainBreakKind kind, EventShard shard, Row row, Row? before)
     {
-        var where = $"event {row.Id} (record {row.ParentId}, seq {row.Seq}) at position {row.Position} of {log.Table}";
+        var where = $"event {row.Id} (record {row.ParentId}, seq {row.Seq}) at position {row.Position} of {shard.Table}";
         var lastGood = before is null ? "no event before it verifies" : $"the last good position is {before.Position}";
         return kind switch
         {

@@ -15,11 +15,17 @@ public sealed record EventSchemaInfo(int Index, string TypeName);
 public sealed class EventLog
 {
     private readonly Dictionary<int, string> _customActions;
+    private readonly Dictionary<string, EventShard> _shardsByTable;
+    private readonly Func<Guid, string>? _route;
     private SpectorStore? _store;
 
-    /// <summary>Called by generated code; the names are validated again here.</summary>
+    /// <summary>
+    /// Called by generated code; the names are validated again here. A sharded log passes its shard tables and
+    /// the static function that routes a record id to one of them.
+    /// </summary>
     public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables,
-        IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false, IReadOnlyList<EventLinkInfo>? links = null)
+        IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false, IReadOnlyList<EventLinkInfo>? links = null,
+        IReadOnlyList<string>? shards = null, Func<Guid, string>? route = null)
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Hashed = hashed;
@@ -27,12 +33,61 @@ public sealed class EventLog
         foreach (var link in Links) link.Validate();
         if (Links.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new ArgumentException($"Events table {Table} declares the link '{twice.Key}' twice.", nameof(links));
-        Sql = new EventLogSql(Table, hashed, Links);
+        if ((shards is null) != (route is null))
+            throw new ArgumentException($"Events table {Table}: a sharded log needs both its shard tables and a route function.", nameof(shards));
+        if (shards is { Count: 0 })
+            throw new ArgumentException($"Events table {Table} declares an empty list of shards.", nameof(shards));
+        if (shards?.GroupBy(s => s).FirstOrDefault(g => g.Count() > 1) is { } shardTwice)
+            throw new ArgumentException($"Events table {Table} lists the shard '{shardTwice.Key}' twice.", nameof(shards));
+        _route = route;
+        Shards = shards is null
+            ? [new EventShard(Table, hashed, Links)]
+            : shards.Select(shard => new EventShard(SqlIdentifier.Validate(shard, "shard table"), hashed,
+                Links.Select(l => l with { Table = ShardLinkTable(shard, l.Table) }).ToList())).ToList();
+        _shardsByTable = Shards.ToDictionary(s => s.Table);
         Schemas = schemas;
         RecordTables = recordTables;
         Actions = actions ?? [];
         _customActions = Actions.ToDictionary(a => a.Code, a => a.Name);
     }
+
+    /// <summary>The name of a link table in a shard: <c>&lt;shard&gt;_&lt;link table&gt;</c>.</summary>
+    public static string ShardLinkTable(string shard, string linkTable) =>
+        SqlIdentifier.Validate($"{shard}_{linkTable}", "shard link table");
+
+    /// <summary>True when records are spread over several shard tables by a route function.</summary>
+    public bool IsSharded => _route is not null;
+
+    /// <summary>The physical events tables: the one table of an unsharded log, or each shard.</summary>
+    public IReadOnlyList<EventShard> Shards { get; }
+
+    /// <summary>The shard that stores every event of <paramref name="recordId"/>.</summary>
+    /// <exception cref="ShardRoutingException">The route function returned a table that is not a declared shard.</exception>
+    public EventShard ShardFor(Guid recordId) => ShardFor(recordId, null);
+
+    internal EventShard ShardFor(Guid recordId, string? recordType)
+    {
+        if (_route is null) return Shards[0];
+        string routed;
+        try
+        {
+            routed = _route(recordId);
+        }
+        catch (Exception e)
+        {
+            throw new ShardRoutingException(Table, recordType, recordId, null, Shards, e);
+        }
+        return routed is not null && _shardsByTable.TryGetValue(routed, out var shard)
+            ? shard
+            : throw new ShardRoutingException(Table, recordType, recordId, routed, Shards);
+    }
+
+    /// <summary>The shard table named <paramref name="table"/>, or a clear error.</summary>
+    public EventShard Shard(string table) =>
+        _shardsByTable.TryGetValue(table, out var shard)
+            ? shard
+            : throw new ArgumentException(
+                $"Events table {Table} has no shard '{table}'; its tables are {string.Join(", ", Shards.Select(s => s.Table))}.", nameof(table));
 
     /// <summary>The link tables between events.</summary>
     public IReadOnlyList<EventLinkInfo> Links { get; }
@@ -72,11 +127,6 @@ public sealed class EventLog
     /// <summary>Sets the default store.</summary>
     public void Use(SpectorStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
 
-    internal EventLogSql Sql { get; }
-
-    /// <summary>The advisory-lock key of this table's chain: FNV-1a of its name, stable across processes.</summary>
-    internal int ChainLockKey => ActionCodes.For(Table);
-
     /// <summary>The name of a stored action code, or null when the code is unknown.</summary>
     public string? ActionName(int code) =>
         EventActions.NameOf(code) ?? (_customActions.TryGetValue(code, out var name) ? name : null);
@@ -96,8 +146,12 @@ public sealed class EventLog
     public IReadOnlyList<string> UpStatements(SqlDialect dialect, bool appendOnly = true)
     {
         var sql = Spector.Dialect.For(dialect);
-        var statements = new List<string>(sql.CreateEventsTable(Table, appendOnly, Hashed));
-        foreach (var link in Links) statements.AddRange(sql.CreateLinkTable(Table, link));
+        var statements = new List<string>();
+        foreach (var shard in Shards)
+        {
+            statements.AddRange(sql.CreateEventsTable(shard.Table, appendOnly, Hashed));
+            foreach (var link in shard.Links) statements.AddRange(sql.CreateLinkTable(shard.Table, link));
+        }
         statements.AddRange(RecordTables.Select(t => t.CreateSql(dialect)));
         return statements;
     }
@@ -107,8 +161,11 @@ public sealed class EventLog
     {
         var sql = Spector.Dialect.For(dialect);
         var statements = RecordTables.Select(t => t.DropSql).ToList();
-        foreach (var link in Links) statements.AddRange(sql.DropLinkTable(link));
-        statements.AddRange(sql.DropEventsTable(Table));
+        foreach (var shard in Shards)
+        {
+            foreach (var link in shard.Links) statements.AddRange(sql.DropLinkTable(link));
+            statements.AddRange(sql.DropEventsTable(shard.Table));
+        }
         return statements;
     }
 
@@ -158,22 +215,54 @@ public sealed class EventLog
     /// <summary>
     /// Verifies the hash chain of the whole table in position order, streaming it in constant memory.
     /// Pass the head returned by an earlier verification (kept outside the database) to also detect removed
-    /// tail events and restores of older backups.
+    /// tail events and restores of older backups. A sharded log has one chain per shard: verify them with
+    /// <see cref="VerifyShardChainsAsync"/>.
     /// </summary>
     public Task<ChainVerification> VerifyHashChainAsync(ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyAsync(this, null, expectedHead, cancellationToken);
+        ChainVerifier.VerifyAsync(this, OnlyShard("verify"), null, expectedHead, cancellationToken);
 
     /// <summary>As <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>, inside the caller's session.</summary>
     public Task<ChainVerification> VerifyHashChainAsync(SpectorSession session, ChainHead? expectedHead = null,
         CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyAsync(this, session ?? throw new ArgumentNullException(nameof(session)), expectedHead, cancellationToken);
+        ChainVerifier.VerifyAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)), expectedHead,
+            cancellationToken);
+
+    /// <summary>Verifies the hash chain of one shard (for an unsharded log, its table), as <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>.</summary>
+    public Task<ChainVerification> VerifyShardChainAsync(string shard, ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyAsync(this, Shard(shard), null, expectedHead, cancellationToken);
+
+    /// <summary>
+    /// Verifies every shard's chain in turn (an unsharded log has one). <paramref name="expectedHeads"/> maps
+    /// shard tables to heads anchored earlier; a shard without an entry is verified without an anchor.
+    /// </summary>
+    public async Task<ShardChainsVerification> VerifyShardChainsAsync(IReadOnlyDictionary<string, ChainHead>? expectedHeads = null,
+        CancellationToken cancellationToken = default)
+    {
+        foreach (var table in expectedHeads?.Keys ?? []) Shard(table);
+        var chains = new List<ChainVerification>(Shards.Count);
+        foreach (var shard in Shards)
+            chains.Add(await ChainVerifier.VerifyAsync(this, shard, null, expectedHeads?.GetValueOrDefault(shard.Table), cancellationToken)
+                .ConfigureAwait(false));
+        return new ShardChainsVerification(chains);
+    }
 
     /// <summary>
     /// Writes the hash chain as JSON Lines (one event per line, in chain order, with every hashed field and the
     /// hash in hex) so it can be re-verified by any RFC 8785 implementation. Returns the number of events.
+    /// A sharded log exports one shard at a time with <see cref="ExportShardChainAsync"/>.
     /// </summary>
     public Task<long> ExportChainAsync(Stream output, CancellationToken cancellationToken = default) =>
-        ChainExport.ExportAsync(this, null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+        ChainExport.ExportAsync(this, OnlyShard("export"), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+
+    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync"/>.</summary>
+    public Task<long> ExportShardChainAsync(string shard, Stream output, CancellationToken cancellationToken = default) =>
+        ChainExport.ExportAsync(this, Shard(shard), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+
+    private EventShard OnlyShard(string what) => IsSharded
+        ? throw new InvalidOperationException(
+            $"Events table {Table} is sharded into {string.Join(", ", Shards.Select(s => s.Table))}, and each shard keeps its own chain: " +
+            $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}.")
+        : Shards[0];
 
     private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
     {

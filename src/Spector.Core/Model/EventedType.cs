@@ -120,11 +120,11 @@ public sealed class RecordTable
     /// <summary>Counts the rows with <c>@id</c> (0 or 1).</summary>
     public string ExistsSql { get; }
 
-    /// <summary>The rows with no event of schema <c>@schema</c> in <paramref name="eventsTable"/>: the rows Spector does not track yet.</summary>
-    public string UntrackedSql(string eventsTable) =>
-        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} FROM {SqlIdentifier.Quote(Name)} r " +
-        $"WHERE NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(eventsTable)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} " +
-        "AND e.\"schema\" = @schema)";
+    /// <summary>The rows with no event of schema <c>@schema</c> in any of <paramref name="eventsTables"/> (every shard): the rows Spector does not track yet.</summary>
+    public string UntrackedSql(IEnumerable<string> eventsTables) =>
+        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} FROM {SqlIdentifier.Quote(Name)} r WHERE " +
+        string.Join(" AND ", eventsTables.Select(table =>
+            $"NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(table)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} AND e.\"schema\" = @schema)"));
 
     /// <summary>Inserts one row; parameters are named after the columns.</summary>
     public string InsertSql { get; }

@@ -38,6 +38,7 @@ internal sealed class EventLogSql
         // Each event's links come with it, so verification stays one ordered stream.
         _chainPostgres = $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(SqlDialect.PostgreSql).LinksOfEventSql("e", links)} FROM {t} e ORDER BY e.\"position\"";
         _chainSqlite = $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(SqlDialect.Sqlite).LinksOfEventSql("e", links)} FROM {t} e ORDER BY e.\"position\"";
+        HasEvent = $"SELECT 1 FROM {t} WHERE \"id\" = @id";
         Previous = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = (SELECT \"parent_id\" FROM {t} WHERE \"id\" = @id) " +
                    $"AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"id\" = @id) ORDER BY \"seq\"";
     }
@@ -65,6 +66,9 @@ internal sealed class EventLogSql
 
     /// <summary>Every event with its hash and its links' text, in chain order (hashed tables).</summary>
     public string Chain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainPostgres : _chainSqlite;
+
+    /// <summary>1 when the table holds the event @id.</summary>
+    public string HasEvent { get; }
 
     /// <summary>The events of @id's record up to and including @id.</summary>
     public string Previous { get; }

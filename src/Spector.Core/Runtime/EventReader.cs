@@ -18,7 +18,7 @@ internal static class EventReader
     public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, DbConnection connection, DbTransaction? tx,
         Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
     {
-        var sql = type.Log.Sql;
+        var sql = type.Log.ShardFor(id, type.Name).Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
@@ -122,13 +122,14 @@ internal static class EventReader
     public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,
         int? schema, CancellationToken ct)
     {
+        var shard = log.ShardFor(recordId);
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        return await ReadEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, recordId, schema, ct).ConfigureAwait(false);
+        return await ReadEventsAsync(log, shard, lease.Connection, lease.Transaction, lease.Dialect, recordId, schema, ct).ConfigureAwait(false);
     }
 
-    public static Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx,
+    public static Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, EventShard shard, DbConnection connection, DbTransaction? tx,
         Dialect dialect, Guid recordId, int? schema, CancellationToken ct) =>
-        QueryEventsAsync(log, connection, tx, dialect, schema is null ? log.Sql.EventsOf : log.Sql.EventsOfSchema, ct,
+        QueryEventsAsync(log, connection, tx, dialect, schema is null ? shard.Sql.EventsOf : shard.Sql.EventsOfSchema, ct,
             ("parent_id", recordId), ("schema", schema));
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadLinkedAsync(EventLog log, SpectorSession? session, Guid eventId, EventLinkInfo link,
@@ -137,26 +138,47 @@ internal static class EventReader
         if (type is not null && !link.Typed)
             throw new ArgumentException($"Link '{link.Name}' of events table {log.Table} is not typed: pass no type.", nameof(type));
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, log.Sql.Linked(link, outgoing, type is not null), ct,
-            ("id", eventId), ("type", type)).ConfigureAwait(false);
+        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard) return [];
+        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect,
+            shard.Sql.Linked(shard.Link(link.Name), outgoing, type is not null), ct, ("id", eventId), ("type", type)).ConfigureAwait(false);
     }
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadPreviousAsync(EventLog log, SpectorSession? session, Guid eventId, CancellationToken ct)
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, log.Sql.Previous, ct, ("id", eventId))
+        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard) return [];
+        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, shard.Sql.Previous, ct, ("id", eventId))
             .ConfigureAwait(false);
     }
 
     public static async Task<IReadOnlyList<EventLinkRow>> ReadLinksAsync(EventLog log, SpectorSession? session, Guid eventId, CancellationToken ct)
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard) return [];
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
-        command.CommandText = log.Sql.LinksOf(lease.Dialect);
+        command.CommandText = shard.Sql.LinksOf(lease.Dialect);
         AddParameter(command, "id", eventId);
         var text = await command.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
         return EventHash.Sorted(EventHash.ParseLinks(text)).ToList();
+    }
+
+    /// <summary>
+    /// The shard holding an event, found by its id: an event id does not say which record it belongs to, so a
+    /// sharded log asks each shard in turn (one indexed lookup per shard). Null when no shard has it.
+    /// </summary>
+    private static async Task<EventShard?> ShardOfEventAsync(EventLog log, ConnectionLease lease, Guid eventId, CancellationToken ct)
+    {
+        if (!log.IsSharded) return log.Shards[0];
+        foreach (var shard in log.Shards)
+        {
+            await using var command = lease.Connection.CreateCommand();
+            command.Transaction = lease.Transaction;
+            command.CommandText = shard.Sql.HasEvent;
+            AddParameter(command, "id", eventId);
+            if (await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null and not DBNull) return shard;
+        }
+        return null;
     }
 
     private static async Task<IReadOnlyList<StoredEvent>> QueryEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx, Dialect dialect,

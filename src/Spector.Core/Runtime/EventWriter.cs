@@ -76,6 +76,8 @@ internal static class EventWriter
                 new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
 
         var log = type.Log;
+        // Routed before anything is written: a bad route is a clear error, not a half-written event.
+        var shard = log.ShardFor(id, type.Name);
         for (var attempt = 1; ; attempt++)
         {
             var serialize = attempt > SerializeAfterAttempts;
@@ -85,7 +87,7 @@ internal static class EventWriter
                     (connection, tx, dialect) => AttemptAsync(connection, tx, dialect, serialize), ct).ConfigureAwait(false);
             }
             catch (DbException e) when (!creates
-                                        && Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, log.Table))
+                                        && Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, shard.Table))
             {
                 if (attempt >= log.MaxWriteAttempts)
                     throw new ConcurrencyConflictException(type.Name, log.Table, id, eventId, attempt, e);
@@ -115,11 +117,11 @@ internal static class EventWriter
                     throw new StaleRecordException(type.Name, log.Table, id, stale);
             }
 
-            var previousHash = log.Hashed ? await ChainHeadAsync(connection, tx, dialect, log, ct).ConfigureAwait(false) : null;
+            var previousHash = log.Hashed ? await ChainHeadAsync(connection, tx, dialect, shard, ct).ConfigureAwait(false) : null;
             var now = Clock.UtcNow();
             if (action == EventActions.Savepoint)
             {
-                await AppendSavepointAsync(connection, tx, dialect, type, record, id, eventId, seq, previousHash, ct).ConfigureAwait(false);
+                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, eventId, seq, previousHash, ct).ConfigureAwait(false);
                 return record;
             }
             // A created record keeps the timestamps its attrs bring, whatever the action.
@@ -134,7 +136,7 @@ internal static class EventWriter
                 {
                     IReadOnlyList<StoredEvent> previous = creates
                         ? []
-                        : await EventReader.ReadEventsAsync(log, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
+                        : await EventReader.ReadEventsAsync(log, shard, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
                     type.PrepareEvent(draft, previous);
                 }
                 if (metadata is not null)
@@ -143,7 +145,7 @@ internal static class EventWriter
                     foreach (var (key, value) in metadata) draft.Metadata[key] = value?.DeepClone();
                 }
             }
-            var hash = await AppendRowAsync(connection, tx, dialect, log, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
+            var hash = await AppendRowAsync(connection, tx, dialect, log, shard, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
                 draft?.Metadata?.ToJsonString(), ct, draft?.Links).ConfigureAwait(false);
 
             if (type.Table is { } table)
@@ -155,7 +157,7 @@ internal static class EventWriter
                         .ConfigureAwait(false);
             }
             if (changeset is not null && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
-                await AppendSavepointAsync(connection, tx, dialect, type, record, id, Guid.CreateVersion7(), seq + 1, hash, ct).ConfigureAwait(false);
+                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, Guid.CreateVersion7(), seq + 1, hash, ct).ConfigureAwait(false);
             return changeset is null ? null : record;
         }
     }
@@ -164,14 +166,15 @@ internal static class EventWriter
     /// Inserts one event row and its links, hashed onto <paramref name="previousHash"/> when the table is hashed;
     /// returns its hash. A link the same-record trigger refuses becomes <see cref="InvalidLinkException"/>.
     /// </summary>
-    private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, byte[]? previousHash,
+    private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventShard shard,
+        byte[]? previousHash,
         Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct,
         IReadOnlyList<EventLinkRow>? links = null)
     {
         var hash = previousHash is null
             ? null
             : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata, links);
-        await connection.ExecuteAsync(new CommandDefinition(log.Sql.Append(dialect), new
+        await connection.ExecuteAsync(new CommandDefinition(shard.Sql.Append(dialect), new
         {
             id = eventId,
             parent_id = recordId,
@@ -187,12 +190,12 @@ internal static class EventWriter
         {
             try
             {
-                await connection.ExecuteAsync(new CommandDefinition(log.Sql.InsertLink(link.Name),
+                await connection.ExecuteAsync(new CommandDefinition(shard.Sql.InsertLink(link.Name),
                     new { event_id = eventId, target = link.Target, type = link.Type }, tx, cancellationToken: ct)).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsLinkRejected(e))
             {
-                throw new InvalidLinkException(log.Table, recordId, eventId, link, e);
+                throw new InvalidLinkException(shard.Table, recordId, eventId, link, e);
             }
         }
         return hash;
@@ -202,7 +205,8 @@ internal static class EventWriter
     /// Appends a savepoint of <paramref name="record"/>, after proving it: the state its payload rebuilds must
     /// equal the record, or the Savepoint hook leaves something out and nothing is stored.
     /// </summary>
-    private static Task<byte[]?> AppendSavepointAsync<T>(DbConnection connection, DbTransaction tx, Dialect dialect, EventedType<T> type, T record,
+    private static Task<byte[]?> AppendSavepointAsync<T>(DbConnection connection, DbTransaction tx, Dialect dialect, EventedType<T> type,
+        EventShard shard, T record,
         Guid recordId, Guid eventId, long seq, byte[]? previousHash, CancellationToken ct) where T : class
     {
         var now = Clock.UtcNow();
@@ -212,16 +216,16 @@ internal static class EventWriter
         if (type.Diff(record, restored) is { Count: > 0 } missing)
             throw new ChangesetInvalidException(type.Name, "savepoint", type.Log.Table, recordId, eventId,
                 missing.ToDictionary(key => key, _ => (IReadOnlyList<string>)["is not restored by the Savepoint hook's attrs"]));
-        return AppendRowAsync(connection, tx, dialect, type.Log, previousHash, eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
+        return AppendRowAsync(connection, tx, dialect, type.Log, shard, previousHash, eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
             payload, null, ct);
     }
 
-    /// <summary>Takes the chain lock (held to commit) and reads the hash of the last event.</summary>
-    private static async Task<byte[]> ChainHeadAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, CancellationToken ct)
+    /// <summary>Takes the shard's chain lock (held to commit) and reads the hash of its last event.</summary>
+    private static async Task<byte[]> ChainHeadAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventShard shard, CancellationToken ct)
     {
         if (dialect.ChainLockSql is { } lockSql)
-            await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = log.ChainLockKey }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        var head = await connection.ExecuteScalarAsync<byte[]?>(new CommandDefinition(log.Sql.ChainHead, transaction: tx, cancellationToken: ct))
+            await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = shard.ChainLockKey }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        var head = await connection.ExecuteScalarAsync<byte[]?>(new CommandDefinition(shard.Sql.ChainHead, transaction: tx, cancellationToken: ct))
             .ConfigureAwait(false);
         return head ?? EventHash.Genesis.ToArray();
     }

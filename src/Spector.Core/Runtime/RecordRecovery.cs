@@ -44,7 +44,7 @@ internal static class RecordRecovery
         return WriteTransaction.RunAsync<IReadOnlyList<T>>(log, session, async (connection, tx, _) =>
         {
             // Read every untracked row first: a reader cannot stay open while the imports write.
-            var rows = (await connection.QueryAsync(new CommandDefinition(table.UntrackedSql(log.Table), new { schema = type.SchemaIndex }, tx,
+            var rows = (await connection.QueryAsync(new CommandDefinition(table.UntrackedSql(log.Shards.Select(s => s.Table)), new { schema = type.SchemaIndex }, tx,
                     cancellationToken: ct)).ConfigureAwait(false))
                 .Select(row => (IReadOnlyDictionary<string, object?>)((IDictionary<string, object?>)row).ToDictionary(c => c.Key, c => c.Value))
                 .ToList();

@@ -31,21 +31,19 @@ internal static class EventsTableEmitter
         foreach (var action in plan.Actions)
             w.Line($"        new global::Spector.EventActionInfo({action.Code}, {SourceWriter.Literal(action.Name)}),");
         w.Line($"    }},");
-        var hashed = $"    hashed: {(model.Hashed ? "true" : "false")}";
-        if (model.Links.Length == 0)
+        var arguments = new System.Collections.Generic.List<string> { $"hashed: {(model.Hashed ? "true" : "false")}" };
+        if (model.Links.Length > 0)
+            arguments.Add("links: new global::Spector.EventLinkInfo[]\n    {\n" + string.Join("", model.Links.Select(link =>
+                $"        new global::Spector.EventLinkInfo({SourceWriter.Literal(link.Name)}, {SourceWriter.Literal(link.Table)}, " +
+                $"{SourceWriter.Literal(link.Column)}{(link.Typed ? ", Typed: true" : "")}),\n")) + "    }");
+        if (model.ShardBy is { } route)
         {
-            w.Line(hashed + ");");
+            arguments.Add("shards: new string[] { " + string.Join(", ", model.Shards.Select(SourceWriter.Literal)) + " }");
+            arguments.Add($"route: {route}");
         }
-        else
-        {
-            w.Line(hashed + ",");
-            w.Line("    links: new global::Spector.EventLinkInfo[]");
-            w.Line("    {");
-            foreach (var link in model.Links)
-                w.Line($"        new global::Spector.EventLinkInfo({SourceWriter.Literal(link.Name)}, {SourceWriter.Literal(link.Table)}, " +
-                       $"{SourceWriter.Literal(link.Column)}{(link.Typed ? ", Typed: true" : "")}),");
-            w.Line("    });");
-        }
+        for (var i = 0; i < arguments.Count; i++)
+            foreach (var line in ("    " + arguments[i] + (i == arguments.Count - 1 ? ");" : ",")).Split('\n'))
+                w.Line(line);
         w.Line();
         w.Line("/// <summary>Stores this table's events in an embedded SQLite database.</summary>");
         w.Line(code);

@@ -104,6 +104,8 @@ internal sealed record EventsTableModel(
     EquatableArray<SchemaEntry> Schemas,
     EquatableArray<AliasEntry> Aliases,
     EquatableArray<LinkEntry> Links,
+    EquatableArray<string> Shards,
+    string? ShardBy,
     EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>One <c>[EventLink(name, table, column)]</c> entry.</summary>

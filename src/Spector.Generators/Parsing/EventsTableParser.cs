@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Spector.Diagnostics;
@@ -64,7 +65,58 @@ internal static class EventsTableParser
                 schemaLocation));
         }
         var hashed = SymbolReader.NamedArgument(context.Attributes[0], "Hashed", false);
+        var (shards, shardBy) = ReadSharding(type, context.Attributes[0], links, location, diagnostics);
         return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, schemas.ToEquatableArray(), aliases.ToEquatableArray(), links.ToEquatableArray(),
-            diagnostics.ToEquatableArray());
+            shards.ToEquatableArray(), shardBy, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Reads <c>Shards</c> and <c>ShardBy</c>: both or neither, distinct valid shard names whose link tables
+    /// are valid too, and a <c>static string Route(Guid)</c> method to route with.
+    /// </summary>
+    private static (List<string> Shards, string? ShardBy) ReadSharding(INamedTypeSymbol type, AttributeData attribute, List<LinkEntry> links,
+        LocationInfo? location, List<DiagnosticInfo> diagnostics)
+    {
+        var shards = new List<string>();
+        var declared = false;
+        string? shardBy = null;
+        foreach (var pair in attribute.NamedArguments)
+        {
+            if (pair.Key == "Shards" && pair.Value.Kind == TypedConstantKind.Array && !pair.Value.IsNull)
+            {
+                declared = true;
+                foreach (var value in pair.Value.Values) shards.Add(value.Value as string ?? "");
+            }
+            if (pair.Key == "ShardBy") shardBy = pair.Value.Value as string;
+        }
+        if (!declared && shardBy is null) return (shards, null);
+
+        void Report(string problem) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSharding, location, type.Name, problem));
+        if (!declared) Report("ShardBy is set but Shards lists no shard tables");
+        else if (shards.Count == 0) Report("Shards lists no shard tables");
+        if (shardBy is null) Report("Shards is set but ShardBy names no route method");
+        var seen = new HashSet<string>();
+        foreach (var shard in shards)
+        {
+            if (!seen.Add(shard)) Report($"shard '{shard}' is listed twice");
+            if (!SymbolReader.IsValidIdentifier(shard))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, shard, "shard table"));
+            else
+                foreach (var link in links)
+                    if (SymbolReader.IsValidIdentifier(link.Table) && !SymbolReader.IsValidIdentifier(shard + "_" + link.Table))
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, shard + "_" + link.Table, "shard link table"));
+        }
+        if (shardBy is not null && !HasRoute(type, shardBy))
+            Report($"ShardBy names '{shardBy}', but the class has no method 'static string {shardBy}(Guid recordId)'");
+        return (shards, shardBy);
+    }
+
+    private static bool HasRoute(INamedTypeSymbol type, string name)
+    {
+        foreach (var method in type.GetMembers(name).OfType<IMethodSymbol>())
+            if (method is { IsStatic: true, IsGenericMethod: false, ReturnType.SpecialType: SpecialType.System_String, Parameters.Length: 1 }
+                && method.Parameters[0].Type.ToDisplayString() == "System.Guid" && method.Parameters[0].RefKind == RefKind.None)
+                return true;
+        return false;
     }
 }

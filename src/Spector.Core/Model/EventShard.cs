@@ -1,0 +1,37 @@
+namespace Spector;
+
+/// <summary>
+/// One physical events table of a log: the log's only table, or one of its shards. Each shard has its own
+/// link tables (named <c>&lt;shard&gt;_&lt;link table&gt;</c>), its own positions and its own hash chain.
+/// </summary>
+public sealed class EventShard
+{
+    private readonly Dictionary<string, EventLinkInfo> _links;
+
+    internal EventShard(string table, bool hashed, IReadOnlyList<EventLinkInfo> links)
+    {
+        Table = SqlIdentifier.Validate(table, "events table");
+        Links = links;
+        foreach (var link in links) link.Validate();
+        _links = links.ToDictionary(l => l.Name);
+        Sql = new EventLogSql(table, hashed, links);
+        ChainLockKey = ActionCodes.For(table);
+    }
+
+    /// <summary>The shard's events table.</summary>
+    public string Table { get; }
+
+    /// <summary>The shard's link tables, one per declared link.</summary>
+    public IReadOnlyList<EventLinkInfo> Links { get; }
+
+    /// <summary>This shard's table of the declared link <paramref name="name"/>.</summary>
+    internal EventLinkInfo Link(string name) => _links[name];
+
+    internal EventLogSql Sql { get; }
+
+    /// <summary>The advisory-lock key of this shard's chain: FNV-1a of its table name, stable across processes.</summary>
+    internal int ChainLockKey { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Table;
+}
