@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
-using Npgsql;
-using NpgsqlTypes;
+using Spector.Benchmarks.Harness;
 
 namespace Spector.Benchmarks;
 
@@ -34,8 +32,7 @@ internal static class ChainVerificationBenchmark
         await log.MigrateUpAsync(appendOnly: false);
 
         var load = Stopwatch.StartNew();
-        if (store.Dialect == SqlDialect.PostgreSql) await LoadPostgresAsync(store, events);
-        else await LoadSqliteAsync(store, events);
+        await EventRowLoader.LoadAsync(store, Table, hashed: true, Chain(events));
         load.Stop();
 
         GC.Collect();
@@ -65,7 +62,7 @@ internal static class ChainVerificationBenchmark
     }
 
     /// <summary>The chain's rows in order: 10 events per record, a ~150-byte payload each, hashes chained as Spector writes them.</summary>
-    private static IEnumerable<(Guid Id, Guid Parent, long Seq, int Action, string Payload, DateTimeOffset At, byte[] Hash)> Chain(long events)
+    private static IEnumerable<EventRow> Chain(long events)
     {
         var previous = new byte[32];
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -81,56 +78,7 @@ internal static class ChainVerificationBenchmark
             var action = seq == 1 ? EventActions.Insert : EventActions.Update;
             var hash = EventHash.Compute(previous, id, parent, seq, 0, action, at, payload, null);
             previous = hash;
-            yield return (id, parent, seq, action, payload, at, hash);
+            yield return new EventRow(id, parent, seq, 0, action, payload, at, hash);
         }
-    }
-
-    private static async Task LoadPostgresAsync(SpectorStore store, long events)
-    {
-        await using var connection = (NpgsqlConnection)await store.OpenConnectionAsync();
-        await using var writer = await connection.BeginBinaryImportAsync(
-            $"COPY \"{Table}\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"hash\") FROM STDIN (FORMAT BINARY)");
-        foreach (var row in Chain(events))
-        {
-            await writer.StartRowAsync();
-            await writer.WriteAsync(row.Id, NpgsqlDbType.Uuid);
-            await writer.WriteAsync(row.Parent, NpgsqlDbType.Uuid);
-            await writer.WriteAsync(row.Seq, NpgsqlDbType.Bigint);
-            await writer.WriteAsync(0, NpgsqlDbType.Integer);
-            await writer.WriteAsync(row.Action, NpgsqlDbType.Integer);
-            await writer.WriteAsync(row.Payload, NpgsqlDbType.Jsonb);
-            await writer.WriteAsync(row.At, NpgsqlDbType.TimestampTz);
-            await writer.WriteAsync(row.Hash, NpgsqlDbType.Bytea);
-        }
-        await writer.CompleteAsync();
-    }
-
-    private static async Task LoadSqliteAsync(SpectorStore store, long events)
-    {
-        await using var connection = (SqliteConnection)await store.OpenConnectionAsync();
-        var tx = connection.BeginTransaction();
-        var insert = connection.CreateCommand();
-        insert.CommandText = $"INSERT INTO \"{Table}\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"hash\") " +
-                             "VALUES ($id, $parent, $seq, 0, $action, $payload, $at, $hash)";
-        var parameters = new[] { "$id", "$parent", "$seq", "$action", "$payload", "$at", "$hash" }.Select(n => insert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
-        long count = 0;
-        foreach (var row in Chain(events))
-        {
-            insert.Transaction = tx;
-            parameters[0].Value = row.Id;
-            parameters[1].Value = row.Parent;
-            parameters[2].Value = row.Seq;
-            parameters[3].Value = row.Action;
-            parameters[4].Value = row.Payload;
-            parameters[5].Value = EventHash.Micros(row.At);
-            parameters[6].Value = row.Hash;
-            await insert.ExecuteNonQueryAsync();
-            if (++count % 50_000 == 0)
-            {
-                await tx.CommitAsync();
-                tx = connection.BeginTransaction();
-            }
-        }
-        await tx.CommitAsync();
     }
 }

@@ -1,54 +1,72 @@
 using System.Globalization;
-using Npgsql;
+using BenchmarkDotNet.Running;
 using Spector;
 using Spector.Benchmarks;
-using Spector.Testing;
+using Spector.Benchmarks.Harness;
+using Spector.Benchmarks.Quick;
 
-// Modes:
-//   verify-chain [--events N] [--db sqlite|postgres|both]   hash-chain verification: events/s and memory held
-var mode = args.FirstOrDefault() ?? "verify-chain";
-var events = long.Parse(Option("--events") ?? "1000000", CultureInfo.InvariantCulture);
+// Modes (docs/benchmarks.md):
+//   --quick [--db sqlite|postgres|both] [--events N]   every DESIGN.md section 7 ratio in a few minutes
+//   verify-chain [--events N] [--db ...]              hash-chain verification: events/s and memory held
+//   generator [--types N]                             generator time on N evented classes
+//   anything else                                     BenchmarkDotNet (for example: --filter '*InsertSuite*')
 var databases = (Option("--db") ?? "both") switch
 {
     "both" => new[] { "sqlite", "postgres" },
     var one => [one],
 };
-
-if (mode != "verify-chain")
-{
-    Console.Error.WriteLine($"unknown mode '{mode}'; modes: verify-chain");
-    return 2;
-}
-
+var events = long.Parse(Option("--events") ?? "1000000", CultureInfo.InvariantCulture);
 Console.WriteLine($"Spector benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
-foreach (var database in databases)
-{
-    if (database == "sqlite")
-    {
-        var file = Path.Combine(Path.GetTempPath(), $"spector-bench-{Guid.NewGuid():N}.db");
-        try
-        {
-            foreach (var n in Sizes()) Console.WriteLine(await ChainVerificationBenchmark.RunAsync("SQLite", SpectorStore.Sqlite($"Data Source={file}"), n));
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
-        }
-    }
-    else
-    {
-        // A durable cluster (fsync on), the settings a production server would have.
-        var connectionString = Environment.GetEnvironmentVariable("SPECTOR_TEST_POSTGRES");
-        await using var cluster = connectionString is null ? await PostgresCluster.StartAsync(durable: true) : null;
-        await using var dataSource = NpgsqlDataSource.Create(connectionString ?? cluster!.ConnectionString);
-        foreach (var n in Sizes()) Console.WriteLine(await ChainVerificationBenchmark.RunAsync("PostgreSQL", SpectorStore.Postgres(dataSource), n));
-    }
-}
-return 0;
 
-// A tenth of the chain first: equal memory at both sizes is what "constant memory" means.
-IEnumerable<long> Sizes() => events >= 100_000 ? [events / 10, events] : [events];
+switch (args.FirstOrDefault())
+{
+    case "--quick":
+        var report = new Report();
+        foreach (var database in databases)
+        {
+            await QuickComparison.RunAsync(database, report);
+            await VerifyChainAsync(database, report);
+        }
+        GeneratorRatios(200, report);
+        report.PrintTargets();
+        return 0;
+    case "verify-chain":
+        foreach (var database in databases)
+        {
+            await using var db = await BenchDatabase.OpenAsync(database);
+            foreach (var n in events >= 100_000 ? [events / 10, events] : new[] { events })
+                Console.WriteLine(await ChainVerificationBenchmark.RunAsync(database, db.Store, n));
+        }
+        return 0;
+    case "generator":
+        GeneratorRatios(int.Parse(Option("--types") ?? "200", CultureInfo.InvariantCulture), new Report());
+        return 0;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(Spector.Benchmarks.Suites.InsertSuite).Assembly).Run(args);
+        return 0;
+}
+
+// A tenth of the chain first: the same memory at both sizes is what "constant memory" means.
+async Task VerifyChainAsync(string database, Report report)
+{
+    await using var db = await BenchDatabase.OpenAsync(database);
+    var small = await ChainVerificationBenchmark.RunAsync(database, db.Store, events / 10);
+    var large = await ChainVerificationBenchmark.RunAsync(database, db.Store, events);
+    report.Line($"verify-chain-memory-{events}-vs-{events / 10}/{database}", (double)large.PeakManagedBytes / small.PeakManagedBytes,
+        string.Create(CultureInfo.InvariantCulture, $"{large.PeakManagedBytes / 1048576.0:F1} MiB, {large.EventsPerSecond:N0} events/s"),
+        string.Create(CultureInfo.InvariantCulture, $"{small.PeakManagedBytes / 1048576.0:F1} MiB, {small.EventsPerSecond:N0} events/s"),
+        ("<=", 1.25));
+}
+
+void GeneratorRatios(int types, Report report)
+{
+    GeneratorWorkload.Run(20, repeats: 1); // JIT the compiler and the generator first
+    var result = GeneratorWorkload.Run(types);
+    report.Cost($"generator-{types}-types-vs-emit", result.GeneratorMs, result.CompileMs);
+    report.Line($"generator-edit-rerun-vs-first-run-{types}-types", result.EditRerunMs / result.GeneratorMs,
+        Report.Ms(result.EditRerunMs) + (result.EveryStepCached ? ", every generator step cached" : ", NOT every generator step cached"),
+        Report.Ms(result.GeneratorMs) + $", {result.GeneratedFiles} files");
+}
 
 string? Option(string name)
 {

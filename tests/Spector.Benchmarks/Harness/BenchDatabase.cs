@@ -1,0 +1,69 @@
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Spector.Benchmarks.Baselines;
+using Spector.Benchmarks.Model;
+using Spector.Testing;
+
+namespace Spector.Benchmarks.Harness;
+
+/// <summary>
+/// One database for a benchmark run: a temporary SQLite file, or PostgreSQL (SPECTOR_TEST_POSTGRES, else a
+/// durable throwaway cluster, fsync on). Spector, the hand-written code and EF Core all get their connections
+/// from the same <see cref="SpectorStore"/>, so they share pool and settings (SQLite: WAL, synchronous=NORMAL).
+/// </summary>
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private readonly PostgresCluster? _cluster;
+    private readonly NpgsqlDataSource? _dataSource;
+    private readonly string? _file;
+
+    private BenchDatabase(string name, SpectorStore store, PostgresCluster? cluster = null, NpgsqlDataSource? dataSource = null, string? file = null)
+    {
+        (Name, Store, _cluster, _dataSource, _file) = (name, store, cluster, dataSource, file);
+        HandWritten = new HandWrittenAccounts(store);
+        EfCore = new EfCoreAccounts(store, dataSource);
+    }
+
+    /// <summary>"sqlite" or "postgres".</summary>
+    public string Name { get; }
+
+    public SpectorStore Store { get; }
+
+    public HandWrittenAccounts HandWritten { get; }
+
+    public EfCoreAccounts EfCore { get; }
+
+    public static async Task<BenchDatabase> OpenAsync(string name)
+    {
+        if (name == "sqlite")
+        {
+            var file = Path.Combine(Path.GetTempPath(), $"spector-bench-{Guid.NewGuid():N}.db");
+            return new BenchDatabase(name, SpectorStore.Sqlite($"Data Source={file}"), file: file);
+        }
+        var connectionString = Environment.GetEnvironmentVariable("SPECTOR_TEST_POSTGRES");
+        var cluster = connectionString is null ? await PostgresCluster.StartAsync(durable: true) : null;
+        var dataSource = NpgsqlDataSource.Create(connectionString ?? cluster!.ConnectionString);
+        return new BenchDatabase(name, SpectorStore.Postgres(dataSource), cluster, dataSource);
+    }
+
+    /// <summary>Empty tables for Spector's two logs and for EF Core's accounts and audit rows.</summary>
+    public async Task ResetAsync()
+    {
+        foreach (var log in new[] { BenchEvents.Log, BenchHashedEvents.Log })
+        {
+            log.Use(Store);
+            await log.MigrateDownAsync();
+            await log.MigrateUpAsync();
+        }
+        await EfCore.RecreateTablesAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_dataSource is not null) await _dataSource.DisposeAsync();
+        if (_cluster is not null) await _cluster.DisposeAsync();
+        if (_file is null) return;
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_file + suffix);
+    }
+}

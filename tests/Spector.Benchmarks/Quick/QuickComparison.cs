@@ -1,0 +1,104 @@
+using Spector.Benchmarks.Harness;
+
+namespace Spector.Benchmarks.Quick;
+
+/// <summary>
+/// The quick comparison: every DESIGN.md section 7 ratio on one database, each variant measured in five
+/// interleaved rounds and reduced to its median, sized to finish in about a minute per database.
+/// </summary>
+internal static class QuickComparison
+{
+    private const int Rounds = 5;
+
+    public static async Task RunAsync(string database, Report report)
+    {
+        await using var db = await BenchDatabase.OpenAsync(database);
+        await db.ResetAsync();
+        var w = new Workloads(db);
+
+        // Warm-up: JIT, pools and the first-touch cost of each table.
+        await Measure.RateAsync(50, w.SpectorInsertAsync);
+        await Measure.RateAsync(50, w.SpectorHashedInsertAsync);
+        await Measure.RateAsync(50, w.HandWrittenInsertAsync);
+        await Measure.RateAsync(50, w.EfCoreInsertAsync);
+
+        await InsertAsync(database, w, report);
+        await UpdateAsync(database, db, w, report);
+        await ReplayAsync(database, db, w, report);
+        await HashedAsync(database, w, report);
+    }
+
+    private static async Task InsertAsync(string database, Workloads w, Report report)
+    {
+        const int n = 400;
+        var rates = await Measure.InterleavedAsync(Rounds,
+            _ => Measure.RateAsync(n, w.SpectorInsertAsync),
+            _ => Measure.RateAsync(n, w.HandWrittenInsertAsync),
+            _ => Measure.RateAsync(n, w.EfCoreInsertAsync));
+        report.Throughput($"insert-vs-handwritten/{database}", rates[0], rates[1], atLeast: 0.8);
+        report.Throughput($"insert-vs-efcore/{database}", rates[0], rates[2], atLeast: 1.5);
+    }
+
+    /// <summary>
+    /// Updates on records with 10, 1,000 and 10,000 events, without and with savepoints. Each round gets fresh
+    /// records, enough that the measured updates grow no history by more than about 5 %.
+    /// </summary>
+    private static async Task UpdateAsync(string database, BenchDatabase db, Workloads w, Report report)
+    {
+        var handWrittenIds = new List<Guid>();
+        var efIds = new List<Guid>();
+        for (var i = 0; i < 50; i++)
+        {
+            handWrittenIds.Add(await db.HandWritten.InsertAsync("owner", i));
+            efIds.Add(await db.EfCore.InsertAsync("owner", i));
+        }
+
+        var histories = new[] { 10, 1_000, 10_000 };
+        var variants = new List<Func<int, Task<double>>>();
+        foreach (var savepoints in new[] { false, true })
+            foreach (var history in histories)
+            {
+                // Without savepoints every update replays the whole history: fewer operations for the long ones.
+                var n = savepoints || history == 10 ? 200 : history == 1_000 ? 30 : 8;
+                variants.Add(async _ =>
+                {
+                    var ids = await Histories.LoadAsync(db, savepoints, history, Math.Clamp((int)Math.Ceiling(n * 20.0 / history), 1, n));
+                    return await Measure.RateAsync(n, i => Workloads.SpectorUpdateAsync(ids[i % ids.Length], savepoints, i));
+                });
+            }
+        variants.Add(_ => Measure.RateAsync(200, i => w.HandWrittenUpdateAsync(handWrittenIds[i % handWrittenIds.Count], i)));
+        variants.Add(_ => Measure.RateAsync(200, i => w.EfCoreUpdateAsync(efIds[i % efIds.Count], i)));
+        var rates = await Measure.InterleavedAsync(Rounds, [.. variants]);
+        var (handWritten, efCore) = (rates[6], rates[7]);
+
+        report.Throughput($"update-10-vs-efcore/{database}", rates[0], efCore, atLeast: 1.5);
+        for (var i = 0; i < 6; i++)
+            report.Throughput($"update{(i >= 3 ? "-savepoints" : "")}-{histories[i % 3]}-vs-handwritten/{database}", rates[i], handWritten);
+        report.Cost($"update-savepoints-10000-vs-10/{database}", 1000 / rates[5], 1000 / rates[3], atMost: 1.5);
+        report.Cost($"update-10000-vs-10/{database}", 1000 / rates[2], 1000 / rates[0]);
+    }
+
+    private static async Task ReplayAsync(string database, BenchDatabase db, Workloads w, Report report)
+    {
+        var id = (await Histories.LoadAsync(db, savepoints: false, 10_000, 1))[0];
+        await Workloads.SpectorReplayAsync(id);
+        await w.HandWrittenReadAsync(id);
+        var rates = await Measure.InterleavedAsync(Rounds,
+            _ => Measure.RateAsync(10, _ => Workloads.SpectorReplayAsync(id)),
+            _ => Measure.RateAsync(10, _ => w.HandWrittenReadAsync(id)));
+        report.Throughput($"replay-10000-vs-dapper-read/{database}", rates[0], rates[1], atLeast: 0.9);
+    }
+
+    private static async Task HashedAsync(string database, Workloads w, Report report)
+    {
+        var duration = TimeSpan.FromSeconds(0.6);
+        foreach (var writers in new[] { 1, 8 })
+        {
+            var rates = await Measure.InterleavedAsync(Rounds,
+                _ => Measure.ConcurrentRateAsync(writers, duration, w.SpectorHashedInsertAsync),
+                _ => Measure.ConcurrentRateAsync(writers, duration, w.SpectorInsertAsync));
+            report.Throughput($"hashed-vs-unhashed-{writers}-writer{(writers > 1 ? "s" : "")}/{database}", rates[0], rates[1],
+                atLeast: writers == 8 ? 0.5 : null);
+        }
+    }
+}
