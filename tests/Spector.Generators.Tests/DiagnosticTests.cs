@@ -12,6 +12,17 @@ public sealed class DiagnosticTests
         public partial class Events;
         """;
 
+    private const string Thing = """
+        using System;
+        using Spector;
+        [Evented]
+        public partial class Thing
+        {
+            public Guid Id { get; set; }
+            static void Changeset(Changeset<Thing> c) { }
+        }
+        """;
+
     private static Diagnostic Single(GeneratorHarness.Result result, string id)
     {
         var matching = result.GeneratorDiagnostics.Where(d => d.Id == id).ToList();
@@ -157,16 +168,7 @@ public sealed class DiagnosticTests
             [EventSchema(typeof(Thing), 0)]
             [EventLink("edits", "thing_edits", "previous id")]
             public partial class Events;
-            """, """
-            using System;
-            using Spector;
-            [Evented]
-            public partial class Thing
-            {
-                public Guid Id { get; set; }
-                static void Changeset(Changeset<Thing> c) { }
-            }
-            """);
+            """, Thing);
 
         var d = Single(result, "SPEC014");
         Assert.That(d.GetMessage(), Does.Contain("previous id").And.Contain("link column"));
@@ -353,17 +355,6 @@ public sealed class DiagnosticTests
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
     }
-
-    private const string Thing = """
-        using System;
-        using Spector;
-        [Evented]
-        public partial class Thing
-        {
-            public Guid Id { get; set; }
-            static void Changeset(Changeset<Thing> c) { }
-        }
-        """;
 
     [Test]
     public void SPEC026_a_route_method_with_the_wrong_signature()

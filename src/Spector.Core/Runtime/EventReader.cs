@@ -15,10 +15,10 @@ internal static class EventReader
     /// from the start instead, and each savepoint is handed to it with the state it should reproduce, without
     /// resetting anything.
     /// </summary>
-    public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, DbConnection connection, DbTransaction? tx,
+    public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
         Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
     {
-        var sql = type.Log.ShardFor(id, type.Name).Sql;
+        var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;

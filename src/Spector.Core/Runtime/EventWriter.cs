@@ -110,7 +110,7 @@ internal static class EventWriter
                 if (serializeWriters && dialect.RecordLockSql is { } lockSql)
                     await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
                         .ConfigureAwait(false);
-                var replayed = await EventReader.ReplayAsync(type, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
+                var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
                 record = replayed.Record ?? throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
                 seq = replayed.LastSeq + 1;
                 if (expected is not null && type.Diff(record, expected) is { Count: > 0 } stale)

@@ -15,9 +15,10 @@ internal static class RecordRecovery
         where T : class
     {
         var table = RequireTable(type, "materialize");
+        var shard = type.Log.ShardFor(id, type.Name);
         return WriteTransaction.RunAsync(type.Log, session, async (connection, tx, _) =>
         {
-            var replayed = await EventReader.ReplayAsync(type, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
+            var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
             if (replayed.LastSeq == 0) return new Materialization<T>(MaterializeOutcome.NoEvents, id, null);
             if (replayed.Record is not { } record) return new Materialization<T>(MaterializeOutcome.Deleted, id, null);
             var rows = await connection.ExecuteScalarAsync<long>(new CommandDefinition(table.ExistsSql, new { id }, tx, cancellationToken: ct))

@@ -31,8 +31,9 @@ public static class SpectorRuntime
         where T : class
     {
         if (upToSeq is < 1) throw new ArgumentOutOfRangeException(nameof(upToSeq), upToSeq, "Event sequence numbers start at 1.");
+        var shard = type.Log.ShardFor(id, type.Name);
         await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
-        var replayed = await EventReader.ReplayAsync(type, lease.Connection, lease.Transaction, id, upToSeq, ct).ConfigureAwait(false);
+        var replayed = await EventReader.ReplayAsync(type, shard, lease.Connection, lease.Transaction, id, upToSeq, ct).ConfigureAwait(false);
         return replayed.Record;
     }
 
@@ -45,10 +46,11 @@ public static class SpectorRuntime
     public static async Task<SavepointVerification> VerifySavepointsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id,
         CancellationToken ct) where T : class
     {
+        var shard = type.Log.ShardFor(id, type.Name);
         await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
         var mismatches = new List<SavepointMismatch>();
         var count = 0;
-        await EventReader.ReplayAsync(type, lease.Connection, lease.Transaction, id, null, ct, (eventId, seq, restored, replayed) =>
+        await EventReader.ReplayAsync(type, shard, lease.Connection, lease.Transaction, id, null, ct, (eventId, seq, restored, replayed) =>
         {
             count++;
             var fields = type.Diff(replayed, restored);
