@@ -69,6 +69,57 @@ public static class AttrConvert
     /// </summary>
     public static T? ToObject<T>(JsonNode? node) => node is null ? default : node.Deserialize<T>();
 
+    // The same conversions from a value of a stored payload, read without building a node. They accept and
+    // refuse exactly what the node conversions do, with the same exception types (AttrConvertTests).
+    public static string? ToNullableString(JsonElement value) => IsNull(value) ? null : Value(value, "String").GetString();
+    public static string ToString(JsonElement value) => ToNullableString(value) ?? throw Null("String");
+
+    public static bool ToBoolean(JsonElement value) => Value(value, "Boolean").GetBoolean();
+    public static bool? ToNullableBoolean(JsonElement value) => IsNull(value) ? null : ToBoolean(value);
+
+    public static short ToInt16(JsonElement value) => Read(value, "Int16", static (JsonElement e, out short v) => e.TryGetInt16(out v));
+    public static short? ToNullableInt16(JsonElement value) => IsNull(value) ? null : ToInt16(value);
+
+    public static int ToInt32(JsonElement value) => Read(value, "Int32", static (JsonElement e, out int v) => e.TryGetInt32(out v));
+    public static int? ToNullableInt32(JsonElement value) => IsNull(value) ? null : ToInt32(value);
+
+    public static long ToInt64(JsonElement value) => Read(value, "Int64", static (JsonElement e, out long v) => e.TryGetInt64(out v));
+    public static long? ToNullableInt64(JsonElement value) => IsNull(value) ? null : ToInt64(value);
+
+    public static float ToSingle(JsonElement value) => Read(value, "Single", static (JsonElement e, out float v) => e.TryGetSingle(out v));
+    public static float? ToNullableSingle(JsonElement value) => IsNull(value) ? null : ToSingle(value);
+
+    public static double ToDouble(JsonElement value) => Read(value, "Double", static (JsonElement e, out double v) => e.TryGetDouble(out v));
+    public static double? ToNullableDouble(JsonElement value) => IsNull(value) ? null : ToDouble(value);
+
+    public static decimal ToDecimal(JsonElement value) => Read(value, "Decimal", static (JsonElement e, out decimal v) => e.TryGetDecimal(out v));
+    public static decimal? ToNullableDecimal(JsonElement value) => IsNull(value) ? null : ToDecimal(value);
+
+    public static Guid ToGuid(JsonElement value) => Read(value, "Guid", static (JsonElement e, out Guid v) => e.TryGetGuid(out v));
+    public static Guid? ToNullableGuid(JsonElement value) => IsNull(value) ? null : ToGuid(value);
+
+    public static DateTimeOffset ToDateTimeOffset(JsonElement value) =>
+        Read(value, "DateTimeOffset", static (JsonElement e, out DateTimeOffset v) => e.TryGetDateTimeOffset(out v));
+    public static DateTimeOffset? ToNullableDateTimeOffset(JsonElement value) => IsNull(value) ? null : ToDateTimeOffset(value);
+
+    public static DateTime ToDateTime(JsonElement value) => ToDateTimeOffset(value).UtcDateTime;
+    public static DateTime? ToNullableDateTime(JsonElement value) => IsNull(value) ? null : ToDateTime(value);
+
+    public static TEnum ToEnum<TEnum>(JsonElement value) where TEnum : struct, Enum
+    {
+        if (Value(value, typeof(TEnum).Name).ValueKind == JsonValueKind.Number)
+            return (TEnum)Enum.ToObject(typeof(TEnum), ToInt64(value));
+        var text = value.GetString()!;
+        return Enum.TryParse<TEnum>(text, ignoreCase: false, out var parsed)
+            ? parsed
+            : throw new FormatException($"'{text}' is not a value of {typeof(TEnum).Name}.");
+    }
+
+    public static TEnum? ToNullableEnum<TEnum>(JsonElement value) where TEnum : struct, Enum =>
+        IsNull(value) ? null : ToEnum<TEnum>(value);
+
+    public static T? ToObject<T>(JsonElement value) => IsNull(value) ? default : value.Deserialize<T>();
+
     /// <summary>Compares two values of a type with no dedicated conversion by their JSON form (used by savepoint checks, not replay).</summary>
     public static bool SameJson<T>(T a, T b) => JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);
 
@@ -81,6 +132,23 @@ public static class AttrConvert
         null => throw Null(type),
         JsonValue value => value,
         _ => throw new FormatException($"expected a {type} value, found a JSON {node.GetValueKind()}"),
+    };
+
+    private static bool IsNull(JsonElement value) => value.ValueKind == JsonValueKind.Null;
+
+    private delegate bool TryRead<TValue>(JsonElement element, out TValue value);
+
+    // A value of the right JSON kind that does not fit (12.5 as an Int32, "x" as a Guid) is refused as the node does.
+    private static TValue Read<TValue>(JsonElement value, string type, TryRead<TValue> tryRead) =>
+        tryRead(Value(value, type), out var result)
+            ? result
+            : throw new InvalidOperationException($"An element of type '{value.ValueKind}' cannot be converted to a '{typeof(TValue)}'.");
+
+    private static JsonElement Value(JsonElement value, string type) => value.ValueKind switch
+    {
+        JsonValueKind.Null => throw Null(type),
+        JsonValueKind.Object or JsonValueKind.Array => throw new FormatException($"expected a {type} value, found a JSON {value.ValueKind}"),
+        _ => value,
     };
 
     private static FormatException Null(string type) => new($"null is not a valid {type}");

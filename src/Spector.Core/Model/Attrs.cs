@@ -12,43 +12,65 @@ namespace Spector;
 public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
 {
     private static readonly JsonNodeOptions KeysAreOrdinal = new() { PropertyNameCaseInsensitive = false };
-    private readonly JsonObject _values;
+
+    // Attributes read from a stored payload keep the parsed element and build the JSON object only when
+    // something asks for nodes: replay's Cast reads the element directly, which is most of replay's cost saved.
+    private readonly JsonElement _stored;
+    private JsonObject? _object;
 
     /// <summary>An empty set of attributes.</summary>
-    public Attrs() => _values = new JsonObject(KeysAreOrdinal);
+    public Attrs() => _object = new JsonObject(KeysAreOrdinal);
 
-    private Attrs(JsonObject values) => _values = values;
+    private Attrs(JsonElement stored) => _stored = stored;
+
+    private JsonObject Values => _object ??= JsonObject.Create(_stored, KeysAreOrdinal)!;
+
+    /// <summary>True while the attributes are still the parsed payload, untouched by the node API.</summary>
+    internal bool IsStored => _object is null;
+
+    /// <summary>Reads a key of a still-stored payload without building nodes; call only when <see cref="IsStored"/>.</summary>
+    internal bool TryGetStored(string key, out JsonElement value) => _stored.TryGetProperty(key, out value);
+
+    /// <summary>One value of a still-stored payload as a node (null when absent or JSON null), leaving the rest unbuilt.</summary>
+    internal JsonNode? StoredNode(string key) =>
+        !_stored.TryGetProperty(key, out var value) ? null : value.ValueKind switch
+        {
+            JsonValueKind.Null => null,
+            JsonValueKind.Object => JsonObject.Create(value, KeysAreOrdinal),
+            JsonValueKind.Array => JsonArray.Create(value, KeysAreOrdinal),
+            _ => JsonValue.Create(value, KeysAreOrdinal),
+        };
 
     /// <summary>Gets or sets the value stored under <paramref name="key"/> (null when absent).</summary>
     public JsonNode? this[string key]
     {
-        get => _values.TryGetPropertyValue(key, out var value) ? value : null;
-        set => _values[key] = value;
+        get => Values.TryGetPropertyValue(key, out var value) ? value : null;
+        set => Values[key] = value;
     }
 
     /// <summary>Number of keys.</summary>
-    public int Count => _values.Count;
+    public int Count => Values.Count;
 
     /// <summary>True when <paramref name="key"/> is present, even with a null value.</summary>
-    public bool ContainsKey(string key) => _values.ContainsKey(key);
+    public bool ContainsKey(string key) => IsStored ? _stored.TryGetProperty(key, out _) : Values.ContainsKey(key);
 
     /// <summary>Looks a key up; a present key with a JSON null yields true and a null value.</summary>
-    public bool TryGetValue(string key, out JsonNode? value) => _values.TryGetPropertyValue(key, out value);
+    public bool TryGetValue(string key, out JsonNode? value) => Values.TryGetPropertyValue(key, out value);
 
     /// <summary>Removes a key; returns whether it was present.</summary>
-    public bool Remove(string key) => _values.Remove(key);
+    public bool Remove(string key) => Values.Remove(key);
 
     /// <summary>Reads a key as <typeparamref name="T"/>, or <paramref name="fallback"/> when absent or null.</summary>
     public T Get<T>(string key, T fallback = default!) =>
-        _values.TryGetPropertyValue(key, out var node) && node is not null ? node.GetValue<T>() : fallback;
+        Values.TryGetPropertyValue(key, out var node) && node is not null ? node.GetValue<T>() : fallback;
 
     /// <summary>Upcasting helper: moves the value of <paramref name="from"/> to <paramref name="to"/> when present.</summary>
     public Attrs Rename(string from, string to)
     {
-        if (_values.TryGetPropertyValue(from, out var node))
+        if (Values.TryGetPropertyValue(from, out var node))
         {
-            _values.Remove(from);
-            _values[to] = node;
+            Values.Remove(from);
+            Values[to] = node;
         }
         return this;
     }
@@ -71,7 +93,7 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     private (JsonObject? Parent, string Key) Walk(string path, bool create)
     {
         var parts = path.Split('.');
-        var current = _values;
+        var current = Values;
         for (var i = 0; i < parts.Length - 1; i++)
         {
             if (current.TryGetPropertyValue(parts[i], out var next) && next is JsonObject child)
@@ -95,30 +117,30 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     /// <summary>Upcasting helper: sets <paramref name="key"/> only when it is absent.</summary>
     public Attrs Default(string key, JsonNode? value)
     {
-        if (!_values.ContainsKey(key)) _values[key] = value;
+        if (!Values.ContainsKey(key)) Values[key] = value;
         return this;
     }
 
     /// <summary>Writes the attributes as one JSON object.</summary>
-    public void WriteTo(Utf8JsonWriter writer) => _values.WriteTo(writer);
+    public void WriteTo(Utf8JsonWriter writer) => Values.WriteTo(writer);
 
     /// <summary>The attributes as compact JSON text.</summary>
-    public override string ToString() => _values.ToJsonString();
+    public override string ToString() => Values.ToJsonString();
 
     /// <summary>Reads attributes from a stored JSON object.</summary>
     public static Attrs Parse(string json)
     {
-        var node = JsonNode.Parse(json, KeysAreOrdinal);
-        return node is JsonObject obj
-            ? new Attrs(obj)
-            : throw new JsonException($"An event payload must be a JSON object, found {node?.GetValueKind().ToString() ?? "null"}.");
+        var element = JsonElement.Parse(json);
+        return element.ValueKind == JsonValueKind.Object
+            ? new Attrs(element)
+            : throw new JsonException($"An event payload must be a JSON object, found {element.ValueKind}.");
     }
 
     /// <inheritdoc />
-    public IEnumerator<KeyValuePair<string, JsonNode?>> GetEnumerator() => _values.GetEnumerator();
+    public IEnumerator<KeyValuePair<string, JsonNode?>> GetEnumerator() => Values.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>Collection-initializer support: <c>new Attrs { { "name", "Ann" } }</c>.</summary>
-    public void Add(string key, JsonNode? value) => _values.Add(key, value);
+    public void Add(string key, JsonNode? value) => Values.Add(key, value);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Spector;
@@ -69,6 +70,16 @@ public sealed class Changeset<T> where T : class
     /// </summary>
     public Changeset<T> Cast(params ReadOnlySpan<string> keys)
     {
+        if (Attrs.IsStored)
+        {
+            // A payload read from the database: convert straight from the parsed JSON, no nodes built.
+            foreach (var key in keys)
+            {
+                if (!Attrs.TryGetStored(key, out var stored)) continue;
+                Set(key, null, stored, fromStored: true);
+            }
+            return this;
+        }
         foreach (var key in keys)
         {
             if (!Attrs.TryGetValue(key, out var value)) continue;
@@ -93,7 +104,7 @@ public sealed class Changeset<T> where T : class
     {
         try
         {
-            return convert(Attrs[key]);
+            return convert(Attrs.IsStored ? Attrs.StoredNode(key) : Attrs[key]);
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or System.Text.Json.JsonException)
         {
@@ -125,12 +136,12 @@ public sealed class Changeset<T> where T : class
         return this;
     }
 
-    private void Set(string key, JsonNode? value)
+    private void Set(string key, JsonNode? value, JsonElement stored = default, bool fromStored = false)
     {
         bool known;
         try
         {
-            known = _type.TrySetAttr(Record, key, value);
+            known = fromStored ? _type.TrySetAttr(Record, key, stored) : _type.TrySetAttr(Record, key, value);
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or System.Text.Json.JsonException)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Dapper;
@@ -55,6 +56,9 @@ public abstract class EventedType<T> where T : class
 
     /// <summary>Sets the property stored under <paramref name="key"/>; false when there is none.</summary>
     public abstract bool TrySetAttr(T record, string key, JsonNode? value);
+
+    /// <summary>As the node overload, reading a value of a stored payload without building a node (replay's path).</summary>
+    public abstract bool TrySetAttr(T record, string key, JsonElement value);
 
     /// <summary>Reads the property stored under <paramref name="key"/>; false when there is none.</summary>
     public abstract bool TryGetAttr(T record, string key, out object? value);

@@ -62,8 +62,12 @@ internal static class Payload
     }
 
     /// <summary>The payload's <c>__version__</c>; payloads written without one count as version 0.</summary>
-    public static int VersionOf(Attrs attrs) =>
-        attrs.TryGetValue(VersionKey, out var node) && node is not null ? node.GetValue<int>() : 0;
+    public static int VersionOf(Attrs attrs)
+    {
+        if (attrs.IsStored)
+            return attrs.TryGetStored(VersionKey, out var stored) && stored.ValueKind != JsonValueKind.Null ? stored.GetInt32() : 0;
+        return attrs.TryGetValue(VersionKey, out var node) && node is not null ? node.GetValue<int>() : 0;
+    }
 }
 
 /// <summary>Event time: UTC, truncated to the microsecond both databases store.</summary>

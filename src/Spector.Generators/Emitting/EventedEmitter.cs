@@ -117,14 +117,19 @@ internal static class EventedEmitter
         w.Line();
         EmitHooks(w, model);
 
-        w.Open($"public override bool TrySetAttr({self} record, string key, global::System.Text.Json.Nodes.JsonNode? value)");
-        w.Open("switch (key)");
-        foreach (var p in model.Properties.Where(p => p.Name != "Id"))
-            w.Line($"case {SourceWriter.Literal(p.Key)}: record.{p.Name} = {Conversion(p)}; return true;");
-        w.Line("default: return false;");
-        w.Close();
-        w.Close();
-        w.Line();
+        // One setter per value form: nodes (a write's attributes) and stored JSON elements (replay). The
+        // conversion calls read the same; overload resolution picks the form.
+        foreach (var valueType in new[] { "global::System.Text.Json.Nodes.JsonNode?", "global::System.Text.Json.JsonElement" })
+        {
+            w.Open($"public override bool TrySetAttr({self} record, string key, {valueType} value)");
+            w.Open("switch (key)");
+            foreach (var p in model.Properties.Where(p => p.Name != "Id"))
+                w.Line($"case {SourceWriter.Literal(p.Key)}: record.{p.Name} = {Conversion(p)}; return true;");
+            w.Line("default: return false;");
+            w.Close();
+            w.Close();
+            w.Line();
+        }
 
         w.Open($"public override bool TryGetAttr({self} record, string key, out object? value)");
         w.Open("switch (key)");

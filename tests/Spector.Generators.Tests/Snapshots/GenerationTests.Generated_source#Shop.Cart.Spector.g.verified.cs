@@ -92,6 +92,15 @@ partial class Cart
             }
         }
 
+        public override bool TrySetAttr(global::Shop.Cart record, string key, global::System.Text.Json.JsonElement value)
+        {
+            switch (key)
+            {
+                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value)!; return true;
+                default: return false;
+            }
+        }
+
         public override bool TryGetAttr(global::Shop.Cart record, string key, out object? value)
         {
             switch (key)

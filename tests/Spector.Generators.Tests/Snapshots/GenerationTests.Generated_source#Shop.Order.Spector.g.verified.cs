@@ -182,6 +182,22 @@ partial class Order
             }
         }
 
+        public override bool TrySetAttr(global::Shop.Order record, string key, global::System.Text.Json.JsonElement value)
+        {
+            switch (key)
+            {
+                case "customer": record.Customer = global::Spector.AttrConvert.ToString(value); return true;
+                case "note": record.Note = global::Spector.AttrConvert.ToNullableString(value); return true;
+                case "total": record.Total = global::Spector.AttrConvert.ToDecimal(value); return true;
+                case "items": record.Items = global::Spector.AttrConvert.ToNullableInt32(value); return true;
+                case "state": record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value); return true;
+                case "paid_at": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;
+                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value)!; return true;
+                case "inserted_at": record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value); return true;
+                default: return false;
+            }
+        }
+
         public override bool TryGetAttr(global::Shop.Order record, string key, out object? value)
         {
             switch (key)
