@@ -34,8 +34,9 @@ public static class Jcs
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
-                var members = new List<JsonProperty>();
-                foreach (var member in value.EnumerateObject()) members.Add(member);
+                // Each name is read once: JsonProperty.Name builds a new string on every call.
+                var members = new List<(string Name, JsonElement Value)>();
+                foreach (var member in value.EnumerateObject()) members.Add((member.Name, member.Value));
                 // string.CompareOrdinal compares UTF-16 code units, which is the order RFC 8785 prescribes.
                 members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
                 Raw(output, "{");
@@ -63,6 +64,13 @@ public static class Jcs
                 WriteString(output, value.GetString()!);
                 break;
             case JsonValueKind.Number:
+                // Integers a double holds exactly print as their digits (and -0 as 0): the common case, without
+                // going through the double's shortest form.
+                if (value.TryGetInt64(out var integer) && Math.Abs(integer) <= MaxExactInteger)
+                {
+                    Raw(output, integer.ToString(CultureInfo.InvariantCulture));
+                    break;
+                }
                 if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
                     throw new JsonException($"The number {value.GetRawText()} is outside the range of an IEEE 754 double, which RFC 8785 requires.");
                 Raw(output, FormatNumber(number));
@@ -81,9 +89,21 @@ public static class Jcs
         }
     }
 
+    /// <summary>2^53: every integer up to it in magnitude is exactly a double.</summary>
+    private const long MaxExactInteger = 9_007_199_254_740_992;
+
     /// <summary>A string with only <c>"</c>, <c>\</c> and control characters escaped, as RFC 8785 §3.2.2.2 requires.</summary>
     public static void WriteString(IBufferWriter<byte> output, string value)
     {
+        if (!NeedsEscaping(value))
+        {
+            var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length) + 2);
+            span[0] = (byte)'"';
+            var length = Encoding.UTF8.GetBytes(value, span[1..]);
+            span[length + 1] = (byte)'"';
+            output.Advance(length + 2);
+            return;
+        }
         var text = new StringBuilder(value.Length + 2).Append('"');
         foreach (var c in value)
         {
@@ -139,6 +159,13 @@ public static class Jcs
             result.Append('e').Append(n - 1 >= 0 ? '+' : '-').Append(Math.Abs(n - 1).ToString(CultureInfo.InvariantCulture));
         }
         return result.ToString();
+    }
+
+    private static bool NeedsEscaping(string value)
+    {
+        foreach (var c in value)
+            if (c < 0x20 || c == '"' || c == '\\') return true;
+        return false;
     }
 
     private static void Raw(IBufferWriter<byte> output, string text)
