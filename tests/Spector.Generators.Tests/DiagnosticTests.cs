@@ -392,6 +392,21 @@ public sealed class DiagnosticTests
     }
 
     [Test]
+    public void SPEC027_per_record_chains_on_a_table_that_is_not_hashed()
+    {
+        var result = GeneratorHarness.Run("""
+            using Spector;
+            [EventsTable("events", HashScope = HashScope.Record)]
+            [EventSchema(typeof(Thing), 0)]
+            public partial class Events;
+            """, Thing);
+
+        var d = Single(result, "SPEC027");
+        Assert.That(d.GetMessage(), Does.Contain("'Events'").And.Contain("Hashed = true"));
+        Assert.That(Line(d), Is.EqualTo(4));
+    }
+
+    [Test]
     public void SPEC014_a_shard_link_table_name_that_is_too_long()
     {
         var longLink = new string('l', 60);

@@ -130,4 +130,29 @@ public sealed class GenerationTests
         var events = result.Sources["Chat.MessageEvents.SpectorEvents.g.cs"];
         Assert.That(events, Does.Contain("shards: new string[] { \"messages_0\", \"messages_1\" },").And.Contain("route: Route);"));
     }
+
+    [Test]
+    public void A_table_with_per_record_chains_passes_its_hash_scope_to_the_runtime()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            namespace Shop;
+            [EventsTable("receipts", Hashed = true, HashScope = HashScope.Record)]
+            [EventSchema(typeof(Receipt), 0)]
+            public static partial class ReceiptEvents;
+            [Evented]
+            public partial class Receipt
+            {
+                public Guid Id { get; set; }
+                public decimal Total { get; set; }
+                static void Changeset(Changeset<Receipt> c) => c.Cast("total");
+            }
+            """);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty);
+        Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
+        var events = result.Sources["Shop.ReceiptEvents.SpectorEvents.g.cs"];
+        Assert.That(events, Does.Contain("hashed: true,").And.Contain("hashScope: global::Spector.HashScope.Record);"));
+    }
 }

@@ -1,24 +1,44 @@
 // Independent re-verification of a Spector hash chain exported as JSON Lines (EventLog.ExportChainAsync).
 // Uses only Node's crypto and the public RFC 8785 package "canonicalize" - none of Spector's code.
 //   node verify.mjs chain.jsonl [expected-head as position:hex]
-// Prints "ok: N events, head P:H" and exits 0, or prints the first break and exits 1.
+//   node verify.mjs --record-scope chain.jsonl     (HashScope.Record: one chain per record, from 32 zero bytes)
+// Prints "ok: N events, head P:H" (record scope: "ok: N events in R records") and exits 0, or prints the
+// first break and exits 1.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
-const [file, expectedHead] = process.argv.slice(2);
+const recordScope = process.argv.includes('--record-scope');
+const [file, expectedHead] = process.argv.slice(2).filter(a => a !== '--record-scope');
 if (!file) {
-  console.error('usage: node verify.mjs chain.jsonl [position:hash]');
+  console.error('usage: node verify.mjs [--record-scope] chain.jsonl [position:hash]');
   process.exit(2);
 }
 
 let previous = Buffer.alloc(32); // hash_0: 32 zero bytes
 let count = 0;
+let records = 0;
 let head = null;
+let record = null;
+let seq = 0;
 for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
   if (!line.trim()) continue;
   const row = JSON.parse(line);
+  if (recordScope) {
+    // Each record's chain starts again from 32 zero bytes at seq 1 and has no gap.
+    if (row.parent_id !== record) {
+      record = row.parent_id;
+      previous = Buffer.alloc(32);
+      seq = 0;
+      records++;
+    }
+    if (row.seq !== seq + 1) {
+      console.log(`break at position ${row.position} (event ${row.id}): record ${record} has no seq ${seq + 1}`);
+      process.exit(1);
+    }
+    seq = row.seq;
+  }
   // The envelope covers every stored field and no names (see docs/integrity.md).
   const envelope = {
     v: 1,
@@ -45,4 +65,4 @@ if (expectedHead && head !== expectedHead) {
   console.log(`head mismatch: expected ${expectedHead}, found ${head ?? 'an empty chain'}`);
   process.exit(1);
 }
-console.log(`ok: ${count} events, head ${head ?? 'none'}`);
+console.log(recordScope ? `ok: ${count} events in ${records} records` : `ok: ${count} events, head ${head ?? 'none'}`);

@@ -120,6 +120,10 @@ internal static class DiagnosticDescriptors
         "Sharding is declared incompletely",
         "Events table '{0}': {1}");
 
+    public static readonly DiagnosticDescriptor HashScopeWithoutHashing = Error("SPEC027", StorageCategory,
+        "Hash scope on an unhashed events table",
+        "Events table '{0}' sets HashScope = HashScope.Record but is not hashed; add Hashed = true, or remove HashScope");
+
     private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
 

@@ -18,6 +18,13 @@ public sealed class EventsTableAttribute(string name) : Attribute
     public bool Hashed { get; set; }
 
     /// <summary>
+    /// What one hash chain covers on a <see cref="Hashed"/> table: the whole table (the default: one chain in
+    /// position order, appends take turns on a chain lock) or each record (its events chain in sequence order
+    /// from their own genesis, so writers to different records never wait for each other).
+    /// </summary>
+    public HashScope HashScope { get; set; }
+
+    /// <summary>
     /// Spreads records over these events tables instead of one. Each shard gets its own link tables
     /// (<c>&lt;shard&gt;_&lt;link table&gt;</c>), positions and hash chain. Requires <see cref="ShardBy"/>.
     /// </summary>
@@ -28,6 +35,23 @@ public sealed class EventsTableAttribute(string name) : Attribute
     /// table storing a record. It must be deterministic: a record's events are always read from where it routes.
     /// </summary>
     public string? ShardBy { get; set; }
+}
+
+/// <summary>What one hash chain of a hashed events table covers.</summary>
+public enum HashScope
+{
+    /// <summary>
+    /// One chain over the whole table in position order. Every change, removal or reordering anywhere is
+    /// caught and one head anchors the table; appends take turns on the chain lock, so they commit one at a time.
+    /// </summary>
+    Table,
+
+    /// <summary>
+    /// One chain per record in sequence order, each from 32 zero bytes. Appends need no table-wide lock (the
+    /// record's sequence already orders them); a record's head anchors that record, and removing a whole
+    /// record's events is caught only against an anchored head.
+    /// </summary>
+    Record,
 }
 
 /// <summary>

@@ -49,7 +49,7 @@ public sealed record ChainBreak(
 
 /// <summary>The result of <see cref="EventLog.VerifyHashChainAsync(ChainHead?, CancellationToken)"/>.</summary>
 /// <param name="EventsChecked">Events read.</param>
-/// <param name="Head">The last event's position and stored hash, or null for an empty table.</param>
+/// <param name="Head">The last event's position and stored hash; null for an empty table, and for a whole-table verification of per-record chains (each record has its own head).</param>
 /// <param name="FirstBreak">The first break, or null when the whole chain verifies.</param>
 public sealed record ChainVerification(long EventsChecked, ChainHead? Head, ChainBreak? FirstBreak)
 {

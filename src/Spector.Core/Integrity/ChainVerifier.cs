@@ -15,16 +15,43 @@ internal static class ChainVerifier
         DateTimeOffset InsertedAt, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
 
     public static async Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
-        CancellationToken ct) =>
-        await VerifyShardAsync(log, shard, session, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
-
-    private static async Task<ChainVerification> VerifyShardAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
         CancellationToken ct)
+    {
+        RequireHashed(log);
+        if (log.HashScope == HashScope.Record)
+        {
+            if (expected is not null)
+                throw new ArgumentException(
+                    $"Events table {log.Table} chains each record on its own, so there is no table head to expect: " +
+                    "anchor records and pass their heads to VerifyRecordChainAsync.", nameof(expected));
+            return await VerifyRecordsAsync(shard, session, log, null, null, ct).ConfigureAwait(false) with { Table = shard.Table };
+        }
+        return await VerifyShardAsync(log, shard, session, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
+    }
+
+    /// <summary>Verifies one record's chain on a log with per-record chains; its head is the record's last event.</summary>
+    public static async Task<ChainVerification> VerifyRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct)
+    {
+        RequireHashed(log);
+        if (log.HashScope != HashScope.Record)
+            throw new InvalidOperationException(
+                $"Events table {log.Table} has one chain over the whole table, so a record's events are not a chain of their own: " +
+                "verify the table with VerifyHashChainAsync, or declare HashScope = HashScope.Record.");
+        var shard = log.ShardFor(recordId);
+        return await VerifyRecordsAsync(shard, session, log, recordId, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
+    }
+
+    private static void RequireHashed(EventLog log)
     {
         if (!log.Hashed)
             throw new InvalidOperationException(
                 $"Events table {log.Table} is not hashed: declare [EventsTable(\"{log.Table}\", Hashed = true)] to chain its events.");
+    }
 
+    private static async Task<ChainVerification> VerifyShardAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct)
+    {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
         byte[] previous = EventHash.Genesis.ToArray();
         Row? last = null;
@@ -76,6 +103,79 @@ internal static class ChainVerifier
                 $"The chain of {shard.Table} ends at position {last?.Position ?? 0}, before the expected head at position {expected.Position}: " +
                 "events were removed from the end, or the database was restored from an older backup."));
         return new ChainVerification(checkedCount, head, null);
+    }
+
+    /// <summary>
+    /// Walks per-record chains record by record, each in sequence order from the genesis hash: every record must
+    /// start at seq 1 and have no gap, and every hash must match. With <paramref name="recordId"/> only that
+    /// record is read and its last event is the head (checked against <paramref name="expected"/>); over the
+    /// whole table there is no single head.
+    /// </summary>
+    private static async Task<ChainVerification> VerifyRecordsAsync(EventShard shard, SpectorSession? session, EventLog log, Guid? recordId,
+        ChainHead? expected, CancellationToken ct)
+    {
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        var previous = EventHash.Genesis.ToArray();
+        Row? last = null;
+        long checkedCount = 0;
+        ChainBreak? found = null;
+
+        await using (var command = lease.Connection.CreateCommand())
+        {
+            command.Transaction = lease.Transaction;
+            command.CommandText = recordId is null ? shard.Sql.Chain(lease.Dialect) : shard.Sql.RecordChain(lease.Dialect);
+            if (recordId is { } id)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "parent_id";
+                parameter.Value = id;
+                command.Parameters.Add(parameter);
+            }
+            await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var row = Read(reader, lease.Dialect);
+                checkedCount++;
+                var before = last?.ParentId == row.ParentId ? last : null;
+                if (before is null) previous = EventHash.Genesis.ToArray();
+                var where = $"event {row.Id} (record {row.ParentId}, seq {row.Seq}) at position {row.Position} of {shard.Table}";
+                var lastGood = before is null ? "no earlier event of the record verifies" : $"the record's last good event is at position {before.Position}";
+                if (row.Seq != (before?.Seq ?? 0) + 1)
+                {
+                    found = new ChainBreak(ChainBreakKind.MissingRow, row.Position, row.Id, null, row.Hash, before?.Position,
+                        $"An event before {where} is missing (no seq {(before?.Seq ?? 0) + 1}); {lastGood}.");
+                    break;
+                }
+                var computed = Compute(previous, row);
+                if (!computed.AsSpan().SequenceEqual(row.Hash))
+                {
+                    // The next event chaining straight onto this one's predecessor means this one was slipped in.
+                    var next = await reader.ReadAsync(ct).ConfigureAwait(false) ? Read(reader, lease.Dialect) : null;
+                    var inserted = next is not null && next.ParentId == row.ParentId && Compute(previous, next).AsSpan().SequenceEqual(next.Hash);
+                    found = new ChainBreak(inserted ? ChainBreakKind.InsertedRow : ChainBreakKind.HashMismatch, row.Position, row.Id, computed,
+                        row.Hash, before?.Position, inserted
+                            ? $"{char.ToUpperInvariant(where[0])}{where[1..]} was inserted into the record's chain: the next event chains to the one before it; {lastGood}."
+                            : $"The stored hash of {where} does not match its content: the event or its hash was changed; {lastGood}.");
+                    break;
+                }
+                if (expected is not null && row.Position == expected.Position && !row.Hash.AsSpan().SequenceEqual(expected.Hash))
+                {
+                    found = new ChainBreak(ChainBreakKind.Truncated, row.Position, row.Id, expected.Hash, row.Hash, before?.Position,
+                        $"The event at the expected head position {row.Position} has another hash: the record's chain after " +
+                        $"position {before?.Position ?? 0} was replaced (a rollback to another history).");
+                    break;
+                }
+                previous = row.Hash;
+                last = row;
+            }
+        }
+
+        var head = recordId is not null && last is not null ? new ChainHead(last.Position, last.Hash) : null;
+        if (found is null && expected is not null && (last is null || last.Position < expected.Position))
+            found = new ChainBreak(ChainBreakKind.Truncated, last?.Position ?? 0, null, expected.Hash, last?.Hash, last?.Position,
+                $"The chain of record {recordId} in {shard.Table} ends at position {last?.Position ?? 0}, before the expected head at position " +
+                $"{expected.Position}: events were removed from its end, or the database was restored from an older backup.");
+        return new ChainVerification(checkedCount, head, found);
     }
 
     private static byte[] Compute(byte[] previous, Row row) =>

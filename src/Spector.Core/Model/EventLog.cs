@@ -25,10 +25,13 @@ public sealed class EventLog
     /// </summary>
     public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables,
         IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false, IReadOnlyList<EventLinkInfo>? links = null,
-        IReadOnlyList<string>? shards = null, Func<Guid, string>? route = null)
+        IReadOnlyList<string>? shards = null, Func<Guid, string>? route = null, HashScope hashScope = HashScope.Table)
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Hashed = hashed;
+        if (hashScope == HashScope.Record && !hashed)
+            throw new ArgumentException($"Events table {Table}: HashScope.Record chains the events of a hashed table; set Hashed = true.", nameof(hashScope));
+        HashScope = hashScope;
         Links = links ?? [];
         foreach (var link in Links) link.Validate();
         if (Links.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
@@ -41,8 +44,8 @@ public sealed class EventLog
             throw new ArgumentException($"Events table {Table} lists the shard '{shardTwice.Key}' twice.", nameof(shards));
         _route = route;
         Shards = shards is null
-            ? [new EventShard(Table, hashed, Links)]
-            : shards.Select(shard => new EventShard(SqlIdentifier.Validate(shard, "shard table"), hashed,
+            ? [new EventShard(Table, hashed, hashScope, Links)]
+            : shards.Select(shard => new EventShard(SqlIdentifier.Validate(shard, "shard table"), hashed, hashScope,
                 Links.Select(l => l with { Table = ShardLinkTable(shard, l.Table) }).ToList())).ToList();
         _shardsByTable = Shards.ToDictionary(s => s.Table);
         Schemas = schemas;
@@ -99,6 +102,9 @@ public sealed class EventLog
 
     /// <summary>True when every event is chained to the previous one by a SHA-256 hash.</summary>
     public bool Hashed { get; }
+
+    /// <summary>On a hashed table, whether one chain covers the table or each record has its own.</summary>
+    public HashScope HashScope { get; }
 
     /// <summary>The custom actions of the listed types, by stored code.</summary>
     public IReadOnlyList<EventActionInfo> Actions { get; }
@@ -216,7 +222,9 @@ public sealed class EventLog
     /// Verifies the hash chain of the whole table in position order, streaming it in constant memory.
     /// Pass the head returned by an earlier verification (kept outside the database) to also detect removed
     /// tail events and restores of older backups. A sharded log has one chain per shard: verify them with
-    /// <see cref="VerifyShardChainsAsync"/>.
+    /// <see cref="VerifyShardChainsAsync"/>. With <see cref="Spector.HashScope.Record"/> every record's chain is
+    /// verified in turn and there is no table head (<see cref="ChainVerification.Head"/> is null): anchor records
+    /// and check them with <see cref="VerifyRecordChainAsync(Guid, ChainHead?, CancellationToken)"/>.
     /// </summary>
     public Task<ChainVerification> VerifyHashChainAsync(ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
         ChainVerifier.VerifyAsync(this, OnlyShard("verify"), null, expectedHead, cancellationToken);
@@ -226,6 +234,19 @@ public sealed class EventLog
         CancellationToken cancellationToken = default) =>
         ChainVerifier.VerifyAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)), expectedHead,
             cancellationToken);
+
+    /// <summary>
+    /// Verifies one record's chain on a log declared with <see cref="Spector.HashScope.Record"/>, reading only that
+    /// record's events. The result's head is the record's last event: keep it outside the database and pass it
+    /// back later to also detect removed events at the record's end.
+    /// </summary>
+    public Task<ChainVerification> VerifyRecordChainAsync(Guid recordId, ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyRecordAsync(this, recordId, null, expectedHead, cancellationToken);
+
+    /// <summary>As <see cref="VerifyRecordChainAsync(Guid, ChainHead?, CancellationToken)"/>, inside the caller's session.</summary>
+    public Task<ChainVerification> VerifyRecordChainAsync(SpectorSession session, Guid recordId, ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyRecordAsync(this, recordId, session ?? throw new ArgumentNullException(nameof(session)), expectedHead, cancellationToken);
 
     /// <summary>Verifies the hash chain of one shard (for an unsharded log, its table), as <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>.</summary>
     public Task<ChainVerification> VerifyShardChainAsync(string shard, ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
@@ -249,6 +270,7 @@ public sealed class EventLog
     /// <summary>
     /// Writes the hash chain as JSON Lines (one event per line, in chain order, with every hashed field and the
     /// hash in hex) so it can be re-verified by any RFC 8785 implementation. Returns the number of events.
+    /// Per-record chains are written record by record, each in sequence order.
     /// A sharded log exports one shard at a time with <see cref="ExportShardChainAsync"/>.
     /// </summary>
     public Task<long> ExportChainAsync(Stream output, CancellationToken cancellationToken = default) =>

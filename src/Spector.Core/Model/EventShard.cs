@@ -8,13 +8,13 @@ public sealed class EventShard
 {
     private readonly Dictionary<string, EventLinkInfo> _links;
 
-    internal EventShard(string table, bool hashed, IReadOnlyList<EventLinkInfo> links)
+    internal EventShard(string table, bool hashed, HashScope hashScope, IReadOnlyList<EventLinkInfo> links)
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Links = links;
         foreach (var link in links) link.Validate();
         _links = links.ToDictionary(l => l.Name);
-        Sql = new EventLogSql(table, hashed, links);
+        Sql = new EventLogSql(table, hashed, hashScope, links);
         ChainLockKey = ActionCodes.For(table);
     }
 

@@ -13,7 +13,10 @@ internal sealed class EventLogSql
     private readonly IReadOnlyList<EventLinkInfo> _links;
     private readonly Dictionary<string, string> _insertLink;
 
-    public EventLogSql(string table, bool hashed, IReadOnlyList<EventLinkInfo> links)
+    private readonly string _recordChainPostgres;
+    private readonly string _recordChainSqlite;
+
+    public EventLogSql(string table, bool hashed, HashScope hashScope, IReadOnlyList<EventLinkInfo> links)
     {
         _links = links;
         _insertLink = links.ToDictionary(l => l.Name, l =>
@@ -21,23 +24,34 @@ internal sealed class EventLogSql
             $"VALUES (@event_id, @target{(l.Typed ? ", @type" : "")})");
         _table = table;
         var t = SqlIdentifier.Quote(table);
-        const string replayColumns = "SELECT \"id\", \"seq\", \"schema\", \"action\", \"payload\" FROM ";
-        Replay = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
-        ReplayUpTo = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" <= @up_to ORDER BY \"seq\"";
-        const string latestSavepoint = "SELECT MAX(\"seq\") FROM ";
-        ReplayFromSavepoint = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" >= " +
-            $"COALESCE(({latestSavepoint}{t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint}), 1) ORDER BY \"seq\"";
-        ReplayFromSavepointUpTo = $"{replayColumns}{t} WHERE \"parent_id\" = @parent_id AND \"seq\" <= @up_to AND \"seq\" >= " +
-            $"COALESCE(({latestSavepoint}{t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint} AND \"seq\" <= @up_to), 1) " +
-            "ORDER BY \"seq\"";
+        const string replayColumns = "\"id\", \"seq\", \"schema\", \"action\", \"payload\"";
+        string ReplaySql(string columns, string where) => $"SELECT {columns} FROM {t} WHERE \"parent_id\" = @parent_id{where} ORDER BY \"seq\"";
+        string LatestSavepoint(string where) =>
+            $" AND \"seq\" >= COALESCE((SELECT MAX(\"seq\") FROM {t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint}{where}), 1)";
+        Replay = ReplaySql(replayColumns, "");
+        ReplayUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to");
+        ReplayFromSavepoint = ReplaySql(replayColumns, LatestSavepoint(""));
+        ReplayFromSavepointUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to" + LatestSavepoint(" AND \"seq\" <= @up_to"));
+        // A write to a per-record chain reads the record's head hash with the replay, not in a round trip of its own.
+        if (hashed && hashScope == HashScope.Record)
+        {
+            ReplayWithHash = ReplaySql(replayColumns + ", \"hash\"", "");
+            ReplayFromSavepointWithHash = ReplaySql(replayColumns + ", \"hash\"", LatestSavepoint(""));
+        }
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
         _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed);
         ChainHead = $"SELECT \"hash\" FROM {t} ORDER BY \"position\" DESC LIMIT 1";
-        // Each event's links come with it, so verification stays one ordered stream.
-        _chainPostgres = $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(SqlDialect.PostgreSql).LinksOfEventSql("e", links)} FROM {t} e ORDER BY e.\"position\"";
-        _chainSqlite = $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(SqlDialect.Sqlite).LinksOfEventSql("e", links)} FROM {t} e ORDER BY e.\"position\"";
+        // Each event's links come with it, so verification stays one ordered stream. Per-record chains are
+        // walked record by record, through the (parent_id, seq) unique index.
+        var chainOrder = hashScope == HashScope.Record ? "e.\"parent_id\", e.\"seq\"" : "e.\"position\"";
+        string ChainSql(SqlDialect kind, string where) =>
+            $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(kind).LinksOfEventSql("e", links)} FROM {t} e{where} ORDER BY {chainOrder}";
+        _chainPostgres = ChainSql(SqlDialect.PostgreSql, "");
+        _chainSqlite = ChainSql(SqlDialect.Sqlite, "");
+        _recordChainPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"parent_id\" = @parent_id");
+        _recordChainSqlite = ChainSql(SqlDialect.Sqlite, " WHERE e.\"parent_id\" = @parent_id");
         HasEvent = $"SELECT 1 FROM {t} WHERE \"id\" = @id";
         Previous = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = (SELECT \"parent_id\" FROM {t} WHERE \"id\" = @id) " +
                    $"AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"id\" = @id) ORDER BY \"seq\"";
@@ -52,6 +66,12 @@ internal sealed class EventLogSql
     /// <summary>As <see cref="Replay"/>, from the record's latest savepoint.</summary>
     public string ReplayFromSavepoint { get; }
 
+    /// <summary>As <see cref="Replay"/> with each event's hash as a sixth column (per-record chains only).</summary>
+    public string? ReplayWithHash { get; }
+
+    /// <summary>As <see cref="ReplayFromSavepoint"/> with each event's hash as a sixth column (per-record chains only).</summary>
+    public string? ReplayFromSavepointWithHash { get; }
+
     /// <summary>As <see cref="ReplayUpTo"/>, from the latest savepoint at or before <c>@up_to</c>.</summary>
     public string ReplayFromSavepointUpTo { get; }
 
@@ -64,8 +84,14 @@ internal sealed class EventLogSql
     /// <summary>The stored hash of the last event (hashed tables).</summary>
     public string ChainHead { get; }
 
-    /// <summary>Every event with its hash and its links' text, in chain order (hashed tables).</summary>
+    /// <summary>
+    /// Every event with its hash and its links' text, in chain order (hashed tables): by position, or record
+    /// by record in sequence order for per-record chains.
+    /// </summary>
     public string Chain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainPostgres : _chainSqlite;
+
+    /// <summary>As <see cref="Chain"/>, the events of one record @parent_id only.</summary>
+    public string RecordChain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _recordChainPostgres : _recordChainSqlite;
 
     /// <summary>1 when the table holds the event @id.</summary>
     public string HasEvent { get; }

@@ -8,7 +8,7 @@ namespace Spector;
 /// handler on that state, appends event seq n+1, and writes the record table in the same transaction. A
 /// lost (parent_id, seq) race is retried from the replay, so no update is lost or validated against stale
 /// state. On hashed tables the chain lock is taken before the event's time is read, so time, position and
-/// chain order agree.
+/// chain order agree; per-record chains need no lock, the record's sequence orders its chain.
 /// </summary>
 internal static class EventWriter
 {
@@ -76,6 +76,7 @@ internal static class EventWriter
                 new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
 
         var log = type.Log;
+        var recordChains = log is { Hashed: true, HashScope: HashScope.Record };
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
         for (var attempt = 1; ; attempt++)
@@ -100,6 +101,7 @@ internal static class EventWriter
         {
             T record;
             long seq;
+            byte[]? recordHead = null;
             if (creates)
             {
                 record = type.Create(id);
@@ -110,14 +112,20 @@ internal static class EventWriter
                 if (serializeWriters && dialect.RecordLockSql is { } lockSql)
                     await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
                         .ConfigureAwait(false);
-                var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
+                var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct, withChainHead: recordChains)
+                    .ConfigureAwait(false);
                 record = replayed.Record ?? throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
                 seq = replayed.LastSeq + 1;
+                recordHead = replayed.LastHash;
                 if (expected is not null && type.Diff(record, expected) is { Count: > 0 } stale)
                     throw new StaleRecordException(type.Name, log.Table, id, stale);
             }
 
-            var previousHash = log.Hashed ? await ChainHeadAsync(connection, tx, dialect, shard, ct).ConfigureAwait(false) : null;
+            // A per-record chain continues from the head the replay read (no lock: a concurrent append of the same
+            // seq loses the (parent_id, seq) race and replays); a table chain locks and reads the table's head.
+            var previousHash = !log.Hashed ? null
+                : recordChains ? recordHead ?? EventHash.Genesis.ToArray()
+                : await ChainHeadAsync(connection, tx, dialect, shard, ct).ConfigureAwait(false);
             var now = Clock.UtcNow();
             if (action == EventActions.Savepoint)
             {
@@ -220,14 +228,27 @@ internal static class EventWriter
             payload, null, ct);
     }
 
-    /// <summary>Takes the shard's chain lock (held to commit) and reads the hash of its last event.</summary>
+    /// <summary>
+    /// Takes the shard's chain lock (held to commit) and reads the hash of its last event. Where the lock is a
+    /// statement, both go in one round trip: the lock is held for every round trip until commit, so each one
+    /// saved there is throughput for all writers. The head read is a statement of its own, so it reads with a
+    /// snapshot taken after the lock was granted.
+    /// </summary>
     private static async Task<byte[]> ChainHeadAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventShard shard, CancellationToken ct)
     {
-        if (dialect.ChainLockSql is { } lockSql)
-            await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = shard.ChainLockKey }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        var head = await connection.ExecuteScalarAsync<byte[]?>(new CommandDefinition(shard.Sql.ChainHead, transaction: tx, cancellationToken: ct))
-            .ConfigureAwait(false);
-        return head ?? EventHash.Genesis.ToArray();
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = dialect.ChainLockSql is { } lockSql ? $"{lockSql};\n{shard.Sql.ChainHead}" : shard.Sql.ChainHead;
+        if (dialect.ChainLockSql is not null)
+        {
+            var key = command.CreateParameter();
+            key.ParameterName = "key";
+            key.Value = shard.ChainLockKey;
+            command.Parameters.Add(key);
+        }
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (dialect.ChainLockSql is not null) await reader.NextResultAsync(ct).ConfigureAwait(false);
+        return await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetFieldValue<byte[]>(0) : EventHash.Genesis.ToArray();
     }
 
     /// <summary>

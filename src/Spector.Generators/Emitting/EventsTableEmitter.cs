@@ -41,6 +41,7 @@ internal static class EventsTableEmitter
             arguments.Add("shards: new string[] { " + string.Join(", ", model.Shards.Select(SourceWriter.Literal)) + " }");
             arguments.Add($"route: {route}");
         }
+        if (model.RecordHashScope) arguments.Add("hashScope: global::Spector.HashScope.Record");
         for (var i = 0; i < arguments.Count; i++)
             foreach (var line in ("    " + arguments[i] + (i == arguments.Count - 1 ? ");" : ",")).Split('\n'))
                 w.Line(line);

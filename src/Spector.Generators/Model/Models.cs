@@ -101,6 +101,7 @@ internal sealed record EventsTableModel(
     TypeName Type,
     string Table,
     bool Hashed,
+    bool RecordHashScope,
     EquatableArray<SchemaEntry> Schemas,
     EquatableArray<AliasEntry> Aliases,
     EquatableArray<LinkEntry> Links,

@@ -65,8 +65,12 @@ internal static class EventsTableParser
                 schemaLocation));
         }
         var hashed = SymbolReader.NamedArgument(context.Attributes[0], "Hashed", false);
+        // HashScope is an enum: its named argument arrives as the underlying int (Table = 0, Record = 1).
+        var recordScoped = SymbolReader.NamedArgument(context.Attributes[0], "HashScope", 0) == 1;
+        if (recordScoped && !hashed)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HashScopeWithoutHashing, location, type.Name));
         var (shards, shardBy) = ReadSharding(type, context.Attributes[0], links, location, diagnostics);
-        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, schemas.ToEquatableArray(), aliases.ToEquatableArray(), links.ToEquatableArray(),
+        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, recordScoped, schemas.ToEquatableArray(), aliases.ToEquatableArray(), links.ToEquatableArray(),
             shards.ToEquatableArray(), shardBy, diagnostics.ToEquatableArray());
     }
 

@@ -26,7 +26,7 @@ public abstract class DatabaseTest(Db db)
 
     /// <summary>Every events table of the test model, reset before each test.</summary>
     protected static EventLog[] AllLogs =>
-        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log];
+        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log];
 
     [SetUp]
     public async Task ResetDatabaseAsync()
@@ -75,17 +75,17 @@ public abstract class DatabaseTest(Db db)
         return await connection.ExecuteAsync(sql, args);
     }
 
-    /// <summary>Removes the append-only triggers, so a test can tamper with event rows.</summary>
-    protected async Task DropAppendOnlyTriggersAsync()
+    /// <summary>Removes the append-only triggers of an events table, so a test can tamper with its rows.</summary>
+    protected async Task DropAppendOnlyTriggersAsync(string table = "events")
     {
         if (Database == Db.Postgres)
         {
-            await ExecuteRawAsync("DROP TRIGGER IF EXISTS \"events_no_change\" ON \"events\"");
+            await ExecuteRawAsync($"DROP TRIGGER IF EXISTS \"{table}_no_change\" ON \"{table}\"");
         }
         else
         {
-            await ExecuteRawAsync("DROP TRIGGER IF EXISTS \"events_no_update\"");
-            await ExecuteRawAsync("DROP TRIGGER IF EXISTS \"events_no_delete\"");
+            await ExecuteRawAsync($"DROP TRIGGER IF EXISTS \"{table}_no_update\"");
+            await ExecuteRawAsync($"DROP TRIGGER IF EXISTS \"{table}_no_delete\"");
         }
     }
 }
