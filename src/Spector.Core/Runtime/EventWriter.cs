@@ -153,47 +153,52 @@ internal static class EventWriter
                     foreach (var (key, value) in metadata) draft.Metadata[key] = value?.DeepClone();
                 }
             }
+            // The record-table write shares the event's command: a round trip fewer per write, and on a table chain
+            // one fewer while the chain lock is held.
+            RecordWrite? recordWrite = type.Table is not { } table ? null
+                : changeset is null ? new RecordWrite(table.DeleteSql, new DynamicParameters(new { id }))
+                : new RecordWrite(creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
             var hash = await AppendRowAsync(connection, tx, dialect, log, shard, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
-                draft?.Metadata?.ToJsonString(), ct, draft?.Links).ConfigureAwait(false);
-
-            if (type.Table is { } table)
-            {
-                if (changeset is null)
-                    await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, new { id }, tx, cancellationToken: ct)).ConfigureAwait(false);
-                else
-                    await WriteRecordAsync(connection, tx, type, creates ? table.InsertSql : table.UpsertSql, changeset, ct)
-                        .ConfigureAwait(false);
-            }
+                draft?.Metadata?.ToJsonString(), ct, draft?.Links, recordWrite).ConfigureAwait(false);
             if (changeset is not null && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
                 await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, Guid.CreateVersion7(), seq + 1, hash, ct).ConfigureAwait(false);
             return changeset is null ? null : record;
         }
     }
 
+    /// <summary>A statement on the record's table, run in the same command as the event insert.</summary>
+    private sealed record RecordWrite(string Sql, DynamicParameters Parameters);
+
     /// <summary>
-    /// Inserts one event row and its links, hashed onto <paramref name="previousHash"/> when the table is hashed;
-    /// returns its hash. A link the same-record trigger refuses becomes <see cref="InvalidLinkException"/>.
+    /// Inserts one event row (with <paramref name="recordWrite"/> in the same command) and its links, hashed onto
+    /// <paramref name="previousHash"/> when the table is hashed; returns its hash. A link the same-record trigger
+    /// refuses becomes <see cref="InvalidLinkException"/>.
     /// </summary>
     private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventShard shard,
         byte[]? previousHash,
         Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct,
-        IReadOnlyList<EventLinkRow>? links = null)
+        IReadOnlyList<EventLinkRow>? links = null, RecordWrite? recordWrite = null)
     {
         var hash = previousHash is null
             ? null
             : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata, links);
-        await connection.ExecuteAsync(new CommandDefinition(shard.Sql.Append(dialect), new
+        var parameters = new DynamicParameters();
+        parameters.Add("__id", eventId);
+        parameters.Add("__parent_id", recordId);
+        parameters.Add("__seq", seq);
+        parameters.Add("__schema", schema);
+        parameters.Add("__action", action);
+        parameters.Add("__payload", payload);
+        parameters.Add("__metadata", metadata, System.Data.DbType.String);
+        parameters.Add("__inserted_at", dialect.Timestamp(now));
+        if (hash is not null) parameters.Add("__hash", hash);
+        var sql = shard.Sql.Append(dialect);
+        if (recordWrite is not null)
         {
-            id = eventId,
-            parent_id = recordId,
-            seq,
-            schema,
-            action,
-            payload,
-            metadata,
-            inserted_at = dialect.Timestamp(now),
-            hash,
-        }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            sql = $"{sql};\n{recordWrite.Sql}";
+            parameters.AddDynamicParams(recordWrite.Parameters);
+        }
+        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct)).ConfigureAwait(false);
         foreach (var link in links ?? [])
         {
             try
@@ -266,7 +271,11 @@ internal static class EventWriter
 
     /// <summary>Writes the record table from the changeset's record, after the PrepareMaterialization hook.</summary>
     public static Task WriteRecordAsync<T>(DbConnection connection, DbTransaction tx, EventedType<T> type, string sql, Changeset<T> changeset,
-        CancellationToken ct) where T : class
+        CancellationToken ct) where T : class =>
+        connection.ExecuteAsync(new CommandDefinition(sql, RecordParameters(type, changeset), tx, cancellationToken: ct));
+
+    /// <summary>The record's column values, after the PrepareMaterialization hook; errors it adds refuse the write.</summary>
+    private static DynamicParameters RecordParameters<T>(EventedType<T> type, Changeset<T> changeset) where T : class
     {
         type.PrepareMaterialization(changeset);
         if (!changeset.IsValid)
@@ -274,7 +283,7 @@ internal static class EventWriter
                 changeset.Errors);
         var parameters = new DynamicParameters();
         type.BindColumns(changeset.Record, parameters);
-        return connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct));
+        return parameters;
     }
 
     /// <summary>A 32-bit advisory-lock key from the random tail of the record id (the head of a UUIDv7 is its timestamp).</summary>

@@ -66,6 +66,10 @@ internal abstract class Dialect
         $"\"event_id\", {Q(link.Column)}{(link.Typed ? ", \"type\"" : "")}";
 
     /// <summary>Inserts one event row; the payload parameter is JSON text.</summary>
+    /// <summary>
+    /// Inserts one event row. Its parameters start with <c>__</c> so a record-table statement can share the
+    /// command (record columns bind as <c>@column</c>).
+    /// </summary>
     public abstract string AppendSql(string table, bool hashed);
 
     /// <summary>Value to bind for an event's <c>inserted_at</c>.</summary>
@@ -157,7 +161,7 @@ internal abstract class Dialect
 
         public override string AppendSql(string table, bool hashed) => $"""
             INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@id, @parent_id, @seq, @schema, @action, CAST(@payload AS jsonb), CAST(@metadata AS jsonb), @inserted_at{(hashed ? ", @hash" : "")})
+            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at{(hashed ? ", @__hash" : "")})
             """;
 
         /// <summary>SQLSTATE raised by the same-record link trigger.</summary>
@@ -281,7 +285,7 @@ internal abstract class Dialect
 
         public override string AppendSql(string table, bool hashed) => $"""
             INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@id, @parent_id, @seq, @schema, @action, @payload, @metadata, @inserted_at{(hashed ? ", @hash" : "")})
+            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at{(hashed ? ", @__hash" : "")})
             """;
 
         public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)

@@ -25,7 +25,7 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
 
     private string InsertEvent => $"""
         INSERT INTO "bench_events" ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
-        VALUES (@id, @parent_id, @seq, 0, @action, {(_postgres ? "CAST(@payload AS jsonb)" : "@payload")}, NULL, @inserted_at)
+        VALUES (@event_id, @parent_id, @seq, 0, @action, {(_postgres ? "CAST(@payload AS jsonb)" : "@payload")}, NULL, @inserted_at)
         """;
 
     private const string InsertRow = """INSERT INTO "bench_accounts" ("id", "owner", "balance", "memo") VALUES (@id, @owner, @balance, @memo)""";
@@ -49,12 +49,12 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
         var now = DateTimeOffset.UtcNow;
         await using var connection = await store.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
-        await connection.ExecuteAsync(InsertEvent, new
+        // The event and the row in one command, as Spector sends them.
+        await connection.ExecuteAsync($"{InsertEvent};\n{InsertRow}", new
         {
-            id, parent_id = id, seq = 1L, action = EventActions.Insert, payload = Payload(id, now, insert: true, owner, balance, null),
-            inserted_at = Timestamp(now),
+            event_id = id, parent_id = id, seq = 1L, action = EventActions.Insert, payload = Payload(id, now, insert: true, owner, balance, null),
+            inserted_at = Timestamp(now), id, owner, balance, memo = (string?)null,
         }, tx);
-        await connection.ExecuteAsync(InsertRow, new { id, owner, balance, memo = (string?)null }, tx);
         await tx.CommitAsync();
         return id;
     }
@@ -66,12 +66,11 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
         await using var connection = await store.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
         var seq = await connection.ExecuteScalarAsync<long>(NextSeq, new { id }, tx);
-        await connection.ExecuteAsync(InsertEvent, new
+        await connection.ExecuteAsync($"{InsertEvent};\n{UpdateRow}", new
         {
-            id = eventId, parent_id = id, seq, action = EventActions.Update, payload = Payload(eventId, now, insert: false, null, balance, memo),
-            inserted_at = Timestamp(now),
+            event_id = eventId, parent_id = id, seq, action = EventActions.Update, payload = Payload(eventId, now, insert: false, null, balance, memo),
+            inserted_at = Timestamp(now), id, balance, memo,
         }, tx);
-        await connection.ExecuteAsync(UpdateRow, new { id, balance, memo }, tx);
         await tx.CommitAsync();
     }
 

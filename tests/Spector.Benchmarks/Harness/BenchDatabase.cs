@@ -46,10 +46,10 @@ internal sealed class BenchDatabase : IAsyncDisposable
         return new BenchDatabase(name, SpectorStore.Postgres(dataSource), cluster, dataSource);
     }
 
-    /// <summary>Empty tables for Spector's two logs and for EF Core's accounts and audit rows.</summary>
+    /// <summary>Empty tables for Spector's three logs and for EF Core's accounts and audit rows.</summary>
     public async Task ResetAsync()
     {
-        foreach (var log in new[] { BenchEvents.Log, BenchHashedEvents.Log })
+        foreach (var log in new[] { BenchEvents.Log, BenchHashedEvents.Log, BenchRecordHashedEvents.Log })
         {
             log.Use(Store);
             await log.MigrateDownAsync();

@@ -10,6 +10,10 @@ public static partial class BenchEvents;
 [EventSchema(typeof(HashedAccount), 0)]
 public static partial class BenchHashedEvents;
 
+[EventsTable("bench_record_hashed_events", Hashed = true, HashScope = HashScope.Record)]
+[EventSchema(typeof(RecordHashedAccount), 0)]
+public static partial class BenchRecordHashedEvents;
+
 /// <summary>A small record with a table: the shape most audit logs carry.</summary>
 [Evented(Version = 1, Table = "bench_accounts")]
 public partial class Account
@@ -51,4 +55,16 @@ public partial class HashedAccount
     public string? Memo { get; set; }
 
     static void Changeset(Changeset<HashedAccount> c) => c.Cast("owner", "balance", "memo").ValidateRequired("owner");
+}
+
+/// <summary>As <see cref="Account"/>, on the table with per-record chains.</summary>
+[Evented(Version = 1, Table = "bench_record_hashed_accounts")]
+public partial class RecordHashedAccount
+{
+    public Guid Id { get; set; }
+    public string Owner { get; set; } = "";
+    public decimal Balance { get; set; }
+    public string? Memo { get; set; }
+
+    static void Changeset(Changeset<RecordHashedAccount> c) => c.Cast("owner", "balance", "memo").ValidateRequired("owner");
 }

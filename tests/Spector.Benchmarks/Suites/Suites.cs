@@ -97,16 +97,29 @@ public class ReplaySuite : DatabaseSuite
     public Task SpectorGet() => Workloads.SpectorReplayAsync(_id);
 }
 
-/// <summary>Eight concurrent inserting writers, hashed against unhashed.</summary>
+/// <summary>Eight concurrent writers appending (<see cref="Workloads.Appends"/>): unhashed, one chain per table, one chain per record.</summary>
 public class ConcurrentAppendSuite : DatabaseSuite
 {
     private const int Writers = 8;
+    private readonly Func<int, Task> _unhashed = Workloads.UnhashedAppends();
+    private readonly Func<int, Task> _tableHashed = Workloads.TableHashedAppends();
+    private readonly Func<int, Task> _recordHashed = Workloads.RecordHashedAppends();
+    private int _round;
+
+    private Task Run(Func<int, Task> appends)
+    {
+        var round = _round++;
+        return Task.WhenAll(Enumerable.Range(0, Writers).Select(w => appends(w * 1_000_000 + round)));
+    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Writers)]
-    public Task Unhashed() => Task.WhenAll(Enumerable.Range(0, Writers).Select(i => Work.SpectorInsertAsync(i)));
+    public Task Unhashed() => Run(_unhashed);
 
     [Benchmark(OperationsPerInvoke = Writers)]
-    public Task Hashed() => Task.WhenAll(Enumerable.Range(0, Writers).Select(i => Work.SpectorHashedInsertAsync(i)));
+    public Task TableHashed() => Run(_tableHashed);
+
+    [Benchmark(OperationsPerInvoke = Writers)]
+    public Task RecordHashed() => Run(_recordHashed);
 }
 
 /// <summary>The generator on 200 evented classes.</summary>
