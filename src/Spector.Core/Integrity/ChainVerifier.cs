@@ -24,7 +24,7 @@ internal static class ChainVerifier
                 throw new ArgumentException(
                     $"Events table {log.Table} chains each record on its own, so there is no table head to expect: " +
                     "anchor records and pass their heads to VerifyRecordChainAsync.", nameof(expected));
-            return await VerifyRecordsAsync(shard, session, log, null, null, ct).ConfigureAwait(false) with { Table = shard.Table };
+            return await VerifyRecordsAsync(log, shard, session, null, null, ct).ConfigureAwait(false) with { Table = shard.Table };
         }
         return await VerifyShardAsync(log, shard, session, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
     }
@@ -39,7 +39,7 @@ internal static class ChainVerifier
                 $"Events table {log.Table} has one chain over the whole table, so a record's events are not a chain of their own: " +
                 "verify the table with VerifyHashChainAsync, or declare HashScope = HashScope.Record.");
         var shard = log.ShardFor(recordId);
-        return await VerifyRecordsAsync(shard, session, log, recordId, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
+        return await VerifyRecordsAsync(log, shard, session, recordId, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
     }
 
     private static void RequireHashed(EventLog log)
@@ -111,7 +111,7 @@ internal static class ChainVerifier
     /// record is read and its last event is the head (checked against <paramref name="expected"/>); over the
     /// whole table there is no single head.
     /// </summary>
-    private static async Task<ChainVerification> VerifyRecordsAsync(EventShard shard, SpectorSession? session, EventLog log, Guid? recordId,
+    private static async Task<ChainVerification> VerifyRecordsAsync(EventLog log, EventShard shard, SpectorSession? session, Guid? recordId,
         ChainHead? expected, CancellationToken ct)
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
@@ -124,13 +124,7 @@ internal static class ChainVerifier
         {
             command.Transaction = lease.Transaction;
             command.CommandText = recordId is null ? shard.Sql.Chain(lease.Dialect) : shard.Sql.RecordChain(lease.Dialect);
-            if (recordId is { } id)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = "parent_id";
-                parameter.Value = id;
-                command.Parameters.Add(parameter);
-            }
+            if (recordId is { } id) EventReader.AddParameter(command, "parent_id", id);
             await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
@@ -138,12 +132,10 @@ internal static class ChainVerifier
                 checkedCount++;
                 var before = last?.ParentId == row.ParentId ? last : null;
                 if (before is null) previous = EventHash.Genesis.ToArray();
-                var where = $"event {row.Id} (record {row.ParentId}, seq {row.Seq}) at position {row.Position} of {shard.Table}";
-                var lastGood = before is null ? "no earlier event of the record verifies" : $"the record's last good event is at position {before.Position}";
                 if (row.Seq != (before?.Seq ?? 0) + 1)
                 {
                     found = new ChainBreak(ChainBreakKind.MissingRow, row.Position, row.Id, null, row.Hash, before?.Position,
-                        $"An event before {where} is missing (no seq {(before?.Seq ?? 0) + 1}); {lastGood}.");
+                        $"An event before {Where(row)} is missing (no seq {(before?.Seq ?? 0) + 1}); {LastGood(before)}.");
                     break;
                 }
                 var computed = Compute(previous, row);
@@ -154,8 +146,8 @@ internal static class ChainVerifier
                     var inserted = next is not null && next.ParentId == row.ParentId && Compute(previous, next).AsSpan().SequenceEqual(next.Hash);
                     found = new ChainBreak(inserted ? ChainBreakKind.InsertedRow : ChainBreakKind.HashMismatch, row.Position, row.Id, computed,
                         row.Hash, before?.Position, inserted
-                            ? $"{char.ToUpperInvariant(where[0])}{where[1..]} was inserted into the record's chain: the next event chains to the one before it; {lastGood}."
-                            : $"The stored hash of {where} does not match its content: the event or its hash was changed; {lastGood}.");
+                            ? $"{Capitalized(Where(row))} was inserted into the record's chain: the next event chains to the one before it; {LastGood(before)}."
+                            : $"The stored hash of {Where(row)} does not match its content: the event or its hash was changed; {LastGood(before)}.");
                     break;
                 }
                 if (expected is not null && row.Position == expected.Position && !row.Hash.AsSpan().SequenceEqual(expected.Hash))
@@ -169,6 +161,12 @@ internal static class ChainVerifier
                 last = row;
             }
         }
+
+        // Messages are built only for the row that breaks, never for each of a million good ones.
+        string Where(Row row) => $"event {row.Id} (record {row.ParentId}, seq {row.Seq}) at position {row.Position} of {shard.Table}";
+        static string Capitalized(string text) => char.ToUpperInvariant(text[0]) + text[1..];
+        static string LastGood(Row? before) =>
+            before is null ? "no earlier event of the record verifies" : $"the record's last good event is at position {before.Position}";
 
         var head = recordId is not null && last is not null ? new ChainHead(last.Position, last.Hash) : null;
         if (found is null && expected is not null && (last is null || last.Position < expected.Position))

@@ -219,7 +219,8 @@ internal static class EventReader
         return events;
     }
 
-    private static void AddParameter(DbCommand command, string name, object value)
+    /// <summary>Adds a named parameter to a raw command (replay and chain reads bypass Dapper on their hot paths).</summary>
+    internal static void AddParameter(DbCommand command, string name, object value)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;

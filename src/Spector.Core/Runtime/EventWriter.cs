@@ -241,18 +241,13 @@ internal static class EventWriter
     /// </summary>
     private static async Task<byte[]> ChainHeadAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventShard shard, CancellationToken ct)
     {
+        var lockSql = dialect.ChainLockSql;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = dialect.ChainLockSql is { } lockSql ? $"{lockSql};\n{shard.Sql.ChainHead}" : shard.Sql.ChainHead;
-        if (dialect.ChainLockSql is not null)
-        {
-            var key = command.CreateParameter();
-            key.ParameterName = "key";
-            key.Value = shard.ChainLockKey;
-            command.Parameters.Add(key);
-        }
+        command.CommandText = lockSql is null ? shard.Sql.ChainHead : $"{lockSql};\n{shard.Sql.ChainHead}";
+        if (lockSql is not null) EventReader.AddParameter(command, "key", shard.ChainLockKey);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        if (dialect.ChainLockSql is not null) await reader.NextResultAsync(ct).ConfigureAwait(false);
+        if (lockSql is not null) await reader.NextResultAsync(ct).ConfigureAwait(false);
         return await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetFieldValue<byte[]>(0) : EventHash.Genesis.ToArray();
     }
 
