@@ -24,10 +24,15 @@ public sealed class PostgresCluster : IAsyncDisposable
     /// <summary>Connects as the superuser to the postgres database.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>Starts a cluster; <paramref name="durable"/> false turns fsync off, which is fine for tests, not for measurements.</summary>
-    public static async Task<PostgresCluster> StartAsync(bool durable)
+    /// <summary>
+    /// Starts a cluster from the binaries <paramref name="search"/> finds (by default, where this process's
+    /// environment says); <paramref name="durable"/> false turns fsync off, which is fine for tests, not for
+    /// measurements.
+    /// </summary>
+    public static async Task<PostgresCluster> StartAsync(bool durable, PostgresSearch? search = null)
     {
-        var bin = FindBinaries() ?? throw new InvalidOperationException("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin");
+        var bin = PostgresBinaries.Find(search ?? PostgresSearch.FromEnvironment(), out var searched)
+            ?? throw new InvalidOperationException($"no PostgreSQL server binaries (initdb, pg_ctl) in {searched}");
         var root = Directory.CreateTempSubdirectory("spector-pg-").FullName;
         var data = Path.Combine(root, "data");
         var port = FreePort();
@@ -46,16 +51,6 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     private static bool IsRoot => Environment.UserName == "root";
-
-    private static string? FindBinaries()
-    {
-        if (!Directory.Exists("/usr/lib/postgresql")) return null;
-        return Directory.GetDirectories("/usr/lib/postgresql")
-            .Select(d => Path.Combine(d, "bin"))
-            .Where(b => File.Exists(Path.Combine(b, "initdb")) && File.Exists(Path.Combine(b, "pg_ctl")))
-            .OrderByDescending(b => b, StringComparer.Ordinal)
-            .FirstOrDefault();
-    }
 
     private static int FreePort()
     {

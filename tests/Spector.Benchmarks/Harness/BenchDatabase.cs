@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Npgsql;
 using Spector.Benchmarks.Baselines;
 using Spector.Benchmarks.Model;
 using Spector.Testing;
@@ -8,20 +7,20 @@ namespace Spector.Benchmarks.Harness;
 
 /// <summary>
 /// One database for a benchmark run: a temporary SQLite file, or PostgreSQL (SPECTOR_TEST_POSTGRES, else a
-/// durable throwaway cluster, fsync on). Spector, the hand-written code and EF Core all get their connections
+/// durable throwaway cluster, fsync on), in a schema of its own that is dropped afterwards. Spector, the hand-written code and EF Core all get their connections
 /// from the same <see cref="SpectorStore"/>, so they share pool and settings (SQLite: WAL, synchronous=NORMAL).
 /// </summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
     private readonly PostgresCluster? _cluster;
-    private readonly NpgsqlDataSource? _dataSource;
+    private readonly PostgresSchema? _schema;
     private readonly string? _file;
 
-    private BenchDatabase(string name, SpectorStore store, PostgresCluster? cluster = null, NpgsqlDataSource? dataSource = null, string? file = null)
+    private BenchDatabase(string name, SpectorStore store, PostgresCluster? cluster = null, PostgresSchema? schema = null, string? file = null)
     {
-        (Name, Store, _cluster, _dataSource, _file) = (name, store, cluster, dataSource, file);
+        (Name, Store, _cluster, _schema, _file) = (name, store, cluster, schema, file);
         HandWritten = new HandWrittenAccounts(store);
-        EfCore = new EfCoreAccounts(store, dataSource);
+        EfCore = new EfCoreAccounts(store, schema?.DataSource);
     }
 
     /// <summary>"sqlite" or "postgres".</summary>
@@ -42,8 +41,8 @@ internal sealed class BenchDatabase : IAsyncDisposable
         }
         var connectionString = Environment.GetEnvironmentVariable("SPECTOR_TEST_POSTGRES");
         var cluster = connectionString is null ? await PostgresCluster.StartAsync(durable: true) : null;
-        var dataSource = NpgsqlDataSource.Create(connectionString ?? cluster!.ConnectionString);
-        return new BenchDatabase(name, SpectorStore.Postgres(dataSource), cluster, dataSource);
+        var schema = await PostgresSchema.CreateAsync(connectionString ?? cluster!.ConnectionString);
+        return new BenchDatabase(name, SpectorStore.Postgres(schema.DataSource), cluster, schema);
     }
 
     /// <summary>Empty tables for Spector's three logs and for EF Core's accounts and audit rows.</summary>
@@ -60,7 +59,7 @@ internal sealed class BenchDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_dataSource is not null) await _dataSource.DisposeAsync();
+        if (_schema is not null) await _schema.DisposeAsync();
         if (_cluster is not null) await _cluster.DisposeAsync();
         if (_file is null) return;
         SqliteConnection.ClearAllPools();

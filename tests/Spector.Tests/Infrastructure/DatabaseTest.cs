@@ -28,6 +28,13 @@ public abstract class DatabaseTest(Db db)
     protected static EventLog[] AllLogs =>
         [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log];
 
+    /// <summary>Without PostgreSQL, skips (or under CI fails) the fixture's tests at once, with one reason.</summary>
+    [OneTimeSetUp]
+    public void RequireDatabase()
+    {
+        if (Database == Db.Postgres) PostgresServer.Require();
+    }
+
     [SetUp]
     public async Task ResetDatabaseAsync()
     {

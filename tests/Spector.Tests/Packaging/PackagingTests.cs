@@ -11,7 +11,7 @@ namespace Spector.Tests;
 [Category("Packaging")]
 public sealed class PackagingTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = RepositoryRoot.Path;
 
     [Test]
     public async Task The_packed_package_builds_and_runs_a_consumer_from_a_folder_feed()
@@ -92,12 +92,5 @@ public sealed class PackagingTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Spector.sln not found above the test assembly.");
     }
 }
