@@ -4,7 +4,7 @@ namespace Spector;
 
 /// <summary>
 /// Stable stored codes of custom actions. The code of a name is
-/// <c>16 + (FNV-1a-32(UTF-8 bytes of the name) mod (2^31 - 16))</c>: deterministic across processes, machines
+/// <c>16 + (FNV-1a-32(UTF-8 bytes of the name) mod (2^31 - 17))</c>: deterministic across processes, machines
 /// and versions, never in the range 0..15 kept for base actions, and computed at compile time by the generator
 /// (which turns a collision within one events table into error SPEC012).
 /// </summary>
