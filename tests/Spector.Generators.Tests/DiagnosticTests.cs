@@ -267,6 +267,59 @@ public sealed class DiagnosticTests
     }
 
     [Test]
+    public void SPEC028_a_version_handler_and_an_unversioned_action_handler_that_could_both_replay_an_old_event()
+    {
+        var result = RunThing("""
+                [VersionIn(0, 1)] static void Upcast(Changeset<Thing> c) { }
+                [OnAction("archive")] static void Archive(Changeset<Thing> c, string reason) { }
+            """);
+
+        var d = Single(result, "SPEC028");
+        Assert.That(d.GetMessage(), Does.Contain("'Archive'").And.Contain("'Upcast'").And.Contain("version 0 to 1")
+            .And.Contain("[OnAction(\"archive\"), VersionIn(0, 1)]"));
+        Assert.That(Line(d), Is.EqualTo(9), "at the action handler");
+        Assert.That(result.Sources.Keys, Has.None.Contains("Thing.Spector"));
+    }
+
+    [Test]
+    public void SPEC028_names_each_old_version_no_versioned_action_handler_claims()
+    {
+        var result = RunThing("""
+                [VersionIn(0, 1)] static void Upcast(Changeset<Thing> c) { }
+                [OnAction("archive")] static void Archive(Changeset<Thing> c) { }
+                [OnAction("archive"), VersionIs(0)] static void ArchiveV0(Changeset<Thing> c) { }
+            """, "[Evented(Version = 3, Actions = [\"archive\"])]");
+
+        var messages = result.GeneratorDiagnostics.Where(d => d.Id == "SPEC028").Select(d => d.GetMessage()).ToList();
+        Assert.That(messages, Has.Count.EqualTo(1), string.Join("\n", result.GeneratorDiagnostics));
+        Assert.That(messages[0], Does.Contain("version 1;").And.Contain("VersionIs(1)]"));
+    }
+
+    [TestCase("[OnAction(\"archive\"), VersionIs(1)] static void ArchiveV1(Changeset<Thing> c) { }",
+        Description = "the old version is claimed explicitly")]
+    [TestCase("", Description = "no version handler: the action handler covers every version")]
+    public void SPEC028_is_not_reported_when_one_handler_is_named_for_every_old_version(string extra)
+    {
+        var upcast = extra.Length == 0 ? "" : "    [VersionIs(1)] static void Upcast(Changeset<Thing> c) { }\n";
+        var archive = "    [OnAction(\"archive\")] static void Archive(Changeset<Thing> c) { }\n";
+        var result = RunThing(upcast + archive + "    " + extra);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
+        Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
+    }
+
+    [Test]
+    public void SPEC028_is_not_reported_for_an_action_without_an_unversioned_handler()
+    {
+        var result = RunThing("""
+                [VersionIs(1)] static void Upcast(Changeset<Thing> c) { }
+                [OnAction("archive"), VersionIs(0)] static void ArchiveV0(Changeset<Thing> c) { }
+            """);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
+    }
+
+    [Test]
     public void SPEC010_and_SPEC011_aliases_must_rename_a_declared_action_into_a_retired_name()
     {
         var result = GeneratorHarness.Run("""

@@ -124,6 +124,11 @@ internal static class DiagnosticDescriptors
         "Hash scope on an unhashed events table",
         "Events table '{0}' sets HashScope = HashScope.Record but is not hashed; add Hashed = true, or remove HashScope");
 
+    public static readonly DiagnosticDescriptor AmbiguousOldVersion = Error("SPEC028", UsageCategory,
+        "Two handlers could replay an old version of an action",
+        "'{1}' ([OnAction(\"{0}\")], every version) and '{2}' (a version handler) could both replay stored '{0}' " +
+        "events of version {3}; add a handler marked [OnAction(\"{0}\"), {4}] that says what they mean");
+
     private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
 

@@ -184,8 +184,9 @@ internal static class EventedEmitter
     }
 
     /// <summary>
-    /// Exactly one handler per event, most specific first: the action's handler for the event's version, the
-    /// action's current handler when the event is current, a version handler, then the default Changeset.
+    /// Exactly one handler per event, most specific first: the action's handler for the event's version; the
+    /// action's unversioned handler, which covers every version no versioned handler of the action claims (so
+    /// raising <c>Version</c> never re-routes stored events); a version handler; then the default Changeset.
     /// </summary>
     private static void EmitDispatch(SourceWriter w, EventedModel model)
     {
@@ -199,9 +200,12 @@ internal static class EventedEmitter
             {
                 w.Line($"case {SourceWriter.Literal(group.Key)}:");
                 w.Line("{");
-                foreach (var handler in group.OrderBy(h => h.VersionFrom is null ? 1 : 0).ThenBy(h => h.VersionFrom))
+                foreach (var handler in group.Where(h => h.VersionFrom is not null).OrderBy(h => h.VersionFrom))
                     EmitGuardedCall(w, model, handler, indent: true);
-                w.Line("    break;");
+                if (group.FirstOrDefault(h => h.VersionFrom is null) is { } everyVersion)
+                    EmitGuardedCall(w, model, everyVersion, indent: true);
+                else
+                    w.Line("    break;");
                 w.Line("}");
             }
             w.Close();
@@ -238,13 +242,20 @@ internal static class EventedEmitter
         }
     }
 
+    /// <summary>The handler's call, guarded by its versions; a handler of every version is called unguarded.</summary>
     private static void EmitGuardedCall(SourceWriter w, EventedModel model, HandlerModel handler, bool indent)
     {
-        var guard = handler.VersionFrom is null ? $"changeset.Version == {model.Version}"
+        var guard = handler.VersionFrom is null ? null
             : handler.VersionFrom == handler.VersionTo ? $"changeset.Version == {handler.VersionFrom}"
             : $"changeset.Version is >= {handler.VersionFrom} and <= {handler.VersionTo}";
         var arguments = string.Concat(handler.Parameters.Select(p => $", changeset.Param({SourceWriter.Literal(p.Key)}, {Converter(p.Kind, p.IsNullable, p.ValueType, p.Type)}){(p.Kind == ValueKind.Other ? "!" : "")}"));
         var pad = indent ? "    " : "";
+        if (guard is null)
+        {
+            w.Line($"{pad}{model.Type.FullyQualified}.{handler.Method}(changeset{arguments});");
+            w.Line($"{pad}return;");
+            return;
+        }
         w.Line($"{pad}if ({guard})");
         w.Line($"{pad}{{");
         w.Line($"{pad}    {model.Type.FullyQualified}.{handler.Method}(changeset{arguments});");

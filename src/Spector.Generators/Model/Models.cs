@@ -60,7 +60,7 @@ internal sealed record ParameterModel(string Name, string Key, string Type, stri
 
 /// <summary>
 /// One handler method. <see cref="Action"/> is null for version-only handlers; <see cref="VersionFrom"/> is null
-/// for handlers of the current version.
+/// for an action handler of every version that no versioned handler of its action claims.
 /// </summary>
 internal sealed record HandlerModel(string Method, string? Action, int? VersionFrom, int? VersionTo, EquatableArray<ParameterModel> Parameters);
 

@@ -139,7 +139,56 @@ internal static class EventedParser
             }
             handlers.Add((handler, location));
         }
+        ReportAmbiguousOldVersions(handlers, diagnostics);
         return handlers.Select(h => h.Handler).ToList();
+    }
+
+    /// <summary>
+    /// An action handler without a version covers every version of its action that no versioned handler of the
+    /// action claims. Where a version-only handler also covers such a version, stored events of it could mean
+    /// either, so the user must say which with an explicit <c>[OnAction(a), VersionIs(v)]</c> handler.
+    /// </summary>
+    private static void ReportAmbiguousOldVersions(List<(HandlerModel Handler, LocationInfo? Location)> handlers,
+        List<DiagnosticInfo> diagnostics)
+    {
+        var versionHandlers = handlers.Select(h => h.Handler)
+            .Where(h => h.Action is null && h.VersionFrom <= h.VersionTo)
+            .ToList();
+        foreach (var (everyVersion, location) in handlers.Where(h => h.Handler is { Action: not null, VersionFrom: null }))
+        {
+            var claimed = handlers.Select(h => h.Handler)
+                .Where(h => h.Action == everyVersion.Action && h.VersionFrom is not null)
+                .Select(h => ((long)h.VersionFrom!.Value, (long)h.VersionTo!.Value))
+                .OrderBy(range => range.Item1)
+                .ToList();
+            foreach (var upcaster in versionHandlers)
+            {
+                foreach (var (from, to) in Unclaimed(upcaster.VersionFrom!.Value, upcaster.VersionTo!.Value, claimed))
+                {
+                    var (shown, attribute) = from == to
+                        ? (Text(from), $"VersionIs({Text(from)})")
+                        : ($"{Text(from)} to {Text(to)}", $"VersionIn({Text(from)}, {Text(to)})");
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AmbiguousOldVersion, location,
+                        everyVersion.Action!, everyVersion.Method, upcaster.Method, shown, attribute));
+                }
+            }
+        }
+    }
+
+    private static string Text(long number) => number.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The parts of <c>from..to</c> that none of the sorted <paramref name="claimed"/> ranges cover.</summary>
+    private static IEnumerable<(long From, long To)> Unclaimed(long from, long to, List<(long From, long To)> claimed)
+    {
+        var next = from;
+        foreach (var (claimedFrom, claimedTo) in claimed)
+        {
+            if (claimedTo < next) continue;
+            if (claimedFrom > to) break;
+            if (claimedFrom > next) yield return (next, claimedFrom - 1);
+            next = claimedTo + 1;
+        }
+        if (next <= to) yield return (next, to);
     }
 
     /// <summary>The type as generated code names it, its non-nullable value type, conversion kind and nullability.</summary>

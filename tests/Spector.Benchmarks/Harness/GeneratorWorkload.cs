@@ -85,6 +85,8 @@ internal static class GeneratorWorkload
                     static void ChangesetV1(Changeset<Model{{i}}> c) => c.Cast("name");
                     [OnAction("archive_{{i}}")]
                     static void Archive(Changeset<Model{{i}}> c, string reason) => c.Record.ArchivedAt = DateTimeOffset.UnixEpoch;
+                    [OnAction("archive_{{i}}"), VersionIs(1)]
+                    static void ArchiveV1(Changeset<Model{{i}}> c, string reason) => Archive(c, reason);
                 }
                 """, options, $"Model{i}.cs"));
         var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)

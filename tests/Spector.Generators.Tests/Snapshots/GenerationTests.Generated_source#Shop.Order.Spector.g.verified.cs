@@ -150,12 +150,8 @@ partial class Order
                         global::Shop.Order.PayBeforeV2(changeset);
                         return;
                     }
-                    if (changeset.Version == 2)
-                    {
-                        global::Shop.Order.Pay(changeset, changeset.Param("amount", global::Spector.AttrConvert.ToDecimal), changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>), changeset.Param("receipt", global::Spector.AttrConvert.ToObject<string[]>)!);
-                        return;
-                    }
-                    break;
+                    global::Shop.Order.Pay(changeset, changeset.Param("amount", global::Spector.AttrConvert.ToDecimal), changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>), changeset.Param("receipt", global::Spector.AttrConvert.ToObject<string[]>)!);
+                    return;
                 }
             }
             if (changeset.Version == 0)

@@ -46,6 +46,12 @@ public partial class Doc
         c.Record.Handled += "publish;";
     }
 
+    // Without it, FromV0 and Publish could both claim a version-0 publish (SPEC028): version 0 publishes
+    // carried a title like every other version-0 payload.
+    [OnAction("publish")]
+    [VersionIs(0)]
+    static void PublishV0(Changeset<Doc> c) => FromV0(c);
+
     [OnAction("publish")]
     [VersionIs(1)]
     static void PublishV1(Changeset<Doc> c)
