@@ -27,16 +27,20 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(EventsTableAttribute, static (node, _) => node is ClassDeclarationSyntax, EventsTableParser.Parse)
             .WithTrackingName(TrackingNames.EventsTables);
         var evented = context.SyntaxProvider
-            .ForAttributeWithMetadataName(EventedAttribute, static (node, _) => node is ClassDeclarationSyntax, EventedParser.Parse)
+            .ForAttributeWithMetadataName(EventedAttribute, static (node, _) => node is TypeDeclarationSyntax, EventedParser.Parse)
             .WithTrackingName(TrackingNames.EventedTypes);
 
+        var allTables = tables.Collect();
+        var allEvented = evented.Collect();
         var eventedPlans = evented
-            .Combine(tables.Collect())
-            .Select(static (pair, _) => PlanEvented(pair.Left, pair.Right))
+            .Combine(allTables)
+            .Combine(allEvented)
+            .Select(static (pair, _) => PlanEvented(pair.Left.Left, pair.Left.Right, pair.Right))
             .WithTrackingName(TrackingNames.EventedPlans);
         var tablePlans = tables
-            .Combine(evented.Collect())
-            .Select(static (pair, _) => PlanTable(pair.Left, pair.Right))
+            .Combine(allEvented)
+            .Combine(allTables)
+            .Select(static (pair, _) => PlanTable(pair.Left.Left, pair.Left.Right, pair.Right))
             .WithTrackingName(TrackingNames.EventsTablePlans);
 
         context.RegisterSourceOutput(eventedPlans.Select(static (p, _) => p.Diagnostics), ReportAll);
@@ -56,26 +60,32 @@ public sealed class SpectorGenerator : IIncrementalGenerator
         foreach (var diagnostic in diagnostics) context.ReportDiagnostic(diagnostic.ToDiagnostic());
     }
 
-    /// <summary>An evented type is emitted only when it is valid and listed on exactly one events table.</summary>
-    private static Planned<EventedPlan> PlanEvented(EventedModel model, ImmutableArray<EventsTableModel> tables)
+    /// <summary>
+    /// An evented type is emitted only when it is valid, listed on exactly one events table, and that table is
+    /// emitted too (its generated <c>Log</c> is referenced).
+    /// </summary>
+    private static Planned<EventedPlan> PlanEvented(EventedModel model, ImmutableArray<EventsTableModel> tables,
+        ImmutableArray<EventedModel> evented)
     {
         var diagnostics = new List<DiagnosticInfo>(model.Diagnostics);
         var self = model.Type.FullyQualified;
         var listings = tables.SelectMany(t => t.Schemas.Where(s => s.TypeFullyQualified == self).Select(s => (Table: t, Schema: s))).ToList();
-        if (listings.Count == 0)
+        var misshapen = model.Diagnostics.Any(d => d.Descriptor.Id == DiagnosticDescriptors.UnsupportedEventedShape.Id);
+        if (listings.Count == 0 && !misshapen)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotOnAnyEventsTable, model.Location, model.Type.Name));
         else if (listings.Select(l => l.Table.Type).Distinct().Count() > 1)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OnTwoEventsTables, listings[1].Schema.Location,
                 model.Type.Name, listings[0].Table.Table, listings[1].Table.Table));
 
-        if (diagnostics.Count > 0 || listings[0].Table.Diagnostics.Length > 0)
+        if (diagnostics.Count > 0 || listings.Count == 0 || PlanTable(listings[0].Table, evented, tables).Plan is null)
             return new(null, diagnostics.ToEquatableArray());
         var (table, schema) = listings[0];
         var actions = model.Actions.Select(a => new ActionPlan(a, ActionCode.Of(a, table.Aliases))).ToEquatableArray();
         return new(new EventedPlan(model, table.Type.FullyQualified, table.Table, schema.Index, actions), EquatableArray<DiagnosticInfo>.Empty);
     }
 
-    private static Planned<EventsTablePlan> PlanTable(EventsTableModel table, ImmutableArray<EventedModel> evented)
+    private static Planned<EventsTablePlan> PlanTable(EventsTableModel table, ImmutableArray<EventedModel> evented,
+        ImmutableArray<EventsTableModel> tables)
     {
         var diagnostics = new List<DiagnosticInfo>(table.Diagnostics);
         foreach (var group in table.Schemas.GroupBy(s => s.Index).Where(g => g.Count() > 1))
@@ -84,12 +94,15 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateSchemaIndex, entries[1].Location,
                 group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), table.Table, entries[0].TypeDisplay, entries[1].TypeDisplay));
         }
-        var byName = evented.ToDictionary(e => e.Type.FullyQualified, e => e);
-        foreach (var schema in table.Schemas.Where(s => !byName.ContainsKey(s.TypeFullyQualified)))
+        var byName = evented.GroupBy(e => e.Type.FullyQualified).ToDictionary(g => g.Key, g => g.First());
+        foreach (var schema in table.Schemas.Where(s => !s.IsEvented))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SchemaOfNonEventedType, schema.Location, schema.TypeDisplay));
         var listed = table.Schemas.Where(s => byName.ContainsKey(s.TypeFullyQualified)).Select(s => byName[s.TypeFullyQualified]).ToList();
+        CheckTableNames(table, listed, evented, tables, diagnostics);
         var actions = CheckActions(table, listed, diagnostics);
-        if (diagnostics.Count > 0) return new(null, diagnostics.ToEquatableArray());
+        // A listed type that is evented but could not be read as one (generic) is reported at the type (SPEC035).
+        if (diagnostics.Count > 0 || table.Schemas.Any(s => !byName.ContainsKey(s.TypeFullyQualified)))
+            return new(null, diagnostics.ToEquatableArray());
 
         var owners = table.Schemas
             .Select(s => byName[s.TypeFullyQualified])
@@ -97,6 +110,33 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             .Select(e => e.Type.FullyQualified)
             .ToEquatableArray();
         return new(new EventsTablePlan(table, owners, actions), EquatableArray<DiagnosticInfo>.Empty);
+    }
+
+    /// <summary>
+    /// Rows of different kinds must never share a table (SPEC036): two events tables with one name, a record
+    /// table named like an events, shard or link table, or two types on one record table.
+    /// </summary>
+    private static void CheckTableNames(EventsTableModel table, List<EventedModel> listed, ImmutableArray<EventedModel> evented,
+        ImmutableArray<EventsTableModel> tables, List<DiagnosticInfo> diagnostics)
+    {
+        var owned = new HashSet<string>(table.OwnedTables, System.StringComparer.Ordinal);
+        foreach (var other in tables.Where(t => t.Type != table.Type))
+        {
+            var shared = other.OwnedTables.FirstOrDefault(owned.Contains);
+            if (shared is not null)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TableNameUsedTwice, table.TableLocation, shared,
+                    $"events table class '{table.Type.Display}'", $"events table class '{other.Type.Display}'"));
+        }
+        foreach (var type in listed.Where(e => e.Table is not null))
+        {
+            var eventsTable = tables.FirstOrDefault(t => t.OwnedTables.Contains(type.Table!));
+            if (eventsTable is not null)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TableNameUsedTwice, type.TableLocation, type.Table!,
+                    $"the record table of '{type.Type.Display}'", $"events table class '{eventsTable.Type.Display}'"));
+            foreach (var other in evented.Where(e => e.Table == type.Table && e.Type != type.Type))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TableNameUsedTwice, type.TableLocation, type.Table!,
+                    $"the record table of '{type.Type.Display}'", $"the record table of '{other.Type.Display}'"));
+        }
     }
 
     /// <summary>
@@ -111,7 +151,8 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             if (!declared.Contains(alias.Name))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasOfUndeclaredAction, alias.Location, alias.Name, alias.StoredAs, table.Table));
             if (declared.Contains(alias.StoredAs))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasShadowsLiveAction, alias.Location, alias.Name, alias.StoredAs, table.Table));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasShadowsLiveAction, alias.StoredAsLocation ?? alias.Location,
+                    alias.Name, alias.StoredAs, table.Table));
         }
         var byCode = new Dictionary<int, string>();
         var actions = new List<ActionPlan>();

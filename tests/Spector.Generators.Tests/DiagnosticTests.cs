@@ -126,7 +126,7 @@ public sealed class DiagnosticTests
     }
 
     [Test]
-    public void SPEC006_a_missing_or_mistyped_changeset_handler()
+    public void SPEC006_a_missing_changeset_handler()
     {
         var result = GeneratorHarness.Run(Table, """
             using System;
@@ -135,11 +135,34 @@ public sealed class DiagnosticTests
             public partial class Thing
             {
                 public Guid Id { get; set; }
-                void Changeset(Changeset<Thing> c) { }
             }
             """);
 
-        Assert.That(Single(result, "SPEC006").GetMessage(), Does.Contain("static void Changeset(Changeset<Thing> c)"));
+        var d = Single(result, "SPEC006");
+        Assert.That(d.GetMessage(), Does.Contain("static void Changeset(Changeset<Thing> c)"));
+        Assert.That(Line(d), Is.EqualTo(4));
+    }
+
+    [TestCase("void Changeset(Changeset<Thing> c) { }")]
+    [TestCase("static void Changeset(Thing t) { }")]
+    [TestCase("static int Changeset(Changeset<Thing> c) => 0;")]
+    public void SPEC013_a_mistyped_changeset_handler_is_reported_at_the_method_with_the_shape_it_needs(string handler)
+    {
+        var result = GeneratorHarness.Run(Table, $$"""
+            using System;
+            using Spector;
+            [Evented]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                {{handler}}
+            }
+            """);
+
+        var d = Single(result, "SPEC013");
+        Assert.That(d.GetMessage(), Does.Contain("'static void Changeset(Changeset<Thing> c)'"));
+        Assert.That(Line(d), Is.EqualTo(7));
+        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC006"));
     }
 
     [Test]
@@ -241,15 +264,17 @@ public sealed class DiagnosticTests
 
         Assert.That(d.GetMessage(), Does.Contain("\"archiv\"").And.Contain("Actions"));
         Assert.That(Line(d), Is.EqualTo(8));
+        Assert.That(d.Location.GetLineSpan().StartLinePosition.Character, Is.EqualTo(14), "at the action name");
     }
 
-    [TestCase("[VersionIs(2)]", "version 2")]
-    [TestCase("[VersionIn(1, 3)]", "1..3")]
-    public void SPEC008_a_version_handler_that_reaches_the_current_version(string attribute, string shown)
+    [TestCase("[VersionIs(2)]", "version 2", 15)]
+    [TestCase("[VersionIn(1, 3)]", "1..3", 18)]
+    public void SPEC008_a_version_handler_that_reaches_the_current_version(string attribute, string shown, int column)
     {
         var d = Single(RunThing($"    {attribute} static void Up(Changeset<Thing> c) {{ }}"), "SPEC008");
 
         Assert.That(d.GetMessage(), Does.Contain(shown.Replace("version ", "")).And.Contain("version 2"));
+        Assert.That(d.Location.GetLineSpan().StartLinePosition.Character, Is.EqualTo(column), "at the version to change");
     }
 
     [Test]
@@ -456,7 +481,7 @@ public sealed class DiagnosticTests
 
         var d = Single(result, "SPEC027");
         Assert.That(d.GetMessage(), Does.Contain("'Events'").And.Contain("Hashed = true"));
-        Assert.That(Line(d), Is.EqualTo(4));
+        Assert.That(Line(d), Is.EqualTo(2), "at HashScope = ..., the argument to change");
     }
 
     [Test]

@@ -65,7 +65,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor BadHandlerSignature = Error("SPEC013", UsageCategory,
         "Handler has the wrong signature",
-        "Handler '{0}' must be 'static void {0}(Changeset<{1}> c, ...)'");
+        "Handler '{0}' of '{1}' must be '{2}'");
 
     public static readonly DiagnosticDescriptor InvalidIdentifier = Error("SPEC014", StorageCategory,
         "Invalid SQL identifier",
@@ -128,6 +128,45 @@ internal static class DiagnosticDescriptors
         "Two handlers could replay an old version of an action",
         "'{1}' ([OnAction(\"{0}\")], every version) and '{2}' (a version handler) could both replay stored '{0}' " +
         "events of version {3}; add a handler marked [OnAction(\"{0}\"), {4}] that says what they mean");
+
+    public static readonly DiagnosticDescriptor ActionNameNotAMethod = Error("SPEC029", UsageCategory,
+        "Action name makes no method name",
+        "Action '{0}' of '{1}' would generate the method '{2}', which is not a C# identifier; start the name with a " +
+        "letter and use letters, digits, '_', '-' or spaces");
+
+    public static readonly DiagnosticDescriptor ActionsShareMethod = Error("SPEC030", UsageCategory,
+        "Two actions generate one method",
+        "Actions '{0}' and '{1}' of '{2}' would both generate the method '{3}'; rename one");
+
+    public static readonly DiagnosticDescriptor NameTakenByGeneratedCode = Error("SPEC031", UsageCategory,
+        "Name is taken by generated code",
+        "'{0}' collides with generated code: {1}; rename it");
+
+    public static readonly DiagnosticDescriptor StoredNameUsedTwice = Error("SPEC032", StorageCategory,
+        "Two members are stored under one name",
+        "'{0}' and '{1}' of '{2}' are both stored as the {3} '{4}'; rename one, or give it its own [Column] name");
+
+    public static readonly DiagnosticDescriptor UnusableParameterType = Error("SPEC033", UsageCategory,
+        "Action parameter type cannot be used",
+        "Parameter '{0}' of handler '{1}' has type '{2}', which {3}; use a type that is stored as data (scalars, " +
+        "enums, records and collections of them)");
+
+    public static readonly DiagnosticDescriptor PropertyNotReplayable = Error("SPEC034", UsageCategory,
+        "Property cannot be set by replay",
+        "Property '{0}' of '{1}' is {2}, so replay cannot set it; declare it with a public 'set' accessor and without " +
+        "'required' (an init-only property no event carries may be marked [NotMapped])");
+
+    public static readonly DiagnosticDescriptor UnsupportedEventedShape = Error("SPEC035", UsageCategory,
+        "Type cannot be evented",
+        "'{0}' cannot be [Evented]: {1}");
+
+    public static readonly DiagnosticDescriptor TableNameUsedTwice = Error("SPEC036", StorageCategory,
+        "Table name used twice",
+        "Table name '{0}' is used by {1} and by {2}; their rows would mix, so give each its own table");
+
+    public static readonly DiagnosticDescriptor NegativeNumber = Error("SPEC037", SchemaCategory,
+        "Negative schema index or version",
+        "{0} is {1}; schema indexes, versions and savepoint intervals are zero or more");
 
     private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");

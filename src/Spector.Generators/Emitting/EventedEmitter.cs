@@ -20,7 +20,7 @@ internal static class EventedEmitter
         var name = model.Type.Name;
         var task = "global::System.Threading.Tasks.Task";
         var events = $"global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>";
-        var w = GeneratedFile.Begin(model.Type, $"partial class {name}");
+        var w = GeneratedFile.Begin(model.Type, model.Type.Declaration);
 
         w.Line($"/// <summary>Spector's description of {name}: schema index {plan.SchemaIndex} of events table \"{plan.EventsTableName}\".</summary>");
         w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
@@ -124,7 +124,7 @@ internal static class EventedEmitter
             w.Open($"public override bool TrySetAttr({self} record, string key, {valueType} value)");
             w.Open("switch (key)");
             foreach (var p in model.Properties.Where(p => p.Name != "Id"))
-                w.Line($"case {SourceWriter.Literal(p.Key)}: record.{p.Name} = {Conversion(p)}; return true;");
+                w.Line($"case {SourceWriter.Literal(p.Key)}: record.{Identifier(p.Name)} = {Conversion(p)}; return true;");
             w.Line("default: return false;");
             w.Close();
             w.Close();
@@ -134,7 +134,7 @@ internal static class EventedEmitter
         w.Open($"public override bool TryGetAttr({self} record, string key, out object? value)");
         w.Open("switch (key)");
         foreach (var p in model.Properties)
-            w.Line($"case {SourceWriter.Literal(p.Key)}: value = record.{p.Name}; return true;");
+            w.Line($"case {SourceWriter.Literal(p.Key)}: value = record.{Identifier(p.Name)}; return true;");
         w.Line("default: value = null; return false;");
         w.Close();
         w.Close();
@@ -144,9 +144,10 @@ internal static class EventedEmitter
         w.Line("var differences = new global::System.Collections.Generic.List<string>();");
         foreach (var p in model.Properties.Where(p => p.Name != "Id"))
         {
+            var name = Identifier(p.Name);
             var same = p.Kind == ValueKind.Other
-                ? $"global::Spector.AttrConvert.SameJson(expected.{p.Name}, actual.{p.Name})"
-                : $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals(expected.{p.Name}, actual.{p.Name})";
+                ? $"global::Spector.AttrConvert.SameJson(expected.{name}, actual.{name})"
+                : $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals(expected.{name}, actual.{name})";
             w.Line($"if (!{same}) differences.Add({SourceWriter.Literal(p.Key)});");
         }
         w.Line("return differences;");
@@ -180,7 +181,7 @@ internal static class EventedEmitter
         var call = $"ExecuteAsync(SpectorType, {{0}}, this.Id, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, cancellationToken)";
         Operation(w, $"Replays this {plan.Model.Type.Name} from its log, applies the \"{action.Name}\" action and appends it (stored code {action.Code}).",
             $"Applies the \"{action.Name}\" action inside the caller's session.",
-            $"{task}<{self}>", PascalCase(action.Name) + "Async", parameters, call);
+            $"{task}<{self}>", GeneratedNames.ActionMethod(action.Name), parameters, call);
     }
 
     /// <summary>
@@ -252,13 +253,13 @@ internal static class EventedEmitter
         var pad = indent ? "    " : "";
         if (guard is null)
         {
-            w.Line($"{pad}{model.Type.FullyQualified}.{handler.Method}(changeset{arguments});");
+            w.Line($"{pad}{model.Type.FullyQualified}.{Identifier(handler.Method)}(changeset{arguments});");
             w.Line($"{pad}return;");
             return;
         }
         w.Line($"{pad}if ({guard})");
         w.Line($"{pad}{{");
-        w.Line($"{pad}    {model.Type.FullyQualified}.{handler.Method}(changeset{arguments});");
+        w.Line($"{pad}    {model.Type.FullyQualified}.{Identifier(handler.Method)}(changeset{arguments});");
         w.Line($"{pad}    return;");
         w.Line($"{pad}}}");
     }
@@ -271,13 +272,7 @@ internal static class EventedEmitter
         _ => $"(global::System.Text.Json.Nodes.JsonNode?){Identifier(p.Name)}",
     };
 
-    private static string Identifier(string name) =>
-        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) == Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? name : "@" + name;
-
-    /// <summary><c>soft_delete</c> → <c>SoftDelete</c>.</summary>
-    private static string PascalCase(string action) =>
-        string.Concat(action.Split(new[] { '_', '-', ' ' }, System.StringSplitOptions.RemoveEmptyEntries)
-            .Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1)));
+    private static string Identifier(string name) => GeneratedNames.Identifier(name);
 
     /// <summary>One operation in two overloads: on the default store, and inside a caller's session.</summary>
     private static void Operation(SourceWriter w, string summary, string sessionSummary, string returns, string name,
@@ -315,8 +310,8 @@ internal static class EventedEmitter
 
     private static string ColumnValue(PropertyModel p) => p.Kind switch
     {
-        ValueKind.Enum => p.IsNullable ? $"record.{p.Name}?.ToString()" : $"record.{p.Name}.ToString()",
-        ValueKind.DateTime or ValueKind.DateTimeOffset => $"global::Spector.SqlValues.Utc(record.{p.Name})",
-        _ => $"record.{p.Name}",
+        ValueKind.Enum => p.IsNullable ? $"record.{Identifier(p.Name)}?.ToString()" : $"record.{Identifier(p.Name)}.ToString()",
+        ValueKind.DateTime or ValueKind.DateTimeOffset => $"global::Spector.SqlValues.Utc(record.{Identifier(p.Name)})",
+        _ => $"record.{Identifier(p.Name)}",
     };
 }

@@ -9,7 +9,7 @@ internal static class EventsTableEmitter
     public static string Emit(EventsTablePlan plan)
     {
         var model = plan.Model;
-        var w = GeneratedFile.Begin(model.Type, $"partial class {model.Type.Name}");
+        var w = GeneratedFile.Begin(model.Type, model.Type.Declaration);
         var code = GeneratedFile.GeneratedCodeAttribute;
 
         w.Line($"/// <summary>The events table \"{model.Table}\": schema indexes, store and migrations.</summary>");

@@ -1,23 +1,40 @@
 using System;
+using System.Linq;
 
 namespace Spector.Generators.Model;
 
 // Plain, equatable records: the incremental pipeline caches these, so no Roslyn symbol, syntax node or
 // compilation may appear in them.
 
-/// <summary>Where a type is declared: its namespace and the partial declarations that contain it.</summary>
-internal sealed record TypeName(string Namespace, string Name, EquatableArray<string> Containers)
+/// <summary>Where a type is declared: its namespace, the partial declarations that contain it, and its kind.</summary>
+/// <param name="Containers">Each containing type as <c>partial class Outer</c>, outermost first (names unescaped).</param>
+/// <param name="Kind"><c>class</c> or <c>record</c>.</param>
+internal sealed record TypeName(string Namespace, string Name, EquatableArray<string> Containers, string Kind = "class")
 {
-    /// <summary>The name with <c>global::</c>, usable anywhere in generated code.</summary>
-    public string FullyQualified => "global::" + Display;
+    /// <summary>The name with <c>global::</c>, usable anywhere in generated code (keywords escaped).</summary>
+    public string FullyQualified =>
+        "global::" + string.Join(".", (Namespace.Length == 0 ? Array.Empty<string>() : Namespace.Split('.'))
+            .Concat(Containers.Items.Select(ContainerName)).Append(Name).Select(GeneratedNames.Identifier));
 
     /// <summary>Namespace-qualified name with dots, as shown in messages and stored schema lists.</summary>
     public string Display =>
         (Namespace.Length == 0 ? "" : Namespace + ".") +
-        string.Concat(Containers.Items.ConvertAll(c => c.Substring(c.LastIndexOf(' ') + 1) + ".")) + Name;
+        string.Concat(Containers.Items.ConvertAll(c => ContainerName(c) + ".")) + Name;
 
     /// <summary>A name for hint files: <c>{Namespace}.{Type}</c>.</summary>
     public string HintName => Display.Replace('<', '[').Replace('>', ']');
+
+    /// <summary>The partial re-declaration of the type itself, e.g. <c>partial record Note</c>.</summary>
+    public string Declaration => $"partial {Kind} {GeneratedNames.Identifier(Name)}";
+
+    /// <summary>The namespace as a declaration may write it.</summary>
+    public string NamespaceCode => string.Join(".", Namespace.Split('.').Select(GeneratedNames.Identifier));
+
+    /// <summary>A container's partial re-declaration with its name escaped.</summary>
+    public static string ContainerCode(string container) =>
+        container.Substring(0, container.LastIndexOf(' ') + 1) + GeneratedNames.Identifier(ContainerName(container));
+
+    private static string ContainerName(string container) => container.Substring(container.LastIndexOf(' ') + 1);
 }
 
 /// <summary>How a property's value is converted and stored.</summary>
@@ -75,7 +92,8 @@ internal sealed record EventedModel(
     EquatableArray<HandlerModel> Handlers,
     Hooks Hooks,
     LocationInfo? Location,
-    EquatableArray<DiagnosticInfo> Diagnostics);
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    LocationInfo? TableLocation = null);
 
 /// <summary>Which optional hooks the type declares with the right signature.</summary>
 [System.Flags]
@@ -91,10 +109,12 @@ internal enum Hooks
 internal sealed record ActionPlan(string Name, int Code);
 
 /// <summary>One <c>[ActionAlias(name, storedAs)]</c> entry.</summary>
-internal sealed record AliasEntry(string Name, string StoredAs, LocationInfo? Location);
+/// <param name="Location">Where the new name is written; <paramref name="StoredAsLocation"/>: the old one.</param>
+internal sealed record AliasEntry(string Name, string StoredAs, LocationInfo? Location, LocationInfo? StoredAsLocation = null);
 
 /// <summary>One <c>[EventSchema(typeof(T), index)]</c> entry.</summary>
-internal sealed record SchemaEntry(string TypeFullyQualified, string TypeDisplay, int Index, LocationInfo? Location);
+/// <param name="IsEvented">True when the listed type (or its generic definition) is marked [Evented].</param>
+internal sealed record SchemaEntry(string TypeFullyQualified, string TypeDisplay, int Index, LocationInfo? Location, bool IsEvented = true);
 
 /// <summary>An <c>[EventsTable]</c> class.</summary>
 internal sealed record EventsTableModel(
@@ -107,7 +127,14 @@ internal sealed record EventsTableModel(
     EquatableArray<LinkEntry> Links,
     EquatableArray<string> Shards,
     string? ShardBy,
-    EquatableArray<DiagnosticInfo> Diagnostics);
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    LocationInfo? TableLocation = null)
+{
+    /// <summary>Every table this events table owns: itself or its shards, and its link tables.</summary>
+    public System.Collections.Generic.IEnumerable<string> OwnedTables =>
+        (Shards.Length == 0 ? new[] { Table } : Shards.Items.ToArray())
+        .Concat(Links.Items.SelectMany(l => Shards.Length == 0 ? new[] { l.Table } : Shards.Items.Select(s => s + "_" + l.Table)));
+}
 
 /// <summary>One <c>[EventLink(name, table, column)]</c> entry.</summary>
 internal sealed record LinkEntry(string Name, string Table, string Column, bool Typed);

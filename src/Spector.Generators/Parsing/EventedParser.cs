@@ -31,21 +31,43 @@ internal static class EventedParser
             ? array.Values.Select(v => v.Value as string).Where(v => v is not null).Select(v => v!).ToList()
             : new List<string>();
 
+        if (DeclarationChecks.UnsupportedShape(type) is { } shape)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedEventedShape, location, type.Name, shape));
         if (!SymbolReader.IsPartialAllTheWay(type))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, location, type.Name));
+        if (version < 0)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NegativeNumber, SymbolReader.ArgumentLocation(attribute, "Version"),
+                $"Version of '{type.Name}'", version.ToString(CultureInfo.InvariantCulture)));
         if (table is not null && !SymbolReader.IsValidIdentifier(table))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, table, "record table"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, SymbolReader.ArgumentLocation(attribute, "Table"),
+                table, "record table"));
         if (!type.InstanceConstructors.Any(c => c.Parameters.Length == 0))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoParameterlessConstructor, location, type.Name));
         if (!HasChangesetHandler(type))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingChangesetHandler, location, type.Name));
+        {
+            // A method named Changeset with another shape is reported where it is, with the shape it needs.
+            var misshapen = type.GetMembers("Changeset").OfType<IMethodSymbol>().ToList();
+            foreach (var method in misshapen)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature, LocationInfo.From(method), "Changeset",
+                    type.Name, $"static void Changeset(Changeset<{type.Name}> c)"));
+            if (misshapen.Count == 0)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingChangesetHandler, location, type.Name));
+        }
+        var actionMethods = DeclarationChecks.CheckActions(type, attribute, actions, diagnostics);
+        DeclarationChecks.CheckReservedNames(type, GeneratedNames.EventedMembers.Concat(actionMethods).ToList(), diagnostics);
+        DeclarationChecks.CheckReplayable(type, diagnostics);
 
         var properties = new List<PropertyModel>();
+        var propertyLocations = new List<LocationInfo?>();
         foreach (var property in PublicSettableProperties(type))
         {
             ct.ThrowIfCancellationRequested();
             properties.Add(ReadProperty(property, table, type, diagnostics));
+            propertyLocations.Add(LocationInfo.From(property));
         }
+        DeclarationChecks.CheckStoredNames(type.Name, "payload key",
+            properties.Select((p, i) => (p.Name, (string?)p.Key, propertyLocations[i])), diagnostics);
+        DeclarationChecks.CheckStoredNames(type.Name, "column", properties.Select((p, i) => (p.Name, p.Column, propertyLocations[i])), diagnostics);
         var idUnresolved = PublicSettableProperties(type).Any(p => p.Name == "Id" && p.Type.TypeKind == TypeKind.Error);
         if (!idUnresolved && !properties.Any(p => p.Name == "Id" && p.Kind == ValueKind.Guid && !p.IsNullable))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, location, type.Name));
@@ -53,8 +75,12 @@ internal static class EventedParser
         var handlers = ReadHandlers(type, version, actions, diagnostics, ct);
         var hooks = ReadHooks(type, diagnostics);
         var savepointEvery = SymbolReader.NamedArgument(attribute, "SavepointEvery", 0);
+        if (savepointEvery < 0)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NegativeNumber, SymbolReader.ArgumentLocation(attribute, "SavepointEvery"),
+                $"SavepointEvery of '{type.Name}'", savepointEvery.ToString(CultureInfo.InvariantCulture)));
         return new EventedModel(SymbolReader.NameOf(type), version, savepointEvery, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
-            handlers.ToEquatableArray(), hooks, location, diagnostics.ToEquatableArray());
+            handlers.ToEquatableArray(), hooks, location, diagnostics.ToEquatableArray(),
+            table is null ? null : SymbolReader.ArgumentLocation(attribute, "Table"));
     }
 
     /// <summary>Optional hooks are found by name; a method with a hook's name and another shape is an error.</summary>
@@ -91,20 +117,23 @@ internal static class EventedParser
             string? action = null;
             int? from = null, to = null;
             var marked = false;
+            AttributeData? onAction = null, versioned = null;
             foreach (var attribute in method.GetAttributes())
             {
                 var args = attribute.ConstructorArguments;
                 switch (attribute.AttributeClass?.ToDisplayString())
                 {
                     case OnActionAttribute when args.Length == 1:
-                        action = args[0].Value as string;
-                        marked = true;
+                        (action, marked, onAction) = (args[0].Value as string, true, attribute);
                         break;
                     case VersionIsAttribute when args.Length == 1 && args[0].Value is int v:
-                        (from, to, marked) = (v, v, true);
+                        (from, to, marked, versioned) = (v, v, true, attribute);
+                        ReportNegative(attribute, 0, v);
                         break;
                     case VersionInAttribute when args.Length == 2 && args[0].Value is int a && args[1].Value is int b:
-                        (from, to, marked) = (a, b, true);
+                        (from, to, marked, versioned) = (a, b, true, attribute);
+                        ReportNegative(attribute, 0, a);
+                        ReportNegative(attribute, 1, b);
                         break;
                 }
             }
@@ -113,15 +142,19 @@ internal static class EventedParser
             var location = LocationInfo.From(method);
             if (!IsHandlerShape(method, type))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature, location, method.Name, type.Name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature, location, method.Name, type.Name,
+                    $"static void {method.Name}(Changeset<{type.Name}> c, ...)"));
                 continue;
             }
             if (action is not null && !actions.Contains(action))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndeclaredAction, location, action, method.Name, type.Name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndeclaredAction, SymbolReader.ArgumentLocation(onAction!, null),
+                    action, method.Name, type.Name));
             if (to is { } highest && (highest >= version || from > to))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VersionNotOlder, location, method.Name,
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VersionNotOlder, SymbolReader.ArgumentLocation(versioned!, null,
+                        from == to || from > to ? 0 : 1), method.Name,
                     from == to ? highest.ToString(CultureInfo.InvariantCulture) : $"{from}..{to}", type.Name, version.ToString(CultureInfo.InvariantCulture)));
 
+            if (action is not null) CheckParameters(type, method, diagnostics);
             var parameters = method.Parameters.Skip(1).Select(p =>
             {
                 var (typeName, valueType, kind, nullable) = Describe(p.Type, p.NullableAnnotation);
@@ -141,6 +174,35 @@ internal static class EventedParser
         }
         ReportAmbiguousOldVersions(handlers, diagnostics);
         return handlers.Select(h => h.Handler).ToList();
+
+        void ReportNegative(AttributeData attribute, int position, int value)
+        {
+            if (value >= 0) return;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NegativeNumber, SymbolReader.ArgumentLocation(attribute, null, position),
+                $"The version in [{attribute.AttributeClass?.Name.Replace("Attribute", "")}]",
+                value.ToString(CultureInfo.InvariantCulture)));
+        }
+    }
+
+    /// <summary>
+    /// A typed action's parameters become the generated method's parameters and payload keys: each needs its own
+    /// key, a name the generated method does not use already, and a type that can be stored and exposed.
+    /// </summary>
+    private static void CheckParameters(INamedTypeSymbol type, IMethodSymbol method, List<DiagnosticInfo> diagnostics)
+    {
+        var typed = method.Parameters.Skip(1).ToList();
+        foreach (var parameter in typed)
+        {
+            var at = LocationInfo.From(parameter);
+            if (Array.IndexOf(GeneratedNames.OperationParameters, parameter.Name) >= 0)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NameTakenByGeneratedCode, at, parameter.Name,
+                    $"every generated action method of '{type.Name}' has a parameter '{parameter.Name}'"));
+            if (DeclarationChecks.UnusableParameterType(parameter.Type, type) is { } reason)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnusableParameterType, at, parameter.Name, method.Name,
+                    parameter.Type.ToDisplayString(), reason));
+        }
+        DeclarationChecks.CheckStoredNames(method.Name, "payload key",
+            typed.Select(p => (p.Name, (string?)SymbolReader.SnakeCase(p.Name), LocationInfo.From(p))), diagnostics);
     }
 
     /// <summary>
@@ -217,7 +279,8 @@ internal static class EventedParser
                 : SymbolReader.SnakeCase(property.Name);
             var location = LocationInfo.From(property);
             if (!SymbolReader.IsValidIdentifier(column))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, column, "column"));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier,
+                    columnAttribute is null ? location : SymbolReader.ArgumentLocation(columnAttribute, null), column, "column"));
             // An unresolved type is already a compiler error; a second message about it would only mislead.
             if (kind == ValueKind.Other && propertyType.TypeKind != TypeKind.Error)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedColumnType, location,
@@ -250,6 +313,7 @@ internal static class EventedParser
     /// <summary><c>static void Name(Changeset&lt;T&gt; c, ...)</c>, not generic.</summary>
     private static bool IsHandlerShape(IMethodSymbol method, INamedTypeSymbol type) =>
         method is { IsStatic: true, ReturnsVoid: true, IsGenericMethod: false, Parameters.Length: >= 1 }
+        && method.Parameters.All(p => p.RefKind == RefKind.None)
         && method.Parameters[0].Type is INamedTypeSymbol { TypeArguments.Length: 1 } p
         && p.OriginalDefinition.ToDisplayString() == ChangesetType
         && SymbolEqualityComparer.Default.Equals(p.TypeArguments[0], type);

@@ -23,7 +23,9 @@ internal static class EventsTableParser
         var table = arguments.Length == 1 && arguments[0].Value is string name ? name : "";
 
         if (!SymbolReader.IsValidIdentifier(table))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, location, table, "events table"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier,
+                SymbolReader.ArgumentLocation(context.Attributes[0], null), table, "events table"));
+        DeclarationChecks.CheckReservedNames(type, GeneratedNames.EventsTableMembers, diagnostics);
         if (!SymbolReader.IsPartialAllTheWay(type))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotPartial, location, type.Name));
 
@@ -38,7 +40,8 @@ internal static class EventsTableParser
             {
                 if (attribute.ConstructorArguments.Length == 2 && attribute.ConstructorArguments[0].Value is string aliasName
                     && attribute.ConstructorArguments[1].Value is string storedAs)
-                    aliases.Add(new AliasEntry(aliasName, storedAs, LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation())));
+                    aliases.Add(new AliasEntry(aliasName, storedAs, SymbolReader.ArgumentLocation(attribute, null, 0),
+                        SymbolReader.ArgumentLocation(attribute, null, 1)));
                 continue;
             }
             if (attributeName == EventLinkAttribute)
@@ -47,10 +50,11 @@ internal static class EventsTableParser
                 if (values.Length != 3) continue;
                 var link = new LinkEntry(values[0].Value as string ?? "", values[1].Value as string ?? "", values[2].Value as string ?? "",
                     SymbolReader.NamedArgument(attribute, "Typed", false));
-                var at = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation());
-                foreach (var (identifier, what) in new[] { (link.Name, "link"), (link.Table, "link table"), (link.Column, "link column") })
-                    if (!SymbolReader.IsValidIdentifier(identifier))
-                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, at, identifier, what));
+                var parts = new[] { (link.Name, "link"), (link.Table, "link table"), (link.Column, "link column") };
+                for (var i = 0; i < parts.Length; i++)
+                    if (!SymbolReader.IsValidIdentifier(parts[i].Item1))
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidIdentifier, SymbolReader.ArgumentLocation(attribute, null, i),
+                            parts[i].Item1, parts[i].Item2));
                 links.Add(link);
                 continue;
             }
@@ -58,20 +62,25 @@ internal static class EventsTableParser
             var args = attribute.ConstructorArguments;
             if (args.Length != 2 || args[0].Value is not INamedTypeSymbol schemaType || args[1].Value is not int index) continue;
             var schemaLocation = LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(ct).GetLocation());
+            if (index < 0)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NegativeNumber, SymbolReader.ArgumentLocation(attribute, null, 1),
+                    $"The schema index of '{schemaType.ToDisplayString()}'", index.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             schemas.Add(new SchemaEntry(
                 schemaType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 schemaType.ToDisplayString(),
                 index,
-                schemaLocation));
+                schemaLocation,
+                schemaType.OriginalDefinition.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Spector.EventedAttribute")));
         }
         var hashed = SymbolReader.NamedArgument(context.Attributes[0], "Hashed", false);
         // HashScope is an enum: its named argument arrives as the underlying int (Table = 0, Record = 1).
         var recordScoped = SymbolReader.NamedArgument(context.Attributes[0], "HashScope", 0) == 1;
         if (recordScoped && !hashed)
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HashScopeWithoutHashing, location, type.Name));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HashScopeWithoutHashing,
+                SymbolReader.ArgumentLocation(context.Attributes[0], "HashScope"), type.Name));
         var (shards, shardBy) = ReadSharding(type, context.Attributes[0], links, location, diagnostics);
         return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, recordScoped, schemas.ToEquatableArray(), aliases.ToEquatableArray(), links.ToEquatableArray(),
-            shards.ToEquatableArray(), shardBy, diagnostics.ToEquatableArray());
+            shards.ToEquatableArray(), shardBy, diagnostics.ToEquatableArray(), SymbolReader.ArgumentLocation(context.Attributes[0], null));
     }
 
     /// <summary>

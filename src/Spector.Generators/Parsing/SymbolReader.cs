@@ -23,10 +23,15 @@ internal static class SymbolReader
     {
         var containers = new List<string>();
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-            containers.Insert(0, Keyword(outer) + " " + outer.Name);
-        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
-        return new TypeName(ns, type.Name, containers.ToEquatableArray());
+            containers.Insert(0, Keyword(outer) + " " + WithTypeParameters(outer));
+        // Names as declared, without the '@' of escaped keywords: the emitters escape where code needs it.
+        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString().Replace("@", "") : "";
+        return new TypeName(ns, WithTypeParameters(type), containers.ToEquatableArray(), type.IsRecord ? "record" : "class");
     }
+
+    // Generic types are refused (SPEC035), but their names must still differ from a non-generic namesake's.
+    private static string WithTypeParameters(INamedTypeSymbol type) =>
+        type.Arity > 0 ? $"{type.Name}<{string.Join(",", type.TypeParameters.Select(p => p.Name))}>" : type.Name;
 
     /// <summary>True when the type and every type containing it are declared partial.</summary>
     public static bool IsPartialAllTheWay(INamedTypeSymbol type)
@@ -47,6 +52,35 @@ internal static class SymbolReader
         foreach (var pair in attribute.NamedArguments)
             if (pair.Key == name && pair.Value.Value is T value) return value;
         return fallback;
+    }
+
+    /// <summary>
+    /// Where the user wrote one argument of an attribute: a named one (<c>Table = ...</c>) or the n-th positional
+    /// one, so a diagnostic points at the token to change; the attribute itself when the argument is absent.
+    /// </summary>
+    public static LocationInfo? ArgumentLocation(AttributeData attribute, string? name, int position = 0)
+    {
+        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return null;
+        var arguments = syntax.ArgumentList?.Arguments ?? default(SeparatedSyntaxList<AttributeArgumentSyntax>);
+        var found = name is null
+            ? arguments.Where(a => a.NameEquals is null && a.NameColon is null).ElementAtOrDefault(position)
+            : arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+        return LocationInfo.From(found is null ? syntax.GetLocation() : found.Expression.GetLocation());
+    }
+
+    /// <summary>
+    /// The string literals of a named array argument in order (the elements of <c>Actions = ["a", "b"]</c>), or
+    /// null when they are not all literals; then callers fall back to <see cref="ArgumentLocation"/>.
+    /// </summary>
+    public static List<LocationInfo?>? ElementLocations(AttributeData attribute, string name, int count)
+    {
+        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return null;
+        var argument = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
+        var literals = argument?.Expression.DescendantNodesAndSelf().OfType<LiteralExpressionSyntax>()
+            .Where(l => l.IsKind(SyntaxKind.StringLiteralExpression))
+            .Select(l => LocationInfo.From(l.GetLocation()))
+            .ToList();
+        return literals is not null && literals.Count == count ? literals : null;
     }
 
     /// <summary><c>InsertedAt</c> → <c>inserted_at</c>, <c>HTMLBody</c> → <c>html_body</c>.</summary>

@@ -1,0 +1,38 @@
+using System;
+using System.Linq;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Spector.Generators.Model;
+
+/// <summary>
+/// The member names the generator adds to user types, in one place: the emitters write them and the parsers
+/// refuse declarations that would collide with them, so generated code never fails to compile.
+/// </summary>
+internal static class GeneratedNames
+{
+    /// <summary>Members added to every evented type.</summary>
+    public static readonly string[] EventedMembers =
+    [
+        "SpectorType", "SpectorRecordTable", "SpectorDescriptor", "InsertAsync", "UpdateAsync", "DeleteAsync", "SavepointAsync",
+        "VerifySavepointsAsync", "GetAsync", "GetAtAsync", "MaterializeAsync", "BringUpAsync", "AllEventsAsync",
+    ];
+
+    /// <summary>Members added to every events table class.</summary>
+    public static readonly string[] EventsTableMembers = ["Log", "UseSqlite", "UsePostgres", "MigrateAsync"];
+
+    /// <summary>Parameters every generated operation has besides the handler's own.</summary>
+    public static readonly string[] OperationParameters = ["session", "cancellationToken"];
+
+    /// <summary><c>soft_delete</c> → <c>SoftDeleteAsync</c>: the method generated for a custom action.</summary>
+    public static string ActionMethod(string action) =>
+        string.Concat(action.Split(new[] { '_', '-', ' ' }, StringSplitOptions.RemoveEmptyEntries)
+            .Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1))) + "Async";
+
+    /// <summary>True when the action's method name is a plain C# identifier that starts with a letter.</summary>
+    public static bool IsUsableActionMethod(string method) =>
+        method.Length > "Async".Length && char.IsLetter(method[0]) && SyntaxFacts.IsValidIdentifier(method);
+
+    /// <summary>A name as code may write it: keywords get an <c>@</c>.</summary>
+    public static string Identifier(string name) =>
+        SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None ? name : "@" + name;
+}
