@@ -273,4 +273,38 @@ public sealed class DeclarationDiagnosticTests
         var d = Single(result, "SPEC014");
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((2, "\"my events\"")));
     }
+
+    [Test]
+    public void A_key_property_marked_Key_names_the_record_table_key_column()
+    {
+        var result = Run(Table, """
+            using System;
+            using System.ComponentModel.DataAnnotations;
+            using Spector;
+            [Evented(Table = "things")]
+            public partial class Thing
+            {
+                [Key] public Guid Uuid { get; set; }
+                public string Name { get; set; } = "";
+                static void Changeset(Changeset<Thing> c) => c.Cast("name");
+            }
+            """);
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
+        Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
+        var source = result.Sources["Thing.Spector.g.cs"];
+        Assert.That(source, Does.Contain("new global::Thing { Uuid = id }").And.Contain("=> record.Uuid;"));
+        Assert.That(source, Does.Contain("\\\"uuid\\\" uuid PRIMARY KEY").And.Contain("ON CONFLICT (\\\"uuid\\\")"));
+        Assert.That(source, Does.Contain("WHERE \\\"uuid\\\" = @id"));
+        Assert.That(source, Does.Contain("new global::Spector.RecordColumn(\"uuid\", \"id\", typeof(global::System.Guid))"));
+    }
+
+    [Test]
+    public void SPEC015_two_properties_marked_Key()
+    {
+        var d = Single(RunThing("    [System.ComponentModel.DataAnnotations.Key] public Guid A { get; set; }\n" +
+                                "    [System.ComponentModel.DataAnnotations.Key] public Guid B { get; set; }"), "SPEC015");
+
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((9, "B")));
+    }
 }

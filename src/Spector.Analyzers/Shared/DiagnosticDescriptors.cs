@@ -73,7 +73,8 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor NoGuidKey = Error("SPEC015", UsageCategory,
         "Evented type needs a Guid Id",
-        "'{0}' needs a public settable 'Guid Id' property: Spector assigns it the id of the record's insert event");
+        "'{0}' needs one public settable Guid key, a property 'Guid Id' or one marked [Key]: Spector assigns it the id of " +
+        "the record's insert event");
 
     public static readonly DiagnosticDescriptor UnsupportedColumnType = Error("SPEC016", StorageCategory,
         "Property type has no column type",

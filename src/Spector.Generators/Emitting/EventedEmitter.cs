@@ -30,18 +30,19 @@ internal static class EventedEmitter
         Operation(w, $"Appends an insert event and returns the new {name}; its id is the event's id.",
             "Appends an insert event inside the caller's session.",
             $"static {task}<{self}>", "InsertAsync", "global::Spector.Attrs attrs", "InsertAsync(SpectorType, {0}, attrs, cancellationToken)");
-        Operation(w, $"Replays this {name} from its log, applies the update and appends it. Only <see cref=\"Id\"/> of this object is used.",
+        var id = "this." + Identifier(model.Key);
+        Operation(w, $"Replays this {name} from its log, applies the update and appends it. Only <see cref=\"{model.Key}\"/> of this object is used.",
             "As <see cref=\"UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
-            $"{task}<{self}>", "UpdateAsync", "global::Spector.Attrs attrs", "UpdateAsync(SpectorType, {0}, this.Id, attrs, cancellationToken)");
+            $"{task}<{self}>", "UpdateAsync", "global::Spector.Attrs attrs", "UpdateAsync(SpectorType, {0}, " + id + ", attrs, cancellationToken)");
         Operation(w, $"Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.",
             "Appends a delete event inside the caller's session.",
-            task, "DeleteAsync", null, "DeleteAsync(SpectorType, {0}, this.Id, cancellationToken)");
+            task, "DeleteAsync", null, "DeleteAsync(SpectorType, {0}, " + id + ", cancellationToken)");
         foreach (var action in plan.Actions) EmitAction(w, plan, action, task, self);
         if (model.Hooks.HasFlag(Hooks.Savepoint))
         {
             Operation(w, $"Appends a savepoint of this {name}'s state, so replay can start there. Refused with <see cref=\"global::Spector.StaleRecordException\"/> when this object differs from the log.",
                 "Appends a savepoint inside the caller's session.",
-                $"{task}<{self}>", "SavepointAsync", null, "SavepointAsync(SpectorType, {0}, this.Id, this, cancellationToken)");
+                $"{task}<{self}>", "SavepointAsync", null, "SavepointAsync(SpectorType, {0}, " + id + ", this, cancellationToken)");
             Operation(w, $"Replays every event of one {name} and reports each savepoint whose state differs from the replay up to it.",
                 "Checks the savepoints inside the caller's session.",
                 $"static {task}<global::Spector.SavepointVerification>", "VerifySavepointsAsync", "global::System.Guid id",
@@ -109,9 +110,9 @@ internal static class EventedEmitter
         w.Line("{");
         w.Line("}");
         w.Line();
-        w.Line($"public override {self} Create(global::System.Guid id) => new {self} {{ Id = id }};");
+        w.Line($"public override {self} Create(global::System.Guid id) => new {self} {{ {Identifier(model.Key)} = id }};");
         w.Line();
-        w.Line($"public override global::System.Guid IdOf({self} record) => record.Id;");
+        w.Line($"public override global::System.Guid IdOf({self} record) => record.{Identifier(model.Key)};");
         w.Line();
         EmitDispatch(w, model);
         w.Line();
@@ -123,7 +124,7 @@ internal static class EventedEmitter
         {
             w.Open($"public override bool TrySetAttr({self} record, string key, {valueType} value)");
             w.Open("switch (key)");
-            foreach (var p in model.Properties.Where(p => p.Name != "Id"))
+            foreach (var p in model.Properties.Where(p => p.Name != model.Key))
                 w.Line($"case {SourceWriter.Literal(p.Key)}: record.{Identifier(p.Name)} = {Conversion(p)}; return true;");
             w.Line("default: return false;");
             w.Close();
@@ -142,7 +143,7 @@ internal static class EventedEmitter
         w.Line();
         w.Open($"public override global::System.Collections.Generic.IReadOnlyList<string> Diff({self} expected, {self} actual)");
         w.Line("var differences = new global::System.Collections.Generic.List<string>();");
-        foreach (var p in model.Properties.Where(p => p.Name != "Id"))
+        foreach (var p in model.Properties.Where(p => p.Name != model.Key))
         {
             var name = Identifier(p.Name);
             var same = p.Kind == ValueKind.Other
@@ -178,7 +179,7 @@ internal static class EventedEmitter
         var attrs = typed
             ? "new global::Spector.Attrs { " + string.Join(", ", handler!.Parameters.Select(p => $"[{SourceWriter.Literal(p.Key)}] = {ToNode(p)}")) + " }"
             : "attrs";
-        var call = $"ExecuteAsync(SpectorType, {{0}}, this.Id, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, cancellationToken)";
+        var call = $"ExecuteAsync(SpectorType, {{0}}, this.{Identifier(plan.Model.Key)}, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, cancellationToken)";
         Operation(w, $"Replays this {plan.Model.Type.Name} from its log, applies the \"{action.Name}\" action and appends it (stored code {action.Code}).",
             $"Applies the \"{action.Name}\" action inside the caller's session.",
             $"{task}<{self}>", GeneratedNames.ActionMethod(action.Name), parameters, call);

@@ -18,7 +18,7 @@ internal sealed class RecordTableSql
     {
         _table = table;
         var mapped = properties.Where(p => p.Column is not null).ToList();
-        _id = mapped.First(p => p.Name == "Id");
+        _id = mapped.First(p => p.Key == "id");
         // The id first: readers of the generated table rely on it.
         _columns = new[] { _id }.Concat(mapped.Where(p => p != _id)).ToList();
     }

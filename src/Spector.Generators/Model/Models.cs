@@ -93,7 +93,8 @@ internal sealed record EventedModel(
     Hooks Hooks,
     LocationInfo? Location,
     EquatableArray<DiagnosticInfo> Diagnostics,
-    LocationInfo? TableLocation = null);
+    LocationInfo? TableLocation = null,
+    string Key = "Id");
 
 /// <summary>Which optional hooks the type declares with the right signature.</summary>
 [System.Flags]

@@ -15,6 +15,7 @@ internal static class EventedParser
     private const string ChangesetType = "Spector.Changeset<T>";
     private const string NotMappedAttribute = "System.ComponentModel.DataAnnotations.Schema.NotMappedAttribute";
     private const string ColumnAttribute = "System.ComponentModel.DataAnnotations.Schema.ColumnAttribute";
+    private const string KeyAttribute = "System.ComponentModel.DataAnnotations.KeyAttribute";
     private const string OnActionAttribute = "Spector.OnActionAttribute";
     private const string VersionIsAttribute = "Spector.VersionIsAttribute";
     private const string VersionInAttribute = "Spector.VersionInAttribute";
@@ -57,19 +58,26 @@ internal static class EventedParser
         DeclarationChecks.CheckReservedNames(type, GeneratedNames.EventedMembers.Concat(actionMethods).ToList(), diagnostics);
         DeclarationChecks.CheckReplayable(type, diagnostics);
 
+        // The key is 'Id' unless one property is marked [Key]; it is stored as "id" whatever its name.
+        var keyed = PublicSettableProperties(type)
+            .Where(p => p.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == KeyAttribute))
+            .ToList();
+        var key = keyed.Count == 1 ? keyed[0].Name : "Id";
+        if (keyed.Count > 1)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, LocationInfo.From(keyed[1]), type.Name));
         var properties = new List<PropertyModel>();
         var propertyLocations = new List<LocationInfo?>();
         foreach (var property in PublicSettableProperties(type))
         {
             ct.ThrowIfCancellationRequested();
-            properties.Add(ReadProperty(property, table, type, diagnostics));
+            properties.Add(ReadProperty(property, table, type, property.Name == key, diagnostics));
             propertyLocations.Add(LocationInfo.From(property));
         }
         DeclarationChecks.CheckStoredNames(type.Name, "payload key",
             properties.Select((p, i) => (p.Name, (string?)p.Key, propertyLocations[i])), diagnostics);
         DeclarationChecks.CheckStoredNames(type.Name, "column", properties.Select((p, i) => (p.Name, p.Column, propertyLocations[i])), diagnostics);
-        var idUnresolved = PublicSettableProperties(type).Any(p => p.Name == "Id" && p.Type.TypeKind == TypeKind.Error);
-        if (!idUnresolved && !properties.Any(p => p.Name == "Id" && p.Kind == ValueKind.Guid && !p.IsNullable))
+        var idUnresolved = PublicSettableProperties(type).Any(p => p.Name == key && p.Type.TypeKind == TypeKind.Error);
+        if (!idUnresolved && !properties.Any(p => p.Name == key && p.Kind == ValueKind.Guid && !p.IsNullable))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, location, type.Name));
 
         var handlers = ReadHandlers(type, version, actions, diagnostics, ct);
@@ -80,7 +88,7 @@ internal static class EventedParser
                 $"SavepointEvery of '{type.Name}'", savepointEvery.ToString(CultureInfo.InvariantCulture)));
         return new EventedModel(SymbolReader.NameOf(type), version, savepointEvery, table, actions.ToEquatableArray(), properties.ToEquatableArray(),
             handlers.ToEquatableArray(), hooks, location, diagnostics.ToEquatableArray(),
-            table is null ? null : SymbolReader.ArgumentLocation(attribute, "Table"));
+            table is null ? null : SymbolReader.ArgumentLocation(attribute, "Table"), key);
     }
 
     /// <summary>Optional hooks are found by name; a method with a hook's name and another shape is an error.</summary>
@@ -264,7 +272,8 @@ internal static class EventedParser
             KindOf(valueType), isNullable);
     }
 
-    private static PropertyModel ReadProperty(IPropertySymbol property, string? table, INamedTypeSymbol owner, List<DiagnosticInfo> diagnostics)
+    private static PropertyModel ReadProperty(IPropertySymbol property, string? table, INamedTypeSymbol owner, bool isKey,
+        List<DiagnosticInfo> diagnostics)
     {
         var propertyType = property.Type;
         var (typeName, valueType, kind, isNullable) = Describe(propertyType, property.NullableAnnotation);
@@ -287,7 +296,8 @@ internal static class EventedParser
                     property.Name, owner.Name, propertyType.ToDisplayString(), table));
         }
 
-        return new PropertyModel(property.Name, SymbolReader.SnakeCase(property.Name), column, typeName, valueType, kind, isNullable);
+        var key = isKey ? "id" : SymbolReader.SnakeCase(property.Name);
+        return new PropertyModel(property.Name, key, column, typeName, valueType, kind, isNullable);
     }
 
     private static IEnumerable<IPropertySymbol> PublicSettableProperties(INamedTypeSymbol type)
