@@ -81,7 +81,7 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             return new(null, diagnostics.ToEquatableArray());
         var (table, schema) = listings[0];
         var actions = model.Actions.Select(a => new ActionPlan(a, ActionCode.Of(a, table.Aliases))).ToEquatableArray();
-        return new(new EventedPlan(model, table.Type.FullyQualified, table.Table, schema.Index, actions), EquatableArray<DiagnosticInfo>.Empty);
+        return new(EventedPlan.Create(model, table.Type.FullyQualified, table.Table, schema.Index, actions), EquatableArray<DiagnosticInfo>.Empty);
     }
 
     private static Planned<EventsTablePlan> PlanTable(EventsTableModel table, ImmutableArray<EventedModel> evented,
@@ -109,7 +109,7 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             .Where(e => e.Table is not null && e.Diagnostics.Length == 0)
             .Select(e => e.Type.FullyQualified)
             .ToEquatableArray();
-        return new(new EventsTablePlan(table, owners, actions), EquatableArray<DiagnosticInfo>.Empty);
+        return new(EventsTablePlan.Create(table, owners, actions), EquatableArray<DiagnosticInfo>.Empty);
     }
 
     /// <summary>

@@ -66,6 +66,53 @@ public sealed class IncrementalCachingTests
     }
 
     [Test]
+    public void A_whitespace_only_edit_above_a_type_emits_nothing_again()
+    {
+        var result = Rerun(c => Edit(c, "class Order", text => text.Replace("[Evented(Version = 2", "\n\n// moved\n[Evented(Version = 2")));
+
+        Assert.That(result.TrackedSteps[TrackingNames.EventedTypes].SelectMany(s => s.Outputs).Select(o => o.Reason),
+            Does.Contain(IncrementalStepRunReason.Modified), "the parser saw the edit (its model holds the location)");
+        foreach (var step in new[] { TrackingNames.EventedPlans, TrackingNames.EventsTablePlans })
+        {
+            var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+            Assert.That(outputs, Is.All.EqualTo(IncrementalStepRunReason.Cached).Or.EqualTo(IncrementalStepRunReason.Unchanged), step);
+        }
+    }
+
+    [Test]
+    public void Diagnostics_still_follow_their_line_after_a_whitespace_edit()
+    {
+        const string thing = """
+            using System;
+            using Spector;
+            namespace Shop;
+            [Evented(Actions = ["archive"])]
+            public partial class Thing
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+                [OnAction("archiv")] static void Archive(Changeset<Thing> c) { }
+            }
+            """;
+        var table = Sources.EventsTable.Replace("[EventSchema(typeof(Cart), 1)]", "[EventSchema(typeof(Cart), 1)]\n[EventSchema(typeof(Thing), 2)]");
+        var compilation = GeneratorHarness.Compile(table, Sources.Order, Sources.Cart, thing);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+        var before = Line(driver.GetRunResult().Diagnostics.Single(d => d.Id == "SPEC007"));
+
+        var moved = driver.RunGenerators(Edit(compilation, "class Thing", text => text.Replace("[Evented(", "\n\n[Evented(")));
+
+        Assert.That(Line(moved.GetRunResult().Diagnostics.Single(d => d.Id == "SPEC007")), Is.EqualTo(before + 2));
+    }
+
+    private static int Line(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Line + 1;
+
+    private static Compilation Edit(Compilation compilation, string containing, Func<string, string> change)
+    {
+        var old = compilation.SyntaxTrees.Single(t => t.ToString().Contains(containing));
+        return compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(change(old.ToString()), (CSharpParseOptions)old.Options, old.FilePath));
+    }
+
+    [Test]
     public void Models_hold_no_roslyn_types()
     {
         var modelTypes = typeof(SpectorGenerator).Assembly.GetTypes().Where(t => t.Namespace == "Spector.Generators.Model");

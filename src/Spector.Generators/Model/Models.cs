@@ -140,11 +140,28 @@ internal sealed record EventsTableModel(
 /// <summary>One <c>[EventLink(name, table, column)]</c> entry.</summary>
 internal sealed record LinkEntry(string Name, string Table, string Column, bool Typed);
 
-/// <summary>What is emitted for one evented type once its events table is known.</summary>
-internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex, EquatableArray<ActionPlan> Actions);
+/// <summary>
+/// What is emitted for one evented type once its events table is known. It holds no source location, so an edit
+/// that only moves code (blank lines, comments) leaves it equal and the file is not emitted again.
+/// </summary>
+internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex, EquatableArray<ActionPlan> Actions)
+{
+    public static EventedPlan Create(EventedModel model, string eventsTableType, string eventsTableName, int schemaIndex,
+        EquatableArray<ActionPlan> actions) =>
+        new(model with { Location = null, TableLocation = null }, eventsTableType, eventsTableName, schemaIndex, actions);
+}
 
-/// <summary>What is emitted for one events table: its schemas and the record tables among them.</summary>
-internal sealed record EventsTablePlan(EventsTableModel Model, EquatableArray<string> RecordTableOwners, EquatableArray<ActionPlan> Actions);
+/// <summary>What is emitted for one events table: its schemas and the record tables among them; no source locations.</summary>
+internal sealed record EventsTablePlan(EventsTableModel Model, EquatableArray<string> RecordTableOwners, EquatableArray<ActionPlan> Actions)
+{
+    public static EventsTablePlan Create(EventsTableModel model, EquatableArray<string> owners, EquatableArray<ActionPlan> actions) =>
+        new(model with
+        {
+            Schemas = model.Schemas.Items.Select(s => s with { Location = null }).ToEquatableArray(),
+            Aliases = model.Aliases.Items.Select(a => a with { Location = null, StoredAsLocation = null }).ToEquatableArray(),
+            TableLocation = null,
+        }, owners, actions);
+}
 
 internal static class ArrayExtensions
 {
