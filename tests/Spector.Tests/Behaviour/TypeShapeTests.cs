@@ -4,12 +4,12 @@ using static Spector.Tests.CompiledModel;
 namespace Spector.Tests;
 
 /// <summary>
-/// A record keyed by <c>[Key] public Guid Uuid</c> instead of <c>Id</c>: Spector assigns, reads and writes the key
-/// through that property, and the record table's key column is named after it.
+/// Evented types of other shapes than a class with <c>Guid Id</c>: a key marked <c>[Key]</c> (Spector assigns, reads
+/// and writes it, and the record table's key column is named after it) and a record class.
 /// </summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
-public sealed class CustomKeyTests(Db db) : DatabaseTest(db)
+public sealed class TypeShapeTests(Db db) : DatabaseTest(db)
 {
     private const string Source = """
         using System;
@@ -63,5 +63,38 @@ public sealed class CustomKeyTests(Db db) : DatabaseTest(db)
         await CallAsync(replayed, "DeleteAsync");
         Assert.That(await model.CallAsync("Keyed.Badge", "GetAsync", uuid), Is.Null);
         Assert.That(await CountAsync("badges"), Is.Zero, "the delete found the row by its key column");
+    }
+
+    [Test]
+    public async Task An_evented_record_class_is_written_replayed_and_materialized()
+    {
+        using var model = Load("Notes", """
+            using System;
+            using Spector;
+            namespace Notes;
+            [EventsTable("note_events")]
+            [EventSchema(typeof(Note), 0)]
+            public partial class NoteEvents;
+            [Evented(Table = "notes")]
+            public partial record Note
+            {
+                public Guid Id { get; set; }
+                public string Text { get; set; } = "";
+                static void Changeset(Changeset<Note> c) => c.Cast("text").ValidateRequired("text");
+            }
+            """);
+        var log = model.Log("Notes.NoteEvents");
+        log.Use(Log.Store);
+        if (Database == Db.Postgres) await log.MigrateDownAsync();
+        await log.MigrateUpAsync();
+
+        var note = (await model.CallAsync("Notes.Note", "InsertAsync", new Attrs { ["text"] = "draft" }))!;
+        var updated = (await CallAsync(note, "UpdateAsync", new Attrs { ["text"] = "final" }))!;
+        var replayed = (await model.CallAsync("Notes.Note", "GetAsync", Get(note, "Id")))!;
+
+        Assert.That(replayed, Is.EqualTo(updated), "record equality: the replay equals what the write returned");
+        Assert.That(Get(replayed, "Text"), Is.EqualTo("final"));
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.QuerySingleAsync<string>("SELECT \"text\" FROM \"notes\""), Is.EqualTo("final"));
     }
 }
