@@ -13,8 +13,9 @@ internal static class GeneratedNames
     /// <summary>Members added to every evented type.</summary>
     public static readonly string[] EventedMembers =
     [
-        "SpectorType", "SpectorRecordTable", "SpectorDescriptor", "InsertAsync", "UpdateAsync", "DeleteAsync", "SavepointAsync",
-        "VerifySavepointsAsync", "GetAsync", "GetAtAsync", "MaterializeAsync", "BringUpAsync", "AllEventsAsync",
+        "SpectorType", "SpectorRecordTable", "SpectorDescriptor", "InsertAsync", "UpdateAsync", "DeleteAsync",
+        "SavepointAsync", "VerifySavepointsAsync", "GetAsync", "GetAtAsync", "MaterializeAsync", "BringUpAsync",
+        "AllEventsAsync",
     ];
 
     /// <summary>Members added to every events table class.</summary>

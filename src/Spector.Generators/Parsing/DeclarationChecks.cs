@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Spector.Diagnostics;
+using static Spector.Diagnostics.DiagnosticDescriptors;
 using Spector.Generators.Model;
 
 namespace Spector.Generators.Parsing;
@@ -19,7 +20,9 @@ internal static class DeclarationChecks
     {
         if (type.TypeKind != TypeKind.Class)
         {
-            var kind = type.IsRecord ? "a record struct" : type.TypeKind == TypeKind.Interface ? "an interface" : "a struct";
+            var kind = type.IsRecord ? "a record struct"
+                : type.TypeKind == TypeKind.Interface ? "an interface"
+                : "a struct";
             return $"it is {kind}; evented types are classes or record classes, rebuilt in place by replay";
         }
         if (type.Arity > 0)
@@ -27,7 +30,8 @@ internal static class DeclarationChecks
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
             if (outer.Arity > 0)
-                return $"it is nested in the generic type '{outer.ToDisplayString()}'; declare it outside generic types";
+                return $"it is nested in the generic type '{outer.ToDisplayString()}'; declare it outside generic " +
+                       "types";
         }
         return null;
     }
@@ -47,11 +51,11 @@ internal static class DeclarationChecks
             var (action, at) = (actions[i], locations?[i] ?? fallback);
             var method = GeneratedNames.ActionMethod(action);
             if (!GeneratedNames.IsUsableActionMethod(method))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionNameNotAMethod, at, action, type.Name, method));
+                diagnostics.Add(DiagnosticInfo.Create(ActionNameNotAMethod, at, action, type.Name, method));
             else if (byMethod.TryGetValue(method, out var first))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionsShareMethod, at, first, action, type.Name, method));
+                diagnostics.Add(DiagnosticInfo.Create(ActionsShareMethod, at, first, action, type.Name, method));
             else if (Array.IndexOf(GeneratedNames.EventedMembers, method) >= 0)
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NameTakenByGeneratedCode, at, action,
+                diagnostics.Add(DiagnosticInfo.Create(NameTakenByGeneratedCode, at, action,
                     $"its method would be '{method}', which Spector generates for every evented type"));
             else
                 byMethod[method] = action;
@@ -59,30 +63,32 @@ internal static class DeclarationChecks
         return byMethod.Keys.ToList();
     }
 
-    /// <summary>The type's own name and the members the user declared must not be names Spector adds to it (SPEC031).</summary>
-    public static void CheckReservedNames(INamedTypeSymbol type, IReadOnlyCollection<string> generated, List<DiagnosticInfo> diagnostics)
+    /// <summary>The type's name and the members the user declared must not be names Spector adds to it (SPEC031).</summary>
+    public static void CheckReservedNames(INamedTypeSymbol type, IReadOnlyCollection<string> generated,
+        List<DiagnosticInfo> diagnostics)
     {
         if (generated.Contains(type.Name))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NameTakenByGeneratedCode, LocationInfo.From(type), type.Name,
+            diagnostics.Add(DiagnosticInfo.Create(NameTakenByGeneratedCode, LocationInfo.From(type), type.Name,
                 $"Spector generates a member '{type.Name}' inside it, and a member cannot be named like its type"));
         foreach (var member in type.GetMembers())
         {
-            if (member.IsImplicitlyDeclared || !generated.Contains(member.Name) || !member.Locations.Any(l => l.IsInSource)) continue;
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NameTakenByGeneratedCode, LocationInfo.From(member),
+            var declared = !member.IsImplicitlyDeclared && member.Locations.Any(l => l.IsInSource);
+            if (!declared || !generated.Contains(member.Name)) continue;
+            diagnostics.Add(DiagnosticInfo.Create(NameTakenByGeneratedCode, LocationInfo.From(member),
                 $"{type.Name}.{member.Name}", $"Spector generates '{member.Name}' on '{type.Name}'"));
         }
     }
 
     /// <summary>Two members stored under one payload key or one column would overwrite each other (SPEC032).</summary>
-    public static void CheckStoredNames(string owner, string what, IEnumerable<(string Member, string? Stored, LocationInfo? Location)> members,
-        List<DiagnosticInfo> diagnostics)
+    public static void CheckStoredNames(string owner, string what,
+        IEnumerable<(string Member, string? Stored, LocationInfo? Location)> members, List<DiagnosticInfo> diagnostics)
     {
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (member, stored, location) in members)
         {
             if (stored is null) continue;
             if (seen.TryGetValue(stored, out var first))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StoredNameUsedTwice, location, first, member, owner, what, stored));
+                diagnostics.Add(DiagnosticInfo.Create(StoredNameUsedTwice, location, first, member, owner, what, stored));
             else
                 seen[stored] = member;
         }
@@ -109,7 +115,8 @@ internal static class DeclarationChecks
             {
                 case "System.IO.Stream":
                     return "is a stream: its bytes would not be read into the event";
-                case "System.Threading.Tasks.Task" or "System.Threading.CancellationToken" or "System.Threading.WaitHandle":
+                case "System.Threading.Tasks.Task" or "System.Threading.CancellationToken"
+                    or "System.Threading.WaitHandle":
                     return "is not data";
             }
         }
@@ -118,20 +125,20 @@ internal static class DeclarationChecks
         return null;
     }
 
-    /// <summary>Public or init-only members that replay could not set, and required ones it could not create (SPEC034).</summary>
+    /// <summary>Public init-only properties replay could not set, and required members it could not create (SPEC034).</summary>
     public static void CheckReplayable(INamedTypeSymbol type, List<DiagnosticInfo> diagnostics)
     {
         foreach (var member in type.GetMembers())
         {
             if (member.IsStatic || member.IsImplicitlyDeclared) continue;
             var required = member.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).Any(IsRequired);
+            var at = LocationInfo.From(member);
             if (required)
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PropertyNotReplayable, LocationInfo.From(member), member.Name,
-                    type.Name, "required (replay creates each record with only its Id set)"));
+                diagnostics.Add(DiagnosticInfo.Create(PropertyNotReplayable, at, member.Name, type.Name,
+                    "required (replay creates each record with only its Id set)"));
             else if (member is IPropertySymbol { DeclaredAccessibility: Accessibility.Public, SetMethod.IsInitOnly: true } property
                      && !property.GetAttributes().Any(a => a.AttributeClass?.Name == "NotMappedAttribute"))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PropertyNotReplayable, LocationInfo.From(member), member.Name,
-                    type.Name, "init-only"));
+                diagnostics.Add(DiagnosticInfo.Create(PropertyNotReplayable, at, member.Name, type.Name, "init-only"));
         }
     }
 
