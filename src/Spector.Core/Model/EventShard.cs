@@ -29,6 +29,9 @@ public sealed class EventShard
 
     internal EventLogSql Sql { get; }
 
+    /// <summary>The shard's heads table: one row per record (seq, hash, deleted, savepoint) and one per table chain.</summary>
+    public string HeadsTable => Sql.Heads;
+
     /// <summary>The advisory-lock key of this shard's chain: FNV-1a of its table name, stable across processes.</summary>
     internal int ChainLockKey { get; }
 
