@@ -58,8 +58,8 @@ public sealed class GenerationTests
     {
         var order = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources["Shop.Order.Spector.g.cs"];
 
-        Assert.That(order, Does.Contain("PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::System.Threading.CancellationToken cancellationToken = default)"));
-        Assert.That(order, Does.Contain("CancelAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)"));
+        Assert.That(order, Does.Contain("PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)"));
+        Assert.That(order, Does.Contain("CancelAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)"));
         Assert.That(order, Does.Contain("[\"amount\"] = (global::System.Text.Json.Nodes.JsonNode?)amount, [\"state\"] = state.ToString()"));
         Assert.That(order, Does.Contain("if (changeset.Version is >= 0 and <= 1)"));
         Assert.That(order, Does.Contain("global::Shop.Order.Pay(changeset, changeset.Param(\"amount\", global::Spector.AttrConvert.ToDecimal)"));

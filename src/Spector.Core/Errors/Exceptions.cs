@@ -63,18 +63,76 @@ public sealed class RecordNotFoundException : SpectorException
     public bool WasDeleted { get; }
 }
 
-/// <summary>Other writers kept appending to the record; every retry lost the race. Nothing was stored.</summary>
+/// <summary>
+/// The write expected the record at one sequence number (<see cref="WriteOptions.ExpectedSeq"/>) and found it at
+/// another: someone wrote since the caller read it. Nothing was stored; read the record again and decide.
+/// </summary>
 public sealed class ConcurrencyConflictException : SpectorException
 {
-    internal ConcurrencyConflictException(string recordType, string table, Guid recordId, Guid eventId, int attempts, Exception inner)
-        : base($"Gave up appending event {eventId} to {recordType} {recordId} in events table {table} after {attempts} attempts: " +
-               "other writers appended first each time. Nothing was stored.", table, recordId, eventId, inner)
+    internal ConcurrencyConflictException(string recordType, string action, string table, Guid recordId, long expectedSeq, long actualSeq)
+        : base($"Cannot {action} {recordType} {recordId} in events table {table}: the write expected seq {expectedSeq}, " +
+               $"but the record is at seq {actualSeq}. Read it again and retry. Nothing was stored.", table, recordId, null)
     {
-        Attempts = attempts;
+        RecordType = recordType;
+        ExpectedSeq = expectedSeq;
+        ActualSeq = actualSeq;
     }
 
-    /// <summary>How many times the write was tried.</summary>
-    public int Attempts { get; }
+    /// <summary>The evented type written.</summary>
+    public string RecordType { get; }
+
+    /// <summary>The seq the caller expected.</summary>
+    public long ExpectedSeq { get; }
+
+    /// <summary>The record's seq when the write looked.</summary>
+    public long ActualSeq { get; }
+}
+
+/// <summary>
+/// The database refused the write to keep the caller's transaction serializable (PostgreSQL SQLSTATE 40001 or
+/// 40P01 under REPEATABLE READ or SERIALIZABLE, SQLite's busy snapshot in a deferred transaction): another
+/// transaction changed the record or the table chain after this one's snapshot. Nothing of this write was
+/// stored. Roll back and run the whole transaction again: a retry inside it would see the same snapshot.
+/// </summary>
+public sealed class SerializationFailureException : SpectorException
+{
+    internal SerializationFailureException(string recordType, string action, string table, Guid recordId, Guid eventId, Exception inner)
+        : base($"Cannot {action} {recordType} {recordId} (event {eventId}) in events table {table}: the database refused it to keep the " +
+               "transaction serializable (another transaction wrote the record or the table chain after this one's snapshot). " +
+               "Nothing was stored; roll back and retry the whole transaction.", table, recordId, eventId, inner)
+    {
+        RecordType = recordType;
+    }
+
+    /// <summary>The evented type written.</summary>
+    public string RecordType { get; }
+}
+
+/// <summary>
+/// The idempotency key was already used for a different write (another record, action or payload). Nothing
+/// was stored; <see cref="FirstEventId"/> is the event the key belongs to.
+/// </summary>
+public sealed class IdempotencyKeyReusedException : SpectorException
+{
+    internal IdempotencyKeyReusedException(string recordType, string action, string table, Guid recordId, string key, Guid firstEventId,
+        Guid firstRecordId, string difference)
+        : base($"Cannot {action} {recordType} {recordId} in events table {table}: idempotency key '{key}' already belongs to event " +
+               $"{firstEventId} of record {firstRecordId}, and this write differs ({difference}). Use a new key for a new write. " +
+               "Nothing was stored.", table, recordId, firstEventId)
+    {
+        Key = key;
+        FirstEventId = firstEventId;
+        FirstRecordId = firstRecordId;
+    }
+
+    /// <summary>The reused key.</summary>
+    public string Key { get; }
+
+    /// <summary>The event stored under the key.</summary>
+    public Guid FirstEventId { get; }
+
+    /// <summary>The record of that event.</summary>
+    public Guid FirstRecordId { get; }
 }
 
 /// <summary>An UPDATE or DELETE of an event row was refused by the append-only triggers.</summary>

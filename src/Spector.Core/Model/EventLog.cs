@@ -119,8 +119,9 @@ public sealed class EventLog
     public IReadOnlyList<RecordTable> RecordTables { get; }
 
     /// <summary>
-    /// How many times a write that keeps losing the (parent_id, seq) race is retried before
-    /// <see cref="ConcurrencyConflictException"/>. Each retry replays the log and re-runs the handler.
+    /// How many times a write in its own transaction is tried when the database refuses it with a serialization
+    /// failure (only where the database's default isolation is REPEATABLE READ or SERIALIZABLE) before
+    /// <see cref="SerializationFailureException"/>. Writes of one record queue on its head row and never retry.
     /// </summary>
     public int MaxWriteAttempts { get; set; } = 30;
 
@@ -156,6 +157,7 @@ public sealed class EventLog
         foreach (var shard in Shards)
         {
             statements.AddRange(sql.CreateEventsTable(shard.Table, appendOnly, Hashed));
+            statements.AddRange(sql.CreateHeadsTable(shard.Table, shard.Sql.Heads, Hashed));
             foreach (var link in shard.Links) statements.AddRange(sql.CreateLinkTable(shard.Table, link));
         }
         statements.AddRange(RecordTables.Select(t => t.CreateSql(dialect)));
@@ -286,10 +288,17 @@ public sealed class EventLog
             $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}.")
         : Shards[0];
 
+    /// <summary>
+    /// Runs a migration in one transaction. Concurrent migrations (several app instances starting at once) take
+    /// turns, and each statement changes only what is missing, so a migration of a table in use takes no lock
+    /// against its writers.
+    /// </summary>
     private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
     {
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        if (Spector.Dialect.For(Store.Dialect).MigrationLockSql is { } lockSql)
+            await connection.ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
         foreach (var sql in statements)
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);

@@ -15,7 +15,6 @@ public sealed class EventShard
         foreach (var link in links) link.Validate();
         _links = links.ToDictionary(l => l.Name);
         Sql = new EventLogSql(table, hashed, hashScope, links);
-        ChainLockKey = ActionCodes.For(table);
     }
 
     /// <summary>The shard's events table.</summary>
@@ -29,8 +28,8 @@ public sealed class EventShard
 
     internal EventLogSql Sql { get; }
 
-    /// <summary>The advisory-lock key of this shard's chain: FNV-1a of its table name, stable across processes.</summary>
-    internal int ChainLockKey { get; }
+    /// <summary>The shard's heads table: one row per record (seq, hash, deleted, savepoint) and one per table chain.</summary>
+    public string HeadsTable => Sql.Heads;
 
     /// <inheritdoc />
     public override string ToString() => Table;

@@ -130,7 +130,7 @@ public sealed class RecordTable
         string.Join(" AND ", eventsTables.Select(table =>
             $"NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(table)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} AND e.\"schema\" = @schema)"));
 
-    /// <summary>Inserts one row; parameters are named after the columns.</summary>
+    /// <summary>Inserts one row; parameters are named <c>r_</c> + column.</summary>
     public string InsertSql { get; }
 
     /// <summary>Inserts or replaces one row by id, so the table always matches the replayed state.</summary>

@@ -15,6 +15,9 @@ internal sealed class EventLogSql
 
     private readonly string _recordChainPostgres;
     private readonly string _recordChainSqlite;
+    private readonly string _replayFromHeadSavepoint;
+    private readonly string _appendKeyedPostgres;
+    private readonly string _appendKeyedSqlite;
 
     public EventLogSql(string table, bool hashed, HashScope hashScope, IReadOnlyList<EventLinkInfo> links)
     {
@@ -32,17 +35,32 @@ internal sealed class EventLogSql
         ReplayUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to");
         ReplayFromSavepoint = ReplaySql(replayColumns, LatestSavepoint(""));
         ReplayFromSavepointUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to" + LatestSavepoint(" AND \"seq\" <= @up_to"));
-        // A write to a per-record chain reads the record's head hash with the replay, not in a round trip of its own.
-        if (hashed && hashScope == HashScope.Record)
-        {
-            ReplayWithHash = ReplaySql(replayColumns + ", \"hash\"", "");
-            ReplayFromSavepointWithHash = ReplaySql(replayColumns + ", \"hash\"", LatestSavepoint(""));
-        }
+        Heads = Dialect.Heads(table);
+        var h = SqlIdentifier.Quote(Heads);
+        // A write replays from the savepoint its locked head names: no search for it.
+        _replayFromHeadSavepoint = ReplaySql(replayColumns, $" AND \"seq\" >= (SELECT \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id)");
+        _headRead = $"SELECT \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id";
+        _chainRead = $"SELECT \"last_hash\", \"last_at\" FROM {h} WHERE \"record_id\" = @__chain";
+        IdempotencyLookup = $"SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" FROM {t} WHERE \"idempotency_key\" = @key";
+        HeadInsert = $"INSERT INTO {h} (\"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\") " +
+                     "VALUES (@__parent_id, @__schema, @__seq, @__hash, @__deleted, @__savepoint_seq, @__inserted_at)";
+        HeadUpdate = $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, " +
+                     "\"savepoint_seq\" = @__savepoint_seq, \"last_at\" = @__inserted_at WHERE \"record_id\" = @__parent_id";
+        ChainAdvance = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" + 1, \"last_hash\" = @__hash, \"last_at\" = @__inserted_at " +
+                       "WHERE \"record_id\" = @__chain";
+        // A record whose events were written around Spector (raw SQL, an import tool) gets its head on first write.
+        HeadFromLog = Dialect.HeadsFromLog(table, Heads, hashed, "e.\"parent_id\" = @parent_id") + "\nON CONFLICT (\"record_id\") DO NOTHING";
+        Exists = $"SELECT 1 FROM {h} WHERE \"record_id\" = @id AND \"schema\" = @schema AND NOT \"deleted\"";
+        Ids = $"SELECT \"record_id\" FROM {h} WHERE \"schema\" = @schema AND NOT \"deleted\" ORDER BY \"record_id\"";
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
         _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed);
-        ChainHead = $"SELECT \"hash\" FROM {t} ORDER BY \"position\" DESC LIMIT 1";
+        // A keyed append that meets a committed twin inserts nothing (READ COMMITTED) or fails with 40001 (a snapshot
+        // that cannot see the twin): either way the writer learns it without reading an error.
+        const string keyedConflict = "\nON CONFLICT (\"idempotency_key\") WHERE \"idempotency_key\" IS NOT NULL DO NOTHING";
+        _appendKeyedPostgres = _appendPostgres + keyedConflict;
+        _appendKeyedSqlite = _appendSqlite + keyedConflict;
         // Each event's links come with it, so verification stays one ordered stream. Per-record chains are
         // walked record by record, through the (parent_id, seq) unique index.
         var chainOrder = hashScope == HashScope.Record ? "e.\"parent_id\", e.\"seq\"" : "e.\"position\"";
@@ -66,11 +84,44 @@ internal sealed class EventLogSql
     /// <summary>As <see cref="Replay"/>, from the record's latest savepoint.</summary>
     public string ReplayFromSavepoint { get; }
 
-    /// <summary>As <see cref="Replay"/> with each event's hash as a sixth column (per-record chains only).</summary>
-    public string? ReplayWithHash { get; }
+    private readonly string _headRead;
+    private readonly string _chainRead;
 
-    /// <summary>As <see cref="ReplayFromSavepoint"/> with each event's hash as a sixth column (per-record chains only).</summary>
-    public string? ReplayFromSavepointWithHash { get; }
+    /// <summary>The heads table: one row per record (and one per table chain).</summary>
+    public string Heads { get; }
+
+    /// <summary>
+    /// Locks the head of record @parent_id (schema, last_seq, last_hash, deleted, savepoint_seq) and, as later
+    /// statements of the same command (each with a snapshot taken after the lock), reads the event under
+    /// idempotency key @key when <paramref name="keyed"/>, then the events to replay: from the head's savepoint
+    /// when <paramref name="fromSavepoint"/>.
+    /// </summary>
+    public string LockHeadAndReplay(Dialect dialect, bool fromSavepoint, bool keyed) =>
+        $"{_headRead}{dialect.ForUpdate};\n{(keyed ? IdempotencyLookup + ";\n" : "")}{(fromSavepoint ? _replayFromHeadSavepoint : Replay)}";
+
+    /// <summary>Locks the table chain's head row @__chain and reads its last hash and time.</summary>
+    public string LockChain(Dialect dialect) => _chainRead + dialect.ForUpdate;
+
+    /// <summary>The event stored under idempotency key @key, if any.</summary>
+    public string IdempotencyLookup { get; }
+
+    /// <summary>Makes the head of record @parent_id from its events when it has none.</summary>
+    public string HeadFromLog { get; }
+
+    /// <summary>The head of a new record (parameters as the append's).</summary>
+    public string HeadInsert { get; }
+
+    /// <summary>Advances a record's head to the appended event.</summary>
+    public string HeadUpdate { get; }
+
+    /// <summary>Advances the table chain's head (@__chain) to the appended event.</summary>
+    public string ChainAdvance { get; }
+
+    /// <summary>1 when record @id of schema @schema exists and is not deleted.</summary>
+    public string Exists { get; }
+
+    /// <summary>The ids of schema @schema's records that are not deleted.</summary>
+    public string Ids { get; }
 
     /// <summary>As <see cref="ReplayUpTo"/>, from the latest savepoint at or before <c>@up_to</c>.</summary>
     public string ReplayFromSavepointUpTo { get; }
@@ -80,9 +131,6 @@ internal sealed class EventLogSql
 
     /// <summary>Every column of one record's events of one schema.</summary>
     public string EventsOfSchema { get; }
-
-    /// <summary>The stored hash of the last event (hashed tables).</summary>
-    public string ChainHead { get; }
 
     /// <summary>
     /// Every event with its hash and its links' text, in chain order (hashed tables): by position, or record
@@ -119,6 +167,9 @@ internal sealed class EventLogSql
         $"SELECT {dialect.LinksOfEventSql("e", _links)} FROM {SqlIdentifier.Quote(_table)} e WHERE e.\"id\" = @id";
 
     public string Append(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendPostgres : _appendSqlite;
+
+    /// <summary>As <see cref="Append"/>, inserting nothing when the idempotency key is already stored.</summary>
+    public string AppendKeyed(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendKeyedPostgres : _appendKeyedSqlite;
 
     public override string ToString() => _table;
 }

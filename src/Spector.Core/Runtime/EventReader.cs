@@ -6,47 +6,48 @@ namespace Spector;
 /// <summary>Reads a record's events and rolls its state forward through the generated dispatcher.</summary>
 internal static class EventReader
 {
-    /// <summary>
-    /// The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.
-    /// <see cref="LastHash"/> is the last event's hash when the replay was asked for the record's chain head.
-    /// </summary>
-    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, byte[]? LastHash = null) where T : class;
+    /// <summary>The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.</summary>
+    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted) where T : class;
 
     /// <summary>
     /// Rolls a record forward. Types with a Savepoint hook start at the latest savepoint (a savepoint resets
     /// the state to what its payload rebuilds). With <paramref name="checkSavepoint"/> every event is replayed
     /// from the start instead, and each savepoint is handed to it with the state it should reproduce, without
-    /// resetting anything. With <paramref name="withChainHead"/> (writes to per-record chains) the last event's
-    /// hash comes back too.
+    /// resetting anything.
     /// </summary>
     public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, bool withChainHead = false) where T : class
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
     {
         var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = (fromSavepoint, upToSeq is null, withChainHead) switch
+        command.CommandText = (fromSavepoint, upToSeq is null) switch
         {
-            (true, true, true) => sql.ReplayFromSavepointWithHash,
-            (false, true, true) => sql.ReplayWithHash,
-            (_, false, true) => throw new ArgumentException("A chain head is only read with a replay to the end.", nameof(withChainHead)),
-            (true, true, false) => sql.ReplayFromSavepoint,
-            (true, false, false) => sql.ReplayFromSavepointUpTo,
-            (false, true, false) => sql.Replay,
-            (false, false, false) => sql.ReplayUpTo,
-        } ?? throw new InvalidOperationException($"Events table {shard.Table} has no per-record chains to read a head of.");
+            (true, true) => sql.ReplayFromSavepoint,
+            (true, false) => sql.ReplayFromSavepointUpTo,
+            (false, true) => sql.Replay,
+            (false, false) => sql.ReplayUpTo,
+        };
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await ReplayRowsAsync(type, reader, id, fromSavepoint, ct, checkSavepoint).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Rolls a record forward from the reader's current result set (id, seq, schema, action, payload in seq
+    /// order), starting at a savepoint when <paramref name="fromSavepoint"/>.
+    /// </summary>
+    public static async Task<Replayed<T>> ReplayRowsAsync<T>(EventedType<T> type, DbDataReader reader, Guid id, bool fromSavepoint,
+        CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
+    {
         T? state = null;
         long last = 0;
         var deleted = false;
-        byte[]? lastHash = null;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            if (withChainHead) lastHash = reader.GetFieldValue<byte[]>(5);
             var eventId = reader.GetGuid(0);
             var seq = reader.GetInt64(1);
             var schema = reader.GetInt32(2);
@@ -125,7 +126,7 @@ internal static class EventReader
             EventReplayException Fail(ReplayFailure failure, string detail, Exception? inner = null) =>
                 new(failure, type.Name, type.Log.Table, id, eventId, seq, detail, inner);
         }
-        return new(state, last, deleted, lastHash);
+        return new(state, last, deleted);
     }
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,

@@ -1,42 +1,44 @@
 using System.Data.Common;
+using System.Text.Json.Nodes;
 using Dapper;
 
 namespace Spector;
 
 /// <summary>
-/// Appends events. Every write rebuilds the record from its log inside the write transaction, runs the
-/// handler on that state, appends event seq n+1, and writes the record table in the same transaction. A
-/// lost (parent_id, seq) race is retried from the replay, so no update is lost or validated against stale
-/// state. On hashed tables the chain lock is taken before the event's time is read, so time, position and
-/// chain order agree; per-record chains need no lock, the record's sequence orders its chain.
+/// Appends events on the heads table. A write locks its record's head row (PostgreSQL <c>SELECT ... FOR
+/// UPDATE</c>; SQLite's write transaction holds the lock from <c>BEGIN IMMEDIATE</c>), replays from the savepoint
+/// the head names, runs the handler, appends seq n+1 and advances the head in the same transaction. Writers of
+/// one record queue on the row; nothing is retried and no error is parsed to find a conflict. A table chain's
+/// head row is locked only after user code has run, then the event time is read, so time, position and chain
+/// order agree.
 /// </summary>
 internal static class EventWriter
 {
-    /// <summary>After this many lost races a writer also takes a per-record lock where the dialect has one, so it cannot starve.</summary>
-    private const int SerializeAfterAttempts = 2;
-
-    public static async Task<T> InsertAsync<T>(EventedType<T> type, SpectorSession? session, Attrs attrs, CancellationToken ct)
-        where T : class
+    public static async Task<T> InsertAsync<T>(EventedType<T> type, SpectorSession? session, Attrs attrs, WriteOptions? options,
+        CancellationToken ct) where T : class
     {
         ArgumentNullException.ThrowIfNull(attrs);
         var id = Guid.CreateVersion7();
-        return (await WriteAsync(type, session, id, id, EventActions.Insert, "insert", attrs, ct).ConfigureAwait(false))!;
+        var request = new WriteRequest<T>(type, id, id, EventActions.Insert, "insert", attrs, options) { Creates = true };
+        return (await WriteAsync(request, session, ct).ConfigureAwait(false))!;
     }
 
-    public static async Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, CancellationToken ct)
-        where T : class
+    public static async Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, WriteOptions? options,
+        CancellationToken ct) where T : class
     {
         ArgumentNullException.ThrowIfNull(attrs);
-        return (await WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Update, "update", attrs, ct).ConfigureAwait(false))!;
+        var request = new WriteRequest<T>(type, id, Guid.CreateVersion7(), EventActions.Update, "update", attrs, options);
+        return (await WriteAsync(request, session, ct).ConfigureAwait(false))!;
     }
 
     public static async Task<T> ExecuteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int actionCode, string action,
-        Attrs attrs, CancellationToken ct) where T : class
+        Attrs attrs, WriteOptions? options, CancellationToken ct) where T : class
     {
         ArgumentNullException.ThrowIfNull(attrs);
         if (actionCode < ActionCodes.FirstCustomCode || type.Log.ActionName(actionCode) != action)
             throw new ArgumentException($"'{action}' (code {actionCode}) is not a custom action of events table {type.Log.Table}.", nameof(action));
-        return (await WriteAsync(type, session, id, Guid.CreateVersion7(), actionCode, action, attrs, ct).ConfigureAwait(false))!;
+        var request = new WriteRequest<T>(type, id, Guid.CreateVersion7(), actionCode, action, attrs, options);
+        return (await WriteAsync(request, session, ct).ConfigureAwait(false))!;
     }
 
     /// <summary>
@@ -44,211 +46,395 @@ internal static class EventWriter
     /// <paramref name="action"/>; <paramref name="metadata"/> says where it came from.
     /// </summary>
     public static async Task<T> ImportAsync<T>(EventedType<T> type, SpectorSession session, Attrs attrs, int actionCode, string action,
-        System.Text.Json.Nodes.JsonObject metadata, CancellationToken ct) where T : class
+        JsonObject metadata, CancellationToken ct) where T : class
     {
         var id = Guid.CreateVersion7();
-        return (await WriteAsync(type, session, id, id, actionCode, action, attrs, ct, creates: true, metadata: metadata).ConfigureAwait(false))!;
+        var request = new WriteRequest<T>(type, id, id, actionCode, action, attrs, null) { Creates = true, Metadata = metadata };
+        return (await WriteAsync(request, session, ct).ConfigureAwait(false))!;
     }
 
-    public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
-        WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Delete, "delete", null, ct);
+    public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, WriteOptions? options, CancellationToken ct)
+        where T : class =>
+        WriteAsync(new WriteRequest<T>(type, id, Guid.CreateVersion7(), EventActions.Delete, "delete", null, options), session, ct);
 
     /// <summary>
     /// Appends a savepoint of the record's current state. <paramref name="expected"/>, when given, must equal the
     /// replayed state (a guard against saving a stale object).
     /// </summary>
-    public static async Task<T> SavepointAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, T? expected, CancellationToken ct)
-        where T : class
+    public static async Task<T> SavepointAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, T? expected, WriteOptions? options,
+        CancellationToken ct) where T : class
     {
         if (!type.HasSavepoint)
             throw new InvalidOperationException($"{type.Name} has no Savepoint hook: add 'static Attrs Savepoint({type.Name} record, int version)'.");
-        return (await WriteAsync(type, session, id, Guid.CreateVersion7(), EventActions.Savepoint, "savepoint", null, ct, expected)
-            .ConfigureAwait(false))!;
+        var request = new WriteRequest<T>(type, id, Guid.CreateVersion7(), EventActions.Savepoint, "savepoint", null, options) { Expected = expected };
+        return (await WriteAsync(request, session, ct).ConfigureAwait(false))!;
     }
 
-    private static async Task<T?> WriteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Guid eventId, int action,
-        string actionName, Attrs? attrs, CancellationToken ct, T? expected = null, bool creates = false,
-        System.Text.Json.Nodes.JsonObject? metadata = null) where T : class
+    /// <summary>One write as asked for: what the typed method was given.</summary>
+    private sealed record WriteRequest<T>(EventedType<T> Type, Guid RecordId, Guid EventId, int Action, string ActionName, Attrs? Attrs,
+        WriteOptions? Options) where T : class
     {
-        creates |= action == EventActions.Insert;
-        if (Payload.ReservedKeyIn(attrs) is { } reserved)
-            throw new ChangesetInvalidException(type.Name, actionName, type.Log.Table, id, eventId,
-                new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
+        /// <summary>The write creates the record (insert, or the first event of a brought-up row).</summary>
+        public bool Creates { get; init; }
 
+        /// <summary>A savepoint's guard: the caller's copy, which must equal the replayed state.</summary>
+        public T? Expected { get; init; }
+
+        /// <summary>Metadata stored with the event (bring-up).</summary>
+        public JsonObject? Metadata { get; init; }
+
+        public string? Key => Options?.IdempotencyKey;
+    }
+
+    /// <summary>A record's head row as locked by a write.</summary>
+    private readonly record struct RecordHead(int Schema, long LastSeq, byte[]? LastHash, bool Deleted, long SavepointSeq);
+
+    /// <summary>The event stored under a write's idempotency key.</summary>
+    private sealed record KeyedEvent(Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload);
+
+    /// <summary>What a write will store, built from the replayed record outside the table chain's lock.</summary>
+    private sealed record Built<T>(DateTimeOffset Now, string Payload, EventDraft? Draft, RecordWrite? RecordWrite, T? Result) where T : class;
+
+    private static async Task<T?> WriteAsync<T>(WriteRequest<T> request, SpectorSession? session, CancellationToken ct) where T : class
+    {
+        var (type, id) = (request.Type, request.RecordId);
         var log = type.Log;
-        var recordChains = log is { Hashed: true, HashScope: HashScope.Record };
+        if (Payload.ReservedKeyIn(request.Attrs) is { } reserved)
+            throw new ChangesetInvalidException(type.Name, request.ActionName, log.Table, id, request.EventId,
+                new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
+        if (request.Key is { Length: 0 })
+            throw new ArgumentException("An idempotency key must not be empty.", nameof(WriteOptions.IdempotencyKey));
+        if (request.Options?.ExpectedSeq is { } expectedSeq && (request.Creates || expectedSeq < 1))
+            throw new ArgumentOutOfRangeException(nameof(WriteOptions.ExpectedSeq), expectedSeq, request.Creates
+                ? "An insert creates a new record: it has no seq to expect."
+                : "Event sequence numbers start at 1.");
+
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
+        var dialect = session?.Dialect ?? Dialect.For(log.Store.Dialect);
         for (var attempt = 1; ; attempt++)
         {
-            var serialize = attempt > SerializeAfterAttempts;
             try
             {
                 return await WriteTransaction.RunAsync(log, session,
-                    (connection, tx, dialect) => AttemptAsync(connection, tx, dialect, serialize), ct).ConfigureAwait(false);
+                    (connection, tx, _) => AttemptAsync(request, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
             }
-            catch (DbException e) when (!creates
-                                        && Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, shard.Table))
+            catch (DbException e) when (dialect.IsSerializationFailure(e))
             {
-                if (attempt >= log.MaxWriteAttempts)
-                    throw new ConcurrencyConflictException(type.Name, log.Table, id, eventId, attempt, e);
-                // Jittered exponential backoff spreads the losers out before they replay again.
-                await Task.Delay(Random.Shared.Next(0, 1 << Math.Min(attempt, 6)), ct).ConfigureAwait(false);
+                // Inside the caller's transaction a retry would read the same snapshot: only the caller can retry.
+                // A write in its own transaction (a database whose default isolation is SERIALIZABLE) starts over.
+                if (session?.Transaction is not null || attempt >= log.MaxWriteAttempts)
+                    throw new SerializationFailureException(type.Name, request.ActionName, log.Table, id, request.EventId, e);
             }
         }
+    }
 
-        async Task<T?> AttemptAsync(DbConnection connection, DbTransaction tx, Dialect dialect, bool serializeWriters)
+    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventShard shard, DbConnection connection, DbTransaction tx,
+        Dialect dialect, CancellationToken ct) where T : class
+    {
+        var (type, id) = (request.Type, request.RecordId);
+        var log = type.Log;
+        T record;
+        RecordHead head;
+        if (request.Creates)
         {
-            T record;
-            long seq;
-            byte[]? recordHead = null;
-            if (creates)
-            {
-                record = type.Create(id);
-                seq = 1;
-            }
-            else
-            {
-                if (serializeWriters && dialect.RecordLockSql is { } lockSql)
-                    await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
-                        .ConfigureAwait(false);
-                var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct, withChainHead: recordChains)
-                    .ConfigureAwait(false);
-                record = replayed.Record ?? throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
-                seq = replayed.LastSeq + 1;
-                recordHead = replayed.LastHash;
-                if (expected is not null && type.Diff(record, expected) is { Count: > 0 } stale)
-                    throw new StaleRecordException(type.Name, log.Table, id, stale);
-            }
-
-            // A per-record chain continues from the head the replay read (no lock: a concurrent append of the same
-            // seq loses the (parent_id, seq) race and replays); a table chain locks and reads the table's head.
-            var previousHash = !log.Hashed ? null
-                : recordChains ? recordHead ?? EventHash.Genesis.ToArray()
-                : await ChainHeadAsync(connection, tx, dialect, shard, ct).ConfigureAwait(false);
-            var now = Clock.UtcNow();
-            if (action == EventActions.Savepoint)
-            {
-                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, eventId, seq, previousHash, ct).ConfigureAwait(false);
-                return record;
-            }
-            // A created record keeps the timestamps its attrs bring, whatever the action.
-            var payload = Payload.Build(attrs, type.Version, eventId, now, creates ? EventActions.Insert : action);
-            var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
-            var prepares = changeset is not null && type.HasPrepareEvent;
-            EventDraft? draft = null;
-            if (prepares || metadata is not null)
-            {
-                draft = new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
-                if (prepares)
-                {
-                    IReadOnlyList<StoredEvent> previous = creates
-                        ? []
-                        : await EventReader.ReadEventsAsync(log, shard, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
-                    type.PrepareEvent(draft, previous);
-                }
-                if (metadata is not null)
-                {
-                    draft.Metadata ??= [];
-                    foreach (var (key, value) in metadata) draft.Metadata[key] = value?.DeepClone();
-                }
-            }
-            // The record-table write shares the event's command: a round trip fewer per write, and on a table chain
-            // one fewer while the chain lock is held.
-            RecordWrite? recordWrite = type.Table is not { } table ? null
-                : changeset is null ? new RecordWrite(table.DeleteSql, new DynamicParameters(new { id }))
-                : new RecordWrite(creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
-            var hash = await AppendRowAsync(connection, tx, dialect, log, shard, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
-                draft?.Metadata?.ToJsonString(), ct, draft?.Links, recordWrite).ConfigureAwait(false);
-            if (changeset is not null && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
-                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, Guid.CreateVersion7(), seq + 1, hash, ct).ConfigureAwait(false);
-            return changeset is null ? null : record;
+            if (request.Key is { } key && await FindKeyedAsync(shard, connection, tx, key, ct).ConfigureAwait(false) is { } twin)
+                return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
+            record = type.Create(id);
+            head = new RecordHead(type.SchemaIndex, 0, log.Hashed ? EventHash.Genesis.ToArray() : null, false, 0);
         }
+        else
+        {
+            var (locked, twin, replayed) = await LockHeadAsync(request, shard, connection, tx, dialect, ct).ConfigureAwait(false);
+            if (locked is null && twin is null
+                && await connection.ExecuteAsync(new CommandDefinition(shard.Sql.HeadFromLog, new { parent_id = id }, tx, cancellationToken: ct))
+                    .ConfigureAwait(false) > 0)
+                (locked, twin, replayed) = await LockHeadAsync(request, shard, connection, tx, dialect, ct).ConfigureAwait(false);
+            if (twin is not null) return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
+            if (locked is not { } found || found.Schema != type.SchemaIndex || found.Deleted)
+                throw new RecordNotFoundException(type.Name, request.ActionName, log.Table, id, locked is { Deleted: true });
+            if (request.Options?.ExpectedSeq is { } expected && expected != found.LastSeq)
+                throw new ConcurrencyConflictException(type.Name, request.ActionName, log.Table, id, expected, found.LastSeq);
+            if (replayed.Record is null || replayed.LastSeq != found.LastSeq)
+                throw new InvalidOperationException(
+                    $"Heads table {shard.Sql.Heads} puts {type.Name} {id} at seq {found.LastSeq}, but its events in {shard.Table} end at seq " +
+                    $"{replayed.LastSeq}. Rebuild the heads table from the log (drop it and run the migration). Nothing was stored.");
+            if (request.Expected is not null && type.Diff(replayed.Record, request.Expected) is { Count: > 0 } stale)
+                throw new StaleRecordException(type.Name, log.Table, id, stale);
+            record = replayed.Record;
+            head = found;
+        }
+
+        var seq = head.LastSeq + 1;
+        var built = await BuildAsync(request, shard, record, seq, Clock.UtcNow(), connection, tx, dialect, ct).ConfigureAwait(false);
+        var previousHash = log.Hashed ? head.LastHash ?? EventHash.Genesis.ToArray() : null;
+        var tableChain = log is { Hashed: true, HashScope: HashScope.Table };
+        if (tableChain)
+        {
+            var (chainHash, chainAt) = await LockChainAsync(shard, connection, tx, dialect, ct).ConfigureAwait(false);
+            previousHash = chainHash;
+            if (built.Now < chainAt)
+            {
+                // Rare: a writer whose time came later took the chain first. Build again with a time taken now,
+                // under the lock, from a fresh replay (the handler changed the first copy), so time order stays
+                // chain order.
+                var now = Clock.UtcNow() is var clock && clock > chainAt ? clock : chainAt;
+                var fresh = request.Creates ? type.Create(id)
+                    : (await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct).ConfigureAwait(false)).Record!;
+                built = await BuildAsync(request, shard, fresh, seq, now, connection, tx, dialect, ct).ConfigureAwait(false);
+            }
+        }
+
+        var row = new EventRow(request.EventId, id, seq, type.SchemaIndex, request.Action, built.Now, built.Payload,
+            built.Draft?.Metadata?.ToJsonString(), built.Draft?.Links, request.Key);
+        var appended = await AppendAsync(shard, connection, tx, dialect, row, head, previousHash, request.Creates, tableChain, built.RecordWrite, ct)
+            .ConfigureAwait(false);
+        if (appended is null)
+        {
+            // The key was stored by a concurrent twin that committed while this write waited for it.
+            var twin = await FindKeyedAsync(shard, connection, tx, request.Key!, ct).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Idempotency key '{request.Key}' of events table {shard.Table} is taken but its event is not visible.");
+            return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
+        }
+
+        if (built.Result is not null && request.Action != EventActions.Savepoint
+            && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
+        {
+            var advanced = head with { LastSeq = seq, LastHash = appended.Value.Hash ?? head.LastHash };
+            var at = Clock.UtcNow() is var later && later > built.Now ? later : built.Now;
+            await AppendSavepointAsync(shard, connection, tx, dialect, type, record: built.Result, advanced, appended.Value.Hash, tableChain, at, ct)
+                .ConfigureAwait(false);
+        }
+        return built.Result;
+    }
+
+    /// <summary>
+    /// Locks the record's head row and, in the same round trip, reads the event under the write's idempotency key and
+    /// the events to replay (statements after the lock read a snapshot that includes the writer before).
+    /// </summary>
+    private static async Task<(RecordHead? Head, KeyedEvent? Twin, EventReader.Replayed<T> Replayed)> LockHeadAsync<T>(WriteRequest<T> request,
+        EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+    {
+        var type = request.Type;
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = shard.Sql.LockHeadAndReplay(dialect, type.HasSavepoint, request.Key is not null);
+        EventReader.AddParameter(command, "parent_id", request.RecordId);
+        if (request.Key is { } key) EventReader.AddParameter(command, "key", key);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        RecordHead? head = await reader.ReadAsync(ct).ConfigureAwait(false)
+            ? new RecordHead(reader.GetInt32(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
+                reader.GetBoolean(3), reader.GetInt64(4))
+            : null;
+        await reader.NextResultAsync(ct).ConfigureAwait(false);
+        KeyedEvent? twin = null;
+        if (request.Key is not null)
+        {
+            if (await reader.ReadAsync(ct).ConfigureAwait(false)) twin = ReadKeyed(reader);
+            await reader.NextResultAsync(ct).ConfigureAwait(false);
+        }
+        var replayed = twin is null && head is { Deleted: false } live && live.Schema == type.SchemaIndex
+            ? await EventReader.ReplayRowsAsync(type, reader, request.RecordId, type.HasSavepoint, ct).ConfigureAwait(false)
+            : default;
+        return (head, twin, replayed);
+    }
+
+    /// <summary>
+    /// Locks the table chain's head row and reads its hash and time. The row is made from the log on the
+    /// table's first chained write (or the first after the heads table was added).
+    /// </summary>
+    private static async Task<(byte[] Hash, DateTimeOffset At)> LockChainAsync(EventShard shard, DbConnection connection, DbTransaction tx,
+        Dialect dialect, CancellationToken ct)
+    {
+        for (var created = false; ; created = true)
+        {
+            await using (var command = connection.CreateCommand())
+            {
+                command.Transaction = tx;
+                command.CommandText = shard.Sql.LockChain(dialect);
+                EventReader.AddParameter(command, "__chain", Guid.Empty);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    return (reader.GetFieldValue<byte[]>(0), dialect.ReadTimestamp(reader, 1));
+            }
+            if (created) throw new InvalidOperationException($"The chain head of events table {shard.Table} could not be created in {shard.Sql.Heads}.");
+            await connection.ExecuteAsync(new CommandDefinition(dialect.CreateChainHeadSql(shard.Table, shard.Sql.Heads),
+                new { __chain = Guid.Empty, __genesis = EventHash.Genesis.ToArray(), __epoch = dialect.Timestamp(DateTimeOffset.UnixEpoch) },
+                tx, cancellationToken: ct)).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<KeyedEvent?> FindKeyedAsync(EventShard shard, DbConnection connection, DbTransaction tx, string key, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = shard.Sql.IdempotencyLookup;
+        EventReader.AddParameter(command, "key", key);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadKeyed(reader) : null;
+    }
+
+    private static KeyedEvent ReadKeyed(DbDataReader reader) =>
+        new(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetString(5));
+
+    /// <summary>
+    /// A write whose key is already stored: the same write returns what the first one returned (the record as
+    /// of that event; nothing for a delete), a different one is refused naming the first event.
+    /// </summary>
+    private static async Task<T?> OriginalResultAsync<T>(WriteRequest<T> request, EventShard shard, KeyedEvent twin, DbConnection connection,
+        DbTransaction tx, CancellationToken ct) where T : class
+    {
+        var type = request.Type;
+        var difference =
+            twin.Schema != type.SchemaIndex ? $"it wrote a record of schema {twin.Schema}, not {type.Name}"
+            : request.Creates ? (twin.Seq != 1 || twin.Action != request.Action ? $"it is event {twin.Seq} of an existing record" : null)
+            : twin.ParentId != request.RecordId ? $"it wrote record {twin.ParentId}"
+            : null;
+        difference ??= twin.Action != request.Action
+            ? $"it is a {type.Log.ActionName(twin.Action) ?? twin.Action.ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a {request.ActionName}"
+            : request.Action is EventActions.Delete or EventActions.Savepoint
+              || Payload.SameAttrs(request.Attrs, twin.Payload, request.Creates ? EventActions.Insert : request.Action) ? null
+            : "its payload differs";
+        if (difference is not null)
+            throw new IdempotencyKeyReusedException(type.Name, request.ActionName, type.Log.Table, request.RecordId, request.Key!, twin.Id,
+                twin.ParentId, difference);
+        if (request.Action == EventActions.Delete) return null;
+        return (await EventReader.ReplayAsync(type, shard, connection, tx, twin.ParentId, twin.Seq, ct).ConfigureAwait(false)).Record;
+    }
+
+    /// <summary>
+    /// Runs user code on the replayed <paramref name="record"/> (handler, PrepareEvent, PrepareMaterialization)
+    /// and builds the event's payload for time <paramref name="now"/>.
+    /// </summary>
+    private static async Task<Built<T>> BuildAsync<T>(WriteRequest<T> request, EventShard shard, T record, long seq, DateTimeOffset now,
+        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+    {
+        var (type, id, eventId) = (request.Type, request.RecordId, request.EventId);
+        if (request.Action == EventActions.Savepoint)
+            return new Built<T>(now, SavepointPayload(type, record, id, eventId, now), null, null, record);
+
+        // A created record keeps the timestamps its attrs bring, whatever the action.
+        var payload = Payload.Build(request.Attrs, type.Version, eventId, now, request.Creates ? EventActions.Insert : request.Action);
+        var changeset = request.Action == EventActions.Delete ? null : Handle(type, record, request.ActionName, id, eventId, payload);
+        var prepares = changeset is not null && type.HasPrepareEvent;
+        EventDraft? draft = null;
+        if (prepares || request.Metadata is not null)
+        {
+            draft = new EventDraft(type.Log, eventId, id, request.ActionName, Attrs.Parse(payload));
+            if (prepares)
+            {
+                IReadOnlyList<StoredEvent> previous = request.Creates
+                    ? []
+                    : await EventReader.ReadEventsAsync(type.Log, shard, connection, tx, dialect, id, type.SchemaIndex, ct).ConfigureAwait(false);
+                type.PrepareEvent(draft, previous);
+            }
+            if (request.Metadata is not null)
+            {
+                draft.Metadata ??= [];
+                foreach (var (key, value) in request.Metadata) draft.Metadata[key] = value?.DeepClone();
+            }
+        }
+        // The record-table write shares the event's command: a round trip fewer per write.
+        RecordWrite? recordWrite = type.Table is not { } table ? null
+            : changeset is null ? new RecordWrite(table.DeleteSql, new DynamicParameters(new { id }))
+            : new RecordWrite(request.Creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
+        return new Built<T>(now, payload, draft, recordWrite, changeset is null ? null : record);
     }
 
     /// <summary>A statement on the record's table, run in the same command as the event insert.</summary>
     private sealed record RecordWrite(string Sql, DynamicParameters Parameters);
 
+    /// <summary>One event row to insert.</summary>
+    private sealed record EventRow(Guid EventId, Guid RecordId, long Seq, int Schema, int Action, DateTimeOffset Now, string Payload,
+        string? Metadata, IReadOnlyList<EventLinkRow>? Links, string? Key);
+
     /// <summary>
-    /// Inserts one event row (with <paramref name="recordWrite"/> in the same command) and its links, hashed onto
-    /// <paramref name="previousHash"/> when the table is hashed; returns its hash. A link the same-record trigger
-    /// refuses becomes <see cref="InvalidLinkException"/>.
+    /// Inserts one event row, hashed onto <paramref name="previousHash"/> when the table is hashed, runs
+    /// <paramref name="recordWrite"/>, and advances the record's head (and the table chain's) in one command; then
+    /// inserts its links. Returns the event's hash, or null when its idempotency key turned out to be taken (then
+    /// nothing was written). A link the same-record trigger refuses becomes <see cref="InvalidLinkException"/>.
     /// </summary>
-    private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventShard shard,
-        byte[]? previousHash,
-        Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct,
-        IReadOnlyList<EventLinkRow>? links = null, RecordWrite? recordWrite = null)
+    private static async Task<(byte[]? Hash, bool Stored)?> AppendAsync(EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect,
+        EventRow row, RecordHead head, byte[]? previousHash, bool creates, bool tableChain, RecordWrite? recordWrite, CancellationToken ct)
     {
         var hash = previousHash is null
             ? null
-            : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata, links);
+            : EventHash.Compute(previousHash, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action, row.Now, row.Payload, row.Metadata, row.Links);
         var parameters = new DynamicParameters();
-        parameters.Add("__id", eventId);
-        parameters.Add("__parent_id", recordId);
-        parameters.Add("__seq", seq);
-        parameters.Add("__schema", schema);
-        parameters.Add("__action", action);
-        parameters.Add("__payload", payload);
-        parameters.Add("__metadata", metadata, System.Data.DbType.String);
-        parameters.Add("__inserted_at", dialect.Timestamp(now));
-        if (hash is not null) parameters.Add("__hash", hash);
-        var sql = shard.Sql.Append(dialect);
+        parameters.Add("__id", row.EventId);
+        parameters.Add("__parent_id", row.RecordId);
+        parameters.Add("__seq", row.Seq);
+        parameters.Add("__schema", row.Schema);
+        parameters.Add("__action", row.Action);
+        parameters.Add("__payload", row.Payload);
+        parameters.Add("__metadata", row.Metadata, System.Data.DbType.String);
+        parameters.Add("__inserted_at", dialect.Timestamp(row.Now));
+        parameters.Add("__key", row.Key, System.Data.DbType.String);
+        parameters.Add("__hash", hash, System.Data.DbType.Binary);
+        parameters.Add("__deleted", row.Action == EventActions.Delete);
+        parameters.Add("__savepoint_seq", row.Action == EventActions.Savepoint ? row.Seq : head.SavepointSeq);
+        if (tableChain) parameters.Add("__chain", Guid.Empty);
+
+        var sql = shard.Sql;
+        var statements = new List<string>(4);
+        if (row.Key is not null)
+        {
+            // A keyed event goes alone first: if a twin committed meanwhile it inserts nothing, and neither may the rest.
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(sql.AppendKeyed(dialect), parameters, tx, cancellationToken: ct))
+                .ConfigureAwait(false);
+            if (inserted == 0) return null;
+        }
+        else
+        {
+            statements.Add(sql.Append(dialect));
+        }
         if (recordWrite is not null)
         {
-            sql = $"{sql};\n{recordWrite.Sql}";
+            statements.Add(recordWrite.Sql);
             parameters.AddDynamicParams(recordWrite.Parameters);
         }
-        await connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct)).ConfigureAwait(false);
-        foreach (var link in links ?? [])
+        statements.Add(creates ? sql.HeadInsert : sql.HeadUpdate);
+        if (tableChain) statements.Add(sql.ChainAdvance);
+        await connection.ExecuteAsync(new CommandDefinition(string.Join(";\n", statements), parameters, tx, cancellationToken: ct))
+            .ConfigureAwait(false);
+        foreach (var link in row.Links ?? [])
         {
             try
             {
-                await connection.ExecuteAsync(new CommandDefinition(shard.Sql.InsertLink(link.Name),
-                    new { event_id = eventId, target = link.Target, type = link.Type }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(sql.InsertLink(link.Name),
+                    new { event_id = row.EventId, target = link.Target, type = link.Type }, tx, cancellationToken: ct)).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsLinkRejected(e))
             {
-                throw new InvalidLinkException(shard.Table, recordId, eventId, link, e);
+                throw new InvalidLinkException(shard.Table, row.RecordId, row.EventId, link, e);
             }
         }
-        return hash;
+        return (hash, true);
     }
 
-    /// <summary>
-    /// Appends a savepoint of <paramref name="record"/>, after proving it: the state its payload rebuilds must
-    /// equal the record, or the Savepoint hook leaves something out and nothing is stored.
-    /// </summary>
-    private static Task<byte[]?> AppendSavepointAsync<T>(DbConnection connection, DbTransaction tx, Dialect dialect, EventedType<T> type,
-        EventShard shard, T record,
-        Guid recordId, Guid eventId, long seq, byte[]? previousHash, CancellationToken ct) where T : class
+    /// <summary>The payload of a savepoint of <paramref name="record"/>, after proving it rebuilds the record.</summary>
+    private static string SavepointPayload<T>(EventedType<T> type, T record, Guid recordId, Guid eventId, DateTimeOffset now) where T : class
     {
-        var now = Clock.UtcNow();
         var payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
         var restored = type.Create(recordId);
         type.Apply(new Changeset<T>(type, restored, "savepoint", type.Version, eventId, Attrs.Parse(payload), isReplay: true));
         if (type.Diff(record, restored) is { Count: > 0 } missing)
             throw new ChangesetInvalidException(type.Name, "savepoint", type.Log.Table, recordId, eventId,
                 missing.ToDictionary(key => key, _ => (IReadOnlyList<string>)["is not restored by the Savepoint hook's attrs"]));
-        return AppendRowAsync(connection, tx, dialect, type.Log, shard, previousHash, eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
-            payload, null, ct);
+        return payload;
     }
 
-    /// <summary>
-    /// Takes the shard's chain lock (held to commit) and reads the hash of its last event. Where the lock is a
-    /// statement, both go in one round trip: the lock is held for every round trip until commit, so each one
-    /// saved there is throughput for all writers. The head read is a statement of its own, so it reads with a
-    /// snapshot taken after the lock was granted.
-    /// </summary>
-    private static async Task<byte[]> ChainHeadAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventShard shard, CancellationToken ct)
+    /// <summary>Appends the automatic savepoint that follows every <c>SavepointEvery</c>-th event, in the same transaction.</summary>
+    private static async Task AppendSavepointAsync<T>(EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect,
+        EventedType<T> type, T record, RecordHead head, byte[]? previousHash, bool tableChain, DateTimeOffset now, CancellationToken ct)
+        where T : class
     {
-        var lockSql = dialect.ChainLockSql;
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = lockSql is null ? shard.Sql.ChainHead : $"{lockSql};\n{shard.Sql.ChainHead}";
-        if (lockSql is not null) EventReader.AddParameter(command, "key", shard.ChainLockKey);
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        if (lockSql is not null) await reader.NextResultAsync(ct).ConfigureAwait(false);
-        return await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetFieldValue<byte[]>(0) : EventHash.Genesis.ToArray();
+        var recordId = type.IdOf(record);
+        var eventId = Guid.CreateVersion7();
+        var seq = head.LastSeq + 1;
+        var row = new EventRow(eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
+            SavepointPayload(type, record, recordId, eventId, now), null, null, null);
+        await AppendAsync(shard, connection, tx, dialect, row, head, previousHash, creates: false, tableChain, null, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -281,11 +467,4 @@ internal static class EventWriter
         return parameters;
     }
 
-    /// <summary>A 32-bit advisory-lock key from the random tail of the record id (the head of a UUIDv7 is its timestamp).</summary>
-    private static int LockKey(Guid id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        id.TryWriteBytes(bytes);
-        return BitConverter.ToInt32(bytes[12..]);
-    }
 }

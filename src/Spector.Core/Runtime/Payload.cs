@@ -52,6 +52,31 @@ internal static class Payload
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// True when a stored payload holds exactly the attributes <paramref name="attrs"/> would store under
+    /// <paramref name="action"/> (the stamping rule of <see cref="Build"/>), compared in RFC 8785 form: Spector's
+    /// reserved keys and the timestamps it stamped are not the caller's and do not count.
+    /// </summary>
+    public static bool SameAttrs(Attrs? attrs, string storedPayload, int action)
+    {
+        var given = Callers(Build(attrs, 0, Guid.Empty, DateTimeOffset.UnixEpoch, action));
+        var stored = Callers(storedPayload);
+        return Jcs.Canonicalize(given).AsSpan().SequenceEqual(Jcs.Canonicalize(stored));
+
+        string Callers(string payload)
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(payload)!.AsObject();
+            foreach (var key in node.Select(p => p.Key).Where(Stamped).ToList()) node.Remove(key);
+            return node.ToJsonString();
+        }
+
+        bool Stamped(string key) =>
+            key.StartsWith("__", StringComparison.Ordinal)
+            || (action == EventActions.Insert
+                ? key is InsertedAtKey or UpdatedAtKey && attrs?.ContainsKey(key) != true
+                : key == UpdatedAtKey && action is not EventActions.Savepoint);
+    }
+
     /// <summary>The first reserved key the caller tried to set, or null. Keys starting with "__" belong to Spector.</summary>
     public static string? ReservedKeyIn(Attrs? attrs)
     {

@@ -10,21 +10,24 @@ namespace Spector;
 public static class SpectorRuntime
 {
     /// <summary>Appends an insert event and writes the new record.</summary>
-    public static Task<T> InsertAsync<T>(EventedType<T> type, SpectorSession? session, Attrs attrs, CancellationToken ct) where T : class =>
-        EventWriter.InsertAsync(type, session, attrs, ct);
+    public static Task<T> InsertAsync<T>(EventedType<T> type, SpectorSession? session, Attrs attrs, WriteOptions? options, CancellationToken ct)
+        where T : class =>
+        EventWriter.InsertAsync(type, session, attrs, options, ct);
 
     /// <summary>Replays the record, applies the update and appends it.</summary>
-    public static Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, CancellationToken ct) where T : class =>
-        EventWriter.UpdateAsync(type, session, id, attrs, ct);
+    public static Task<T> UpdateAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, Attrs attrs, WriteOptions? options,
+        CancellationToken ct) where T : class =>
+        EventWriter.UpdateAsync(type, session, id, attrs, options, ct);
 
     /// <summary>Replays the record, applies a custom action and appends it.</summary>
     public static Task<T> ExecuteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, int actionCode, string action, Attrs attrs,
-        CancellationToken ct) where T : class =>
-        EventWriter.ExecuteAsync(type, session, id, actionCode, action, attrs, ct);
+        WriteOptions? options, CancellationToken ct) where T : class =>
+        EventWriter.ExecuteAsync(type, session, id, actionCode, action, attrs, options, ct);
 
     /// <summary>Appends a delete event and removes the record row.</summary>
-    public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class =>
-        EventWriter.DeleteAsync(type, session, id, ct);
+    public static Task DeleteAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, WriteOptions? options, CancellationToken ct)
+        where T : class =>
+        EventWriter.DeleteAsync(type, session, id, options, ct);
 
     /// <summary>The record replayed from its log (up to <paramref name="upToSeq"/> when given), or null when absent or deleted.</summary>
     public static async Task<T?> GetAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, long? upToSeq, CancellationToken ct)
@@ -38,9 +41,48 @@ public static class SpectorRuntime
     }
 
     /// <summary>Appends a savepoint of the record; <paramref name="expected"/> guards against a stale in-memory copy.</summary>
-    public static Task<T> SavepointAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, T? expected, CancellationToken ct)
-        where T : class =>
-        EventWriter.SavepointAsync(type, session, id, expected, ct);
+    public static Task<T> SavepointAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, T? expected, WriteOptions? options,
+        CancellationToken ct) where T : class =>
+        EventWriter.SavepointAsync(type, session, id, expected, options, ct);
+
+    /// <summary>The record replayed from its log with the seq of its last event, or null when absent or deleted.</summary>
+    public static async Task<Versioned<T>?> GetVersionedAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
+        where T : class
+    {
+        var shard = type.Log.ShardFor(id, type.Name);
+        await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
+        var replayed = await EventReader.ReplayAsync(type, shard, lease.Connection, lease.Transaction, id, null, ct).ConfigureAwait(false);
+        return replayed.Record is { } record ? new Versioned<T>(record, replayed.LastSeq) : null;
+    }
+
+    /// <summary>True when the record exists and is not deleted: one read of its head row, no replay.</summary>
+    public static async Task<bool> ExistsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct) where T : class
+    {
+        var shard = type.Log.ShardFor(id, type.Name);
+        await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
+        await using var command = lease.Connection.CreateCommand();
+        command.Transaction = lease.Transaction;
+        command.CommandText = shard.Sql.Exists;
+        EventReader.AddParameter(command, "id", id);
+        EventReader.AddParameter(command, "schema", type.SchemaIndex);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
+    }
+
+    /// <summary>The ids of every record of the type that is not deleted, streamed from the heads table (shard by shard).</summary>
+    public static async IAsyncEnumerable<Guid> IdsAsync<T>(EventedType<T> type, SpectorSession? session,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct) where T : class
+    {
+        await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
+        foreach (var shard in type.Log.Shards)
+        {
+            await using var command = lease.Connection.CreateCommand();
+            command.Transaction = lease.Transaction;
+            command.CommandText = shard.Sql.Ids;
+            EventReader.AddParameter(command, "schema", type.SchemaIndex);
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false)) yield return reader.GetGuid(0);
+        }
+    }
 
     /// <summary>Replays the whole log and reports every savepoint whose state differs from the replay up to it.</summary>
     public static async Task<SavepointVerification> VerifySavepointsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id,

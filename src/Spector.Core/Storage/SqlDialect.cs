@@ -44,10 +44,33 @@ internal abstract class Dialect
     public abstract IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed);
 
     /// <summary>
-    /// SQL run at the start of a hashed append that makes appends to one chain take turns until commit
-    /// (parameter <c>@key</c>), or null where write transactions already do.
+    /// The statements that create the heads table of <paramref name="table"/> and, when it is created over an
+    /// events table that already holds events (written before heads existed), fill it from the log in the
+    /// same transaction.
     /// </summary>
-    public abstract string? ChainLockSql { get; }
+    public abstract IReadOnlyList<string> CreateHeadsTable(string table, string heads, bool hashed);
+
+    /// <summary>Appended to a head read so the row stays locked to commit (PostgreSQL), or empty where the write transaction already holds the lock.</summary>
+    public abstract string ForUpdate { get; }
+
+    /// <summary>
+    /// Creates a table chain's head row from the log when it is missing (parameters <c>@__chain</c>,
+    /// <c>@__genesis</c>, <c>@__epoch</c>); a no-op when it exists.
+    /// </summary>
+    public abstract string CreateChainHeadSql(string table, string heads);
+
+    /// <summary>
+    /// SQL run first in a migration's transaction so concurrent migrations take turns (PostgreSQL), or null
+    /// where the migration's write transaction already does.
+    /// </summary>
+    public abstract string? MigrationLockSql { get; }
+
+    /// <summary>
+    /// The database refused the transaction to keep it serializable: PostgreSQL's 40001 (a row changed since the
+    /// snapshot of a REPEATABLE READ or SERIALIZABLE transaction) or 40P01, SQLite's SQLITE_BUSY on a deferred
+    /// transaction whose snapshot is stale. Only the whole transaction can be retried.
+    /// </summary>
+    public abstract bool IsSerializationFailure(DbException error);
 
     public abstract IReadOnlyList<string> DropEventsTable(string table);
 
@@ -65,9 +88,8 @@ internal abstract class Dialect
     protected static string LinkColumns(EventLinkInfo link) =>
         $"\"event_id\", {Q(link.Column)}{(link.Typed ? ", \"type\"" : "")}";
 
-    /// <summary>Inserts one event row; the payload parameter is JSON text.</summary>
     /// <summary>
-    /// Inserts one event row. Its parameters start with <c>__</c> so a record-table statement can share the
+    /// Inserts one event row (with its idempotency key). Its parameters start with <c>__</c> so a record-table statement can share the
     /// command (record columns bind as <c>@column</c>).
     /// </summary>
     public abstract string AppendSql(string table, bool hashed);
@@ -80,23 +102,43 @@ internal abstract class Dialect
     /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
     public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct);
 
-    /// <summary>Another writer appended the same (parent_id, seq) first.</summary>
-    public abstract bool IsSeqConflict(DbException error, string table);
-
     /// <summary>The append-only trigger refused an UPDATE or DELETE of an event row.</summary>
     public abstract bool IsAppendOnlyViolation(DbException error);
-
-    /// <summary>
-    /// SQL that serialises writers of one record after they keep losing races (parameter <c>@key</c>),
-    /// or null where writers are already serialised.
-    /// </summary>
-    public abstract string? RecordLockSql { get; }
 
     protected static string Q(string name) => SqlIdentifier.Quote(name);
 
     /// <summary>Finds a record's latest savepoint without reading its other events.</summary>
     private static string SavepointIndex(string table) =>
-        $"""CREATE INDEX IF NOT EXISTS {Q(table + "_savepoints_idx")} ON {Q(table)} ("parent_id", "seq") WHERE "action" = {EventActions.Savepoint}""";
+        $"""CREATE INDEX IF NOT EXISTS {Q(Name(table, "savepoints_idx"))} ON {Q(table)} ("parent_id", "seq") WHERE "action" = {EventActions.Savepoint}""";
+
+    protected static string Name(string table, string suffix) => SqlIdentifier.Derived(table, suffix);
+
+    /// <summary>The heads table of an events table: one row per record, plus one per table chain.</summary>
+    public static string Heads(string table) => SqlIdentifier.Derived(table, "heads");
+
+    /// <summary>
+    /// One head per record of an events table written before heads existed: its last event's seq, hash and
+    /// time, whether that event deleted it, and its latest savepoint. Runs only while the heads table is empty.
+    /// </summary>
+    protected static string BackfillHeads(string table, string heads, bool hashed) =>
+        HeadsFromLog(table, heads, hashed, $"NOT EXISTS (SELECT 1 FROM {Q(heads)})");
+
+    /// <summary>
+    /// The heads of the records <paramref name="filter"/> selects (over events alias <c>e</c>), rebuilt from the log.
+    /// </summary>
+    public static string HeadsFromLog(string table, string heads, bool hashed, string filter)
+    {
+        var (t, h) = (Q(table), Q(heads));
+        return $"""
+            INSERT INTO {h} ("record_id", "schema", "last_seq", "last_hash", "deleted", "savepoint_seq", "last_at")
+            SELECT e."parent_id", e."schema", e."seq", {(hashed ? "e.\"hash\"" : "NULL")}, e."action" = {EventActions.Delete},
+                COALESCE((SELECT MAX(s."seq") FROM {t} s WHERE s."parent_id" = e."parent_id" AND s."action" = {EventActions.Savepoint}), 0),
+                e."inserted_at"
+            FROM {t} e
+            WHERE {filter}
+              AND e."seq" = (SELECT MAX(m."seq") FROM {t} m WHERE m."parent_id" = e."parent_id")
+            """;
+    }
 
     private sealed class Postgres : Dialect
     {
@@ -107,6 +149,8 @@ internal abstract class Dialect
 
         public override SqlDialect Kind => SqlDialect.PostgreSql;
 
+        // Constraints are left for PostgreSQL to name (it shortens names to fit); every object Spector names is
+        // created only when missing, so a migration over a table in use takes no lock against its writers.
         public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed)
         {
             var t = Q(table);
@@ -115,7 +159,7 @@ internal abstract class Dialect
                 $"""
                 CREATE TABLE IF NOT EXISTS {t} (
                     "position" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,{(hashed ? "\n    \"hash\" bytea NOT NULL," : "")}
-                    "id" uuid NOT NULL,
+                    "id" uuid NOT NULL UNIQUE,
                     "parent_id" uuid NOT NULL,
                     "seq" bigint NOT NULL CHECK ("seq" >= 1),
                     "schema" integer NOT NULL,
@@ -125,43 +169,93 @@ internal abstract class Dialect
                     "idempotency_key" text NULL,
                     "inserted_at" timestamptz NOT NULL,
                     "tx_id" xid8 NOT NULL DEFAULT pg_current_xact_id(),
-                    CONSTRAINT {Q(table + "_id_key")} UNIQUE ("id"),
-                    CONSTRAINT {Q(SeqConstraint(table))} UNIQUE ("parent_id", "seq")
+                    UNIQUE ("parent_id", "seq")
                 )
                 """,
-                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(table + "_idempotency_key")} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
-                $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
-                $"""CREATE INDEX IF NOT EXISTS {Q(table + "_tx_id_idx")} ON {t} ("tx_id", "position")""",
-                SavepointIndex(table),
+                IfNoRelation(Name(table, "idempotency_key"),
+                    $"""CREATE UNIQUE INDEX {Q(Name(table, "idempotency_key"))} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL"""),
+                IfNoRelation(Name(table, "schema_idx"), $"""CREATE INDEX {Q(Name(table, "schema_idx"))} ON {t} ("schema")"""),
+                IfNoRelation(Name(table, "tx_id_idx"), $"""CREATE INDEX {Q(Name(table, "tx_id_idx"))} ON {t} ("tx_id", "position")"""),
+                IfNoRelation(Name(table, "savepoints_idx"), SavepointIndex(table).Replace("IF NOT EXISTS ", "")),
             };
             if (appendOnly)
             {
-                var fn = Q(table + "_append_only");
+                var function = Name(table, "append_only");
                 statements.Add($"""
-                    CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $spector$
-                    BEGIN
-                        RAISE EXCEPTION 'events table % is append-only: % refused', TG_TABLE_NAME, TG_OP
-                            USING ERRCODE = '{AppendOnlySqlState}';
-                    END
-                    $spector$
+                    DO $spector$ BEGIN
+                    IF to_regprocedure('{Q(function)}()') IS NULL THEN
+                        CREATE FUNCTION {Q(function)}() RETURNS trigger LANGUAGE plpgsql AS $body$
+                        BEGIN
+                            RAISE EXCEPTION 'events table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+                                USING ERRCODE = '{AppendOnlySqlState}';
+                        END
+                        $body$;
+                    END IF;
+                    END $spector$
                     """);
-                statements.Add($"""DROP TRIGGER IF EXISTS {Q(table + "_no_change")} ON {t}""");
-                statements.Add($"""CREATE TRIGGER {Q(table + "_no_change")} BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {fn}()""");
-                statements.Add($"""DROP TRIGGER IF EXISTS {Q(table + "_no_truncate")} ON {t}""");
-                statements.Add($"""CREATE TRIGGER {Q(table + "_no_truncate")} BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()""");
+                statements.Add(IfNoTrigger(table, Name(table, "no_change"),
+                    $"CREATE TRIGGER {Q(Name(table, "no_change"))} BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {Q(function)}()"));
+                statements.Add(IfNoTrigger(table, Name(table, "no_truncate"),
+                    $"CREATE TRIGGER {Q(Name(table, "no_truncate"))} BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION {Q(function)}()"));
             }
             return statements;
         }
 
+        public override IReadOnlyList<string> CreateHeadsTable(string table, string heads, bool hashed) =>
+        [
+            // The events table is locked against writers only while the heads of its existing records are filled in, once.
+            $"""
+            DO $spector$ BEGIN
+            IF to_regclass('{Q(heads)}') IS NULL THEN
+                CREATE TABLE {Q(heads)} (
+                    "record_id" uuid PRIMARY KEY,
+                    "schema" integer NOT NULL,
+                    "last_seq" bigint NOT NULL,
+                    "last_hash" bytea NULL,
+                    "deleted" boolean NOT NULL DEFAULT false,
+                    "savepoint_seq" bigint NOT NULL DEFAULT 0,
+                    "last_at" timestamptz NOT NULL
+                );
+                LOCK TABLE {Q(table)} IN SHARE MODE;
+                {BackfillHeads(table, heads, hashed)};
+            END IF;
+            END $spector$
+            """,
+        ];
+
+        public override string ForUpdate => " FOR UPDATE";
+
+        public override string CreateChainHeadSql(string table, string heads) => $"""
+            INSERT INTO {Q(heads)} ("record_id", "schema", "last_seq", "last_hash", "deleted", "savepoint_seq", "last_at")
+            SELECT @__chain, -1, (SELECT COUNT(*) FROM {Q(table)}),
+                COALESCE((SELECT "hash" FROM {Q(table)} ORDER BY "position" DESC LIMIT 1), @__genesis), false, 0,
+                COALESCE((SELECT "inserted_at" FROM {Q(table)} ORDER BY "position" DESC LIMIT 1), @__epoch)
+            ON CONFLICT ("record_id") DO NOTHING
+            """;
+
+        // One key for every Spector migration of the database: migrations are rare and short.
+        public override string MigrationLockSql => "SELECT pg_advisory_xact_lock(1397770325, 0)";
+
+        public override bool IsSerializationFailure(DbException error) =>
+            error is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected };
+
+        private static string IfNoRelation(string name, string ddl) =>
+            $"DO $spector$ BEGIN IF to_regclass('{Q(name)}') IS NULL THEN {ddl}; END IF; END $spector$";
+
+        private static string IfNoTrigger(string table, string trigger, string ddl) =>
+            $"DO $spector$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass('{Q(table)}') " +
+            $"AND tgname = '{trigger}') THEN {ddl}; END IF; END $spector$";
+
         public override IReadOnlyList<string> DropEventsTable(string table) =>
         [
+            $"DROP TABLE IF EXISTS {Q(Heads(table))}",
             $"DROP TABLE IF EXISTS {Q(table)}",
-            $"DROP FUNCTION IF EXISTS {Q(table + "_append_only")}()",
+            $"DROP FUNCTION IF EXISTS {Q(Name(table, "append_only"))}()",
         ];
 
         public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at{(hashed ? ", @__hash" : "")})
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at", "idempotency_key"{(hashed ? ", \"hash\"" : "")})
+            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at, @__key{(hashed ? ", @__hash" : "")})
             """;
 
         /// <summary>SQLSTATE raised by the same-record link trigger.</summary>
@@ -170,19 +264,22 @@ internal abstract class Dialect
         public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
         {
             var (l, e, c) = (Q(link.Table), Q(eventsTable), Q(link.Column));
-            var fn = Q(link.Table + "_same_record");
+            var function = Name(link.Table, "same_record");
+            var fn = Q(function);
             return
             [
                 $"""
                 CREATE TABLE IF NOT EXISTS {l} (
                     "event_id" uuid NOT NULL REFERENCES {e} ("id"),
                     {c} uuid NOT NULL REFERENCES {e} ("id"),{(link.Typed ? "\n    \"type\" integer NOT NULL," : "")}
-                    CONSTRAINT {Q(link.Table + "_pair_key")} UNIQUE ({LinkColumns(link)})
+                    UNIQUE ({LinkColumns(link)})
                 )
                 """,
-                $"""CREATE INDEX IF NOT EXISTS {Q(link.Table + "_" + link.Column + "_idx")} ON {l} ({c})""",
+                IfNoRelation(Name(link.Table, link.Column + "_idx"), $"""CREATE INDEX {Q(Name(link.Table, link.Column + "_idx"))} ON {l} ({c})"""),
                 $"""
-                CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $spector$
+                DO $spector$ BEGIN
+                IF to_regprocedure('{fn}()') IS NULL THEN
+                CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $body$
                 DECLARE source_record uuid; target_record uuid;
                 BEGIN
                     SELECT "parent_id" INTO source_record FROM {e} WHERE "id" = NEW."event_id";
@@ -193,15 +290,16 @@ internal abstract class Dialect
                     END IF;
                     RETURN NEW;
                 END
-                $spector$
+                $body$;
+                END IF;
+                END $spector$
                 """,
-                $"""DROP TRIGGER IF EXISTS {fn} ON {l}""",
-                $"""CREATE TRIGGER {fn} BEFORE INSERT ON {l} FOR EACH ROW EXECUTE FUNCTION {fn}()""",
+                IfNoTrigger(link.Table, function, $"CREATE TRIGGER {fn} BEFORE INSERT ON {l} FOR EACH ROW EXECUTE FUNCTION {fn}()"),
             ];
         }
 
         public override IReadOnlyList<string> DropLinkTable(EventLinkInfo link) =>
-            [$"DROP TABLE IF EXISTS {Q(link.Table)}", $"DROP FUNCTION IF EXISTS {Q(link.Table + "_same_record")}()"];
+            [$"DROP TABLE IF EXISTS {Q(link.Table)}", $"DROP FUNCTION IF EXISTS {Q(Name(link.Table, "same_record"))}()"];
 
         public override bool IsLinkRejected(DbException error) => error is PostgresException { SqlState: LinkRejectedSqlState };
 
@@ -219,25 +317,15 @@ internal abstract class Dialect
         public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
             await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        public override bool IsSeqConflict(DbException error, string table) =>
-            error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg && pg.ConstraintName == SeqConstraint(table);
-
         public override bool IsAppendOnlyViolation(DbException error) =>
             error is PostgresException { SqlState: AppendOnlySqlState };
 
-        public override string RecordLockSql => "SELECT pg_advisory_xact_lock(1397770322, @key)";
-
-        // A transaction-scoped advisory lock per table: held to commit, blocks only other appenders.
-        public override string ChainLockSql => "SELECT pg_advisory_xact_lock(1397770323, @key)";
-
-        private static string SeqConstraint(string table) => table + "_parent_seq_key";
     }
 
     private sealed class Sqlite : Dialect
     {
         public static readonly Sqlite Instance = new();
 
-        private const int SqliteConstraintUnique = 2067;   // SQLITE_CONSTRAINT_UNIQUE
         private const int SqliteConstraintTrigger = 1811;  // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
 
         public override SqlDialect Kind => SqlDialect.Sqlite;
@@ -263,29 +351,65 @@ internal abstract class Dialect
                     UNIQUE ("parent_id", "seq")
                 )
                 """,
-                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(table + "_idempotency_key")} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
-                $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(Name(table, "idempotency_key"))} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
+                $"""CREATE INDEX IF NOT EXISTS {Q(Name(table, "schema_idx"))} ON {t} ("schema")""",
                 SavepointIndex(table),
             };
             if (appendOnly)
             {
                 statements.Add($"""
-                    CREATE TRIGGER IF NOT EXISTS {Q(table + "_no_update")} BEFORE UPDATE ON {t}
+                    CREATE TRIGGER IF NOT EXISTS {Q(Name(table, "no_update"))} BEFORE UPDATE ON {t}
                     BEGIN SELECT RAISE(ABORT, 'events table {table} is append-only: UPDATE refused'); END
                     """);
                 statements.Add($"""
-                    CREATE TRIGGER IF NOT EXISTS {Q(table + "_no_delete")} BEFORE DELETE ON {t}
+                    CREATE TRIGGER IF NOT EXISTS {Q(Name(table, "no_delete"))} BEFORE DELETE ON {t}
                     BEGIN SELECT RAISE(ABORT, 'events table {table} is append-only: DELETE refused'); END
                     """);
             }
             return statements;
         }
 
-        public override IReadOnlyList<string> DropEventsTable(string table) => [$"DROP TABLE IF EXISTS {Q(table)}"];
+        public override IReadOnlyList<string> DropEventsTable(string table) =>
+            [$"DROP TABLE IF EXISTS {Q(Heads(table))}", $"DROP TABLE IF EXISTS {Q(table)}"];
+
+        public override IReadOnlyList<string> CreateHeadsTable(string table, string heads, bool hashed) =>
+        [
+            $"""
+            CREATE TABLE IF NOT EXISTS {Q(heads)} (
+                "record_id" BLOB NOT NULL PRIMARY KEY,
+                "schema" INTEGER NOT NULL,
+                "last_seq" INTEGER NOT NULL,
+                "last_hash" BLOB NULL,
+                "deleted" INTEGER NOT NULL DEFAULT 0,
+                "savepoint_seq" INTEGER NOT NULL DEFAULT 0,
+                "last_at" INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+            // The migration's transaction holds SQLite's write lock, so no writer runs beside the fill.
+            BackfillHeads(table, heads, hashed),
+        ];
+
+        public override string ForUpdate => "";
+
+        public override string CreateChainHeadSql(string table, string heads) => $"""
+            INSERT OR IGNORE INTO {Q(heads)} ("record_id", "schema", "last_seq", "last_hash", "deleted", "savepoint_seq", "last_at")
+            SELECT @__chain, -1, (SELECT COUNT(*) FROM {Q(table)}),
+                COALESCE((SELECT "hash" FROM {Q(table)} ORDER BY "position" DESC LIMIT 1), @__genesis), 0, 0,
+                COALESCE((SELECT "inserted_at" FROM {Q(table)} ORDER BY "position" DESC LIMIT 1), @__epoch)
+            """;
+
+        // Microsoft.Data.Sqlite begins migrations with BEGIN IMMEDIATE: they already take turns.
+        public override string? MigrationLockSql => null;
+
+        private const int SqliteBusy = 5;
+
+        // SQLITE_BUSY reaches a write only when a deferred caller transaction read an older snapshot
+        // (SQLITE_BUSY_SNAPSHOT) or the busy timeout ran out.
+        public override bool IsSerializationFailure(DbException error) => error is SqliteException { SqliteErrorCode: SqliteBusy };
 
         public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at{(hashed ? ", @__hash" : "")})
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at", "idempotency_key"{(hashed ? ", \"hash\"" : "")})
+            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at, @__key{(hashed ? ", @__hash" : "")})
             """;
 
         public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
@@ -301,9 +425,9 @@ internal abstract class Dialect
                     UNIQUE ({LinkColumns(link)})
                 )
                 """,
-                $"""CREATE INDEX IF NOT EXISTS {Q(link.Table + "_" + link.Column + "_idx")} ON {l} ({c})""",
+                $"""CREATE INDEX IF NOT EXISTS {Q(Name(link.Table, link.Column + "_idx"))} ON {l} ({c})""",
                 $"""
-                CREATE TRIGGER IF NOT EXISTS {Q(link.Table + "_same_record")} BEFORE INSERT ON {l}
+                CREATE TRIGGER IF NOT EXISTS {Q(Name(link.Table, "same_record"))} BEFORE INSERT ON {l}
                 WHEN {ParentOf("\"event_id\"")} IS NULL OR {ParentOf("\"event_id\"")} IS NOT {ParentOf(c)}
                 BEGIN SELECT RAISE(ABORT, 'link {link.Name} joins events of different records'); END
                 """,
@@ -332,15 +456,8 @@ internal abstract class Dialect
             // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
             await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        public override bool IsSeqConflict(DbException error, string table) =>
-            error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique };
-
         public override bool IsAppendOnlyViolation(DbException error) =>
             error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
 
-        public override string? RecordLockSql => null;
-
-        // BEGIN IMMEDIATE already makes writers take turns until commit.
-        public override string? ChainLockSql => null;
     }
 }

@@ -12,6 +12,7 @@ internal static class EventedEmitter
     private const string Ct = "global::System.Threading.CancellationToken cancellationToken = default";
     private const string Session = "global::Spector.SpectorSession session";
     private const string Runtime = "global::Spector.SpectorRuntime";
+    private const string Options = "global::Spector.WriteOptions? options = null";
 
     public static string Emit(EventedPlan plan)
     {
@@ -29,20 +30,20 @@ internal static class EventedEmitter
 
         Operation(w, $"Appends an insert event and returns the new {name}; its id is the event's id.",
             "Appends an insert event inside the caller's session.",
-            $"static {task}<{self}>", "InsertAsync", "global::Spector.Attrs attrs", "InsertAsync(SpectorType, {0}, attrs, cancellationToken)");
+            $"static {task}<{self}>", "InsertAsync", $"global::Spector.Attrs attrs, {Options}", "InsertAsync(SpectorType, {0}, attrs, options, cancellationToken)");
         var id = "this." + Identifier(model.Key);
         Operation(w, $"Replays this {name} from its log, applies the update and appends it. Only <see cref=\"{model.Key}\"/> of this object is used.",
-            "As <see cref=\"UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
-            $"{task}<{self}>", "UpdateAsync", "global::Spector.Attrs attrs", "UpdateAsync(SpectorType, {0}, " + id + ", attrs, cancellationToken)");
+            "As <see cref=\"UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
+            $"{task}<{self}>", "UpdateAsync", $"global::Spector.Attrs attrs, {Options}", "UpdateAsync(SpectorType, {0}, " + id + ", attrs, options, cancellationToken)");
         Operation(w, $"Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.",
             "Appends a delete event inside the caller's session.",
-            task, "DeleteAsync", null, "DeleteAsync(SpectorType, {0}, " + id + ", cancellationToken)");
+            task, "DeleteAsync", Options, "DeleteAsync(SpectorType, {0}, " + id + ", options, cancellationToken)");
         foreach (var action in plan.Actions) EmitAction(w, plan, action, task, self);
         if (model.Hooks.HasFlag(Hooks.Savepoint))
         {
             Operation(w, $"Appends a savepoint of this {name}'s state, so replay can start there. Refused with <see cref=\"global::Spector.StaleRecordException\"/> when this object differs from the log.",
                 "Appends a savepoint inside the caller's session.",
-                $"{task}<{self}>", "SavepointAsync", null, "SavepointAsync(SpectorType, {0}, " + id + ", this, cancellationToken)");
+                $"{task}<{self}>", "SavepointAsync", Options, "SavepointAsync(SpectorType, {0}, " + id + ", this, options, cancellationToken)");
             Operation(w, $"Replays every event of one {name} and reports each savepoint whose state differs from the replay up to it.",
                 "Checks the savepoints inside the caller's session.",
                 $"static {task}<global::Spector.SavepointVerification>", "VerifySavepointsAsync", "global::System.Guid id",
@@ -51,6 +52,17 @@ internal static class EventedEmitter
         Operation(w, $"The {name} replayed from its log, or null when it does not exist or was deleted.",
             $"The {name} replayed from its log inside the caller's session.",
             $"static {task}<{self}?>", "GetAsync", "global::System.Guid id", "GetAsync(SpectorType, {0}, id, null, cancellationToken)");
+        Operation(w, $"The {name} replayed from its log with the seq of its last event (pass it back as <see cref=\"global::Spector.WriteOptions.ExpectedSeq\"/>, e.g. as an ETag), or null when it does not exist or was deleted.",
+            $"The {name} with its seq, read inside the caller's session.",
+            $"static {task}<global::Spector.Versioned<{self}>?>", "GetVersionedAsync", "global::System.Guid id",
+            "GetVersionedAsync(SpectorType, {0}, id, cancellationToken)");
+        Operation(w, $"True when the {name} exists and is not deleted: one read of its head row, no replay.",
+            $"Whether the {name} exists, read inside the caller's session.",
+            $"static {task}<bool>", "ExistsAsync", "global::System.Guid id", "ExistsAsync(SpectorType, {0}, id, cancellationToken)");
+        Operation(w, $"The id of every {name} that is not deleted, streamed from the heads table.",
+            $"The ids of every {name}, streamed inside the caller's session.",
+            "static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid>", "IdsAsync", null,
+            "IdsAsync(SpectorType, {0}, cancellationToken)");
         Method(w, $"The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when it did not exist then.",
             $"static {task}<{self}?>", "GetAtAsync", "global::System.Guid id, long seq", "GetAsync(SpectorType, null, id, seq, cancellationToken)");
         if (model.Table is not null)
@@ -159,7 +171,7 @@ internal static class EventedEmitter
             w.Line();
             w.Open($"public override void BindColumns({self} record, global::Dapper.DynamicParameters parameters)");
             foreach (var p in sql.Columns)
-                w.Line($"parameters.Add({SourceWriter.Literal(p.Column!)}, {ColumnValue(p)});");
+                w.Line($"parameters.Add({SourceWriter.Literal(RecordTableSql.Parameter(p))}, {ColumnValue(p)});");
             w.Close();
         }
         w.Close();
@@ -173,13 +185,13 @@ internal static class EventedEmitter
     {
         var handler = plan.Model.Handlers.FirstOrDefault(h => h.Action == action.Name && h.VersionFrom is null);
         var typed = handler is { Parameters.Length: > 0 };
-        var parameters = typed
+        var parameters = (typed
             ? string.Join(", ", handler!.Parameters.Select(p => $"{p.Type} {Identifier(p.Name)}"))
-            : "global::Spector.Attrs attrs";
+            : "global::Spector.Attrs attrs") + ", " + Options;
         var attrs = typed
             ? "new global::Spector.Attrs { " + string.Join(", ", handler!.Parameters.Select(p => $"[{SourceWriter.Literal(p.Key)}] = {ToNode(p)}")) + " }"
             : "attrs";
-        var call = $"ExecuteAsync(SpectorType, {{0}}, this.{Identifier(plan.Model.Key)}, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, cancellationToken)";
+        var call = $"ExecuteAsync(SpectorType, {{0}}, this.{Identifier(plan.Model.Key)}, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, options, cancellationToken)";
         Operation(w, $"Replays this {plan.Model.Type.Name} from its log, applies the \"{action.Name}\" action and appends it (stored code {action.Code}).",
             $"Applies the \"{action.Name}\" action inside the caller's session.",
             $"{task}<{self}>", GeneratedNames.ActionMethod(action.Name), parameters, call);

@@ -26,7 +26,13 @@ internal sealed class RecordTableSql
     public IReadOnlyList<PropertyModel> Columns => _columns;
 
     public string Insert =>
-        $"INSERT INTO {Q(_table)} ({ColumnList}) VALUES ({string.Join(", ", _columns.Select(c => "@" + c.Column))})";
+        $"INSERT INTO {Q(_table)} ({ColumnList}) VALUES ({string.Join(", ", _columns.Select(c => "@" + Parameter(c)))})";
+
+    /// <summary>
+    /// The parameter a column binds to: <c>r_</c> and the column name. Spector's own parameters in the same
+    /// command start with <c>__</c>, so no column name, <c>[Column("__seq")]</c> included, can collide with them.
+    /// </summary>
+    public static string Parameter(PropertyModel column) => "r_" + column.Column;
 
     /// <summary>Insert-or-replace by id, so the row always matches the replayed state even if it went missing.</summary>
     public string Upsert

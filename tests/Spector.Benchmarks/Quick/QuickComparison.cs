@@ -1,3 +1,4 @@
+using Spector.Benchmarks.Model;
 using Spector.Benchmarks.Harness;
 
 namespace Spector.Benchmarks.Quick;
@@ -27,6 +28,8 @@ internal static class QuickComparison
         await UpdateAsync(database, db, w, report);
         await ReplayAsync(database, db, w, report);
         await HashedAsync(database, report);
+        await ContentionAsync(database, report);
+        await ExpectedSeqAsync(database, report);
     }
 
     private static async Task InsertAsync(string database, Workloads w, Report report)
@@ -36,7 +39,7 @@ internal static class QuickComparison
             _ => Measure.RateAsync(n, w.SpectorInsertAsync),
             _ => Measure.RateAsync(n, w.HandWrittenInsertAsync),
             _ => Measure.RateAsync(n, w.EfCoreInsertAsync));
-        report.Throughput($"insert-vs-handwritten/{database}", rates[0], rates[1], atLeast: 0.8);
+        report.Throughput($"insert-vs-handwritten/{database}", rates[0], rates[1], atLeast: 0.9);
         report.Throughput($"insert-vs-efcore/{database}", rates[0], rates[2], atLeast: 1.5);
     }
 
@@ -74,7 +77,11 @@ internal static class QuickComparison
 
         report.Throughput($"update-10-vs-efcore/{database}", rates[0], efCore, atLeast: 1.5);
         for (var i = 0; i < 6; i++)
-            report.Throughput($"update{(i >= 3 ? "-savepoints" : "")}-{histories[i % 3]}-vs-handwritten/{database}", rates[i], handWritten);
+        {
+            // Targets: an update of a short history, and of any history once savepoints bound the replay.
+            double? target = i == 0 || (i >= 3 && histories[i % 3] != 1_000) ? 0.8 : null;
+            report.Throughput($"update{(i >= 3 ? "-savepoints" : "")}-{histories[i % 3]}-vs-handwritten/{database}", rates[i], handWritten, target);
+        }
         report.Cost($"update-savepoints-10000-vs-10/{database}", 1000 / rates[5], 1000 / rates[3], atMost: 1.5);
         report.Cost($"update-10000-vs-10/{database}", 1000 / rates[2], 1000 / rates[0]);
     }
@@ -105,7 +112,37 @@ internal static class QuickComparison
                 _ => Measure.ConcurrentRateAsync(writers, duration, Workloads.UnhashedAppends()));
             var suffix = $"{writers}-writer{(writers > 1 ? "s" : "")}/{database}";
             report.Throughput($"hashed-vs-unhashed-{suffix}", rates[0], rates[2], atLeast: writers == 8 ? 0.5 : null);
-            report.Throughput($"record-hashed-vs-unhashed-{suffix}", rates[1], rates[2], atLeast: writers == 8 ? 0.9 : null);
+            report.Throughput($"record-hashed-vs-unhashed-{suffix}", rates[1], rates[2], atLeast: writers == 8 ? 0.95 : null);
         }
+    }
+
+    /// <summary>
+    /// 32 writers updating one record against 1 writer updating one record (ops/s). Writers queue on the record's
+    /// head row, so the rate should hold; savepoints keep the replay short as the history grows.
+    /// </summary>
+    private static async Task ContentionAsync(string database, Report report)
+    {
+        var duration = TimeSpan.FromSeconds(0.6);
+        async Task<double> RunAsync(int writers)
+        {
+            var id = (await SavedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = 0 })).Id;
+            return await Measure.ConcurrentRateAsync(writers, duration, i => Workloads.SpectorUpdateAsync(id, savepoints: true, i));
+        }
+        var rates = await Measure.InterleavedAsync(Rounds, _ => RunAsync(32), _ => RunAsync(1));
+        report.Throughput($"contention-32-vs-1-writer/{database}", rates[0], rates[1], atLeast: 0.8);
+    }
+
+    /// <summary>Updates that state the seq they expect against the same updates without, on fresh records.</summary>
+    private static async Task ExpectedSeqAsync(string database, Report report)
+    {
+        const int n = 200;
+        async Task<double> RunAsync(bool expected)
+        {
+            var id = (await Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = 0 })).Id;
+            return await Measure.RateAsync(n, i => new Account { Id = id }.UpdateAsync(new Attrs { ["balance"] = i },
+                expected ? new WriteOptions { ExpectedSeq = i + 1 } : null));
+        }
+        var rates = await Measure.InterleavedAsync(Rounds, _ => RunAsync(expected: true), _ => RunAsync(expected: false));
+        report.Throughput($"update-expected-seq-vs-update/{database}", rates[0], rates[1]);
     }
 }

@@ -11,53 +11,53 @@ partial class Order
 
     /// <summary>Appends an insert event and returns the new Order; its id is the event's id.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
 
     /// <summary>Appends an insert event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, options, cancellationToken);
 
     /// <summary>Replays this Order from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
 
-    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
+    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, options, cancellationToken);
 
     /// <summary>Appends a delete event and deletes the row.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
 
     /// <summary>Appends a delete event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, options, cancellationToken);
 
     /// <summary>Replays this Order from its log, applies the "pay" action and appends it (stored code 1498167451).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, options, cancellationToken);
 
     /// <summary>Applies the "pay" action inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(global::Spector.SpectorSession session, decimal amount, global::Shop.OrderState state, string[] receipt, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(global::Spector.SpectorSession session, decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, options, cancellationToken);
 
     /// <summary>Replays this Order from its log, applies the "cancel" action and appends it (stored code 107912235).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 107912235, "cancel", attrs, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 107912235, "cancel", attrs, options, cancellationToken);
 
     /// <summary>Applies the "cancel" action inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 107912235, "cancel", attrs, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 107912235, "cancel", attrs, options, cancellationToken);
 
     /// <summary>The Order replayed from its log, or null when it does not exist or was deleted.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -68,6 +68,36 @@ partial class Order
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
         => global::Spector.SpectorRuntime.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);
+
+    /// <summary>The Order replayed from its log with the seq of its last event (pass it back as <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was deleted.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Order>?> GetVersionedAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
+
+    /// <summary>The Order with its seq, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Order>?> GetVersionedAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+
+    /// <summary>True when the Order exists and is not deleted: one read of its head row, no replay.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
+
+    /// <summary>Whether the Order exists, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+
+    /// <summary>The id of every Order that is not deleted, streamed from the heads table.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
+
+    /// <summary>The ids of every Order, streamed inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), cancellationToken);
 
     /// <summary>The Order as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not exist then.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -108,8 +138,8 @@ partial class Order
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
     public static global::Spector.RecordTable SpectorRecordTable { get; } = new global::Spector.RecordTable(
         "orders",
-        insertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@id, @customer, @note, @total, @items, @state, @paid, @inserted_at)",
-        upsertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@id, @customer, @note, @total, @items, @state, @paid, @inserted_at) ON CONFLICT (\"id\") DO UPDATE SET \"customer\" = excluded.\"customer\", \"note\" = excluded.\"note\", \"total\" = excluded.\"total\", \"items\" = excluded.\"items\", \"state\" = excluded.\"state\", \"paid\" = excluded.\"paid\", \"inserted_at\" = excluded.\"inserted_at\"",
+        insertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@r_id, @r_customer, @r_note, @r_total, @r_items, @r_state, @r_paid, @r_inserted_at)",
+        upsertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@r_id, @r_customer, @r_note, @r_total, @r_items, @r_state, @r_paid, @r_inserted_at) ON CONFLICT (\"id\") DO UPDATE SET \"customer\" = excluded.\"customer\", \"note\" = excluded.\"note\", \"total\" = excluded.\"total\", \"items\" = excluded.\"items\", \"state\" = excluded.\"state\", \"paid\" = excluded.\"paid\", \"inserted_at\" = excluded.\"inserted_at\"",
         deleteSql: "DELETE FROM \"orders\" WHERE \"id\" = @id",
         createSqlite: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" BLOB PRIMARY KEY, \"customer\" TEXT NOT NULL, \"note\" TEXT NULL, \"total\" TEXT NOT NULL, \"items\" INTEGER NULL, \"state\" TEXT NOT NULL, \"paid\" TEXT NULL, \"inserted_at\" TEXT NOT NULL)",
         createPostgres: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" uuid PRIMARY KEY, \"customer\" text NOT NULL, \"note\" text NULL, \"total\" numeric NOT NULL, \"items\" integer NULL, \"state\" text NOT NULL, \"paid\" timestamptz NULL, \"inserted_at\" timestamptz NOT NULL)",
@@ -227,14 +257,14 @@ partial class Order
 
         public override void BindColumns(global::Shop.Order record, global::Dapper.DynamicParameters parameters)
         {
-            parameters.Add("id", record.Id);
-            parameters.Add("customer", record.Customer);
-            parameters.Add("note", record.Note);
-            parameters.Add("total", record.Total);
-            parameters.Add("items", record.Items);
-            parameters.Add("state", record.State.ToString());
-            parameters.Add("paid", global::Spector.SqlValues.Utc(record.PaidAt));
-            parameters.Add("inserted_at", global::Spector.SqlValues.Utc(record.InsertedAt));
+            parameters.Add("r_id", record.Id);
+            parameters.Add("r_customer", record.Customer);
+            parameters.Add("r_note", record.Note);
+            parameters.Add("r_total", record.Total);
+            parameters.Add("r_items", record.Items);
+            parameters.Add("r_state", record.State.ToString());
+            parameters.Add("r_paid", global::Spector.SqlValues.Utc(record.PaidAt));
+            parameters.Add("r_inserted_at", global::Spector.SqlValues.Utc(record.InsertedAt));
         }
     }
 }

@@ -85,6 +85,6 @@ public sealed class SessionTests(Db db) : DatabaseTest(db)
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        Assert.CatchAsync<OperationCanceledException>(() => User.InsertAsync(new Attrs { ["name"] = "Ed", ["email"] = "e@x" }, cancelled.Token));
+        Assert.CatchAsync<OperationCanceledException>(() => User.InsertAsync(new Attrs { ["name"] = "Ed", ["email"] = "e@x" }, cancellationToken: cancelled.Token));
     }
 }

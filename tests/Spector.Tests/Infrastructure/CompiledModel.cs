@@ -80,12 +80,19 @@ internal sealed class CompiledModel : IDisposable
 
     private static async Task<object?> InvokeAsync(Type type, object? target, string name, object?[] arguments)
     {
-        // The overload on the default store: every argument, then the cancellation token; not the session one.
+        // The overload on the default store: every argument, its optional parameters (write options) left at their
+        // defaults, then the cancellation token; not the session one.
         var flags = BindingFlags.Public | (target is null ? BindingFlags.Static : BindingFlags.Instance);
         var method = type.GetMethods(flags).Single(m =>
-            m.Name == name && m.GetParameters().Length == arguments.Length + 1
-            && (arguments.Length == 0 || m.GetParameters()[0].ParameterType != typeof(SpectorSession)));
-        var task = (Task)method.Invoke(target, [.. arguments, CancellationToken.None])!;
+        {
+            var parameters = m.GetParameters();
+            return m.Name == name && parameters.Length > arguments.Length
+                   && parameters[arguments.Length..^1].All(p => p.HasDefaultValue)
+                   && parameters[^1].ParameterType == typeof(CancellationToken)
+                   && (arguments.Length == 0 || parameters[0].ParameterType != typeof(SpectorSession));
+        });
+        var defaults = method.GetParameters()[arguments.Length..^1].Select(p => p.DefaultValue);
+        var task = (Task)method.Invoke(target, [.. arguments, .. defaults, CancellationToken.None])!;
         await task;
         return task.GetType().GetProperty("Result")?.GetValue(task);
     }

@@ -26,7 +26,7 @@ public abstract class DatabaseTest(Db db)
 
     /// <summary>Every events table of the test model, reset before each test.</summary>
     protected static EventLog[] AllLogs =>
-        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log];
+        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log, LongNameEvents.Log];
 
     /// <summary>Without PostgreSQL, skips (or under CI fails) the fixture's tests at once, with one reason.</summary>
     [OneTimeSetUp]
@@ -68,6 +68,18 @@ public abstract class DatabaseTest(Db db)
     }
 
     protected async Task<DbConnection> OpenAsync() => await Log.Store.OpenConnectionAsync();
+
+    /// <summary>
+    /// A connection whose commands give up on a busy database after <paramref name="seconds"/> (SQLite; PostgreSQL
+    /// connections come from the store): Microsoft.Data.Sqlite retries SQLITE_BUSY until its command timeout.
+    /// </summary>
+    protected async Task<DbConnection> OpenImpatientAsync(int seconds)
+    {
+        if (_sqliteFile is null) return await OpenAsync();
+        var connection = new SqliteConnection($"Data Source={_sqliteFile};Default Timeout={seconds}");
+        await connection.OpenAsync();
+        return connection;
+    }
 
     protected async Task<long> CountAsync(string table, string where = "1 = 1", object? args = null)
     {
