@@ -74,6 +74,9 @@ internal static class EventWriter
         if (Payload.ReservedKeyIn(attrs) is { } reserved)
             throw new ChangesetInvalidException(type.Name, actionName, type.Log.Table, id, eventId,
                 new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
+        // Checked before anything is opened: a value that cannot be stored exactly is refused, never altered.
+        if (StoredJson.Check(attrs) is { } unstorable)
+            throw Unstorable(type, actionName, id, eventId, unstorable);
 
         var log = type.Log;
         var recordChains = log is { Hashed: true, HashScope: HashScope.Record };
@@ -223,7 +226,15 @@ internal static class EventWriter
         Guid recordId, Guid eventId, long seq, byte[]? previousHash, CancellationToken ct) where T : class
     {
         var now = Clock.UtcNow();
-        var payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
+        string payload;
+        try
+        {
+            payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
+        }
+        catch (UnstorableValueException e)
+        {
+            throw Unstorable(type, "savepoint", recordId, eventId, e);
+        }
         var restored = type.Create(recordId);
         type.Apply(new Changeset<T>(type, restored, "savepoint", type.Version, eventId, Attrs.Parse(payload), isReplay: true));
         if (type.Diff(record, restored) is { Count: > 0 } missing)
@@ -280,6 +291,11 @@ internal static class EventWriter
         type.BindColumns(changeset.Record, parameters);
         return parameters;
     }
+
+    private static ChangesetInvalidException Unstorable<T>(EventedType<T> type, string action, Guid recordId, Guid eventId,
+        UnstorableValueException e) where T : class =>
+        new(type.Name, action, type.Log.Table, recordId, eventId,
+            new Dictionary<string, IReadOnlyList<string>> { [e.Field] = [e.Reason] });
 
     /// <summary>A 32-bit advisory-lock key from the random tail of the record id (the head of a UUIDv7 is its timestamp).</summary>
     private static int LockKey(Guid id)
