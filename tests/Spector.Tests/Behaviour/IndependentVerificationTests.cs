@@ -123,7 +123,7 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         }
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
+    internal static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = Tool, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
