@@ -1,6 +1,7 @@
 #pragma warning disable CS1591 // one-line conversions called by generated code; the class summary covers them
 using System.ComponentModel;
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -49,9 +50,10 @@ public static class AttrConvert
     public static DateTime ToDateTime(JsonNode? node) => ToDateTime(AsElement(node));
     public static DateTime? ToNullableDateTime(JsonNode? node) => ToNullableDateTime(AsElement(node));
 
-    /// <summary>Enums are stored by name; numbers are accepted too. Values the enum does not define are refused.</summary>
+    /// <summary>Enums are stored by name; defined numbers are accepted too; undefined values are refused.</summary>
     public static TEnum ToEnum<TEnum>(JsonNode? node) where TEnum : struct, Enum => ToEnum<TEnum>(AsElement(node));
-    public static TEnum? ToNullableEnum<TEnum>(JsonNode? node) where TEnum : struct, Enum => ToNullableEnum<TEnum>(AsElement(node));
+    public static TEnum? ToNullableEnum<TEnum>(JsonNode? node) where TEnum : struct, Enum =>
+        ToNullableEnum<TEnum>(AsElement(node));
 
     /// <summary>
     /// Fallback for property types with no dedicated conversion (collections, nested objects, ulong, Int128,
@@ -61,21 +63,24 @@ public static class AttrConvert
     public static T? ToObject<T>(JsonNode? node) => ToObject<T>(AsElement(node));
 
     // Conversions from a value of a stored payload, read without building a node (replay's path).
-    public static string? ToNullableString(JsonElement value) => IsNull(value) ? null : Value(value, "String", JsonValueKind.String).GetString();
+    public static string? ToNullableString(JsonElement value) =>
+        IsNull(value) ? null : Value(value, "String", JsonValueKind.String).GetString();
     public static string ToString(JsonElement value) => ToNullableString(value) ?? throw Null("String");
 
     public static bool ToBoolean(JsonElement value) => Value(value, "Boolean", JsonValueKind.True).GetBoolean();
     public static bool? ToNullableBoolean(JsonElement value) => IsNull(value) ? null : ToBoolean(value);
 
-    public static short ToInt16(JsonElement value) => Read(value, "Int16", static (JsonElement e, out short v) => e.TryGetInt16(out v));
+    public static short ToInt16(JsonElement value) =>
+        Read(value, "Int16", static (JsonElement e, out short v) => e.TryGetInt16(out v));
     public static short? ToNullableInt16(JsonElement value) => IsNull(value) ? null : ToInt16(value);
 
-    public static int ToInt32(JsonElement value) => Read(value, "Int32", static (JsonElement e, out int v) => e.TryGetInt32(out v));
+    public static int ToInt32(JsonElement value) =>
+        Read(value, "Int32", static (JsonElement e, out int v) => e.TryGetInt32(out v));
     public static int? ToNullableInt32(JsonElement value) => IsNull(value) ? null : ToInt32(value);
 
     /// <summary>Past 2^53 a long is stored as a string of its digits; both forms are read.</summary>
-    public static long ToInt64(JsonElement value) => Value(value, "Int64", JsonValueKind.Number, orString: true).ValueKind == JsonValueKind.String
-        ? Parse(value, "Int64", static (string s, out long v) => long.TryParse(s, IntegerStyle, CultureInfo.InvariantCulture, out v))
+    public static long ToInt64(JsonElement value) => IsText(value, "Int64")
+        ? Parse(value, "Int64", static (string s, out long v) => long.TryParse(s, IntegerStyle, Invariant, out v))
         : Read(value, "Int64", static (JsonElement e, out long v) => e.TryGetInt64(out v));
     public static long? ToNullableInt64(JsonElement value) => IsNull(value) ? null : ToInt64(value);
 
@@ -88,23 +93,32 @@ public static class AttrConvert
         Read(value, "Double", static (JsonElement e, out double v) => e.TryGetDouble(out v) && double.IsFinite(v));
     public static double? ToNullableDouble(JsonElement value) => IsNull(value) ? null : ToDouble(value);
 
-    /// <summary>Decimals are stored as strings, which keep every digit and the scale; numbers written by older versions are read too.</summary>
-    public static decimal ToDecimal(JsonElement value) => Value(value, "Decimal", JsonValueKind.Number, orString: true).ValueKind == JsonValueKind.String
-        ? Parse(value, "Decimal", static (string s, out decimal v) => decimal.TryParse(s, DecimalStyle, CultureInfo.InvariantCulture, out v))
+    /// <summary>Decimals are stored as strings, which keep every digit and the scale; older numbers are read too.</summary>
+    public static decimal ToDecimal(JsonElement value) => IsText(value, "Decimal")
+        ? Parse(value, "Decimal", static (string s, out decimal v) => decimal.TryParse(s, DecimalStyle, Invariant, out v))
         : Read(value, "Decimal", static (JsonElement e, out decimal v) => e.TryGetDecimal(out v));
     public static decimal? ToNullableDecimal(JsonElement value) => IsNull(value) ? null : ToDecimal(value);
 
     public static Guid ToGuid(JsonElement value) =>
-        Read(value, "Guid", static (JsonElement e, out Guid v) => e.ValueKind == JsonValueKind.String & e.TryGetGuid(out v), JsonValueKind.String);
+        Read(value, "Guid", static (JsonElement e, out Guid v) => e.TryGetGuid(out v), JsonValueKind.String);
     public static Guid? ToNullableGuid(JsonElement value) => IsNull(value) ? null : ToGuid(value);
 
     /// <summary>
     /// An instant with its offset. Text without an offset (written for a DateTime by older versions, or a SQLite
     /// record-table value) is UTC, never the process's local time, so replay is the same in every time zone.
     /// </summary>
-    public static DateTimeOffset ToDateTimeOffset(JsonElement value) =>
-        Parse<DateTimeOffset>(Value(value, "DateTimeOffset", JsonValueKind.String), "DateTimeOffset", TryParseInstant);
-    public static DateTimeOffset? ToNullableDateTimeOffset(JsonElement value) => IsNull(value) ? null : ToDateTimeOffset(value);
+    public static DateTimeOffset ToDateTimeOffset(JsonElement value)
+    {
+        var text = Value(value, "DateTimeOffset", JsonValueKind.String);
+        // Read as a DateTime first: its kind says whether the text has an offset (Local) or not (Unspecified, Utc
+        // for "Z"), and that read never depends on the local zone. Only text with an offset is read again with it.
+        if (text.TryGetDateTime(out var time) && time.Kind != DateTimeKind.Local)
+            return new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Unspecified), TimeSpan.Zero);
+        if (text.TryGetDateTimeOffset(out var instant)) return instant;
+        return Parse<DateTimeOffset>(text, "DateTimeOffset", TryParseSqliteTime);
+    }
+    public static DateTimeOffset? ToNullableDateTimeOffset(JsonElement value) =>
+        IsNull(value) ? null : ToDateTimeOffset(value);
 
     public static DateTime ToDateTime(JsonElement value) => ToDateTimeOffset(value).UtcDateTime;
     public static DateTime? ToNullableDateTime(JsonElement value) => IsNull(value) ? null : ToDateTime(value);
@@ -124,7 +138,9 @@ public static class AttrConvert
             if (!Enum.TryParse(text, ignoreCase: false, out result) || result.ToString() != text)
                 throw new FormatException($"\"{text}\" is not a value of {name}");
         }
-        return IsDefined(result) ? result : throw new FormatException($"{value.GetRawText()} is not a defined value of {name}");
+        return IsDefined(result)
+            ? result
+            : throw new FormatException($"{value.GetRawText()} is not a defined value of {name}");
     }
 
     public static TEnum? ToNullableEnum<TEnum>(JsonElement value) where TEnum : struct, Enum =>
@@ -151,8 +167,7 @@ public static class AttrConvert
         var t when t == typeof(double) => (T)(object)ToDouble(node),
         var t when t == typeof(DateTime) => (T)(object)ToDateTime(node),
         var t when t == typeof(DateTimeOffset) => (T)(object)ToDateTimeOffset(node),
-        var t when t == typeof(ulong) || t == typeof(Int128) || t == typeof(UInt128) || t == typeof(System.Numerics.BigInteger) =>
-            ToObject<T>(node)!,
+        var t when t == typeof(ulong) || t == typeof(Int128) || t == typeof(UInt128) || t == typeof(BigInteger) => ToObject<T>(node)!,
         _ => node.GetValue<T>(),
     };
 
@@ -168,12 +183,13 @@ public static class AttrConvert
 
         static ulong Bits(object e) => Convert.GetTypeCode(e) switch
         {
-            TypeCode.UInt64 or TypeCode.UInt32 or TypeCode.UInt16 or TypeCode.Byte => Convert.ToUInt64(e, CultureInfo.InvariantCulture),
-            _ => unchecked((ulong)Convert.ToInt64(e, CultureInfo.InvariantCulture)),
+            TypeCode.UInt64 or TypeCode.UInt32 or TypeCode.UInt16 or TypeCode.Byte => Convert.ToUInt64(e, Invariant),
+            _ => unchecked((ulong)Convert.ToInt64(e, Invariant)),
         };
     }
 
-    private static bool IsDefined<TEnum>(TEnum value) where TEnum : struct, Enum => Enum.IsDefined(value) || IsDefined((Enum)(object)value);
+    private static bool IsDefined<TEnum>(TEnum value) where TEnum : struct, Enum =>
+        Enum.IsDefined(value) || IsDefined((Enum)(object)value);
 
     /// <summary>Compares two values of a type with no dedicated conversion by their JSON form (used by savepoint checks, not replay).</summary>
     public static bool SameJson<T>(T a, T b) => JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);
@@ -182,6 +198,7 @@ public static class AttrConvert
     public static string FormatTimestamp(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
     private const NumberStyles IntegerStyle = NumberStyles.AllowLeadingSign;
     private const NumberStyles DecimalStyle = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
 
@@ -208,7 +225,8 @@ public static class AttrConvert
     private delegate bool TryParseText<TValue>(string text, out TValue value);
 
     // A value of the right JSON kind that does not fit (12.5 as an Int32, 1e400 as a Double) is refused.
-    private static TValue Read<TValue>(JsonElement value, string type, TryRead<TValue> tryRead, JsonValueKind kind = JsonValueKind.Number) =>
+    private static TValue Read<TValue>(JsonElement value, string type, TryRead<TValue> tryRead,
+        JsonValueKind kind = JsonValueKind.Number) =>
         tryRead(Value(value, type, kind), out var result)
             ? result
             : throw new FormatException($"{Shown(value)} is not a valid {type}");
@@ -218,7 +236,12 @@ public static class AttrConvert
             ? result
             : throw new FormatException($"{Shown(value)} is not a valid {type}");
 
-    private static JsonElement Value(JsonElement value, string type, JsonValueKind kind, bool orString = false, bool orNumber = false)
+    // Numbers past the double's exact range are stored as strings: both kinds are accepted where that applies.
+    private static bool IsText(JsonElement value, string type) =>
+        Value(value, type, JsonValueKind.Number, orString: true).ValueKind == JsonValueKind.String;
+
+    private static JsonElement Value(JsonElement value, string type, JsonValueKind kind, bool orString = false,
+        bool orNumber = false)
     {
         var found = value.ValueKind;
         if (found == JsonValueKind.Null) throw Null(type);
@@ -247,52 +270,28 @@ public static class AttrConvert
     private static readonly string[] SqliteTimeFormats =
         ["yyyy-MM-dd HH:mm:ss.FFFFFFFzzz", "yyyy-MM-dd HH:mm:ss.FFFFFFF", "yyyy-MM-dd HH:mm:ssK", "yyyy-MM-dd"];
 
-    private static bool TryParseInstant(string text, out DateTimeOffset value)
-    {
-        var element = JsonSerializer.SerializeToElement(text);
-        if (!HasOffset(text))
-        {
-            // ISO 8601 without an offset: read the wall-clock digits as UTC.
-            if (element.TryGetDateTime(out var time))
-            {
-                value = new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Unspecified), TimeSpan.Zero);
-                return true;
-            }
-        }
-        else if (element.TryGetDateTimeOffset(out value))
-        {
-            return true;
-        }
-        // Microsoft.Data.Sqlite writes record-table times as "2026-11-30 15:52:16.184428+00:00".
-        return DateTimeOffset.TryParseExact(text, SqliteTimeFormats, CultureInfo.InvariantCulture,
-            DateTimeStyles.AssumeUniversal, out value);
-    }
-
-    private static bool HasOffset(string text)
-    {
-        var time = text.IndexOfAny(['T', 't', ' ']);
-        return time >= 0 && (text.EndsWith('Z') || text.EndsWith('z') || text.IndexOfAny(['+', '-'], time) >= 0);
-    }
+    // Microsoft.Data.Sqlite writes record-table times as "2026-11-30 15:52:16.184428+00:00".
+    private static bool TryParseSqliteTime(string text, out DateTimeOffset value) =>
+        DateTimeOffset.TryParseExact(text, SqliteTimeFormats, Invariant, DateTimeStyles.AssumeUniversal, out value);
 
     private static FormatException Null(string type) => new($"null is not a valid {type}");
 }
 
 /// <summary>BigInteger as Spector stores it: a number up to 2^53, else a string of its digits; both read.</summary>
-internal sealed class BigIntegerConverter : System.Text.Json.Serialization.JsonConverter<System.Numerics.BigInteger>
+internal sealed class BigIntegerConverter : System.Text.Json.Serialization.JsonConverter<BigInteger>
 {
-    public override System.Numerics.BigInteger Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override BigInteger Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        var text = reader.TokenType == JsonTokenType.String
-            ? reader.GetString()!
-            : System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan);
-        return System.Numerics.BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+        var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
+        var text = reader.TokenType == JsonTokenType.String ? reader.GetString()! : System.Text.Encoding.UTF8.GetString(raw);
+        return BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
             ? value
             : throw new JsonException($"{text} is not an integer");
     }
 
-    public override void Write(Utf8JsonWriter writer, System.Numerics.BigInteger value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options)
     {
-        if (System.Numerics.BigInteger.Abs(value) <= 9_007_199_254_740_992) writer.WriteNumberValue((long)value);
+        if (BigInteger.Abs(value) <= 9_007_199_254_740_992) writer.WriteNumberValue((long)value);
         else writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
     }
 }

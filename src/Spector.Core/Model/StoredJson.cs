@@ -13,16 +13,17 @@ namespace Spector;
 /// </summary>
 internal static class StoredJson
 {
-    /// <summary>Deepest nesting of a payload: System.Text.Json's reader default, which replay and verification read with.</summary>
+    /// <summary>Deepest nesting of a payload: System.Text.Json's reader default, which replay and verification use.</summary>
     public const int MaxDepth = 64;
 
     /// <summary>2^53: every integer up to it in magnitude is exactly a double.</summary>
     private const long MaxExactInteger = 9_007_199_254_740_992;
 
     /// <summary>Writes one top-level attribute value (depth 2 of the payload) in its stored form.</summary>
-    public static void WriteAttr(Utf8JsonWriter writer, string key, JsonNode? value) => Node(writer, value, key, depth: 2);
+    public static void WriteAttr(Utf8JsonWriter writer, string key, JsonNode? value) =>
+        Node(writer, value, key, depth: 2);
 
-    /// <summary>The first attribute that cannot be stored, or null when all can: checked before a write begins.</summary>
+    /// <summary>The first attribute that cannot be stored, or null: checked before a write begins.</summary>
     public static UnstorableValueException? Check(Attrs? attrs)
     {
         if (attrs is null) return null;
@@ -41,7 +42,7 @@ internal static class StoredJson
         }
     }
 
-    /// <summary>A node in its stored form, as a parsed element (for conversions of values a handler set itself).</summary>
+    /// <summary>A node in its stored form, parsed (for conversions of values a handler set itself).</summary>
     public static JsonElement ToElement(JsonNode node)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
@@ -190,7 +191,10 @@ internal static class StoredJson
         }
     }
 
-    /// <summary>A number written as JSON text: kept as a number when a double holds it exactly, else kept as its digits in a string.</summary>
+    /// <summary>
+    /// A number written as JSON text: kept as a number when a double holds it exactly, else kept as its digits in a
+    /// string.
+    /// </summary>
     private static void Number(Utf8JsonWriter? writer, string text, string path)
     {
         var value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
@@ -224,10 +228,12 @@ internal static class StoredJson
         {
             var c = text[i];
             if (c == '\0')
-                throw new UnstorableValueException(path, $"{what} contains the character U+0000, which PostgreSQL cannot store");
+                throw new UnstorableValueException(path,
+                    $"{what} contains the character U+0000, which PostgreSQL cannot store");
             if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
             else if (char.IsSurrogate(c))
-                throw new UnstorableValueException(path, $"{what} contains a lone UTF-16 surrogate (U+{(int)c:X4}), which is not Unicode text");
+                throw new UnstorableValueException(path,
+                    $"{what} contains a lone UTF-16 surrogate (U+{(int)c:X4}), which is not Unicode text");
         }
         return text;
     }
@@ -235,7 +241,8 @@ internal static class StoredJson
     private static void Nesting(string path, int depth)
     {
         if (depth > MaxDepth)
-            throw new UnstorableValueException(path, $"nests deeper than {MaxDepth} levels, the most a payload may have");
+            throw new UnstorableValueException(path,
+                $"nests deeper than {MaxDepth} levels, the most a payload may have");
     }
 
     private static UnstorableValueException NotFinite(string path, string value) =>
@@ -258,7 +265,7 @@ internal sealed class UnstorableValueException(string path, string reason) : Exc
 /// <summary>Compares the decimal value of JSON number text with a double, digit by digit.</summary>
 internal static class NumberText
 {
-    /// <summary>True when <paramref name="text"/> denotes exactly the value whose shortest form <paramref name="value"/> prints.</summary>
+    /// <summary>True when <paramref name="text"/> denotes exactly the value <paramref name="value"/> prints as.</summary>
     public static bool SameValue(string text, double value) =>
         Normalize(text) is { } written && written == Normalize(value.ToString("R", CultureInfo.InvariantCulture));
 
@@ -282,7 +289,9 @@ internal static class NumberText
         }
         if (i < text.Length)
         {
-            if (!long.TryParse(text.AsSpan(i + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var written)) return null;
+            var exponentText = text.AsSpan(i + 1);
+            if (!long.TryParse(exponentText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var written))
+                return null;
             exponent += written;
         }
         var significant = digits.ToString().TrimStart('0');
