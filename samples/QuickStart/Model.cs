@@ -22,8 +22,8 @@ public partial class Account
     static void Changeset(Changeset<Account> c)
     {
         c.Cast("owner", "email", "inserted_at", "updated_at");
-        if (c.Attrs["deposit"] is { } deposit) c.Record.Balance += deposit.GetValue<decimal>();
-        if (c.Attrs["withdraw"] is { } withdraw) c.Record.Balance -= withdraw.GetValue<decimal>();
+        c.Record.Balance += c.Attrs.Get<decimal>("deposit"); // 0 when absent; decimals are stored as strings
+        c.Record.Balance -= c.Attrs.Get<decimal>("withdraw");
         c.ValidateRequired("owner", "email");
         if (c.Record.Balance < 0) c.AddError("balance", "would go below zero");
     }

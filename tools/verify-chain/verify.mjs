@@ -4,6 +4,9 @@
 //   node verify.mjs --record-scope chain.jsonl     (HashScope.Record: one chain per record, from 32 zero bytes)
 // Prints "ok: N events, head P:H" (record scope: "ok: N events in R records") and exits 0, or prints the
 // first break and exits 1.
+// JSON.parse reads numbers as doubles, as RFC 8785 does. Spector stores every number a double cannot hold exactly
+// (decimals, integers past 2^53) as a string of its digits, so each digit is hashed and checked here; numbers in
+// events written by earlier versions parse to the nearest double, which is what their hash covered.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';

@@ -60,9 +60,12 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     /// <summary>Removes a key; returns whether it was present.</summary>
     public bool Remove(string key) => Values.Remove(key);
 
-    /// <summary>Reads a key as <typeparamref name="T"/>, or <paramref name="fallback"/> when absent or null.</summary>
+    /// <summary>
+    /// Reads a key as <typeparamref name="T"/>, or <paramref name="fallback"/> when absent or null. Reads the stored
+    /// forms: decimals and big integers stored as strings, date-times as UTC instants.
+    /// </summary>
     public T Get<T>(string key, T fallback = default!) =>
-        Values.TryGetPropertyValue(key, out var node) && node is not null ? node.GetValue<T>() : fallback;
+        Values.TryGetPropertyValue(key, out var node) && node is not null ? AttrConvert.To<T>(node) : fallback;
 
     /// <summary>Upcasting helper: moves the value of <paramref name="from"/> to <paramref name="to"/> when present.</summary>
     public Attrs Rename(string from, string to)

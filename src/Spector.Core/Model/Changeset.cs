@@ -108,6 +108,10 @@ public sealed class Changeset<T> where T : class
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or System.Text.Json.JsonException)
         {
+            // A new write is refused as any invalid value is; a stored event becomes a replay error naming it.
+            if (!IsReplay)
+                throw new ChangesetInvalidException(_type.Name, Action, _type.Log.Table, _type.IdOf(Record), EventId,
+                    new Dictionary<string, IReadOnlyList<string>> { [key] = [$"is invalid: {e.Message}"] });
             throw new AttrConversionException(key, e);
         }
     }

@@ -306,10 +306,13 @@ public sealed class EventLog
 
     private static string Script(IEnumerable<string> statements) => string.Join(";\n\n", statements) + ";\n";
 
-    /// <summary>Maps an error from an UPDATE or DELETE of an event row to <see cref="EventLogImmutableException"/>; other errors pass through unchanged.</summary>
+    /// <summary>
+    /// Maps an error from an UPDATE or DELETE of an event row to <see cref="EventLogImmutableException"/> naming the
+    /// table that refused it (a shard, say); other errors pass through unchanged.
+    /// </summary>
     public Exception Translate(Exception error) =>
         error is DbException db && Spector.Dialect.IsAnyAppendOnlyViolation(db)
-            ? new EventLogImmutableException(Table, error)
+            ? new EventLogImmutableException(Spector.Dialect.AppendOnlyTable(db) ?? Table, error)
             : error;
 }
 

@@ -102,6 +102,9 @@ internal static class EventWriter
         if (Payload.ReservedKeyIn(request.Attrs) is { } reserved)
             throw new ChangesetInvalidException(type.Name, request.ActionName, log.Table, id, request.EventId,
                 new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
+        // Checked before anything is opened: a value that cannot be stored exactly is refused, never altered.
+        if (StoredJson.Check(request.Attrs) is { } unstorable)
+            throw Unstorable(type, request.ActionName, id, request.EventId, unstorable);
         if (request.Key is { Length: 0 })
             throw new ArgumentException("An idempotency key must not be empty.", nameof(WriteOptions.IdempotencyKey));
         if (request.Options?.ExpectedSeq is { } expectedSeq && (request.Creates || expectedSeq < 1))
@@ -415,7 +418,15 @@ internal static class EventWriter
     /// <summary>The payload of a savepoint of <paramref name="record"/>, after proving it rebuilds the record.</summary>
     private static string SavepointPayload<T>(EventedType<T> type, T record, Guid recordId, Guid eventId, DateTimeOffset now) where T : class
     {
-        var payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
+        string payload;
+        try
+        {
+            payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
+        }
+        catch (UnstorableValueException e)
+        {
+            throw Unstorable(type, "savepoint", recordId, eventId, e);
+        }
         var restored = type.Create(recordId);
         type.Apply(new Changeset<T>(type, restored, "savepoint", type.Version, eventId, Attrs.Parse(payload), isReplay: true));
         if (type.Diff(record, restored) is { Count: > 0 } missing)
@@ -467,4 +478,8 @@ internal static class EventWriter
         return parameters;
     }
 
+    private static ChangesetInvalidException Unstorable<T>(EventedType<T> type, string action, Guid recordId, Guid eventId,
+        UnstorableValueException e) where T : class =>
+        new(type.Name, action, type.Log.Table, recordId, eventId,
+            new Dictionary<string, IReadOnlyList<string>> { [e.Field] = [e.Reason] });
 }

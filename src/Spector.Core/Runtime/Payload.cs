@@ -13,10 +13,11 @@ internal static class Payload
     public const string UpdatedAtKey = "updated_at";
 
     // Non-ASCII text is stored as is, not as \u escapes: the payload stays readable in the database.
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
-    /// Returns the payload JSON. Insert puts <c>inserted_at</c> and <c>updated_at</c> only when absent (so
+    /// Returns the payload JSON, each value in its stored form (<see cref="StoredJson"/>); a value with none throws
+    /// <see cref="UnstorableValueException"/>. Insert puts <c>inserted_at</c> and <c>updated_at</c> only when absent (so
     /// imports keep original times); other actions always overwrite <c>updated_at</c>.
     /// </summary>
     public static string Build(Attrs? attrs, int version, Guid eventId, DateTimeOffset now, int action)
@@ -43,8 +44,7 @@ internal static class Payload
                 {
                     if (action is not (EventActions.Insert or EventActions.Savepoint) && key == UpdatedAtKey) continue;
                     writer.WritePropertyName(key);
-                    if (value is null) writer.WriteNullValue();
-                    else value.WriteTo(writer);
+                    StoredJson.WriteAttr(writer, key, value);
                 }
             }
             writer.WriteEndObject();

@@ -40,6 +40,17 @@ internal abstract class Dialect
         _ => false,
     };
 
+    /// <summary>
+    /// The table whose append-only trigger refused a change: the triggers name it in their message
+    /// ("events table notes_even is append-only"), which may be a shard or another log's table.
+    /// </summary>
+    public static string? AppendOnlyTable(DbException error)
+    {
+        var text = error is PostgresException pg ? pg.MessageText : error.Message;
+        var match = System.Text.RegularExpressions.Regex.Match(text, "events table (.+?) is append-only");
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
     /// <summary>The statements that create one events table, each runnable on its own.</summary>
     public abstract IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed);
 
@@ -339,8 +350,8 @@ internal abstract class Dialect
                 $"""
                 CREATE TABLE IF NOT EXISTS {t} (
                     "position" INTEGER PRIMARY KEY AUTOINCREMENT,{(hashed ? "\n    \"hash\" BLOB NOT NULL," : "")}
-                    "id" BLOB NOT NULL UNIQUE,
-                    "parent_id" BLOB NOT NULL,
+                    "id" TEXT NOT NULL UNIQUE,
+                    "parent_id" TEXT NOT NULL,
                     "seq" INTEGER NOT NULL CHECK ("seq" >= 1),
                     "schema" INTEGER NOT NULL,
                     "action" INTEGER NOT NULL,
@@ -445,7 +456,6 @@ internal abstract class Dialect
                 $"SELECT '{link.Name} ' || l.{Q(link.Column)}{(link.Typed ? " || ' ' || l.\"type\"" : "")} AS item " +
                 $"FROM {Q(link.Table)} l WHERE l.\"event_id\" = {eventsAlias}.\"id\"")) + "))";
 
-        // Ids are stored as Guid text, like the events table's.
         /// <summary>Microseconds since the Unix epoch: sortable, exact, and what the hash envelope uses.</summary>
         public override object Timestamp(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 

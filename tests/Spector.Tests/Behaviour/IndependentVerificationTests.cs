@@ -54,6 +54,40 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_changed_digit_of_a_large_number_in_an_export_is_caught_by_the_independent_verifier()
+    {
+        var sample = await Sample.InsertAsync(new Attrs
+        {
+            ["text"] = "big", ["amount"] = 12345678901234.5678m, ["count"] = 9007199254740993L,
+        });
+        await sample.UpdateAsync(new Attrs { ["text"] = "bigger" });
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using (var output = File.Create(file))
+                Assert.That(await ValueEvents.Log.ExportChainAsync(output), Is.EqualTo(2));
+            var (code, text) = await RunAsync("node", "verify.mjs", file);
+            Assert.That(code, Is.EqualTo(0), text);
+
+            var digits = new[] { ("12345678901234.5678", "12345678901234.5677"), ("9007199254740993", "9007199254740992") };
+            foreach (var (stored, tampered) in digits)
+            {
+                var lines = await File.ReadAllLinesAsync(file);
+                Assert.That(lines[0], Does.Contain($"\"{stored}\""), "stored as a string of its digits");
+                await File.WriteAllLinesAsync(file, [lines[0].Replace($"\"{stored}\"", $"\"{tampered}\""), lines[1]]);
+                (code, text) = await RunAsync("node", "verify.mjs", file);
+                Assert.That(code, Is.EqualTo(1), text);
+                Assert.That(text, Does.StartWith("break at position 1 "));
+                await File.WriteAllLinesAsync(file, lines);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
     public async Task Links_in_an_exported_chain_verify_independently()
     {
         var chat = await AIChat.Conversation.InsertAsync(new Attrs { ["role"] = "user", ["content"] = "Hi" });
@@ -123,7 +157,7 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         }
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
+    internal static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = Tool, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);

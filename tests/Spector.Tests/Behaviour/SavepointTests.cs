@@ -22,7 +22,7 @@ public sealed class SavepointTests(Db db) : DatabaseTest(db)
 
         var events = await Wallet.AllEventsAsync(wallet.Id);
         Assert.That(events.Select(e => e.Action), Is.EqualTo(new[] { "insert", "deposit", "deposit", "deposit", "savepoint", "deposit" }));
-        Assert.That(events[4].ReadAttrs()["balance"]!.GetValue<decimal>(), Is.EqualTo(6m));
+        Assert.That(events[4].ReadAttrs().Get<decimal>("balance"), Is.EqualTo(6m));
         Assert.That((await LedgerEvents.Log.VerifyHashChainAsync()).IsValid, Is.True, "savepoints are hashed like any event");
 
         // Break an event before the savepoint: replay never reads it, a full replay does.

@@ -26,7 +26,7 @@ public abstract class DatabaseTest(Db db)
 
     /// <summary>Every events table of the test model, reset before each test.</summary>
     protected static EventLog[] AllLogs =>
-        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log, LongNameEvents.Log];
+        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log, LongNameEvents.Log, ValueEvents.Log];
 
     /// <summary>Without PostgreSQL, skips (or under CI fails) the fixture's tests at once, with one reason.</summary>
     [OneTimeSetUp]

@@ -69,6 +69,62 @@ public sealed class AttrConvertTests
         Assert.That(attrs.ToString(), Is.EqualTo("""{"__version__":2,"age":null,"full_name":"Ann"}"""));
     }
 
+    [TestCase("\"12345678901234.5678\"")]
+    [TestCase("12345678901234.5678")]
+    public void Decimals_read_from_strings_and_from_numbers_older_versions_stored(string json)
+    {
+        Assert.That(AttrConvert.ToDecimal(JsonElement.Parse(json)), Is.EqualTo(12345678901234.5678m));
+        Assert.That(AttrConvert.ToDecimal(JsonNode.Parse(json)), Is.EqualTo(12345678901234.5678m));
+    }
+
+    [TestCase("\"9007199254740993\"")]
+    [TestCase("9007199254740993")]
+    public void Longs_past_two_to_the_53_read_from_both_forms(string json) =>
+        Assert.That(AttrConvert.ToInt64(JsonElement.Parse(json)), Is.EqualTo(9_007_199_254_740_993L));
+
+    [TestCase("\"2026-03-08T02:30:00\"", "2026-03-08T02:30:00.0000000+00:00")]
+    [TestCase("\"2026-03-08T02:30:00Z\"", "2026-03-08T02:30:00.0000000+00:00")]
+    [TestCase("\"2026-03-08T02:30:00+09:00\"", "2026-03-08T02:30:00.0000000+09:00")]
+    [TestCase("\"2026-11-30 15:52:16.184428+00:00\"", "2026-11-30T15:52:16.1844280+00:00")]
+    [TestCase("\"2026-11-30 15:52:16.184428\"", "2026-11-30T15:52:16.1844280+00:00")]
+    public void Times_without_an_offset_are_utc_and_sqlite_record_table_text_is_read(string json, string expected)
+    {
+        var value = AttrConvert.ToDateTimeOffset(JsonElement.Parse(json));
+        Assert.That(value.ToString("O", System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(expected));
+        Assert.That(AttrConvert.ToDateTime(JsonNode.Parse(json)).Kind, Is.EqualTo(DateTimeKind.Utc));
+    }
+
+    [TestCase("1e400", "Double")]
+    [TestCase("-1e400", "Double")]
+    [TestCase("1e40", "Single")]
+    [TestCase("99", "Enum")]
+    [TestCase("\"99\"", "Enum")]
+    [TestCase("\"friday\"", "Enum")]
+    [TestCase("\" Friday\"", "Enum")]
+    [TestCase("\"1.5.2\"", "Decimal")]
+    [TestCase("\"1e5\"", "Int64")]
+    public void Values_that_do_not_fit_are_refused_in_spectors_words(string json, string type)
+    {
+        Func<object?> convert = type switch
+        {
+            "Double" => () => AttrConvert.ToDouble(JsonElement.Parse(json)),
+            "Single" => () => AttrConvert.ToSingle(JsonElement.Parse(json)),
+            "Decimal" => () => AttrConvert.ToDecimal(JsonElement.Parse(json)),
+            "Int64" => () => AttrConvert.ToInt64(JsonElement.Parse(json)),
+            _ => () => AttrConvert.ToEnum<DayOfWeek>(JsonElement.Parse(json)),
+        };
+        var error = Assert.Throws<FormatException>(() => convert())!;
+        Assert.That(error.Message, Does.Not.Contain("..").And.Not.Contain("System.").And.Not.EndWith("."));
+    }
+
+    [Test]
+    public void Flags_combinations_of_defined_values_are_values_and_other_bits_are_not()
+    {
+        Assert.That(AttrConvert.ToEnum<Access>(JsonElement.Parse("3")), Is.EqualTo(Access.Read | Access.Write));
+        Assert.That(AttrConvert.ToEnum<Access>(JsonElement.Parse("\"Read, Write\"")), Is.EqualTo(Access.Read | Access.Write));
+        Assert.Throws<FormatException>(() => AttrConvert.ToEnum<Access>(JsonElement.Parse("4")));
+    }
+
     private static string Outcome(Func<object?> convert)
     {
         try
