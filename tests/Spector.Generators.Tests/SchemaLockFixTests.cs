@@ -251,4 +251,28 @@ public sealed class SchemaLockFixTests
         GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         Assert.That(output.GetDiagnostics().Where(x => x.Severity == DiagnosticSeverity.Error), Is.Empty);
     }
+
+    [Test]
+    public async Task Fix_all_SPEC006_adds_the_default_handler_to_every_type_of_a_file()
+    {
+        var types = """
+            using System;
+            using Spector;
+            namespace Shop;
+            [Evented] public partial class Order { public Guid Id { get; set; } }
+            [Evented] public partial class Cart { public Guid Id { get; set; } }
+            """;
+        var project = AnalyzerHarness.Project(null, Table, types);
+        var missing = (await AnalyzerHarness.DiagnosticsAsync(project)).Where(x => x.Id == "SPEC006").ToList();
+        Assert.That(missing, Has.Count.EqualTo(2));
+
+        var title = missing[0].GetMessage().Contains("'Order'")
+            ? "Add the default handler 'Changeset(Changeset<Order> c)'" : "Add the default handler 'Changeset(Changeset<Cart> c)'";
+        var solution = await AnalyzerHarness.FixAllAsync(project, new AddHandlerFix(), missing[0], title);
+
+        var fixedProject = solution.GetProject(project.Id)!;
+        var text = (await fixedProject.Documents.Last().GetTextAsync()).ToString();
+        Assert.That(text, Does.Contain("static void Changeset(Changeset<Order> c)").And.Contain("static void Changeset(Changeset<Cart> c)"));
+        Assert.That((await AnalyzerHarness.DiagnosticsAsync(fixedProject)).Where(x => x.Severity == DiagnosticSeverity.Error), Is.Empty);
+    }
 }

@@ -43,6 +43,7 @@ public sealed class PackagingTests
         Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.CodeFixes.dll"));
         Assert.That(entries, Does.Contain("build/Spector.targets"));
         Assert.That(entries, Does.Contain("buildTransitive/Spector.targets"));
+        Assert.That(entries, Does.Contain("buildMultiTargeting/Spector.targets"));
     }
 
     [Test]
