@@ -86,7 +86,8 @@ public sealed class ShapeSnapshotTests
         [VersionIs(0)] static void FromV0(Changeset<Note> c) { c.Attrs.Rename("body", "text"); Changeset(c); }
         [VersionIn(1, 2)] static void FromV1(Changeset<Note> c) => Changeset(c);
         [OnAction("pin")] static void Pin(Changeset<Note> c) { }
-        [OnAction("pin"), VersionIs(1)] static void PinV1(Changeset<Note> c) { }
+        [OnAction("pin"), VersionIs(0)] static void PinV0(Changeset<Note> c) { }
+        [OnAction("pin"), VersionIn(1, 2)] static void PinV1(Changeset<Note> c) { }
         """));
 
     [Test]

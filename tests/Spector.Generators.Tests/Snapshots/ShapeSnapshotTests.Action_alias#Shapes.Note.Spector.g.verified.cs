@@ -129,12 +129,8 @@ partial class Note
             {
                 case "publish":
                 {
-                    if (changeset.Version == 0)
-                    {
-                        global::Shapes.Note.Publish(changeset, changeset.Param("channel", global::Spector.AttrConvert.ToString));
-                        return;
-                    }
-                    break;
+                    global::Shapes.Note.Publish(changeset, changeset.Param("channel", global::Spector.AttrConvert.ToString));
+                    return;
                 }
             }
             global::Shapes.Note.Changeset(changeset);

@@ -129,17 +129,18 @@ partial class Note
             {
                 case "pin":
                 {
-                    if (changeset.Version == 1)
+                    if (changeset.Version == 0)
+                    {
+                        global::Shapes.Note.PinV0(changeset);
+                        return;
+                    }
+                    if (changeset.Version is >= 1 and <= 2)
                     {
                         global::Shapes.Note.PinV1(changeset);
                         return;
                     }
-                    if (changeset.Version == 3)
-                    {
-                        global::Shapes.Note.Pin(changeset);
-                        return;
-                    }
-                    break;
+                    global::Shapes.Note.Pin(changeset);
+                    return;
                 }
             }
             if (changeset.Version == 0)
