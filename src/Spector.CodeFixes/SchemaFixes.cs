@@ -118,9 +118,10 @@ public sealed class LockedSchemaSourceFix : CodeFixProvider
                                     && compilation.GetTypeByMetadataName(locked.Type) is { } type
                                     && EventsTables.Read(compilation).FirstOrDefault(t => t.Name == locked.Table) is { } table:
                     var title = $"Put back [EventSchema(typeof({type.Name}), {locked.Index})]";
-                    context.RegisterCodeFix(CodeAction.Create(title, ct => SyntaxEdits.AddAttributesAsync(solution, table.Class,
-                        new[] { SyntaxEdits.Attribute($"Spector.EventSchema(typeof({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}), {locked.Index})") },
-                        ct), "SpectorPutBackSchema"), diagnostic);
+                    var typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+                    var schema = SyntaxEdits.Attribute($"Spector.EventSchema(typeof({typeName}), {locked.Index})");
+                    context.RegisterCodeFix(CodeAction.Create(title,
+                        ct => SyntaxEdits.AddAttributesAsync(solution, table.Class, new[] { schema }, ct), "SpectorPutBackSchema"), diagnostic);
                     break;
                 case "SPEC020" when attribute?.ArgumentList?.Arguments.Count == 2
                                     && Number(diagnostic, SchemaLockAnalyzer.NextIndexProperty) is { } next:

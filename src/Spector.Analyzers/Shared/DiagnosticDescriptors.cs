@@ -91,11 +91,14 @@ internal static class DiagnosticDescriptors
     // The schema lock (spector.lock, read as an AdditionalFile): what was shipped must stay readable.
     public static readonly DiagnosticDescriptor LockedSchemaRemoved = Error("SPEC019", LockCategory,
         "Locked schema index is no longer listed",
-        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, so its stored events could not be read; put back [EventSchema(typeof({2}), {0})], or retire it by changing its spector.lock line to 'retired schema {1} {0} {2} v{3}'");
+        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, so its stored events could " +
+        "not be read; put back [EventSchema(typeof({2}), {0})], or retire it by changing its spector.lock line to " +
+        "'retired schema {1} {0} {2} v{3}'");
 
     public static readonly DiagnosticDescriptor LockedSchemaReassigned = Error("SPEC020", LockCategory,
         "Locked schema index is reassigned",
-        "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would be read as '{3}'. {4}.");
+        "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would " +
+        "be read as '{3}'. {4}.");
 
     public static readonly DiagnosticDescriptor LockedVersionLowered = Error("SPEC021", LockCategory,
         "Version is lower than the locked version",
@@ -103,11 +106,13 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor LockedActionRemoved = Error("SPEC022", LockCategory,
         "Locked action is gone",
-        "Action '{0}' of '{1}' (stored code {2}) is locked but '{1}' no longer declares an action stored under that code, so its stored '{0}' events in events table '{3}' would not replay through their handler; {4}");
+        "Action '{0}' of '{1}' (stored code {2}) is locked but '{1}' no longer declares an action stored under that " +
+        "code, so its stored '{0}' events in events table '{3}' would not replay through their handler; {4}");
 
     public static readonly DiagnosticDescriptor NotInLock = Warning("SPEC023", LockCategory,
         "Schema entry is not in spector.lock",
-        "{0} is not recorded in spector.lock; add the line '{1}' (the code fix or `dotnet build -t:SpectorLock` writes it) so later changes are checked against it");
+        "{0} is not recorded in spector.lock; add the line '{1}' (the code fix or `dotnet build -t:SpectorLock` " +
+        "writes it) so later changes are checked against it");
 
     public static readonly DiagnosticDescriptor InvalidLockLine = Error("SPEC024", LockCategory,
         "spector.lock line cannot be read",
