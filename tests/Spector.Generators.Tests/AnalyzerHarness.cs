@@ -44,6 +44,35 @@ internal static class AnalyzerHarness
         return project;
     }
 
+    /// <summary>Fix all in the project scope, as the IDE runs it: the provider's FixAllProvider with the action's key.</summary>
+    public static async Task<Solution> FixAllAsync(Project project, CodeFixProvider provider, Diagnostic diagnostic, string title)
+    {
+        var document = project.Documents.Single(d => d.FilePath == diagnostic.Location.GetLineSpan().Path);
+        var actions = new List<CodeAction>();
+        await provider.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (a, _) => actions.Add(a), CancellationToken.None));
+        var key = actions.Single(a => a.Title == title).EquivalenceKey;
+        var context = new FixAllContext(document, provider, FixAllScope.Project, key, [diagnostic.Id], new AllDiagnostics(), CancellationToken.None);
+        var action = await provider.GetFixAllProvider()!.GetFixAsync(context) ?? throw new AssertionException("no fix-all action");
+        var operations = await action.GetOperationsAsync(CancellationToken.None);
+        return operations.OfType<ApplyChangesOperation>().Single().ChangedSolution;
+    }
+
+    private sealed class AllDiagnostics : FixAllContext.DiagnosticProvider
+    {
+        public override async Task<IEnumerable<Diagnostic>> GetDocumentDiagnosticsAsync(Document document, CancellationToken cancellationToken) =>
+            (await DiagnosticsAsync(document.Project)).Where(d => d.Location.GetLineSpan().Path == document.FilePath);
+
+        public override async Task<IEnumerable<Diagnostic>> GetProjectDiagnosticsAsync(Project project, CancellationToken cancellationToken) =>
+            (await DiagnosticsAsync(project)).Where(d => !d.Location.IsInSource);
+
+        public override async Task<IEnumerable<Diagnostic>> GetAllDiagnosticsAsync(Project project, CancellationToken cancellationToken) =>
+            await DiagnosticsAsync(project);
+    }
+
+    /// <summary>The text of the project's spector.lock.</summary>
+    public static async Task<string> LockTextAsync(Project project) =>
+        (await project.AdditionalDocuments.Single(d => d.Name == "spector.lock").GetTextAsync()).ToString();
+
     /// <summary>Applies the fix titled <paramref name="title"/> offered for <paramref name="diagnostic"/> and returns the changed solution.</summary>
     public static async Task<Solution> ApplyAsync(Project project, CodeFixProvider provider, Diagnostic diagnostic, string title)
     {

@@ -91,11 +91,14 @@ internal static class DiagnosticDescriptors
     // The schema lock (spector.lock, read as an AdditionalFile): what was shipped must stay readable.
     public static readonly DiagnosticDescriptor LockedSchemaRemoved = Error("SPEC019", LockCategory,
         "Locked schema index is no longer listed",
-        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, so its stored events could not be read; put back [EventSchema(typeof({2}), {0})], or retire it in spector.lock with the line 'retired schema {1} {0} {2}'");
+        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, so its stored events could " +
+        "not be read; put back [EventSchema(typeof({2}), {0})], or retire it by changing its spector.lock line to " +
+        "'retired schema {1} {0} {2} v{3}'");
 
     public static readonly DiagnosticDescriptor LockedSchemaReassigned = Error("SPEC020", LockCategory,
         "Locked schema index is reassigned",
-        "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would be read as '{3}'. If '{3}' is '{2}' renamed, change the type on its spector.lock line; otherwise give '{3}' a new index.");
+        "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would " +
+        "be read as '{3}'. {4}.");
 
     public static readonly DiagnosticDescriptor LockedVersionLowered = Error("SPEC021", LockCategory,
         "Version is lower than the locked version",
@@ -103,11 +106,13 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor LockedActionRemoved = Error("SPEC022", LockCategory,
         "Locked action is gone",
-        "Action '{0}' of '{1}' (stored code {2}) is locked but no action of events table '{3}' keeps that code, so stored '{0}' events would fail to replay; if it was renamed, add [ActionAlias(\"<new name>\", \"{0}\")] to '{4}'; if it is retired, change its spector.lock line to 'retired action {3} {1} {0} {2}'");
+        "Action '{0}' of '{1}' (stored code {2}) is locked but '{1}' no longer declares an action stored under that " +
+        "code, so its stored '{0}' events in events table '{3}' would not replay through their handler; {4}");
 
     public static readonly DiagnosticDescriptor NotInLock = Warning("SPEC023", LockCategory,
         "Schema entry is not in spector.lock",
-        "{0} is not recorded in spector.lock; add it (the code fix updates the file) so later changes are checked against it");
+        "{0} is not recorded in spector.lock; add the line '{1}' (the code fix or `dotnet build -t:SpectorLock` " +
+        "writes it) so later changes are checked against it");
 
     public static readonly DiagnosticDescriptor InvalidLockLine = Error("SPEC024", LockCategory,
         "spector.lock line cannot be read",
@@ -168,6 +173,18 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NegativeNumber = Error("SPEC037", SchemaCategory,
         "Negative schema index or version",
         "{0} is {1}; schema indexes, versions and savepoint intervals are zero or more");
+
+    public static readonly DiagnosticDescriptor LockedTableGone = Error("SPEC040", LockCategory,
+        "Locked events table is gone",
+        "Events table '{0}' has {1} live spector.lock lines but no [EventsTable(\"{0}\")] declares it, so the events " +
+        "stored in table '{0}' would be orphaned; if the class was renamed or its table name changed, put back " +
+        "[EventsTable(\"{0}\")] (the name is the SQL table that holds the rows); if its events are abandoned, prefix each " +
+        "of its lines with 'retired'");
+
+    public static readonly DiagnosticDescriptor NoLockFile = Warning("SPEC041", LockCategory,
+        "No schema lock",
+        "Events table '{0}' is not checked against a schema lock: the analyzers see no spector.lock; create it beside " +
+        "the project with the code fix or `dotnet build -t:SpectorLock` and commit it");
 
     private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
         new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");

@@ -16,7 +16,7 @@ public sealed class ActionHandlerAnalyzer : DiagnosticAnalyzer
     /// <summary>Diagnostic property naming the action.</summary>
     public const string ActionProperty = "SpectorAction";
 
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.ActionWithoutHandler];
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(DiagnosticDescriptors.ActionWithoutHandler);
 
     public override void Initialize(AnalysisContext context)
     {

@@ -1,96 +1,209 @@
-using System.Diagnostics;
 using System.IO.Compression;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 
 namespace Spector.Tests;
 
 /// <summary>
 /// "Works in the test harness, broken in the package" is the most common generator bug: pack the real
-/// package, restore it from a folder feed into a project outside the solution, build and run it.
+/// package once, restore it from a folder feed into projects outside the solution, build and run them.
 /// </summary>
 [TestFixture]
 [Category("Packaging")]
 public sealed class PackagingTests
 {
-    private static readonly string Root = RepositoryRoot.Path;
+    private string _work = "";
+    private string _feed = "";
+    private string _version = "";
+
+    [OneTimeSetUp]
+    public async Task PackOnce()
+    {
+        _work = Directory.CreateTempSubdirectory("spector-pack-").FullName;
+        // A version no earlier run used, so NuGet's global cache cannot serve a stale copy.
+        _version = $"0.1.0-local.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+        _feed = Path.Combine(_work, "feed");
+        await Dotnet.RunAsync(Dotnet.Root, "pack", Path.Combine(Dotnet.Root, "src", "Spector.Core", "Spector.Core.csproj"), "-c", "Release",
+            "-o", _feed, $"-p:Version={_version}");
+    }
+
+    [OneTimeTearDown]
+    public void Clean() => Directory.Delete(_work, recursive: true);
+
+    private string Package => Path.Combine(_feed, $"Spector.{_version}.nupkg");
+
+    [Test]
+    public void The_package_holds_the_runtime_the_analyzers_and_the_build_files()
+    {
+        using var zip = ZipFile.OpenRead(Package);
+        var entries = zip.Entries.Select(e => e.FullName).ToList();
+        Assert.That(entries, Does.Contain("lib/net10.0/Spector.dll"));
+        Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Generators.dll"));
+        Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Analyzers.dll"));
+        Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.CodeFixes.dll"));
+        Assert.That(entries, Does.Contain("build/Spector.targets"));
+        Assert.That(entries, Does.Contain("buildTransitive/Spector.targets"));
+        Assert.That(entries, Does.Contain("buildMultiTargeting/Spector.targets"));
+    }
+
+    [Test]
+    public void The_generator_and_analyzers_reference_the_Roslyn_floor_so_older_compilers_load_them()
+    {
+        using var zip = ZipFile.OpenRead(Package);
+        foreach (var name in new[] { "Spector.Generators.dll", "Spector.Analyzers.dll" })
+        {
+            // A compiler refuses (CS9057) an analyzer that references a newer Microsoft.CodeAnalysis than itself.
+            var compiler = ReferencedVersion(zip, "analyzers/dotnet/cs/" + name, "Microsoft.CodeAnalysis");
+            Assert.That(compiler, Is.LessThanOrEqualTo(new Version(4, 3, 0, 0)), name);
+        }
+    }
 
     [Test]
     public async Task The_packed_package_builds_and_runs_a_consumer_from_a_folder_feed()
     {
-        var work = Directory.CreateTempSubdirectory("spector-pack-").FullName;
-        try
-        {
-            // A version no earlier run used, so NuGet's global cache cannot serve a stale copy.
-            var version = $"0.1.0-local.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-            var feed = Path.Combine(work, "feed");
-            await DotnetAsync(Root, "pack", Path.Combine(Root, "src", "Spector.Core", "Spector.Core.csproj"), "-c", "Release", "-o", feed,
-                $"-p:Version={version}");
+        var consumer = Consumer("current");
 
-            var package = Path.Combine(feed, $"Spector.{version}.nupkg");
-            using (var zip = ZipFile.OpenRead(package))
-            {
-                var entries = zip.Entries.Select(e => e.FullName).ToList();
-                Assert.That(entries, Does.Contain("lib/net10.0/Spector.dll"));
-                Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Generators.dll"));
-                Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Analyzers.dll"));
-                Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.CodeFixes.dll"));
-            }
+        var output = await Dotnet.RunAsync(consumer, "run", "--project", Path.Combine(consumer, "PackageConsumer.csproj"),
+            $"-p:SpectorVersion={_version}");
 
-            var consumer = Path.Combine(work, "consumer");
-            Directory.CreateDirectory(consumer);
-            foreach (var file in new[] { "PackageConsumer.csproj", "Program.cs" })
-                File.Copy(Path.Combine(Root, "tests", "PackageConsumer", file), Path.Combine(consumer, file));
-            // Adds the folder feed to the machine's sources (no <clear/>), so Dapper and the drivers still restore.
-            File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="spector-local" value="{feed}" />
-                  </packageSources>
-                </configuration>
-                """);
-
-            var output = await DotnetAsync(consumer, "run", "--project", Path.Combine(consumer, "PackageConsumer.csproj"), $"-p:SpectorVersion={version}");
-
-            Assert.That(output, Does.Contain("consumer ok: gadget stock 5, 3 events"));
-
-            // The package's analyzers run in the consumer's build: a locked action renamed without an alias fails it.
-            File.WriteAllText(Path.Combine(consumer, "spector.lock"), """
-                schema events 0 Item v1
-                action events Item restock 1856959343
-                action events Item discontinue 12345
-                """);
-            var project = File.ReadAllText(Path.Combine(consumer, "PackageConsumer.csproj"))
-                .Replace("</Project>", "  <ItemGroup><AdditionalFiles Include=\"spector.lock\" /></ItemGroup>\n</Project>");
-            File.WriteAllText(Path.Combine(consumer, "PackageConsumer.csproj"), project);
-            var (code, text) = await DotnetRawAsync(consumer, "build", Path.Combine(consumer, "PackageConsumer.csproj"), $"-p:SpectorVersion={version}");
-            Assert.That(code, Is.Not.EqualTo(0), text);
-            Assert.That(text, Does.Contain("error SPEC022").And.Contain("'discontinue'"));
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        Assert.That(output, Does.Contain("consumer ok: gadget stock 5, 3 events"));
     }
 
-    private static async Task<string> DotnetAsync(string directory, params string[] arguments)
+    [Test]
+    public async Task An_older_compiler_loads_the_generator_and_builds_the_consumer()
     {
-        var (code, text) = await DotnetRawAsync(directory, arguments);
-        Assert.That(code, Is.EqualTo(0), $"dotnet {string.Join(' ', arguments)} failed:\n{text}");
-        return text;
+        // The compiler of the .NET 9.0.3xx SDK (Roslyn 4.14), from its package, in place of the SDK's own 5.9.
+        var consumer = Consumer("roslyn-4.14");
+        var project = Path.Combine(consumer, "PackageConsumer.csproj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("</Project>", """
+              <ItemGroup>
+                <PackageReference Include="Microsoft.Net.Compilers.Toolset" Version="4.14.0" PrivateAssets="all" />
+              </ItemGroup>
+              <!-- The SDK keeps its own compiler unless told the package provides one. -->
+              <PropertyGroup><RoslynCompilerType>Package</RoslynCompilerType></PropertyGroup>
+            </Project>
+            """));
+
+        var output = await Dotnet.RunAsync(consumer, "run", "--project", project, $"-p:SpectorVersion={_version}", "-v:n");
+
+        Assert.That(output, Does.Contain("microsoft.net.compilers.toolset/4.14.0/tasks/netcore/bincore/csc.dll"),
+            "the build did not use the older compiler");
+        Assert.That(output, Does.Not.Contain("CS9057"));
+        // The consumer calls generated members (InsertAsync, RestockAsync, GetAtAsync): it runs only if generation ran.
+        Assert.That(output, Does.Contain("consumer ok: gadget stock 5, 3 events"));
     }
 
-    private static async Task<(int Code, string Output)> DotnetRawAsync(string directory, params string[] arguments)
+    [Test]
+    public async Task The_packaged_analyzers_fail_a_build_whose_locked_action_was_renamed()
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        // The outer `dotnet test` sets MSBuild variables that must not leak into these independent builds.
-        foreach (var name in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH" })
-            start.Environment.Remove(name);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        var consumer = Consumer("renamed");
+        // Nothing wires the file: the package's build targets pick up spector.lock beside the project.
+        File.WriteAllText(Path.Combine(consumer, "spector.lock"), """
+            schema events 0 Item v1
+            action events Item restock 1856959343
+            action events Item discontinue 12345
+            """);
+
+        var (code, text) = await Dotnet.RawAsync(consumer, "build", Path.Combine(consumer, "PackageConsumer.csproj"),
+            $"-p:SpectorVersion={_version}");
+
+        Assert.That(code, Is.Not.EqualTo(0), text);
+        Assert.That(text, Does.Contain("error SPEC022").And.Contain("'discontinue'"));
+    }
+
+    [Test]
+    public async Task A_new_package_consumer_is_asked_for_a_lock_and_the_SpectorLock_target_writes_it()
+    {
+        var consumer = Consumer("new");
+        var lockFile = Path.Combine(consumer, "spector.lock");
+        File.Delete(lockFile);
+        await NewProjectFlowAsync(consumer, Path.Combine(consumer, "PackageConsumer.csproj"), $"-p:SpectorVersion={_version}");
+    }
+
+    [Test]
+    public async Task A_project_reference_consumer_gets_the_same_lock_setup_from_the_documented_snippet()
+    {
+        var consumer = Path.Combine(_work, "project-reference");
+        Directory.CreateDirectory(consumer);
+        File.Copy(Path.Combine(Dotnet.Root, "tests", "PackageConsumer", "Program.cs"), Path.Combine(consumer, "Program.cs"));
+        var src = Path.Combine(Dotnet.Root, "src");
+        // The snippet of docs/packaging.md, with this checkout's paths.
+        var project = Path.Combine(consumer, "ProjectReferenceConsumer.csproj");
+        File.WriteAllText(project, $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                <NoWarn>$(NoWarn);NU1603</NoWarn>
+                <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+              </PropertyGroup>
+              <ItemGroup>
+                <ProjectReference Include="{src}/Spector.Core/Spector.Core.csproj" />
+                <ProjectReference Include="{src}/Spector.Generators/Spector.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                <ProjectReference Include="{src}/Spector.Analyzers/Spector.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+              </ItemGroup>
+              <Import Project="{src}/Spector.Core/build/Spector.targets" />
+            </Project>
+            """);
+
+        await NewProjectFlowAsync(consumer, project);
+
+        // The analyzers are loaded too: a renamed locked action fails the build.
+        File.AppendAllText(Path.Combine(consumer, "spector.lock"), "action events Item discontinue 12345\n");
+        var (code, text) = await Dotnet.RawAsync(consumer, "build", project);
+        Assert.That(code, Is.Not.EqualTo(0), text);
+        Assert.That(text, Does.Contain("error SPEC022").And.Contain("'discontinue'"));
+    }
+
+    /// <summary>
+    /// No lock: the build names SPEC041 (an error here, the consumer treats warnings as errors); `-t:SpectorLock` writes
+    /// the committed lock's exact lines; the build then passes and the consumer runs.
+    /// </summary>
+    private static async Task NewProjectFlowAsync(string consumer, string project, params string[] properties)
+    {
+        var (code, text) = await Dotnet.RawAsync(consumer, ["build", project, .. properties]);
+        Assert.That(code, Is.Not.EqualTo(0), text);
+        Assert.That(text, Does.Contain("SPEC041").And.Contain("dotnet build -t:SpectorLock"));
+
+        var written = await Dotnet.RunAsync(consumer, ["build", project, "-t:SpectorLock", .. properties]);
+
+        Assert.That(written, Does.Contain("Spector: wrote"));
+        var expected = File.ReadAllText(Path.Combine(Dotnet.Root, "tests", "PackageConsumer", "spector.lock"));
+        Assert.That(File.ReadAllText(Path.Combine(consumer, "spector.lock")), Is.EqualTo(expected));
+        var output = await Dotnet.RunAsync(consumer, ["run", "--project", project, .. properties]);
+        Assert.That(output, Does.Contain("consumer ok: gadget stock 5, 3 events"));
+    }
+
+    /// <summary>A copy of tests/PackageConsumer restoring Spector from the folder feed.</summary>
+    private string Consumer(string name)
+    {
+        var consumer = Path.Combine(_work, name);
+        Directory.CreateDirectory(consumer);
+        foreach (var file in new[] { "PackageConsumer.csproj", "Program.cs", "spector.lock" })
+            File.Copy(Path.Combine(Dotnet.Root, "tests", "PackageConsumer", file), Path.Combine(consumer, file));
+        // Adds the folder feed to the machine's sources (no <clear/>), so Dapper and the drivers still restore.
+        File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="spector-local" value="{_feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        return consumer;
+    }
+
+    private static Version ReferencedVersion(ZipArchive zip, string entry, string assembly)
+    {
+        using var stream = new MemoryStream();
+        using (var source = zip.GetEntry(entry)!.Open()) source.CopyTo(stream);
+        stream.Position = 0;
+        using var pe = new PEReader(stream);
+        var reader = pe.GetMetadataReader();
+        return reader.AssemblyReferences.Select(reader.GetAssemblyReference)
+            .Single(r => reader.GetString(r.Name) == assembly).Version;
     }
 }

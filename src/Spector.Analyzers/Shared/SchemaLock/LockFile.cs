@@ -19,6 +19,12 @@ internal sealed record LockEntry(bool Retired, bool IsSchema, string Table, int 
     public static string SchemaKey(string table, int index) => $"schema {table} {index}";
 
     public static string ActionKey(string table, string type, string action) => $"action {table} {type} {action}";
+
+    public static LockEntry Schema(string table, int index, string type, int version) =>
+        new(false, true, table, index, type, version, "", 0, 0);
+
+    public static LockEntry ForAction(string table, string type, string action, int code) =>
+        new(false, false, table, 0, type, 0, action, code, 0);
 }
 
 /// <summary>
@@ -66,6 +72,13 @@ internal static class LockFile
         if (p[0] == "action" && int.TryParse(p[4], NumberStyles.None, invariant, out var code))
             return new LockEntry(retired, false, p[1], 0, p[2], 0, p[3], code, line);
         return null;
+    }
+
+    /// <summary>Reads one line as <see cref="LockEntry.Text"/> prints it; null when it is not a lock line.</summary>
+    public static LockEntry? ParseLine(string line)
+    {
+        var (entries, invalid) = Parse(line);
+        return invalid.Count == 0 && entries.Count == 1 ? entries[0] : null;
     }
 
     /// <summary>The file's text: the header, then the entries sorted so that diffs stay small.</summary>
