@@ -199,6 +199,9 @@ internal static class EventWriter
             parameters.AddDynamicParams(recordWrite.Parameters);
         }
         await connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct)).ConfigureAwait(false);
+        if (log.InlineProjections.Count > 0)
+            await InlineProjection.ApplyAsync(log, shard, connection, tx, eventId, recordId, seq, schema, action, now, payload, metadata, ct)
+                .ConfigureAwait(false);
         foreach (var link in links ?? [])
         {
             try
