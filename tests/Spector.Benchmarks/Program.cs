@@ -6,7 +6,8 @@ using Spector.Benchmarks.Harness;
 using Spector.Benchmarks.Quick;
 
 // Modes (docs/benchmarks.md):
-//   --quick [--db sqlite|postgres|both] [--events N]   every DESIGN.md section 7 ratio in a few minutes
+//   --quick [--db sqlite|postgres|both] [--events N] [--follower-events N]
+//                                                     every DESIGN.md section 7 ratio in a few minutes
 //   verify-chain [--events N] [--db ...]              hash-chain verification: events/s and memory held
 //   generator [--types N]                             generator time on N evented classes
 //   anything else                                     BenchmarkDotNet (for example: --filter '*InsertSuite*')
@@ -16,6 +17,8 @@ var databases = (Option("--db") ?? "both") switch
     var one => [one],
 };
 var events = long.Parse(Option("--events") ?? "1000000", CultureInfo.InvariantCulture);
+// Followers and rebuilds: 200,000 events in 2,000 records by default, a size this shared machine finishes quickly.
+var followerEvents = int.Parse(Option("--follower-events") ?? "200000", CultureInfo.InvariantCulture);
 Console.WriteLine($"Spector benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
 
 switch (args.FirstOrDefault())
@@ -26,6 +29,7 @@ switch (args.FirstOrDefault())
         {
             await QuickComparison.RunAsync(database, report);
             await VerifyChainAsync(database, report);
+            await FollowerComparison.RunAsync(database, report, followerEvents);
         }
         GeneratorRatios(200, report);
         report.PrintTargets();

@@ -115,8 +115,7 @@ public static class RecordTables
         {
             foreach (var shard in log.Shards)
             {
-                var ids = (await connection.QueryAsync<Guid>(new CommandDefinition(sql.PendingIds(shard.Table), new { schema = type.SchemaIndex },
-                    cancellationToken: ct)).ConfigureAwait(false)).ToList();
+                var ids = await ReadIdsAsync(connection, null, sql.PendingIds(shard.Table), ct, ("schema", type.SchemaIndex)).ConfigureAwait(false);
                 total += ids.Count;
                 batches.AddRange(ids.Chunk(options.BatchSize).Select(chunk => (shard, chunk.ToList())));
             }
@@ -150,8 +149,8 @@ public static class RecordTables
             foreach (var shard in log.Shards)
             {
                 var (txId, position) = horizon[shard.Table];
-                var changed = (await connection.QueryAsync<Guid>(new CommandDefinition(sql.ChangedIds(shard.Table),
-                    new { schema = type.SchemaIndex, tx_id = txId, position }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+                var changed = await ReadIdsAsync(connection, tx, sql.ChangedIds(shard.Table), ct, ("schema", type.SchemaIndex),
+                    sql.Postgres ? ("tx_id", txId) : ("position", position)).ConfigureAwait(false);
                 foreach (var id in changed)
                 {
                     var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct).ConfigureAwait(false);
@@ -170,6 +169,20 @@ public static class RecordTables
         }
         options.Log?.Invoke($"Rebuilt {table.Name}: {rows} rows from {done} records, {caughtUp} caught up.");
         return new RebuildResult(table.Name, done, rows, caughtUp, resumed, recreate);
+    }
+
+    /// <summary>Record ids read as the events table stores them (SQLite hands back text or blobs, which Dapper does not map to Guid).</summary>
+    private static async Task<List<Guid>> ReadIdsAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct,
+        params (string Name, object Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) EventReader.AddParameter(command, name, value);
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false)) ids.Add(reader.GetGuid(0));
+        return ids;
     }
 
     /// <summary>The record's row beside, through PrepareMaterialization; a deleted (or absent) record has none.</summary>
