@@ -14,7 +14,7 @@ if (args is ["follow", var database, var connectionString])
     var projection = new OrdersPerCustomerDay();
     var follower = projection.CreateFollower(o => o with
     {
-        BatchSize = 5, LeaseDuration = TimeSpan.FromSeconds(2), MinPollInterval = TimeSpan.FromMilliseconds(5),
+        BatchSize = 5, LeaseDuration = TimeSpan.FromSeconds(1), MinPollInterval = TimeSpan.FromMilliseconds(5),
         MaxPollInterval = TimeSpan.FromMilliseconds(50),
     });
     Console.WriteLine("following");

@@ -10,6 +10,7 @@ using Spector.Benchmarks.Quick;
 //                                                     every DESIGN.md section 7 ratio in a few minutes
 //   verify-chain [--events N] [--db ...]              hash-chain verification: events/s and memory held
 //   generator [--types N]                             generator time on N evented classes
+//   followers [--db ...] [--follower-events N]        only the follower and rebuild ratios of --quick
 //   anything else                                     BenchmarkDotNet (for example: --filter '*InsertSuite*')
 var databases = (Option("--db") ?? "both") switch
 {
@@ -41,6 +42,11 @@ switch (args.FirstOrDefault())
             foreach (var n in events >= 100_000 ? [events / 10, events] : new[] { events })
                 Console.WriteLine(await ChainVerificationBenchmark.RunAsync(database, db.Store, n));
         }
+        return 0;
+    case "followers":
+        var followerReport = new Report();
+        foreach (var database in databases) await FollowerComparison.RunAsync(database, followerReport, followerEvents);
+        followerReport.PrintTargets();
         return 0;
     case "generator":
         GeneratorRatios(int.Parse(Option("--types") ?? "200", CultureInfo.InvariantCulture), new Report());

@@ -34,7 +34,20 @@ public sealed partial class Follower
                 more |= batch.Count == _options.BatchSize;
             }
         }
+        await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         return total;
+    }
+
+    /// <summary>Commits every cursor that moved past its stored checkpoint (a plain handler's pending checkpoints).</summary>
+    private async Task FlushCheckpointsAsync(CancellationToken ct)
+    {
+        foreach (var (table, cursor) in _cursors.ToList())
+        {
+            if (cursor == _checkpoints[table]) continue;
+            await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
+            await CommitCheckpointAsync(connection, tx, table, cursor, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task<List<FollowedEvent>> ReadBatchAsync(EventLog log, EventShard shard, CancellationToken ct)
@@ -136,7 +149,7 @@ public sealed partial class Follower
                 return new BatchResult(0, i, e);
             }
         }
-        await CommitCheckpointAsync(connection, tx, table, events[offset + take - 1], take, ct).ConfigureAwait(false);
+        await CommitCheckpointAsync(connection, tx, table, Advance(_cursors[table], events[offset + take - 1], take), ct).ConfigureAwait(false);
         return new BatchResult(take, take, null);
     }
 
@@ -161,29 +174,30 @@ public sealed partial class Follower
                 break;
             }
         }
-        if (done > 0)
-        {
-            await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
-            await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
-            await CommitCheckpointAsync(connection, tx, table, events[offset + done - 1], done, ct).ConfigureAwait(false);
-        }
+        if (done > 0) _cursors[table] = Advance(_cursors[table], events[offset + done - 1], done);
+        // The events before a failure are committed at once: a stop leaves the checkpoint right before the failing one.
+        if (error is not null || System.Diagnostics.Stopwatch.GetElapsedTime(_checkpointedAt) >= _options.CheckpointInterval)
+            await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         return new BatchResult(done, done, error);
     }
 
+    private static Cursor Advance(Cursor from, FollowedEvent last, int count) => new(last.TxId, last.Event.Position, from.Processed + count);
+
     /// <summary>
-    /// Renews the lease and moves the cursor from where this process last saw it, then commits. Either changes
-    /// nothing when another process took over: the transaction is rolled back and this one goes to standby.
+    /// Renews the lease and moves the stored checkpoint from where this process last saw it to
+    /// <paramref name="target"/>, then commits. Either changes nothing when another process took over: the
+    /// transaction is rolled back and this one goes to standby.
     /// </summary>
-    private async Task CommitCheckpointAsync(DbConnection connection, DbTransaction tx, string table, FollowedEvent last, int count,
-        CancellationToken ct)
+    private async Task CommitCheckpointAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, string table,
+        Cursor target, CancellationToken ct)
     {
         var asked = System.Diagnostics.Stopwatch.GetTimestamp();
         var renewed = await connection.ExecuteAsync(new CommandDefinition(Sql.RenewLease,
             new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        var old = _cursors[table];
+        var old = _checkpoints[table];
         var moved = renewed == 0 ? 0 : await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
         {
-            name = Name, events_table = table, tx_id = last.TxId, position = last.Event.Position, count = (long)count,
+            name = Name, events_table = table, tx_id = target.TxId, position = target.Position, count = target.Processed - old.Processed,
             old_tx_id = old.TxId, old_position = old.Position,
         }, tx, cancellationToken: ct)).ConfigureAwait(false);
         if (moved == 0)
@@ -193,9 +207,9 @@ public sealed partial class Follower
             throw new FollowerLeaseLostException(Name);
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        _cursors[table] = new Cursor(last.TxId, last.Event.Position, old.Processed + count);
-        _committed += count;
-        _leaseRenewedAt = asked;
+        _cursors[table] = _checkpoints[table] = target;
+        _committed += target.Processed - old.Processed;
+        _leaseRenewedAt = _checkpointedAt = asked;
     }
 
     private async Task RecordFailureAsync(FollowedEvent followed, int attempts, Exception error, CancellationToken ct)

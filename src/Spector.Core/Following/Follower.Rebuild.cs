@@ -66,11 +66,12 @@ public sealed partial class Follower
                     var moved = await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
                     {
                         name = Name, events_table = table, tx_id = cursor.TxId, position = cursor.Position, count = cursor.Processed,
-                        old_tx_id = stored[table].TxId, old_position = stored[table].Position,
+                        old_tx_id = _checkpoints[table].TxId, old_position = _checkpoints[table].Position,
                     }, tx, cancellationToken: ct)).ConfigureAwait(false);
                     if (moved == 0) throw new FollowerLeaseLostException(Name);
                 }
                 await tx.CommitAsync(ct).ConfigureAwait(false);
+                foreach (var (table, cursor) in _cursors) _checkpoints[table] = cursor;
                 return total;
             }
             catch

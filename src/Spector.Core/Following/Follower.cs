@@ -20,7 +20,10 @@ public sealed partial class Follower
     private readonly IReadOnlyList<(EventLog Log, EventShard Shard)> _tables;
     private readonly HashSet<int>? _schemas;
     private readonly HashSet<string>? _actions;
+    // Where reading continues, and what the database holds; they differ only while a plain handler's checkpoint waits.
     private readonly Dictionary<string, Cursor> _cursors = [];
+    private readonly Dictionary<string, Cursor> _checkpoints = [];
+    private long _checkpointedAt;
     private long _leaseRenewedAt;
     private bool _leaseHeld;
     private long _committed;
@@ -276,7 +279,8 @@ public sealed partial class Follower
             if (missing is not null)
                 throw new InvalidOperationException($"Follower {Name} has no checkpoint for events table {missing.Table}: call MigrateAsync first.");
             _cursors.Clear();
-            foreach (var (table, cursor) in positions) _cursors[table] = cursor;
+            _checkpoints.Clear();
+            foreach (var (table, cursor) in positions) _cursors[table] = _checkpoints[table] = cursor;
             Report($"Follower {Name} took the lease.");
         }
         _leaseHeld = true;

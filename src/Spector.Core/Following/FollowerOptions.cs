@@ -40,6 +40,13 @@ public sealed record FollowerOptions
     /// <summary>The longest wait between attempts.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// With a plain handler, how long delivered events may wait before their checkpoint commits (it also commits
+    /// whenever the follower catches up or an event fails). Fewer commits make catch-up faster; a crash delivers
+    /// again at most this much. Zero commits after every batch. Transactional handlers commit every batch.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The first poll after an idle read; polls back off by doubling up to <see cref="MaxPollInterval"/>.</summary>
     public TimeSpan MinPollInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
