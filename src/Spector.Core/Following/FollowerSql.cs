@@ -112,9 +112,10 @@ internal abstract class FollowerSql
         protected override string NowMs => "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
         // The row comparison walks the ("tx_id", "position") index; xmin is taken from the statement's own snapshot,
-        // so every row below it is visible to this very read (docs/followers.md has the argument).
+        // so every row below it is visible to this very read (docs/followers.md has the argument). The converted id
+        // is aliased: named "tx_id", ORDER BY would sort by it instead of walking the index.
         public override string ReadBatch(string eventsTable) => $"""
-            SELECT {Columns}, "tx_id"::text::bigint FROM {SqlIdentifier.Quote(eventsTable)}
+            SELECT {Columns}, "tx_id"::text::bigint AS "stamped_tx_id" FROM {SqlIdentifier.Quote(eventsTable)}
             WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)
               AND "tx_id" < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY "tx_id", "position" LIMIT @limit

@@ -5,8 +5,8 @@ using Followers;
 namespace Spector.Tests;
 
 /// <summary>
-/// The Followers sample run as a real child process: its demo runs to the end, and its follower, killed at random
-/// points again and again while writers run, resumes without losing an order or counting one twice.
+/// The Followers sample's follower run as a real child process, killed at random points again and again while
+/// writers run: it resumes without losing an order or counting one twice.
 /// </summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
@@ -14,44 +14,11 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
 {
     private const int Kills = 20;
 
-    /// <summary>The sample's build output beside this test assembly's (same configuration and framework).</summary>
-    private static string SampleDll
-    {
-        get
-        {
-            var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var (framework, configuration) = (here.Name, here.Parent!.Name);
-            var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
-            return Path.Combine(root, "samples", "Followers", "bin", configuration, framework, "Followers.dll");
-        }
-    }
-
     private async Task<string> ConnectionStringAsync()
     {
         if (Database == Db.Postgres) return PostgresServer.DataSource.ConnectionString;
         await using var connection = await OpenAsync();
         return $"Data Source={((SqliteConnection)connection).DataSource}";
-    }
-
-    private static Process Start(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(SampleDll);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        return Process.Start(start)!;
-    }
-
-    [Test]
-    public async Task The_sample_keeps_its_projection_live_and_rebuilds_it_identically()
-    {
-        if (Database == Db.Postgres) Assert.Ignore("The demo runs on its own SQLite file; the SQLite fixture runs it.");
-        using var process = Start();
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.That(process.ExitCode, Is.EqualTo(0), output + await process.StandardError.ReadToEndAsync());
-        Assert.That(output, Does.Contain("100 orders"));
-        Assert.That(output, Does.Contain("Rebuilt from 100 events").And.Contain("identical"));
-        Assert.That(output, Does.Contain("lag"));
     }
 
     [Test]
@@ -77,7 +44,7 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         var progress = new List<long>();
         for (var kill = 0; kill < Kills; kill++)
         {
-            using var child = Start("follow", Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite", connectionString);
+            using var child = FollowersSample.Start("follow", Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite", connectionString);
             // Wait until it follows, then let it work for a random moment before killing it mid-stride.
             var line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
             if (line != "following")
@@ -97,7 +64,7 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         stopWriting.Cancel();
         await writer;
 
-        using (var last = Start("follow", Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite", connectionString))
+        using (var last = FollowersSample.Start("follow", Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite", connectionString))
         {
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while ((await follower.ReadStatusAsync()).LagEvents > 0)
@@ -114,5 +81,42 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         Assert.That(progress[^1], Is.LessThan(expected.Sum(r => r.Orders)), "the kills left work for the last process");
         Assert.That(await ProjectedAsync(), Is.EqualTo(expected), "every order counted exactly once");
         Assert.That((await follower.ReadStatusAsync()).Processed, Is.EqualTo(await CountAsync("shop_events")));
+    }
+}
+
+/// <summary>The Followers sample, run as a child process from its build output.</summary>
+public sealed class FollowersSample
+{
+    /// <summary>The sample's build output beside this test assembly's (same configuration and framework).</summary>
+    private static string Dll
+    {
+        get
+        {
+            var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var (framework, configuration) = (here.Name, here.Parent!.Name);
+            var root = here.Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+            return Path.Combine(root, "samples", "Followers", "bin", configuration, framework, "Followers.dll");
+        }
+    }
+
+    public static Process Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Dll);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
+
+    /// <summary>The demo (its own SQLite file): a projection kept live while writers run, then rebuilt.</summary>
+    [Test]
+    public async Task The_sample_keeps_its_projection_live_and_rebuilds_it_identically()
+    {
+        using var process = FollowersSample.Start();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.That(process.ExitCode, Is.EqualTo(0), output + await process.StandardError.ReadToEndAsync());
+        Assert.That(output, Does.Contain("100 orders"));
+        Assert.That(output, Does.Contain("Rebuilt from 100 events").And.Contain("identical"));
+        Assert.That(output, Does.Contain("lag"));
     }
 }
