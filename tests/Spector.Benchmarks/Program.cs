@@ -6,9 +6,11 @@ using Spector.Benchmarks.Harness;
 using Spector.Benchmarks.Quick;
 
 // Modes (docs/benchmarks.md):
-//   --quick [--db sqlite|postgres|both] [--events N]   every DESIGN.md section 7 ratio in a few minutes
+//   --quick [--db sqlite|postgres|both] [--events N] [--follower-events N]
+//                                                     every DESIGN.md section 7 ratio in a few minutes
 //   verify-chain [--events N] [--db ...]              hash-chain verification: events/s and memory held
 //   generator [--types N]                             generator time on N evented classes
+//   followers [--db ...] [--follower-events N]        only the follower and rebuild ratios of --quick
 //   anything else                                     BenchmarkDotNet (for example: --filter '*InsertSuite*')
 var databases = (Option("--db") ?? "both") switch
 {
@@ -16,6 +18,8 @@ var databases = (Option("--db") ?? "both") switch
     var one => [one],
 };
 var events = long.Parse(Option("--events") ?? "1000000", CultureInfo.InvariantCulture);
+// Followers and rebuilds: 200,000 events in 2,000 records by default, a size this shared machine finishes quickly.
+var followerEvents = int.Parse(Option("--follower-events") ?? "200000", CultureInfo.InvariantCulture);
 Console.WriteLine($"Spector benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
 
 switch (args.FirstOrDefault())
@@ -26,6 +30,7 @@ switch (args.FirstOrDefault())
         {
             await QuickComparison.RunAsync(database, report);
             await VerifyChainAsync(database, report);
+            await FollowerComparison.RunAsync(database, report, followerEvents);
         }
         GeneratorRatios(200, report);
         report.PrintTargets();
@@ -37,6 +42,11 @@ switch (args.FirstOrDefault())
             foreach (var n in events >= 100_000 ? [events / 10, events] : new[] { events })
                 Console.WriteLine(await ChainVerificationBenchmark.RunAsync(database, db.Store, n));
         }
+        return 0;
+    case "followers":
+        var followerReport = new Report();
+        foreach (var database in databases) await FollowerComparison.RunAsync(database, followerReport, followerEvents);
+        followerReport.PrintTargets();
         return 0;
     case "generator":
         GeneratorRatios(int.Parse(Option("--types") ?? "200", CultureInfo.InvariantCulture), new Report());

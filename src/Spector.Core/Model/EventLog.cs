@@ -18,6 +18,7 @@ public sealed class EventLog
     private readonly Dictionary<string, EventShard> _shardsByTable;
     private readonly Func<Guid, string>? _route;
     private SpectorStore? _store;
+    private Projection[] _inlineProjections = [];
 
     /// <summary>
     /// Called by generated code; the names are validated again here. A sharded log passes its shard tables and
@@ -124,6 +125,29 @@ public sealed class EventLog
     /// <see cref="SerializationFailureException"/>. Writes of one record queue on its head row and never retry.
     /// </summary>
     public int MaxWriteAttempts { get; set; } = 30;
+
+    /// <summary>Projections applied inside every write's transaction, in the order added.</summary>
+    public IReadOnlyList<Projection> InlineProjections => _inlineProjections;
+
+    /// <summary>
+    /// Applies <paramref name="projection"/> to every event appended to this log from now on, in the write's own
+    /// transaction: a projection that throws fails the write and nothing is stored. Add it at start-up.
+    /// </summary>
+    public void AddInlineProjection(Projection projection)
+    {
+        ArgumentNullException.ThrowIfNull(projection);
+        if (!projection.Logs.Contains(this))
+            throw new ArgumentException($"Projection {projection.Name} does not project events table {Table}.", nameof(projection));
+        _inlineProjections = [.. _inlineProjections, projection];
+    }
+
+    /// <summary>Stops applying <paramref name="projection"/> inline; true when it was added.</summary>
+    public bool RemoveInlineProjection(Projection projection)
+    {
+        var before = _inlineProjections.Length;
+        _inlineProjections = [.. _inlineProjections.Where(p => p != projection)];
+        return _inlineProjections.Length < before;
+    }
 
     /// <summary>The store used by operations that take no explicit session.</summary>
     public SpectorStore Store =>

@@ -190,7 +190,7 @@ internal static class EventWriter
 
         var row = new EventRow(request.EventId, id, seq, type.SchemaIndex, request.Action, built.Now, built.Payload,
             built.Draft?.Metadata?.ToJsonString(), built.Draft?.Links, request.Key);
-        var appended = await AppendAsync(shard, connection, tx, dialect, row, head, previousHash, request.Creates, tableChain, built.RecordWrite, ct)
+        var appended = await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, request.Creates, tableChain, built.RecordWrite, ct)
             .ConfigureAwait(false);
         if (appended is null)
         {
@@ -357,7 +357,7 @@ internal static class EventWriter
     /// inserts its links. Returns the event's hash, or null when its idempotency key turned out to be taken (then
     /// nothing was written). A link the same-record trigger refuses becomes <see cref="InvalidLinkException"/>.
     /// </summary>
-    private static async Task<(byte[]? Hash, bool Stored)?> AppendAsync(EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect,
+    private static async Task<(byte[]? Hash, bool Stored)?> AppendAsync(EventLog log, EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect,
         EventRow row, RecordHead head, byte[]? previousHash, bool creates, bool tableChain, RecordWrite? recordWrite, CancellationToken ct)
     {
         var hash = previousHash is null
@@ -400,6 +400,9 @@ internal static class EventWriter
         if (tableChain) statements.Add(sql.ChainAdvance);
         await connection.ExecuteAsync(new CommandDefinition(string.Join(";\n", statements), parameters, tx, cancellationToken: ct))
             .ConfigureAwait(false);
+        if (log.InlineProjections.Count > 0)
+            await InlineProjection.ApplyAsync(log, shard, connection, tx, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action,
+                row.Now, row.Payload, row.Metadata, ct).ConfigureAwait(false);
         foreach (var link in row.Links ?? [])
         {
             try
@@ -445,7 +448,7 @@ internal static class EventWriter
         var seq = head.LastSeq + 1;
         var row = new EventRow(eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
             SavepointPayload(type, record, recordId, eventId, now), null, null, null);
-        await AppendAsync(shard, connection, tx, dialect, row, head, previousHash, creates: false, tableChain, null, ct).ConfigureAwait(false);
+        await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, creates: false, tableChain, null, ct).ConfigureAwait(false);
     }
 
     /// <summary>

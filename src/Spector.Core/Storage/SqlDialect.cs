@@ -264,9 +264,15 @@ internal abstract class Dialect
             $"DROP FUNCTION IF EXISTS {Q(Name(table, "append_only"))}()",
         ];
 
+        // tx_id never goes below the record's previous event's: a follower ordering by (tx_id, position) then
+        // keeps each record's order even when a writer's transaction id is older than the event it follows
+        // (see docs/followers.md). A value at or above the writer's own id keeps the xmin rule sound.
         public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at", "idempotency_key"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at, @__key{(hashed ? ", @__hash" : "")})
+            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at", "idempotency_key",
+                "tx_id"{(hashed ? ", \"hash\"" : "")})
+            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at,
+                @__key, GREATEST(pg_current_xact_id(),
+                    (SELECT p."tx_id" FROM {Q(table)} p WHERE p."parent_id" = @__parent_id ORDER BY p."seq" DESC LIMIT 1)){(hashed ? ", @__hash" : "")})
             """;
 
         /// <summary>SQLSTATE raised by the same-record link trigger.</summary>

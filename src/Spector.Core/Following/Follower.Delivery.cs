@@ -1,0 +1,223 @@
+using System.Data.Common;
+using Dapper;
+
+namespace Spector;
+
+public sealed partial class Follower
+{
+    /// <summary>Everything up to (TxId, Position) of one table is behind the checkpoint.</summary>
+    private readonly record struct Cursor(long TxId, long Position, long Processed);
+
+    /// <summary>One batch's outcome: how many events are now behind the checkpoint, and where and why it stopped.</summary>
+    private readonly record struct BatchResult(int Committed, int FailedAt, Exception? Error);
+
+    private async Task<Dictionary<string, Cursor>> ReadPositionsAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync<(string Table, long TxId, long Position, long Processed)>(
+            new CommandDefinition(Sql.ReadPositions, new { name = Name }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.Table, r => new Cursor(r.TxId, r.Position, r.Processed));
+    }
+
+    /// <summary>Reads and delivers batch after batch, one table after another, until every table is caught up.</summary>
+    private async Task<long> PumpAsync(CancellationToken ct)
+    {
+        long total = 0;
+        for (var more = true; more;)
+        {
+            more = false;
+            foreach (var (log, shard) in _tables)
+            {
+                var batch = await ReadBatchAsync(log, shard, ct).ConfigureAwait(false);
+                if (batch.Count == 0) continue;
+                await DeliverAsync(shard.Table, batch, ct).ConfigureAwait(false);
+                total += batch.Count;
+                more |= batch.Count == _options.BatchSize;
+            }
+        }
+        await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        return total;
+    }
+
+    /// <summary>Commits every cursor that moved past its stored checkpoint (a plain handler's pending checkpoints).</summary>
+    private async Task FlushCheckpointsAsync(CancellationToken ct)
+    {
+        foreach (var (table, cursor) in _cursors.ToList())
+        {
+            if (cursor == _checkpoints[table]) continue;
+            await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
+            await CommitCheckpointAsync(connection, tx, table, cursor, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<List<FollowedEvent>> ReadBatchAsync(EventLog log, EventShard shard, CancellationToken ct)
+    {
+        var cursor = _cursors[shard.Table];
+        var dialect = Dialect;
+        await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = Sql.ReadBatch(shard.Table);
+        if (dialect.Kind == SqlDialect.PostgreSql) EventReader.AddParameter(command, "tx_id", cursor.TxId);
+        EventReader.AddParameter(command, "position", cursor.Position);
+        EventReader.AddParameter(command, "limit", _options.BatchSize);
+        var events = new List<FollowedEvent>();
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var action = reader.GetInt32(5);
+            var stored = new StoredEvent(
+                Id: reader.GetGuid(1),
+                ParentId: reader.GetGuid(2),
+                Seq: reader.GetInt64(3),
+                Position: reader.GetInt64(0),
+                Schema: reader.GetInt32(4),
+                ActionCode: action,
+                Action: log.ActionName(action),
+                Payload: reader.GetString(6),
+                Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
+                InsertedAt: dialect.ReadTimestamp(reader, 8));
+            events.Add(new FollowedEvent(shard.Table, log, stored, reader.GetInt64(9)));
+        }
+        return events;
+    }
+
+    /// <summary>
+    /// Delivers one batch in order. A failing event is retried alone, with backoff, after the events before it are
+    /// committed; after <see cref="FollowerOptions.MaxAttempts"/> the follower stops there.
+    /// </summary>
+    private async Task DeliverAsync(string table, List<FollowedEvent> events, CancellationToken ct)
+    {
+        var offset = 0;
+        var failing = -1;
+        var attempts = 0;
+        while (offset < events.Count)
+        {
+            var take = failing > offset ? failing - offset : failing == offset ? 1 : events.Count - offset;
+            if (failing == offset) await Task.Delay(RetryDelay(attempts), ct).ConfigureAwait(false);
+            var result = _transactional
+                ? await TryInTransactionAsync(table, events, offset, take, ct).ConfigureAwait(false)
+                : await TryOutsideTransactionAsync(table, events, offset, take, ct).ConfigureAwait(false);
+            var start = offset;
+            offset += result.Committed;
+            if (result.Error is null)
+            {
+                if (offset > failing) (failing, attempts) = (-1, 0);
+                continue;
+            }
+            var index = start + result.FailedAt;
+            attempts = index == failing ? attempts + 1 : 1;
+            failing = index;
+            var followed = events[index];
+            Report($"Follower {Name}: attempt {attempts} of {_options.MaxAttempts} failed on event {followed.Id} " +
+                   $"(position {followed.Event.Position} of {table}): {result.Error.Message}");
+            await RecordFailureAsync(followed, attempts, result.Error, ct).ConfigureAwait(false);
+            if (attempts >= _options.MaxAttempts)
+            {
+                _state = FollowerState.Failed;
+                throw new FollowerFailedException(Name, followed, attempts, result.Error);
+            }
+        }
+    }
+
+    private TimeSpan RetryDelay(int attempts)
+    {
+        var ticks = _options.FirstRetryDelay.Ticks * Math.Pow(2, Math.Min(attempts - 1, 30));
+        return TimeSpan.FromTicks((long)Math.Min(ticks, _options.MaxRetryDelay.Ticks));
+    }
+
+    private bool Matches(FollowedEvent followed) =>
+        (_schemas is null || _schemas.Contains(followed.Event.Schema)) &&
+        (_actions is null || (followed.Event.Action is { } action && _actions.Contains(action)));
+
+    /// <summary>Handler calls and checkpoint in one transaction: all of them commit, or none.</summary>
+    private async Task<BatchResult> TryInTransactionAsync(string table, List<FollowedEvent> events, int offset, int take, CancellationToken ct)
+    {
+        await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
+        var session = new SpectorSession(connection, tx);
+        for (var i = 0; i < take; i++)
+        {
+            var followed = events[offset + i];
+            if (!Matches(followed)) continue;
+            try
+            {
+                await _handler(followed, session, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                return new BatchResult(0, i, e);
+            }
+        }
+        await CommitCheckpointAsync(connection, tx, table, Advance(_cursors[table], events[offset + take - 1], take), ct).ConfigureAwait(false);
+        return new BatchResult(take, take, null);
+    }
+
+    /// <summary>Handler calls first, then the checkpoint up to the last event handled: a crash between them repeats events.</summary>
+    private async Task<BatchResult> TryOutsideTransactionAsync(string table, List<FollowedEvent> events, int offset, int take,
+        CancellationToken ct)
+    {
+        if (!await HoldLeaseAsync(ct).ConfigureAwait(false)) throw new FollowerLeaseLostException(Name);
+        var done = 0;
+        Exception? error = null;
+        for (; done < take; done++)
+        {
+            var followed = events[offset + done];
+            if (!Matches(followed)) continue;
+            try
+            {
+                await _handler(followed, null, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                error = e;
+                break;
+            }
+        }
+        if (done > 0) _cursors[table] = Advance(_cursors[table], events[offset + done - 1], done);
+        // The events before a failure are committed at once: a stop leaves the checkpoint right before the failing one.
+        if (error is not null || System.Diagnostics.Stopwatch.GetElapsedTime(_checkpointedAt) >= _options.CheckpointInterval)
+            await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        return new BatchResult(done, done, error);
+    }
+
+    private static Cursor Advance(Cursor from, FollowedEvent last, int count) => new(last.TxId, last.Event.Position, from.Processed + count);
+
+    /// <summary>
+    /// Renews the lease and moves the stored checkpoint from where this process last saw it to
+    /// <paramref name="target"/>, then commits. Either changes nothing when another process took over: the
+    /// transaction is rolled back and this one goes to standby.
+    /// </summary>
+    private async Task CommitCheckpointAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, string table,
+        Cursor target, CancellationToken ct)
+    {
+        var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+        var renewed = await connection.ExecuteAsync(new CommandDefinition(Sql.RenewLease,
+            new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        var old = _checkpoints[table];
+        var moved = renewed == 0 ? 0 : await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
+        {
+            name = Name, events_table = table, tx_id = target.TxId, position = target.Position, count = target.Processed - old.Processed,
+            old_tx_id = old.TxId, old_position = old.Position,
+        }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        if (moved == 0)
+        {
+            await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            _leaseHeld = false;
+            throw new FollowerLeaseLostException(Name);
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        _cursors[table] = _checkpoints[table] = target;
+        _committed += target.Processed - old.Processed;
+        _leaseRenewedAt = _checkpointedAt = asked;
+    }
+
+    private async Task RecordFailureAsync(FollowedEvent followed, int attempts, Exception error, CancellationToken ct)
+    {
+        var message = error.Message.Length > 2000 ? error.Message[..2000] : error.Message;
+        await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(Sql.RecordFailure,
+            new { name = Name, error = $"{error.GetType().Name}: {message}", event_id = followed.Id.ToString(), attempts }, cancellationToken: ct))
+            .ConfigureAwait(false);
+    }
+}

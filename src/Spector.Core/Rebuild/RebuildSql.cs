@@ -1,0 +1,103 @@
+using System.Text.RegularExpressions;
+
+namespace Spector;
+
+/// <summary>The SQL of one record table's rebuild: the table built beside it, the progress rows and the swap.</summary>
+internal sealed partial class RebuildSql
+{
+    public const string ProgressTable = "spector_rebuilds";
+
+    public RebuildSql(RecordTable table, SqlDialect dialect)
+    {
+        Live = table.Name;
+        Beside = SqlIdentifier.Validate(table.Name + "__rebuild", "rebuild table");
+        var (live, beside) = (SqlIdentifier.Quote(Live), SqlIdentifier.Quote(Beside));
+        var create = table.CreateSql(dialect);
+        var prefix = $"CREATE TABLE IF NOT EXISTS {live} (";
+        if (!create.StartsWith(prefix, StringComparison.Ordinal))
+            throw new InvalidOperationException($"The DDL of record table {Live} does not start as expected: {create}");
+        CreateLive = create;
+        CreateBeside = $"CREATE TABLE IF NOT EXISTS {beside} (" + create[prefix.Length..];
+        var columns = table.Columns.Select(c => SqlIdentifier.Quote(c.Column)).ToList();
+        var list = string.Join(", ", columns);
+        var id = SqlIdentifier.Quote(table.IdColumn);
+        _id = id;
+        var others = columns.Where(c => c != id).ToList();
+        UpsertBeside = $"INSERT INTO {beside} ({list}) VALUES ({string.Join(", ", table.Columns.Select(c => "@" + c.Column))}) ON CONFLICT ({id}) " +
+                       (others.Count == 0 ? "DO NOTHING" : "DO UPDATE SET " + string.Join(", ", others.Select(c => $"{c} = excluded.{c}")));
+        DeleteBeside = $"DELETE FROM {beside} WHERE {id} = @id";
+        DropBeside = $"DROP TABLE IF EXISTS {beside}";
+        CopyIn = $"INSERT INTO {live} ({list}) SELECT {list} FROM {beside}";
+        ClearLive = $"DELETE FROM {live}";
+        DropLive = $"DROP TABLE {live}";
+        CountLive = $"SELECT COUNT(*) FROM {live}";
+        Postgres = dialect == SqlDialect.PostgreSql;
+        LockLive = Postgres ? $"LOCK TABLE {live} IN EXCLUSIVE MODE" : null;
+        DeclaredColumns = ColumnRule().Matches(create[prefix.Length..]).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        NullableColumns = ColumnRule().Matches(create[prefix.Length..]).Where(m => m.Groups[3].Value == " NULL").Select(m => m.Groups[1].Value).ToHashSet();
+        LiveColumns = Postgres
+            ? "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = @table"
+            : "SELECT name, type FROM pragma_table_info(@table)";
+    }
+
+    public string Live { get; }
+    public string Beside { get; }
+    public bool Postgres { get; }
+    public string CreateLive { get; }
+    public string CreateBeside { get; }
+    public string UpsertBeside { get; }
+    public string DeleteBeside { get; }
+    public string DropBeside { get; }
+    public string CopyIn { get; }
+    public string ClearLive { get; }
+    public string DropLive { get; }
+    public string CountLive { get; }
+    public string? LockLive { get; }
+
+    /// <summary>Column name to SQL type, as the class declares them.</summary>
+    public IReadOnlyDictionary<string, string> DeclaredColumns { get; }
+
+    public IReadOnlySet<string> NullableColumns { get; }
+
+    /// <summary>The table's columns and types as the database has them (@table).</summary>
+    public string LiveColumns { get; }
+
+    /// <summary>The type name the database reports for a declared type.</summary>
+    public string Reported(string declared) => Postgres && declared == "timestamptz" ? "timestamp with time zone" : declared;
+
+    public string AddColumn(string column) =>
+        $"ALTER TABLE {SqlIdentifier.Quote(Live)} ADD COLUMN {SqlIdentifier.Quote(column)} {DeclaredColumns[column]} NULL";
+
+    public static string CreateProgress =>
+        $"""CREATE TABLE IF NOT EXISTS "{ProgressTable}" ("record_table" text NOT NULL, "events_table" text NOT NULL, "tx_id" bigint NOT NULL, "position" bigint NOT NULL, PRIMARY KEY ("record_table", "events_table"))""";
+
+    public static string ReadProgress => $"""SELECT "events_table", "tx_id", "position" FROM "{ProgressTable}" WHERE "record_table" = @table""";
+
+    public static string AddProgress =>
+        $"""INSERT INTO "{ProgressTable}" ("record_table", "events_table", "tx_id", "position") VALUES (@table, @events_table, @tx_id, @position)""";
+
+    public static string ClearProgress => $"""DELETE FROM "{ProgressTable}" WHERE "record_table" = @table""";
+
+    /// <summary>
+    /// The point a rebuild starts from: every event written after it is caught up in the swap. PostgreSQL: the
+    /// snapshot's xmin (an event committed later has a tx_id at or above it); SQLite: the last position.
+    /// </summary>
+    public string Horizon(string eventsTable) => Postgres
+        ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0"
+        : $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";
+
+    /// <summary>The type's record ids in one events table not built yet, in id order.</summary>
+    public string PendingIds(string eventsTable) =>
+        $"""SELECT e."parent_id" FROM {SqlIdentifier.Quote(eventsTable)} e WHERE e."schema" = @schema AND e."seq" = 1 """ +
+        $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = e."parent_id") ORDER BY e."parent_id" """;
+
+    /// <summary>The type's records with an event after the horizon.</summary>
+    public string ChangedIds(string eventsTable) => Postgres
+        ? $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "tx_id" >= @tx_id::text::xid8"""
+        : $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "position" > @position""";
+
+    private readonly string _id;
+
+    [GeneratedRegex("\"([A-Za-z_][A-Za-z0-9_]*)\" ([a-z A-Z]+?)( PRIMARY KEY| NULL| NOT NULL)(?=, \"|\\)$)")]
+    private static partial Regex ColumnRule();
+}
