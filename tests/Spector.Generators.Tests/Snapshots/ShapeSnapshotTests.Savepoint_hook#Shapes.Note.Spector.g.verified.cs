@@ -11,43 +11,43 @@ partial class Note
 
     /// <summary>Appends an insert event and returns the new Note; its id is the event's id.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
 
     /// <summary>Appends an insert event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, options, cancellationToken);
 
     /// <summary>Replays this Note from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
 
-    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
+    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, options, cancellationToken);
 
     /// <summary>Appends a delete event and deletes the row.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
 
     /// <summary>Appends a delete event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, options, cancellationToken);
 
     /// <summary>Appends a savepoint of this Note's state, so replay can start there. Refused with <see cref="global::Spector.StaleRecordException"/> when this object differs from the log.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, null, this.Id, this, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, null, this.Id, this, options, cancellationToken);
 
     /// <summary>Appends a savepoint inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, this, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, this, options, cancellationToken);
 
     /// <summary>Replays every event of one Note and reports each savepoint whose state differs from the replay up to it.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -68,6 +68,36 @@ partial class Note
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
         => global::Spector.SpectorRuntime.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);
+
+    /// <summary>The Note replayed from its log with the seq of its last event (pass it back as <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was deleted.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shapes.Note>?> GetVersionedAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
+
+    /// <summary>The Note with its seq, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shapes.Note>?> GetVersionedAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+
+    /// <summary>True when the Note exists and is not deleted: one read of its head row, no replay.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
+
+    /// <summary>Whether the Note exists, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+
+    /// <summary>The id of every Note that is not deleted, streamed from the heads table.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
+
+    /// <summary>The ids of every Note, streamed inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), cancellationToken);
 
     /// <summary>The Note as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not exist then.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -108,8 +138,8 @@ partial class Note
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
     public static global::Spector.RecordTable SpectorRecordTable { get; } = new global::Spector.RecordTable(
         "notes",
-        insertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@id, @text)",
-        upsertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@id, @text) ON CONFLICT (\"id\") DO UPDATE SET \"text\" = excluded.\"text\"",
+        insertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@r_id, @r_text)",
+        upsertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@r_id, @r_text) ON CONFLICT (\"id\") DO UPDATE SET \"text\" = excluded.\"text\"",
         deleteSql: "DELETE FROM \"notes\" WHERE \"id\" = @id",
         createSqlite: "CREATE TABLE IF NOT EXISTS \"notes\" (\"id\" BLOB PRIMARY KEY, \"text\" TEXT NOT NULL)",
         createPostgres: "CREATE TABLE IF NOT EXISTS \"notes\" (\"id\" uuid PRIMARY KEY, \"text\" text NOT NULL)",
@@ -179,8 +209,8 @@ partial class Note
 
         public override void BindColumns(global::Shapes.Note record, global::Dapper.DynamicParameters parameters)
         {
-            parameters.Add("id", record.Id);
-            parameters.Add("text", record.Text);
+            parameters.Add("r_id", record.Id);
+            parameters.Add("r_text", record.Text);
         }
     }
 }
