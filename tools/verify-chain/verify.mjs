@@ -7,10 +7,36 @@
 // JSON.parse reads numbers as doubles, as RFC 8785 does. Spector stores every number a double cannot hold exactly
 // (decimals, integers past 2^53) as a string of its digits, so each digit is hashed and checked here; numbers in
 // events written by earlier versions parse to the nearest double, which is what their hash covered.
+// Spector writes every JSON number in the shortest form that round-trips its double; a number spelled otherwise
+// ("16777217.0000000001") hashes like that double, so it can only be an edit and is reported as a break. Only
+// digits and exponent are compared: PostgreSQL's jsonb writes 1E+20 as 100000000000000000000.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+
+// "-0012.3400e2" -> "-1234e0": sign, significant digits and exponent of JSON number text.
+function normalized(text) {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  const digits = match[2] + (match[3] ?? '');
+  let exponent = BigInt(match[4] ?? '0') - BigInt((match[3] ?? '').length);
+  const significant = digits.replace(/^0+/, '');
+  const trimmed = significant.replace(/0+$/, '');
+  if (trimmed === '') return '0';
+  exponent += BigInt(significant.length - trimmed.length);
+  return `${match[1]}${trimmed}e${exponent}`;
+}
+
+// The first number token of a raw JSON line (outside strings) not in its shortest round-trip form, or null.
+function firstNonCanonicalNumber(line) {
+  const token = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+  for (const [text] of line.matchAll(token)) {
+    if (text[0] === '"') continue;
+    const value = Number(text);
+    if (!Number.isFinite(value) || normalized(text) !== normalized(String(value))) return text;
+  }
+  return null;
+}
 
 const recordScope = process.argv.includes('--record-scope');
 const [file, expectedHead] = process.argv.slice(2).filter(a => a !== '--record-scope');
@@ -28,6 +54,12 @@ let seq = 0;
 for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
   if (!line.trim()) continue;
   const row = JSON.parse(line);
+  const respelled = firstNonCanonicalNumber(line);
+  if (respelled !== null) {
+    console.log(`break at position ${row.position} (event ${row.id}): the number ${respelled} is not written ` +
+      'as Spector writes it (its shortest round-trip form), so its hash covers another value');
+    process.exit(1);
+  }
   if (recordScope) {
     // Each record's chain starts again from 32 zero bytes at seq 1 and has no gap.
     if (row.parent_id !== record) {

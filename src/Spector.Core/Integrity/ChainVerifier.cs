@@ -70,8 +70,7 @@ internal static class ChainVerifier
             {
                 var row = Read(reader, lease.Dialect);
                 checkedCount++;
-                var computed = Compute(previous, row);
-                if (!computed.AsSpan().SequenceEqual(row.Hash))
+                if (!Intact(previous, row, out var computed))
                 {
                     (broken, expectedHash) = (row, computed);
                     if (await reader.ReadAsync(ct).ConfigureAwait(false)) next = Read(reader, lease.Dialect);
@@ -138,12 +137,11 @@ internal static class ChainVerifier
                         $"An event before {Where(row)} is missing (no seq {(before?.Seq ?? 0) + 1}); {LastGood(before)}.");
                     break;
                 }
-                var computed = Compute(previous, row);
-                if (!computed.AsSpan().SequenceEqual(row.Hash))
+                if (!Intact(previous, row, out var computed))
                 {
                     // The next event chaining straight onto this one's predecessor means this one was slipped in.
                     var next = await reader.ReadAsync(ct).ConfigureAwait(false) ? Read(reader, lease.Dialect) : null;
-                    var inserted = next is not null && next.ParentId == row.ParentId && Compute(previous, next).AsSpan().SequenceEqual(next.Hash);
+                    var inserted = next is not null && next.ParentId == row.ParentId && Intact(previous, next, out _);
                     found = new ChainBreak(inserted ? ChainBreakKind.InsertedRow : ChainBreakKind.HashMismatch, row.Position, row.Id, computed,
                         row.Hash, before?.Position, inserted
                             ? $"{Capitalized(Where(row))} was inserted into the record's chain: the next event chains to the one before it; {LastGood(before)}."
@@ -176,8 +174,15 @@ internal static class ChainVerifier
         return new ChainVerification(checkedCount, head, found);
     }
 
-    private static byte[] Compute(byte[] previous, Row row) =>
-        EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt, row.Payload, row.Metadata, row.Links);
+    // A number spelled otherwise than Spector writes it hashes like the original yet is not what was written.
+    private static bool Intact(byte[] previous, Row row, out byte[] computed)
+    {
+        computed = EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt,
+            row.Payload, row.Metadata, row.Links);
+        return computed.AsSpan().SequenceEqual(row.Hash)
+            && CanonicalNumbers.FirstNonCanonical(row.Payload) is null
+            && CanonicalNumbers.FirstNonCanonical(row.Metadata) is null;
+    }
 
     /// <summary>
     /// Honest chains have positions in chain order, no sequence gaps, times that never go backwards (each is
@@ -190,7 +195,7 @@ internal static class ChainVerifier
     {
         var t = SqlIdentifier.Quote(shard.Table);
         // The strongest evidence first: the next row chains straight to the one before, so this row was slipped in.
-        if (after is not null && Compute(previous, after).AsSpan().SequenceEqual(after.Hash)) return ChainBreakKind.InsertedRow;
+        if (after is not null && Intact(previous, after, out _)) return ChainBreakKind.InsertedRow;
         // Positions are handed out in chain order, so a break right after a missing position is a removed row.
         if (row.Position > (before?.Position ?? 0) + 1) return ChainBreakKind.MissingRow;
         if (row.Seq > 1)

@@ -78,7 +78,7 @@ public static class AttrConvert
         Read(value, "Int32", static (JsonElement e, out int v) => e.TryGetInt32(out v));
     public static int? ToNullableInt32(JsonElement value) => IsNull(value) ? null : ToInt32(value);
 
-    /// <summary>Past 2^53 a long is stored as a string of its digits; both forms are read.</summary>
+    /// <summary>Past 2^53 - 1 a long is stored as a string of its digits; both forms are read.</summary>
     public static long ToInt64(JsonElement value) => IsText(value, "Int64")
         ? Parse(value, "Int64", static (string s, out long v) => long.TryParse(s, IntegerStyle, Invariant, out v))
         : Read(value, "Int64", static (JsonElement e, out long v) => e.TryGetInt64(out v));
@@ -277,7 +277,7 @@ public static class AttrConvert
     private static FormatException Null(string type) => new($"null is not a valid {type}");
 }
 
-/// <summary>BigInteger as Spector stores it: a number up to 2^53, else a string of its digits; both read.</summary>
+/// <summary>BigInteger as Spector stores it: a number up to 2^53 - 1, else a string of its digits; both read.</summary>
 internal sealed class BigIntegerConverter : System.Text.Json.Serialization.JsonConverter<BigInteger>
 {
     public override BigInteger Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
@@ -291,7 +291,7 @@ internal sealed class BigIntegerConverter : System.Text.Json.Serialization.JsonC
 
     public override void Write(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options)
     {
-        if (BigInteger.Abs(value) <= 9_007_199_254_740_992) writer.WriteNumberValue((long)value);
+        if (BigInteger.Abs(value) <= 9_007_199_254_740_991) writer.WriteNumberValue((long)value);
         else writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
     }
 }

@@ -16,8 +16,11 @@ internal static class StoredJson
     /// <summary>Deepest nesting of a payload: System.Text.Json's reader default, which replay and verification use.</summary>
     public const int MaxDepth = 64;
 
-    /// <summary>2^53: every integer up to it in magnitude is exactly a double.</summary>
-    private const long MaxExactInteger = 9_007_199_254_740_992;
+    /// <summary>
+    /// 2^53 - 1, the largest integer no other integer shares a double with (2^53 + 1 parses to 2^53): past it an
+    /// integer is stored as a string of its digits.
+    /// </summary>
+    private const long MaxExactInteger = 9_007_199_254_740_991;
 
     /// <summary>Writes one top-level attribute value (depth 2 of the payload) in its stored form.</summary>
     public static void WriteAttr(Utf8JsonWriter writer, string key, JsonNode? value) =>

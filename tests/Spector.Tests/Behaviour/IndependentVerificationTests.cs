@@ -87,6 +87,37 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         }
     }
 
+    [TestCase("16777217", "16777217.0000000001")]
+    [TestCase("0.1", "0.1000000000000000055")]
+    public async Task A_number_respelled_to_the_same_double_in_an_export_is_caught_by_the_independent_verifier(
+        string stored, string respelled)
+    {
+        var ratio = double.Parse(stored, System.Globalization.CultureInfo.InvariantCulture);
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "n", ["ratio"] = ratio });
+        await sample.UpdateAsync(new Attrs { ["text"] = "m" });
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using (var output = File.Create(file))
+                Assert.That(await ValueEvents.Log.ExportChainAsync(output), Is.EqualTo(2));
+            var (code, text) = await RunAsync("node", "verify.mjs", file);
+            Assert.That(code, Is.EqualTo(0), text);
+
+            var lines = await File.ReadAllLinesAsync(file);
+            var number = new System.Text.RegularExpressions.Regex(
+                "(\"ratio\":\\s*)" + System.Text.RegularExpressions.Regex.Escape(stored) + "(?=[,}])");
+            Assert.That(number.IsMatch(lines[0]), Is.True, lines[0]);
+            await File.WriteAllLinesAsync(file, [number.Replace(lines[0], "${1}" + respelled), lines[1]]);
+            (code, text) = await RunAsync("node", "verify.mjs", file);
+            Assert.That(code, Is.EqualTo(1), text);
+            Assert.That(text, Does.StartWith("break at position 1 ").And.Contain(respelled));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Test]
     public async Task Links_in_an_exported_chain_verify_independently()
     {
