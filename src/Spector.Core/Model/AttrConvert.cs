@@ -151,7 +151,7 @@ public static class AttrConvert
         if (IsNull(value)) return default;
         try
         {
-            return value.Deserialize<T>(ObjectOptions);
+            return value.Deserialize<T>(StoredJsonOptions.Options);
         }
         catch (JsonException e)
         {
@@ -192,7 +192,20 @@ public static class AttrConvert
         Enum.IsDefined(value) || IsDefined((Enum)(object)value);
 
     /// <summary>Compares two values of a type with no dedicated conversion by their JSON form (used by savepoint checks, not replay).</summary>
-    public static bool SameJson<T>(T a, T b) => JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);
+    public static bool SameJson<T>(T a, T b) =>
+        JsonSerializer.Serialize(a, StoredJsonOptions.Options) == JsonSerializer.Serialize(b, StoredJsonOptions.Options);
+
+    /// <summary>
+    /// A typed action's parameter as a payload value: kept as the value itself, so the payload writer gives it (and
+    /// everything nested in it) its stored form, and refuses it naming the parameter when it has none.
+    /// </summary>
+    public static JsonNode? ToNode<T>(T value) => value switch
+    {
+        null => null,
+        JsonNode node => node.DeepClone(),
+        JsonElement element => JsonValue.Create(element),
+        _ => JsonValue.Create(value),
+    };
 
     /// <summary>Formats a UTC instant the way Spector stores timestamps in payloads (microsecond precision).</summary>
     public static string FormatTimestamp(DateTimeOffset value) =>
@@ -201,13 +214,6 @@ public static class AttrConvert
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
     private const NumberStyles IntegerStyle = NumberStyles.AllowLeadingSign;
     private const NumberStyles DecimalStyle = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
-
-    // Nested values (ToObject) read numbers stored as strings and big integers.
-    private static readonly JsonSerializerOptions ObjectOptions = new()
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowReadingFromString,
-        Converters = { new BigIntegerConverter() },
-    };
 
     private static readonly JsonElement JsonNull = JsonElement.Parse("null");
 
@@ -275,23 +281,4 @@ public static class AttrConvert
         DateTimeOffset.TryParseExact(text, SqliteTimeFormats, Invariant, DateTimeStyles.AssumeUniversal, out value);
 
     private static FormatException Null(string type) => new($"null is not a valid {type}");
-}
-
-/// <summary>BigInteger as Spector stores it: a number up to 2^53 - 1, else a string of its digits; both read.</summary>
-internal sealed class BigIntegerConverter : System.Text.Json.Serialization.JsonConverter<BigInteger>
-{
-    public override BigInteger Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        var raw = reader.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(reader.ValueSequence) : reader.ValueSpan;
-        var text = reader.TokenType == JsonTokenType.String ? reader.GetString()! : System.Text.Encoding.UTF8.GetString(raw);
-        return BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new JsonException($"{text} is not an integer");
-    }
-
-    public override void Write(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options)
-    {
-        if (BigInteger.Abs(value) <= 9_007_199_254_740_991) writer.WriteNumberValue((long)value);
-        else writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
-    }
 }

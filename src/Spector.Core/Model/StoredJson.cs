@@ -62,7 +62,7 @@ internal static class StoredJson
                 return;
             case JsonObject obj:
                 Nesting(path, depth);
-                if (HasDuplicateKeys(obj))
+                if (HasDuplicateKeys(obj, path))
                 {
                     // A parsed object with a key twice: its element names the duplicate.
                     Element(writer, JsonElement.Parse(obj.ToJsonString()), path, depth);
@@ -90,8 +90,9 @@ internal static class StoredJson
         }
     }
 
-    // A JsonObject parsed from text with a key twice throws when first enumerated.
-    private static bool HasDuplicateKeys(JsonObject obj)
+    // A JsonObject parsed from text with a key twice, or with a key that is a lone surrogate, throws when first
+    // enumerated.
+    private static bool HasDuplicateKeys(JsonObject obj, string path)
     {
         try
         {
@@ -102,11 +103,15 @@ internal static class StoredJson
         {
             return true;
         }
+        catch (InvalidOperationException)
+        {
+            throw new UnstorableValueException(path, "has a key with a lone UTF-16 surrogate, which is not Unicode text");
+        }
     }
 
     private static void Value(Utf8JsonWriter? writer, JsonValue value, string path, int depth)
     {
-        if (!value.TryGetValue<object>(out var raw)) raw = JsonSerializer.SerializeToElement(value);
+        if (!value.TryGetValue<object>(out var raw)) raw = Serialize(value, value.GetType(), path);
         switch (raw)
         {
             case JsonElement element: Element(writer, element, path, depth); break;
@@ -138,8 +143,22 @@ internal static class StoredJson
                 writer?.WriteStringValue(e.ToString());
                 break;
             default:
-                Element(writer, JsonSerializer.SerializeToElement(value), path, depth);
+                Element(writer, Serialize(raw, raw.GetType(), path), path, depth);
                 break;
+        }
+    }
+
+    // A value inside a collection or object gets the stored form it would have at the top level.
+    private static JsonElement Serialize(object value, Type type, string path)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToElement(value, type, StoredJsonOptions.Options);
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException
+                                      or InvalidOperationException)
+        {
+            throw new UnstorableValueException(path, $"cannot be stored as JSON: {e.Message}");
         }
     }
 

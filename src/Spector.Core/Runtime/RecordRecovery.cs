@@ -108,6 +108,6 @@ internal static class RecordRecovery
             return JsonValue.Create(value is string text ? text : Enum.ToObject(type, Convert.ToInt64(value, invariant)).ToString());
         if (type == typeof(string)) return JsonValue.Create(Convert.ToString(value, invariant));
         if (type.IsPrimitive) return JsonSerializer.SerializeToNode(Convert.ChangeType(value, type, invariant), type);
-        return value is string json ? JsonNode.Parse(json) : JsonSerializer.SerializeToNode(value, value.GetType());
+        return value is string json ? JsonNode.Parse(json) : JsonSerializer.SerializeToNode(value, value.GetType(), StoredJsonOptions.Options);
     }
 }

@@ -281,7 +281,7 @@ internal static class EventedEmitter
     private static string ToNode(ParameterModel p) => p.Kind switch
     {
         ValueKind.Enum => p.IsNullable ? $"{Identifier(p.Name)}?.ToString()" : $"{Identifier(p.Name)}.ToString()",
-        ValueKind.Other => $"global::System.Text.Json.JsonSerializer.SerializeToNode({Identifier(p.Name)})",
+        ValueKind.Other => $"global::Spector.AttrConvert.ToNode({Identifier(p.Name)})",
         _ => $"(global::System.Text.Json.Nodes.JsonNode?){Identifier(p.Name)}",
     };
 

@@ -42,12 +42,12 @@ partial class Order
     /// <summary>Replays this Order from its log, applies the "pay" action and appends it (stored code 1498167451).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, options, cancellationToken);
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt) }, options, cancellationToken);
 
     /// <summary>Applies the "pay" action inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(global::Spector.SpectorSession session, decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::System.Text.Json.JsonSerializer.SerializeToNode(receipt) }, options, cancellationToken);
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt) }, options, cancellationToken);
 
     /// <summary>Replays this Order from its log, applies the "cancel" action and appends it (stored code 107912235).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]

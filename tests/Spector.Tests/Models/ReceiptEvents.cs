@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Spector.Tests;
 
 /// <summary>A hashed table with per-record chains: each receipt's events chain on their own, with no table-wide lock.</summary>
@@ -14,10 +16,18 @@ public partial class Receipt
     public decimal Total { get; set; }
     public decimal Refunded { get; set; }
 
-    static void Changeset(Changeset<Receipt> c) => c.Cast("customer", "total", "refunded").ValidateRequired("customer");
+    [System.ComponentModel.DataAnnotations.Schema.NotMapped]
+    public List<decimal> Lines { get; set; } = [];
+
+    static void Changeset(Changeset<Receipt> c) =>
+        c.Cast("customer", "total", "refunded", "lines").ValidateRequired("customer");
 
     [OnAction("refund")]
     static void Refund(Changeset<Receipt> c, decimal amount) => c.Record.Refunded += amount;
 
-    static Attrs Savepoint(Receipt r, int version) => new() { ["customer"] = r.Customer, ["total"] = r.Total, ["refunded"] = r.Refunded };
+    static Attrs Savepoint(Receipt r, int version) => new()
+    {
+        ["customer"] = r.Customer, ["total"] = r.Total, ["refunded"] = r.Refunded,
+        ["lines"] = JsonValue.Create(r.Lines),
+    };
 }

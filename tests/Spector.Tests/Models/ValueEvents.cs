@@ -16,7 +16,7 @@ public enum Access
     Write = 2,
 }
 
-[Evented(Table = "samples", Actions = ["adjust"])]
+[Evented(Table = "samples", Actions = ["adjust", "reprice"])]
 public partial class Sample
 {
     public Guid Id { get; set; }
@@ -59,5 +59,14 @@ public partial class Sample
         c.Record.Count = count;
         c.Record.At = at;
         c.Record.Plan = plan;
+    }
+
+    /// <summary>Parameters of types with no scalar conversion: stored in their nested forms.</summary>
+    [OnAction("reprice")]
+    static void Reprice(Changeset<Sample> c, BigInteger big, List<decimal> prices, char mark)
+    {
+        c.Record.Big = big;
+        c.Record.Prices = prices;
+        c.Record.Text = mark.ToString();
     }
 }
