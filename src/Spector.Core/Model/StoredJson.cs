@@ -45,6 +45,17 @@ internal static class StoredJson
         }
     }
 
+    /// <summary>
+    /// An event's metadata in stored form: checked like a payload (no U+0000, no lone surrogates, finite numbers),
+    /// and refused naming <c>metadata.key</c>.
+    /// </summary>
+    public static string Metadata(JsonObject metadata)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
+        using (var writer = new Utf8JsonWriter(buffer, Payload.WriterOptions)) Node(writer, metadata, "metadata", depth: 1);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <summary>A node in its stored form, parsed (for conversions of values a handler set itself).</summary>
     public static JsonElement ToElement(JsonNode node)
     {

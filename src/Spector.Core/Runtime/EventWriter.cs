@@ -93,7 +93,12 @@ internal static class EventWriter
     private sealed record KeyedEvent(Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload);
 
     /// <summary>What a write will store, built from the replayed record outside the table chain's lock.</summary>
-    private sealed record Built<T>(DateTimeOffset Now, string Payload, EventDraft? Draft, RecordWrite? RecordWrite, T? Result) where T : class;
+    private sealed record Built<T>(DateTimeOffset Now, string Payload, EventDraft? Draft, RecordWrite? RecordWrite, T? Result)
+        where T : class
+    {
+        /// <summary>The event's metadata in its stored form, checked like a payload value.</summary>
+        public string? Metadata { get; init; }
+    }
 
     private static async Task<T?> WriteAsync<T>(WriteRequest<T> request, SpectorSession? session, CancellationToken ct) where T : class
     {
@@ -105,8 +110,7 @@ internal static class EventWriter
         // Checked before anything is opened: a value that cannot be stored exactly is refused, never altered.
         if (StoredJson.Check(request.Attrs) is { } unstorable)
             throw Unstorable(type, request.ActionName, id, request.EventId, unstorable);
-        if (request.Key is { Length: 0 })
-            throw new ArgumentException("An idempotency key must not be empty.", nameof(WriteOptions.IdempotencyKey));
+        if (request.Key is { } key) WriteOptions.CheckKey(key);
         if (request.Options?.ExpectedSeq is { } expectedSeq && (request.Creates || expectedSeq < 1))
             throw new ArgumentOutOfRangeException(nameof(WriteOptions.ExpectedSeq), expectedSeq, request.Creates
                 ? "An insert creates a new record: it has no seq to expect."
@@ -189,7 +193,7 @@ internal static class EventWriter
         }
 
         var row = new EventRow(request.EventId, id, seq, type.SchemaIndex, request.Action, built.Now, built.Payload,
-            built.Draft?.Metadata?.ToJsonString(), built.Draft?.Links, request.Key);
+            built.Metadata, built.Draft?.Links, request.Key);
         var appended = await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, request.Creates, tableChain, built.RecordWrite, ct)
             .ConfigureAwait(false);
         if (appended is null)
@@ -341,7 +345,16 @@ internal static class EventWriter
         RecordWrite? recordWrite = type.Table is not { } table ? null
             : changeset is null ? new RecordWrite(table.DeleteSql, new DynamicParameters(new { id }))
             : new RecordWrite(request.Creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
-        return new Built<T>(now, payload, draft, recordWrite, changeset is null ? null : record);
+        string? metadata;
+        try
+        {
+            metadata = draft?.Metadata is { } given ? StoredJson.Metadata(given) : null;
+        }
+        catch (UnstorableValueException e)
+        {
+            throw Unstorable(type, request.ActionName, id, eventId, e);
+        }
+        return new Built<T>(now, payload, draft, recordWrite, changeset is null ? null : record) { Metadata = metadata };
     }
 
     /// <summary>A statement on the record's table, run in the same command as the event insert.</summary>

@@ -21,6 +21,32 @@ public sealed class HookTests(Db db) : DatabaseTest(db)
         Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].Metadata!)!["action"]!.GetValue<string>(), Is.EqualTo("update"));
     }
 
+    // Characters by code: a lone surrogate in an attribute argument would be compiled as U+FFFD.
+    [TestCase(0x0000, "U+0000")]
+    [TestCase(0xD800, "lone UTF-16 surrogate")]
+    [TestCase(0xDFFF, "lone UTF-16 surrogate")]
+    public async Task Metadata_that_cannot_be_stored_is_refused_on_both_databases(int character, string reason)
+    {
+        var actor = "ops" + (char)character + "!";
+        Ticket.Actor = "ops@example.com";
+        var ticket = await Ticket.InsertAsync(new Attrs { ["title"] = "Printer jam" });
+        try
+        {
+            Ticket.Actor = actor;
+            var error = Assert.ThrowsAsync<ChangesetInvalidException>(
+                () => ticket.UpdateAsync(new Attrs { ["title"] = "Paper out" }))!;
+            Assert.That(error.Errors.Keys, Is.EqualTo(new[] { "metadata" }));
+            Assert.That(error.Errors["metadata"].Single(), Does.Contain(reason).And.Contain("metadata.actor"));
+            Assert.That(error.RecordId, Is.EqualTo(ticket.Id));
+            Assert.That(await CountAsync("events", "\"schema\" = 8"), Is.EqualTo(1), "nothing stored");
+            Assert.That((await Ticket.GetAsync(ticket.Id))!.Title, Is.EqualTo("Printer jam"));
+        }
+        finally
+        {
+            Ticket.Actor = "system";
+        }
+    }
+
     [Test]
     public async Task PrepareMaterialization_shapes_the_row_and_can_refuse_the_write()
     {

@@ -27,6 +27,45 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
         Assert.That(await connection.ExecuteScalarAsync<string>("SELECT \"idempotency_key\" FROM \"events\""), Is.EqualTo("signup-1"));
     }
 
+    private static IEnumerable<TestCaseData> BadKeys()
+    {
+        TestCaseData Case(string name, string key, string reason) => new TestCaseData(key, reason).SetName($"{{m}}({name})");
+        yield return Case("empty", "", "empty");
+        yield return Case("NUL", "order\0" + "1", "U+0000");
+        yield return Case("lone high surrogate", "lone\uD800", "lone UTF-16 surrogate (U+D800)");
+        yield return Case("lone low surrogate", "\uDFFFlone", "lone UTF-16 surrogate (U+DFFF)");
+        yield return Case("513 bytes", new string('k', 511) + "é", "at most 512 UTF-8 bytes; this one has 513");
+        yield return Case("3000 bytes", new string('€', 1000), "this one has 3000");
+    }
+
+    [TestCaseSource(nameof(BadKeys))]
+    public async Task A_key_the_databases_cannot_store_alike_is_refused_before_anything_is_written(string key, string reason)
+    {
+        var user = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x" });
+
+        var error = Assert.ThrowsAsync<ArgumentException>(() => user.UpdateAsync(new Attrs { ["age"] = 31 }, Key(key)))!;
+        Assert.That(error.Message, Does.Contain(reason));
+        Assert.That(error.ParamName, Is.EqualTo(nameof(WriteOptions.IdempotencyKey)));
+        Assert.ThrowsAsync<ArgumentException>(() => User.InsertAsync(new Attrs { ["name"] = "Bo", ["email"] = "b@x" }, Key(key)));
+        Assert.That(await CountAsync("events"), Is.EqualTo(1), "nothing written");
+    }
+
+    [Test]
+    public async Task Keys_at_the_limit_and_with_astral_characters_are_distinct_and_kept()
+    {
+        var user = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x" });
+        var longest = new string('k', 508) + "🚀";
+        await user.UpdateAsync(new Attrs { ["age"] = 31 }, Key(longest));
+        await user.UpdateAsync(new Attrs { ["age"] = 32 }, Key("🚀"));
+        await user.UpdateAsync(new Attrs { ["age"] = 33 }, Key("🚁"));
+
+        Assert.That((await User.GetAsync(user.Id))!.Age, Is.EqualTo(33), "three keys, three writes");
+        await using var connection = await OpenAsync();
+        Assert.That(await connection.QueryAsync<string>(
+                "SELECT \"idempotency_key\" FROM \"events\" WHERE \"idempotency_key\" IS NOT NULL ORDER BY \"seq\""),
+            Is.EqualTo(new[] { longest, "🚀", "🚁" }));
+    }
+
     [Test]
     public async Task A_retried_update_action_and_delete_append_once_each()
     {
