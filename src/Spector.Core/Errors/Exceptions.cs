@@ -203,6 +203,33 @@ public sealed class StaleRecordException : SpectorException
     public IReadOnlyList<string> Fields { get; }
 }
 
+/// <summary>
+/// The heads table and the events of a record disagree (events were appended or removed around Spector). The
+/// heads table must be rebuilt from the log. Nothing was stored.
+/// </summary>
+public sealed class StaleHeadException : SpectorException
+{
+    internal StaleHeadException(string recordType, string action, string table, string heads, Guid recordId, long headSeq,
+        long logSeq)
+        : base($"{action} of {recordType} {recordId}: heads table {heads} puts it at seq {headSeq}, but its events in " +
+               $"{table} end at seq {logSeq}. Rebuild the heads table from the log (drop it and run the migration). " +
+               "Nothing was stored.", table, recordId, null)
+    {
+        HeadsTable = heads;
+        HeadSeq = headSeq;
+        LogSeq = logSeq;
+    }
+
+    /// <summary>The heads table holding the stale row.</summary>
+    public string HeadsTable { get; }
+
+    /// <summary>The seq the heads table records.</summary>
+    public long HeadSeq { get; }
+
+    /// <summary>The seq the record's events end at.</summary>
+    public long LogSeq { get; }
+}
+
 /// <summary>A link joins events of different records, or names an event that does not exist. Nothing was stored.</summary>
 public sealed class InvalidLinkException : SpectorException
 {

@@ -163,9 +163,8 @@ internal static class EventWriter
             if (request.Options?.ExpectedSeq is { } expected && expected != found.LastSeq)
                 throw new ConcurrencyConflictException(type.Name, request.ActionName, log.Table, id, expected, found.LastSeq);
             if (replayed.Record is null || replayed.LastSeq != found.LastSeq)
-                throw new InvalidOperationException(
-                    $"Heads table {shard.Sql.Heads} puts {type.Name} {id} at seq {found.LastSeq}, but its events in {shard.Table} end at seq " +
-                    $"{replayed.LastSeq}. Rebuild the heads table from the log (drop it and run the migration). Nothing was stored.");
+                throw new StaleHeadException(type.Name, request.ActionName, shard.Table, shard.Sql.Heads, id, found.LastSeq,
+                    replayed.LastSeq);
             if (request.Expected is not null && type.Diff(replayed.Record, request.Expected) is { Count: > 0 } stale)
                 throw new StaleRecordException(type.Name, log.Table, id, stale);
             record = replayed.Record;
@@ -298,7 +297,8 @@ internal static class EventWriter
             : twin.ParentId != request.RecordId ? $"it wrote record {twin.ParentId}"
             : null;
         difference ??= twin.Action != request.Action
-            ? $"it is a {type.Log.ActionName(twin.Action) ?? twin.Action.ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a {request.ActionName}"
+            ? $"its action is {type.Log.ActionName(twin.Action) ?? twin.Action.ToString(System.Globalization.CultureInfo.InvariantCulture)}, " +
+              $"not {request.ActionName}"
             : request.Action is EventActions.Delete or EventActions.Savepoint
               || Payload.SameAttrs(request.Attrs, twin.Payload, request.Creates ? EventActions.Insert : request.Action) ? null
             : "its payload differs";

@@ -15,6 +15,31 @@ public sealed class HeadsMigrationTests(Db db) : DatabaseTest(db)
         "WHERE \"schema\" >= 0 ORDER BY \"record_id\"";
 
     [Test]
+    public async Task A_head_left_stale_by_a_raw_append_is_a_typed_error_naming_table_and_record()
+    {
+        var user = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x" });
+        user = await user.UpdateAsync(new Attrs { ["age"] = 30 });
+        var at = DateTimeOffset.UtcNow;
+        var raw = new
+        {
+            id = Guid.CreateVersion7(), parent = user.Id, schema = User.SpectorType.SchemaIndex, action = EventActions.Update,
+            payload = """{"__version__":0,"age":31}""",
+            at = Database == Db.Postgres ? (object)at : at.ToUnixTimeMilliseconds() * 1000,
+        };
+        await ExecuteRawAsync("INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", " +
+            "\"inserted_at\") VALUES (@id, @parent, 3, @schema, @action, " +
+            (Database == Db.Postgres ? "CAST(@payload AS jsonb)" : "@payload") + ", @at)", raw);
+
+        var error = Assert.ThrowsAsync<StaleHeadException>(() => user.UpdateAsync(new Attrs { ["age"] = 40 }))!;
+
+        Assert.That(error, Is.InstanceOf<SpectorException>());
+        Assert.That((error.Table, error.RecordId, error.HeadSeq, error.LogSeq), Is.EqualTo(("events", (Guid?)user.Id, 2L, 3L)));
+        Assert.That(error.HeadsTable, Is.EqualTo("events_heads"));
+        Assert.That(error.Message, Does.Contain("Rebuild the heads table"));
+        Assert.That(await CountAsync("events"), Is.EqualTo(3), "nothing stored");
+    }
+
+    [Test]
     public async Task A_table_written_before_heads_existed_gets_its_heads_from_the_log_and_keeps_its_chain()
     {
         // Today's code path leaves exactly this: event rows (with savepoints and a delete) and no heads table.

@@ -99,6 +99,7 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
         var otherPayload = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => ann.UpdateAsync(new Attrs { ["age"] = 32 }, Key("k")));
         var otherRecord = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => bob.UpdateAsync(new Attrs { ["age"] = 31 }, Key("k")));
         var otherAction = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => ann.TouchAsync(new Attrs { ["age"] = 31 }, Key("k")));
+        Assert.That(otherAction!.Message, Does.Contain("its action is update, not touch"), "no \"a update\"");
         var insert = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => User.InsertAsync(new Attrs { ["name"] = "C", ["email"] = "c" }, Key("k")));
 
         foreach (var error in new[] { otherPayload, otherRecord, otherAction, insert })
