@@ -393,7 +393,7 @@ internal abstract class Dialect
         [
             $"""
             CREATE TABLE IF NOT EXISTS {Q(heads)} (
-                "record_id" BLOB NOT NULL PRIMARY KEY,
+                "record_id" TEXT NOT NULL PRIMARY KEY,
                 "schema" INTEGER NOT NULL,
                 "last_seq" INTEGER NOT NULL,
                 "last_hash" BLOB NULL,

@@ -22,6 +22,11 @@ public sealed class SqliteIdTests(Db db) : DatabaseTest(db)
         Assert.That(declared, Is.EqualTo(new[] { "TEXT", "TEXT" }));
         var (type, text) = await connection.QuerySingleAsync<(string, string)>("SELECT typeof(\"id\"), \"id\" FROM \"ledger\"");
         Assert.That((type, text), Is.EqualTo(("text", account.Id.ToString("D").ToUpperInvariant())));
+        Assert.That(await connection.QuerySingleAsync<string>(
+            "SELECT \"type\" FROM pragma_table_info('ledger_heads') WHERE \"name\" = 'record_id'"), Is.EqualTo("TEXT"));
+        var heads = await connection.QueryAsync<(string, string)>(
+            "SELECT typeof(\"record_id\"), \"record_id\" FROM \"ledger_heads\" WHERE \"schema\" >= 0");
+        Assert.That(heads, Is.EqualTo(new[] { ("text", account.Id.ToString("D").ToUpperInvariant()) }), "the heads table too");
 
         using var export = new MemoryStream();
         await LedgerEvents.Log.ExportChainAsync(export);
