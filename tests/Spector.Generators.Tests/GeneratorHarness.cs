@@ -44,6 +44,18 @@ internal static class GeneratorHarness
             output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray());
     }
 
+    /// <summary>The consumer assembly built from <paramref name="sources"/> with the generator's output.</summary>
+    public static byte[] Build(params string[] sources)
+    {
+        Driver().RunGeneratorsAndUpdateCompilation(Compile(sources), out var output, out _);
+        using var image = new MemoryStream();
+        var emitted = output.Emit(image);
+        if (!emitted.Success)
+            throw new InvalidOperationException(
+                string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        return image.ToArray();
+    }
+
     public sealed record Result(
         IReadOnlyDictionary<string, string> Sources,
         ImmutableArray<Diagnostic> GeneratorDiagnostics,
