@@ -89,14 +89,18 @@ public static class AttrConvert
     public static float? ToNullableSingle(JsonElement value) => IsNull(value) ? null : ToSingle(value);
 
     // A number past the double's range (1e400) is refused, never read as infinity.
-    public static double ToDouble(JsonElement value) =>
-        Read(value, "Double", static (JsonElement e, out double v) => e.TryGetDouble(out v) && double.IsFinite(v));
+    public static double ToDouble(JsonElement value) => IsText(value, "Double")
+        ? throw new FormatException($"{Shown(value)} is not a valid Double" +
+            (double.TryParse(value.GetString(), NumberStyles.Float, Invariant, out _) ? " (outside its range)" : ""))
+        : Read(value, "Double", static (JsonElement e, out double v) => e.TryGetDouble(out v) && double.IsFinite(v));
     public static double? ToNullableDouble(JsonElement value) => IsNull(value) ? null : ToDouble(value);
 
     /// <summary>Decimals are stored as strings, which keep every digit and the scale; older numbers are read too.</summary>
     public static decimal ToDecimal(JsonElement value) => IsText(value, "Decimal")
-        ? Parse(value, "Decimal", static (string s, out decimal v) => decimal.TryParse(s, DecimalStyle, Invariant, out v))
-        : Read(value, "Decimal", static (JsonElement e, out decimal v) => e.TryGetDecimal(out v));
+        ? Parse(value, "Decimal", static (string s, out decimal v) =>
+            decimal.TryParse(s, DecimalStyle, Invariant, out v) && NumberText.SameDigits(s, v))
+        : Read(value, "Decimal", static (JsonElement e, out decimal v) =>
+            e.TryGetDecimal(out v) && NumberText.SameDigits(e.GetRawText(), v));
     public static decimal? ToNullableDecimal(JsonElement value) => IsNull(value) ? null : ToDecimal(value);
 
     public static Guid ToGuid(JsonElement value) =>

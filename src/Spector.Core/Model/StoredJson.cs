@@ -302,6 +302,10 @@ internal static class NumberText
     public static bool SameValue(string text, double value) =>
         Normalize(text) is { } written && written == Normalize(value.ToString("R", CultureInfo.InvariantCulture));
 
+    /// <summary>True when a decimal read from <paramref name="text"/> kept every digit (28 at most fit).</summary>
+    public static bool SameDigits(string text, decimal value) =>
+        Normalize(text) is { } written && written == Normalize(value.ToString(CultureInfo.InvariantCulture));
+
     // "-0012.3400e2" -> "-1234e0": sign, significant digits, exponent; null when the exponent does not fit.
     private static string? Normalize(string text)
     {

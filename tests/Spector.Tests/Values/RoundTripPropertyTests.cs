@@ -283,7 +283,8 @@ internal static class Values
         null => null,
         JsonObject o => new JsonObject(o.Select(m => KeyValuePair.Create(m.Key, StoredForm(m.Value)))),
         JsonArray a => new JsonArray(a.Select(StoredForm).ToArray()),
-        JsonValue v when v.TryGetValue<long>(out var l) => l is >= -MaxExact and <= MaxExact
+        // 2^53 itself is a string: 2^53 + 1 parses to the same double.
+        JsonValue v when v.TryGetValue<long>(out var l) => l is > -MaxExact and < MaxExact
             ? JsonValue.Create(l)
             : JsonValue.Create(l.ToString(CultureInfo.InvariantCulture)),
         JsonValue v when v.TryGetValue<double>(out var d) => JsonValue.Create(d == 0 ? 0.0 : d),

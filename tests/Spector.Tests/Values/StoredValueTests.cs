@@ -210,7 +210,12 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
         yield return Case("duplicate key", "meta", "\"a\" twice", () => new() { ["meta"] = JsonNode.Parse("""{"a":1,"a":2}""") });
         yield return Case("nested duplicate key", "meta", "\"c\" twice",
             () => new() { ["meta"] = new JsonObject { ["b"] = JsonNode.Parse("""[{"c":1,"c":2}]""") } });
-        yield return Case("1e400 into a double", "ratio", "Double", () => new() { ["ratio"] = JsonNode.Parse("1e400") });
+        yield return Case("1e400 into a double", "ratio", "\"1e400\" is not a valid Double (outside its range)",
+            () => new() { ["ratio"] = JsonNode.Parse("1e400") });
+        yield return Case("34 digits into a decimal", "amount", "is not a valid Decimal",
+            () => new() { ["amount"] = JsonNode.Parse("0.1234567890123456789012345678901234") });
+        yield return Case("34 digits as text into a decimal", "amount", "is not a valid Decimal",
+            () => new() { ["amount"] = "1.234567890123456789012345678901234" });
         yield return Case("undefined enum number", "plan", "not a defined value", () => new() { ["plan"] = 99 });
         yield return Case("enum number as text", "plan", "not a defined value", () => new() { ["plan"] = "99" });
         yield return Case("undefined flag", "access", "not a defined value", () => new() { ["access"] = 8 });
