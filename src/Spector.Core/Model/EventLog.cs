@@ -186,7 +186,7 @@ public sealed class EventLog
 
     /// <summary>Creates the tables; <paramref name="appendOnly"/> false skips the triggers that refuse UPDATE and DELETE of events.</summary>
     public Task MigrateUpAsync(bool appendOnly, CancellationToken cancellationToken = default) =>
-        RunAsync(UpStatements(Store.Dialect, appendOnly), cancellationToken);
+        RunAsync(UpStatements(Store.Dialect, appendOnly), cancellationToken, upgradeColumns: true);
 
     /// <summary>Drops the tables in the configured store.</summary>
     public Task MigrateDownAsync(CancellationToken cancellationToken = default) =>
@@ -286,10 +286,14 @@ public sealed class EventLog
             $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}.")
         : Shards[0];
 
-    private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
+    private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct, bool upgradeColumns = false)
     {
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        // PostgreSQL's statements add missing columns themselves (ADD COLUMN IF NOT EXISTS); SQLite's cannot.
+        if (upgradeColumns && Store.Dialect == SqlDialect.Sqlite)
+            foreach (var shard in Shards)
+                await ContextColumns.AddIfMissingSqliteAsync(connection, tx, shard.Table, ct).ConfigureAwait(false);
         foreach (var sql in statements)
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
@@ -328,21 +332,4 @@ public static class EventActions
         Savepoint => "savepoint",
         _ => null,
     };
-}
-
-/// <summary>One row of an events table.</summary>
-public sealed record StoredEvent(
-    Guid Id,
-    Guid ParentId,
-    long Seq,
-    long Position,
-    int Schema,
-    int ActionCode,
-    string? Action,
-    string Payload,
-    string? Metadata,
-    DateTimeOffset InsertedAt)
-{
-    /// <summary>The payload as attributes.</summary>
-    public Attrs ReadAttrs() => Attrs.Parse(Payload);
 }

@@ -3,11 +3,23 @@ namespace Spector;
 /// <summary>The SQL text of one events table, built once from its validated, quoted name.</summary>
 internal sealed class EventLogSql
 {
-    private const string EventColumns = "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\"";
-    private const string AliasedColumns = "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", e.\"inserted_at\"";
+    /// <summary>Every stored column of an event but its hash, in the order <see cref="EventReader"/> reads them (context from 9).</summary>
+    public static readonly string EventColumns =
+        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", " +
+        ContextColumns.SelectList();
+
+    /// <summary>As <see cref="EventColumns"/> after the alias <c>e</c>; the chain query reads the hash at 16, the links at 17.</summary>
+    public static readonly string AliasedColumns =
+        "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", " +
+        "e.\"inserted_at\", " + ContextColumns.SelectList("e");
+
+    /// <summary>The ordinal of the first context column in <see cref="EventColumns"/>.</summary>
+    public const int FirstContextColumn = 9;
     private readonly string _table;
     private readonly string _appendPostgres;
     private readonly string _appendSqlite;
+    private readonly string _appendWithContextPostgres;
+    private readonly string _appendWithContextSqlite;
     private readonly string _chainPostgres;
     private readonly string _chainSqlite;
     private readonly IReadOnlyList<EventLinkInfo> _links;
@@ -42,6 +54,8 @@ internal sealed class EventLogSql
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
         _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed);
+        _appendWithContextPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed, withContext: true);
+        _appendWithContextSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed, withContext: true);
         ChainHead = $"SELECT \"hash\" FROM {t} ORDER BY \"position\" DESC LIMIT 1";
         // Each event's links come with it, so verification stays one ordered stream. Per-record chains are
         // walked record by record, through the (parent_id, seq) unique index.
@@ -118,7 +132,14 @@ internal sealed class EventLogSql
     public string LinksOf(Dialect dialect) =>
         $"SELECT {dialect.LinksOfEventSql("e", _links)} FROM {SqlIdentifier.Quote(_table)} e WHERE e.\"id\" = @id";
 
-    public string Append(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendPostgres : _appendSqlite;
+    /// <summary>Inserts one event; <paramref name="withContext"/> also binds the context columns (<c>@__actor_type</c>..).</summary>
+    public string Append(Dialect dialect, bool withContext = false) => (dialect.Kind, withContext) switch
+    {
+        (SqlDialect.PostgreSql, false) => _appendPostgres,
+        (SqlDialect.PostgreSql, true) => _appendWithContextPostgres,
+        (_, false) => _appendSqlite,
+        _ => _appendWithContextSqlite,
+    };
 
     public override string ToString() => _table;
 }

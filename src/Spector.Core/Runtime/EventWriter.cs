@@ -79,6 +79,8 @@ internal static class EventWriter
         var recordChains = log is { Hashed: true, HashScope: HashScope.Record };
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
+        // Taken once, where the caller's scope and activity are: the scope, the session's, then the current trace.
+        var context = EventContext.Capture(session?.Context);
         for (var attempt = 1; ; attempt++)
         {
             var serialize = attempt > SerializeAfterAttempts;
@@ -129,7 +131,8 @@ internal static class EventWriter
             var now = Clock.UtcNow();
             if (action == EventActions.Savepoint)
             {
-                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, eventId, seq, previousHash, ct).ConfigureAwait(false);
+                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, eventId, seq, previousHash, context, ct)
+                    .ConfigureAwait(false);
                 return record;
             }
             // A created record keeps the timestamps its attrs bring, whatever the action.
@@ -137,9 +140,12 @@ internal static class EventWriter
             var changeset = action == EventActions.Delete ? null : Handle(type, record, actionName, id, eventId, payload);
             var prepares = changeset is not null && type.HasPrepareEvent;
             EventDraft? draft = null;
-            if (prepares || metadata is not null)
+            if (prepares || metadata is not null || context.Metadata is not null)
             {
-                draft = new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload));
+                draft = new EventDraft(log, eventId, id, actionName, Attrs.Parse(payload))
+                {
+                    Context = context, Metadata = (System.Text.Json.Nodes.JsonObject?)context.Metadata?.DeepClone(),
+                };
                 if (prepares)
                 {
                     IReadOnlyList<StoredEvent> previous = creates
@@ -159,9 +165,10 @@ internal static class EventWriter
                 : changeset is null ? new RecordWrite(table.DeleteSql, new DynamicParameters(new { id }))
                 : new RecordWrite(creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
             var hash = await AppendRowAsync(connection, tx, dialect, log, shard, previousHash, eventId, id, seq, type.SchemaIndex, action, now, payload,
-                draft?.Metadata?.ToJsonString(), ct, draft?.Links, recordWrite).ConfigureAwait(false);
+                draft?.Metadata?.ToJsonString(), ct, draft?.Links, recordWrite, StoredContext.From(draft?.Context ?? context)).ConfigureAwait(false);
             if (changeset is not null && type is { HasSavepoint: true, SavepointEvery: > 0 } && seq % type.SavepointEvery == 0)
-                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, Guid.CreateVersion7(), seq + 1, hash, ct).ConfigureAwait(false);
+                await AppendSavepointAsync(connection, tx, dialect, type, shard, record, id, Guid.CreateVersion7(), seq + 1, hash, context, ct)
+                    .ConfigureAwait(false);
             return changeset is null ? null : record;
         }
     }
@@ -177,11 +184,11 @@ internal static class EventWriter
     private static async Task<byte[]?> AppendRowAsync(DbConnection connection, DbTransaction tx, Dialect dialect, EventLog log, EventShard shard,
         byte[]? previousHash,
         Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset now, string payload, string? metadata, CancellationToken ct,
-        IReadOnlyList<EventLinkRow>? links = null, RecordWrite? recordWrite = null)
+        IReadOnlyList<EventLinkRow>? links = null, RecordWrite? recordWrite = null, StoredContext context = default)
     {
         var hash = previousHash is null
             ? null
-            : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata, links);
+            : EventHash.Compute(previousHash, eventId, recordId, seq, schema, action, now, payload, metadata, links, context);
         var parameters = new DynamicParameters();
         parameters.Add("__id", eventId);
         parameters.Add("__parent_id", recordId);
@@ -192,7 +199,8 @@ internal static class EventWriter
         parameters.Add("__metadata", metadata, System.Data.DbType.String);
         parameters.Add("__inserted_at", dialect.Timestamp(now));
         if (hash is not null) parameters.Add("__hash", hash);
-        var sql = shard.Sql.Append(dialect);
+        if (!context.IsEmpty) ContextColumns.Bind(parameters, context);
+        var sql = shard.Sql.Append(dialect, withContext: !context.IsEmpty);
         if (recordWrite is not null)
         {
             sql = $"{sql};\n{recordWrite.Sql}";
@@ -220,7 +228,7 @@ internal static class EventWriter
     /// </summary>
     private static Task<byte[]?> AppendSavepointAsync<T>(DbConnection connection, DbTransaction tx, Dialect dialect, EventedType<T> type,
         EventShard shard, T record,
-        Guid recordId, Guid eventId, long seq, byte[]? previousHash, CancellationToken ct) where T : class
+        Guid recordId, Guid eventId, long seq, byte[]? previousHash, EventContext context, CancellationToken ct) where T : class
     {
         var now = Clock.UtcNow();
         var payload = Payload.Build(type.CreateSavepoint(record, type.Version), type.Version, eventId, now, EventActions.Savepoint);
@@ -230,7 +238,7 @@ internal static class EventWriter
             throw new ChangesetInvalidException(type.Name, "savepoint", type.Log.Table, recordId, eventId,
                 missing.ToDictionary(key => key, _ => (IReadOnlyList<string>)["is not restored by the Savepoint hook's attrs"]));
         return AppendRowAsync(connection, tx, dialect, type.Log, shard, previousHash, eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
-            payload, null, ct);
+            payload, null, ct, context: StoredContext.From(context));
     }
 
     /// <summary>

@@ -70,7 +70,12 @@ internal abstract class Dialect
     /// Inserts one event row. Its parameters start with <c>__</c> so a record-table statement can share the
     /// command (record columns bind as <c>@column</c>).
     /// </summary>
-    public abstract string AppendSql(string table, bool hashed);
+    public abstract string AppendSql(string table, bool hashed, bool withContext = false);
+
+    /// <summary>The context column list and parameter list appended to an INSERT of an event, or nothing.</summary>
+    protected static (string Columns, string Values) ContextInsert(bool withContext) => withContext
+        ? (", " + ContextColumns.SelectList(), ", " + string.Join(", ", ContextColumns.Names.Select(name => "@__" + name)))
+        : ("", "");
 
     /// <summary>Value to bind for an event's <c>inserted_at</c>.</summary>
     public abstract object Timestamp(DateTimeOffset value);
@@ -122,6 +127,7 @@ internal abstract class Dialect
                     "action" integer NOT NULL,
                     "payload" jsonb NOT NULL,
                     "metadata" jsonb NULL,
+                    {ContextColumns.Definitions},
                     "idempotency_key" text NULL,
                     "inserted_at" timestamptz NOT NULL,
                     "tx_id" xid8 NOT NULL DEFAULT pg_current_xact_id(),
@@ -134,6 +140,9 @@ internal abstract class Dialect
                 $"""CREATE INDEX IF NOT EXISTS {Q(table + "_tx_id_idx")} ON {t} ("tx_id", "position")""",
                 SavepointIndex(table),
             };
+            // Tables created before the context columns get them here, before their indexes.
+            statements.InsertRange(1, ContextColumns.AddIfMissingPostgres(table));
+            statements.AddRange(ContextColumns.Indexes(table));
             if (appendOnly)
             {
                 var fn = Q(table + "_append_only");
@@ -159,10 +168,14 @@ internal abstract class Dialect
             $"DROP FUNCTION IF EXISTS {Q(table + "_append_only")}()",
         ];
 
-        public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at{(hashed ? ", @__hash" : "")})
-            """;
+        public override string AppendSql(string table, bool hashed, bool withContext = false)
+        {
+            var (columns, values) = ContextInsert(withContext);
+            return $"""
+                INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")}{columns})
+                VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at{(hashed ? ", @__hash" : "")}{values})
+                """;
+        }
 
         /// <summary>SQLSTATE raised by the same-record link trigger.</summary>
         public const string LinkRejectedSqlState = "SPE02";
@@ -258,6 +271,7 @@ internal abstract class Dialect
                     "action" INTEGER NOT NULL,
                     "payload" TEXT NOT NULL,
                     "metadata" TEXT NULL,
+                    {ContextColumns.Definitions},
                     "idempotency_key" TEXT NULL,
                     "inserted_at" INTEGER NOT NULL,
                     UNIQUE ("parent_id", "seq")
@@ -267,6 +281,8 @@ internal abstract class Dialect
                 $"""CREATE INDEX IF NOT EXISTS {Q(table + "_schema_idx")} ON {t} ("schema")""",
                 SavepointIndex(table),
             };
+            // Tables created before the context columns get them from MigrateUpAsync (SQLite has no ADD COLUMN IF NOT EXISTS).
+            statements.AddRange(ContextColumns.Indexes(table));
             if (appendOnly)
             {
                 statements.Add($"""
@@ -283,10 +299,14 @@ internal abstract class Dialect
 
         public override IReadOnlyList<string> DropEventsTable(string table) => [$"DROP TABLE IF EXISTS {Q(table)}"];
 
-        public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at{(hashed ? ", @__hash" : "")})
-            """;
+        public override string AppendSql(string table, bool hashed, bool withContext = false)
+        {
+            var (columns, values) = ContextInsert(withContext);
+            return $"""
+                INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at"{(hashed ? ", \"hash\"" : "")}{columns})
+                VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at{(hashed ? ", @__hash" : "")}{values})
+                """;
+        }
 
         public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
         {
