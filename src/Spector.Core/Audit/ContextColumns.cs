@@ -36,6 +36,7 @@ internal static class ContextColumns
         yield return Index("_causation_idx", "\"causation_id\", \"position\"", "causation_id");
         yield return Index("_trace_idx", "\"trace_id\", \"position\"", "trace_id");
         yield return Index("_inserted_at_idx", "\"inserted_at\", \"position\"", null);
+        yield return Index("_parent_time_idx", "\"parent_id\", \"inserted_at\", \"seq\"", null);
     }
 
     /// <summary>PostgreSQL: adds the columns to a table created before them (idempotent).</summary>

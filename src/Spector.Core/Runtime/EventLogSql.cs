@@ -44,6 +44,12 @@ internal sealed class EventLogSql
         ReplayUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to");
         ReplayFromSavepoint = ReplaySql(replayColumns, LatestSavepoint(""));
         ReplayFromSavepointUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to" + LatestSavepoint(" AND \"seq\" <= @up_to"));
+        // As of an instant: up to the record's latest event at or before @as_of, found by one probe of the
+        // (parent_id, inserted_at, seq) index; no such event leaves the bound NULL and the read empty.
+        var asOfSeq = $" AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of " +
+                      "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
+        ReplayAsOf = ReplaySql(replayColumns, asOfSeq);
+        ReplayFromSavepointAsOf = ReplaySql(replayColumns, asOfSeq + LatestSavepoint(asOfSeq));
         // A write to a per-record chain reads the record's head hash with the replay, not in a round trip of its own.
         if (hashed && hashScope == HashScope.Record)
         {
@@ -88,6 +94,12 @@ internal sealed class EventLogSql
 
     /// <summary>As <see cref="ReplayUpTo"/>, from the latest savepoint at or before <c>@up_to</c>.</summary>
     public string ReplayFromSavepointUpTo { get; }
+
+    /// <summary>As <see cref="Replay"/>, up to the last event at or before <c>@as_of</c>.</summary>
+    public string ReplayAsOf { get; }
+
+    /// <summary>As <see cref="ReplayAsOf"/>, from the latest savepoint at or before that event.</summary>
+    public string ReplayFromSavepointAsOf { get; }
 
     /// <summary>Every column of one record's events.</summary>
     public string EventsOf { get; }

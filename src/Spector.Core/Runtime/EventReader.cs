@@ -20,13 +20,15 @@ internal static class EventReader
     /// hash comes back too.
     /// </summary>
     public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, bool withChainHead = false) where T : class
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, bool withChainHead = false,
+        DateTimeOffset? asOf = null) where T : class
     {
         var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = (fromSavepoint, upToSeq is null, withChainHead) switch
+        command.CommandText = asOf is not null ? (fromSavepoint ? sql.ReplayFromSavepointAsOf : sql.ReplayAsOf)
+            : (fromSavepoint, upToSeq is null, withChainHead) switch
         {
             (true, true, true) => sql.ReplayFromSavepointWithHash,
             (false, true, true) => sql.ReplayWithHash,
@@ -38,6 +40,7 @@ internal static class EventReader
         } ?? throw new InvalidOperationException($"Events table {shard.Table} has no per-record chains to read a head of.");
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
+        if (asOf is { } instant) AddParameter(command, "as_of", Dialect.For(connection).Timestamp(instant));
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         T? state = null;
