@@ -58,6 +58,9 @@ public sealed class EventLog
     public static string ShardLinkTable(string shard, string linkTable) =>
         SqlIdentifier.Validate($"{shard}_{linkTable}", "shard link table");
 
+    /// <summary>Timelines and time buckets across the table's records (who, what, when, caused by what).</summary>
+    public AuditTrail Audit => field ??= new AuditTrail(this);
+
     /// <summary>True when records are spread over several shard tables by a route function.</summary>
     public bool IsSharded => _route is not null;
 
