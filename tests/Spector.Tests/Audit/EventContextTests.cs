@@ -247,7 +247,7 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         Assert.That(events.Select(e => e.Actor), Is.EqualTo(new[] { null, Bob }));
         await using var connection = await OpenAsync();
         var indexes = Database == Db.Postgres
-            ? await connection.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE tablename = 'events'")
+            ? await connection.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND schemaname = current_schema()")
             : await connection.QueryAsync<string>("SELECT name FROM pragma_index_list('events')");
         Assert.That(indexes, Is.SupersetOf(new[] { "events_actor_idx", "events_correlation_idx", "events_causation_idx", "events_inserted_at_idx" }));
     }
