@@ -45,11 +45,16 @@ internal sealed class EventLogSql
         ReplayFromSavepoint = ReplaySql(replayColumns, LatestSavepoint(""));
         ReplayFromSavepointUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to" + LatestSavepoint(" AND \"seq\" <= @up_to"));
         // As of an instant: up to the record's latest event at or before @as_of, found by one probe of the
-        // (parent_id, inserted_at, seq) index; no such event leaves the bound NULL and the read empty.
-        var asOfSeq = $" AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of " +
-                      "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
-        ReplayAsOf = ReplaySql(replayColumns, asOfSeq);
-        ReplayFromSavepointAsOf = ReplaySql(replayColumns, asOfSeq + LatestSavepoint(asOfSeq));
+        // (parent_id, inserted_at, seq) index; no such event leaves the bound NULL and the read empty. SQLite,
+        // without statistics, may pick the table-wide inserted_at index instead and walk it: it is told which.
+        string AsOfSeq(string hint) =>
+            $" AND \"seq\" <= (SELECT \"seq\" FROM {t}{hint} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of " +
+            "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
+        var postgresAsOf = AsOfSeq("");
+        var sqliteAsOf = AsOfSeq($" INDEXED BY {SqlIdentifier.Quote(table + "_parent_time_idx")}");
+        _replayAsOf = (ReplaySql(replayColumns, postgresAsOf), ReplaySql(replayColumns, sqliteAsOf));
+        _replayFromSavepointAsOf = (ReplaySql(replayColumns, postgresAsOf + LatestSavepoint(postgresAsOf)),
+            ReplaySql(replayColumns, sqliteAsOf + LatestSavepoint(sqliteAsOf)));
         // A write to a per-record chain reads the record's head hash with the replay, not in a round trip of its own.
         if (hashed && hashScope == HashScope.Record)
         {
@@ -95,11 +100,15 @@ internal sealed class EventLogSql
     /// <summary>As <see cref="ReplayUpTo"/>, from the latest savepoint at or before <c>@up_to</c>.</summary>
     public string ReplayFromSavepointUpTo { get; }
 
+    private readonly (string Postgres, string Sqlite) _replayAsOf;
+    private readonly (string Postgres, string Sqlite) _replayFromSavepointAsOf;
+
     /// <summary>As <see cref="Replay"/>, up to the last event at or before <c>@as_of</c>.</summary>
-    public string ReplayAsOf { get; }
+    public string ReplayAsOf(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _replayAsOf.Postgres : _replayAsOf.Sqlite;
 
     /// <summary>As <see cref="ReplayAsOf"/>, from the latest savepoint at or before that event.</summary>
-    public string ReplayFromSavepointAsOf { get; }
+    public string ReplayFromSavepointAsOf(Dialect dialect) =>
+        dialect.Kind == SqlDialect.PostgreSql ? _replayFromSavepointAsOf.Postgres : _replayFromSavepointAsOf.Sqlite;
 
     /// <summary>Every column of one record's events.</summary>
     public string EventsOf { get; }

@@ -27,7 +27,8 @@ internal static class EventReader
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = asOf is not null ? (fromSavepoint ? sql.ReplayFromSavepointAsOf : sql.ReplayAsOf)
+        command.CommandText = asOf is not null
+            ? fromSavepoint ? sql.ReplayFromSavepointAsOf(Dialect.For(connection)) : sql.ReplayAsOf(Dialect.For(connection))
             : (fromSavepoint, upToSeq is null, withChainHead) switch
         {
             (true, true, true) => sql.ReplayFromSavepointWithHash,
