@@ -10,7 +10,8 @@ public sealed record Actor
     public const int MaxIdLength = 256;
 
     /// <summary>Creates an actor; both parts are required and refused when too long or not storable text.</summary>
-    /// <exception cref="ArgumentException">A part is empty, too long, or holds a control character or a lone surrogate.</exception>
+    /// <exception cref="ArgumentException">A part is empty, too long, or holds a control character or a lone
+    /// surrogate.</exception>
     public Actor(string type, string id)
     {
         Type = ContextText.Require(type, "actor type", MaxTypeLength, nameof(type));

@@ -42,7 +42,8 @@ public sealed class AuditTrail
     }
 
     /// <summary>One page of the timeline, and the cursor of the next one.</summary>
-    /// <exception cref="ArgumentException">A bad filter or page size, an inverted range, or a cursor of another query.</exception>
+    /// <exception cref="ArgumentException">A bad filter or page size, an inverted range, or a cursor of another
+    /// query.</exception>
     public async Task<TimelinePage> TimelinePageAsync(TimelineQuery query, int pageSize = 100, string? after = null,
         SpectorSession? session = null, CancellationToken cancellationToken = default)
     {
@@ -53,7 +54,8 @@ public sealed class AuditTrail
         return new TimelinePage(page.Events, page.More ? CursorAfter(query, page.Events[^1]) : null);
     }
 
-    /// <summary>The cursor that resumes <paramref name="query"/>'s timeline just after <paramref name="shown"/>.</summary>
+    /// <summary>The cursor that resumes <paramref name="query"/>'s timeline just after <paramref
+    /// name="shown"/>.</summary>
     public string CursorAfter(TimelineQuery query, StoredEvent shown)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -65,7 +67,8 @@ public sealed class AuditTrail
     /// Counts events per time bucket and action (and schema, with <see cref="BucketQuery.BySchema"/>), in SQL, with a
     /// zero for every bucket an action has no event in.
     /// </summary>
-    /// <exception cref="ArgumentException">An inverted or empty range, or more than <see cref="BucketQuery.MaxBuckets"/> buckets.</exception>
+    /// <exception cref="ArgumentException">An inverted or empty range, or more than <see
+    /// cref="BucketQuery.MaxBuckets"/> buckets.</exception>
     public Task<EventBuckets> CountAsync(BucketQuery query, SpectorSession? session = null, CancellationToken cancellationToken = default) =>
         BucketCounter.CountAsync(_log, Shard, query ?? throw new ArgumentNullException(nameof(query)), session, cancellationToken);
 

@@ -11,7 +11,8 @@ internal static class ContextText
         Check(value, what, maxLength, parameter, allowLineBreaks: false)
         ?? throw new ArgumentException($"The {what} is required.", parameter);
 
-    /// <summary>Null stays null; anything else must be non-empty, at most <paramref name="maxLength"/> characters and storable.</summary>
+    /// <summary>Null stays null; anything else must be non-empty, at most <paramref name="maxLength"/> characters and
+    /// storable.</summary>
     public static string? Check(string? value, string what, int maxLength, string parameter, bool allowLineBreaks = false)
     {
         if (value is null) return null;

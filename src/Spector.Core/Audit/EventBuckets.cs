@@ -41,7 +41,8 @@ public sealed record BucketQuery(DateTimeOffset From, DateTimeOffset To, BucketS
 /// <summary>Counts per bucket, one series per action (or schema and action), zero-filled.</summary>
 /// <param name="Starts">Each bucket's start, in the query's time zone; bucket i ends where i + 1 starts.</param>
 /// <param name="End">The end of the last bucket.</param>
-/// <param name="Series">One series per action (and schema) that has an event in the range, ordered by schema then action code.</param>
+/// <param name="Series">One series per action (and schema) that has an event in the range, ordered by schema then
+/// action code.</param>
 public sealed record EventBuckets(IReadOnlyList<DateTimeOffset> Starts, DateTimeOffset End, IReadOnlyList<BucketSeries> Series)
 {
     /// <summary>Every series' count in bucket <paramref name="bucket"/>.</summary>

@@ -49,21 +49,24 @@ public sealed record EventContext
         init => field = ContextText.Check(value, "reason", MaxReasonLength, nameof(Reason), allowLineBreaks: true);
     }
 
-    /// <summary>The W3C trace id (32 lowercase hex digits); taken from <see cref="Activity.Current"/> when not set.</summary>
+    /// <summary>The W3C trace id (32 lowercase hex digits); taken from <see cref="Activity.Current"/> when not
+    /// set.</summary>
     public string? TraceId
     {
         get;
         init => field = ContextText.CheckHex(value, "trace id", 32, nameof(TraceId));
     }
 
-    /// <summary>The W3C span id (16 lowercase hex digits); taken from <see cref="Activity.Current"/> when not set.</summary>
+    /// <summary>The W3C span id (16 lowercase hex digits); taken from <see cref="Activity.Current"/> when not
+    /// set.</summary>
     public string? SpanId
     {
         get;
         init => field = ContextText.CheckHex(value, "span id", 16, nameof(SpanId));
     }
 
-    /// <summary>Extra data merged into the event's <c>metadata</c> column (its keys win over none; the hook's over its).</summary>
+    /// <summary>Extra data merged into the event's <c>metadata</c> column (its keys win over none; the hook's over
+    /// its).</summary>
     public JsonObject? Metadata { get; init; }
 
     /// <summary>True when no field is set.</summary>

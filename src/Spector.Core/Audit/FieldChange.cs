@@ -37,7 +37,8 @@ public sealed record FieldChange(string Key, object? Before, object? After)
     };
 }
 
-/// <summary>One event of a record with the properties it changed (empty for a savepoint, which changes nothing).</summary>
+/// <summary>One event of a record with the properties it changed (empty for a savepoint, which changes
+/// nothing).</summary>
 /// <param name="Event">The stored event, with its actor, reason and time.</param>
 /// <param name="Changes">The properties whose values differ after the event, in declaration order.</param>
 /// <param name="Deleted">True for the record's delete event.</param>

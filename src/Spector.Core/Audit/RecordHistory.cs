@@ -2,7 +2,8 @@ using System.Text.Json;
 
 namespace Spector;
 
-/// <summary>One record's history: its state as of an instant, its events in a time range, and what each event changed.</summary>
+/// <summary>One record's history: its state as of an instant, its events in a time range, and what each event
+/// changed.</summary>
 internal static class RecordHistory
 {
     /// <summary>
@@ -19,7 +20,8 @@ internal static class RecordHistory
         return replayed.Record;
     }
 
-    /// <summary>The record's events of one schema with <paramref name="from"/> &lt;= inserted_at &lt; <paramref name="to"/> (either bound open when null).</summary>
+    /// <summary>The record's events of one schema with <paramref name="from"/> &lt;= inserted_at &lt; <paramref
+    /// name="to"/> (either bound open when null).</summary>
     public static async Task<IReadOnlyList<StoredEvent>> EventsBetweenAsync(EventLog log, SpectorSession? session, Guid id, int schema,
         DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
     {
@@ -91,7 +93,8 @@ internal static class RecordHistory
         type.Apply(new Changeset<T>(type, record, action, Payload.VersionOf(attrs), stored.Id, attrs, isReplay: true));
     }
 
-    /// <summary>The property's value now; a mutable value (a list, an object) is copied, since replay goes on changing it.</summary>
+    /// <summary>The property's value now; a mutable value (a list, an object) is copied, since replay goes on
+    /// changing it.</summary>
     private static object? Snapshot<T>(EventedType<T> type, T record, string key) where T : class
     {
         if (!type.TryGetAttr(record, key, out var value) || value is null or string || value.GetType().IsValueType) return value;

@@ -26,7 +26,8 @@ public readonly record struct StoredContext(
     /// <summary>The actor, when both of its parts are stored.</summary>
     public Actor? Actor => ActorType is not null && ActorId is not null ? Actor.FromStored(ActorType, ActorId) : null;
 
-    /// <summary>The members of the envelope's <c>context</c> object, sorted by name as RFC 8785 orders them; nulls left out.</summary>
+    /// <summary>The members of the envelope's <c>context</c> object, sorted by name as RFC 8785 orders them; nulls
+    /// left out.</summary>
     internal IEnumerable<(string Name, string Value)> EnvelopeMembers()
     {
         if (ActorId is not null) yield return ("actor_id", ActorId);

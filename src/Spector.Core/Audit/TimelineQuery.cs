@@ -40,7 +40,8 @@ public sealed record TimelineQuery
     /// <summary>Only events of this schema index (one evented type).</summary>
     public int? Schema { get; init; }
 
-    /// <summary>Only events of this action (by name: <c>insert</c>, <c>update</c>, <c>delete</c>, <c>savepoint</c> or a custom action).</summary>
+    /// <summary>Only events of this action (by name: <c>insert</c>, <c>update</c>, <c>delete</c>, <c>savepoint</c> or
+    /// a custom action).</summary>
     public string? Action { get; init; }
 
     /// <summary>Only events stored at or after this instant.</summary>

@@ -102,7 +102,8 @@ public sealed record StoredEvent
     /// <summary>The payload as attributes.</summary>
     public Attrs ReadAttrs() => Attrs.Parse(PayloadJson);
 
-    /// <summary>Reads the payload key <paramref name="key"/> as <typeparamref name="T"/> (null when stored as null).</summary>
+    /// <summary>Reads the payload key <paramref name="key"/> as <typeparamref name="T"/> (null when stored as
+    /// null).</summary>
     /// <exception cref="KeyNotFoundException">The payload has no such key.</exception>
     /// <exception cref="InvalidCastException">The stored value is not a <typeparamref name="T"/>.</exception>
     public T? Get<T>(string key) =>
@@ -110,7 +111,8 @@ public sealed record StoredEvent
             ? value
             : throw new KeyNotFoundException($"Event {Id} (record {ParentId}, seq {Seq}) has no payload key '{key}'.");
 
-    /// <summary>Reads the payload key <paramref name="key"/> as <typeparamref name="T"/>; false when it is absent.</summary>
+    /// <summary>Reads the payload key <paramref name="key"/> as <typeparamref name="T"/>; false when it is
+    /// absent.</summary>
     public bool TryGet<T>(string key, out T? value)
     {
         ArgumentNullException.ThrowIfNull(key);
