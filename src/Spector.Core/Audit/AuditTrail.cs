@@ -21,8 +21,8 @@ public sealed class AuditTrail
     /// <see cref="TimelinePageAsync"/> or <see cref="CursorAfter"/>), reading a page at a time.
     /// </summary>
     /// <exception cref="ArgumentException">A bad filter, an inverted range, or a cursor of another query.</exception>
-    public IAsyncEnumerable<StoredEvent> TimelineAsync(TimelineQuery query, string? after = null, SpectorSession? session = null,
-        CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<StoredEvent> TimelineAsync(TimelineQuery query, string? after = null,
+        SpectorSession? session = null, CancellationToken cancellationToken = default)
     {
         // Checked now, not at the first MoveNextAsync: bad input fails where it is passed.
         var start = Validate(query, after);
@@ -48,7 +48,8 @@ public sealed class AuditTrail
         SpectorSession? session = null, CancellationToken cancellationToken = default)
     {
         if (pageSize is < 1 or > MaxPageSize)
-            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize, $"A timeline page holds 1 to {MaxPageSize} events.");
+            throw new ArgumentOutOfRangeException(nameof(pageSize), pageSize,
+                $"A timeline page holds 1 to {MaxPageSize} events.");
         var start = Validate(query, after);
         var page = await ReadAsync(query, start, pageSize, session, cancellationToken).ConfigureAwait(false);
         return new TimelinePage(page.Events, page.More ? CursorAfter(query, page.Events[^1]) : null);
@@ -69,12 +70,17 @@ public sealed class AuditTrail
     /// </summary>
     /// <exception cref="ArgumentException">An inverted or empty range, or more than <see
     /// cref="BucketQuery.MaxBuckets"/> buckets.</exception>
-    public Task<EventBuckets> CountAsync(BucketQuery query, SpectorSession? session = null, CancellationToken cancellationToken = default) =>
-        BucketCounter.CountAsync(_log, Shard, query ?? throw new ArgumentNullException(nameof(query)), session, cancellationToken);
+    public Task<EventBuckets> CountAsync(BucketQuery query, SpectorSession? session = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return BucketCounter.CountAsync(_log, Shard, query, session, cancellationToken);
+    }
 
     private EventShard Shard => _log.IsSharded
         ? throw new InvalidOperationException(
-            $"Events table {_log.Table} is sharded into {string.Join(", ", _log.Shards.Select(s => s.Table))}: timelines and buckets " +
+            $"Events table {_log.Table} is sharded into {string.Join(", ", _log.Shards.Select(s => s.Table))}: " +
+            "timelines and buckets " +
             "read one table, and positions are not comparable across shards.")
         : _log.Shards[0];
 
@@ -87,8 +93,8 @@ public sealed class AuditTrail
         return after is null ? null : TimelineCursor.Decode(after, query, table);
     }
 
-    private async Task<(List<StoredEvent> Events, bool More)> ReadAsync(TimelineQuery query, long? after, int pageSize, SpectorSession? session,
-        CancellationToken ct)
+    private async Task<(List<StoredEvent> Events, bool More)> ReadAsync(TimelineQuery query, long? after, int pageSize,
+        SpectorSession? session, CancellationToken ct)
     {
         var shard = Shard;
         await using var lease = await ConnectionLease.OpenAsync(_log, session, ct).ConfigureAwait(false);
@@ -98,7 +104,8 @@ public sealed class AuditTrail
         new TimelineSql(_log, shard, lease.Dialect, query, after, pageSize + 1).Bind(command);
         var events = new List<StoredEvent>(Math.Min(pageSize + 1, 1024));
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false)) events.Add(EventReader.ReadEvent(_log, lease.Dialect, reader));
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            events.Add(EventReader.ReadEvent(_log, lease.Dialect, reader));
         var more = events.Count > pageSize;
         if (more) events.RemoveAt(events.Count - 1);
         return (events, more);

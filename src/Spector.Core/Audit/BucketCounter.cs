@@ -10,8 +10,8 @@ namespace Spector;
 /// </summary>
 internal static class BucketCounter
 {
-    public static async Task<EventBuckets> CountAsync(EventLog log, EventShard shard, BucketQuery query, SpectorSession? session,
-        CancellationToken ct)
+    public static async Task<EventBuckets> CountAsync(EventLog log, EventShard shard, BucketQuery query,
+        SpectorSession? session, CancellationToken ct)
     {
         var zone = query.TimeZone ?? TimeZoneInfo.Utc;
         var bounds = Bounds(query, zone);
@@ -45,8 +45,9 @@ internal static class BucketCounter
         {
             from = "(SELECT CAST(\"key\" AS integer) + 1 AS \"i\", json_extract(\"value\", '$[0]') AS \"s\", " +
                    "json_extract(\"value\", '$[1]') AS \"e\" FROM json_each(@bounds)) b";
-            var json = "[" + string.Join(",", starts.Zip(ends, (s, e) =>
-                $"[{EventHash.Micros(s).ToString(CultureInfo.InvariantCulture)},{EventHash.Micros(e).ToString(CultureInfo.InvariantCulture)}]")) + "]";
+            static string Micros(DateTimeOffset instant) =>
+                EventHash.Micros(instant).ToString(CultureInfo.InvariantCulture);
+            var json = "[" + string.Join(",", starts.Zip(ends, (s, e) => $"[{Micros(s)},{Micros(e)}]")) + "]";
             EventReader.AddParameter(command, "bounds", json);
         }
         command.CommandText =
@@ -67,17 +68,22 @@ internal static class BucketCounter
                 counts[bucket] += reader.GetInt64(3);
             }
         }
-        return new EventBuckets(starts, bounds[^1], series.Select(pair => new BucketSeries(log.ActionName(pair.Key.Action), pair.Key.Action,
-            query.BySchema ? pair.Key.Schema : null, pair.Value)).ToList());
+        var all = series.Select(pair => new BucketSeries(log.ActionName(pair.Key.Action), pair.Key.Action,
+            query.BySchema ? pair.Key.Schema : null, pair.Value)).ToList();
+        return new EventBuckets(starts, bounds[^1], all);
     }
 
     /// <summary>The bucket bounds covering [From, To): n + 1 instants in <paramref name="zone"/>'s offsets.</summary>
     internal static List<DateTimeOffset> Bounds(BucketQuery query, TimeZoneInfo zone)
     {
         if (query.From >= query.To)
-            throw new ArgumentException(
-                $"The bucket range from {query.From:O} to {query.To:O} is {(query.From == query.To ? "empty" : "inverted")}.", nameof(query));
-        if (!Enum.IsDefined(query.Size)) throw new ArgumentException($"{query.Size} is not a bucket size.", nameof(query));
+        {
+            var what = query.From == query.To ? "empty" : "inverted";
+            throw new ArgumentException($"The bucket range from {query.From:O} to {query.To:O} is {what}.",
+                nameof(query));
+        }
+        if (!Enum.IsDefined(query.Size))
+            throw new ArgumentException($"{query.Size} is not a bucket size.", nameof(query));
         // A range of ten thousand years of hours is a mistake to refuse early, not to enumerate.
         var roughCount = (query.To - query.From).TotalHours / query.Size switch
         {
@@ -94,7 +100,8 @@ internal static class BucketCounter
     }
 
     private static ArgumentException TooMany(BucketQuery query) =>
-        new($"The range from {query.From:O} to {query.To:O} holds more than {BucketQuery.MaxBuckets} {query.Size} buckets: " +
+        new($"The range from {query.From:O} to {query.To:O} holds more than {BucketQuery.MaxBuckets} {query.Size} " +
+            "buckets: " +
             "narrow it or use a wider bucket.", nameof(query));
 
     private static DateTimeOffset Floor(DateTimeOffset instant, BucketSize size, TimeZoneInfo zone)

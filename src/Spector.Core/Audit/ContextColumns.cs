@@ -19,7 +19,8 @@ internal static class ContextColumns
         string.Join(", ", Names.Select(name => (alias is null ? "" : alias + ".") + SqlIdentifier.Quote(name)));
 
     /// <summary>The column definitions inside CREATE TABLE.</summary>
-    public static string Definitions => string.Join(",\n    ", Names.Select(name => $"{SqlIdentifier.Quote(name)} text NULL"));
+    public static string Definitions =>
+        string.Join(",\n    ", Names.Select(name => $"{SqlIdentifier.Quote(name)} text NULL"));
 
     /// <summary>
     /// The indexes timelines, buckets and as-of reads use. Context indexes are partial, so events written without
@@ -41,21 +42,25 @@ internal static class ContextColumns
 
     /// <summary>PostgreSQL: adds the columns to a table created before them (idempotent).</summary>
     public static IEnumerable<string> AddIfMissingPostgres(string table) =>
-        Names.Select(name => $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN IF NOT EXISTS {SqlIdentifier.Quote(name)} text NULL");
+        Names.Select(name =>
+            $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN IF NOT EXISTS {SqlIdentifier.Quote(name)} text NULL");
 
     /// <summary>
     /// SQLite has no <c>ADD COLUMN IF NOT EXISTS</c>: reads the table's columns and adds the missing ones. A table
     /// that does not exist yet is left to its CREATE TABLE.
     /// </summary>
-    public static async Task AddIfMissingSqliteAsync(DbConnection connection, DbTransaction tx, string table, CancellationToken ct)
+    public static async Task AddIfMissingSqliteAsync(DbConnection connection, DbTransaction tx, string table,
+        CancellationToken ct)
     {
-        var existing = (await connection.QueryAsync<string>(new CommandDefinition(
-            "SELECT \"name\" FROM pragma_table_info(@table)", new { table }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToHashSet();
+        var columns = await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT \"name\" FROM pragma_table_info(@table)", new { table }, tx, cancellationToken: ct))
+            .ConfigureAwait(false);
+        var existing = columns.ToHashSet();
         if (existing.Count == 0) return;
         foreach (var name in Names.Where(name => !existing.Contains(name)))
             await connection.ExecuteAsync(new CommandDefinition(
-                $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN {SqlIdentifier.Quote(name)} text NULL", transaction: tx,
-                cancellationToken: ct)).ConfigureAwait(false);
+                $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN {SqlIdentifier.Quote(name)} text NULL",
+                transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     /// <summary>Binds the columns as <c>@__actor_type</c>.. for the append statement.</summary>

@@ -43,7 +43,10 @@ public sealed record BucketQuery(DateTimeOffset From, DateTimeOffset To, BucketS
 /// <param name="End">The end of the last bucket.</param>
 /// <param name="Series">One series per action (and schema) that has an event in the range, ordered by schema then
 /// action code.</param>
-public sealed record EventBuckets(IReadOnlyList<DateTimeOffset> Starts, DateTimeOffset End, IReadOnlyList<BucketSeries> Series)
+public sealed record EventBuckets(
+    IReadOnlyList<DateTimeOffset> Starts,
+    DateTimeOffset End,
+    IReadOnlyList<BucketSeries> Series)
 {
     /// <summary>Every series' count in bucket <paramref name="bucket"/>.</summary>
     public long Total(int bucket) => Series.Sum(s => s.Counts[bucket]);

@@ -70,8 +70,8 @@ public sealed record EventContext
     public JsonObject? Metadata { get; init; }
 
     /// <summary>True when no field is set.</summary>
-    public bool IsEmpty => Actor is null && CorrelationId is null && CausationId is null && Reason is null && TraceId is null
-                           && SpanId is null && Metadata is null;
+    public bool IsEmpty => Actor is null && CorrelationId is null && CausationId is null && Reason is null
+                           && TraceId is null && SpanId is null && Metadata is null;
 
     /// <summary>
     /// This context with every field <paramref name="inner"/> sets taken from it; metadata is merged key by key,
@@ -99,8 +99,12 @@ public sealed record EventContext
     internal static EventContext Capture(EventContext? perCall)
     {
         var context = (SpectorContext.Current ?? Empty).Overlay(perCall);
-        if (context.TraceId is not null || Activity.Current is not { IdFormat: ActivityIdFormat.W3C } activity) return context;
-        return context with { TraceId = activity.TraceId.ToHexString(), SpanId = context.SpanId ?? activity.SpanId.ToHexString() };
+        if (context.TraceId is not null || Activity.Current is not { IdFormat: ActivityIdFormat.W3C } activity)
+            return context;
+        return context with
+        {
+            TraceId = activity.TraceId.ToHexString(), SpanId = context.SpanId ?? activity.SpanId.ToHexString(),
+        };
     }
 
     private static JsonObject? Merge(JsonObject? outer, JsonObject? inner)

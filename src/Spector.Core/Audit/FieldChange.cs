@@ -21,7 +21,8 @@ public sealed record FieldChange(string Key, object? Before, object? After)
     {
         null => default,
         TValue typed => typed,
-        _ => throw new InvalidCastException($"The {which} value of '{Key}' is a {value.GetType().Name}, not a {typeof(TValue).Name}."),
+        _ => throw new InvalidCastException(
+            $"The {which} value of '{Key}' is a {value.GetType().Name}, not a {typeof(TValue).Name}."),
     };
 
     /// <inheritdoc />

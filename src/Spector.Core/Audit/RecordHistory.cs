@@ -10,27 +10,28 @@ internal static class RecordHistory
     /// The record after its last event at or before <paramref name="at"/>, replayed from the latest savepoint
     /// before that event; null when it had no event yet, or its last event by then deleted it.
     /// </summary>
-    public static async Task<T?> GetAsOfAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, DateTimeOffset at,
-        CancellationToken ct) where T : class
+    public static async Task<T?> GetAsOfAsync<T>(EventedType<T> type, SpectorSession? session, Guid id,
+        DateTimeOffset at, CancellationToken ct) where T : class
     {
         var shard = type.Log.ShardFor(id, type.Name);
         await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
-        var replayed = await EventReader.ReplayAsync(type, shard, lease.Connection, lease.Transaction, id, upToSeq: null, ct, asOf: at)
-            .ConfigureAwait(false);
+        var replayed = await EventReader.ReplayAsync(type, shard, lease.Connection, lease.Transaction, id,
+            upToSeq: null, ct, asOf: at).ConfigureAwait(false);
         return replayed.Record;
     }
 
     /// <summary>The record's events of one schema with <paramref name="from"/> &lt;= inserted_at &lt; <paramref
     /// name="to"/> (either bound open when null).</summary>
-    public static async Task<IReadOnlyList<StoredEvent>> EventsBetweenAsync(EventLog log, SpectorSession? session, Guid id, int schema,
-        DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
+    public static async Task<IReadOnlyList<StoredEvent>> EventsBetweenAsync(EventLog log, SpectorSession? session,
+        Guid id, int schema, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
     {
         TimeRange.Check(from, to);
         var shard = log.ShardFor(id);
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
         var sql = $"SELECT {EventLogSql.EventColumns} FROM {SqlIdentifier.Quote(shard.Table)} " +
                   "WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema" +
-                  (from is null ? "" : " AND \"inserted_at\" >= @from") + (to is null ? "" : " AND \"inserted_at\" < @to") + " ORDER BY \"seq\"";
+                  (from is null ? "" : " AND \"inserted_at\" >= @from") +
+                  (to is null ? "" : " AND \"inserted_at\" < @to") + " ORDER BY \"seq\"";
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
         command.CommandText = sql;
@@ -40,7 +41,8 @@ internal static class RecordHistory
         if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(end));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false)) events.Add(EventReader.ReadEvent(log, lease.Dialect, reader));
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            events.Add(EventReader.ReadEvent(log, lease.Dialect, reader));
         return events;
     }
 
@@ -48,10 +50,11 @@ internal static class RecordHistory
     /// Every event of the record with the properties it changed, by replaying the whole history twice in
     /// lockstep: one copy after each event, one copy a step behind; the generated <c>Diff</c> names what differs.
     /// </summary>
-    public static async Task<IReadOnlyList<RecordChange>> ChangesAsync<T>(EventedType<T> type, SpectorSession? session, Guid id,
-        CancellationToken ct) where T : class
+    public static async Task<IReadOnlyList<RecordChange>> ChangesAsync<T>(EventedType<T> type, SpectorSession? session,
+        Guid id, CancellationToken ct) where T : class
     {
-        var events = await EventReader.ReadEventsAsync(type.Log, session, id, type.SchemaIndex, ct).ConfigureAwait(false);
+        var events = await EventReader.ReadEventsAsync(type.Log, session, id, type.SchemaIndex, ct)
+            .ConfigureAwait(false);
         var changes = new List<RecordChange>(events.Count);
         T? after = null;
         T? before = null;
@@ -72,10 +75,11 @@ internal static class RecordHistory
                     break;
             }
             if (after is null || before is null)
-                throw new EventReplayException(ReplayFailure.BrokenSequence, type.Name, type.Log.Table, id, stored.Id, stored.Seq,
-                    "the record has no live state before this event");
-            var action = stored.Action ?? throw new EventReplayException(ReplayFailure.UnknownAction, type.Name, type.Log.Table, id,
-                stored.Id, stored.Seq, $"action code {stored.ActionCode} is not known to events table {type.Log.Table}");
+                throw new EventReplayException(ReplayFailure.BrokenSequence, type.Name, type.Log.Table, id, stored.Id,
+                    stored.Seq, "the record has no live state before this event");
+            var action = stored.Action ?? throw new EventReplayException(ReplayFailure.UnknownAction, type.Name,
+                type.Log.Table, id, stored.Id, stored.Seq,
+                $"action code {stored.ActionCode} is not known to events table {type.Log.Table}");
             Apply(type, after, action, stored);
             var keys = type.Diff(before, after);
             var fields = new List<FieldChange>(keys.Count);
@@ -97,7 +101,8 @@ internal static class RecordHistory
     /// changing it.</summary>
     private static object? Snapshot<T>(EventedType<T> type, T record, string key) where T : class
     {
-        if (!type.TryGetAttr(record, key, out var value) || value is null or string || value.GetType().IsValueType) return value;
+        if (!type.TryGetAttr(record, key, out var value) || value is null or string || value.GetType().IsValueType)
+            return value;
         var runtimeType = value.GetType();
         return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, runtimeType), runtimeType);
     }
@@ -110,6 +115,7 @@ internal static class TimeRange
     public static void Check(DateTimeOffset? from, DateTimeOffset? to)
     {
         if (from is { } start && to is { } end && start > end)
-            throw new ArgumentException($"The time range is inverted: from {start:O} lies after to {end:O}.", nameof(from));
+            throw new ArgumentException($"The time range is inverted: from {start:O} lies after to {end:O}.",
+                nameof(from));
     }
 }

@@ -14,14 +14,14 @@ public readonly record struct StoredContext(
     string? SpanId)
 {
     /// <summary>True when every column is null: the event is hashed with envelope version 1.</summary>
-    public bool IsEmpty => ActorType is null && ActorId is null && CorrelationId is null && CausationId is null && Reason is null
-                           && TraceId is null && SpanId is null;
+    public bool IsEmpty => ActorType is null && ActorId is null && CorrelationId is null && CausationId is null
+                           && Reason is null && TraceId is null && SpanId is null;
 
     /// <summary>The columns a write stores for <paramref name="context"/>.</summary>
     public static StoredContext From(EventContext? context) => context is null
         ? default
-        : new(context.Actor?.Type, context.Actor?.Id, context.CorrelationId, context.CausationId, context.Reason, context.TraceId,
-            context.SpanId);
+        : new(context.Actor?.Type, context.Actor?.Id, context.CorrelationId, context.CausationId, context.Reason,
+            context.TraceId, context.SpanId);
 
     /// <summary>The actor, when both of its parts are stored.</summary>
     public Actor? Actor => ActorType is not null && ActorId is not null ? Actor.FromStored(ActorType, ActorId) : null;

@@ -27,11 +27,14 @@ internal static class TimelineCursor
         var text = cursor.Replace('-', '+').Replace('_', '/');
         text += new string('=', (4 - text.Length % 4) % 4);
         var bytes = new byte[17];
-        if (cursor.Length != 23 || !Convert.TryFromBase64String(text, bytes, out var written) || written != 17 || bytes[0] != Version)
-            throw new ArgumentException($"'{Shorten(cursor)}' is not a timeline cursor of events table {table}.", nameof(cursor));
+        var read = cursor.Length == 23 && Convert.TryFromBase64String(text, bytes, out var written) && written == 17;
+        if (!read || bytes[0] != Version)
+            throw new ArgumentException($"'{Shorten(cursor)}' is not a timeline cursor of events table {table}.",
+                nameof(cursor));
         if (BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(9)) != Fingerprint(query, table))
             throw new ArgumentException(
-                $"The cursor was issued for another timeline query or table than this one on {table}: page a query with its own cursors.",
+                $"The cursor was issued for another timeline query or table than this one on {table}: " +
+                "page a query with its own cursors.",
                 nameof(cursor));
         return BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(1));
     }
@@ -41,7 +44,8 @@ internal static class TimelineCursor
     {
         var text = string.Join("\u001f", table, q.Actor?.Type, q.Actor?.Id, q.CorrelationId, q.CausedBy, q.TraceId,
             q.RecordId?.ToString("D"), q.Schema?.ToString(CultureInfo.InvariantCulture), q.Action,
-            q.From?.UtcTicks.ToString(CultureInfo.InvariantCulture), q.To?.UtcTicks.ToString(CultureInfo.InvariantCulture),
+            q.From?.UtcTicks.ToString(CultureInfo.InvariantCulture),
+            q.To?.UtcTicks.ToString(CultureInfo.InvariantCulture),
             q.NewestFirst ? "n" : "o");
         var hash = 14695981039346656037UL;
         foreach (var b in Encoding.UTF8.GetBytes(text))

@@ -13,7 +13,8 @@ internal sealed class TimelineSql
     private readonly List<(string Name, object Value)> _parameters = [];
     private string _with = "";
 
-    public TimelineSql(EventLog log, EventShard shard, Dialect dialect, TimelineQuery query, long? afterPosition, int limit)
+    public TimelineSql(EventLog log, EventShard shard, Dialect dialect, TimelineQuery query, long? afterPosition,
+        int limit)
     {
         var t = SqlIdentifier.Quote(shard.Table);
         if (query.Actor is { } actor)
@@ -21,7 +22,8 @@ internal sealed class TimelineSql
             Add("\"actor_type\" = @actor_type", "actor_type", actor.Type);
             Add("\"actor_id\" = @actor_id", "actor_id", actor.Id);
         }
-        if (query.CorrelationId is { } correlation) Add("\"correlation_id\" = @correlation_id", "correlation_id", correlation);
+        if (query.CorrelationId is { } correlation)
+            Add("\"correlation_id\" = @correlation_id", "correlation_id", correlation);
         if (query.TraceId is { } trace) Add("\"trace_id\" = @trace_id", "trace_id", trace);
         if (query.RecordId is { } record) Add("\"parent_id\" = @parent_id", "parent_id", record);
         if (query.Schema is { } schema) Add("\"schema\" = @schema", "schema", schema);
@@ -33,7 +35,8 @@ internal sealed class TimelineSql
         if (afterPosition is { } after) Add(newest ? "\"position\" < @after" : "\"position\" > @after", "after", after);
         _parameters.Add(("limit", limit));
         var where = _conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", _conditions);
-        Text = $"{_with}SELECT {EventLogSql.EventColumns} FROM {t}{where} ORDER BY \"position\" {(newest ? "DESC" : "ASC")} LIMIT @limit";
+        var order = newest ? "DESC" : "ASC";
+        Text = $"{_with}SELECT {EventLogSql.EventColumns} FROM {t}{where} ORDER BY \"position\" {order} LIMIT @limit";
     }
 
     public string Text { get; }
@@ -77,7 +80,8 @@ internal sealed class TimelineSql
 
     public static int ActionCode(EventLog log, string action)
     {
-        foreach (var code in new[] { EventActions.Insert, EventActions.Update, EventActions.Delete, EventActions.Savepoint })
+        int[] baseCodes = [EventActions.Insert, EventActions.Update, EventActions.Delete, EventActions.Savepoint];
+        foreach (var code in baseCodes)
             if (EventActions.NameOf(code) == action) return code;
         foreach (var info in log.Actions)
             if (info.Name == action) return info.Code;

@@ -129,14 +129,16 @@ public sealed record StoredEvent
         catch (Exception e) when (e is JsonException or NotSupportedException or FormatException)
         {
             throw new InvalidCastException(
-                $"Payload key '{key}' of event {Id} (record {ParentId}, seq {Seq}) holds {element.ValueKind} {Shorten(element)}, " +
+                $"Payload key '{key}' of event {Id} (record {ParentId}, seq {Seq}) holds {element.ValueKind} " +
+                $"{Shorten(element)}, " +
                 $"not a {typeof(T).Name}.", e);
         }
     }
 
     /// <summary>Events are equal when they are the same stored row.</summary>
     public bool Equals(StoredEvent? other) =>
-        other is not null && Id == other.Id && Position == other.Position && Seq == other.Seq && ParentId == other.ParentId
+        other is not null && Id == other.Id && Position == other.Position && Seq == other.Seq
+        && ParentId == other.ParentId
         && PayloadJson == other.PayloadJson && MetadataJson == other.MetadataJson && InsertedAt == other.InsertedAt
         && StoredContext == other.StoredContext;
 
