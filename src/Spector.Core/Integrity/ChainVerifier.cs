@@ -12,7 +12,7 @@ namespace Spector;
 internal static class ChainVerifier
 {
     private sealed record Row(long Position, Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
-        DateTimeOffset InsertedAt, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
+        DateTimeOffset InsertedAt, StoredContext Context, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
 
     public static async Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
         CancellationToken ct)
@@ -177,7 +177,8 @@ internal static class ChainVerifier
     }
 
     private static byte[] Compute(byte[] previous, Row row) =>
-        EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt, row.Payload, row.Metadata, row.Links);
+        EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt, row.Payload, row.Metadata, row.Links,
+            row.Context);
 
     /// <summary>
     /// Honest chains have positions in chain order, no sequence gaps, times that never go backwards (each is
@@ -232,6 +233,7 @@ internal static class ChainVerifier
         Payload: reader.GetString(6),
         Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
         InsertedAt: dialect.ReadTimestamp(reader, 8),
-        Hash: reader.IsDBNull(9) ? [] : (byte[])reader.GetValue(9),
-        Links: EventHash.ParseLinks(reader.IsDBNull(10) ? null : reader.GetString(10)));
+        Context: ContextColumns.Read(reader, EventLogSql.FirstContextColumn),
+        Hash: reader.IsDBNull(16) ? [] : (byte[])reader.GetValue(16),
+        Links: EventHash.ParseLinks(reader.IsDBNull(17) ? null : reader.GetString(17)));
 }

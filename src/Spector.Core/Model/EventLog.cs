@@ -59,6 +59,9 @@ public sealed class EventLog
     public static string ShardLinkTable(string shard, string linkTable) =>
         SqlIdentifier.Validate($"{shard}_{linkTable}", "shard link table");
 
+    /// <summary>Timelines and time buckets across the table's records (who, what, when, caused by what).</summary>
+    public AuditTrail Audit => field ??= new AuditTrail(this);
+
     /// <summary>True when records are spread over several shard tables by a route function.</summary>
     public bool IsSharded => _route is not null;
 
@@ -212,7 +215,7 @@ public sealed class EventLog
 
     /// <summary>Creates the tables; <paramref name="appendOnly"/> false skips the triggers that refuse UPDATE and DELETE of events.</summary>
     public Task MigrateUpAsync(bool appendOnly, CancellationToken cancellationToken = default) =>
-        RunAsync(UpStatements(Store.Dialect, appendOnly), cancellationToken);
+        RunAsync(UpStatements(Store.Dialect, appendOnly), cancellationToken, upgradeColumns: true);
 
     /// <summary>Drops the tables in the configured store.</summary>
     public Task MigrateDownAsync(CancellationToken cancellationToken = default) =>
@@ -317,12 +320,16 @@ public sealed class EventLog
     /// turns, and each statement changes only what is missing, so a migration of a table in use takes no lock
     /// against its writers.
     /// </summary>
-    private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
+    private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct, bool upgradeColumns = false)
     {
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         if (Spector.Dialect.For(Store.Dialect).MigrationLockSql is { } lockSql)
             await connection.ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+        // PostgreSQL's statements add missing columns themselves; SQLite has no ADD COLUMN IF NOT EXISTS.
+        if (upgradeColumns && Store.Dialect == SqlDialect.Sqlite)
+            foreach (var shard in Shards)
+                await ContextColumns.AddIfMissingSqliteAsync(connection, tx, shard.Table, ct).ConfigureAwait(false);
         foreach (var sql in statements)
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
@@ -364,21 +371,4 @@ public static class EventActions
         Savepoint => "savepoint",
         _ => null,
     };
-}
-
-/// <summary>One row of an events table.</summary>
-public sealed record StoredEvent(
-    Guid Id,
-    Guid ParentId,
-    long Seq,
-    long Position,
-    int Schema,
-    int ActionCode,
-    string? Action,
-    string Payload,
-    string? Metadata,
-    DateTimeOffset InsertedAt)
-{
-    /// <summary>The payload as attributes.</summary>
-    public Attrs ReadAttrs() => Attrs.Parse(Payload);
 }

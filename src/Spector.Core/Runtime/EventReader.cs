@@ -16,13 +16,16 @@ internal static class EventReader
     /// resetting anything.
     /// </summary>
     public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, DateTimeOffset? asOf = null)
+        where T : class
     {
         var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = (fromSavepoint, upToSeq is null) switch
+        command.CommandText = asOf is not null
+            ? fromSavepoint ? sql.ReplayFromSavepointAsOf(Dialect.For(connection)) : sql.ReplayAsOf(Dialect.For(connection))
+            : (fromSavepoint, upToSeq is null) switch
         {
             (true, true) => sql.ReplayFromSavepoint,
             (true, false) => sql.ReplayFromSavepointUpTo,
@@ -31,6 +34,7 @@ internal static class EventReader
         };
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
+        if (asOf is { } instant) AddParameter(command, "as_of", Dialect.For(connection).Timestamp(instant));
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         return await ReplayRowsAsync(type, reader, id, fromSavepoint, ct, checkSavepoint).ConfigureAwait(false);
@@ -204,20 +208,27 @@ internal static class EventReader
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var action = reader.GetInt32(5);
-            events.Add(new StoredEvent(
-                Id: reader.GetGuid(1),
-                ParentId: reader.GetGuid(2),
-                Seq: reader.GetInt64(3),
-                Position: reader.GetInt64(0),
-                Schema: reader.GetInt32(4),
-                ActionCode: action,
-                Action: log.ActionName(action),
-                Payload: reader.GetString(6),
-                Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
-                InsertedAt: dialect.ReadTimestamp(reader, 8)));
+            events.Add(ReadEvent(log, dialect, reader));
         }
         return events;
+    }
+
+    /// <summary>One event from a row of <see cref="EventLogSql.EventColumns"/>.</summary>
+    internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader)
+    {
+        var action = reader.GetInt32(5);
+        return new StoredEvent(
+            id: reader.GetGuid(1),
+            parentId: reader.GetGuid(2),
+            seq: reader.GetInt64(3),
+            position: reader.GetInt64(0),
+            schema: reader.GetInt32(4),
+            actionCode: action,
+            action: log.ActionName(action),
+            payloadJson: reader.GetString(6),
+            metadataJson: reader.IsDBNull(7) ? null : reader.GetString(7),
+            insertedAt: dialect.ReadTimestamp(reader, 8),
+            context: ContextColumns.Read(reader, EventLogSql.FirstContextColumn));
     }
 
     /// <summary>Adds a named parameter to a raw command (replay and chain reads bypass Dapper on their hot paths).</summary>

@@ -115,12 +115,15 @@ internal static class EventWriter
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
         var dialect = session?.Dialect ?? Dialect.For(log.Store.Dialect);
+        // Taken once, where the caller's scope and activity are: the scope, the session's, the call's, then the trace.
+        var perCall = request.Options?.Context is { } call ? (session?.Context ?? EventContext.Empty).Overlay(call) : session?.Context;
+        var context = EventContext.Capture(perCall);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 return await WriteTransaction.RunAsync(log, session,
-                    (connection, tx, _) => AttemptAsync(request, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
+                    (connection, tx, _) => AttemptAsync(request, context, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsSerializationFailure(e))
             {
@@ -132,8 +135,8 @@ internal static class EventWriter
         }
     }
 
-    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventShard shard, DbConnection connection, DbTransaction tx,
-        Dialect dialect, CancellationToken ct) where T : class
+    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, EventShard shard,
+        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
     {
         var (type, id) = (request.Type, request.RecordId);
         var log = type.Log;
@@ -169,7 +172,7 @@ internal static class EventWriter
         }
 
         var seq = head.LastSeq + 1;
-        var built = await BuildAsync(request, shard, record, seq, Clock.UtcNow(), connection, tx, dialect, ct).ConfigureAwait(false);
+        var built = await BuildAsync(request, context, shard, record, seq, Clock.UtcNow(), connection, tx, dialect, ct).ConfigureAwait(false);
         var previousHash = log.Hashed ? head.LastHash ?? EventHash.Genesis.ToArray() : null;
         var tableChain = log is { Hashed: true, HashScope: HashScope.Table };
         if (tableChain)
@@ -184,12 +187,12 @@ internal static class EventWriter
                 var now = Clock.UtcNow() is var clock && clock > chainAt ? clock : chainAt;
                 var fresh = request.Creates ? type.Create(id)
                     : (await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct).ConfigureAwait(false)).Record!;
-                built = await BuildAsync(request, shard, fresh, seq, now, connection, tx, dialect, ct).ConfigureAwait(false);
+                built = await BuildAsync(request, context, shard, fresh, seq, now, connection, tx, dialect, ct).ConfigureAwait(false);
             }
         }
 
         var row = new EventRow(request.EventId, id, seq, type.SchemaIndex, request.Action, built.Now, built.Payload,
-            built.Draft?.Metadata?.ToJsonString(), built.Draft?.Links, request.Key);
+            built.Draft?.Metadata?.ToJsonString(), built.Draft?.Links, request.Key, StoredContext.From(built.Draft?.Context ?? context));
         var appended = await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, request.Creates, tableChain, built.RecordWrite, ct)
             .ConfigureAwait(false);
         if (appended is null)
@@ -205,7 +208,8 @@ internal static class EventWriter
         {
             var advanced = head with { LastSeq = seq, LastHash = appended.Value.Hash ?? head.LastHash };
             var at = Clock.UtcNow() is var later && later > built.Now ? later : built.Now;
-            await AppendSavepointAsync(shard, connection, tx, dialect, type, record: built.Result, advanced, appended.Value.Hash, tableChain, at, ct)
+            await AppendSavepointAsync(shard, connection, tx, dialect, type, record: built.Result, advanced, appended.Value.Hash, tableChain, at,
+                    context, ct)
                 .ConfigureAwait(false);
         }
         return built.Result;
@@ -309,8 +313,8 @@ internal static class EventWriter
     /// Runs user code on the replayed <paramref name="record"/> (handler, PrepareEvent, PrepareMaterialization)
     /// and builds the event's payload for time <paramref name="now"/>.
     /// </summary>
-    private static async Task<Built<T>> BuildAsync<T>(WriteRequest<T> request, EventShard shard, T record, long seq, DateTimeOffset now,
-        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+    private static async Task<Built<T>> BuildAsync<T>(WriteRequest<T> request, EventContext context, EventShard shard, T record, long seq,
+        DateTimeOffset now, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
     {
         var (type, id, eventId) = (request.Type, request.RecordId, request.EventId);
         if (request.Action == EventActions.Savepoint)
@@ -321,9 +325,12 @@ internal static class EventWriter
         var changeset = request.Action == EventActions.Delete ? null : Handle(type, record, request.ActionName, id, eventId, payload);
         var prepares = changeset is not null && type.HasPrepareEvent;
         EventDraft? draft = null;
-        if (prepares || request.Metadata is not null)
+        if (prepares || request.Metadata is not null || context.Metadata is not null)
         {
-            draft = new EventDraft(type.Log, eventId, id, request.ActionName, Attrs.Parse(payload));
+            draft = new EventDraft(type.Log, eventId, id, request.ActionName, Attrs.Parse(payload))
+            {
+                Context = context, Metadata = (JsonObject?)context.Metadata?.DeepClone(),
+            };
             if (prepares)
             {
                 IReadOnlyList<StoredEvent> previous = request.Creates
@@ -349,7 +356,7 @@ internal static class EventWriter
 
     /// <summary>One event row to insert.</summary>
     private sealed record EventRow(Guid EventId, Guid RecordId, long Seq, int Schema, int Action, DateTimeOffset Now, string Payload,
-        string? Metadata, IReadOnlyList<EventLinkRow>? Links, string? Key);
+        string? Metadata, IReadOnlyList<EventLinkRow>? Links, string? Key, StoredContext Context);
 
     /// <summary>
     /// Inserts one event row, hashed onto <paramref name="previousHash"/> when the table is hashed, runs
@@ -362,7 +369,8 @@ internal static class EventWriter
     {
         var hash = previousHash is null
             ? null
-            : EventHash.Compute(previousHash, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action, row.Now, row.Payload, row.Metadata, row.Links);
+            : EventHash.Compute(previousHash, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action, row.Now, row.Payload, row.Metadata, row.Links,
+                row.Context);
         var parameters = new DynamicParameters();
         parameters.Add("__id", row.EventId);
         parameters.Add("__parent_id", row.RecordId);
@@ -377,19 +385,22 @@ internal static class EventWriter
         parameters.Add("__deleted", row.Action == EventActions.Delete);
         parameters.Add("__savepoint_seq", row.Action == EventActions.Savepoint ? row.Seq : head.SavepointSeq);
         if (tableChain) parameters.Add("__chain", Guid.Empty);
+        var withContext = !row.Context.IsEmpty;
+        if (withContext) ContextColumns.Bind(parameters, row.Context);
 
         var sql = shard.Sql;
         var statements = new List<string>(4);
         if (row.Key is not null)
         {
             // A keyed event goes alone first: if a twin committed meanwhile it inserts nothing, and neither may the rest.
-            var inserted = await connection.ExecuteAsync(new CommandDefinition(sql.AppendKeyed(dialect), parameters, tx, cancellationToken: ct))
+            var keyedAppend = sql.Append(dialect, withContext, keyed: true);
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(keyedAppend, parameters, tx, cancellationToken: ct))
                 .ConfigureAwait(false);
             if (inserted == 0) return null;
         }
         else
         {
-            statements.Add(sql.Append(dialect));
+            statements.Add(sql.Append(dialect, withContext, keyed: false));
         }
         if (recordWrite is not null)
         {
@@ -402,7 +413,7 @@ internal static class EventWriter
             .ConfigureAwait(false);
         if (log.InlineProjections.Count > 0)
             await InlineProjection.ApplyAsync(log, shard, connection, tx, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action,
-                row.Now, row.Payload, row.Metadata, ct).ConfigureAwait(false);
+                row.Now, row.Payload, row.Metadata, row.Context, ct).ConfigureAwait(false);
         foreach (var link in row.Links ?? [])
         {
             try
@@ -440,14 +451,14 @@ internal static class EventWriter
 
     /// <summary>Appends the automatic savepoint that follows every <c>SavepointEvery</c>-th event, in the same transaction.</summary>
     private static async Task AppendSavepointAsync<T>(EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect,
-        EventedType<T> type, T record, RecordHead head, byte[]? previousHash, bool tableChain, DateTimeOffset now, CancellationToken ct)
-        where T : class
+        EventedType<T> type, T record, RecordHead head, byte[]? previousHash, bool tableChain, DateTimeOffset now, EventContext context,
+        CancellationToken ct) where T : class
     {
         var recordId = type.IdOf(record);
         var eventId = Guid.CreateVersion7();
         var seq = head.LastSeq + 1;
         var row = new EventRow(eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
-            SavepointPayload(type, record, recordId, eventId, now), null, null, null);
+            SavepointPayload(type, record, recordId, eventId, now), null, null, null, StoredContext.From(context));
         await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, creates: false, tableChain, null, ct).ConfigureAwait(false);
     }
 

@@ -116,6 +116,21 @@ public static class SpectorRuntime
         CancellationToken ct) where T : class =>
         RecordRecovery.BringUpAsync(type, session, options, ct);
 
+    /// <summary>The record as of an instant (see <c>GetAsOfAsync</c> on the evented type).</summary>
+    public static Task<T?> GetAsOfAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, DateTimeOffset at, CancellationToken ct)
+        where T : class =>
+        RecordHistory.GetAsOfAsync(type, session, id, at, ct);
+
+    /// <summary>Each event of the record with the properties it changed.</summary>
+    public static Task<IReadOnlyList<RecordChange>> ChangesAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
+        where T : class =>
+        RecordHistory.ChangesAsync(type, session, id, ct);
+
+    /// <summary>The record's events of this type stored in [<paramref name="from"/>, <paramref name="to"/>), in sequence order.</summary>
+    public static Task<IReadOnlyList<StoredEvent>> AllEventsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, DateTimeOffset? from,
+        DateTimeOffset? to, CancellationToken ct) where T : class =>
+        RecordHistory.EventsBetweenAsync(type.Log, session, id, type.SchemaIndex, from, to, ct);
+
     /// <summary>The record's events of this type, in sequence order.</summary>
     public static Task<IReadOnlyList<StoredEvent>> AllEventsAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)
         where T : class =>

@@ -87,5 +87,11 @@ public sealed class SpectorSession
     /// <summary>The caller's transaction, if any.</summary>
     public DbTransaction? Transaction { get; }
 
+    /// <summary>
+    /// The context of the writes made through this session, over the ambient <see cref="SpectorContext"/>: a
+    /// per-call way to say who and why without opening a scope.
+    /// </summary>
+    public EventContext? Context { get; init; }
+
     internal Dialect Dialect { get; }
 }
