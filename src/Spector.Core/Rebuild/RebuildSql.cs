@@ -23,7 +23,7 @@ internal sealed partial class RebuildSql
         var id = SqlIdentifier.Quote(table.IdColumn);
         _id = id;
         var others = columns.Where(c => c != id).ToList();
-        UpsertBeside = $"INSERT INTO {beside} ({list}) VALUES ({string.Join(", ", table.Columns.Select(c => "@" + c.Column))}) ON CONFLICT ({id}) " +
+        UpsertBeside = $"INSERT INTO {beside} ({list}) VALUES ({string.Join(", ", table.Columns.Select(c => "@r_" + c.Column))}) ON CONFLICT ({id}) " +
                        (others.Count == 0 ? "DO NOTHING" : "DO UPDATE SET " + string.Join(", ", others.Select(c => $"{c} = excluded.{c}")));
         DeleteBeside = $"DELETE FROM {beside} WHERE {id} = @id";
         DropBeside = $"DROP TABLE IF EXISTS {beside}";
