@@ -14,7 +14,11 @@ internal static class ChainVerifier
     private sealed record Row(long Position, Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
         DateTimeOffset InsertedAt, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
 
-    public static async Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+    public static Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct) =>
+        Instrument.VerifyChainAsync(log, session, shard.Table, null, () => VerifyChainAsync(log, shard, session, expected, ct));
+
+    private static async Task<ChainVerification> VerifyChainAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
         CancellationToken ct)
     {
         RequireHashed(log);
@@ -30,7 +34,11 @@ internal static class ChainVerifier
     }
 
     /// <summary>Verifies one record's chain on a log with per-record chains; its head is the record's last event.</summary>
-    public static async Task<ChainVerification> VerifyRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
+    public static Task<ChainVerification> VerifyRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct) =>
+        Instrument.VerifyChainAsync(log, session, log.Table, recordId, () => VerifyOneRecordAsync(log, recordId, session, expected, ct));
+
+    private static async Task<ChainVerification> VerifyOneRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
         CancellationToken ct)
     {
         RequireHashed(log);

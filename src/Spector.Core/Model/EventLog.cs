@@ -118,17 +118,14 @@ public sealed class EventLog
     /// <summary>The tables of the listed types that have one.</summary>
     public IReadOnlyList<RecordTable> RecordTables { get; }
 
-    /// <summary>
-    /// How many times a write that keeps losing the (parent_id, seq) race is retried before
-    /// <see cref="ConcurrencyConflictException"/>. Each retry replays the log and re-runs the handler.
-    /// </summary>
-    public int MaxWriteAttempts { get; set; } = 30;
-
-    /// <summary>The store used by operations that take no explicit session.</summary>
+    /// <summary>The default store: used by operations that take no session (sugar for one store per process).</summary>
     public SpectorStore Store =>
         _store ?? throw new InvalidOperationException(
             $"No store is configured for events table {Table}: call UseSqlite(...) or UsePostgres(...) on its [EventsTable] class, " +
-            "or pass a SpectorSession.");
+            "or pass a SpectorStore or SpectorSession.");
+
+    /// <summary>The default store, or null when none is set.</summary>
+    internal SpectorStore? DefaultStore => _store;
 
     /// <summary>Sets the default store.</summary>
     public void Use(SpectorStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
@@ -181,16 +178,27 @@ public sealed class EventLog
     /// <summary>The rollback as one SQL script.</summary>
     public string DownSql(SqlDialect dialect) => Script(DownStatements(dialect));
 
-    /// <summary>Creates the tables in the configured store.</summary>
+    /// <summary>Creates the tables in the default store.</summary>
     public Task MigrateUpAsync(CancellationToken cancellationToken = default) => MigrateUpAsync(appendOnly: true, cancellationToken);
 
     /// <summary>Creates the tables; <paramref name="appendOnly"/> false skips the triggers that refuse UPDATE and DELETE of events.</summary>
     public Task MigrateUpAsync(bool appendOnly, CancellationToken cancellationToken = default) =>
-        RunAsync(UpStatements(Store.Dialect, appendOnly), cancellationToken);
+        MigrateAsync(Store.Session, up: true, appendOnly, cancellationToken);
 
-    /// <summary>Drops the tables in the configured store.</summary>
+    /// <summary>
+    /// Creates the tables where <paramref name="session"/> says: a store (<c>Log.MigrateUpAsync(store)</c>), or a
+    /// caller's connection and transaction.
+    /// </summary>
+    public Task MigrateUpAsync(SpectorSession session, bool appendOnly = true, CancellationToken cancellationToken = default) =>
+        MigrateAsync(session ?? throw new ArgumentNullException(nameof(session)), up: true, appendOnly, cancellationToken);
+
+    /// <summary>Drops the tables in the default store.</summary>
     public Task MigrateDownAsync(CancellationToken cancellationToken = default) =>
-        RunAsync(DownStatements(Store.Dialect), cancellationToken);
+        MigrateAsync(Store.Session, up: false, appendOnly: true, cancellationToken);
+
+    /// <summary>Drops the tables where <paramref name="session"/> says.</summary>
+    public Task MigrateDownAsync(SpectorSession session, CancellationToken cancellationToken = default) =>
+        MigrateAsync(session ?? throw new ArgumentNullException(nameof(session)), up: false, appendOnly: true, cancellationToken);
 
     /// <summary>
     /// The events <paramref name="eventId"/> links to through <paramref name="link"/>, in sequence order;
@@ -286,13 +294,17 @@ public sealed class EventLog
             $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}.")
         : Shards[0];
 
-    private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
+    /// <summary>Runs every statement of one migration in one transaction (the caller's, under a savepoint, if it has one).</summary>
+    private Task MigrateAsync(SpectorSession session, bool up, bool appendOnly, CancellationToken ct)
     {
-        await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        foreach (var sql in statements)
-            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+        var statements = up ? UpStatements(session.Dialect.Kind, appendOnly) : DownStatements(session.Dialect.Kind);
+        return Instrument.MigrateAsync(this, session, up ? "up" : "down", statements.Count, () =>
+            WriteTransaction.RunAsync(this, session, async (connection, tx, _) =>
+            {
+                foreach (var sql in statements)
+                    await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+                return true;
+            }, ct));
     }
 
     private static string Script(IEnumerable<string> statements) => string.Join(";\n\n", statements) + ";\n";

@@ -9,18 +9,27 @@ internal static class EventReader
     /// <summary>
     /// The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.
     /// <see cref="LastHash"/> is the last event's hash when the replay was asked for the record's chain head.
+    /// <see cref="EventsRead"/> counts the rows read (from the latest savepoint on, when replay starts there).
     /// </summary>
-    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, byte[]? LastHash = null) where T : class;
+    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, byte[]? LastHash = null, long EventsRead = 0)
+        where T : class;
 
     /// <summary>
     /// Rolls a record forward. Types with a Savepoint hook start at the latest savepoint (a savepoint resets
     /// the state to what its payload rebuilds). With <paramref name="checkSavepoint"/> every event is replayed
     /// from the start instead, and each savepoint is handed to it with the state it should reproduce, without
     /// resetting anything. With <paramref name="withChainHead"/> (writes to per-record chains) the last event's
-    /// hash comes back too.
+    /// hash comes back too. <paramref name="options"/> (the operation's; by default the log's default store's) say
+    /// where a slow replay is logged.
     /// </summary>
-    public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, bool withChainHead = false) where T : class
+    public static Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, bool withChainHead = false,
+        SpectorOptions? options = null) where T : class =>
+        Instrument.ReplayAsync(type, shard.Table, id, options ?? SpectorOptions.For(null, type.Log),
+            () => ReplayEventsAsync(type, shard, connection, tx, id, upToSeq, ct, checkSavepoint, withChainHead));
+
+    private static async Task<Replayed<T>> ReplayEventsAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint, bool withChainHead) where T : class
     {
         var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
@@ -44,8 +53,10 @@ internal static class EventReader
         long last = 0;
         var deleted = false;
         byte[]? lastHash = null;
+        long read = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
+            read++;
             if (withChainHead) lastHash = reader.GetFieldValue<byte[]>(5);
             var eventId = reader.GetGuid(0);
             var seq = reader.GetInt64(1);
@@ -125,7 +136,7 @@ internal static class EventReader
             EventReplayException Fail(ReplayFailure failure, string detail, Exception? inner = null) =>
                 new(failure, type.Name, type.Log.Table, id, eventId, seq, detail, inner);
         }
-        return new(state, last, deleted, lastHash);
+        return new(state, last, deleted, lastHash, read);
     }
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,

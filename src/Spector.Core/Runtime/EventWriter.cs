@@ -76,6 +76,7 @@ internal static class EventWriter
                 new Dictionary<string, IReadOnlyList<string>> { [reserved] = ["is reserved: keys starting with \"__\" are written by Spector"] });
 
         var log = type.Log;
+        var options = SpectorOptions.For(session, log);
         var recordChains = log is { Hashed: true, HashScope: HashScope.Record };
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
@@ -90,8 +91,9 @@ internal static class EventWriter
             catch (DbException e) when (!creates
                                         && Dialect.For(session?.Dialect.Kind ?? log.Store.Dialect).IsSeqConflict(e, shard.Table))
             {
-                if (attempt >= log.MaxWriteAttempts)
+                if (attempt >= options.MaxWriteAttempts)
                     throw new ConcurrencyConflictException(type.Name, log.Table, id, eventId, attempt, e);
+                Instrument.WriteRetried(options, type.Name, log.Table, actionName, id, attempt);
                 // Jittered exponential backoff spreads the losers out before they replay again.
                 await Task.Delay(Random.Shared.Next(0, 1 << Math.Min(attempt, 6)), ct).ConfigureAwait(false);
             }
@@ -112,7 +114,8 @@ internal static class EventWriter
                 if (serializeWriters && dialect.RecordLockSql is { } lockSql)
                     await connection.ExecuteAsync(new CommandDefinition(lockSql, new { key = LockKey(id) }, tx, cancellationToken: ct))
                         .ConfigureAwait(false);
-                var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct, withChainHead: recordChains)
+                var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct, withChainHead: recordChains,
+                        options: options)
                     .ConfigureAwait(false);
                 record = replayed.Record ?? throw new RecordNotFoundException(type.Name, actionName, log.Table, id, replayed.Deleted);
                 seq = replayed.LastSeq + 1;
@@ -199,6 +202,7 @@ internal static class EventWriter
             parameters.AddDynamicParams(recordWrite.Parameters);
         }
         await connection.ExecuteAsync(new CommandDefinition(sql, parameters, tx, cancellationToken: ct)).ConfigureAwait(false);
+        Instrument.Appended(log, shard.Table, action, recordId, seq);
         foreach (var link in links ?? [])
         {
             try

@@ -37,10 +37,10 @@ public sealed class ConcurrencyTests(Db db) : DatabaseTest(db)
         await using var rival = await OpenAsync();
         await using var rivalTx = await rival.BeginTransactionAsync();
         await counter.UpdateAsync(new SpectorSession(rival, rivalTx), new Attrs { ["by"] = 1 });
-        Log.MaxWriteAttempts = 2;
+        var twoAttempts = StoreWith(new SpectorOptions { MaxWriteAttempts = 2 });
 
         // Task.Run: Microsoft.Data.Sqlite's async calls complete synchronously, and this one waits for the rival.
-        var attempt = Task.Run(() => counter.UpdateAsync(new Attrs { ["by"] = 1 }));
+        var attempt = Task.Run(() => counter.UpdateAsync(twoAttempts, new Attrs { ["by"] = 1 }));
         await Task.Delay(200);
         await rivalTx.CommitAsync();
         // PostgreSQL: the first attempt blocks on the rival's seq 3 and loses; the retry replays and appends seq 4.
@@ -53,8 +53,8 @@ public sealed class ConcurrencyTests(Db db) : DatabaseTest(db)
 
         await using var rivalTx2 = await rival.BeginTransactionAsync();
         await counter.UpdateAsync(new SpectorSession(rival, rivalTx2), new Attrs { ["by"] = 1 });
-        Log.MaxWriteAttempts = 1;
-        var losing = Task.Run(() => counter.UpdateAsync(new Attrs { ["by"] = 1 }));
+        var oneAttempt = StoreWith(new SpectorOptions { MaxWriteAttempts = 1 });
+        var losing = Task.Run(() => counter.UpdateAsync(oneAttempt, new Attrs { ["by"] = 1 }));
         await Task.Delay(200);
         await rivalTx2.CommitAsync();
         var error = Assert.ThrowsAsync<ConcurrencyConflictException>(async () => await losing);
