@@ -244,6 +244,22 @@ public sealed class EventLog
             cancellationToken);
 
     /// <summary>
+    /// Verifies only the events appended after <paramref name="verifiedHead"/>, the head an earlier verification
+    /// returned: the row at its position must still carry its hash, and each later row must chain on. Keep the
+    /// returned head for the next call, so checking a busy table costs what was appended since (health checks do
+    /// this). For a table chain of an unsharded log.
+    /// </summary>
+    public Task<ChainVerification> VerifyHashChainFromAsync(ChainHead verifiedHead, CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyFromAsync(this, OnlyShard("verify"), null, verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)),
+            cancellationToken);
+
+    /// <summary>As <see cref="VerifyHashChainFromAsync(ChainHead, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<ChainVerification> VerifyHashChainFromAsync(SpectorSession session, ChainHead verifiedHead,
+        CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyFromAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)),
+            verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)), cancellationToken);
+
+    /// <summary>
     /// Verifies one record's chain on a log declared with <see cref="Spector.HashScope.Record"/>, reading only that
     /// record's events. The result's head is the record's last event: keep it outside the database and pass it
     /// back later to also detect removed events at the record's end.
