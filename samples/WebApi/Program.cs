@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using Spector;
+using WebApi;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddSpector(builder.Configuration.GetSection("Spector"), o => o.EventsTables.Add(BankEvents.Log));
+builder.Services.AddHealthChecks().AddSpectorDatabase().AddSpectorChain(BankEvents.Log);
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<SpectorProblems>();
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapPost("/accounts", async (SpectorStore store, OpenAccount body) =>
+{
+    var account = await Account.InsertAsync(store, new Attrs { ["owner"] = body.Owner });
+    return Results.Created($"/accounts/{account.Id}", account);
+});
+
+app.MapGet("/accounts/{id:guid}", async (SpectorStore store, Guid id) =>
+    await Account.GetAsync(store, id) is { } account ? Results.Ok(account) : Results.Problem(statusCode: 404, title: "No such account"));
+
+app.MapPost("/accounts/{id:guid}/deposits", async (SpectorStore store, Guid id, Amount body) =>
+    Results.Ok(await new Account { Id = id }.DepositAsync(store, body.Value)));
+
+app.MapPost("/accounts/{id:guid}/withdrawals", async (SpectorStore store, Guid id, Amount body) =>
+    Results.Ok(await new Account { Id = id }.WithdrawAsync(store, body.Value)));
+
+// The history as readable JSON: the payload is an object, not a string holding JSON.
+app.MapGet("/events/{id:guid}", async (SpectorStore store, Guid id) =>
+{
+    var events = await Account.AllEventsAsync(store, id);
+    return events.Count == 0
+        ? Results.Problem(statusCode: 404, title: "No such account")
+        : Results.Ok(events.Select(e => new { e.Id, e.Seq, e.Action, e.InsertedAt, Payload = JsonNode.Parse(e.Payload) }));
+});
+
+app.MapHealthChecks("/health");
+app.Run();
+
+public record OpenAccount(string? Owner);
+
+public record Amount(decimal Value);
+
+/// <summary>Visible to WebApplicationFactory in the tests.</summary>
+public partial class Program;
