@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Spector;
 using WebApi;
 
@@ -7,6 +9,10 @@ builder.Services.AddSpector(builder.Configuration.GetSection("Spector"), o => o.
 builder.Services.AddHealthChecks().AddSpectorDatabase().AddSpectorChain(BankEvents.Log);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<SpectorProblems>();
+// Spector's spans nest under each request's; add the exporter of your choice (OTLP, console) to these builders.
+builder.Services.AddOpenTelemetry()
+    .WithTracing(tracing => tracing.AddAspNetCoreInstrumentation().AddSource(SpectorTelemetry.SourceName))
+    .WithMetrics(metrics => metrics.AddMeter(SpectorTelemetry.MeterName));
 
 var app = builder.Build();
 app.UseExceptionHandler();

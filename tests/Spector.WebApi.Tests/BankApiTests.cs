@@ -4,6 +4,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
 using Spector.Testing;
 
 namespace Spector.Tests.WebApi;
@@ -26,6 +28,7 @@ public sealed class BankApiTests(Db db)
     private HttpClient _http = null!;
     private string? _file;
     private PostgresSchema? _schema;
+    private readonly List<System.Diagnostics.Activity> _spans = [];
 
     [OneTimeSetUp]
     public void RequireDatabase()
@@ -48,8 +51,10 @@ public sealed class BankApiTests(Db db)
             _file = Path.Combine(Path.GetTempPath(), $"spector-web-{Guid.NewGuid():N}.db");
             settings["Spector:ConnectionString"] = $"Data Source={_file}";
         }
-        _app = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-            web.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings)));
+        _spans.Clear();
+        _app = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
+            .ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings))
+            .ConfigureServices(services => services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(_spans))));
         _http = _app.CreateClient();
     }
 
@@ -132,6 +137,21 @@ public sealed class BankApiTests(Db db)
 
         var history = await JsonAsync(await _http.GetAsync($"/events/{id}"));
         Assert.That(history.GetArrayLength(), Is.EqualTo(1), "only the opening event was stored");
+    }
+
+    [Test]
+    public async Task A_request_span_holds_Spectors_write_span()
+    {
+        var opened = await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" });
+        var id = (await JsonAsync(opened)).GetProperty("id").GetGuid();
+        _app.Services.GetRequiredService<TracerProvider>().ForceFlush();
+
+        var request = _spans.Single(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName.StartsWith("POST"));
+        var write = _spans.Single(s => s.OperationName == "spector.write");
+        Assert.That(write.ParentSpanId, Is.EqualTo(request.SpanId));
+        Assert.That(write.TraceId, Is.EqualTo(request.TraceId));
+        Assert.That(write.GetTagItem("spector.record_id"), Is.EqualTo(id.ToString()));
+        Assert.That(write.GetTagItem("spector.table"), Is.EqualTo("bank_events"));
     }
 
     [Test]
