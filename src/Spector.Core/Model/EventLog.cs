@@ -207,6 +207,11 @@ public sealed class EventLog
     public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
         EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: true, type, cancellationToken);
 
+    /// <summary>As <see cref="LinkedEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(SpectorSession session, Guid eventId, string link, int? type = null,
+        CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinkedAsync(this, Required(session), eventId, Link(link), outgoing: true, type, cancellationToken);
+
     /// <summary>
     /// The events that link to <paramref name="eventId"/> through <paramref name="link"/>, in sequence order;
     /// for a typed link, <paramref name="type"/> keeps only links of that type.
@@ -214,17 +219,34 @@ public sealed class EventLog
     public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
         EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: false, type, cancellationToken);
 
+    /// <summary>As <see cref="LinkingEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(SpectorSession session, Guid eventId, string link, int? type = null,
+        CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinkedAsync(this, Required(session), eventId, Link(link), outgoing: false, type, cancellationToken);
+
     /// <summary>The links stored for one event, across every link table, sorted by name, target and type.</summary>
     public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(Guid eventId, CancellationToken cancellationToken = default) =>
         EventReader.ReadLinksAsync(this, null, eventId, cancellationToken);
+
+    /// <summary>As <see cref="LinksOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(SpectorSession session, Guid eventId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinksAsync(this, Required(session), eventId, cancellationToken);
 
     /// <summary>Every event of the record <paramref name="eventId"/> belongs to, up to and including it, in sequence order.</summary>
     public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(Guid eventId, CancellationToken cancellationToken = default) =>
         EventReader.ReadPreviousAsync(this, null, eventId, cancellationToken);
 
+    /// <summary>As <see cref="PreviousEventsAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(SpectorSession session, Guid eventId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadPreviousAsync(this, Required(session), eventId, cancellationToken);
+
     /// <summary>Every event of one record, of any type, in sequence order.</summary>
     public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(Guid recordId, CancellationToken cancellationToken = default) =>
         EventReader.ReadEventsAsync(this, null, recordId, schema: null, cancellationToken);
+
+    /// <summary>As <see cref="EventsOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(SpectorSession session, Guid recordId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadEventsAsync(this, Required(session), recordId, schema: null, cancellationToken);
 
     /// <summary>
     /// Verifies the hash chain of the whole table in position order, streaming it in constant memory.
@@ -300,9 +322,16 @@ public sealed class EventLog
     public Task<long> ExportChainAsync(Stream output, CancellationToken cancellationToken = default) =>
         ChainExport.ExportAsync(this, OnlyShard("export"), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
 
-    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync"/>.</summary>
+    /// <summary>As <see cref="ExportChainAsync(Stream, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<long> ExportChainAsync(SpectorSession session, Stream output, CancellationToken cancellationToken = default) =>
+        ChainExport.ExportAsync(this, OnlyShard("export"), Required(session), output ?? throw new ArgumentNullException(nameof(output)),
+            cancellationToken);
+
+    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync(Stream, CancellationToken)"/>.</summary>
     public Task<long> ExportShardChainAsync(string shard, Stream output, CancellationToken cancellationToken = default) =>
         ChainExport.ExportAsync(this, Shard(shard), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+
+    private static SpectorSession Required(SpectorSession session) => session ?? throw new ArgumentNullException(nameof(session));
 
     private EventShard OnlyShard(string what) => IsSharded
         ? throw new InvalidOperationException(

@@ -82,7 +82,9 @@ internal static class Instrument
         var replayed = await replay().ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
         span?.SetTag(Tags.Events, replayed.EventsRead).SetTag(Tags.Seq, replayed.LastSeq);
-        ReplayLength.Record(replayed.EventsRead, new KeyValuePair<string, object?>(Tags.Table, table), new(Tags.Schema, type.SchemaIndex));
+        // Checked first: the schema tag boxes, and replay is a hot path that usually has no listener.
+        if (ReplayLength.Enabled)
+            ReplayLength.Record(replayed.EventsRead, new KeyValuePair<string, object?>(Tags.Table, table), new(Tags.Schema, type.SchemaIndex));
         if (elapsed > options.SlowReplayThreshold)
             options.Logger.SlowReplay(type.Name, recordId, table, replayed.EventsRead, elapsed.TotalMilliseconds,
                 options.SlowReplayThreshold.TotalMilliseconds);

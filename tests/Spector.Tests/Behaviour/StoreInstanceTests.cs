@@ -63,6 +63,25 @@ public sealed class StoreInstanceTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Log_level_reads_and_exports_take_a_store_too()
+    {
+        var other = await OtherDatabaseAsync();
+        await LedgerEvents.Log.MigrateUpAsync(other);
+        var there = await User.InsertAsync(other, new Attrs { ["name"] = "Ada", ["email"] = "ada@example.com" });
+        var account = await LedgerAccount.InsertAsync(other, new Attrs { ["owner"] = "Ann" });
+        await account.PostAsync(other, 5m, "first");
+
+        Assert.That((await AppEvents.Log.EventsOfAsync(other, there.Id)).Single().Id, Is.EqualTo(there.Id));
+        Assert.That(await AppEvents.Log.EventsOfAsync(there.Id), Is.Empty, "the default store has none of them");
+        Assert.That((await AppEvents.Log.PreviousEventsAsync(other, there.Id)).Select(e => e.Seq), Is.EqualTo(new[] { 1L }));
+        Assert.That(await AppEvents.Log.LinksOfAsync(other, there.Id), Is.Empty);
+        using var export = new MemoryStream();
+        Assert.That(await LedgerEvents.Log.ExportChainAsync(other, export), Is.EqualTo(2));
+        using var nothing = new MemoryStream();
+        Assert.That(await LedgerEvents.Log.ExportChainAsync(nothing), Is.EqualTo(0));
+    }
+
+    [Test]
     public async Task Stores_work_in_parallel_without_a_default()
     {
         var stores = new[] { await OtherDatabaseAsync(), StoreWith(SpectorOptions.Default) };
