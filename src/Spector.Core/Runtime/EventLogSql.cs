@@ -19,6 +19,8 @@ internal sealed class EventLogSql
     private readonly string[] _appends;
     private readonly string _chainPostgres;
     private readonly string _chainSqlite;
+    private readonly string _chainFromPostgres;
+    private readonly string _chainFromSqlite;
     private readonly IReadOnlyList<EventLinkInfo> _links;
     private readonly Dictionary<string, string> _insertLink;
 
@@ -90,6 +92,8 @@ internal sealed class EventLogSql
             $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(kind).LinksOfEventSql("e", links)} FROM {t} e{where} ORDER BY {chainOrder}";
         _chainPostgres = ChainSql(SqlDialect.PostgreSql, "");
         _chainSqlite = ChainSql(SqlDialect.Sqlite, "");
+        _chainFromPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"position\" >= @from");
+        _chainFromSqlite = ChainSql(SqlDialect.Sqlite, " WHERE e.\"position\" >= @from");
         _recordChainPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"parent_id\" = @parent_id");
         _recordChainSqlite = ChainSql(SqlDialect.Sqlite, " WHERE e.\"parent_id\" = @parent_id");
         HasEvent = $"SELECT 1 FROM {t} WHERE \"id\" = @id";
@@ -169,6 +173,9 @@ internal sealed class EventLogSql
     /// by record in sequence order for per-record chains.
     /// </summary>
     public string Chain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainPostgres : _chainSqlite;
+
+    /// <summary>As <see cref="Chain"/>, from position @from on (a head verified earlier) only.</summary>
+    public string ChainFrom(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainFromPostgres : _chainFromSqlite;
 
     /// <summary>As <see cref="Chain"/>, the events of one record @parent_id only.</summary>
     public string RecordChain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _recordChainPostgres : _recordChainSqlite;

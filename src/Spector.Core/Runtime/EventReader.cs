@@ -6,17 +6,27 @@ namespace Spector;
 /// <summary>Reads a record's events and rolls its state forward through the generated dispatcher.</summary>
 internal static class EventReader
 {
-    /// <summary>The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.</summary>
-    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted) where T : class;
+    /// <summary>
+    /// The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.
+    /// <see cref="EventsRead"/> counts the rows read (from the latest savepoint on, when replay starts there).
+    /// </summary>
+    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, long EventsRead = 0) where T : class;
 
     /// <summary>
     /// Rolls a record forward. Types with a Savepoint hook start at the latest savepoint (a savepoint resets
     /// the state to what its payload rebuilds). With <paramref name="checkSavepoint"/> every event is replayed
     /// from the start instead, and each savepoint is handed to it with the state it should reproduce, without
-    /// resetting anything.
+    /// resetting anything. <paramref name="options"/> (the operation's; by default the log's default store's) say
+    /// where a slow replay is logged.
     /// </summary>
-    public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, DateTimeOffset? asOf = null)
+    public static Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, DateTimeOffset? asOf = null,
+        SpectorOptions? options = null) where T : class =>
+        Instrument.ReplayAsync(type, shard.Table, id, options ?? SpectorOptions.For(null, type.Log),
+            () => ReplayEventsAsync(type, shard, connection, tx, id, upToSeq, ct, checkSavepoint, asOf));
+
+    private static async Task<Replayed<T>> ReplayEventsAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection,
+        DbTransaction? tx, Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint, DateTimeOffset? asOf)
         where T : class
     {
         var sql = shard.Sql;
@@ -50,8 +60,10 @@ internal static class EventReader
         T? state = null;
         long last = 0;
         var deleted = false;
+        long read = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
+            read++;
             var eventId = reader.GetGuid(0);
             var seq = reader.GetInt64(1);
             var schema = reader.GetInt32(2);
@@ -130,7 +142,7 @@ internal static class EventReader
             EventReplayException Fail(ReplayFailure failure, string detail, Exception? inner = null) =>
                 new(failure, type.Name, type.Log.Table, id, eventId, seq, detail, inner);
         }
-        return new(state, last, deleted);
+        return new(state, last, deleted, read);
     }
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,

@@ -112,6 +112,7 @@ internal static class EventWriter
                 ? "An insert creates a new record: it has no seq to expect."
                 : "Event sequence numbers start at 1.");
 
+        var options = SpectorOptions.For(session, log);
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
         var dialect = session?.Dialect ?? Dialect.For(log.Store.Dialect);
@@ -123,19 +124,21 @@ internal static class EventWriter
             try
             {
                 return await WriteTransaction.RunAsync(log, session,
-                    (connection, tx, _) => AttemptAsync(request, context, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
+                    (connection, tx, _) => AttemptAsync(request, context, options, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsSerializationFailure(e))
             {
                 // Inside the caller's transaction a retry would read the same snapshot: only the caller can retry.
                 // A write in its own transaction (a database whose default isolation is SERIALIZABLE) starts over.
-                if (session?.Transaction is not null || attempt >= log.MaxWriteAttempts)
-                    throw new SerializationFailureException(type.Name, request.ActionName, log.Table, id, request.EventId, e);
+                if (session?.Transaction is not null || attempt >= options.MaxWriteAttempts)
+                    throw new SerializationFailureException(type.Name, request.ActionName, log.Table, id, request.EventId, e)
+                        { Attempts = attempt };
+                Instrument.WriteRetried(options, type.Name, log.Table, request.ActionName, id, attempt);
             }
         }
     }
 
-    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, EventShard shard,
+    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, SpectorOptions options, EventShard shard,
         DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
     {
         var (type, id) = (request.Type, request.RecordId);
@@ -151,11 +154,11 @@ internal static class EventWriter
         }
         else
         {
-            var (locked, twin, replayed) = await LockHeadAsync(request, shard, connection, tx, dialect, ct).ConfigureAwait(false);
+            var (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct).ConfigureAwait(false);
             if (locked is null && twin is null
                 && await connection.ExecuteAsync(new CommandDefinition(shard.Sql.HeadFromLog, new { parent_id = id }, tx, cancellationToken: ct))
                     .ConfigureAwait(false) > 0)
-                (locked, twin, replayed) = await LockHeadAsync(request, shard, connection, tx, dialect, ct).ConfigureAwait(false);
+                (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct).ConfigureAwait(false);
             if (twin is not null) return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
             if (locked is not { } found || found.Schema != type.SchemaIndex || found.Deleted)
                 throw new RecordNotFoundException(type.Name, request.ActionName, log.Table, id, locked is { Deleted: true });
@@ -186,7 +189,7 @@ internal static class EventWriter
                 // chain order.
                 var now = Clock.UtcNow() is var clock && clock > chainAt ? clock : chainAt;
                 var fresh = request.Creates ? type.Create(id)
-                    : (await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct).ConfigureAwait(false)).Record!;
+                    : (await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct, options: options).ConfigureAwait(false)).Record!;
                 built = await BuildAsync(request, context, shard, fresh, seq, now, connection, tx, dialect, ct).ConfigureAwait(false);
             }
         }
@@ -220,7 +223,8 @@ internal static class EventWriter
     /// the events to replay (statements after the lock read a snapshot that includes the writer before).
     /// </summary>
     private static async Task<(RecordHead? Head, KeyedEvent? Twin, EventReader.Replayed<T> Replayed)> LockHeadAsync<T>(WriteRequest<T> request,
-        EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+        SpectorOptions options, EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct)
+        where T : class
     {
         var type = request.Type;
         await using var command = connection.CreateCommand();
@@ -241,7 +245,8 @@ internal static class EventWriter
             await reader.NextResultAsync(ct).ConfigureAwait(false);
         }
         var replayed = twin is null && head is { Deleted: false } live && live.Schema == type.SchemaIndex
-            ? await EventReader.ReplayRowsAsync(type, reader, request.RecordId, type.HasSavepoint, ct).ConfigureAwait(false)
+            ? await Instrument.ReplayAsync(type, shard.Table, request.RecordId, options,
+                () => EventReader.ReplayRowsAsync(type, reader, request.RecordId, type.HasSavepoint, ct)).ConfigureAwait(false)
             : default;
         return (head, twin, replayed);
     }
@@ -411,6 +416,7 @@ internal static class EventWriter
         if (tableChain) statements.Add(sql.ChainAdvance);
         await connection.ExecuteAsync(new CommandDefinition(string.Join(";\n", statements), parameters, tx, cancellationToken: ct))
             .ConfigureAwait(false);
+        Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
         if (log.InlineProjections.Count > 0)
             await InlineProjection.ApplyAsync(log, shard, connection, tx, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action,
                 row.Now, row.Payload, row.Metadata, row.Context, ct).ConfigureAwait(false);
