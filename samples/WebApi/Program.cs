@@ -19,7 +19,8 @@ app.UseStatusCodePages();
 
 app.MapPost("/accounts", async (SpectorStore store, OpenAccount body, HttpRequest request) =>
 {
-    var account = await Account.InsertAsync(store, new Attrs { ["owner"] = body.Owner }, Versions.WriteOptions(request));
+    var attrs = new Attrs { ["owner"] = body.Owner };
+    var account = await Account.InsertAsync(store, attrs, Versions.WriteOptions(request));
     return Results.Created($"/accounts/{account.Id}", account);
 });
 

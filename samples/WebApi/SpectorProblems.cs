@@ -28,7 +28,8 @@ internal sealed class SpectorProblems(IProblemDetailsService problems) : IExcept
             {
                 Status = StatusCodes.Status412PreconditionFailed,
                 Title = "The account has changed",
-                Detail = $"If-Match named seq {conflict.ExpectedSeq}, the account is at {conflict.ActualSeq}; read it again.",
+                Detail = $"If-Match named seq {conflict.ExpectedSeq}, the account is at {conflict.ActualSeq}; " +
+                         "read it again.",
             },
             SerializationFailureException failure => new ProblemDetails
             {

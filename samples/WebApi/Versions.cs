@@ -21,8 +21,9 @@ internal static class Versions
         if (request.Headers.IfMatch is { Count: > 0 } ifMatch)
         {
             var tag = ifMatch.ToString().Trim();
-            if (tag.Length < 3 || tag[0] != '"' || tag[^1] != '"'
-                || !long.TryParse(tag.AsSpan(1, tag.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq < 1)
+            var quoted = tag.Length >= 3 && tag[0] == '"' && tag[^1] == '"';
+            if (!quoted || !long.TryParse(tag.AsSpan(1, tag.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+                || seq < 1)
                 throw new BadHttpRequestException($"If-Match must be one ETag of this API (\"<seq>\"), not {tag}.");
             expected = seq;
         }
