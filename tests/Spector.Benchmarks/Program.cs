@@ -9,6 +9,7 @@ using Spector.Benchmarks.Quick;
 //   --quick [--db sqlite|postgres|both] [--events N] [--follower-events N]
 //                                                     every DESIGN.md section 7 ratio in a few minutes
 //   verify-chain [--events N] [--db ...]              hash-chain verification: events/s and memory held
+//   audit [--events N] [--db ...]                    the audit trail's ratios only (timeline, as-of, context)
 //   generator [--types N]                             generator time on N evented classes
 //   followers [--db ...] [--follower-events N]        only the follower and rebuild ratios of --quick
 //   anything else                                     BenchmarkDotNet (for example: --filter '*InsertSuite*')
@@ -29,11 +30,26 @@ switch (args.FirstOrDefault())
         foreach (var database in databases)
         {
             await QuickComparison.RunAsync(database, report);
+            await using (var auditDb = await BenchDatabase.OpenAsync(database))
+            {
+                await auditDb.ResetAsync();
+                await AuditComparison.RunAsync(database, auditDb, report, events);
+            }
             await VerifyChainAsync(database, report);
             await FollowerComparison.RunAsync(database, report, followerEvents);
         }
         GeneratorRatios(200, report);
         report.PrintTargets();
+        return 0;
+    case "audit":
+        var auditReport = new Report();
+        foreach (var database in databases)
+        {
+            await using var auditOnly = await BenchDatabase.OpenAsync(database);
+            await auditOnly.ResetAsync();
+            await AuditComparison.RunAsync(database, auditOnly, auditReport, events);
+        }
+        auditReport.PrintTargets();
         return 0;
     case "verify-chain":
         foreach (var database in databases)

@@ -46,6 +46,28 @@ public sealed partial class DocsSnippetTests
         AssertCompiles(model, Statements(block, null, helpers));
     }
 
+    [Test]
+    public void The_store_instance_snippet_compiles()
+    {
+        var block = Blocks("docs/getting-started.md").Single(b => b.Contains("new SpectorOptions"));
+        const string model = """
+            [EventsTable("events")]
+            [EventSchema(typeof(User), 0)]
+            public partial class AppEvents;
+
+            [Evented(Table = "users")]
+            public partial class User
+            {
+                public Guid Id { get; set; }
+                public string Name { get; set; } = "";
+                static void Changeset(Changeset<User> c) => c.Cast("name");
+            }
+            """;
+
+        AssertCompiles(model, Statements(block,
+            "Npgsql.NpgsqlDataSource tenantDataSource, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory"));
+    }
+
     private static void AssertCompiles(params string[] sources)
     {
         var result = GeneratorHarness.Run([ImplicitUsings, .. sources]);

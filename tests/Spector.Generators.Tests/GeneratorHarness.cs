@@ -17,6 +17,7 @@ internal static class GeneratorHarness
         MetadataReference.CreateFromFile(typeof(EventLog).Assembly.Location),
         MetadataReference.CreateFromFile(typeof(Dapper.SqlMapper).Assembly.Location),
         MetadataReference.CreateFromFile(typeof(Npgsql.NpgsqlDataSource).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(Microsoft.Extensions.Logging.ILoggerFactory).Assembly.Location),
     ];
 
     public static readonly CSharpCompilationOptions Options =

@@ -74,9 +74,11 @@ for await (const line of createInterface({ input: createReadStream(file), crlfDe
     }
     seq = row.seq;
   }
-  // The envelope covers every stored field and no names (see docs/integrity.md).
+  // The envelope covers every stored field and no names (see docs/integrity.md). Events stored with a context
+  // (actor, correlation, causation, reason, trace, span) carry it in a "context" member: envelope version 2.
+  const hasContext = row.context !== undefined && row.context !== null;
   const envelope = {
-    v: 1,
+    v: hasContext ? 2 : 1,
     id: row.id,
     parent_id: row.parent_id,
     seq: row.seq,
@@ -87,6 +89,7 @@ for await (const line of createInterface({ input: createReadStream(file), crlfDe
     metadata: row.metadata,
     links: row.links,
   };
+  if (hasContext) envelope.context = row.context;
   const hash = createHash('sha256').update(previous).update(Buffer.from(canonicalize(envelope), 'utf8')).digest('hex');
   if (hash !== row.hash) {
     console.log(`break at position ${row.position} (event ${row.id}): computed ${hash}, stored ${row.hash}`);

@@ -106,6 +106,9 @@ public sealed class SerializationFailureException : SpectorException
 
     /// <summary>The evented type written.</summary>
     public string RecordType { get; }
+
+    /// <summary>How many times the write was tried (1 inside a caller's transaction, which only the caller can retry).</summary>
+    public int Attempts { get; init; } = 1;
 }
 
 /// <summary>

@@ -64,19 +64,8 @@ public sealed partial class Follower
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var action = reader.GetInt32(5);
-            var stored = new StoredEvent(
-                Id: reader.GetGuid(1),
-                ParentId: reader.GetGuid(2),
-                Seq: reader.GetInt64(3),
-                Position: reader.GetInt64(0),
-                Schema: reader.GetInt32(4),
-                ActionCode: action,
-                Action: log.ActionName(action),
-                Payload: reader.GetString(6),
-                Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
-                InsertedAt: dialect.ReadTimestamp(reader, 8));
-            events.Add(new FollowedEvent(shard.Table, log, stored, reader.GetInt64(9)));
+            var stored = EventReader.ReadEvent(log, dialect, reader);
+            events.Add(new FollowedEvent(shard.Table, log, stored, reader.GetInt64(FollowerSql.StampColumn)));
         }
         return events;
     }

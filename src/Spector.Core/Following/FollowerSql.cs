@@ -102,8 +102,11 @@ internal abstract class FollowerSql
     /// <summary>The lock that keeps two processes from creating the tables at once, or null.</summary>
     public virtual string? MigrationLock => null;
 
-    protected const string Columns =
-        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\"";
+    /// <summary>An event's columns as <see cref="EventReader"/> reads them (context included); the stamp follows them.</summary>
+    protected static readonly string Columns = EventLogSql.EventColumns;
+
+    /// <summary>The ordinal of the transaction stamp after <see cref="Columns"/>.</summary>
+    public const int StampColumn = EventLogSql.FirstContextColumn + 7;
 
     private sealed class Postgres : FollowerSql
     {

@@ -37,15 +37,23 @@ internal static class ChainExport
                 var payload = reader.GetString(6);
                 var metadata = reader.IsDBNull(7) ? null : reader.GetString(7);
                 writer.WriteNumber("inserted_at", EventHash.Micros(lease.Dialect.ReadTimestamp(reader, 8)));
+                // Only events stored with a context carry the member (and are hashed with envelope version 2).
+                var context = ContextColumns.Read(reader, EventLogSql.FirstContextColumn);
+                if (!context.IsEmpty)
+                {
+                    writer.WriteStartObject("context");
+                    foreach (var (name, value) in context.EnvelopeMembers()) writer.WriteString(name, value);
+                    writer.WriteEndObject();
+                }
                 writer.WritePropertyName("payload");
                 writer.WriteRawValue(payload);
                 writer.WritePropertyName("metadata");
                 if (metadata is null) writer.WriteNullValue();
                 else writer.WriteRawValue(metadata);
-                // Sequential access: the hash (column 9) must be read before the links (10).
-                var hash = (byte[])reader.GetValue(9);
+                // Sequential access: the hash (column 16) must be read before the links (17).
+                var hash = (byte[])reader.GetValue(16);
                 writer.WriteStartArray("links");
-                foreach (var link in EventHash.Sorted(EventHash.ParseLinks(reader.IsDBNull(10) ? null : reader.GetString(10))))
+                foreach (var link in EventHash.Sorted(EventHash.ParseLinks(reader.IsDBNull(17) ? null : reader.GetString(17))))
                 {
                     writer.WriteStartArray();
                     writer.WriteStringValue(link.Name);

@@ -12,9 +12,13 @@ namespace Spector;
 internal static class ChainVerifier
 {
     private sealed record Row(long Position, Guid Id, Guid ParentId, long Seq, int Schema, int Action, string Payload, string? Metadata,
-        DateTimeOffset InsertedAt, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
+        DateTimeOffset InsertedAt, StoredContext Context, byte[] Hash, IReadOnlyList<EventLinkRow> Links);
 
-    public static async Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+    public static Task<ChainVerification> VerifyAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct) =>
+        Instrument.VerifyChainAsync(log, session, shard.Table, null, () => VerifyChainAsync(log, shard, session, expected, ct));
+
+    private static async Task<ChainVerification> VerifyChainAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
         CancellationToken ct)
     {
         RequireHashed(log);
@@ -29,8 +33,28 @@ internal static class ChainVerifier
         return await VerifyShardAsync(log, shard, session, expected, ct).ConfigureAwait(false) with { Table = shard.Table };
     }
 
+    /// <summary>
+    /// Verifies only what was appended after <paramref name="verified"/>, a head an earlier verification returned:
+    /// the row at its position must still carry its hash, and every later row must chain from it.
+    /// </summary>
+    public static Task<ChainVerification> VerifyFromAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead verified,
+        CancellationToken ct)
+    {
+        RequireHashed(log);
+        if (log.HashScope == HashScope.Record)
+            throw new InvalidOperationException(
+                $"Events table {log.Table} chains each record on its own, so there is no table head to continue from: " +
+                "verify records with VerifyRecordChainAsync.");
+        return Instrument.VerifyChainAsync(log, session, shard.Table, null, async () =>
+            await VerifyShardAsync(log, shard, session, null, ct, verified).ConfigureAwait(false) with { Table = shard.Table });
+    }
+
     /// <summary>Verifies one record's chain on a log with per-record chains; its head is the record's last event.</summary>
-    public static async Task<ChainVerification> VerifyRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
+    public static Task<ChainVerification> VerifyRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
+        CancellationToken ct) =>
+        Instrument.VerifyChainAsync(log, session, log.Table, recordId, () => VerifyOneRecordAsync(log, recordId, session, expected, ct));
+
+    private static async Task<ChainVerification> VerifyOneRecordAsync(EventLog log, Guid recordId, SpectorSession? session, ChainHead? expected,
         CancellationToken ct)
     {
         RequireHashed(log);
@@ -50,10 +74,10 @@ internal static class ChainVerifier
     }
 
     private static async Task<ChainVerification> VerifyShardAsync(EventLog log, EventShard shard, SpectorSession? session, ChainHead? expected,
-        CancellationToken ct)
+        CancellationToken ct, ChainHead? from = null)
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        byte[] previous = EventHash.Genesis.ToArray();
+        byte[] previous = from?.Hash ?? EventHash.Genesis.ToArray();
         Row? last = null;
         Row? broken = null;
         Row? next = null;
@@ -64,8 +88,20 @@ internal static class ChainVerifier
         await using (var command = lease.Connection.CreateCommand())
         {
             command.Transaction = lease.Transaction;
-            command.CommandText = shard.Sql.Chain(lease.Dialect);
+            command.CommandText = from is null ? shard.Sql.Chain(lease.Dialect) : shard.Sql.ChainFrom(lease.Dialect);
+            if (from is not null) EventReader.AddParameter(command, "from", from.Position);
             await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
+            if (from is not null)
+            {
+                // The head verified earlier must still be there, unchanged: the rows after it chain from its hash.
+                var anchor = await reader.ReadAsync(ct).ConfigureAwait(false) ? Read(reader, lease.Dialect) : null;
+                if (anchor is null || anchor.Position != from.Position || !anchor.Hash.AsSpan().SequenceEqual(from.Hash))
+                    return new ChainVerification(0, null, new ChainBreak(ChainBreakKind.Truncated, from.Position, anchor?.Id, from.Hash,
+                        anchor?.Position == from.Position ? anchor.Hash : null, null,
+                        $"The event verified earlier at position {from.Position} of {shard.Table} is gone or has another hash: " +
+                        "the chain was changed at or before it; verify the whole chain to find where."));
+                last = anchor;
+            }
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 var row = Read(reader, lease.Dialect);
@@ -178,7 +214,7 @@ internal static class ChainVerifier
     private static bool Intact(byte[] previous, Row row, out byte[] computed)
     {
         computed = EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt,
-            row.Payload, row.Metadata, row.Links);
+            row.Payload, row.Metadata, row.Links, row.Context);
         return computed.AsSpan().SequenceEqual(row.Hash)
             && CanonicalNumbers.FirstNonCanonical(row.Payload) is null
             && CanonicalNumbers.FirstNonCanonical(row.Metadata) is null;
@@ -237,6 +273,7 @@ internal static class ChainVerifier
         Payload: reader.GetString(6),
         Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
         InsertedAt: dialect.ReadTimestamp(reader, 8),
-        Hash: reader.IsDBNull(9) ? [] : (byte[])reader.GetValue(9),
-        Links: EventHash.ParseLinks(reader.IsDBNull(10) ? null : reader.GetString(10)));
+        Context: ContextColumns.Read(reader, EventLogSql.FirstContextColumn),
+        Hash: reader.IsDBNull(16) ? [] : (byte[])reader.GetValue(16),
+        Links: EventHash.ParseLinks(reader.IsDBNull(17) ? null : reader.GetString(17)));
 }

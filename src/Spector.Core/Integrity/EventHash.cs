@@ -11,32 +11,38 @@ namespace Spector;
 /// action never breaks old hashes:
 /// <code>{"action":2,"id":"…","inserted_at":1763836800000000,"links":[],"metadata":null,"parent_id":"…",
 /// "payload":{…},"schema":0,"seq":2,"v":1}</code>
-/// Ids are lowercase hyphenated UUIDs, <c>inserted_at</c> is microseconds since the Unix epoch.
+/// Ids are lowercase hyphenated UUIDs, <c>inserted_at</c> is microseconds since the Unix epoch. An event stored
+/// with a context (<see cref="StoredContext"/>: actor, correlation, causation, reason, trace, span) is hashed with
+/// envelope version 2, which adds <c>"context":{…}</c> holding the non-null columns by name; every other event
+/// keeps version 1, so events written before the context columns existed verify unchanged.
 /// </summary>
 public static class EventHash
 {
-    /// <summary>The envelope format version.</summary>
+    /// <summary>The envelope format version of events stored without a context.</summary>
     public const int EnvelopeVersion = 1;
+
+    /// <summary>The envelope format version of events stored with a context.</summary>
+    public const int ContextEnvelopeVersion = 2;
 
     /// <summary>The hash before the first event.</summary>
     public static ReadOnlySpan<byte> Genesis => new byte[32];
 
     /// <summary>Computes one link of the chain.</summary>
     public static byte[] Compute(ReadOnlySpan<byte> previous, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links = null)
+        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links = null, StoredContext context = default)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(previous);
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links);
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context);
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
     /// <summary>The canonical envelope bytes (what follows the previous hash in the hashed input).</summary>
     public static byte[] Envelope(Guid id, Guid parentId, long seq, int schema, int action, DateTimeOffset insertedAt, string payload, string? metadata,
-        IReadOnlyList<EventLinkRow>? links = null)
+        IReadOnlyList<EventLinkRow>? links = null, StoredContext context = default)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links);
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context);
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -45,9 +51,22 @@ public static class EventHash
 
     // Members in RFC 8785 order (sorted by name); each value is written canonically.
     private static void WriteEnvelope(ArrayBufferWriter<byte> output, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links)
+        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links, StoredContext context)
     {
         Raw(output, "{\"action\":" + action.ToString(CultureInfo.InvariantCulture));
+        if (!context.IsEmpty)
+        {
+            Raw(output, ",\"context\":{");
+            var firstMember = true;
+            foreach (var (name, value) in context.EnvelopeMembers())
+            {
+                Raw(output, firstMember ? "\"" : ",\"");
+                firstMember = false;
+                Raw(output, name + "\":");
+                Jcs.WriteString(output, value);
+            }
+            Raw(output, "}");
+        }
         Raw(output, ",\"id\":\"" + id.ToString("D") + "\"");
         Raw(output, ",\"inserted_at\":" + Micros(insertedAt).ToString(CultureInfo.InvariantCulture));
         Raw(output, ",\"links\":[");
@@ -71,7 +90,8 @@ public static class EventHash
         Canonical(output, payload);
         Raw(output, ",\"schema\":" + schema.ToString(CultureInfo.InvariantCulture));
         Raw(output, ",\"seq\":" + seq.ToString(CultureInfo.InvariantCulture));
-        Raw(output, ",\"v\":" + EnvelopeVersion.ToString(CultureInfo.InvariantCulture) + "}");
+        var version = context.IsEmpty ? EnvelopeVersion : ContextEnvelopeVersion;
+        Raw(output, ",\"v\":" + version.ToString(CultureInfo.InvariantCulture) + "}");
     }
 
     /// <summary>Links in the envelope's order: by name, then target id text, then type (ordinal).</summary>

@@ -33,8 +33,22 @@ public sealed class EventDraft
     /// <summary>The payload as it will be stored (a copy: changing it changes nothing).</summary>
     public Attrs Attrs { get; }
 
-    /// <summary>Free-form data stored in the event's <c>metadata</c> column: actor, trace id, causation.</summary>
+    /// <summary>
+    /// Free-form data stored in the event's <c>metadata</c> column; starts with the context's
+    /// <see cref="EventContext.Metadata"/>.
+    /// </summary>
     public JsonObject? Metadata { get; set; }
+
+    /// <summary>
+    /// The context stored with the event: the ambient scope's and the session's, with the current activity's trace.
+    /// A hook may replace it (<c>draft.Context = draft.Context with { Reason = "..." }</c>); its metadata is not
+    /// read again here, change <see cref="Metadata"/> for that.
+    /// </summary>
+    public EventContext Context
+    {
+        get;
+        set => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = EventContext.Empty;
 
     /// <summary>The links added so far.</summary>
     public IReadOnlyList<EventLinkRow> Links => _links;

@@ -59,6 +59,9 @@ public sealed class EventLog
     public static string ShardLinkTable(string shard, string linkTable) =>
         SqlIdentifier.Validate($"{shard}_{linkTable}", "shard link table");
 
+    /// <summary>Timelines and time buckets across the table's records (who, what, when, caused by what).</summary>
+    public AuditTrail Audit => field ??= new AuditTrail(this);
+
     /// <summary>True when records are spread over several shard tables by a route function.</summary>
     public bool IsSharded => _route is not null;
 
@@ -119,13 +122,6 @@ public sealed class EventLog
     /// <summary>The tables of the listed types that have one.</summary>
     public IReadOnlyList<RecordTable> RecordTables { get; }
 
-    /// <summary>
-    /// How many times a write in its own transaction is tried when the database refuses it with a serialization
-    /// failure (only where the database's default isolation is REPEATABLE READ or SERIALIZABLE) before
-    /// <see cref="SerializationFailureException"/>. Writes of one record queue on its head row and never retry.
-    /// </summary>
-    public int MaxWriteAttempts { get; set; } = 30;
-
     /// <summary>Projections applied inside every write's transaction, in the order added.</summary>
     public IReadOnlyList<Projection> InlineProjections => _inlineProjections;
 
@@ -149,11 +145,14 @@ public sealed class EventLog
         return _inlineProjections.Length < before;
     }
 
-    /// <summary>The store used by operations that take no explicit session.</summary>
+    /// <summary>The default store: used by operations that take no session (sugar for one store per process).</summary>
     public SpectorStore Store =>
         _store ?? throw new InvalidOperationException(
             $"No store is configured for events table {Table}: call UseSqlite(...) or UsePostgres(...) on its [EventsTable] class, " +
-            "or pass a SpectorSession.");
+            "or pass a SpectorStore or SpectorSession.");
+
+    /// <summary>The default store, or null when none is set.</summary>
+    internal SpectorStore? DefaultStore => _store;
 
     /// <summary>Sets the default store.</summary>
     public void Use(SpectorStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
@@ -207,16 +206,27 @@ public sealed class EventLog
     /// <summary>The rollback as one SQL script.</summary>
     public string DownSql(SqlDialect dialect) => Script(DownStatements(dialect));
 
-    /// <summary>Creates the tables in the configured store.</summary>
+    /// <summary>Creates the tables in the default store.</summary>
     public Task MigrateUpAsync(CancellationToken cancellationToken = default) => MigrateUpAsync(appendOnly: true, cancellationToken);
 
     /// <summary>Creates the tables; <paramref name="appendOnly"/> false skips the triggers that refuse UPDATE and DELETE of events.</summary>
     public Task MigrateUpAsync(bool appendOnly, CancellationToken cancellationToken = default) =>
-        RunAsync(UpStatements(Store.Dialect, appendOnly), cancellationToken);
+        MigrateAsync(Store.Session, up: true, appendOnly, cancellationToken);
 
-    /// <summary>Drops the tables in the configured store.</summary>
+    /// <summary>
+    /// Creates the tables where <paramref name="session"/> says: a store (<c>Log.MigrateUpAsync(store)</c>), or a
+    /// caller's connection and transaction.
+    /// </summary>
+    public Task MigrateUpAsync(SpectorSession session, bool appendOnly = true, CancellationToken cancellationToken = default) =>
+        MigrateAsync(session ?? throw new ArgumentNullException(nameof(session)), up: true, appendOnly, cancellationToken);
+
+    /// <summary>Drops the tables in the default store.</summary>
     public Task MigrateDownAsync(CancellationToken cancellationToken = default) =>
-        RunAsync(DownStatements(Store.Dialect), cancellationToken);
+        MigrateAsync(Store.Session, up: false, appendOnly: true, cancellationToken);
+
+    /// <summary>Drops the tables where <paramref name="session"/> says.</summary>
+    public Task MigrateDownAsync(SpectorSession session, CancellationToken cancellationToken = default) =>
+        MigrateAsync(session ?? throw new ArgumentNullException(nameof(session)), up: false, appendOnly: true, cancellationToken);
 
     /// <summary>
     /// The events <paramref name="eventId"/> links to through <paramref name="link"/>, in sequence order;
@@ -225,6 +235,11 @@ public sealed class EventLog
     public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
         EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: true, type, cancellationToken);
 
+    /// <summary>As <see cref="LinkedEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(SpectorSession session, Guid eventId, string link, int? type = null,
+        CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinkedAsync(this, Required(session), eventId, Link(link), outgoing: true, type, cancellationToken);
+
     /// <summary>
     /// The events that link to <paramref name="eventId"/> through <paramref name="link"/>, in sequence order;
     /// for a typed link, <paramref name="type"/> keeps only links of that type.
@@ -232,17 +247,34 @@ public sealed class EventLog
     public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
         EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: false, type, cancellationToken);
 
+    /// <summary>As <see cref="LinkingEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(SpectorSession session, Guid eventId, string link, int? type = null,
+        CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinkedAsync(this, Required(session), eventId, Link(link), outgoing: false, type, cancellationToken);
+
     /// <summary>The links stored for one event, across every link table, sorted by name, target and type.</summary>
     public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(Guid eventId, CancellationToken cancellationToken = default) =>
         EventReader.ReadLinksAsync(this, null, eventId, cancellationToken);
+
+    /// <summary>As <see cref="LinksOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(SpectorSession session, Guid eventId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadLinksAsync(this, Required(session), eventId, cancellationToken);
 
     /// <summary>Every event of the record <paramref name="eventId"/> belongs to, up to and including it, in sequence order.</summary>
     public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(Guid eventId, CancellationToken cancellationToken = default) =>
         EventReader.ReadPreviousAsync(this, null, eventId, cancellationToken);
 
+    /// <summary>As <see cref="PreviousEventsAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(SpectorSession session, Guid eventId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadPreviousAsync(this, Required(session), eventId, cancellationToken);
+
     /// <summary>Every event of one record, of any type, in sequence order.</summary>
     public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(Guid recordId, CancellationToken cancellationToken = default) =>
         EventReader.ReadEventsAsync(this, null, recordId, schema: null, cancellationToken);
+
+    /// <summary>As <see cref="EventsOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(SpectorSession session, Guid recordId, CancellationToken cancellationToken = default) =>
+        EventReader.ReadEventsAsync(this, Required(session), recordId, schema: null, cancellationToken);
 
     /// <summary>
     /// Verifies the hash chain of the whole table in position order, streaming it in constant memory.
@@ -260,6 +292,22 @@ public sealed class EventLog
         CancellationToken cancellationToken = default) =>
         ChainVerifier.VerifyAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)), expectedHead,
             cancellationToken);
+
+    /// <summary>
+    /// Verifies only the events appended after <paramref name="verifiedHead"/>, the head an earlier verification
+    /// returned: the row at its position must still carry its hash, and each later row must chain on. Keep the
+    /// returned head for the next call, so checking a busy table costs what was appended since (health checks do
+    /// this). For a table chain of an unsharded log.
+    /// </summary>
+    public Task<ChainVerification> VerifyHashChainFromAsync(ChainHead verifiedHead, CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyFromAsync(this, OnlyShard("verify"), null, verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)),
+            cancellationToken);
+
+    /// <summary>As <see cref="VerifyHashChainFromAsync(ChainHead, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<ChainVerification> VerifyHashChainFromAsync(SpectorSession session, ChainHead verifiedHead,
+        CancellationToken cancellationToken = default) =>
+        ChainVerifier.VerifyFromAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)),
+            verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)), cancellationToken);
 
     /// <summary>
     /// Verifies one record's chain on a log declared with <see cref="Spector.HashScope.Record"/>, reading only that
@@ -302,9 +350,16 @@ public sealed class EventLog
     public Task<long> ExportChainAsync(Stream output, CancellationToken cancellationToken = default) =>
         ChainExport.ExportAsync(this, OnlyShard("export"), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
 
-    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync"/>.</summary>
+    /// <summary>As <see cref="ExportChainAsync(Stream, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
+    public Task<long> ExportChainAsync(SpectorSession session, Stream output, CancellationToken cancellationToken = default) =>
+        ChainExport.ExportAsync(this, OnlyShard("export"), Required(session), output ?? throw new ArgumentNullException(nameof(output)),
+            cancellationToken);
+
+    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync(Stream, CancellationToken)"/>.</summary>
     public Task<long> ExportShardChainAsync(string shard, Stream output, CancellationToken cancellationToken = default) =>
         ChainExport.ExportAsync(this, Shard(shard), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+
+    private static SpectorSession Required(SpectorSession session) => session ?? throw new ArgumentNullException(nameof(session));
 
     private EventShard OnlyShard(string what) => IsSharded
         ? throw new InvalidOperationException(
@@ -313,19 +368,26 @@ public sealed class EventLog
         : Shards[0];
 
     /// <summary>
-    /// Runs a migration in one transaction. Concurrent migrations (several app instances starting at once) take
-    /// turns, and each statement changes only what is missing, so a migration of a table in use takes no lock
-    /// against its writers.
+    /// Runs every statement of one migration in one transaction (the caller's, under a savepoint, if it has one).
+    /// Concurrent migrations (several app instances starting at once) take turns, and each statement changes only
+    /// what is missing, so a migration of a table in use takes no lock against its writers.
     /// </summary>
-    private async Task RunAsync(IReadOnlyList<string> statements, CancellationToken ct)
+    private Task MigrateAsync(SpectorSession session, bool up, bool appendOnly, CancellationToken ct)
     {
-        await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        if (Spector.Dialect.For(Store.Dialect).MigrationLockSql is { } lockSql)
-            await connection.ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
-        foreach (var sql in statements)
-            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+        var statements = up ? UpStatements(session.Dialect.Kind, appendOnly) : DownStatements(session.Dialect.Kind);
+        return Instrument.MigrateAsync(this, session, up ? "up" : "down", statements.Count, () =>
+            WriteTransaction.RunAsync(this, session, async (connection, tx, dialect) =>
+            {
+                if (dialect.MigrationLockSql is { } lockSql)
+                    await connection.ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+                // PostgreSQL's statements add missing columns themselves; SQLite has no ADD COLUMN IF NOT EXISTS.
+                if (up && dialect.Kind == SqlDialect.Sqlite)
+                    foreach (var shard in Shards)
+                        await ContextColumns.AddIfMissingSqliteAsync(connection, tx, shard.Table, ct).ConfigureAwait(false);
+                foreach (var sql in statements)
+                    await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+                return true;
+            }, ct));
     }
 
     private static string Script(IEnumerable<string> statements) => string.Join(";\n\n", statements) + ";\n";
@@ -364,21 +426,4 @@ public static class EventActions
         Savepoint => "savepoint",
         _ => null,
     };
-}
-
-/// <summary>One row of an events table.</summary>
-public sealed record StoredEvent(
-    Guid Id,
-    Guid ParentId,
-    long Seq,
-    long Position,
-    int Schema,
-    int ActionCode,
-    string? Action,
-    string Payload,
-    string? Metadata,
-    DateTimeOffset InsertedAt)
-{
-    /// <summary>The payload as attributes.</summary>
-    public Attrs ReadAttrs() => Attrs.Parse(Payload);
 }

@@ -41,6 +41,13 @@ public sealed record WriteOptions
             throw new ArgumentException(
                 $"An idempotency key is at most {MaxIdempotencyKeyBytes} UTF-8 bytes; this one has {bytes}.", name);
     }
+
+    /// <summary>
+    /// Who and why, for this write alone: laid over the ambient <see cref="SpectorContext"/> scope and the session's
+    /// <see cref="SpectorSession.Context"/> (its fields win where set; metadata merges key by key). A retry under
+    /// an <see cref="IdempotencyKey"/> returns the first write's result whatever its context.
+    /// </summary>
+    public EventContext? Context { get; init; }
 }
 
 /// <summary>A record with the seq of its last event: pass <see cref="Seq"/> back as <see cref="WriteOptions.ExpectedSeq"/>.</summary>

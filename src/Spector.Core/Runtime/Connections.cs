@@ -24,8 +24,8 @@ internal sealed class ConnectionLease : IAsyncDisposable
 
     public static async ValueTask<ConnectionLease> OpenAsync(EventLog log, SpectorSession? session, CancellationToken ct)
     {
-        if (session is not null) return new(session.Connection, session.Transaction, session.Dialect, owned: false);
-        var store = log.Store;
+        if (session is { HasConnection: true }) return new(session.Connection, session.Transaction, session.Dialect, owned: false);
+        var store = session?.Store ?? log.Store;
         var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         return new(connection, null, Dialect.For(store.Dialect), owned: true);
     }

@@ -3,21 +3,30 @@ namespace Spector;
 /// <summary>The SQL text of one events table, built once from its validated, quoted name.</summary>
 internal sealed class EventLogSql
 {
-    private const string EventColumns = "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\"";
-    private const string AliasedColumns = "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", e.\"inserted_at\"";
+    /// <summary>Every stored column of an event but its hash, in the order <see cref="EventReader"/> reads them (context from 9).</summary>
+    public static readonly string EventColumns =
+        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", " +
+        ContextColumns.SelectList();
+
+    /// <summary>As <see cref="EventColumns"/> after the alias <c>e</c>; the chain query reads the hash at 16, the links at 17.</summary>
+    public static readonly string AliasedColumns =
+        "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", " +
+        "e.\"inserted_at\", " + ContextColumns.SelectList("e");
+
+    /// <summary>The ordinal of the first context column in <see cref="EventColumns"/>.</summary>
+    public const int FirstContextColumn = 9;
     private readonly string _table;
-    private readonly string _appendPostgres;
-    private readonly string _appendSqlite;
+    private readonly string[] _appends;
     private readonly string _chainPostgres;
     private readonly string _chainSqlite;
+    private readonly string _chainFromPostgres;
+    private readonly string _chainFromSqlite;
     private readonly IReadOnlyList<EventLinkInfo> _links;
     private readonly Dictionary<string, string> _insertLink;
 
     private readonly string _recordChainPostgres;
     private readonly string _recordChainSqlite;
     private readonly string _replayFromHeadSavepoint;
-    private readonly string _appendKeyedPostgres;
-    private readonly string _appendKeyedSqlite;
 
     public EventLogSql(string table, bool hashed, HashScope hashScope, IReadOnlyList<EventLinkInfo> links)
     {
@@ -52,15 +61,30 @@ internal sealed class EventLogSql
         HeadFromLog = Dialect.HeadsFromLog(table, Heads, hashed, "e.\"parent_id\" = @parent_id") + "\nON CONFLICT (\"record_id\") DO NOTHING";
         Exists = $"SELECT 1 FROM {h} WHERE \"record_id\" = @id AND \"schema\" = @schema AND NOT \"deleted\"";
         Ids = $"SELECT \"record_id\" FROM {h} WHERE \"schema\" = @schema AND NOT \"deleted\" ORDER BY \"record_id\"";
+        // As of an instant: up to the record's latest event at or before @as_of, found by one probe of the
+        // (parent_id, inserted_at, seq) index; no such event leaves the bound NULL and the read empty. SQLite,
+        // without statistics, may pick the table-wide inserted_at index instead and walk it: it is told which.
+        string AsOfSeq(string hint) =>
+            $" AND \"seq\" <= (SELECT \"seq\" FROM {t}{hint} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of " +
+            "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
+        var postgresAsOf = AsOfSeq("");
+        var sqliteAsOf = AsOfSeq($" INDEXED BY {SqlIdentifier.Quote(SqlIdentifier.Derived(table, ContextColumns.ParentTimeIndexSuffix))}");
+        _replayAsOf = (ReplaySql(replayColumns, postgresAsOf), ReplaySql(replayColumns, sqliteAsOf));
+        _replayFromSavepointAsOf = (ReplaySql(replayColumns, postgresAsOf + LatestSavepoint(postgresAsOf)),
+            ReplaySql(replayColumns, sqliteAsOf + LatestSavepoint(sqliteAsOf)));
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
-        _appendPostgres = Dialect.For(SqlDialect.PostgreSql).AppendSql(table, hashed);
-        _appendSqlite = Dialect.For(SqlDialect.Sqlite).AppendSql(table, hashed);
         // A keyed append that meets a committed twin inserts nothing (READ COMMITTED) or fails with 40001 (a snapshot
         // that cannot see the twin): either way the writer learns it without reading an error.
         const string keyedConflict = "\nON CONFLICT (\"idempotency_key\") WHERE \"idempotency_key\" IS NOT NULL DO NOTHING";
-        _appendKeyedPostgres = _appendPostgres + keyedConflict;
-        _appendKeyedSqlite = _appendSqlite + keyedConflict;
+        _appends = new string[8];
+        foreach (var kind in (SqlDialect[])[SqlDialect.PostgreSql, SqlDialect.Sqlite])
+        foreach (var withContext in (bool[])[false, true])
+        {
+            var append = Dialect.For(kind).AppendSql(table, hashed, withContext);
+            _appends[AppendIndex(kind, withContext, keyed: false)] = append;
+            _appends[AppendIndex(kind, withContext, keyed: true)] = append + keyedConflict;
+        }
         // Each event's links come with it, so verification stays one ordered stream. Per-record chains are
         // walked record by record, through the (parent_id, seq) unique index.
         var chainOrder = hashScope == HashScope.Record ? "e.\"parent_id\", e.\"seq\"" : "e.\"position\"";
@@ -68,6 +92,8 @@ internal sealed class EventLogSql
             $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(kind).LinksOfEventSql("e", links)} FROM {t} e{where} ORDER BY {chainOrder}";
         _chainPostgres = ChainSql(SqlDialect.PostgreSql, "");
         _chainSqlite = ChainSql(SqlDialect.Sqlite, "");
+        _chainFromPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"position\" >= @from");
+        _chainFromSqlite = ChainSql(SqlDialect.Sqlite, " WHERE e.\"position\" >= @from");
         _recordChainPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"parent_id\" = @parent_id");
         _recordChainSqlite = ChainSql(SqlDialect.Sqlite, " WHERE e.\"parent_id\" = @parent_id");
         HasEvent = $"SELECT 1 FROM {t} WHERE \"id\" = @id";
@@ -126,6 +152,16 @@ internal sealed class EventLogSql
     /// <summary>As <see cref="ReplayUpTo"/>, from the latest savepoint at or before <c>@up_to</c>.</summary>
     public string ReplayFromSavepointUpTo { get; }
 
+    private readonly (string Postgres, string Sqlite) _replayAsOf;
+    private readonly (string Postgres, string Sqlite) _replayFromSavepointAsOf;
+
+    /// <summary>As <see cref="Replay"/>, up to the last event at or before <c>@as_of</c>.</summary>
+    public string ReplayAsOf(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _replayAsOf.Postgres : _replayAsOf.Sqlite;
+
+    /// <summary>As <see cref="ReplayAsOf"/>, from the latest savepoint at or before that event.</summary>
+    public string ReplayFromSavepointAsOf(Dialect dialect) =>
+        dialect.Kind == SqlDialect.PostgreSql ? _replayFromSavepointAsOf.Postgres : _replayFromSavepointAsOf.Sqlite;
+
     /// <summary>Every column of one record's events.</summary>
     public string EventsOf { get; }
 
@@ -137,6 +173,9 @@ internal sealed class EventLogSql
     /// by record in sequence order for per-record chains.
     /// </summary>
     public string Chain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainPostgres : _chainSqlite;
+
+    /// <summary>As <see cref="Chain"/>, from position @from on (a head verified earlier) only.</summary>
+    public string ChainFrom(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainFromPostgres : _chainFromSqlite;
 
     /// <summary>As <see cref="Chain"/>, the events of one record @parent_id only.</summary>
     public string RecordChain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _recordChainPostgres : _recordChainSqlite;
@@ -166,10 +205,14 @@ internal sealed class EventLogSql
     public string LinksOf(Dialect dialect) =>
         $"SELECT {dialect.LinksOfEventSql("e", _links)} FROM {SqlIdentifier.Quote(_table)} e WHERE e.\"id\" = @id";
 
-    public string Append(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendPostgres : _appendSqlite;
+    /// <summary>
+    /// Inserts one event; <paramref name="withContext"/> also binds the context columns (<c>@__actor_type</c>..),
+    /// <paramref name="keyed"/> inserts nothing when the idempotency key is already stored.
+    /// </summary>
+    public string Append(Dialect dialect, bool withContext, bool keyed) => _appends[AppendIndex(dialect.Kind, withContext, keyed)];
 
-    /// <summary>As <see cref="Append"/>, inserting nothing when the idempotency key is already stored.</summary>
-    public string AppendKeyed(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _appendKeyedPostgres : _appendKeyedSqlite;
+    private static int AppendIndex(SqlDialect kind, bool withContext, bool keyed) =>
+        (kind == SqlDialect.PostgreSql ? 4 : 0) + (withContext ? 2 : 0) + (keyed ? 1 : 0);
 
     public override string ToString() => _table;
 }

@@ -6,23 +6,36 @@ namespace Spector;
 /// <summary>Reads a record's events and rolls its state forward through the generated dispatcher.</summary>
 internal static class EventReader
 {
-    /// <summary>The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.</summary>
-    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted) where T : class;
+    /// <summary>
+    /// The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.
+    /// <see cref="EventsRead"/> counts the rows read (from the latest savepoint on, when replay starts there).
+    /// </summary>
+    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, long EventsRead = 0) where T : class;
 
     /// <summary>
     /// Rolls a record forward. Types with a Savepoint hook start at the latest savepoint (a savepoint resets
     /// the state to what its payload rebuilds). With <paramref name="checkSavepoint"/> every event is replayed
     /// from the start instead, and each savepoint is handed to it with the state it should reproduce, without
-    /// resetting anything.
+    /// resetting anything. <paramref name="options"/> (the operation's; by default the log's default store's) say
+    /// where a slow replay is logged.
     /// </summary>
-    public static async Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
+    public static Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
+        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, DateTimeOffset? asOf = null,
+        SpectorOptions? options = null) where T : class =>
+        Instrument.ReplayAsync(type, shard.Table, id, options ?? SpectorOptions.For(null, type.Log),
+            () => ReplayEventsAsync(type, shard, connection, tx, id, upToSeq, ct, checkSavepoint, asOf));
+
+    private static async Task<Replayed<T>> ReplayEventsAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection,
+        DbTransaction? tx, Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint, DateTimeOffset? asOf)
+        where T : class
     {
         var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
-        command.CommandText = (fromSavepoint, upToSeq is null) switch
+        command.CommandText = asOf is not null
+            ? fromSavepoint ? sql.ReplayFromSavepointAsOf(Dialect.For(connection)) : sql.ReplayAsOf(Dialect.For(connection))
+            : (fromSavepoint, upToSeq is null) switch
         {
             (true, true) => sql.ReplayFromSavepoint,
             (true, false) => sql.ReplayFromSavepointUpTo,
@@ -31,6 +44,7 @@ internal static class EventReader
         };
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
+        if (asOf is { } instant) AddParameter(command, "as_of", Dialect.For(connection).Timestamp(instant));
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         return await ReplayRowsAsync(type, reader, id, fromSavepoint, ct, checkSavepoint).ConfigureAwait(false);
@@ -46,8 +60,10 @@ internal static class EventReader
         T? state = null;
         long last = 0;
         var deleted = false;
+        long read = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
+            read++;
             var eventId = reader.GetGuid(0);
             var seq = reader.GetInt64(1);
             var schema = reader.GetInt32(2);
@@ -126,7 +142,7 @@ internal static class EventReader
             EventReplayException Fail(ReplayFailure failure, string detail, Exception? inner = null) =>
                 new(failure, type.Name, type.Log.Table, id, eventId, seq, detail, inner);
         }
-        return new(state, last, deleted);
+        return new(state, last, deleted, read);
     }
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,
@@ -204,20 +220,27 @@ internal static class EventReader
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var action = reader.GetInt32(5);
-            events.Add(new StoredEvent(
-                Id: reader.GetGuid(1),
-                ParentId: reader.GetGuid(2),
-                Seq: reader.GetInt64(3),
-                Position: reader.GetInt64(0),
-                Schema: reader.GetInt32(4),
-                ActionCode: action,
-                Action: log.ActionName(action),
-                Payload: reader.GetString(6),
-                Metadata: reader.IsDBNull(7) ? null : reader.GetString(7),
-                InsertedAt: dialect.ReadTimestamp(reader, 8)));
+            events.Add(ReadEvent(log, dialect, reader));
         }
         return events;
+    }
+
+    /// <summary>One event from a row of <see cref="EventLogSql.EventColumns"/>.</summary>
+    internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader)
+    {
+        var action = reader.GetInt32(5);
+        return new StoredEvent(
+            id: reader.GetGuid(1),
+            parentId: reader.GetGuid(2),
+            seq: reader.GetInt64(3),
+            position: reader.GetInt64(0),
+            schema: reader.GetInt32(4),
+            actionCode: action,
+            action: log.ActionName(action),
+            payloadJson: reader.GetString(6),
+            metadataJson: reader.IsDBNull(7) ? null : reader.GetString(7),
+            insertedAt: dialect.ReadTimestamp(reader, 8),
+            context: ContextColumns.Read(reader, EventLogSql.FirstContextColumn));
     }
 
     /// <summary>Adds a named parameter to a raw command (replay and chain reads bypass Dapper on their hot paths).</summary>

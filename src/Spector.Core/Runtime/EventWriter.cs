@@ -116,28 +116,34 @@ internal static class EventWriter
                 ? "An insert creates a new record: it has no seq to expect."
                 : "Event sequence numbers start at 1.");
 
+        var options = SpectorOptions.For(session, log);
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
         var dialect = session?.Dialect ?? Dialect.For(log.Store.Dialect);
+        // Taken once, where the caller's scope and activity are: the scope, the session's, the call's, then the trace.
+        var perCall = request.Options?.Context is { } call ? (session?.Context ?? EventContext.Empty).Overlay(call) : session?.Context;
+        var context = EventContext.Capture(perCall);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 return await WriteTransaction.RunAsync(log, session,
-                    (connection, tx, _) => AttemptAsync(request, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
+                    (connection, tx, _) => AttemptAsync(request, context, options, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsSerializationFailure(e))
             {
                 // Inside the caller's transaction a retry would read the same snapshot: only the caller can retry.
                 // A write in its own transaction (a database whose default isolation is SERIALIZABLE) starts over.
-                if (session?.Transaction is not null || attempt >= log.MaxWriteAttempts)
-                    throw new SerializationFailureException(type.Name, request.ActionName, log.Table, id, request.EventId, e);
+                if (session?.Transaction is not null || attempt >= options.MaxWriteAttempts)
+                    throw new SerializationFailureException(type.Name, request.ActionName, log.Table, id, request.EventId, e)
+                        { Attempts = attempt };
+                Instrument.WriteRetried(options, type.Name, log.Table, request.ActionName, id, attempt);
             }
         }
     }
 
-    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventShard shard, DbConnection connection, DbTransaction tx,
-        Dialect dialect, CancellationToken ct) where T : class
+    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, SpectorOptions options, EventShard shard,
+        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
     {
         var (type, id) = (request.Type, request.RecordId);
         var log = type.Log;
@@ -152,11 +158,11 @@ internal static class EventWriter
         }
         else
         {
-            var (locked, twin, replayed) = await LockHeadAsync(request, shard, connection, tx, dialect, ct).ConfigureAwait(false);
+            var (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct).ConfigureAwait(false);
             if (locked is null && twin is null
                 && await connection.ExecuteAsync(new CommandDefinition(shard.Sql.HeadFromLog, new { parent_id = id }, tx, cancellationToken: ct))
                     .ConfigureAwait(false) > 0)
-                (locked, twin, replayed) = await LockHeadAsync(request, shard, connection, tx, dialect, ct).ConfigureAwait(false);
+                (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct).ConfigureAwait(false);
             if (twin is not null) return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
             if (locked is not { } found || found.Schema != type.SchemaIndex || found.Deleted)
                 throw new RecordNotFoundException(type.Name, request.ActionName, log.Table, id, locked is { Deleted: true });
@@ -172,7 +178,7 @@ internal static class EventWriter
         }
 
         var seq = head.LastSeq + 1;
-        var built = await BuildAsync(request, shard, record, seq, Clock.UtcNow(), connection, tx, dialect, ct).ConfigureAwait(false);
+        var built = await BuildAsync(request, context, shard, record, seq, Clock.UtcNow(), connection, tx, dialect, ct).ConfigureAwait(false);
         var previousHash = log.Hashed ? head.LastHash ?? EventHash.Genesis.ToArray() : null;
         var tableChain = log is { Hashed: true, HashScope: HashScope.Table };
         if (tableChain)
@@ -186,13 +192,13 @@ internal static class EventWriter
                 // chain order.
                 var now = Clock.UtcNow() is var clock && clock > chainAt ? clock : chainAt;
                 var fresh = request.Creates ? type.Create(id)
-                    : (await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct).ConfigureAwait(false)).Record!;
-                built = await BuildAsync(request, shard, fresh, seq, now, connection, tx, dialect, ct).ConfigureAwait(false);
+                    : (await EventReader.ReplayAsync(type, shard, connection, tx, id, null, ct, options: options).ConfigureAwait(false)).Record!;
+                built = await BuildAsync(request, context, shard, fresh, seq, now, connection, tx, dialect, ct).ConfigureAwait(false);
             }
         }
 
         var row = new EventRow(request.EventId, id, seq, type.SchemaIndex, request.Action, built.Now, built.Payload,
-            built.Metadata, built.Draft?.Links, request.Key);
+            built.Metadata, built.Draft?.Links, request.Key, StoredContext.From(built.Draft?.Context ?? context));
         var appended = await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, request.Creates, tableChain, built.RecordWrite, ct)
             .ConfigureAwait(false);
         if (appended is null)
@@ -208,7 +214,8 @@ internal static class EventWriter
         {
             var advanced = head with { LastSeq = seq, LastHash = appended.Value.Hash ?? head.LastHash };
             var at = Clock.UtcNow() is var later && later > built.Now ? later : built.Now;
-            await AppendSavepointAsync(shard, connection, tx, dialect, type, record: built.Result, advanced, appended.Value.Hash, tableChain, at, ct)
+            await AppendSavepointAsync(shard, connection, tx, dialect, type, record: built.Result, advanced, appended.Value.Hash, tableChain, at,
+                    context, ct)
                 .ConfigureAwait(false);
         }
         return built.Result;
@@ -219,7 +226,8 @@ internal static class EventWriter
     /// the events to replay (statements after the lock read a snapshot that includes the writer before).
     /// </summary>
     private static async Task<(RecordHead? Head, KeyedEvent? Twin, EventReader.Replayed<T> Replayed)> LockHeadAsync<T>(WriteRequest<T> request,
-        EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+        SpectorOptions options, EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct)
+        where T : class
     {
         var type = request.Type;
         await using var command = connection.CreateCommand();
@@ -240,7 +248,8 @@ internal static class EventWriter
             await reader.NextResultAsync(ct).ConfigureAwait(false);
         }
         var replayed = twin is null && head is { Deleted: false } live && live.Schema == type.SchemaIndex
-            ? await EventReader.ReplayRowsAsync(type, reader, request.RecordId, type.HasSavepoint, ct).ConfigureAwait(false)
+            ? await Instrument.ReplayAsync(type, shard.Table, request.RecordId, options,
+                () => EventReader.ReplayRowsAsync(type, reader, request.RecordId, type.HasSavepoint, ct)).ConfigureAwait(false)
             : default;
         return (head, twin, replayed);
     }
@@ -313,8 +322,8 @@ internal static class EventWriter
     /// Runs user code on the replayed <paramref name="record"/> (handler, PrepareEvent, PrepareMaterialization)
     /// and builds the event's payload for time <paramref name="now"/>.
     /// </summary>
-    private static async Task<Built<T>> BuildAsync<T>(WriteRequest<T> request, EventShard shard, T record, long seq, DateTimeOffset now,
-        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+    private static async Task<Built<T>> BuildAsync<T>(WriteRequest<T> request, EventContext context, EventShard shard, T record, long seq,
+        DateTimeOffset now, DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
     {
         var (type, id, eventId) = (request.Type, request.RecordId, request.EventId);
         if (request.Action == EventActions.Savepoint)
@@ -325,9 +334,12 @@ internal static class EventWriter
         var changeset = request.Action == EventActions.Delete ? null : Handle(type, record, request.ActionName, id, eventId, payload);
         var prepares = changeset is not null && type.HasPrepareEvent;
         EventDraft? draft = null;
-        if (prepares || request.Metadata is not null)
+        if (prepares || request.Metadata is not null || context.Metadata is not null)
         {
-            draft = new EventDraft(type.Log, eventId, id, request.ActionName, Attrs.Parse(payload));
+            draft = new EventDraft(type.Log, eventId, id, request.ActionName, Attrs.Parse(payload))
+            {
+                Context = context, Metadata = (JsonObject?)context.Metadata?.DeepClone(),
+            };
             if (prepares)
             {
                 IReadOnlyList<StoredEvent> previous = request.Creates
@@ -362,7 +374,7 @@ internal static class EventWriter
 
     /// <summary>One event row to insert.</summary>
     private sealed record EventRow(Guid EventId, Guid RecordId, long Seq, int Schema, int Action, DateTimeOffset Now, string Payload,
-        string? Metadata, IReadOnlyList<EventLinkRow>? Links, string? Key);
+        string? Metadata, IReadOnlyList<EventLinkRow>? Links, string? Key, StoredContext Context);
 
     /// <summary>
     /// Inserts one event row, hashed onto <paramref name="previousHash"/> when the table is hashed, runs
@@ -375,7 +387,8 @@ internal static class EventWriter
     {
         var hash = previousHash is null
             ? null
-            : EventHash.Compute(previousHash, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action, row.Now, row.Payload, row.Metadata, row.Links);
+            : EventHash.Compute(previousHash, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action, row.Now, row.Payload, row.Metadata, row.Links,
+                row.Context);
         var parameters = new DynamicParameters();
         parameters.Add("__id", row.EventId);
         parameters.Add("__parent_id", row.RecordId);
@@ -390,19 +403,22 @@ internal static class EventWriter
         parameters.Add("__deleted", row.Action == EventActions.Delete);
         parameters.Add("__savepoint_seq", row.Action == EventActions.Savepoint ? row.Seq : head.SavepointSeq);
         if (tableChain) parameters.Add("__chain", Guid.Empty);
+        var withContext = !row.Context.IsEmpty;
+        if (withContext) ContextColumns.Bind(parameters, row.Context);
 
         var sql = shard.Sql;
         var statements = new List<string>(4);
         if (row.Key is not null)
         {
             // A keyed event goes alone first: if a twin committed meanwhile it inserts nothing, and neither may the rest.
-            var inserted = await connection.ExecuteAsync(new CommandDefinition(sql.AppendKeyed(dialect), parameters, tx, cancellationToken: ct))
+            var keyedAppend = sql.Append(dialect, withContext, keyed: true);
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(keyedAppend, parameters, tx, cancellationToken: ct))
                 .ConfigureAwait(false);
             if (inserted == 0) return null;
         }
         else
         {
-            statements.Add(sql.Append(dialect));
+            statements.Add(sql.Append(dialect, withContext, keyed: false));
         }
         if (recordWrite is not null)
         {
@@ -413,9 +429,10 @@ internal static class EventWriter
         if (tableChain) statements.Add(sql.ChainAdvance);
         await connection.ExecuteAsync(new CommandDefinition(string.Join(";\n", statements), parameters, tx, cancellationToken: ct))
             .ConfigureAwait(false);
+        Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
         if (log.InlineProjections.Count > 0)
             await InlineProjection.ApplyAsync(log, shard, connection, tx, row.EventId, row.RecordId, row.Seq, row.Schema, row.Action,
-                row.Now, row.Payload, row.Metadata, ct).ConfigureAwait(false);
+                row.Now, row.Payload, row.Metadata, row.Context, ct).ConfigureAwait(false);
         foreach (var link in row.Links ?? [])
         {
             try
@@ -453,14 +470,14 @@ internal static class EventWriter
 
     /// <summary>Appends the automatic savepoint that follows every <c>SavepointEvery</c>-th event, in the same transaction.</summary>
     private static async Task AppendSavepointAsync<T>(EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect,
-        EventedType<T> type, T record, RecordHead head, byte[]? previousHash, bool tableChain, DateTimeOffset now, CancellationToken ct)
-        where T : class
+        EventedType<T> type, T record, RecordHead head, byte[]? previousHash, bool tableChain, DateTimeOffset now, EventContext context,
+        CancellationToken ct) where T : class
     {
         var recordId = type.IdOf(record);
         var eventId = Guid.CreateVersion7();
         var seq = head.LastSeq + 1;
         var row = new EventRow(eventId, recordId, seq, type.SchemaIndex, EventActions.Savepoint, now,
-            SavepointPayload(type, record, recordId, eventId, now), null, null, null);
+            SavepointPayload(type, record, recordId, eventId, now), null, null, null, StoredContext.From(context));
         await AppendAsync(type.Log, shard, connection, tx, dialect, row, head, previousHash, creates: false, tableChain, null, ct).ConfigureAwait(false);
     }
 

@@ -4,22 +4,39 @@ using Npgsql;
 
 namespace Spector;
 
-/// <summary>Where an events table lives: a database and how to open connections to it.</summary>
+/// <summary>
+/// Where events live: a database, how to open connections to it, and the <see cref="SpectorOptions"/> operations
+/// against it run with. A process may hold any number (two databases, one per tenant, one per test); pass one to
+/// any generated method as its session (<c>Account.InsertAsync(store, attrs)</c>), or make it an events table's
+/// default with <c>UseSqlite</c>/<c>UsePostgres</c>.
+/// </summary>
 public abstract class SpectorStore
 {
-    private protected SpectorStore(SqlDialect dialect) => Dialect = dialect;
+    private protected SpectorStore(SqlDialect dialect, SpectorOptions? options)
+    {
+        Dialect = dialect;
+        Options = options ?? SpectorOptions.Default;
+        Session = new SpectorSession(this);
+    }
 
     /// <summary>The database kind.</summary>
     public SqlDialect Dialect { get; }
+
+    /// <summary>Retries, logging and thresholds of operations run against this store.</summary>
+    public SpectorOptions Options { get; }
+
+    /// <summary>Runs operations against this store, each on a connection of its own (also what the implicit conversion gives).</summary>
+    public SpectorSession Session { get; }
 
     /// <summary>Opens a connection; the caller disposes it.</summary>
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default);
 
     /// <summary>An embedded SQLite database file (created when missing), in WAL mode.</summary>
-    public static SpectorStore Sqlite(string connectionString) => new SqliteStore(connectionString);
+    public static SpectorStore Sqlite(string connectionString, SpectorOptions? options = null) => new SqliteStore(connectionString, options);
 
     /// <summary>A PostgreSQL database reached through an Npgsql data source (which owns pooling).</summary>
-    public static SpectorStore Postgres(NpgsqlDataSource dataSource) => new PostgresStore(dataSource);
+    public static SpectorStore Postgres(NpgsqlDataSource dataSource, SpectorOptions? options = null) =>
+        new PostgresStore(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), options);
 }
 
 internal sealed class SqliteStore : SpectorStore
@@ -27,7 +44,7 @@ internal sealed class SqliteStore : SpectorStore
     private readonly string _connectionString;
     private int _walChecked;
 
-    public SqliteStore(string connectionString) : base(SqlDialect.Sqlite)
+    public SqliteStore(string connectionString, SpectorOptions? options) : base(SqlDialect.Sqlite, options)
     {
         // Pooling keeps opens cheap; the per-connection pragmas below are then a few microseconds.
         _connectionString = new SqliteConnectionStringBuilder(connectionString) { Pooling = true }.ToString();
@@ -55,21 +72,27 @@ internal sealed class SqliteStore : SpectorStore
     }
 }
 
-internal sealed class PostgresStore(NpgsqlDataSource dataSource) : SpectorStore(SqlDialect.PostgreSql)
+internal sealed class PostgresStore(NpgsqlDataSource dataSource, SpectorOptions? options) : SpectorStore(SqlDialect.PostgreSql, options)
 {
     public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
         await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>
-/// A caller's open connection and, optionally, transaction. Operations given a session run inside it, so
-/// the event commits (or rolls back) with the caller's own work. Without a transaction each operation
-/// commits on its own.
+/// Where an operation runs. Either a caller's open connection and, optionally, transaction: the event commits
+/// (or rolls back) with the caller's own work, and without a transaction each operation commits on its own.
+/// Or a <see cref="SpectorStore"/>: each operation opens, commits and closes a connection of that store.
 /// </summary>
 public sealed class SpectorSession
 {
-    /// <summary>Wraps an open <see cref="NpgsqlConnection"/> or <see cref="SqliteConnection"/>.</summary>
-    public SpectorSession(DbConnection connection, DbTransaction? transaction = null)
+    private readonly DbConnection? _connection;
+
+    /// <summary>
+    /// Wraps an open <see cref="NpgsqlConnection"/> or <see cref="SqliteConnection"/>. <paramref name="store"/>, when
+    /// given, supplies the options (retries, logging) the operations run with; otherwise the events table's default
+    /// store does, if it has one.
+    /// </summary>
+    public SpectorSession(DbConnection connection, DbTransaction? transaction = null, SpectorStore? store = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         if (connection.State != System.Data.ConnectionState.Open)
@@ -77,15 +100,39 @@ public sealed class SpectorSession
         if (transaction is not null && transaction.Connection != connection)
             throw new ArgumentException("The transaction belongs to another connection.", nameof(transaction));
         Dialect = Spector.Dialect.For(connection);
-        Connection = connection;
+        _connection = connection;
         Transaction = transaction;
+        Store = store;
     }
 
-    /// <summary>The caller's connection.</summary>
-    public DbConnection Connection { get; }
+    internal SpectorSession(SpectorStore store)
+    {
+        Store = store;
+        Dialect = Spector.Dialect.For(store.Dialect);
+    }
+
+    /// <summary>Runs operations against <paramref name="store"/>, each on a connection of its own.</summary>
+    public static implicit operator SpectorSession(SpectorStore store) =>
+        (store ?? throw new ArgumentNullException(nameof(store))).Session;
+
+    /// <summary>The caller's connection; a session made from a store has none (see <see cref="HasConnection"/>).</summary>
+    public DbConnection Connection => _connection ?? throw new InvalidOperationException(
+        "This session runs each operation on a connection of its own store; it has no connection of its own.");
+
+    /// <summary>True for a caller's connection, false for a session made from a store.</summary>
+    public bool HasConnection => _connection is not null;
+
+    /// <summary>The store whose options apply, and for a session without a connection, where connections come from.</summary>
+    public SpectorStore? Store { get; }
 
     /// <summary>The caller's transaction, if any.</summary>
     public DbTransaction? Transaction { get; }
+
+    /// <summary>
+    /// The context of the writes made through this session, over the ambient <see cref="SpectorContext"/>: a
+    /// per-call way to say who and why without opening a scope.
+    /// </summary>
+    public EventContext? Context { get; init; }
 
     internal Dialect Dialect { get; }
 }

@@ -103,7 +103,12 @@ internal abstract class Dialect
     /// Inserts one event row (with its idempotency key). Its parameters start with <c>__</c> so a record-table statement can share the
     /// command (record columns bind as <c>@column</c>).
     /// </summary>
-    public abstract string AppendSql(string table, bool hashed);
+    public abstract string AppendSql(string table, bool hashed, bool withContext = false);
+
+    /// <summary>The context column list and parameter list appended to an INSERT of an event, or nothing.</summary>
+    protected static (string Columns, string Values) ContextInsert(bool withContext) => withContext
+        ? (", " + ContextColumns.SelectList(), ", " + string.Join(", ", ContextColumns.Names.Select(name => "@__" + name)))
+        : ("", "");
 
     /// <summary>Value to bind for an event's <c>inserted_at</c>.</summary>
     public abstract object Timestamp(DateTimeOffset value);
@@ -177,6 +182,7 @@ internal abstract class Dialect
                     "action" integer NOT NULL,
                     "payload" jsonb NOT NULL,
                     "metadata" jsonb NULL,
+                    {ContextColumns.Definitions},
                     "idempotency_key" text NULL,
                     "inserted_at" timestamptz NOT NULL,
                     "tx_id" xid8 NOT NULL DEFAULT pg_current_xact_id(),
@@ -189,6 +195,9 @@ internal abstract class Dialect
                 IfNoRelation(Name(table, "tx_id_idx"), $"""CREATE INDEX {Q(Name(table, "tx_id_idx"))} ON {t} ("tx_id", "position")"""),
                 IfNoRelation(Name(table, "savepoints_idx"), SavepointIndex(table).Replace("IF NOT EXISTS ", "")),
             };
+            // Tables created before the context columns get them here, before their indexes.
+            statements.Insert(1, ContextColumns.AddIfMissingPostgres(table));
+            statements.AddRange(ContextColumns.Indexes(table).Select(index => IfNoRelation(index.Name, index.Create)));
             if (appendOnly)
             {
                 var function = Name(table, "append_only");
@@ -267,13 +276,18 @@ internal abstract class Dialect
         // tx_id never goes below the record's previous event's: a follower ordering by (tx_id, position) then
         // keeps each record's order even when a writer's transaction id is older than the event it follows
         // (see docs/followers.md). A value at or above the writer's own id keeps the xmin rule sound.
-        public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at", "idempotency_key",
-                "tx_id"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb), @__inserted_at,
-                @__key, GREATEST(pg_current_xact_id(),
-                    (SELECT p."tx_id" FROM {Q(table)} p WHERE p."parent_id" = @__parent_id ORDER BY p."seq" DESC LIMIT 1)){(hashed ? ", @__hash" : "")})
-            """;
+        public override string AppendSql(string table, bool hashed, bool withContext = false)
+        {
+            var (columns, values) = ContextInsert(withContext);
+            return $"""
+                INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at",
+                    "idempotency_key", "tx_id"{(hashed ? ", \"hash\"" : "")}{columns})
+                VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb),
+                    @__inserted_at, @__key, GREATEST(pg_current_xact_id(),
+                    (SELECT p."tx_id" FROM {Q(table)} p WHERE p."parent_id" = @__parent_id ORDER BY p."seq" DESC LIMIT 1))
+                    {(hashed ? ", @__hash" : "")}{values})
+                """;
+        }
 
         /// <summary>SQLSTATE raised by the same-record link trigger.</summary>
         public const string LinkRejectedSqlState = "SPE02";
@@ -363,6 +377,7 @@ internal abstract class Dialect
                     "action" INTEGER NOT NULL,
                     "payload" TEXT NOT NULL,
                     "metadata" TEXT NULL,
+                    {ContextColumns.Definitions},
                     "idempotency_key" TEXT NULL,
                     "inserted_at" INTEGER NOT NULL,
                     UNIQUE ("parent_id", "seq")
@@ -372,6 +387,9 @@ internal abstract class Dialect
                 $"""CREATE INDEX IF NOT EXISTS {Q(Name(table, "schema_idx"))} ON {t} ("schema")""",
                 SavepointIndex(table),
             };
+            // Tables created before the context columns get them from MigrateUpAsync (SQLite has no ADD COLUMN IF NOT EXISTS).
+            statements.AddRange(ContextColumns.Indexes(table)
+                .Select(index => index.Create.Replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ")));
             if (appendOnly)
             {
                 statements.Add($"""
@@ -424,10 +442,16 @@ internal abstract class Dialect
         // (SQLITE_BUSY_SNAPSHOT) or the busy timeout ran out.
         public override bool IsSerializationFailure(DbException error) => error is SqliteException { SqliteErrorCode: SqliteBusy };
 
-        public override string AppendSql(string table, bool hashed) => $"""
-            INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at", "idempotency_key"{(hashed ? ", \"hash\"" : "")})
-            VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at, @__key{(hashed ? ", @__hash" : "")})
-            """;
+        public override string AppendSql(string table, bool hashed, bool withContext = false)
+        {
+            var (columns, values) = ContextInsert(withContext);
+            return $"""
+                INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at",
+                    "idempotency_key"{(hashed ? ", \"hash\"" : "")}{columns})
+                VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, @__payload, @__metadata, @__inserted_at,
+                    @__key{(hashed ? ", @__hash" : "")}{values})
+                """;
+        }
 
         public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
         {

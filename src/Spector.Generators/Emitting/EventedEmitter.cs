@@ -77,6 +77,19 @@ internal static class EventedEmitter
                 $"global::Spector.BringUpOptions<{self}>? options = null",
                 "BringUpAsync(SpectorType, {0}, options, cancellationToken)");
         }
+        Operation(w, $"The {name} as it was at <paramref name=\"at\"/>: after its last event at or before that instant, replayed from the savepoint before it; null when it did not exist yet or was deleted by then.",
+            $"The {name} as it was at <paramref name=\"at\"/>, read inside the caller's session.",
+            $"static {task}<{self}?>", "GetAsOfAsync", "global::System.Guid id, global::System.DateTimeOffset at",
+            "GetAsOfAsync(SpectorType, {0}, id, at, cancellationToken)");
+        Operation(w, $"Each event of one {name} with the properties it changed, before and after (the audit trail of its fields).",
+            $"Each event of one {name} with the properties it changed, read inside the caller's session.",
+            $"static {task}<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>>", "ChangesAsync",
+            "global::System.Guid id", "ChangesAsync(SpectorType, {0}, id, cancellationToken)");
+        Operation(w, $"The events of one {name} stored from <paramref name=\"from\"/> (inclusive) until <paramref name=\"to\"/> (exclusive), in order; a null bound is open.",
+            $"The events of one {name} in a time range, read inside the caller's session.",
+            $"static {task}<{events}>", "AllEventsAsync",
+            "global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to",
+            "AllEventsAsync(SpectorType, {0}, id, from, to, cancellationToken)");
         Operation(w, $"The events of one {name}, in order.",
             $"The events of one {name}, read inside the caller's session.",
             $"static {task}<{events}>", "AllEventsAsync", "global::System.Guid id", "AllEventsAsync(SpectorType, {0}, id, cancellationToken)", last: true);

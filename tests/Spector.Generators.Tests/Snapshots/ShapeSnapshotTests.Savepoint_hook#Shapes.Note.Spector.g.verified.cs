@@ -124,6 +124,36 @@ partial class Note
     public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shapes.Note>> BringUpAsync(global::Spector.SpectorSession session, global::Spector.BringUpOptions<global::Shapes.Note>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
         => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), options, cancellationToken);
 
+    /// <summary>The Note as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the savepoint before it; null when it did not exist yet or was deleted by then.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsOfAsync(global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
+
+    /// <summary>The Note as it was at <paramref name="at"/>, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsOfAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, at, cancellationToken);
+
+    /// <summary>Each event of one Note with the properties it changed, before and after (the audit trail of its fields).</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
+
+    /// <summary>Each event of one Note with the properties it changed, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+
+    /// <summary>The events of one Note stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive), in order; a null bound is open.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
+
+    /// <summary>The events of one Note in a time range, read inside the caller's session.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
+        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, from, to, cancellationToken);
+
     /// <summary>The events of one Note, in order.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)

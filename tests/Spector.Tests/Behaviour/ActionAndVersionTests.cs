@@ -127,7 +127,7 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         Assert.That(Log.ActionName(ActionCodes.For("release")), Is.EqualTo("publish"));
         Assert.That(Log.ActionName(ActionCodes.For("archive")), Is.EqualTo("archive"));
         Assert.That(Log.ActionName(ActionCodes.For("publish")), Is.Null, "'publish' is stored under 'release''s code");
-        Assert.That(Log.Actions.Select(a => a.Name), Is.EquivalentTo(new[] { "archive", "publish", "touch" }));
+        Assert.That(Log.Actions.Select(a => a.Name), Is.EquivalentTo(new[] { "archive", "publish", "reprice", "touch" }));
     }
 
     private Task InsertRawAsync(Guid id, Guid parent, long seq, int action, string payload, int schema = DocSchema)

@@ -24,10 +24,10 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
 
         var envelope = "{\"action\":1,\"id\":\"" + account.Id + "\",\"inserted_at\":" + EventHash.Micros(events[0].InsertedAt) +
                        ",\"links\":[],\"metadata\":null,\"parent_id\":\"" + account.Id + "\",\"payload\":" +
-                       Encoding.UTF8.GetString(Jcs.Canonicalize(events[0].Payload)) + ",\"schema\":0,\"seq\":1,\"v\":1}";
+                       Encoding.UTF8.GetString(Jcs.Canonicalize(events[0].PayloadJson)) + ",\"schema\":0,\"seq\":1,\"v\":1}";
         var expected = SHA256.HashData([.. new byte[32], .. Encoding.UTF8.GetBytes(envelope)]);
         Assert.That(rows[0].Hash, Is.EqualTo(expected));
-        Assert.That(Encoding.UTF8.GetString(EventHash.Envelope(events[0].Id, events[0].ParentId, 1, 0, 1, events[0].InsertedAt, events[0].Payload, null)),
+        Assert.That(Encoding.UTF8.GetString(EventHash.Envelope(events[0].Id, events[0].ParentId, 1, 0, 1, events[0].InsertedAt, events[0].PayloadJson, null)),
             Is.EqualTo(envelope));
 
         var report = await Ledger.VerifyHashChainAsync();

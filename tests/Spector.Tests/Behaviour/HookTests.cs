@@ -15,10 +15,10 @@ public sealed class HookTests(Db db) : DatabaseTest(db)
 
         var events = await Ticket.AllEventsAsync(ticket.Id);
 
-        Assert.That(events.Select(e => System.Text.Json.Nodes.JsonNode.Parse(e.Metadata!)!["previous_events"]!.GetValue<int>()),
+        Assert.That(events.Select(e => System.Text.Json.Nodes.JsonNode.Parse(e.MetadataJson!)!["previous_events"]!.GetValue<int>()),
             Is.EqualTo(new[] { 0, 1 }));
-        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].Metadata!)!["actor"]!.GetValue<string>(), Is.EqualTo("ops@example.com"));
-        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].Metadata!)!["action"]!.GetValue<string>(), Is.EqualTo("update"));
+        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].MetadataJson!)!["actor"]!.GetValue<string>(), Is.EqualTo("ops@example.com"));
+        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].MetadataJson!)!["action"]!.GetValue<string>(), Is.EqualTo("update"));
     }
 
     // Characters by code: a lone surrogate in an attribute argument would be compiled as U+FFFD.

@@ -119,6 +119,36 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Events_with_a_context_export_and_verify_independently_beside_events_without_one()
+    {
+        await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "no context" });
+        using (SpectorContext.Begin(actor: new Actor("user", "Zoë \"q\" 🚀"), reason: "a\nb", correlationId: "c", causationId: "m"))
+            await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "with context" });
+        var head = (await LedgerEvents.Log.VerifyHashChainAsync()).Head!;
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using (var output = File.Create(file))
+                await LedgerEvents.Log.ExportChainAsync(output);
+            var lines = await File.ReadAllLinesAsync(file);
+            Assert.That(lines[0], Does.Not.Contain("\"context\""));
+            Assert.That(lines[1], Does.Contain("\"context\":{\"actor_id\":\"Zoë"));
+            var (code, text) = await RunAsync("node", "verify.mjs", file, head.ToString());
+            Assert.That(code, Is.EqualTo(0), text);
+
+            lines[1] = lines[1].Replace("\"reason\":\"a\\nb\"", "\"reason\":\"a\\nc\"");
+            await File.WriteAllLinesAsync(file, lines);
+            (code, text) = await RunAsync("node", "verify.mjs", file);
+            Assert.That(code, Is.EqualTo(1), text);
+            Assert.That(text, Does.StartWith("break at position 2 "));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
     public async Task Links_in_an_exported_chain_verify_independently()
     {
         var chat = await AIChat.Conversation.InsertAsync(new Attrs { ["role"] = "user", ["content"] = "Hi" });

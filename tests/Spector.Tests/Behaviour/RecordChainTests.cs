@@ -37,7 +37,7 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
-            var envelope = EventHash.Envelope(e.Id, e.ParentId, e.Seq, e.Schema, e.ActionCode, e.InsertedAt, e.Payload, e.Metadata);
+            var envelope = EventHash.Envelope(e.Id, e.ParentId, e.Seq, e.Schema, e.ActionCode, e.InsertedAt, e.PayloadJson, e.MetadataJson);
             Assert.That(rows[i].Hash, Is.EqualTo(SHA256.HashData([.. previous, .. envelope])), $"seq {e.Seq}");
             previous = rows[i].Hash;
         }

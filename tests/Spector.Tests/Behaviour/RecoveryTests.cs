@@ -98,7 +98,7 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         Assert.That(ada.UpdatedAt, Is.EqualTo(insertedAt));
         var events = await User.AllEventsAsync(ada.Id);
         Assert.That(events.Select(e => e.Action), Is.EqualTo(new[] { "insert" }));
-        Assert.That(JsonNode.Parse(events[0].Metadata!)!["brought_up_from"]!.GetValue<Guid>(), Is.EqualTo(oldIds[0]));
+        Assert.That(JsonNode.Parse(events[0].MetadataJson!)!["brought_up_from"]!.GetValue<Guid>(), Is.EqualTo(oldIds[0]));
 
         // Old rows are gone, the tracked row is untouched, and a second run has nothing left to import.
         Assert.That(await CountAsync("users"), Is.EqualTo(3));

@@ -52,7 +52,6 @@ public abstract class DatabaseTest(Db db)
         {
             log.Use(store);
             if (Database == Db.Postgres) await log.MigrateDownAsync();
-            log.MaxWriteAttempts = 30;
             await log.MigrateUpAsync();
         }
     }
@@ -66,6 +65,11 @@ public abstract class DatabaseTest(Db db)
             File.Delete(_sqliteFile + suffix);
         _sqliteFile = null;
     }
+
+    /// <summary>Another store on this test's database, with its own options.</summary>
+    protected SpectorStore StoreWith(SpectorOptions options) => Database == Db.Postgres
+        ? SpectorStore.Postgres(PostgresServer.DataSource, options)
+        : SpectorStore.Sqlite($"Data Source={_sqliteFile}", options);
 
     protected async Task<DbConnection> OpenAsync() => await Log.Store.OpenConnectionAsync();
 

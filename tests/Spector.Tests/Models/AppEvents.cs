@@ -10,6 +10,7 @@ namespace Spector.Tests;
 [EventSchema(typeof(Typo), 6)]
 [EventSchema(typeof(Doc), 7)]
 [EventSchema(typeof(Ticket), 8)]
+[EventSchema(typeof(Memo), 9)]
 [ActionAlias("publish", "release")]
 public partial class AppEvents;
 

@@ -28,7 +28,7 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
             ["free"] = JsonNode.Parse("[12345678901234.5678, 1e400, 0.5, 42]"),
         });
 
-        var payload = JsonElement.Parse((await Sample.AllEventsAsync(sample.Id))[0].Payload);
+        var payload = (await Sample.AllEventsAsync(sample.Id))[0].Payload;
         Assert.That(payload.GetProperty("amount").GetString(), Is.EqualTo("1.50"), "a decimal is always a string, with its scale");
         Assert.That(payload.GetProperty("count").GetString(), Is.EqualTo("9007199254740993"));
         Assert.That(payload.GetProperty("small").GetInt32(), Is.EqualTo(7));
@@ -56,7 +56,7 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
 
         var adjusted = await sample.AdjustAsync(Money, PastDouble, at, Plan.Pro);
 
-        var payload = JsonElement.Parse((await Sample.AllEventsAsync(sample.Id))[1].Payload);
+        var payload = (await Sample.AllEventsAsync(sample.Id))[1].Payload;
         Assert.That(payload.GetProperty("amount").GetString(), Is.EqualTo("12345678901234.5678"));
         Assert.That(payload.GetProperty("count").GetString(), Is.EqualTo("9007199254740993"));
         Assert.That(payload.GetProperty("at").GetString(), Is.EqualTo("2026-03-08T02:30:00.1234567Z"));
@@ -79,7 +79,7 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
             ["text"] = "d", ["at"] = unspecified, ["until"] = local, ["when"] = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(9)),
         });
 
-        var payload = JsonElement.Parse((await Sample.AllEventsAsync(sample.Id))[0].Payload);
+        var payload = (await Sample.AllEventsAsync(sample.Id))[0].Payload;
         Assert.That(payload.GetProperty("at").GetString(), Is.EqualTo("2026-01-02T03:04:05Z"));
         Assert.That(payload.GetProperty("until").GetString(), Does.EndWith("Z"));
         var replayed = (await Sample.GetAsync(sample.Id))!;

@@ -1,0 +1,136 @@
+using System.Text.Json.Nodes;
+
+namespace Spector.Tests;
+
+/// <summary>A record as of an instant, its events in a time range, and the fields each event changed.</summary>
+[TestFixture(Db.Sqlite)]
+[TestFixture(Db.Postgres)]
+public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
+{
+    private static readonly TimeSpan OneMicrosecond = TimeSpan.FromTicks(10);
+
+    [Test]
+    public async Task As_of_an_instant_gives_the_state_after_the_last_event_by_then_for_tabled_and_embedded_records()
+    {
+        var user = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@example.com" });
+        await Task.Delay(3);
+        user = await user.UpdateAsync(new Attrs { ["age"] = 30 });
+        await Task.Delay(3);
+        await user.DeleteAsync();
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "first", ["price"] = 1m });
+        await Task.Delay(3);
+        await memo.RepriceAsync(2m);
+
+        var userEvents = await User.AllEventsAsync(user.Id);
+        Assert.That(await User.GetAsOfAsync(user.Id, userEvents[0].InsertedAt - OneMicrosecond), Is.Null, "before its insert");
+        Assert.That((await User.GetAsOfAsync(user.Id, userEvents[0].InsertedAt))!.Age, Is.Zero);
+        Assert.That((await User.GetAsOfAsync(user.Id, userEvents[1].InsertedAt - OneMicrosecond))!.Age, Is.Zero);
+        Assert.That((await User.GetAsOfAsync(user.Id, userEvents[1].InsertedAt))!.Age, Is.EqualTo(30));
+        Assert.That(await User.GetAsOfAsync(user.Id, userEvents[2].InsertedAt), Is.Null, "after its delete");
+        Assert.That(await User.GetAsOfAsync(Guid.NewGuid(), DateTimeOffset.MaxValue), Is.Null);
+
+        var memoEvents = await Memo.AllEventsAsync(memo.Id);
+        // The same instant written in another offset is the same instant.
+        var inIndia = memoEvents[0].InsertedAt.ToOffset(TimeSpan.FromHours(5.5));
+        Assert.That((await Memo.GetAsOfAsync(memo.Id, inIndia))!.Price, Is.EqualTo(1m));
+        Assert.That((await Memo.GetAsOfAsync(memo.Id, DateTimeOffset.MaxValue))!.Price, Is.EqualTo(2m));
+    }
+
+    [Test]
+    public async Task As_of_starts_from_the_savepoint_before_the_instant_and_agrees_with_replay_by_sequence()
+    {
+        var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
+        for (var i = 1; i <= 24; i++)
+        {
+            wallet = await wallet.DepositAsync(i, $"d{i}");
+            if (i % 5 == 0) await Task.Delay(1);
+        }
+        var events = await Wallet.AllEventsAsync(wallet.Id);
+        Assert.That(events.Count(e => e.Action == "savepoint"), Is.EqualTo(2));
+
+        foreach (var e in events)
+        {
+            // Events of one write (an event and the savepoint after it) may share an instant: the later one wins.
+            var lastAtThatInstant = events.Last(other => other.InsertedAt == e.InsertedAt);
+            var asOf = await Wallet.GetAsOfAsync(wallet.Id, e.InsertedAt);
+            var bySeq = await Wallet.GetAtAsync(wallet.Id, lastAtThatInstant.Seq);
+            Assert.That(asOf!.Memos, Is.EqualTo(bySeq!.Memos), $"as of event {e.Seq}");
+            Assert.That(asOf.Balance, Is.EqualTo(bySeq.Balance));
+        }
+
+        // A savepoint whose payload lies is believed from that savepoint on (proof that as-of reads start there).
+        await DropAppendOnlyTriggersAsync("ledger");
+        var savepoint = events.First(e => e.Action == "savepoint");
+        var forged = JsonNode.Parse(savepoint.PayloadJson)!;
+        forged["balance"] = 1_000_000;
+        await ExecuteRawAsync(Database == Db.Postgres
+            ? "UPDATE \"ledger\" SET \"payload\" = CAST(@payload AS jsonb) WHERE \"id\" = @id"
+            : "UPDATE \"ledger\" SET \"payload\" = @payload WHERE \"id\" = @id", new { payload = forged.ToJsonString(), id = savepoint.Id });
+        Assert.That((await Wallet.GetAsOfAsync(wallet.Id, savepoint.InsertedAt))!.Balance, Is.EqualTo(1_000_000m));
+        Assert.That((await Wallet.GetAsOfAsync(wallet.Id, events[0].InsertedAt))!.Balance, Is.Zero);
+    }
+
+    [Test]
+    public async Task All_events_in_a_time_range_are_half_open_and_an_inverted_range_is_refused()
+    {
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(2);
+            memo = await memo.RepriceAsync(i);
+        }
+        var all = await Memo.AllEventsAsync(memo.Id);
+
+        Assert.That((await Memo.AllEventsAsync(memo.Id, all[1].InsertedAt, all[3].InsertedAt)).Select(e => e.Seq), Is.EqualTo(new[] { 2L, 3L }));
+        Assert.That((await Memo.AllEventsAsync(memo.Id, null, all[1].InsertedAt)).Select(e => e.Seq), Is.EqualTo(new[] { 1L }));
+        Assert.That((await Memo.AllEventsAsync(memo.Id, all[2].InsertedAt, null)).Select(e => e.Seq), Is.EqualTo(new[] { 3L, 4L }));
+        Assert.That(await Memo.AllEventsAsync(memo.Id, all[2].InsertedAt, all[2].InsertedAt), Is.Empty);
+        Assert.That(await Memo.AllEventsAsync(memo.Id, null, null), Is.EqualTo(all));
+        Assert.That(() => Memo.AllEventsAsync(memo.Id, all[3].InsertedAt, all[0].InsertedAt),
+            Throws.ArgumentException.With.Message.Contains("inverted"));
+    }
+
+    [Test]
+    public async Task Changes_list_each_event_with_the_typed_fields_it_changed_and_who_changed_them()
+    {
+        Memo memo;
+        using (SpectorContext.Begin(actor: new Actor("user", "ann")))
+            memo = await Memo.InsertAsync(new Attrs { ["title"] = "Lamp", ["price"] = 10m, ["tags"] = new JsonArray("new") });
+        using (SpectorContext.Begin(actor: new Actor("user", "bob"), reason: "sale"))
+            memo = await memo.RepriceAsync(12.5m);
+        memo = await memo.UpdateAsync(new Attrs { ["tags"] = new JsonArray("new", "sale"), ["plan"] = "Pro" });
+        memo = await memo.UpdateAsync(new Attrs { ["title"] = "Lamp" });   // changes nothing
+        await memo.DeleteAsync();
+
+        var changes = await Memo.ChangesAsync(memo.Id);
+
+        Assert.That(changes.Select(c => c.Event.Action), Is.EqualTo(new[] { "insert", "reprice", "update", "update", "delete" }));
+        Assert.That(changes[0].Changes.Select(f => f.Key), Is.EquivalentTo(new[] { "title", "price", "tags" }));
+        var price = changes[1].Changes.Single();
+        Assert.That((price.Key, price.BeforeAs<decimal>(), price.AfterAs<decimal>()), Is.EqualTo(("price", 10m, 12.5m)));
+        Assert.That((changes[1].Event.Actor!.Id, changes[1].Event.Reason), Is.EqualTo(("bob", "sale")));
+        Assert.That(price.ToString(), Is.EqualTo("price: 10 -> 12.5"));
+        var tags = changes[2].Changes.Single(f => f.Key == "tags");
+        Assert.That(tags.Before, Is.EqualTo(new List<string> { "new" }), "a copy taken before the update");
+        Assert.That(tags.After, Is.EqualTo(new List<string> { "new", "sale" }));
+        Assert.That(changes[2].Changes.Single(f => f.Key == "plan").After, Is.EqualTo(Plan.Pro));
+        Assert.That(() => changes[2].Changes.Single(f => f.Key == "plan").AfterAs<string>(), Throws.TypeOf<InvalidCastException>());
+        Assert.That(changes[3].Changes, Is.Empty);
+        Assert.That(changes[4].Deleted, Is.True);
+    }
+
+    [Test]
+    public async Task Changes_skip_savepoints_and_follow_a_tabled_record()
+    {
+        var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
+        for (var i = 1; i <= 10; i++) wallet = await wallet.DepositAsync(i, "d");
+        var changes = await Wallet.ChangesAsync(wallet.Id);
+
+        Assert.That(changes, Has.Count.EqualTo(12));
+        Assert.That(changes.Single(c => c.Event.Action == "savepoint").Changes, Is.Empty);
+        var last = changes.Last(c => c.Event.Action == "deposit");
+        Assert.That(last.Changes.Single(f => f.Key == "balance").BeforeAs<decimal>(), Is.EqualTo(45m));
+        Assert.That(last.Changes.Single(f => f.Key == "deposits").AfterAs<int>(), Is.EqualTo(10));
+        Assert.That(await Wallet.ChangesAsync(Guid.NewGuid()), Is.Empty);
+    }
+}
