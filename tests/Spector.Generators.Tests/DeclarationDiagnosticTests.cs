@@ -61,6 +61,43 @@ public sealed class DeclarationDiagnosticTests
     }
 
     [Test]
+    public void SPEC029_an_action_name_with_a_space_which_no_lock_line_could_hold()
+    {
+        // spector.lock separates its fields with spaces: "soft delete" once made -t:SpectorLock write a line the
+        // next build could not read (SPEC024).
+        var d = Single(RunThing("", "[Evented(Actions = [\"archive\", \"soft delete\"])]"), "SPEC029");
+
+        Assert.That(d.GetMessage(), Does.Contain("'soft delete'").And.Contain("no spaces"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((3, "\"soft delete\"")));
+    }
+
+    [Test]
+    public void SPEC029_an_action_name_longer_than_a_CSharp_identifier()
+    {
+        // 508 characters make a 513-character method: one beyond what C# accepts (CS7013 in generated code).
+        var tooLong = new string('a', 508);
+        var d = Single(RunThing("", $"[Evented(Actions = [\"{tooLong}\"])]"), "SPEC029");
+
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((3, $"\"{tooLong}\"")));
+        var longest = GeneratorHarness.Run(Table, ThingWith($"[Evented(Actions = [\"{tooLong[1..]}\"])]"));
+        Assert.That(longest.GeneratorDiagnostics, Is.Empty);
+        Assert.That(longest.CompilationErrors, Is.Empty);
+    }
+
+    [Test]
+    public void An_action_name_starting_with_a_letter_number_is_a_method_name_as_CSharp_allows()
+    {
+        var result = GeneratorHarness.Run(Table, ThingWith("[Evented(Actions = [\"\u216Bth\"])]"));
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty);
+        Assert.That(result.CompilationErrors, Is.Empty);
+        Assert.That(result.Sources.Values, Has.Some.Contains("\u216BthAsync("));
+    }
+
+    private static string ThingWith(string evented) => "using System;\nusing Spector;\n" + evented +
+        "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n";
+
+    [Test]
     public void SPEC030_two_actions_that_generate_one_method()
     {
         var d = Single(RunThing("", "[Evented(Actions = [\"soft-delete\", \"soft_delete\"])]"), "SPEC030");

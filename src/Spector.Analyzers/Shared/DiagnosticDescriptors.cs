@@ -138,7 +138,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ActionNameNotAMethod = Error("SPEC029", UsageCategory,
         "Action name makes no method name",
         "Action '{0}' of '{1}' would generate the method '{2}', which is not a C# identifier; start the name with a " +
-        "letter and use letters, digits, '_', '-' or spaces");
+        "letter, use letters, digits, '_' or '-' (no spaces) and keep the method within 512 characters");
 
     public static readonly DiagnosticDescriptor ActionsShareMethod = Error("SPEC030", UsageCategory,
         "Two actions generate one method",

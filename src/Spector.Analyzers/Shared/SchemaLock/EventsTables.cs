@@ -37,8 +37,9 @@ internal static class EventsTables
                     case "Spector.EventSchemaAttribute" when args.Length == 2 && args[0].Value is INamedTypeSymbol schema && args[1].Value is int index:
                         var evented = schema.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventedAttribute");
                         var version = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Version").Value.Value as int? ?? 0;
+                        // A name no lock line can hold is SPEC029 already; recording it would write an unreadable lock.
                         var actions = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Actions").Value is { Kind: TypedConstantKind.Array } list
-                            ? list.Values.Select(v => v.Value as string).Where(v => v is not null).Select(v => v!).ToList()
+                            ? list.Values.Select(v => v.Value as string).Where(v => v is not null && LockFile.CanHold(v)).Select(v => v!).ToList()
                             : new List<string>();
                         schemas.Add(new ListedSchema(index, schema, schema.ToDisplayString(), version, actions, LocationOf(attribute),
                             evented is null ? LocationOf(attribute) : LocationOf(evented)));
