@@ -94,6 +94,12 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateSchemaIndex, entries[1].Location,
                 group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), table.Table, entries[0].TypeDisplay, entries[1].TypeDisplay));
         }
+        foreach (var group in table.Schemas.GroupBy(s => s.TypeFullyQualified).Where(g => g.Count() > 1))
+        {
+            var entries = group.ToList();
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeListedTwice, entries[1].Location, entries[0].TypeDisplay,
+                table.Table, Invariant(entries[0].Index), Invariant(entries[1].Index)));
+        }
         var byName = evented.GroupBy(e => e.Type.FullyQualified).ToDictionary(g => g.Key, g => g.First());
         foreach (var schema in table.Schemas.Where(s => !s.IsEvented))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SchemaOfNonEventedType, schema.Location, schema.TypeDisplay));
@@ -154,6 +160,12 @@ public sealed class SpectorGenerator : IIncrementalGenerator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasShadowsLiveAction, alias.StoredAsLocation ?? alias.Location,
                     alias.Name, alias.StoredAs, table.Table));
         }
+        foreach (var group in table.Aliases.GroupBy(a => a.Name).Where(g => g.Count() > 1))
+        {
+            var entries = group.ToList();
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionAliasedTwice, entries[1].StoredAsLocation ?? entries[1].Location,
+                group.Key, table.Table, entries[0].StoredAs, entries[1].StoredAs));
+        }
         var byCode = new Dictionary<int, string>();
         var actions = new List<ActionPlan>();
         foreach (var name in declared)
@@ -170,6 +182,8 @@ public sealed class SpectorGenerator : IIncrementalGenerator
         }
         return actions.ToEquatableArray();
     }
+
+    private static string Invariant(int number) => number.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private sealed record Planned<T>(T? Plan, EquatableArray<DiagnosticInfo> Diagnostics) where T : class;
 }

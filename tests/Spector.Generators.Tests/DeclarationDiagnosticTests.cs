@@ -97,6 +97,70 @@ public sealed class DeclarationDiagnosticTests
     private static string ThingWith(string evented) => "using System;\nusing Spector;\n" + evented +
         "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n";
 
+    [TestCase("static async void Changeset(Changeset<Thing> c) { }", "Changeset")]
+    [TestCase("[OnAction(\"archive\")] static async void Archive(Changeset<Thing> c) { }", "Archive")]
+    [TestCase("static async void PrepareMaterialization(Changeset<Thing> c) { }", "PrepareMaterialization")]
+    public void SPEC013_and_SPEC018_an_async_void_handler_or_hook(string member, string name)
+    {
+        // Replay calls handlers synchronously: an async one would change the record after replay moved on.
+        var evented = "[Evented(Actions = [\"archive\"])]";
+        var result = name == "Changeset"
+            ? Run(Table, "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n" +
+                  "    public Guid Id { get; set; }\n    " + member + "\n}\n")
+            : RunThing("    " + member, evented);
+
+        var d = Single(result, name == "PrepareMaterialization" ? "SPEC018" : "SPEC013");
+        Assert.That(d.GetMessage(), Does.Contain($"'{name}'"));
+        Assert.That(At(d).Line, Is.EqualTo(name == "Changeset" ? 7 : 8));
+    }
+
+    [Test]
+    public void SPEC042_one_type_under_two_schema_indexes_of_one_table()
+    {
+        var result = Run("""
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [EventSchema(typeof(Thing), 1)]
+            public partial class Events;
+            """, "using System;\nusing Spector;\n[Evented]\npublic partial class Thing\n{\n" +
+            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n");
+
+        var d = Single(result, "SPEC042");
+        Assert.That(d.GetMessage(), Does.Contain("'Thing'").And.Contain("indexes 0 and 1"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((4, "EventSchema(typeof(Thing), 1)")));
+        Assert.That(result.Sources.Keys, Has.None.Contains("Thing"), "nothing generated for the type");
+    }
+
+    [Test]
+    public void SPEC043_two_aliases_for_one_action()
+    {
+        var result = Run("""
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [ActionAlias("shelve", "older")]
+            [ActionAlias("shelve", "oldest")]
+            public partial class Events;
+            """, "using System;\nusing Spector;\n[Evented(Actions = [\"shelve\"])]\npublic partial class Thing\n{\n" +
+            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n");
+
+        var d = Single(result, "SPEC043");
+        Assert.That(d.GetMessage(), Does.Contain("'shelve'").And.Contain("'older' and 'oldest'"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((5, "\"oldest\"")));
+    }
+
+    [Test]
+    public void SPEC044_a_reversed_version_range_is_reported_alone()
+    {
+        var result = RunThing("    [VersionIn(1, 0)] static void Up(Changeset<Thing> c) { }", "[Evented(Version = 2)]");
+
+        var d = Single(result, "SPEC044");
+        Assert.That(d.GetMessage(), Does.Contain("[VersionIn(1, 0)]").And.Contain("'Up'"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((8, "1")));
+        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Is.EqualTo(new[] { "SPEC044" }), "no SPEC008 or SPEC009 as well");
+    }
+
     [Test]
     public void SPEC030_two_actions_that_generate_one_method()
     {
@@ -178,6 +242,7 @@ public sealed class DeclarationDiagnosticTests
 
     [TestCase("public partial class Box<T>", "Box<int>", "generic")]
     [TestCase("public partial struct Box", "Box", "struct")]
+    [TestCase("file partial class Box", "Box", "file-local")]
     [TestCase("public partial record struct Box", "Box", "record struct")]
     public void SPEC035_a_type_that_cannot_be_evented(string declaration, string listed, string shown)
     {

@@ -174,6 +174,21 @@ internal static class DiagnosticDescriptors
         "Negative schema index or version",
         "{0} is {1}; schema indexes, versions and savepoint intervals are zero or more");
 
+    public static readonly DiagnosticDescriptor TypeListedTwice = Error("SPEC042", SchemaCategory,
+        "Evented type listed twice on one events table",
+        "'{0}' is listed on events table '{1}' under schema indexes {2} and {3}; a type has exactly one index, so " +
+        "remove one [EventSchema]");
+
+    public static readonly DiagnosticDescriptor ActionAliasedTwice = Error("SPEC043", SchemaCategory,
+        "Action aliased twice",
+        "Action '{0}' of events table '{1}' has two aliases, '{2}' and '{3}'; its events are stored under one code, " +
+        "so events stored under the other name could not be replayed; keep the alias of the name it was shipped " +
+        "under");
+
+    public static readonly DiagnosticDescriptor ReversedVersionRange = Error("SPEC044", UsageCategory,
+        "Version range is reversed",
+        "[VersionIn({0}, {1})] on '{2}' covers no version: the first bound must not be greater than the second");
+
     public static readonly DiagnosticDescriptor LockedTableGone = Error("SPEC040", LockCategory,
         "Locked events table is gone",
         "Events table '{0}' has {1} live spector.lock lines but no [EventsTable(\"{0}\")] declares it, so the events " +

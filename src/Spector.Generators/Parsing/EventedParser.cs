@@ -109,7 +109,7 @@ internal static class EventedParser
         {
             foreach (var method in type.GetMembers(name).OfType<IMethodSymbol>())
             {
-                if (method.IsStatic && !method.IsGenericMethod && shape(method)) hooks |= hook;
+                if (method is { IsStatic: true, IsGenericMethod: false, IsAsync: false } && shape(method)) hooks |= hook;
                 else diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHookSignature, LocationInfo.From(method), name, type.Name, expected));
             }
         }
@@ -154,12 +154,19 @@ internal static class EventedParser
                     $"static void {method.Name}(Changeset<{type.Name}> c, ...)"));
                 continue;
             }
+            if (from > to)
+            {
+                // Reported on its own: read as a range it would also overlap and reach versions it never names.
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ReversedVersionRange, SymbolReader.ArgumentLocation(versioned!, null),
+                    Text(from!.Value), Text(to!.Value), method.Name));
+                continue;
+            }
             if (action is not null && !actions.Contains(action))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndeclaredAction, SymbolReader.ArgumentLocation(onAction!, null),
                     action, method.Name, type.Name));
-            if (to is { } highest && (highest >= version || from > to))
+            if (to is { } highest && highest >= version)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VersionNotOlder, SymbolReader.ArgumentLocation(versioned!, null,
-                        from == to || from > to ? 0 : 1), method.Name,
+                        from == to ? 0 : 1), method.Name,
                     from == to ? highest.ToString(CultureInfo.InvariantCulture) : $"{from}..{to}", type.Name, version.ToString(CultureInfo.InvariantCulture)));
 
             if (action is not null) CheckParameters(type, method, diagnostics);
@@ -320,9 +327,12 @@ internal static class EventedParser
     private static bool HasChangesetHandler(INamedTypeSymbol type) =>
         type.GetMembers("Changeset").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 1 && IsHandlerShape(m, type));
 
-    /// <summary><c>static void Name(Changeset&lt;T&gt; c, ...)</c>, not generic.</summary>
+    /// <summary>
+    /// <c>static void Name(Changeset&lt;T&gt; c, ...)</c>, not generic and not async: replay runs handlers
+    /// synchronously, so an async void handler would change the record after replay had moved on.
+    /// </summary>
     private static bool IsHandlerShape(IMethodSymbol method, INamedTypeSymbol type) =>
-        method is { IsStatic: true, ReturnsVoid: true, IsGenericMethod: false, Parameters.Length: >= 1 }
+        method is { IsStatic: true, ReturnsVoid: true, IsAsync: false, IsGenericMethod: false, Parameters.Length: >= 1 }
         && method.Parameters.All(p => p.RefKind == RefKind.None)
         && method.Parameters[0].Type is INamedTypeSymbol { TypeArguments.Length: 1 } p
         && p.OriginalDefinition.ToDisplayString() == ChangesetType
