@@ -10,12 +10,16 @@ namespace Spector.Generators.Model;
 /// </summary>
 internal static class GeneratedNames
 {
-    /// <summary>Members added to every evented type.</summary>
+    /// <summary>
+    /// Members added to every evented type (some only with a record table or a hook, reserved all the same so
+    /// adding one never breaks a build). GeneratedNamesTests checks that it covers what the emitters write;
+    /// GetAsOfAsync and ChangesAsync are reserved ahead of their emitters.
+    /// </summary>
     public static readonly string[] EventedMembers =
     [
         "SpectorType", "SpectorRecordTable", "SpectorDescriptor", "InsertAsync", "UpdateAsync", "DeleteAsync",
-        "SavepointAsync", "VerifySavepointsAsync", "GetAsync", "GetAtAsync", "MaterializeAsync", "BringUpAsync",
-        "AllEventsAsync",
+        "SavepointAsync", "VerifySavepointsAsync", "GetAsync", "GetVersionedAsync", "ExistsAsync", "IdsAsync",
+        "GetAtAsync", "GetAsOfAsync", "ChangesAsync", "MaterializeAsync", "BringUpAsync", "AllEventsAsync",
     ];
 
     /// <summary>Members added to every events table class.</summary>
