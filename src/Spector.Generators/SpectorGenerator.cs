@@ -171,12 +171,14 @@ public sealed class SpectorGenerator : IIncrementalGenerator
         foreach (var name in declared)
         {
             var code = ActionCode.Of(name, table.Aliases);
-            if (name is "insert" or "update" or "delete" or "savepoint")
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision, null, name, name + " (base action)", table.Table,
-                    code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            else if (byCode.TryGetValue(code, out var other))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision, null, other, name, table.Table,
-                    code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            // A base action's name (insert, ...) makes a generated method's name: SPEC031 reports it at the name.
+            if (byCode.TryGetValue(code, out var other))
+            {
+                // Names that share a code through an alias are reported at the alias; others at the table's name.
+                var alias = table.Aliases.FirstOrDefault(a => a.Name == name);
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision,
+                    alias?.StoredAsLocation ?? alias?.Location ?? table.TableLocation, other, name, table.Table, Invariant(code)));
+            }
             byCode[code] = name;
             actions.Add(new ActionPlan(name, code));
         }
