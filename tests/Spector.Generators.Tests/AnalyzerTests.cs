@@ -40,6 +40,10 @@ public sealed class AnalyzerTests
 
     private static int Line(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Line + 1;
 
+    private static int Column(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Character;
+
+    private static string Underlined(Diagnostic d) => d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan);
+
     [Test]
     public async Task A_project_that_matches_its_lock_has_no_Spector_diagnostics()
     {
@@ -57,6 +61,7 @@ public sealed class AnalyzerTests
 
         Assert.That(d.Severity, Is.EqualTo(DiagnosticSeverity.Error));
         Assert.That(Line(d), Is.EqualTo(4));
+        Assert.That((Column(d), Underlined(d)), Is.EqualTo((32, "[\"retire\"]")), "at the actions to change");
         Assert.That(d.GetMessage(), Does.Contain("'archive'").And.Contain("419300326").And.Contain("[ActionAlias(\"<new name>\", \"archive\")]").And.Contain("'ShopEvents'"));
 
         // The alias the message asks for keeps the stored code, and the error goes away.
@@ -99,6 +104,7 @@ public sealed class AnalyzerTests
         var d = (await Visible(Lock, Table, Order("[Evented(Version = 1, Actions = [\"archive\"])]"))).Single(x => x.Id == "SPEC021");
 
         Assert.That(Line(d), Is.EqualTo(4));
+        Assert.That((Column(d), Underlined(d)), Is.EqualTo((19, "1")), "at the version to change");
         Assert.That(d.GetMessage(), Does.Contain("Version = 1").And.Contain("version 2"));
     }
 
