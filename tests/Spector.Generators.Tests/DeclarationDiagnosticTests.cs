@@ -114,6 +114,19 @@ public sealed class DeclarationDiagnosticTests
         Assert.That(At(d).Line, Is.EqualTo(name == "Changeset" ? 7 : 8));
     }
 
+    [TestCase("ref", "int count")]
+    [TestCase("out", "int count")]
+    [TestCase("in", "int count")]
+    public void SPEC013_a_handler_parameter_passed_by_reference_is_named(string modifier, string parameter)
+    {
+        var result = RunThing($"    [OnAction(\"archive\")] static void Archive(Changeset<Thing> c, {modifier} {parameter}) " +
+                              (modifier == "out" ? "{ count = 0; }" : "{ }"), "[Evented(Actions = [\"archive\"])]");
+
+        var d = Single(result, "SPEC013");
+        Assert.That(d.GetMessage(), Does.Contain($"'count' passed by value, not '{modifier}'"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((8, "count")));
+    }
+
     [Test]
     public void SPEC042_one_type_under_two_schema_indexes_of_one_table()
     {

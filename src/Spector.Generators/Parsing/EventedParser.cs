@@ -150,8 +150,13 @@ internal static class EventedParser
             var location = LocationInfo.From(method);
             if (!IsHandlerShape(method, type))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature, location, method.Name, type.Name,
-                    $"static void {method.Name}(Changeset<{type.Name}> c, ...)"));
+                // A ref, out or in parameter is named with its modifier, at the parameter to change.
+                var byReference = method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None);
+                var expected = $"static void {method.Name}(Changeset<{type.Name}> c, ...)";
+                if (byReference is not null)
+                    expected += $", with parameter '{byReference.Name}' passed by value, not '{Modifier(byReference.RefKind)}'";
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature,
+                    byReference is null ? location : LocationInfo.From(byReference), method.Name, type.Name, expected));
                 continue;
             }
             if (from > to)
@@ -251,6 +256,13 @@ internal static class EventedParser
             }
         }
     }
+
+    private static string Modifier(RefKind kind) => kind switch
+    {
+        RefKind.Ref => "ref",
+        RefKind.Out => "out",
+        _ => "in",
+    };
 
     private static string Text(long number) => number.ToString(CultureInfo.InvariantCulture);
 
