@@ -128,6 +128,16 @@ public sealed class DeclarationDiagnosticTests
     }
 
     [Test]
+    public void SPEC015_an_Id_beside_a_Key_property_is_a_second_key()
+    {
+        var result = RunThing("    [System.ComponentModel.DataAnnotations.Key] public Guid Other { get; set; }");
+
+        var d = Single(result, "SPEC015");
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((6, "Id")));
+        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC032"), "not 'both stored as id'");
+    }
+
+    [Test]
     public void SPEC042_one_type_under_two_schema_indexes_of_one_table()
     {
         var result = Run("""

@@ -65,6 +65,10 @@ internal static class EventedParser
         var key = keyed.Count == 1 ? keyed[0].Name : "Id";
         if (keyed.Count > 1)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, LocationInfo.From(keyed[1]), type.Name));
+        // An 'Id' beside a [Key] property is a second key: reported as such, not as two members stored as "id".
+        var secondKey = keyed.Count == 1 && key != "Id" ? PublicSettableProperties(type).FirstOrDefault(p => p.Name == "Id") : null;
+        if (secondKey is not null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, LocationInfo.From(secondKey), type.Name));
         var properties = new List<PropertyModel>();
         var propertyLocations = new List<LocationInfo?>();
         foreach (var property in PublicSettableProperties(type))
@@ -74,7 +78,7 @@ internal static class EventedParser
             propertyLocations.Add(LocationInfo.From(property));
         }
         DeclarationChecks.CheckStoredNames(type.Name, "payload key",
-            properties.Select((p, i) => (p.Name, (string?)p.Key, propertyLocations[i])), diagnostics);
+            properties.Select((p, i) => (p.Name, secondKey?.Name == p.Name ? null : (string?)p.Key, propertyLocations[i])), diagnostics);
         DeclarationChecks.CheckStoredNames(type.Name, "column", properties.Select((p, i) => (p.Name, p.Column, propertyLocations[i])), diagnostics);
         var idUnresolved = PublicSettableProperties(type).Any(p => p.Name == key && p.Type.TypeKind == TypeKind.Error);
         if (!idUnresolved && !properties.Any(p => p.Name == key && p.Kind == ValueKind.Guid && !p.IsNullable))
