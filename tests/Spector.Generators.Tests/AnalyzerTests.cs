@@ -93,6 +93,8 @@ public sealed class AnalyzerTests
         var d = (await Visible(Lock, table, other)).Single(x => x.Id == "SPEC020");
         Assert.That(Line(d), Is.EqualTo(4));
         Assert.That(d.GetMessage(), Does.Contain("'Shop.Order' but now lists 'Shop.Invoice'"));
+        Assert.That(d.GetMessage(), Does.Contain("read as 'Shop.Invoice': if 'Shop.Invoice' is 'Shop.Order' renamed"),
+            "the remedy continues the sentence");
 
         var retired = "retired schema events 0 Shop.Order v2\nretired action events Shop.Order archive 419300326\naction events Shop.Invoice archive 419300326\n";
         Assert.That((await Visible(retired, table, other)).Select(x => x.Id), Does.Contain("SPEC020"));

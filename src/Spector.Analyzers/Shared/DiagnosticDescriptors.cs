@@ -98,7 +98,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor LockedSchemaReassigned = Error("SPEC020", LockCategory,
         "Locked schema index is reassigned",
         "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would " +
-        "be read as '{3}'. {4}.");
+        "be read as '{3}': {4}.");
 
     public static readonly DiagnosticDescriptor LockedVersionLowered = Error("SPEC021", LockCategory,
         "Version is lower than the locked version",
