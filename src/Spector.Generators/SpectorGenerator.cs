@@ -94,6 +94,12 @@ public sealed class SpectorGenerator : IIncrementalGenerator
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateSchemaIndex, entries[1].Location,
                 group.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), table.Table, entries[0].TypeDisplay, entries[1].TypeDisplay));
         }
+        foreach (var group in table.Schemas.GroupBy(s => s.TypeFullyQualified).Where(g => g.Count() > 1))
+        {
+            var entries = group.ToList();
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeListedTwice, entries[1].Location, entries[0].TypeDisplay,
+                table.Table, Invariant(entries[0].Index), Invariant(entries[1].Index)));
+        }
         var byName = evented.GroupBy(e => e.Type.FullyQualified).ToDictionary(g => g.Key, g => g.First());
         foreach (var schema in table.Schemas.Where(s => !s.IsEvented))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SchemaOfNonEventedType, schema.Location, schema.TypeDisplay));
@@ -154,22 +160,32 @@ public sealed class SpectorGenerator : IIncrementalGenerator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AliasShadowsLiveAction, alias.StoredAsLocation ?? alias.Location,
                     alias.Name, alias.StoredAs, table.Table));
         }
+        foreach (var group in table.Aliases.GroupBy(a => a.Name).Where(g => g.Count() > 1))
+        {
+            var entries = group.ToList();
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionAliasedTwice, entries[1].StoredAsLocation ?? entries[1].Location,
+                group.Key, table.Table, entries[0].StoredAs, entries[1].StoredAs));
+        }
         var byCode = new Dictionary<int, string>();
         var actions = new List<ActionPlan>();
         foreach (var name in declared)
         {
             var code = ActionCode.Of(name, table.Aliases);
-            if (name is "insert" or "update" or "delete" or "savepoint")
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision, null, name, name + " (base action)", table.Table,
-                    code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            else if (byCode.TryGetValue(code, out var other))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision, null, other, name, table.Table,
-                    code.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            // A base action's name (insert, ...) makes a generated method's name: SPEC031 reports it at the name.
+            if (byCode.TryGetValue(code, out var other))
+            {
+                // Names that share a code through an alias are reported at the alias; others at the table's name.
+                var alias = table.Aliases.FirstOrDefault(a => a.Name == name);
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActionCodeCollision,
+                    alias?.StoredAsLocation ?? alias?.Location ?? table.TableLocation, other, name, table.Table, Invariant(code)));
+            }
             byCode[code] = name;
             actions.Add(new ActionPlan(name, code));
         }
         return actions.ToEquatableArray();
     }
+
+    private static string Invariant(int number) => number.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private sealed record Planned<T>(T? Plan, EquatableArray<DiagnosticInfo> Diagnostics) where T : class;
 }

@@ -40,6 +40,10 @@ public sealed class AnalyzerTests
 
     private static int Line(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Line + 1;
 
+    private static int Column(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Character;
+
+    private static string Underlined(Diagnostic d) => d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan);
+
     [Test]
     public async Task A_project_that_matches_its_lock_has_no_Spector_diagnostics()
     {
@@ -57,6 +61,7 @@ public sealed class AnalyzerTests
 
         Assert.That(d.Severity, Is.EqualTo(DiagnosticSeverity.Error));
         Assert.That(Line(d), Is.EqualTo(4));
+        Assert.That((Column(d), Underlined(d)), Is.EqualTo((32, "[\"retire\"]")), "at the actions to change");
         Assert.That(d.GetMessage(), Does.Contain("'archive'").And.Contain("419300326").And.Contain("[ActionAlias(\"<new name>\", \"archive\")]").And.Contain("'ShopEvents'"));
 
         // The alias the message asks for keeps the stored code, and the error goes away.
@@ -88,6 +93,8 @@ public sealed class AnalyzerTests
         var d = (await Visible(Lock, table, other)).Single(x => x.Id == "SPEC020");
         Assert.That(Line(d), Is.EqualTo(4));
         Assert.That(d.GetMessage(), Does.Contain("'Shop.Order' but now lists 'Shop.Invoice'"));
+        Assert.That(d.GetMessage(), Does.Contain("read as 'Shop.Invoice': if 'Shop.Invoice' is 'Shop.Order' renamed"),
+            "the remedy continues the sentence");
 
         var retired = "retired schema events 0 Shop.Order v2\nretired action events Shop.Order archive 419300326\naction events Shop.Invoice archive 419300326\n";
         Assert.That((await Visible(retired, table, other)).Select(x => x.Id), Does.Contain("SPEC020"));
@@ -99,6 +106,7 @@ public sealed class AnalyzerTests
         var d = (await Visible(Lock, Table, Order("[Evented(Version = 1, Actions = [\"archive\"])]"))).Single(x => x.Id == "SPEC021");
 
         Assert.That(Line(d), Is.EqualTo(4));
+        Assert.That((Column(d), Underlined(d)), Is.EqualTo((19, "1")), "at the version to change");
         Assert.That(d.GetMessage(), Does.Contain("Version = 1").And.Contain("version 2"));
     }
 

@@ -61,6 +61,130 @@ public sealed class DeclarationDiagnosticTests
     }
 
     [Test]
+    public void SPEC029_an_action_name_with_a_space_which_no_lock_line_could_hold()
+    {
+        // spector.lock separates its fields with spaces: "soft delete" once made -t:SpectorLock write a line the
+        // next build could not read (SPEC024).
+        var d = Single(RunThing("", "[Evented(Actions = [\"archive\", \"soft delete\"])]"), "SPEC029");
+
+        Assert.That(d.GetMessage(), Does.Contain("'soft delete'").And.Contain("no spaces"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((3, "\"soft delete\"")));
+    }
+
+    [Test]
+    public void SPEC029_an_action_name_longer_than_a_CSharp_identifier()
+    {
+        // 508 characters make a 513-character method: one beyond what C# accepts (CS7013 in generated code).
+        var tooLong = new string('a', 508);
+        var d = Single(RunThing("", $"[Evented(Actions = [\"{tooLong}\"])]"), "SPEC029");
+
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((3, $"\"{tooLong}\"")));
+        var longest = GeneratorHarness.Run(Table, ThingWith($"[Evented(Actions = [\"{tooLong[1..]}\"])]"));
+        Assert.That(longest.GeneratorDiagnostics, Is.Empty);
+        Assert.That(longest.CompilationErrors, Is.Empty);
+    }
+
+    [Test]
+    public void An_action_name_starting_with_a_letter_number_is_a_method_name_as_CSharp_allows()
+    {
+        var result = GeneratorHarness.Run(Table, ThingWith("[Evented(Actions = [\"\u216Bth\"])]"));
+
+        Assert.That(result.GeneratorDiagnostics, Is.Empty);
+        Assert.That(result.CompilationErrors, Is.Empty);
+        Assert.That(result.Sources.Values, Has.Some.Contains("\u216BthAsync("));
+    }
+
+    private static string ThingWith(string evented) => "using System;\nusing Spector;\n" + evented +
+        "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n";
+
+    [TestCase("static async void Changeset(Changeset<Thing> c) { }", "Changeset")]
+    [TestCase("[OnAction(\"archive\")] static async void Archive(Changeset<Thing> c) { }", "Archive")]
+    [TestCase("static async void PrepareMaterialization(Changeset<Thing> c) { }", "PrepareMaterialization")]
+    public void SPEC013_and_SPEC018_an_async_void_handler_or_hook(string member, string name)
+    {
+        // Replay calls handlers synchronously: an async one would change the record after replay moved on.
+        var evented = "[Evented(Actions = [\"archive\"])]";
+        var result = name == "Changeset"
+            ? Run(Table, "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n" +
+                  "    public Guid Id { get; set; }\n    " + member + "\n}\n")
+            : RunThing("    " + member, evented);
+
+        var d = Single(result, name == "PrepareMaterialization" ? "SPEC018" : "SPEC013");
+        Assert.That(d.GetMessage(), Does.Contain($"'{name}'"));
+        Assert.That(At(d).Line, Is.EqualTo(name == "Changeset" ? 7 : 8));
+    }
+
+    [TestCase("ref", "int count")]
+    [TestCase("out", "int count")]
+    [TestCase("in", "int count")]
+    public void SPEC013_a_handler_parameter_passed_by_reference_is_named(string modifier, string parameter)
+    {
+        var result = RunThing($"    [OnAction(\"archive\")] static void Archive(Changeset<Thing> c, {modifier} {parameter}) " +
+                              (modifier == "out" ? "{ count = 0; }" : "{ }"), "[Evented(Actions = [\"archive\"])]");
+
+        var d = Single(result, "SPEC013");
+        Assert.That(d.GetMessage(), Does.Contain($"'count' passed by value, not '{modifier}'"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((8, "count")));
+    }
+
+    [Test]
+    public void SPEC015_an_Id_beside_a_Key_property_is_a_second_key()
+    {
+        var result = RunThing("    [System.ComponentModel.DataAnnotations.Key] public Guid Other { get; set; }");
+
+        var d = Single(result, "SPEC015");
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((6, "Id")));
+        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC032"), "not 'both stored as id'");
+    }
+
+    [Test]
+    public void SPEC042_one_type_under_two_schema_indexes_of_one_table()
+    {
+        var result = Run("""
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [EventSchema(typeof(Thing), 1)]
+            public partial class Events;
+            """, "using System;\nusing Spector;\n[Evented]\npublic partial class Thing\n{\n" +
+            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n");
+
+        var d = Single(result, "SPEC042");
+        Assert.That(d.GetMessage(), Does.Contain("'Thing'").And.Contain("indexes 0 and 1"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((4, "EventSchema(typeof(Thing), 1)")));
+        Assert.That(result.Sources.Keys, Has.None.Contains("Thing"), "nothing generated for the type");
+    }
+
+    [Test]
+    public void SPEC043_two_aliases_for_one_action()
+    {
+        var result = Run("""
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [ActionAlias("shelve", "older")]
+            [ActionAlias("shelve", "oldest")]
+            public partial class Events;
+            """, "using System;\nusing Spector;\n[Evented(Actions = [\"shelve\"])]\npublic partial class Thing\n{\n" +
+            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n");
+
+        var d = Single(result, "SPEC043");
+        Assert.That(d.GetMessage(), Does.Contain("'shelve'").And.Contain("'older' and 'oldest'"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((5, "\"oldest\"")));
+    }
+
+    [Test]
+    public void SPEC044_a_reversed_version_range_is_reported_alone()
+    {
+        var result = RunThing("    [VersionIn(1, 0)] static void Up(Changeset<Thing> c) { }", "[Evented(Version = 2)]");
+
+        var d = Single(result, "SPEC044");
+        Assert.That(d.GetMessage(), Does.Contain("[VersionIn(1, 0)]").And.Contain("'Up'"));
+        Assert.That((At(d).Line, At(d).Text), Is.EqualTo((8, "1")));
+        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Is.EqualTo(new[] { "SPEC044" }), "no SPEC008 or SPEC009 as well");
+    }
+
+    [Test]
     public void SPEC030_two_actions_that_generate_one_method()
     {
         var d = Single(RunThing("", "[Evented(Actions = [\"soft-delete\", \"soft_delete\"])]"), "SPEC030");
@@ -141,6 +265,7 @@ public sealed class DeclarationDiagnosticTests
 
     [TestCase("public partial class Box<T>", "Box<int>", "generic")]
     [TestCase("public partial struct Box", "Box", "struct")]
+    [TestCase("file partial class Box", "Box", "file-local")]
     [TestCase("public partial record struct Box", "Box", "record struct")]
     public void SPEC035_a_type_that_cannot_be_evented(string declaration, string listed, string shown)
     {

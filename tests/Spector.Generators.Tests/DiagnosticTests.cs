@@ -363,12 +363,36 @@ public sealed class DiagnosticTests
         Assert.That(Single(result, "SPEC011").GetMessage(), Does.Contain("'touch' is still declared"));
     }
 
-    [Test]
-    public void SPEC012_an_action_named_like_a_base_action()
+    [TestCase("insert")]
+    [TestCase("delete")]
+    [TestCase("savepoint")]
+    public void An_action_named_like_a_base_action_is_SPEC031_at_the_name_and_no_SPEC012(string action)
     {
-        var result = RunThing("", "[Evented(Actions = [\"delete\"])]");
+        var result = RunThing("", $"[Evented(Actions = [\"{action}\"])]");
 
-        Assert.That(Single(result, "SPEC012").GetMessage(), Does.Contain("delete"));
+        var d = Single(result, "SPEC031");
+        Assert.That((Line(d), d.Location.GetLineSpan().StartLinePosition.Character), Is.EqualTo((3, 20)), "at the name");
+        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC012"));
+    }
+
+    [Test]
+    public void SPEC012_two_actions_stored_under_one_code_through_aliases_is_reported_at_the_alias()
+    {
+        var result = GeneratorHarness.Run("""
+            using System;
+            using Spector;
+            [EventsTable("events")]
+            [EventSchema(typeof(Thing), 0)]
+            [ActionAlias("shelve", "old")]
+            [ActionAlias("stow", "old")]
+            public partial class Events;
+            [Evented(Actions = ["shelve", "stow"])]
+            public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
+            """);
+
+        var d = Single(result, "SPEC012");
+        Assert.That(d.GetMessage(), Does.Contain("'shelve' and 'stow'").And.Contain($"code {ActionCodes.For("old")}"));
+        Assert.That((Line(d), d.Location.GetLineSpan().StartLinePosition.Character), Is.EqualTo((6, 21)));
     }
 
     [TestCase("[OnAction(\"archive\")] void Archive(Changeset<Thing> c) { }")]

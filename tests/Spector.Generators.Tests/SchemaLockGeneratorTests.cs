@@ -68,15 +68,29 @@ public sealed class SchemaLockGeneratorTests
         Assert.That(Render("schema events 0 Shop.Order v1\nschema events zero Shop.Order\n", write: "true"), Is.Null);
     }
 
+    [Test]
+    public void An_action_name_no_lock_line_can_hold_is_never_recorded()
+    {
+        // SPEC029 refuses it, but the lock build continues past errors: the lock it writes must stay readable.
+        var lines = Render(null, write: "true", Source.Replace("\"archive\"", "\"soft delete\"", StringComparison.Ordinal));
+
+        Assert.That(lines, Is.Not.Null.And.Not.Empty);
+        Assert.That(lines!.Where(l => !l.StartsWith('#')), Is.EqualTo(new[]
+        {
+            "schema events 0 Shop.Order v2",
+            $"action events Shop.Order ship {Ship}",
+        }));
+    }
+
     /// <summary>The lock lines the generator renders, or null when it renders no file.</summary>
-    private static string[]? Render(string? lockFile, string? write)
+    private static string[]? Render(string? lockFile, string? write, string? source = null)
     {
         var texts = lockFile is null ? ImmutableArray<AdditionalText>.Empty : ImmutableArray.Create<AdditionalText>(new Text("/p/spector.lock", lockFile));
         var options = new Options(write is null ? ImmutableDictionary<string, string>.Empty
             : ImmutableDictionary<string, string>.Empty.Add("build_property.SpectorWriteLock", write));
         var driver = CSharpGeneratorDriver.Create([new SchemaLockGenerator().AsSourceGenerator()], texts,
             new CSharpParseOptions(LanguageVersion.Latest), options);
-        var run = driver.RunGenerators(GeneratorHarness.Compile(Source)).GetRunResult();
+        var run = driver.RunGenerators(GeneratorHarness.Compile(source ?? Source)).GetRunResult();
         var file = run.GeneratedTrees.SingleOrDefault(t => t.FilePath.EndsWith("spector.lock.g.cs", StringComparison.Ordinal));
         return file?.GetText().ToString().Split('\n')
             .Where(l => l.StartsWith(SchemaLockGenerator.LinePrefix, StringComparison.Ordinal))

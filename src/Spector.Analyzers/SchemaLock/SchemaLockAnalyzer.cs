@@ -107,7 +107,7 @@ public sealed class SchemaLockAnalyzer : DiagnosticAnalyzer
             return;
         }
         if (listed.Version < entry.Version)
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LockedVersionLowered, listed.EventedLocation,
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LockedVersionLowered, listed.VersionLocation,
                 Properties((LockedVersionProperty, Version(entry.Version))), listed.TypeName, listed.Version, entry.Version));
     }
 
@@ -133,7 +133,7 @@ public sealed class SchemaLockAnalyzer : DiagnosticAnalyzer
               $"'{entry.Action}' on '{entry.Type}' again, or retire it with the spector.lock line '{retireLine}'"
             : $"if it was renamed, add [ActionAlias(\"<new name>\", \"{entry.Action}\")] to '{table.Class.Name}'; if its events " +
               $"are abandoned, change its spector.lock line to '{retireLine}'";
-        context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LockedActionRemoved, owner.EventedLocation,
+        context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LockedActionRemoved, owner.ActionsLocation,
             Properties((LockLinesProperty, entry.Text), (TableProperty, entry.Table), (AliasCandidatesProperty, string.Join("\n", candidates))),
             entry.Action, entry.Type, entry.Code, entry.Table, remedy));
     }

@@ -98,7 +98,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor LockedSchemaReassigned = Error("SPEC020", LockCategory,
         "Locked schema index is reassigned",
         "Schema index {0} of events table '{1}' is locked to '{2}' but now lists '{3}'; stored events of '{2}' would " +
-        "be read as '{3}'. {4}.");
+        "be read as '{3}': {4}.");
 
     public static readonly DiagnosticDescriptor LockedVersionLowered = Error("SPEC021", LockCategory,
         "Version is lower than the locked version",
@@ -138,7 +138,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ActionNameNotAMethod = Error("SPEC029", UsageCategory,
         "Action name makes no method name",
         "Action '{0}' of '{1}' would generate the method '{2}', which is not a C# identifier; start the name with a " +
-        "letter and use letters, digits, '_', '-' or spaces");
+        "letter, use letters, digits, '_' or '-' (no spaces) and keep the method within 512 characters");
 
     public static readonly DiagnosticDescriptor ActionsShareMethod = Error("SPEC030", UsageCategory,
         "Two actions generate one method",
@@ -173,6 +173,21 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NegativeNumber = Error("SPEC037", SchemaCategory,
         "Negative schema index or version",
         "{0} is {1}; schema indexes, versions and savepoint intervals are zero or more");
+
+    public static readonly DiagnosticDescriptor TypeListedTwice = Error("SPEC042", SchemaCategory,
+        "Evented type listed twice on one events table",
+        "'{0}' is listed on events table '{1}' under schema indexes {2} and {3}; a type has exactly one index, so " +
+        "remove one [EventSchema]");
+
+    public static readonly DiagnosticDescriptor ActionAliasedTwice = Error("SPEC043", SchemaCategory,
+        "Action aliased twice",
+        "Action '{0}' of events table '{1}' has two aliases, '{2}' and '{3}'; its events are stored under one code, " +
+        "so events stored under the other name could not be replayed; keep the alias of the name it was shipped " +
+        "under");
+
+    public static readonly DiagnosticDescriptor ReversedVersionRange = Error("SPEC044", UsageCategory,
+        "Version range is reversed",
+        "[VersionIn({0}, {1})] on '{2}' covers no version: the first bound must not be greater than the second");
 
     public static readonly DiagnosticDescriptor LockedTableGone = Error("SPEC040", LockCategory,
         "Locked events table is gone",

@@ -25,6 +25,8 @@ internal static class DeclarationChecks
                 : "a struct";
             return $"it is {kind}; evented types are classes or record classes, rebuilt in place by replay";
         }
+        if (IsFileLocal(type))
+            return "it is file-local; the events table and the runtime reach it from other files, so remove 'file'";
         if (type.Arity > 0)
             return "it is generic; a schema index stands for one concrete type, so declare a non-generic class";
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
@@ -34,6 +36,18 @@ internal static class DeclarationChecks
                        "types";
         }
         return null;
+    }
+
+    /// <summary>Declared <c>file</c>, or nested in such a type (read from syntax: Roslyn 4.3 has no IsFileLocal).</summary>
+    private static bool IsFileLocal(INamedTypeSymbol type)
+    {
+        for (var t = type; t is not null; t = t.ContainingType)
+        {
+            var local = t.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<BaseTypeDeclarationSyntax>()
+                .Any(d => d.Modifiers.Any(m => m.ValueText == "file"));
+            if (local) return true;
+        }
+        return false;
     }
 
     /// <summary>

@@ -65,6 +65,10 @@ internal static class EventedParser
         var key = keyed.Count == 1 ? keyed[0].Name : "Id";
         if (keyed.Count > 1)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, LocationInfo.From(keyed[1]), type.Name));
+        // An 'Id' beside a [Key] property is a second key: reported as such, not as two members stored as "id".
+        var secondKey = keyed.Count == 1 && key != "Id" ? PublicSettableProperties(type).FirstOrDefault(p => p.Name == "Id") : null;
+        if (secondKey is not null)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoGuidKey, LocationInfo.From(secondKey), type.Name));
         var properties = new List<PropertyModel>();
         var propertyLocations = new List<LocationInfo?>();
         foreach (var property in PublicSettableProperties(type))
@@ -74,7 +78,7 @@ internal static class EventedParser
             propertyLocations.Add(LocationInfo.From(property));
         }
         DeclarationChecks.CheckStoredNames(type.Name, "payload key",
-            properties.Select((p, i) => (p.Name, (string?)p.Key, propertyLocations[i])), diagnostics);
+            properties.Select((p, i) => (p.Name, secondKey?.Name == p.Name ? null : (string?)p.Key, propertyLocations[i])), diagnostics);
         DeclarationChecks.CheckStoredNames(type.Name, "column", properties.Select((p, i) => (p.Name, p.Column, propertyLocations[i])), diagnostics);
         var idUnresolved = PublicSettableProperties(type).Any(p => p.Name == key && p.Type.TypeKind == TypeKind.Error);
         if (!idUnresolved && !properties.Any(p => p.Name == key && p.Kind == ValueKind.Guid && !p.IsNullable))
@@ -109,7 +113,7 @@ internal static class EventedParser
         {
             foreach (var method in type.GetMembers(name).OfType<IMethodSymbol>())
             {
-                if (method.IsStatic && !method.IsGenericMethod && shape(method)) hooks |= hook;
+                if (method is { IsStatic: true, IsGenericMethod: false, IsAsync: false } && shape(method)) hooks |= hook;
                 else diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHookSignature, LocationInfo.From(method), name, type.Name, expected));
             }
         }
@@ -150,16 +154,28 @@ internal static class EventedParser
             var location = LocationInfo.From(method);
             if (!IsHandlerShape(method, type))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature, location, method.Name, type.Name,
-                    $"static void {method.Name}(Changeset<{type.Name}> c, ...)"));
+                // A ref, out or in parameter is named with its modifier, at the parameter to change.
+                var byReference = method.Parameters.FirstOrDefault(p => p.RefKind != RefKind.None);
+                var expected = $"static void {method.Name}(Changeset<{type.Name}> c, ...)";
+                if (byReference is not null)
+                    expected += $", with parameter '{byReference.Name}' passed by value, not '{Modifier(byReference.RefKind)}'";
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BadHandlerSignature,
+                    byReference is null ? location : LocationInfo.From(byReference), method.Name, type.Name, expected));
+                continue;
+            }
+            if (from > to)
+            {
+                // Reported on its own: read as a range it would also overlap and reach versions it never names.
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ReversedVersionRange, SymbolReader.ArgumentLocation(versioned!, null),
+                    Text(from!.Value), Text(to!.Value), method.Name));
                 continue;
             }
             if (action is not null && !actions.Contains(action))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndeclaredAction, SymbolReader.ArgumentLocation(onAction!, null),
                     action, method.Name, type.Name));
-            if (to is { } highest && (highest >= version || from > to))
+            if (to is { } highest && highest >= version)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VersionNotOlder, SymbolReader.ArgumentLocation(versioned!, null,
-                        from == to || from > to ? 0 : 1), method.Name,
+                        from == to ? 0 : 1), method.Name,
                     from == to ? highest.ToString(CultureInfo.InvariantCulture) : $"{from}..{to}", type.Name, version.ToString(CultureInfo.InvariantCulture)));
 
             if (action is not null) CheckParameters(type, method, diagnostics);
@@ -245,6 +261,13 @@ internal static class EventedParser
         }
     }
 
+    private static string Modifier(RefKind kind) => kind switch
+    {
+        RefKind.Ref => "ref",
+        RefKind.Out => "out",
+        _ => "in",
+    };
+
     private static string Text(long number) => number.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The parts of <c>from..to</c> that none of the sorted <paramref name="claimed"/> ranges cover.</summary>
@@ -320,9 +343,12 @@ internal static class EventedParser
     private static bool HasChangesetHandler(INamedTypeSymbol type) =>
         type.GetMembers("Changeset").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 1 && IsHandlerShape(m, type));
 
-    /// <summary><c>static void Name(Changeset&lt;T&gt; c, ...)</c>, not generic.</summary>
+    /// <summary>
+    /// <c>static void Name(Changeset&lt;T&gt; c, ...)</c>, not generic and not async: replay runs handlers
+    /// synchronously, so an async void handler would change the record after replay had moved on.
+    /// </summary>
     private static bool IsHandlerShape(IMethodSymbol method, INamedTypeSymbol type) =>
-        method is { IsStatic: true, ReturnsVoid: true, IsGenericMethod: false, Parameters.Length: >= 1 }
+        method is { IsStatic: true, ReturnsVoid: true, IsAsync: false, IsGenericMethod: false, Parameters.Length: >= 1 }
         && method.Parameters.All(p => p.RefKind == RefKind.None)
         && method.Parameters[0].Type is INamedTypeSymbol { TypeArguments.Length: 1 } p
         && p.OriginalDefinition.ToDisplayString() == ChangesetType

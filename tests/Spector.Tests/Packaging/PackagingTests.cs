@@ -121,6 +121,21 @@ public sealed class PackagingTests
     }
 
     [Test]
+    public async Task The_SpectorLock_target_keeps_an_absolute_artifacts_path_out_of_the_project_folder()
+    {
+        // Artifacts output makes BaseIntermediateOutputPath absolute; the target once prefixed it with the project
+        // folder, so the lock build emitted its *.g.cs files into the project and the next build compiled them.
+        var consumer = Consumer("artifacts");
+        File.Delete(Path.Combine(consumer, "spector.lock"));
+        var artifacts = Path.Combine(_work, "artifacts-out");
+        await NewProjectFlowAsync(consumer, Path.Combine(consumer, "PackageConsumer.csproj"), $"-p:SpectorVersion={_version}",
+            $"-p:ArtifactsPath={artifacts}", "-p:UseArtifactsOutput=true");
+
+        Assert.That(Directory.GetFiles(consumer, "*.g.cs", SearchOption.AllDirectories), Is.Empty);
+        Assert.That(Directory.GetFiles(artifacts, "spector.lock.g.cs", SearchOption.AllDirectories), Is.Not.Empty);
+    }
+
+    [Test]
     public async Task A_project_reference_consumer_gets_the_same_lock_setup_from_the_documented_snippet()
     {
         var consumer = Path.Combine(_work, "project-reference");

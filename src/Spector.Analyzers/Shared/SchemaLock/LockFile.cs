@@ -74,6 +74,12 @@ internal static class LockFile
         return null;
     }
 
+    /// <summary>
+    /// True when a name can be a field of a lock line: not empty, no whitespace or control characters (the fields
+    /// are separated by spaces). The generator refuses other action names (SPEC029), so none is ever recorded.
+    /// </summary>
+    public static bool CanHold(string name) => name.Length > 0 && !name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+
     /// <summary>Reads one line as <see cref="LockEntry.Text"/> prints it; null when it is not a lock line.</summary>
     public static LockEntry? ParseLine(string line)
     {
