@@ -27,7 +27,7 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
             ["times"] = JsonValue.Create(new[] { LocalTime, unspecified }),
         });
 
-        var payload = JsonElement.Parse((await Sample.AllEventsAsync(sample.Id))[0].Payload);
+        var payload = (await Sample.AllEventsAsync(sample.Id))[0].Payload;
         Assert.That(Text(payload, "prices"), Is.EqualTo("""["1.50","3","0.1000000000000000055"]"""));
         Assert.That(Text(payload, "free"), Is.EqualTo("""{"a":"1.10"}"""));
         var utc = LocalTime.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'");
@@ -57,7 +57,7 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
 
         var repriced = await sample.RepriceAsync(big, [1.50m, 2.000m], 'é');
 
-        var payload = JsonElement.Parse((await Sample.AllEventsAsync(sample.Id))[1].Payload);
+        var payload = (await Sample.AllEventsAsync(sample.Id))[1].Payload;
         Assert.That(payload.GetProperty("big").GetString(), Is.EqualTo(big.ToString()));
         Assert.That(Text(payload, "prices"), Is.EqualTo("""["1.50","2.000"]"""));
         var replayed = (await Sample.GetAsync(sample.Id))!;

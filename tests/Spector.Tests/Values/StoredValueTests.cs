@@ -155,7 +155,7 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
             "as written (jsonb re-spells 1e-7)");
 
         await DropAppendOnlyTriggersAsync("value_events");
-        var payload = (await Sample.AllEventsAsync(sample.Id))[0].Payload;
+        var payload = (await Sample.AllEventsAsync(sample.Id))[0].PayloadJson;
         var number = new System.Text.RegularExpressions.Regex($"(\"{key}\":\\s*)[-0-9.eE+]+");
         Assert.That(double.Parse(number.Match(payload).Value.Split(':')[1]), Is.EqualTo(value));
         var tampered = number.Replace(payload, "${1}" + respelled);
@@ -182,7 +182,7 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
             ["big"] = JsonValue.Create(new BigInteger(-9_007_199_254_740_992L)),
             ["free"] = new JsonArray(9_007_199_254_740_991L, -9_007_199_254_740_992L),
         });
-        var payload = JsonElement.Parse((await Sample.AllEventsAsync(sample.Id))[0].Payload);
+        var payload = (await Sample.AllEventsAsync(sample.Id))[0].Payload;
         Assert.That(payload.GetProperty("count").GetString(), Is.EqualTo("9007199254740992"), "2^53 + 1 parses to it");
         Assert.That(payload.GetProperty("big").GetString(), Is.EqualTo("-9007199254740992"));
         Assert.That(payload.GetProperty("free")[0].GetInt64(), Is.EqualTo(9_007_199_254_740_991L),
