@@ -173,11 +173,18 @@ public sealed class BankApiTests(Db db)
     {
         var opened = await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" });
         var id = (await JsonAsync(opened)).GetProperty("id").GetGuid();
-        _app.Services.GetRequiredService<TracerProvider>().ForceFlush();
-
-        var request = _spans.Single(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName.StartsWith("POST"));
-        var write = _spans.Single(s => s.OperationName == "spector.write");
-        Assert.That(write.ParentSpanId, Is.EqualTo(request.SpanId));
+        // The server ends the request's span after the client has its response: wait for it to be exported.
+        System.Diagnostics.Activity? request = null;
+        for (var i = 0; i < 50 && request is null; i++)
+        {
+            _app.Services.GetRequiredService<TracerProvider>().ForceFlush();
+            lock (_spans) request = _spans.SingleOrDefault(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName.StartsWith("POST"));
+            if (request is null) await Task.Delay(100);
+        }
+        Assert.That(request, Is.Not.Null, "the request's span was exported");
+        System.Diagnostics.Activity write;
+        lock (_spans) write = _spans.Single(s => s.OperationName == "spector.write");
+        Assert.That(write.ParentSpanId, Is.EqualTo(request!.SpanId));
         Assert.That(write.TraceId, Is.EqualTo(request.TraceId));
         Assert.That(write.GetTagItem("spector.record_id"), Is.EqualTo(id.ToString()));
         Assert.That(write.GetTagItem("spector.table"), Is.EqualTo("bank_events"));
