@@ -165,7 +165,7 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
                 ? """UPDATE "value_events" SET "payload" = CAST(@tampered AS jsonb) WHERE "seq" = 1"""
                 : """UPDATE "value_events" SET "payload" = @tampered WHERE "seq" = 1""",
             new { tampered });
-        Assert.That((await Sample.AllEventsAsync(sample.Id))[0].Payload, Does.Contain(respelled), stored);
+        Assert.That((await Sample.AllEventsAsync(sample.Id))[0].PayloadJson, Does.Contain(respelled), stored);
 
         var result = await ValueEvents.Log.VerifyHashChainAsync();
         Assert.That(result.IsValid, Is.False, $"{key} {stored} -> {respelled} must break the chain");
