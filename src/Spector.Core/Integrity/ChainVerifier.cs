@@ -214,10 +214,8 @@ internal static class ChainVerifier
     private static bool Intact(byte[] previous, Row row, out byte[] computed)
     {
         computed = EventHash.Compute(previous, row.Id, row.ParentId, row.Seq, row.Schema, row.Action, row.InsertedAt,
-            row.Payload, row.Metadata, row.Links, row.Context);
-        return computed.AsSpan().SequenceEqual(row.Hash)
-            && CanonicalNumbers.FirstNonCanonical(row.Payload) is null
-            && CanonicalNumbers.FirstNonCanonical(row.Metadata) is null;
+            row.Payload, row.Metadata, row.Links, row.Context, out var nonCanonicalNumber);
+        return computed.AsSpan().SequenceEqual(row.Hash) && nonCanonicalNumber is null;
     }
 
     /// <summary>

@@ -33,7 +33,26 @@ public static class EventHash
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(previous);
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context);
+        string? ignored = null;
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context, checkNumbers: false,
+            ref ignored);
+        return SHA256.HashData(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Computes one link of the chain as verification does: also returns the first number of the payload or
+    /// metadata not spelled as Spector writes it (it hashes like the original yet is not what was written), in the
+    /// same parse that canonicalizes them.
+    /// </summary>
+    internal static byte[] Compute(ReadOnlySpan<byte> previous, Guid id, Guid parentId, long seq, int schema, int action,
+        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links, StoredContext context,
+        out string? nonCanonicalNumber)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write(previous);
+        nonCanonicalNumber = null;
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context, checkNumbers: true,
+            ref nonCanonicalNumber);
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
@@ -42,7 +61,9 @@ public static class EventHash
         IReadOnlyList<EventLinkRow>? links = null, StoredContext context = default)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context);
+        string? ignored = null;
+        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context, checkNumbers: false,
+            ref ignored);
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -51,7 +72,8 @@ public static class EventHash
 
     // Members in RFC 8785 order (sorted by name); each value is written canonically.
     private static void WriteEnvelope(ArrayBufferWriter<byte> output, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links, StoredContext context)
+        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links, StoredContext context,
+        bool checkNumbers, ref string? nonCanonicalNumber)
     {
         Raw(output, "{\"action\":" + action.ToString(CultureInfo.InvariantCulture));
         if (!context.IsEmpty)
@@ -84,10 +106,10 @@ public static class EventHash
         Raw(output, "]");
         Raw(output, ",\"metadata\":");
         if (metadata is null) Raw(output, "null");
-        else Canonical(output, metadata);
+        else Canonical(output, metadata, checkNumbers, ref nonCanonicalNumber);
         Raw(output, ",\"parent_id\":\"" + parentId.ToString("D") + "\"");
         Raw(output, ",\"payload\":");
-        Canonical(output, payload);
+        Canonical(output, payload, checkNumbers, ref nonCanonicalNumber);
         Raw(output, ",\"schema\":" + schema.ToString(CultureInfo.InvariantCulture));
         Raw(output, ",\"seq\":" + seq.ToString(CultureInfo.InvariantCulture));
         var version = context.IsEmpty ? EnvelopeVersion : ContextEnvelopeVersion;
@@ -112,10 +134,11 @@ public static class EventHash
         }).ToList();
     }
 
-    private static void Canonical(ArrayBufferWriter<byte> output, string json)
+    private static void Canonical(ArrayBufferWriter<byte> output, string json, bool checkNumbers, ref string? nonCanonicalNumber)
     {
         using var document = JsonDocument.Parse(json);
-        Jcs.Write(output, document.RootElement);
+        if (!checkNumbers) Jcs.Write(output, document.RootElement);
+        else if (Jcs.WriteCheckingNumbers(output, document.RootElement) is { } found) nonCanonicalNumber ??= found;
     }
 
     private static void Raw(ArrayBufferWriter<byte> output, string ascii)

@@ -31,6 +31,26 @@ public static class Jcs
     /// <summary>Appends the canonical form of <paramref name="value"/>.</summary>
     public static void Write(IBufferWriter<byte> output, JsonElement value)
     {
+        string? ignored = null;
+        Write(output, value, checkSpelling: false, ref ignored);
+    }
+
+    /// <summary>
+    /// Appends the canonical form of <paramref name="value"/> and returns the text of its first number not spelled
+    /// in the shortest form of its double (see <see cref="NumberText.SameValue"/>), or null: verification's check,
+    /// made in the same pass that canonicalizes. RFC 8785 hashes "16777217.0000000001" like "16777217", so a digit
+    /// re-spelled outside Spector would otherwise go unseen. Digits and exponent are compared, not formatting:
+    /// PostgreSQL's jsonb re-spells 1E+20 as 100000000000000000000.
+    /// </summary>
+    internal static string? WriteCheckingNumbers(IBufferWriter<byte> output, JsonElement value)
+    {
+        string? nonCanonical = null;
+        Write(output, value, checkSpelling: true, ref nonCanonical);
+        return nonCanonical;
+    }
+
+    private static void Write(IBufferWriter<byte> output, JsonElement value, bool checkSpelling, ref string? nonCanonical)
+    {
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
@@ -45,7 +65,7 @@ public static class Jcs
                     if (i > 0) Raw(output, ",");
                     WriteString(output, members[i].Name);
                     Raw(output, ":");
-                    Write(output, members[i].Value);
+                    Write(output, members[i].Value, checkSpelling, ref nonCanonical);
                 }
                 Raw(output, "}");
                 break;
@@ -56,7 +76,7 @@ public static class Jcs
                 {
                     if (!first) Raw(output, ",");
                     first = false;
-                    Write(output, item);
+                    Write(output, item, checkSpelling, ref nonCanonical);
                 }
                 Raw(output, "]");
                 break;
@@ -65,7 +85,7 @@ public static class Jcs
                 break;
             case JsonValueKind.Number:
                 // Integers a double holds exactly print as their digits (and -0 as 0): the common case, without
-                // going through the double's shortest form.
+                // going through the double's shortest form. Their JSON text is already the shortest spelling.
                 if (value.TryGetInt64(out var integer) && Math.Abs(integer) <= MaxExactInteger)
                 {
                     Raw(output, integer.ToString(CultureInfo.InvariantCulture));
@@ -73,6 +93,8 @@ public static class Jcs
                 }
                 if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
                     throw new JsonException($"The number {value.GetRawText()} is outside the range of an IEEE 754 double, which RFC 8785 requires.");
+                if (checkSpelling && nonCanonical is null && value.GetRawText() is var text && !NumberText.SameValue(text, number))
+                    nonCanonical = text;
                 Raw(output, FormatNumber(number));
                 break;
             case JsonValueKind.True:
