@@ -1,15 +1,29 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Spector;
 
-/// <summary>With <see cref="SpectorServiceOptions.MigrateOnStartup"/>, migrates every registered events table as the host starts.</summary>
-internal sealed class SpectorMigrationService(SpectorStore store, IOptions<SpectorServiceOptions> options) : IHostedService
+/// <summary>
+/// As the host starts: builds every registered store (which makes each the default of its events tables, when it
+/// is the default store) and, with <see cref="SpectorServiceOptions.MigrateOnStartup"/>, migrates its tables.
+/// </summary>
+internal sealed class SpectorMigrationService(IServiceProvider services, IOptionsMonitor<SpectorServiceOptions> options,
+    IEnumerable<SpectorStoreKey> keys) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!options.Value.MigrateOnStartup) return;
-        foreach (var log in options.Value.EventsTables)
+        if (services.GetService<SpectorStoreHolder>() is { } holder)
+            await MigrateAsync(holder.Store, options.Get(Options.DefaultName), cancellationToken).ConfigureAwait(false);
+        foreach (var key in keys)
+            await MigrateAsync(services.GetRequiredKeyedService<SpectorStoreHolder>(key.Key).Store, options.Get(key.Key), cancellationToken)
+                .ConfigureAwait(false);
+    }
+
+    private static async Task MigrateAsync(SpectorStore store, SpectorServiceOptions options, CancellationToken cancellationToken)
+    {
+        if (!options.MigrateOnStartup) return;
+        foreach (var log in options.EventsTables)
             await log.MigrateUpAsync(store, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 

@@ -24,6 +24,12 @@ public sealed class SpectorServiceOptions
     /// <summary>Migrate every table of <see cref="EventsTables"/> when the host starts, before it serves requests.</summary>
     public bool MigrateOnStartup { get; set; }
 
+    /// <summary>
+    /// Make this store the default of every table in <see cref="EventsTables"/>, so generated methods called without
+    /// a session (<c>User.InsertAsync(attrs)</c>) use it. Unset: yes for <c>AddSpector(...)</c>, no for a keyed store.
+    /// </summary>
+    public bool? UseAsDefaultStore { get; set; }
+
     /// <summary>The events tables of the app (<c>AppEvents.Log</c>, ...): migrated on startup and checked by health checks.</summary>
     public IList<EventLog> EventsTables { get; } = [];
 }
