@@ -1,6 +1,7 @@
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using Spector;
+using Spector.Tool;
 using WebApi;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -50,7 +51,8 @@ app.MapGet("/events/{id:guid}", async (SpectorStore store, Guid id) =>
 });
 
 app.MapHealthChecks("/health");
-app.Run();
+// `dotnet run -- spector verify` (or migrate, export, events <id>, ...) runs a spector command instead of the app.
+return await app.RunSpectorCommandsAsync(args);
 
 public record OpenAccount(string? Owner);
 

@@ -1,0 +1,3 @@
+using Spector.Tool;
+
+return await SpectorCommandLine.InvokeAsync(new AssemblyAppSource(), args);
