@@ -20,7 +20,18 @@ public static class SpectorCommandsHostExtensions
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
-        return await SpectorCommandLine.InvokeAsync(new HostAppSource(host.Services), args[1..], cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
+        return await host.Services.RunSpectorCommandAsync(args[1..], cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs one spector command (<paramref name="args"/> without the leading <c>spector</c>) against the stores, events
+    /// tables and followers of <paramref name="services"/>; returns its exit code. For apps without a generic host.
+    /// </summary>
+    public static Task<int> RunSpectorCommandAsync(this IServiceProvider services, string[] args, ToolConsole? console = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(args);
+        return SpectorCommandLine.InvokeAsync(new HostAppSource(services), args, console, cancellationToken);
     }
 }
