@@ -46,11 +46,12 @@ public sealed class FollowersCommandTests(Db db)
             var (output, error) = (new StringWriter(), new StringWriter());
             var console = new ToolConsole(output, error, interactive: false);
 
-            var none = await new ServiceCollection().AddLogging().AddSpector(o =>
-                {
-                    o.ConnectionString = $"Data Source={file}";
-                    o.EventsTables.Add(BankEvents.Log);
-                }).BuildServiceProvider().RunSpectorCommandAsync(["followers"], console);
+            await using var withoutFollowers = new ServiceCollection().AddLogging().AddSpector(o =>
+            {
+                o.ConnectionString = $"Data Source={file}";
+                o.EventsTables.Add(BankEvents.Log);
+            }).BuildServiceProvider();
+            var none = await withoutFollowers.RunSpectorCommandAsync(["followers"], console);
             Assert.That((none, output.ToString().Trim()), Is.EqualTo((0, "no followers registered")));
             output.GetStringBuilder().Clear();
 
