@@ -1,17 +1,16 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Spector;
 
 /// <summary>
-/// Builds the container's <see cref="SpectorStore"/> once from <see cref="SpectorServiceOptions"/>, and disposes the
-/// data source it made itself (never one taken from the container).
+/// Builds the container's <see cref="SpectorStore"/> once from <see cref="SpectorServiceOptions"/> through the installed
+/// provider package, and disposes the data source it made itself (never one taken from the container).
 /// </summary>
 internal sealed class SpectorStoreHolder : IAsyncDisposable
 {
-    private readonly NpgsqlDataSource? _ownedDataSource;
+    private readonly IAsyncDisposable? _owned;
 
     public SpectorStoreHolder(IServiceProvider services, IOptions<SpectorServiceOptions> configured)
     {
@@ -22,21 +21,22 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
             SlowReplayThreshold = options.SlowReplayThreshold,
             LoggerFactory = services.GetService<ILoggerFactory>() ?? SpectorOptions.Default.LoggerFactory,
         };
+        var provider = SpectorProvider.For(options.Dialect);
         if (options.Dialect == SqlDialect.Sqlite)
         {
-            Store = SpectorStore.Sqlite(options.ConnectionString
+            (Store, _owned) = provider.CreateStore(options.ConnectionString
                 ?? throw new InvalidOperationException("Spector: set ConnectionString for SQLite (for example \"Data Source=app.db\")."),
                 storeOptions);
             return;
         }
-        var dataSource = options.ConnectionString is { } connectionString
-            ? _ownedDataSource = NpgsqlDataSource.Create(connectionString)
-            : services.GetService<NpgsqlDataSource>() ?? throw new InvalidOperationException(
+        if (options.ConnectionString is { } connectionString)
+            (Store, _owned) = provider.CreateStore(connectionString, storeOptions);
+        else
+            Store = provider.CreateStore(services, storeOptions) ?? throw new InvalidOperationException(
                 "Spector: set ConnectionString for PostgreSQL, or register an NpgsqlDataSource in the container.");
-        Store = SpectorStore.Postgres(dataSource, storeOptions);
     }
 
     public SpectorStore Store { get; }
 
-    public ValueTask DisposeAsync() => _ownedDataSource?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

@@ -160,7 +160,7 @@ public sealed class PackagingTests
                 <ProjectReference Include="{src}/Spector.Generators/Spector.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
                 <ProjectReference Include="{src}/Spector.Analyzers/Spector.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
               </ItemGroup>
-              <Import Project="{src}/Spector.Core/build/Spector.targets" />
+              <Import Project="{src}/Spector.Core/build/Spector.Core.targets" />
             </Project>
             """);
 
