@@ -11,35 +11,48 @@ public sealed class PostgreSqlProvider : SpectorProvider
     /// <summary>The one instance (the provider holds no state).</summary>
     public static PostgreSqlProvider Instance { get; } = new();
 
-    /// <summary>A store over a data source made from <paramref name="connectionString"/>; the host disposes the data source.</summary>
-    public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(string connectionString, SpectorOptions? options)
+    /// <summary>A store over a data source made from <paramref name="connectionString"/>, which the host disposes.</summary>
+    public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
+        string connectionString, SpectorOptions? options)
     {
         var dataSource = NpgsqlDataSource.Create(connectionString);
         return (new PostgresStore(dataSource, options), dataSource);
     }
 
-    /// <summary>A store over the <see cref="NpgsqlDataSource"/> registered in <paramref name="services"/> (as <c>AddNpgsqlDataSource</c> does).</summary>
+    /// <summary>
+    /// A store over the <see cref="NpgsqlDataSource"/> registered in <paramref name="services"/> (as
+    /// <c>AddNpgsqlDataSource</c> registers it), or null without one.
+    /// </summary>
     public override SpectorStore? CreateStore(IServiceProvider services, SpectorOptions? options) =>
-        services.GetService(typeof(NpgsqlDataSource)) is NpgsqlDataSource dataSource ? new PostgresStore(dataSource, options) : null;
+        services.GetService(typeof(NpgsqlDataSource)) is NpgsqlDataSource dataSource
+            ? new PostgresStore(dataSource, options)
+            : null;
 
     /// <inheritdoc/>
     protected internal override bool Handles(DbConnection connection) => connection is NpgsqlConnection;
 
     /// <inheritdoc/>
     protected internal override bool IsSerializationFailure(DbException error) =>
-        error is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected };
+        error is PostgresException
+        {
+            SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
+        };
 
     /// <inheritdoc/>
-    protected internal override bool IsLinkRejected(DbException error) => error is PostgresException { SqlState: SqlStates.LinkRejected };
+    protected internal override bool IsLinkRejected(DbException error) =>
+        error is PostgresException { SqlState: SqlStates.LinkRejected };
 
     /// <inheritdoc/>
-    protected internal override bool IsAppendOnlyViolation(DbException error) => error is PostgresException { SqlState: SqlStates.AppendOnly };
+    protected internal override bool IsAppendOnlyViolation(DbException error) =>
+        error is PostgresException { SqlState: SqlStates.AppendOnly };
 
     /// <inheritdoc/>
-    protected internal override string MessageText(DbException error) => error is PostgresException pg ? pg.MessageText : error.Message;
+    protected internal override string MessageText(DbException error) =>
+        error is PostgresException pg ? pg.MessageText : error.Message;
 
     /// <inheritdoc/>
-    protected internal override async Task<SpectorListener?> ListenAsync(SpectorStore store, string channel, CancellationToken ct)
+    protected internal override async Task<SpectorListener?> ListenAsync(
+        SpectorStore store, string channel, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         try

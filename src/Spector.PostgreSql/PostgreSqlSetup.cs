@@ -18,6 +18,7 @@ public static class PostgreSqlSetup
     extension<TEvents>(TEvents) where TEvents : IEventsTable
     {
         /// <summary>Stores this table's events in PostgreSQL: its default store.</summary>
-        public static void UsePostgres(NpgsqlDataSource dataSource) => TEvents.Log.Use(SpectorStore.Postgres(dataSource));
+        public static void UsePostgres(NpgsqlDataSource dataSource) =>
+            TEvents.Log.Use(SpectorStore.Postgres(dataSource));
     }
 }

@@ -15,7 +15,8 @@ public sealed class SqliteProvider : SpectorProvider
     public static SqliteProvider Instance { get; } = new();
 
     /// <inheritdoc/>
-    public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(string connectionString, SpectorOptions? options) =>
+    public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
+        string connectionString, SpectorOptions? options) =>
         (new SqliteStore(connectionString, options), null);
 
     /// <inheritdoc/>
@@ -24,7 +25,8 @@ public sealed class SqliteProvider : SpectorProvider
     // SQLITE_BUSY reaches a write only when a deferred caller transaction read an older snapshot
     // (SQLITE_BUSY_SNAPSHOT) or the busy timeout ran out.
     /// <inheritdoc/>
-    protected internal override bool IsSerializationFailure(DbException error) => error is SqliteException { SqliteErrorCode: SqliteBusy };
+    protected internal override bool IsSerializationFailure(DbException error) =>
+        error is SqliteException { SqliteErrorCode: SqliteBusy };
 
     // RAISE(ABORT) in the link trigger; only link inserts can meet it.
     /// <inheritdoc/>
@@ -36,7 +38,8 @@ public sealed class SqliteProvider : SpectorProvider
         error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
 
     /// <inheritdoc/>
-    protected internal override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+    protected internal override async ValueTask<DbTransaction> BeginWriteAsync(
+        DbConnection connection, CancellationToken ct) =>
         // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
         await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
 }

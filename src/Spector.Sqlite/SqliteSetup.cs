@@ -1,6 +1,9 @@
 namespace Spector;
 
-/// <summary>SQLite entry points, where users have always written them: <c>SpectorStore.Sqlite(...)</c>, <c>AppEvents.UseSqlite(...)</c>.</summary>
+/// <summary>
+/// SQLite entry points, where users have always written them: <c>SpectorStore.Sqlite(...)</c>,
+/// <c>AppEvents.UseSqlite(...)</c>.
+/// </summary>
 public static class SqliteSetup
 {
     extension(SpectorStore)

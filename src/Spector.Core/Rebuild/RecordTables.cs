@@ -51,7 +51,8 @@ public static class RecordTables
         if (removed.Count == 0 && retyped.Count == 0 && added.All(sql.NullableColumns.Contains))
         {
             await using var connection = await log.Store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var tx = await Dialect.For(log.Store).BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using var tx = await Dialect.For(log.Store).BeginWriteAsync(connection, cancellationToken)
+                .ConfigureAwait(false);
             foreach (var column in added)
                 await connection.ExecuteAsync(new CommandDefinition(sql.AddColumn(column), transaction: tx, cancellationToken: cancellationToken))
                     .ConfigureAwait(false);

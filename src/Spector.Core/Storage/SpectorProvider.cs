@@ -35,9 +35,10 @@ public abstract class SpectorProvider
     public static SpectorProvider For(SqlDialect dialect) => Installed(dialect) ?? throw new NotSupportedException(
         $"Spector: no {dialect} provider is installed; add the {PackageOf(dialect)} package to the app.");
 
-    /// <summary>A store for <paramref name="connectionString"/> made by this provider, for hosts; see <see cref="CreateStore(IServiceProvider, SpectorOptions?)"/>.</summary>
-    /// <returns>The store, and what the host must dispose when it stops (a data source the provider made), if anything.</returns>
-    public abstract (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(string connectionString, SpectorOptions? options);
+    /// <summary>A store for <paramref name="connectionString"/> made by this provider, for hosts.</summary>
+    /// <returns>The store, and what the host disposes when it stops (a data source the provider made), or null.</returns>
+    public abstract (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
+        string connectionString, SpectorOptions? options);
 
     /// <summary>A store over a data source registered in <paramref name="services"/>, or null when none is.</summary>
     public virtual SpectorStore? CreateStore(IServiceProvider services, SpectorOptions? options) => null;
@@ -45,7 +46,9 @@ public abstract class SpectorProvider
     /// <summary>True when <paramref name="connection"/> is this provider's connection type.</summary>
     protected internal abstract bool Handles(DbConnection connection);
 
-    /// <summary>The database refused the transaction to keep it serializable; only the whole transaction can be retried.</summary>
+    /// <summary>
+    /// The database refused the transaction to keep it serializable; only the whole transaction can be retried.
+    /// </summary>
     protected internal abstract bool IsSerializationFailure(DbException error);
 
     /// <summary>The link trigger refused a link between events of different records (or to a missing event).</summary>
@@ -58,14 +61,16 @@ public abstract class SpectorProvider
     protected internal virtual string MessageText(DbException error) => error.Message;
 
     /// <summary>Starts the transaction of one write.</summary>
-    protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+    protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(
+        DbConnection connection, CancellationToken ct) =>
         await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
     /// <summary>
     /// Listens for notifications on <paramref name="channel"/> over a connection of <paramref name="store"/>, or
     /// returns null where the database has no notifications (a follower then polls).
     /// </summary>
-    protected internal virtual Task<SpectorListener?> ListenAsync(SpectorStore store, string channel, CancellationToken ct) =>
+    protected internal virtual Task<SpectorListener?> ListenAsync(
+        SpectorStore store, string channel, CancellationToken ct) =>
         Task.FromResult<SpectorListener?>(null);
 
     /// <summary>The installed provider whose connection type <paramref name="connection"/> is.</summary>
@@ -73,17 +78,19 @@ public abstract class SpectorProvider
         (InstalledPostgreSql.Value is { } pg && pg.Handles(connection) ? pg : null)
         ?? (InstalledSqlite.Value is { } sqlite && sqlite.Handles(connection) ? sqlite : null)
         ?? throw new NotSupportedException(
-            $"Spector supports NpgsqlConnection (package Spector.PostgreSql) and SqliteConnection (package Spector.Sqlite); " +
-            $"got {connection.GetType().FullName}.");
+            "Spector supports NpgsqlConnection (package Spector.PostgreSql) and SqliteConnection " +
+            $"(package Spector.Sqlite); got {connection.GetType().FullName}.");
 
-    /// <summary>The installed provider that recognises <paramref name="error"/> as an append-only refusal, if any.</summary>
+    /// <summary>The installed provider that recognises <paramref name="error"/> as an append-only refusal.</summary>
     internal static SpectorProvider? RefusingAppendOnly(DbException error) =>
-        new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }.FirstOrDefault(p => p is not null && p.IsAppendOnlyViolation(error));
+        new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }
+            .FirstOrDefault(p => p is not null && p.IsAppendOnlyViolation(error));
 
     private static SpectorProvider? Installed(SqlDialect dialect) =>
         dialect == SqlDialect.PostgreSql ? InstalledPostgreSql.Value : InstalledSqlite.Value;
 
-    private static string PackageOf(SqlDialect dialect) => dialect == SqlDialect.PostgreSql ? "Spector.PostgreSql" : "Spector.Sqlite";
+    private static string PackageOf(SqlDialect dialect) =>
+        dialect == SqlDialect.PostgreSql ? "Spector.PostgreSql" : "Spector.Sqlite";
 
     // The two provider types are named by literal strings, not referenced: the trimmer resolves such names and keeps
     // the types (with their public properties) whenever their assembly ships with the app.
@@ -94,7 +101,8 @@ public abstract class SpectorProvider
         InstanceOf(Type.GetType("Spector.SqliteProvider, Spector.Sqlite", throwOnError: false));
 
     // Each provider declares `public static TheProvider Instance { get; }`.
-    private static SpectorProvider? InstanceOf([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type? type) =>
+    private static SpectorProvider? InstanceOf(
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type? type) =>
         type?.GetProperty("Instance")?.GetValue(null) as SpectorProvider;
 }
 

@@ -10,7 +10,7 @@ namespace Spector;
 /// </summary>
 public abstract class SpectorStore
 {
-    /// <summary>A store of <paramref name="provider"/>'s database, run with <paramref name="options"/> (the defaults when null).</summary>
+    /// <summary>A store of <paramref name="provider"/>'s database, run with <paramref name="options"/>.</summary>
     protected SpectorStore(SpectorProvider provider, SpectorOptions? options)
     {
         Provider = provider ?? throw new ArgumentNullException(nameof(provider));
@@ -44,7 +44,7 @@ public sealed class SpectorSession
     private readonly DbConnection? _connection;
 
     /// <summary>
-    /// Wraps an open <c>NpgsqlConnection</c> or <c>SqliteConnection</c> (its provider package must be installed). <paramref name="store"/>, when
+    /// Wraps an open <c>NpgsqlConnection</c> or <c>SqliteConnection</c> (of an installed provider). <paramref name="store"/>, when
     /// given, supplies the options (retries, logging) the operations run with; otherwise the events table's default
     /// store does, if it has one.
     /// </summary>
@@ -55,7 +55,8 @@ public sealed class SpectorSession
             throw new InvalidOperationException("A SpectorSession needs an open connection.");
         if (transaction is not null && transaction.Connection != connection)
             throw new ArgumentException("The transaction belongs to another connection.", nameof(transaction));
-        Dialect = (store?.Provider is { } provider && provider.Handles(connection) ? provider : SpectorProvider.For(connection)).Sql;
+        var provider = store?.Provider is { } own && own.Handles(connection) ? own : SpectorProvider.For(connection);
+        Dialect = provider.Sql;
         _connection = connection;
         Transaction = transaction;
         Store = store;

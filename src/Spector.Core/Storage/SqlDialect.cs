@@ -26,13 +26,13 @@ internal abstract class Dialect
 
     private Dialect(SpectorProvider? provider) => _provider = provider;
 
-    /// <summary>The SQL text of <paramref name="kind"/>, without a provider: for statements, never for errors or transactions.</summary>
+    /// <summary>The SQL text of <paramref name="kind"/> alone: statements, never errors or transactions.</summary>
     public static Dialect For(SqlDialect kind) => kind == SqlDialect.PostgreSql ? PostgresText : SqliteText;
 
     /// <summary>The SQL text of <paramref name="store"/>'s database, bound to its provider.</summary>
     public static Dialect For(SpectorStore store) => store.Provider.Sql;
 
-    /// <summary>The SQL text of <paramref name="connection"/>'s database, bound to the installed provider of its type.</summary>
+    /// <summary>The SQL text of <paramref name="connection"/>'s database, bound to its installed provider.</summary>
     public static Dialect For(DbConnection connection) => SpectorProvider.For(connection).Sql;
 
     /// <summary>The SQL text of <paramref name="kind"/> bound to <paramref name="provider"/>.</summary>
@@ -45,7 +45,8 @@ internal abstract class Dialect
 
     public abstract SqlDialect Kind { get; }
 
-    public static bool IsAnyAppendOnlyViolation(DbException error) => SpectorProvider.RefusingAppendOnly(error) is not null;
+    public static bool IsAnyAppendOnlyViolation(DbException error) =>
+        SpectorProvider.RefusingAppendOnly(error) is not null;
 
     /// <summary>
     /// The table whose append-only trigger refused a change: the triggers name it in their message

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Spector;
 
 /// <summary>
-/// Builds the container's <see cref="SpectorStore"/> once from <see cref="SpectorServiceOptions"/> through the installed
-/// provider package, and disposes the data source it made itself (never one taken from the container).
+/// Builds the container's <see cref="SpectorStore"/> once from <see cref="SpectorServiceOptions"/> through the
+/// installed provider package, and disposes the data source it made itself (never one taken from the container).
 /// </summary>
 internal sealed class SpectorStoreHolder : IAsyncDisposable
 {

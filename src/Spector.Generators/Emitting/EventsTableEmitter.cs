@@ -14,7 +14,8 @@ internal static class EventsTableEmitter
     {
         var model = plan.Model;
         // The interface lets provider packages add UseSqlite/UsePostgres to the class (a static class implements none).
-        var w = GeneratedFile.Begin(model.Type, model.Type.Declaration + (model.IsStatic ? "" : " : global::Spector.IEventsTable"));
+        var declaration = model.Type.Declaration + (model.IsStatic ? "" : " : global::Spector.IEventsTable");
+        var w = GeneratedFile.Begin(model.Type, declaration);
         var code = GeneratedFile.GeneratedCodeAttribute;
 
         w.Line($"/// <summary>The events table \"{model.Table}\": schema indexes, store and migrations.</summary>");
