@@ -8,7 +8,7 @@ using Spector.Analyzers.SchemaLock;
 namespace Spector.Generators;
 
 /// <summary>
-/// Renders spector.lock as the source declares it, for <c>dotnet build -t:SpectorLock</c> (build/Spector.targets):
+/// Renders spector.lock as the source declares it, for <c>dotnet build -t:SpectorLock</c> (build/Spector.Core.targets):
 /// generators may not write files, so the text goes into a generated file the target copies out. Idle unless the
 /// build sets SpectorWriteLock=true, so an ordinary build or an IDE pays for one options lookup.
 /// </summary>

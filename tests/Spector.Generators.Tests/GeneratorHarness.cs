@@ -17,6 +17,8 @@ internal static class GeneratorHarness
         MetadataReference.CreateFromFile(typeof(EventLog).Assembly.Location),
         MetadataReference.CreateFromFile(typeof(Dapper.SqlMapper).Assembly.Location),
         MetadataReference.CreateFromFile(typeof(Npgsql.NpgsqlDataSource).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(SqliteProvider).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(PostgreSqlProvider).Assembly.Location),
         MetadataReference.CreateFromFile(typeof(Microsoft.Extensions.Logging.ILoggerFactory).Assembly.Location),
     ];
 

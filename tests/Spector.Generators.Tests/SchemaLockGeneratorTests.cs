@@ -8,7 +8,7 @@ using Microsoft.CodeAnalysis.Text;
 namespace Spector.Generators.Tests;
 
 /// <summary>
-/// The lock text behind `dotnet build -t:SpectorLock` (build/Spector.targets copies the prefixed lines out):
+/// The lock text behind `dotnet build -t:SpectorLock` (build/Spector.Core.targets copies the prefixed lines out):
 /// rendered only on request, keeping every locked and retired line, never over an unreadable lock.
 /// </summary>
 public sealed class SchemaLockGeneratorTests

@@ -66,7 +66,7 @@ public sealed partial class Follower
 
     private SpectorStore Store => _options.Logs[0].Store;
 
-    private Dialect Dialect => Dialect.For(Store.Dialect);
+    private Dialect Dialect => Dialect.For(Store);
 
     private FollowerSql Sql => FollowerSql.For(Store.Dialect);
 

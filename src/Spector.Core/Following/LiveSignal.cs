@@ -1,60 +1,47 @@
-using Npgsql;
-
 namespace Spector;
 
 /// <summary>
-/// Wakes a waiting follower: on PostgreSQL a LISTEN connection returns as soon as a followed table's insert commits;
-/// elsewhere (or when listening fails) the wait is a plain timed poll.
+/// Wakes a waiting follower: where the provider listens (PostgreSQL's LISTEN) the wait returns as soon as a
+/// followed table's insert commits; elsewhere (or when listening fails) the wait is a plain timed poll.
 /// </summary>
 internal sealed class LiveSignal : IAsyncDisposable
 {
-    private NpgsqlConnection? _connection;
+    private SpectorListener? _listener;
     private readonly Action<string>? _log;
 
-    private LiveSignal(NpgsqlConnection? connection, Action<string>? log)
+    private LiveSignal(SpectorListener? listener, Action<string>? log)
     {
-        _connection = connection;
+        _listener = listener;
         _log = log;
     }
 
     public static async Task<LiveSignal> OpenAsync(SpectorStore store, string? channel, bool enabled, Action<string>? log, CancellationToken ct)
     {
         if (!enabled || channel is null) return new LiveSignal(null, log);
-        var connection = (NpgsqlConnection)await store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        try
-        {
-            await using var command = new NpgsqlCommand($"LISTEN {channel}", connection);
-            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            return new LiveSignal(connection, log);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return new LiveSignal(await store.Provider.ListenAsync(store, channel, ct).ConfigureAwait(false), log);
     }
 
     /// <summary>Waits up to <paramref name="timeout"/>; true when a notification ended the wait.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
-        if (_connection is null)
+        if (_listener is null)
         {
             await Task.Delay(timeout, ct).ConfigureAwait(false);
             return false;
         }
         try
         {
-            return await _connection.WaitAsync(timeout, ct).ConfigureAwait(false);
+            return await _listener.WaitAsync(timeout, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException && !ct.IsCancellationRequested)
+        catch (Exception e) when (_listener.IsConnectionFailure(e) && !ct.IsCancellationRequested)
         {
             // Polling alone still delivers everything, only later: fall back to it rather than stop.
             _log?.Invoke($"Listening for appends failed ({e.Message}); polling only from now on.");
-            await _connection.DisposeAsync().ConfigureAwait(false);
-            _connection = null;
+            await _listener.DisposeAsync().ConfigureAwait(false);
+            _listener = null;
             return false;
         }
     }
 
-    public ValueTask DisposeAsync() => _connection?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => _listener?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

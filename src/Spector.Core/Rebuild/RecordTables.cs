@@ -51,7 +51,8 @@ public static class RecordTables
         if (removed.Count == 0 && retyped.Count == 0 && added.All(sql.NullableColumns.Contains))
         {
             await using var connection = await log.Store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var tx = await Dialect.For(log.Store.Dialect).BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using var tx = await Dialect.For(log.Store).BeginWriteAsync(connection, cancellationToken)
+                .ConfigureAwait(false);
             foreach (var column in added)
                 await connection.ExecuteAsync(new CommandDefinition(sql.AddColumn(column), transaction: tx, cancellationToken: cancellationToken))
                     .ConfigureAwait(false);
@@ -74,7 +75,7 @@ public static class RecordTables
         var table = RequireTable(type);
         var log = type.Log;
         var store = log.Store;
-        var dialect = Dialect.For(store.Dialect);
+        var dialect = Dialect.For(store);
         var sql = new RebuildSql(table, store.Dialect);
 
         // Phase 1: the table beside, and the horizon every later write is measured against (kept for a resume).

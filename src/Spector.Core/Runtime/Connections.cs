@@ -27,7 +27,7 @@ internal sealed class ConnectionLease : IAsyncDisposable
         if (session is { HasConnection: true }) return new(session.Connection, session.Transaction, session.Dialect, owned: false);
         var store = session?.Store ?? log.Store;
         var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        return new(connection, null, Dialect.For(store.Dialect), owned: true);
+        return new(connection, null, Dialect.For(store), owned: true);
     }
 
     public ValueTask DisposeAsync() => _owned ? Connection.DisposeAsync() : ValueTask.CompletedTask;

@@ -119,7 +119,7 @@ internal static class EventWriter
         var options = SpectorOptions.For(session, log);
         // Routed before anything is written: a bad route is a clear error, not a half-written event.
         var shard = log.ShardFor(id, type.Name);
-        var dialect = session?.Dialect ?? Dialect.For(log.Store.Dialect);
+        var dialect = session?.Dialect ?? Dialect.For(log.Store);
         // Taken once, where the caller's scope and activity are: the scope, the session's, the call's, then the trace.
         var perCall = request.Options?.Context is { } call ? (session?.Context ?? EventContext.Empty).Overlay(call) : session?.Context;
         var context = EventContext.Capture(perCall);

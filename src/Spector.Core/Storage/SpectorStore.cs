@@ -1,6 +1,4 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Spector;
 
@@ -12,15 +10,19 @@ namespace Spector;
 /// </summary>
 public abstract class SpectorStore
 {
-    private protected SpectorStore(SqlDialect dialect, SpectorOptions? options)
+    /// <summary>A store of <paramref name="provider"/>'s database, run with <paramref name="options"/>.</summary>
+    protected SpectorStore(SpectorProvider provider, SpectorOptions? options)
     {
-        Dialect = dialect;
+        Provider = provider ?? throw new ArgumentNullException(nameof(provider));
         Options = options ?? SpectorOptions.Default;
         Session = new SpectorSession(this);
     }
 
+    /// <summary>The provider package whose database this is.</summary>
+    public SpectorProvider Provider { get; }
+
     /// <summary>The database kind.</summary>
-    public SqlDialect Dialect { get; }
+    public SqlDialect Dialect => Provider.Dialect;
 
     /// <summary>Retries, logging and thresholds of operations run against this store.</summary>
     public SpectorOptions Options { get; }
@@ -30,52 +32,6 @@ public abstract class SpectorStore
 
     /// <summary>Opens a connection; the caller disposes it.</summary>
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>An embedded SQLite database file (created when missing), in WAL mode.</summary>
-    public static SpectorStore Sqlite(string connectionString, SpectorOptions? options = null) => new SqliteStore(connectionString, options);
-
-    /// <summary>A PostgreSQL database reached through an Npgsql data source (which owns pooling).</summary>
-    public static SpectorStore Postgres(NpgsqlDataSource dataSource, SpectorOptions? options = null) =>
-        new PostgresStore(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), options);
-}
-
-internal sealed class SqliteStore : SpectorStore
-{
-    private readonly string _connectionString;
-    private int _walChecked;
-
-    public SqliteStore(string connectionString, SpectorOptions? options) : base(SqlDialect.Sqlite, options)
-    {
-        // Pooling keeps opens cheap; the per-connection pragmas below are then a few microseconds.
-        _connectionString = new SqliteConnectionStringBuilder(connectionString) { Pooling = true }.ToString();
-    }
-
-    public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var pragma = connection.CreateCommand();
-            // WAL lets readers run beside the one writer; NORMAL sync is WAL's usual durability trade.
-            pragma.CommandText = Interlocked.Exchange(ref _walChecked, 1) == 0
-                ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
-                : "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
-            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-}
-
-internal sealed class PostgresStore(NpgsqlDataSource dataSource, SpectorOptions? options) : SpectorStore(SqlDialect.PostgreSql, options)
-{
-    public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
-        await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>
@@ -88,7 +44,7 @@ public sealed class SpectorSession
     private readonly DbConnection? _connection;
 
     /// <summary>
-    /// Wraps an open <see cref="NpgsqlConnection"/> or <see cref="SqliteConnection"/>. <paramref name="store"/>, when
+    /// Wraps an open <c>NpgsqlConnection</c> or <c>SqliteConnection</c> (of an installed provider). <paramref name="store"/>, when
     /// given, supplies the options (retries, logging) the operations run with; otherwise the events table's default
     /// store does, if it has one.
     /// </summary>
@@ -99,7 +55,8 @@ public sealed class SpectorSession
             throw new InvalidOperationException("A SpectorSession needs an open connection.");
         if (transaction is not null && transaction.Connection != connection)
             throw new ArgumentException("The transaction belongs to another connection.", nameof(transaction));
-        Dialect = Spector.Dialect.For(connection);
+        var provider = store?.Provider is { } own && own.Handles(connection) ? own : SpectorProvider.For(connection);
+        Dialect = provider.Sql;
         _connection = connection;
         Transaction = transaction;
         Store = store;
@@ -108,7 +65,7 @@ public sealed class SpectorSession
     internal SpectorSession(SpectorStore store)
     {
         Store = store;
-        Dialect = Spector.Dialect.For(store.Dialect);
+        Dialect = store.Provider.Sql;
     }
 
     /// <summary>Runs operations against <paramref name="store"/>, each on a connection of its own.</summary>

@@ -1,6 +1,4 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Spector;
 
@@ -15,30 +13,40 @@ public enum SqlDialect
 }
 
 /// <summary>
-/// Everything that differs between PostgreSQL and SQLite, in one place: column types, event-table DDL,
-/// how timestamps are stored, how write transactions start, and how errors are recognised (by code, never
-/// by message).
+/// The SQL text that differs between PostgreSQL and SQLite, in one place: column types, event-table DDL and how
+/// timestamps are stored. How write transactions start and how errors are recognised (by code, never by message)
+/// need the ADO.NET provider's types: a bound instance asks its <see cref="SpectorProvider"/>.
 /// </summary>
 internal abstract class Dialect
 {
-    public static Dialect For(SqlDialect kind) => kind == SqlDialect.PostgreSql ? Postgres.Instance : Sqlite.Instance;
+    private static readonly Dialect PostgresText = new Postgres(null);
+    private static readonly Dialect SqliteText = new Sqlite(null);
 
-    public static Dialect For(DbConnection connection) => connection switch
-    {
-        NpgsqlConnection => Postgres.Instance,
-        SqliteConnection => Sqlite.Instance,
-        _ => throw new NotSupportedException(
-            $"Spector supports NpgsqlConnection and SqliteConnection; got {connection.GetType().FullName}."),
-    };
+    private readonly SpectorProvider? _provider;
+
+    private Dialect(SpectorProvider? provider) => _provider = provider;
+
+    /// <summary>The SQL text of <paramref name="kind"/> alone: statements, never errors or transactions.</summary>
+    public static Dialect For(SqlDialect kind) => kind == SqlDialect.PostgreSql ? PostgresText : SqliteText;
+
+    /// <summary>The SQL text of <paramref name="store"/>'s database, bound to its provider.</summary>
+    public static Dialect For(SpectorStore store) => store.Provider.Sql;
+
+    /// <summary>The SQL text of <paramref name="connection"/>'s database, bound to its installed provider.</summary>
+    public static Dialect For(DbConnection connection) => SpectorProvider.For(connection).Sql;
+
+    /// <summary>The SQL text of <paramref name="kind"/> bound to <paramref name="provider"/>.</summary>
+    public static Dialect Create(SqlDialect kind, SpectorProvider provider) =>
+        kind == SqlDialect.PostgreSql ? new Postgres(provider) : new Sqlite(provider);
+
+    // The SQL-only instances serve statement text; anything that needs the ADO.NET provider's types asks it.
+    private SpectorProvider Provider => _provider ?? throw new InvalidOperationException(
+        "Spector internal error: a provider operation was asked of the SQL text alone.");
 
     public abstract SqlDialect Kind { get; }
 
-    public static bool IsAnyAppendOnlyViolation(DbException error) => error switch
-    {
-        NpgsqlException => Postgres.Instance.IsAppendOnlyViolation(error),
-        SqliteException => Sqlite.Instance.IsAppendOnlyViolation(error),
-        _ => false,
-    };
+    public static bool IsAnyAppendOnlyViolation(DbException error) =>
+        SpectorProvider.RefusingAppendOnly(error) is not null;
 
     /// <summary>
     /// The table whose append-only trigger refused a change: the triggers name it in their message
@@ -46,7 +54,7 @@ internal abstract class Dialect
     /// </summary>
     public static string? AppendOnlyTable(DbException error)
     {
-        var text = error is PostgresException pg ? pg.MessageText : error.Message;
+        var text = SpectorProvider.RefusingAppendOnly(error)?.MessageText(error) ?? error.Message;
         var match = System.Text.RegularExpressions.Regex.Match(text, "events table (.+?) is append-only");
         return match.Success ? match.Groups[1].Value : null;
     }
@@ -81,7 +89,7 @@ internal abstract class Dialect
     /// snapshot of a REPEATABLE READ or SERIALIZABLE transaction) or 40P01, SQLite's SQLITE_BUSY on a deferred
     /// transaction whose snapshot is stale. Only the whole transaction can be retried.
     /// </summary>
-    public abstract bool IsSerializationFailure(DbException error);
+    public bool IsSerializationFailure(DbException error) => Provider.IsSerializationFailure(error);
 
     public abstract IReadOnlyList<string> DropEventsTable(string table);
 
@@ -91,7 +99,7 @@ internal abstract class Dialect
     public abstract IReadOnlyList<string> DropLinkTable(EventLinkInfo link);
 
     /// <summary>The link trigger refused a link between events of different records (or to a missing event).</summary>
-    public abstract bool IsLinkRejected(DbException error);
+    public bool IsLinkRejected(DbException error) => Provider.IsLinkRejected(error);
 
     /// <summary>SQL text of one event's links, for the chain query: "name target[ type]" items joined by commas, or NULL.</summary>
     public abstract string LinksOfEventSql(string eventsAlias, IReadOnlyList<EventLinkInfo> links);
@@ -116,10 +124,11 @@ internal abstract class Dialect
     public abstract DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal);
 
     /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
-    public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct);
+    public ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+        Provider.BeginWriteAsync(connection, ct);
 
     /// <summary>The append-only trigger refused an UPDATE or DELETE of an event row.</summary>
-    public abstract bool IsAppendOnlyViolation(DbException error);
+    public bool IsAppendOnlyViolation(DbException error) => Provider.IsAppendOnlyViolation(error);
 
     protected static string Q(string name) => SqlIdentifier.Quote(name);
 
@@ -156,12 +165,8 @@ internal abstract class Dialect
             """;
     }
 
-    private sealed class Postgres : Dialect
+    private sealed class Postgres(SpectorProvider? provider) : Dialect(provider)
     {
-        public static readonly Postgres Instance = new();
-
-        /// <summary>SQLSTATE raised by the append-only trigger (class "SP" is free for applications).</summary>
-        public const string AppendOnlySqlState = "SPE01";
 
         public override SqlDialect Kind => SqlDialect.PostgreSql;
 
@@ -207,7 +212,7 @@ internal abstract class Dialect
                         CREATE FUNCTION {Q(function)}() RETURNS trigger LANGUAGE plpgsql AS $body$
                         BEGIN
                             RAISE EXCEPTION 'events table % is append-only: % refused', TG_TABLE_NAME, TG_OP
-                                USING ERRCODE = '{AppendOnlySqlState}';
+                                USING ERRCODE = '{SqlStates.AppendOnly}';
                         END
                         $body$;
                     END IF;
@@ -256,9 +261,6 @@ internal abstract class Dialect
         // One key for every Spector migration of the database: migrations are rare and short.
         public override string MigrationLockSql => "SELECT pg_advisory_xact_lock(1397770325, 0)";
 
-        public override bool IsSerializationFailure(DbException error) =>
-            error is PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected };
-
         private static string IfNoRelation(string name, string ddl) =>
             $"DO $spector$ BEGIN IF to_regclass('{Q(name)}') IS NULL THEN {ddl}; END IF; END $spector$";
 
@@ -289,9 +291,6 @@ internal abstract class Dialect
                 """;
         }
 
-        /// <summary>SQLSTATE raised by the same-record link trigger.</summary>
-        public const string LinkRejectedSqlState = "SPE02";
-
         public override IReadOnlyList<string> CreateLinkTable(string eventsTable, EventLinkInfo link)
         {
             var (l, e, c) = (Q(link.Table), Q(eventsTable), Q(link.Column));
@@ -317,7 +316,7 @@ internal abstract class Dialect
                     SELECT "parent_id" INTO target_record FROM {e} WHERE "id" = NEW.{c};
                     IF source_record IS NULL OR source_record IS DISTINCT FROM target_record THEN
                         RAISE EXCEPTION 'link % -> % joins events of different records (% and %)', NEW."event_id", NEW.{c}, source_record, target_record
-                            USING ERRCODE = '{LinkRejectedSqlState}';
+                            USING ERRCODE = '{SqlStates.LinkRejected}';
                     END IF;
                     RETURN NEW;
                 END
@@ -332,8 +331,6 @@ internal abstract class Dialect
         public override IReadOnlyList<string> DropLinkTable(EventLinkInfo link) =>
             [$"DROP TABLE IF EXISTS {Q(link.Table)}", $"DROP FUNCTION IF EXISTS {Q(Name(link.Table, "same_record"))}()"];
 
-        public override bool IsLinkRejected(DbException error) => error is PostgresException { SqlState: LinkRejectedSqlState };
-
         public override string LinksOfEventSql(string eventsAlias, IReadOnlyList<EventLinkInfo> links) => links.Count == 0
             ? "NULL"
             : "(SELECT string_agg(item, ',') FROM (" + string.Join(" UNION ALL ", links.Select(link =>
@@ -345,20 +342,10 @@ internal abstract class Dialect
         public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
             reader.GetFieldValue<DateTimeOffset>(ordinal);
 
-        public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
-            await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-
-        public override bool IsAppendOnlyViolation(DbException error) =>
-            error is PostgresException { SqlState: AppendOnlySqlState };
-
     }
 
-    private sealed class Sqlite : Dialect
+    private sealed class Sqlite(SpectorProvider? provider) : Dialect(provider)
     {
-        public static readonly Sqlite Instance = new();
-
-        private const int SqliteConstraintTrigger = 1811;  // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
-
         public override SqlDialect Kind => SqlDialect.Sqlite;
 
         public override IReadOnlyList<string> CreateEventsTable(string table, bool appendOnly, bool hashed)
@@ -436,12 +423,6 @@ internal abstract class Dialect
         // Microsoft.Data.Sqlite begins migrations with BEGIN IMMEDIATE: they already take turns.
         public override string? MigrationLockSql => null;
 
-        private const int SqliteBusy = 5;
-
-        // SQLITE_BUSY reaches a write only when a deferred caller transaction read an older snapshot
-        // (SQLITE_BUSY_SNAPSHOT) or the busy timeout ran out.
-        public override bool IsSerializationFailure(DbException error) => error is SqliteException { SqliteErrorCode: SqliteBusy };
-
         public override string AppendSql(string table, bool hashed, bool withContext = false)
         {
             var (columns, values) = ContextInsert(withContext);
@@ -477,9 +458,6 @@ internal abstract class Dialect
 
         public override IReadOnlyList<string> DropLinkTable(EventLinkInfo link) => [$"DROP TABLE IF EXISTS {Q(link.Table)}"];
 
-        // RAISE(ABORT) in the link trigger; only link inserts can meet it.
-        public override bool IsLinkRejected(DbException error) => error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
-
         public override string LinksOfEventSql(string eventsAlias, IReadOnlyList<EventLinkInfo> links) => links.Count == 0
             ? "NULL"
             : "(SELECT group_concat(item, ',') FROM (" + string.Join(" UNION ALL ", links.Select(link =>
@@ -492,12 +470,15 @@ internal abstract class Dialect
         public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) =>
             DateTimeOffset.UnixEpoch.AddTicks(reader.GetInt64(ordinal) * 10);
 
-        public override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
-            // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
-            await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
-
-        public override bool IsAppendOnlyViolation(DbException error) =>
-            error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
-
     }
+}
+
+/// <summary>The SQLSTATEs Spector's PostgreSQL triggers raise (class "SP" is free for applications).</summary>
+internal static class SqlStates
+{
+    /// <summary>Raised by the append-only trigger.</summary>
+    public const string AppendOnly = "SPE01";
+
+    /// <summary>Raised by the same-record link trigger.</summary>
+    public const string LinkRejected = "SPE02";
 }

@@ -3,13 +3,19 @@ using Spector.Generators.Model;
 
 namespace Spector.Generators.Emitting;
 
-/// <summary>Emits an events table's runtime handle: schema indexes, record tables, store setup and migrations.</summary>
+/// <summary>
+/// Emits an events table's runtime handle: schema indexes, record tables and migrations. Store setup
+/// (<c>UseSqlite</c>, <c>UsePostgres</c>) comes from the provider packages through <c>IEventsTable</c>, so the
+/// generated code names no database provider.
+/// </summary>
 internal static class EventsTableEmitter
 {
     public static string Emit(EventsTablePlan plan)
     {
         var model = plan.Model;
-        var w = GeneratedFile.Begin(model.Type, model.Type.Declaration);
+        // The interface lets provider packages add UseSqlite/UsePostgres to the class (a static class implements none).
+        var declaration = model.Type.Declaration + (model.IsStatic ? "" : " : global::Spector.IEventsTable");
+        var w = GeneratedFile.Begin(model.Type, declaration);
         var code = GeneratedFile.GeneratedCodeAttribute;
 
         w.Line($"/// <summary>The events table \"{model.Table}\": schema indexes, store and migrations.</summary>");
@@ -45,14 +51,6 @@ internal static class EventsTableEmitter
         for (var i = 0; i < arguments.Count; i++)
             foreach (var line in ("    " + arguments[i] + (i == arguments.Count - 1 ? ");" : ",")).Split('\n'))
                 w.Line(line);
-        w.Line();
-        w.Line("/// <summary>Stores this table's events in an embedded SQLite database.</summary>");
-        w.Line(code);
-        w.Line("public static void UseSqlite(string connectionString) => Log.Use(global::Spector.SpectorStore.Sqlite(connectionString));");
-        w.Line();
-        w.Line("/// <summary>Stores this table's events in PostgreSQL.</summary>");
-        w.Line(code);
-        w.Line("public static void UsePostgres(global::Npgsql.NpgsqlDataSource dataSource) => Log.Use(global::Spector.SpectorStore.Postgres(dataSource));");
         w.Line();
         w.Line("/// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>");
         w.Line(code);

@@ -22,7 +22,10 @@ internal static class GeneratedNames
         "GetAtAsync", "GetAsOfAsync", "ChangesAsync", "MaterializeAsync", "BringUpAsync", "AllEventsAsync",
     ];
 
-    /// <summary>Members added to every events table class.</summary>
+    /// <summary>
+    /// Members added to every events table class: Log and MigrateAsync by the generator, UseSqlite and UsePostgres
+    /// by the provider packages (through IEventsTable), which a member of the same name would hide.
+    /// </summary>
     public static readonly string[] EventsTableMembers = ["Log", "UseSqlite", "UsePostgres", "MigrateAsync"];
 
     /// <summary>Parameters every generated operation has besides the handler's own.</summary>

@@ -129,7 +129,8 @@ internal sealed record EventsTableModel(
     EquatableArray<string> Shards,
     string? ShardBy,
     EquatableArray<DiagnosticInfo> Diagnostics,
-    LocationInfo? TableLocation = null)
+    LocationInfo? TableLocation = null,
+    bool IsStatic = false)
 {
     /// <summary>Every table this events table owns: itself or its shards, and its link tables.</summary>
     public System.Collections.Generic.IEnumerable<string> OwnedTables =>

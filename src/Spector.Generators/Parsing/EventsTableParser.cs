@@ -79,8 +79,10 @@ internal static class EventsTableParser
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HashScopeWithoutHashing,
                 SymbolReader.ArgumentLocation(context.Attributes[0], "HashScope"), type.Name));
         var (shards, shardBy) = ReadSharding(type, context.Attributes[0], links, location, diagnostics);
-        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, recordScoped, schemas.ToEquatableArray(), aliases.ToEquatableArray(), links.ToEquatableArray(),
-            shards.ToEquatableArray(), shardBy, diagnostics.ToEquatableArray(), SymbolReader.ArgumentLocation(context.Attributes[0], null));
+        return new EventsTableModel(SymbolReader.NameOf(type), table, hashed, recordScoped, schemas.ToEquatableArray(),
+            aliases.ToEquatableArray(), links.ToEquatableArray(), shards.ToEquatableArray(), shardBy,
+            diagnostics.ToEquatableArray(), SymbolReader.ArgumentLocation(context.Attributes[0], null),
+            IsStatic: type.IsStatic);
     }
 
     /// <summary>

@@ -3,7 +3,7 @@
 
 namespace Shapes;
 
-partial class NoteEvents
+partial class NoteEvents : global::Spector.IEventsTable
 {
     /// <summary>The events table "notes_log": schema indexes, store and migrations.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -23,14 +23,6 @@ partial class NoteEvents
         hashed: false,
         shards: new string[] { "notes_log_0", "notes_log_1" },
         route: Route);
-
-    /// <summary>Stores this table's events in an embedded SQLite database.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static void UseSqlite(string connectionString) => Log.Use(global::Spector.SpectorStore.Sqlite(connectionString));
-
-    /// <summary>Stores this table's events in PostgreSQL.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static void UsePostgres(global::Npgsql.NpgsqlDataSource dataSource) => Log.Use(global::Spector.SpectorStore.Postgres(dataSource));
 
     /// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]

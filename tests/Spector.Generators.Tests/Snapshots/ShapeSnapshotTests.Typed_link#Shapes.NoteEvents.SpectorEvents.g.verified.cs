@@ -3,7 +3,7 @@
 
 namespace Shapes;
 
-partial class NoteEvents
+partial class NoteEvents : global::Spector.IEventsTable
 {
     /// <summary>The events table "notes_log": schema indexes, store and migrations.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -25,14 +25,6 @@ partial class NoteEvents
         {
             new global::Spector.EventLinkInfo("refs", "note_refs", "ref_id", Typed: true),
         });
-
-    /// <summary>Stores this table's events in an embedded SQLite database.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static void UseSqlite(string connectionString) => Log.Use(global::Spector.SpectorStore.Sqlite(connectionString));
-
-    /// <summary>Stores this table's events in PostgreSQL.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static void UsePostgres(global::Npgsql.NpgsqlDataSource dataSource) => Log.Use(global::Spector.SpectorStore.Postgres(dataSource));
 
     /// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]

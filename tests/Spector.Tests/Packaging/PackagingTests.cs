@@ -1,12 +1,14 @@
 using System.IO.Compression;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
+using System.Xml.Linq;
 
 namespace Spector.Tests;
 
 /// <summary>
 /// "Works in the test harness, broken in the package" is the most common generator bug: pack the real
-/// package once, restore it from a folder feed into projects outside the solution, build and run them.
+/// packages once (Spector.Core, the two providers and the Spector bundle), restore them from a folder feed into
+/// projects outside the solution, build and run them.
 /// </summary>
 [TestFixture]
 [Category("Packaging")]
@@ -23,17 +25,20 @@ public sealed class PackagingTests
         // A version no earlier run used, so NuGet's global cache cannot serve a stale copy.
         _version = $"0.1.0-local.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
         _feed = Path.Combine(_work, "feed");
-        await Dotnet.RunAsync(Dotnet.Root, "pack", Path.Combine(Dotnet.Root, "src", "Spector.Core", "Spector.Core.csproj"), "-c", "Release",
-            "-o", _feed, $"-p:Version={_version}");
+        foreach (var project in new[] { "Spector.Core", "Spector.Sqlite", "Spector.PostgreSql", "Spector" })
+            await Dotnet.RunAsync(Dotnet.Root, "pack", Path.Combine(Dotnet.Root, "src", project, project + ".csproj"), "-c", "Release",
+                "-o", _feed, $"-p:Version={_version}");
     }
 
     [OneTimeTearDown]
     public void Clean() => Directory.Delete(_work, recursive: true);
 
-    private string Package => Path.Combine(_feed, $"Spector.{_version}.nupkg");
+    private string PackageOf(string id) => Path.Combine(_feed, $"{id}.{_version}.nupkg");
+
+    private string Package => PackageOf("Spector.Core");
 
     [Test]
-    public void The_package_holds_the_runtime_the_analyzers_and_the_build_files()
+    public void The_core_package_holds_the_runtime_the_analyzers_and_the_build_files()
     {
         using var zip = ZipFile.OpenRead(Package);
         var entries = zip.Entries.Select(e => e.FullName).ToList();
@@ -41,9 +46,46 @@ public sealed class PackagingTests
         Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Generators.dll"));
         Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.Analyzers.dll"));
         Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Spector.CodeFixes.dll"));
-        Assert.That(entries, Does.Contain("build/Spector.targets"));
-        Assert.That(entries, Does.Contain("buildTransitive/Spector.targets"));
-        Assert.That(entries, Does.Contain("buildMultiTargeting/Spector.targets"));
+        // NuGet imports build files named after the package id only.
+        Assert.That(entries, Does.Contain("build/Spector.Core.targets"));
+        Assert.That(entries, Does.Contain("buildTransitive/Spector.Core.targets"));
+        Assert.That(entries, Does.Contain("buildMultiTargeting/Spector.Core.targets"));
+    }
+
+    [Test]
+    public void The_core_package_and_its_assembly_depend_on_no_database_driver()
+    {
+        var dependencies = Dependencies("Spector.Core").Keys;
+        Assert.That(dependencies, Does.Contain("Dapper"));
+        Assert.That(dependencies, Has.None.StartsWith("Npgsql").And.None.StartsWith("Microsoft.Data.Sqlite").And.None.StartsWith("SQLitePCLRaw"));
+        using var zip = ZipFile.OpenRead(Package);
+        var references = References(zip, "lib/net10.0/Spector.dll");
+        Assert.That(references, Does.Contain("Dapper"), "the check reads real references");
+        Assert.That(references, Has.None.StartsWith("Npgsql").And.None.StartsWith("Microsoft.Data.Sqlite").And.None.StartsWith("SQLitePCLRaw"));
+    }
+
+    [Test]
+    public void Each_provider_package_holds_its_assembly_over_the_core_and_its_driver()
+    {
+        foreach (var (id, driver) in new[] { ("Spector.Sqlite", "Microsoft.Data.Sqlite"), ("Spector.PostgreSql", "Npgsql") })
+        {
+            using var zip = ZipFile.OpenRead(PackageOf(id));
+            Assert.That(zip.Entries.Select(e => e.FullName), Does.Contain($"lib/net10.0/{id}.dll"), id);
+            var dependencies = Dependencies(id);
+            Assert.That(dependencies.Keys, Is.EquivalentTo(new[] { "Spector.Core", driver }), id);
+            // The generator, analyzers and build files of the core reach a project that references only the provider.
+            Assert.That(dependencies["Spector.Core"], Is.Null.Or.Empty, $"{id} excludes assets of Spector.Core");
+        }
+    }
+
+    [Test]
+    public void The_Spector_package_is_the_SQLite_bundle_and_holds_no_code_of_its_own()
+    {
+        using var zip = ZipFile.OpenRead(PackageOf("Spector"));
+        Assert.That(zip.Entries.Select(e => e.FullName).Where(e => e.StartsWith("lib/", StringComparison.Ordinal)), Is.Empty);
+        var dependencies = Dependencies("Spector");
+        Assert.That(dependencies.Keys, Is.EquivalentTo(new[] { "Spector.Core", "Spector.Sqlite" }));
+        Assert.That(dependencies.Values, Has.All.Null.Or.Empty, "an exclude would keep the generator or build files from the app");
     }
 
     [Test]
@@ -83,6 +125,13 @@ public sealed class PackagingTests
               <PropertyGroup><RoslynCompilerType>Package</RoslynCompilerType></PropertyGroup>
             </Project>
             """));
+
+        // Roslyn 4.14 reads C# 13: the providers' extension members (PackageEvents.UseSqlite) are C# 14, so such a
+        // project makes its store through the provider, as docs/packaging.md says; the generated code itself is C# 13.
+        var program = Path.Combine(consumer, "Program.cs");
+        File.WriteAllText(program, File.ReadAllText(program).Replace("PackageEvents.UseSqlite($\"Data Source={file}\");",
+            "PackageEvents.Log.Use(SqliteProvider.Instance.CreateStore($\"Data Source={file}\", null).Store);"));
+        Assert.That(File.ReadAllText(program), Does.Contain("SqliteProvider.Instance"));
 
         var output = await Dotnet.RunAsync(consumer, "run", "--project", project, $"-p:SpectorVersion={_version}", "-v:n");
 
@@ -157,10 +206,11 @@ public sealed class PackagingTests
               </PropertyGroup>
               <ItemGroup>
                 <ProjectReference Include="{src}/Spector.Core/Spector.Core.csproj" />
+                <ProjectReference Include="{src}/Spector.Sqlite/Spector.Sqlite.csproj" />
                 <ProjectReference Include="{src}/Spector.Generators/Spector.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
                 <ProjectReference Include="{src}/Spector.Analyzers/Spector.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
               </ItemGroup>
-              <Import Project="{src}/Spector.Core/build/Spector.targets" />
+              <Import Project="{src}/Spector.Core/build/Spector.Core.targets" />
             </Project>
             """);
 
@@ -171,6 +221,37 @@ public sealed class PackagingTests
         var (code, text) = await Dotnet.RawAsync(consumer, "build", project);
         Assert.That(code, Is.Not.EqualTo(0), text);
         Assert.That(text, Does.Contain("error SPEC022").And.Contain("'discontinue'"));
+    }
+
+    [Test]
+    public async Task A_PostgreSQL_consumer_references_only_Spector_PostgreSql_and_carries_no_SQLite()
+    {
+        var connectionString = PostgresServer.DataSource.ConnectionString;
+        var consumer = Path.Combine(_work, "postgres-only");
+        Directory.CreateDirectory(consumer);
+        File.WriteAllText(Path.Combine(consumer, "nuget.config"), File.ReadAllText(Path.Combine(Consumer("postgres-feed"), "nuget.config")));
+        var project = Path.Combine(consumer, "PostgresConsumer.csproj");
+        File.WriteAllText(project, File.ReadAllText(Path.Combine(Dotnet.Root, "tests", "PackageConsumer", "PackageConsumer.csproj"))
+            .Replace("Include=\"Spector\"", "Include=\"Spector.PostgreSql\"")
+            // No lock for this throwaway table: SPEC041 would otherwise fail the build.
+            .Replace("<NoWarn>$(NoWarn);NU1603</NoWarn>", "<NoWarn>$(NoWarn);NU1603;SPEC041</NoWarn>"));
+        // The same program on PostgreSQL, with a table no other test uses (the schema is shared by the run).
+        var table = $"pkg_{Guid.NewGuid():N}";
+        File.WriteAllText(Path.Combine(consumer, "Program.cs"), File.ReadAllText(Path.Combine(Dotnet.Root, "tests", "PackageConsumer", "Program.cs"))
+            .Replace("var file = Path.Combine(Path.GetTempPath(), $\"spector-consumer-{Guid.NewGuid():N}.db\");\n", "")
+            .Replace("PackageEvents.UseSqlite($\"Data Source={file}\");", "PackageEvents.UsePostgres(Npgsql.NpgsqlDataSource.Create(args[0]));")
+            .Replace("[EventsTable(\"events\")]", $"[EventsTable(\"{table}_events\")]")
+            .Replace("Table = \"items\"", $"Table = \"{table}_items\""));
+        Assert.That(File.ReadAllText(Path.Combine(consumer, "Program.cs")), Does.Contain("UsePostgres").And.Contain(table + "_items"));
+
+        var output = await Dotnet.RunAsync(consumer, "run", "--project", project, $"-p:SpectorVersion={_version}", "--", connectionString);
+
+        Assert.That(output, Does.Contain("consumer ok: gadget stock 5, 3 events"));
+        var bin = Path.Combine(consumer, "bin");
+        Assert.That(Directory.GetFiles(bin, "Npgsql.dll", SearchOption.AllDirectories), Is.Not.Empty);
+        Assert.That(Directory.GetFiles(bin, "*.dll", SearchOption.AllDirectories).Select(Path.GetFileName),
+            Has.None.Contains("Sqlite").And.None.Contains("SQLite"));
+        Assert.That(Directory.GetFiles(bin, "*sqlite3*", SearchOption.AllDirectories), Is.Empty, "SQLite's native library");
     }
 
     /// <summary>
@@ -209,6 +290,25 @@ public sealed class PackagingTests
             </configuration>
             """);
         return consumer;
+    }
+
+    /// <summary>The package's dependencies (id to its <c>exclude</c> attribute) as its nuspec lists them.</summary>
+    private Dictionary<string, string?> Dependencies(string id)
+    {
+        using var zip = ZipFile.OpenRead(PackageOf(id));
+        using var stream = zip.GetEntry($"{id}.nuspec")!.Open();
+        return XDocument.Load(stream).Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => (string)e.Attribute("id")!, e => (string?)e.Attribute("exclude"));
+    }
+
+    private static string[] References(ZipArchive zip, string entry)
+    {
+        using var stream = new MemoryStream();
+        using (var source = zip.GetEntry(entry)!.Open()) source.CopyTo(stream);
+        stream.Position = 0;
+        using var pe = new PEReader(stream);
+        var reader = pe.GetMetadataReader();
+        return [.. reader.AssemblyReferences.Select(r => reader.GetString(reader.GetAssemblyReference(r).Name))];
     }
 
     private static Version ReferencedVersion(ZipArchive zip, string entry, string assembly)

@@ -1,0 +1,120 @@
+using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
+
+namespace Spector;
+
+/// <summary>
+/// What a database provider package (<c>Spector.Sqlite</c>, <c>Spector.PostgreSql</c>) adds to the core: its
+/// stores, how its errors are recognised (by code, never by message), how a write transaction starts, and how a
+/// follower hears of new events. The SQL text of each database stays in the core; only what needs the ADO.NET
+/// provider's own types lives here, so the core references neither Npgsql nor Microsoft.Data.Sqlite.
+/// </summary>
+public abstract class SpectorProvider
+{
+    // Loaded once, on first need, from the provider assemblies the app references; never changed afterwards.
+    private static readonly Lazy<SpectorProvider?> InstalledPostgreSql = new(LoadPostgreSql);
+    private static readonly Lazy<SpectorProvider?> InstalledSqlite = new(LoadSqlite);
+
+    /// <summary>Binds the core's SQL text for <paramref name="dialect"/> to this provider.</summary>
+    protected SpectorProvider(SqlDialect dialect)
+    {
+        Dialect = dialect;
+        Sql = Spector.Dialect.Create(dialect, this);
+    }
+
+    /// <summary>The database kind this provider serves.</summary>
+    public SqlDialect Dialect { get; }
+
+    internal Dialect Sql { get; }
+
+    /// <summary>
+    /// The provider package installed for <paramref name="dialect"/>, as hosts that pick the database from
+    /// configuration need it (<c>services.AddSpector(...)</c>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">Its package is not referenced by the app.</exception>
+    public static SpectorProvider For(SqlDialect dialect) => Installed(dialect) ?? throw new NotSupportedException(
+        $"Spector: no {dialect} provider is installed; add the {PackageOf(dialect)} package to the app.");
+
+    /// <summary>A store for <paramref name="connectionString"/> made by this provider, for hosts.</summary>
+    /// <returns>The store, and what the host disposes when it stops (a data source the provider made), or null.</returns>
+    public abstract (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
+        string connectionString, SpectorOptions? options);
+
+    /// <summary>A store over a data source registered in <paramref name="services"/>, or null when none is.</summary>
+    public virtual SpectorStore? CreateStore(IServiceProvider services, SpectorOptions? options) => null;
+
+    /// <summary>True when <paramref name="connection"/> is this provider's connection type.</summary>
+    protected internal abstract bool Handles(DbConnection connection);
+
+    /// <summary>
+    /// The database refused the transaction to keep it serializable; only the whole transaction can be retried.
+    /// </summary>
+    protected internal abstract bool IsSerializationFailure(DbException error);
+
+    /// <summary>The link trigger refused a link between events of different records (or to a missing event).</summary>
+    protected internal abstract bool IsLinkRejected(DbException error);
+
+    /// <summary>The append-only trigger refused an UPDATE or DELETE of an event row.</summary>
+    protected internal abstract bool IsAppendOnlyViolation(DbException error);
+
+    /// <summary>The database's own message text of <paramref name="error"/>, without provider decoration.</summary>
+    protected internal virtual string MessageText(DbException error) => error.Message;
+
+    /// <summary>Starts the transaction of one write.</summary>
+    protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(
+        DbConnection connection, CancellationToken ct) =>
+        await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+
+    /// <summary>
+    /// Listens for notifications on <paramref name="channel"/> over a connection of <paramref name="store"/>, or
+    /// returns null where the database has no notifications (a follower then polls).
+    /// </summary>
+    protected internal virtual Task<SpectorListener?> ListenAsync(
+        SpectorStore store, string channel, CancellationToken ct) =>
+        Task.FromResult<SpectorListener?>(null);
+
+    /// <summary>The installed provider whose connection type <paramref name="connection"/> is.</summary>
+    internal static SpectorProvider For(DbConnection connection) =>
+        (InstalledPostgreSql.Value is { } pg && pg.Handles(connection) ? pg : null)
+        ?? (InstalledSqlite.Value is { } sqlite && sqlite.Handles(connection) ? sqlite : null)
+        ?? throw new NotSupportedException(
+            "Spector supports NpgsqlConnection (package Spector.PostgreSql) and SqliteConnection " +
+            $"(package Spector.Sqlite); got {connection.GetType().FullName}.");
+
+    /// <summary>The installed provider that recognises <paramref name="error"/> as an append-only refusal.</summary>
+    internal static SpectorProvider? RefusingAppendOnly(DbException error) =>
+        new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }
+            .FirstOrDefault(p => p is not null && p.IsAppendOnlyViolation(error));
+
+    private static SpectorProvider? Installed(SqlDialect dialect) =>
+        dialect == SqlDialect.PostgreSql ? InstalledPostgreSql.Value : InstalledSqlite.Value;
+
+    private static string PackageOf(SqlDialect dialect) =>
+        dialect == SqlDialect.PostgreSql ? "Spector.PostgreSql" : "Spector.Sqlite";
+
+    // The two provider types are named by literal strings, not referenced: the trimmer resolves such names and keeps
+    // the types (with their public properties) whenever their assembly ships with the app.
+    private static SpectorProvider? LoadPostgreSql() =>
+        InstanceOf(Type.GetType("Spector.PostgreSqlProvider, Spector.PostgreSql", throwOnError: false));
+
+    private static SpectorProvider? LoadSqlite() =>
+        InstanceOf(Type.GetType("Spector.SqliteProvider, Spector.Sqlite", throwOnError: false));
+
+    // Each provider declares `public static TheProvider Instance { get; }`.
+    private static SpectorProvider? InstanceOf(
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type? type) =>
+        type?.GetProperty("Instance")?.GetValue(null) as SpectorProvider;
+}
+
+/// <summary>A connection waiting for a database's notifications (PostgreSQL's LISTEN), made by a provider.</summary>
+public abstract class SpectorListener : IAsyncDisposable
+{
+    /// <summary>Waits up to <paramref name="timeout"/>; true when a notification ended the wait.</summary>
+    public abstract Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>True for an error that means the connection is lost, after which polling alone continues.</summary>
+    public abstract bool IsConnectionFailure(Exception error);
+
+    /// <inheritdoc/>
+    public abstract ValueTask DisposeAsync();
+}

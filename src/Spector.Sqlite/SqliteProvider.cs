@@ -1,0 +1,45 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Spector;
+
+/// <summary>SQLite through Microsoft.Data.Sqlite: its error codes and how a write transaction takes the lock.</summary>
+public sealed class SqliteProvider : SpectorProvider
+{
+    private const int SqliteBusy = 5;
+    private const int SqliteConstraintTrigger = 1811;  // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
+
+    private SqliteProvider() : base(SqlDialect.Sqlite) { }
+
+    /// <summary>The one instance (the provider holds no state).</summary>
+    public static SqliteProvider Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
+        string connectionString, SpectorOptions? options) =>
+        (new SqliteStore(connectionString, options), null);
+
+    /// <inheritdoc/>
+    protected internal override bool Handles(DbConnection connection) => connection is SqliteConnection;
+
+    // SQLITE_BUSY reaches a write only when a deferred caller transaction read an older snapshot
+    // (SQLITE_BUSY_SNAPSHOT) or the busy timeout ran out.
+    /// <inheritdoc/>
+    protected internal override bool IsSerializationFailure(DbException error) =>
+        error is SqliteException { SqliteErrorCode: SqliteBusy };
+
+    // RAISE(ABORT) in the link trigger; only link inserts can meet it.
+    /// <inheritdoc/>
+    protected internal override bool IsLinkRejected(DbException error) =>
+        error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
+
+    /// <inheritdoc/>
+    protected internal override bool IsAppendOnlyViolation(DbException error) =>
+        error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
+
+    /// <inheritdoc/>
+    protected internal override async ValueTask<DbTransaction> BeginWriteAsync(
+        DbConnection connection, CancellationToken ct) =>
+        // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
+        await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
+}
