@@ -55,6 +55,7 @@ internal sealed class EventLogSql
                      "VALUES (@__parent_id, @__schema, @__seq, @__hash, @__deleted, @__savepoint_seq, @__inserted_at)";
         HeadUpdate = $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, " +
                      "\"savepoint_seq\" = @__savepoint_seq, \"last_at\" = @__inserted_at WHERE \"record_id\" = @__parent_id";
+        WriteLock = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" WHERE 0";
         ChainAdvance = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" + 1, \"last_hash\" = @__hash, \"last_at\" = @__inserted_at " +
                        "WHERE \"record_id\" = @__chain";
         // A record whose events were written around Spector (raw SQL, an import tool) gets its head on first write.
@@ -139,6 +140,9 @@ internal sealed class EventLogSql
 
     /// <summary>Advances a record's head to the appended event.</summary>
     public string HeadUpdate { get; }
+
+    /// <summary>A write of no row; on SQLite it takes the write lock (<see cref="SqliteWriteLock"/>).</summary>
+    public string WriteLock { get; }
 
     /// <summary>Advances the table chain's head (@__chain) to the appended event.</summary>
     public string ChainAdvance { get; }

@@ -128,7 +128,8 @@ internal static class EventWriter
             try
             {
                 return await WriteTransaction.RunAsync(log, session,
-                    (connection, tx, _) => AttemptAsync(request, context, options, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
+                    (connection, tx, _) => AttemptAsync(request, context, options, shard, connection, tx, dialect,
+                        callerTransaction: session?.Transaction is not null, ct), ct).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsSerializationFailure(e))
             {
@@ -142,11 +143,16 @@ internal static class EventWriter
         }
     }
 
-    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, SpectorOptions options, EventShard shard,
-        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, SpectorOptions options,
+        EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, bool callerTransaction,
+        CancellationToken ct)
+        where T : class
     {
         var (type, id) = (request.Type, request.RecordId);
         var log = type.Log;
+        // Before anything is read: a caller's stale snapshot is refused now, not after the busy timeout.
+        if (callerTransaction)
+            await dialect.TakeWriteLockAsync(connection, shard.Sql.WriteLock, ct).ConfigureAwait(false);
         T record;
         RecordHead head;
         if (request.Creates)

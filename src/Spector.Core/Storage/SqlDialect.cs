@@ -118,6 +118,13 @@ internal abstract class Dialect
     /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
     public abstract ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct);
 
+    /// <summary>
+    /// Inside a caller's transaction, before a write reads: takes the write lock where the database needs it taken
+    /// up front (SQLite; PostgreSQL locks rows as it goes). <paramref name="noOpWrite"/> writes no row.
+    /// </summary>
+    public virtual ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
+        ValueTask.CompletedTask;
+
     /// <summary>The append-only trigger refused an UPDATE or DELETE of an event row.</summary>
     public abstract bool IsAppendOnlyViolation(DbException error);
 
@@ -498,6 +505,10 @@ internal abstract class Dialect
 
         public override bool IsAppendOnlyViolation(DbException error) =>
             error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
+
+        // A deferred caller transaction would otherwise take the lock at its first write, after reading.
+        public override ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
+            SqliteWriteLock.TakeAsync((SqliteConnection)connection, noOpWrite, ct);
 
     }
 }
