@@ -413,27 +413,18 @@ internal static class EventWriter
         if (withContext) ContextColumns.Bind(parameters, row.Context);
 
         var sql = shard.Sql;
-        var statements = new List<string>(4);
-        if (row.Key is not null)
+        var keyed = row.Key is not null;
+        if (keyed)
         {
             // A keyed event goes alone first: if a twin committed meanwhile it inserts nothing, and neither may the rest.
-            var keyedAppend = sql.Append(dialect, withContext, keyed: true);
+            var keyedAppend = sql.Append(dialect, withContext, keyed: true, creates);
             var inserted = await connection.ExecuteAsync(new CommandDefinition(keyedAppend, parameters, tx, cancellationToken: ct))
                 .ConfigureAwait(false);
             if (inserted == 0) return null;
         }
-        else
-        {
-            statements.Add(sql.Append(dialect, withContext, keyed: false));
-        }
-        if (recordWrite is not null)
-        {
-            statements.Add(recordWrite.Sql);
-            parameters.AddDynamicParams(recordWrite.Parameters);
-        }
-        statements.Add(creates ? sql.HeadInsert : sql.HeadUpdate);
-        if (tableChain) statements.Add(sql.ChainAdvance);
-        await connection.ExecuteAsync(new CommandDefinition(string.Join(";\n", statements), parameters, tx, cancellationToken: ct))
+        if (recordWrite is not null) parameters.AddDynamicParams(recordWrite.Parameters);
+        var command = sql.AppendCommand(dialect, withEvent: !keyed, withContext, creates, tableChain, recordWrite?.Sql);
+        await connection.ExecuteAsync(new CommandDefinition(command, parameters, tx, cancellationToken: ct))
             .ConfigureAwait(false);
         Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
         if (log.InlineProjections.Count > 0)
