@@ -42,4 +42,9 @@ public sealed class SqliteProvider : SpectorProvider
         DbConnection connection, CancellationToken ct) =>
         // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
         await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
+
+    /// <inheritdoc/>
+    // A deferred caller transaction would otherwise take the lock at its first write, after reading.
+    protected internal override ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
+        SqliteWriteLock.TakeAsync((SqliteConnection)connection, noOpWrite, ct);
 }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Spector;
 
 /// <summary>The SQL text of one events table, built once from its validated, quoted name.</summary>
@@ -55,6 +57,7 @@ internal sealed class EventLogSql
                      "VALUES (@__parent_id, @__schema, @__seq, @__hash, @__deleted, @__savepoint_seq, @__inserted_at)";
         HeadUpdate = $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, " +
                      "\"savepoint_seq\" = @__savepoint_seq, \"last_at\" = @__inserted_at WHERE \"record_id\" = @__parent_id";
+        WriteLock = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" WHERE 0";
         ChainAdvance = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" + 1, \"last_hash\" = @__hash, \"last_at\" = @__inserted_at " +
                        "WHERE \"record_id\" = @__chain";
         // A record whose events were written around Spector (raw SQL, an import tool) gets its head on first write.
@@ -77,13 +80,14 @@ internal sealed class EventLogSql
         // A keyed append that meets a committed twin inserts nothing (READ COMMITTED) or fails with 40001 (a snapshot
         // that cannot see the twin): either way the writer learns it without reading an error.
         const string keyedConflict = "\nON CONFLICT (\"idempotency_key\") WHERE \"idempotency_key\" IS NOT NULL DO NOTHING";
-        _appends = new string[8];
+        _appends = new string[16];
         foreach (var kind in (SqlDialect[])[SqlDialect.PostgreSql, SqlDialect.Sqlite])
         foreach (var withContext in (bool[])[false, true])
+        foreach (var creates in (bool[])[false, true])
         {
-            var append = Dialect.For(kind).AppendSql(table, hashed, withContext);
-            _appends[AppendIndex(kind, withContext, keyed: false)] = append;
-            _appends[AppendIndex(kind, withContext, keyed: true)] = append + keyedConflict;
+            var append = Dialect.For(kind).AppendSql(table, hashed, withContext, creates);
+            _appends[AppendIndex(kind, withContext, keyed: false, creates)] = append;
+            _appends[AppendIndex(kind, withContext, keyed: true, creates)] = append + keyedConflict;
         }
         // Each event's links come with it, so verification stays one ordered stream. Per-record chains are
         // walked record by record, through the (parent_id, seq) unique index.
@@ -139,6 +143,9 @@ internal sealed class EventLogSql
 
     /// <summary>Advances a record's head to the appended event.</summary>
     public string HeadUpdate { get; }
+
+    /// <summary>A write of no row; on SQLite it takes the write lock (<see cref="Dialect.TakeWriteLockAsync"/>).</summary>
+    public string WriteLock { get; }
 
     /// <summary>Advances the table chain's head (@__chain) to the appended event.</summary>
     public string ChainAdvance { get; }
@@ -207,12 +214,38 @@ internal sealed class EventLogSql
 
     /// <summary>
     /// Inserts one event; <paramref name="withContext"/> also binds the context columns (<c>@__actor_type</c>..),
-    /// <paramref name="keyed"/> inserts nothing when the idempotency key is already stored.
+    /// <paramref name="keyed"/> inserts nothing when the idempotency key is already stored, <paramref name="creates"/>
+    /// says the event is its record's first.
     /// </summary>
-    public string Append(Dialect dialect, bool withContext, bool keyed) => _appends[AppendIndex(dialect.Kind, withContext, keyed)];
+    public string Append(Dialect dialect, bool withContext, bool keyed, bool creates) =>
+        _appends[AppendIndex(dialect.Kind, withContext, keyed, creates)];
 
-    private static int AppendIndex(SqlDialect kind, bool withContext, bool keyed) =>
-        (kind == SqlDialect.PostgreSql ? 4 : 0) + (withContext ? 2 : 0) + (keyed ? 1 : 0);
+    private static int AppendIndex(SqlDialect kind, bool withContext, bool keyed, bool creates) =>
+        (kind == SqlDialect.PostgreSql ? 8 : 0) + (creates ? 4 : 0) + (withContext ? 2 : 0) + (keyed ? 1 : 0);
+
+    /// <summary>Each append shape's statements, joined once and reused: the texts are long, writes many.</summary>
+    private readonly ConcurrentDictionary<AppendShape, string> _appendCommands = new();
+
+    /// <summary>The shape of one append command (see <see cref="AppendCommand"/>).</summary>
+    private readonly record struct AppendShape(SqlDialect Kind, bool WithEvent, bool WithContext, bool Creates,
+        bool TableChain, string? RecordSql);
+
+    /// <summary>
+    /// The command that appends an event: its insert unless <paramref name="withEvent"/> is false (a keyed event is
+    /// inserted alone first), <paramref name="recordSql"/>, the head's insert or update and the chain's advance.
+    /// </summary>
+    public string AppendCommand(Dialect dialect, bool withEvent, bool withContext, bool creates, bool tableChain,
+        string? recordSql) =>
+        _appendCommands.GetOrAdd(new AppendShape(dialect.Kind, withEvent, withContext, creates, tableChain, recordSql), shape =>
+        {
+            var statements = new List<string>(4);
+            if (shape.WithEvent)
+                statements.Add(Append(Dialect.For(shape.Kind), shape.WithContext, keyed: false, shape.Creates));
+            if (shape.RecordSql is not null) statements.Add(shape.RecordSql);
+            statements.Add(shape.Creates ? HeadInsert : HeadUpdate);
+            if (shape.TableChain) statements.Add(ChainAdvance);
+            return string.Join(";\n", statements);
+        });
 
     public override string ToString() => _table;
 }

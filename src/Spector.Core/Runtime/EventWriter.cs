@@ -128,7 +128,8 @@ internal static class EventWriter
             try
             {
                 return await WriteTransaction.RunAsync(log, session,
-                    (connection, tx, _) => AttemptAsync(request, context, options, shard, connection, tx, dialect, ct), ct).ConfigureAwait(false);
+                    (connection, tx, _) => AttemptAsync(request, context, options, shard, connection, tx, dialect,
+                        callerTransaction: session?.Transaction is not null, ct), ct).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsSerializationFailure(e))
             {
@@ -142,11 +143,16 @@ internal static class EventWriter
         }
     }
 
-    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, SpectorOptions options, EventShard shard,
-        DbConnection connection, DbTransaction tx, Dialect dialect, CancellationToken ct) where T : class
+    private static async Task<T?> AttemptAsync<T>(WriteRequest<T> request, EventContext context, SpectorOptions options,
+        EventShard shard, DbConnection connection, DbTransaction tx, Dialect dialect, bool callerTransaction,
+        CancellationToken ct)
+        where T : class
     {
         var (type, id) = (request.Type, request.RecordId);
         var log = type.Log;
+        // Before anything is read: a caller's stale snapshot is refused now, not after the busy timeout.
+        if (callerTransaction)
+            await dialect.TakeWriteLockAsync(connection, shard.Sql.WriteLock, ct).ConfigureAwait(false);
         T record;
         RecordHead head;
         if (request.Creates)
@@ -407,27 +413,18 @@ internal static class EventWriter
         if (withContext) ContextColumns.Bind(parameters, row.Context);
 
         var sql = shard.Sql;
-        var statements = new List<string>(4);
-        if (row.Key is not null)
+        var keyed = row.Key is not null;
+        if (keyed)
         {
             // A keyed event goes alone first: if a twin committed meanwhile it inserts nothing, and neither may the rest.
-            var keyedAppend = sql.Append(dialect, withContext, keyed: true);
+            var keyedAppend = sql.Append(dialect, withContext, keyed: true, creates);
             var inserted = await connection.ExecuteAsync(new CommandDefinition(keyedAppend, parameters, tx, cancellationToken: ct))
                 .ConfigureAwait(false);
             if (inserted == 0) return null;
         }
-        else
-        {
-            statements.Add(sql.Append(dialect, withContext, keyed: false));
-        }
-        if (recordWrite is not null)
-        {
-            statements.Add(recordWrite.Sql);
-            parameters.AddDynamicParams(recordWrite.Parameters);
-        }
-        statements.Add(creates ? sql.HeadInsert : sql.HeadUpdate);
-        if (tableChain) statements.Add(sql.ChainAdvance);
-        await connection.ExecuteAsync(new CommandDefinition(string.Join(";\n", statements), parameters, tx, cancellationToken: ct))
+        if (recordWrite is not null) parameters.AddDynamicParams(recordWrite.Parameters);
+        var command = sql.AppendCommand(dialect, withEvent: !keyed, withContext, creates, tableChain, recordWrite?.Sql);
+        await connection.ExecuteAsync(new CommandDefinition(command, parameters, tx, cancellationToken: ct))
             .ConfigureAwait(false);
         Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
         if (log.InlineProjections.Count > 0)

@@ -66,6 +66,14 @@ public abstract class SpectorProvider
         await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
     /// <summary>
+    /// Inside a caller's transaction, before a write reads: takes the write lock where the database needs it taken
+    /// up front. <paramref name="noOpWrite"/> is a statement that writes no row. By default nothing is done
+    /// (PostgreSQL locks rows as it goes).
+    /// </summary>
+    protected internal virtual ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
+        ValueTask.CompletedTask;
+
+    /// <summary>
     /// Listens for notifications on <paramref name="channel"/> over a connection of <paramref name="store"/>, or
     /// returns null where the database has no notifications (a follower then polls).
     /// </summary>

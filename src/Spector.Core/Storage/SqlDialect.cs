@@ -109,9 +109,10 @@ internal abstract class Dialect
 
     /// <summary>
     /// Inserts one event row (with its idempotency key). Its parameters start with <c>__</c> so a record-table statement can share the
-    /// command (record columns bind as <c>@column</c>).
+    /// command (record columns bind as <c>@column</c>). <paramref name="firstOfRecord"/>: the event creates its record,
+    /// so no earlier event of it exists to read.
     /// </summary>
-    public abstract string AppendSql(string table, bool hashed, bool withContext = false);
+    public abstract string AppendSql(string table, bool hashed, bool withContext = false, bool firstOfRecord = false);
 
     /// <summary>The context column list and parameter list appended to an INSERT of an event, or nothing.</summary>
     protected static (string Columns, string Values) ContextInsert(bool withContext) => withContext
@@ -126,6 +127,13 @@ internal abstract class Dialect
     /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
     public ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         Provider.BeginWriteAsync(connection, ct);
+
+    /// <summary>
+    /// Inside a caller's transaction, before a write reads: takes the write lock where the database needs it taken
+    /// up front (SQLite; PostgreSQL locks rows as it goes). <paramref name="noOpWrite"/> writes no row.
+    /// </summary>
+    public ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
+        Provider.TakeWriteLockAsync(connection, noOpWrite, ct);
 
     /// <summary>The append-only trigger refused an UPDATE or DELETE of an event row.</summary>
     public bool IsAppendOnlyViolation(DbException error) => Provider.IsAppendOnlyViolation(error);
@@ -278,15 +286,21 @@ internal abstract class Dialect
         // tx_id never goes below the record's previous event's: a follower ordering by (tx_id, position) then
         // keeps each record's order even when a writer's transaction id is older than the event it follows
         // (see docs/followers.md). A value at or above the writer's own id keeps the xmin rule sound.
-        public override string AppendSql(string table, bool hashed, bool withContext = false)
+        // A record's first event has no previous one: its own transaction id, without the index probe.
+        public override string AppendSql(string table, bool hashed, bool withContext = false,
+            bool firstOfRecord = false)
         {
             var (columns, values) = ContextInsert(withContext);
+            var txId = firstOfRecord
+                ? "pg_current_xact_id()"
+                : "GREATEST(pg_current_xact_id(),\n" +
+                  $"    (SELECT p.\"tx_id\" FROM {Q(table)} p WHERE p.\"parent_id\" = @__parent_id " +
+                  "ORDER BY p.\"seq\" DESC LIMIT 1))";
             return $"""
                 INSERT INTO {Q(table)} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at",
                     "idempotency_key", "tx_id"{(hashed ? ", \"hash\"" : "")}{columns})
                 VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb),
-                    @__inserted_at, @__key, GREATEST(pg_current_xact_id(),
-                    (SELECT p."tx_id" FROM {Q(table)} p WHERE p."parent_id" = @__parent_id ORDER BY p."seq" DESC LIMIT 1))
+                    @__inserted_at, @__key, {txId}
                     {(hashed ? ", @__hash" : "")}{values})
                 """;
         }
@@ -423,7 +437,8 @@ internal abstract class Dialect
         // Microsoft.Data.Sqlite begins migrations with BEGIN IMMEDIATE: they already take turns.
         public override string? MigrationLockSql => null;
 
-        public override string AppendSql(string table, bool hashed, bool withContext = false)
+        public override string AppendSql(string table, bool hashed, bool withContext = false,
+            bool firstOfRecord = false)
         {
             var (columns, values) = ContextInsert(withContext);
             return $"""

@@ -11,8 +11,11 @@ internal static class QuickComparison
 {
     private const int Rounds = 5;
 
-    public static async Task RunAsync(string database, Report report)
+    /// <summary>Runs the parts <paramref name="runs"/> selects (insert, update, replay, hashed, contention, expected-seq).</summary>
+    public static async Task RunAsync(string database, Report report, Func<string, bool> runs)
     {
+        string[] parts = ["insert", "update", "replay", "hashed", "contention", "expected-seq"];
+        if (!parts.Any(runs)) return;
         await using var db = await BenchDatabase.OpenAsync(database);
         await db.ResetAsync();
         var w = new Workloads(db);
@@ -24,12 +27,12 @@ internal static class QuickComparison
         await Measure.RateAsync(50, w.HandWrittenInsertAsync);
         await Measure.RateAsync(50, w.EfCoreInsertAsync);
 
-        await InsertAsync(database, w, report);
-        await UpdateAsync(database, db, w, report);
-        await ReplayAsync(database, db, w, report);
-        await HashedAsync(database, report);
-        await ContentionAsync(database, report);
-        await ExpectedSeqAsync(database, report);
+        if (runs("insert")) await InsertAsync(database, w, report);
+        if (runs("update")) await UpdateAsync(database, db, w, report);
+        if (runs("replay")) await ReplayAsync(database, db, w, report);
+        if (runs("hashed")) await HashedAsync(database, report);
+        if (runs("contention")) await ContentionAsync(database, report);
+        if (runs("expected-seq")) await ExpectedSeqAsync(database, report);
     }
 
     private static async Task InsertAsync(string database, Workloads w, Report report)

@@ -73,18 +73,6 @@ public abstract class DatabaseTest(Db db)
 
     protected async Task<DbConnection> OpenAsync() => await Log.Store.OpenConnectionAsync();
 
-    /// <summary>
-    /// A connection whose commands give up on a busy database after <paramref name="seconds"/> (SQLite; PostgreSQL
-    /// connections come from the store): Microsoft.Data.Sqlite retries SQLITE_BUSY until its command timeout.
-    /// </summary>
-    protected async Task<DbConnection> OpenImpatientAsync(int seconds)
-    {
-        if (_sqliteFile is null) return await OpenAsync();
-        var connection = new SqliteConnection($"Data Source={_sqliteFile};Default Timeout={seconds}");
-        await connection.OpenAsync();
-        return connection;
-    }
-
     protected async Task<long> CountAsync(string table, string where = "1 = 1", object? args = null)
     {
         await using var connection = await OpenAsync();
