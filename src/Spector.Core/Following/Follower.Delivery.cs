@@ -33,6 +33,8 @@ public sealed partial class Follower
                 total += batch.Count;
                 more |= batch.Count == _options.BatchSize;
             }
+            // A rebuild waiting for this follower to step aside should not wait for a whole catch-up.
+            more &= Volatile.Read(ref _pause) is null;
         }
         await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         return total;
@@ -198,7 +200,8 @@ public sealed partial class Follower
         await tx.CommitAsync(ct).ConfigureAwait(false);
         _cursors[table] = _checkpoints[table] = target;
         _committed += target.Processed - old.Processed;
-        _leaseRenewedAt = _checkpointedAt = asked;
+        _checkpointedAt = asked;
+        Volatile.Write(ref _leaseRenewedAt, asked);
     }
 
     private async Task RecordFailureAsync(FollowedEvent followed, int attempts, Exception error, CancellationToken ct)

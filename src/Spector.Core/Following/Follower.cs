@@ -28,7 +28,11 @@ public sealed partial class Follower
     private bool _leaseHeld;
     private long _committed;
     private volatile FollowerState _state = FollowerState.Stopped;
+    private volatile string? _holder;
     private int _running;
+    // Set while a rebuild in this process has asked the running loop to step aside (see PauseAsync).
+    private Pause? _pause;
+    private LiveSignal? _signal;
 
     /// <summary>A follower whose handler works outside the checkpoint's transaction: each event arrives at least once.</summary>
     public Follower(FollowerOptions options, Func<FollowedEvent, CancellationToken, Task> handler)
@@ -61,8 +65,30 @@ public sealed partial class Follower
     /// <summary>The follower's name.</summary>
     public string Name => _options.Name;
 
-    /// <summary>What this instance is doing now.</summary>
-    public FollowerState State => _state;
+    /// <summary>
+    /// What this instance is doing now. <see cref="FollowerState.Running"/> only while it holds the lease by its own
+    /// clock: an instance whose lease lapsed unrenewed (a handler slower than the lease) reports
+    /// <see cref="FollowerState.Standby"/>, since another instance may hold it by then.
+    /// </summary>
+    public FollowerState State
+    {
+        get
+        {
+            var state = _state;
+            return state == FollowerState.Running && !LeaseValid ? FollowerState.Standby : state;
+        }
+    }
+
+    /// <summary>This instance's lease token, as <see cref="FollowerStatus.Owner"/> shows it while it holds the lease.</summary>
+    public string InstanceId => _owner;
+
+    /// <summary>
+    /// The lease token of the instance holding the follower, as this one last saw it: its own <see cref="InstanceId"/>
+    /// while running, another's while on standby, null when not known (or nobody holds it).
+    /// </summary>
+    public string? Holder => State == FollowerState.Running ? _owner : _state == FollowerState.Standby ? _holder : null;
+
+    private bool LeaseValid => _leaseHeld && Stopwatch.GetElapsedTime(Volatile.Read(ref _leaseRenewedAt)) < _options.LeaseDuration;
 
     private SpectorStore Store => _options.Logs[0].Store;
 
@@ -116,15 +142,23 @@ public sealed partial class Follower
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
         EnterRun();
+        Store.Followers.Add(this);
         try
         {
             await using var signal = await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
+            _signal = signal;
             var idle = _options.MinPollInterval;
             while (!cancellationToken.IsCancellationRequested)
             {
                 long delivered;
                 try
                 {
+                    if (Volatile.Read(ref _pause) is { } pause)
+                    {
+                        await StepAsideAsync(pause, cancellationToken).ConfigureAwait(false);
+                        idle = _options.MinPollInterval;
+                        continue;
+                    }
                     if (!await HoldLeaseAsync(cancellationToken).ConfigureAwait(false))
                     {
                         _state = FollowerState.Standby;
@@ -149,7 +183,9 @@ public sealed partial class Follower
                     continue;
                 }
                 idle = delivered > 0 ? _options.MinPollInterval : TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, _options.MaxPollInterval.Ticks));
-                if (await signal.WaitAsync(idle, cancellationToken).ConfigureAwait(false)) idle = _options.MinPollInterval;
+                // Never sleep past the lease's renewal point: a lapsed lease would hand the follower to a standby.
+                var wait = TimeSpan.FromTicks(Math.Min(idle.Ticks, _options.LeaseDuration.Ticks / 3));
+                if (await signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false)) idle = _options.MinPollInterval;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -157,6 +193,10 @@ public sealed partial class Follower
         }
         finally
         {
+            Store.Followers.Remove(this);
+            _signal = null;
+            // A rebuild waiting for this loop to step aside need not wait: a stopped follower holds nothing.
+            Volatile.Read(ref _pause)?.SteppedAside.TrySetResult();
             await LeaveRunAsync().ConfigureAwait(false);
         }
     }
@@ -235,6 +275,19 @@ public sealed partial class Follower
     {
         try
         {
+            await ReleaseLeaseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_state != FollowerState.Failed) _state = FollowerState.Stopped;
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private async Task ReleaseLeaseAsync()
+    {
+        try
+        {
             if (_leaseHeld)
             {
                 await using var connection = await Store.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
@@ -249,8 +302,6 @@ public sealed partial class Follower
         finally
         {
             _leaseHeld = false;
-            if (_state != FollowerState.Failed) _state = FollowerState.Stopped;
-            Volatile.Write(ref _running, 0);
         }
     }
 
@@ -270,6 +321,8 @@ public sealed partial class Follower
         {
             if (_leaseHeld) Report($"Follower {Name} lost its lease to another process.");
             _leaseHeld = false;
+            _holder = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(Sql.ReadHolder, new { name = Name },
+                cancellationToken: ct)).ConfigureAwait(false);
             return false;
         }
         if (!_leaseHeld)
@@ -284,7 +337,8 @@ public sealed partial class Follower
             Report($"Follower {Name} took the lease.");
         }
         _leaseHeld = true;
-        _leaseRenewedAt = asked;
+        _holder = _owner;
+        Volatile.Write(ref _leaseRenewedAt, asked);
         return true;
     }
 

@@ -10,6 +10,7 @@ internal sealed class LiveSignal : IAsyncDisposable
 {
     private NpgsqlConnection? _connection;
     private readonly Action<string>? _log;
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private LiveSignal(NpgsqlConnection? connection, Action<string>? log)
     {
@@ -34,13 +35,19 @@ internal sealed class LiveSignal : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits up to <paramref name="timeout"/>; true when a notification ended the wait.</summary>
+    /// <summary>Ends the current (or the next) polling wait at once, from this process; a LISTEN wait runs its course.</summary>
+    public void Wake() => Volatile.Read(ref _wake).TrySetResult();
+
+    /// <summary>Waits up to <paramref name="timeout"/>; true when a notification (or <see cref="Wake"/>) ended the wait.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
         if (_connection is null)
         {
-            await Task.Delay(timeout, ct).ConfigureAwait(false);
-            return false;
+            var wake = Volatile.Read(ref _wake);
+            var woken = await Task.WhenAny(wake.Task, Task.Delay(timeout, ct)).ConfigureAwait(false) == wake.Task;
+            ct.ThrowIfCancellationRequested();
+            if (woken) Interlocked.CompareExchange(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously), wake);
+            return woken;
         }
         try
         {

@@ -86,10 +86,13 @@ internal sealed partial class RebuildSql
         ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0"
         : $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";
 
-    /// <summary>The type's record ids in one events table not built yet, in id order.</summary>
+    /// <summary>
+    /// The type's live record ids in one events table not built yet, in id order, from the table's heads (one row
+    /// per record, deleted ones flagged): a deleted record has no row to build.
+    /// </summary>
     public string PendingIds(string eventsTable) =>
-        $"""SELECT e."parent_id" FROM {SqlIdentifier.Quote(eventsTable)} e WHERE e."schema" = @schema AND e."seq" = 1 """ +
-        $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = e."parent_id") ORDER BY e."parent_id" """;
+        $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """ +
+        $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
 
     /// <summary>The type's records with an event after the horizon.</summary>
     public string ChangedIds(string eventsTable) => Postgres
