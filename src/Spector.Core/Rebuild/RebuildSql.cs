@@ -87,6 +87,18 @@ internal sealed partial class RebuildSql
         : $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";
 
     /// <summary>
+    /// Heads for the records of one events table that have events but no head yet (written around Spector, by raw
+    /// SQL or an import tool; the write path adds theirs on their first write), so the listing below misses none.
+    /// </summary>
+    public static string BackfillHeads(string eventsTable, bool hashed)
+    {
+        var heads = Dialect.Heads(eventsTable);
+        return Dialect.HeadsFromLog(eventsTable, heads, hashed,
+            $"""NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(heads)} h WHERE h."record_id" = e."parent_id")""") +
+            "\nON CONFLICT (\"record_id\") DO NOTHING";
+    }
+
+    /// <summary>
     /// The type's live record ids in one events table not built yet, in id order, from the table's heads (one row
     /// per record, deleted ones flagged): a deleted record has no row to build.
     /// </summary>

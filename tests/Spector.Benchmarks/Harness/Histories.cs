@@ -20,6 +20,16 @@ internal static class Histories
         await connection.ExecuteAsync(
             $"INSERT INTO \"{(savepoints ? "bench_saved_accounts" : "bench_accounts")}\" (\"id\", \"owner\", \"balance\", \"memo\") VALUES (@id, 'owner', @balance, @memo)",
             ids.Select(id => new { id, balance = (decimal)history, memo = $"update {history}" }), tx);
+        // The heads the write path keeps (one row per record), as a migration backfills them for a loaded log.
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO "bench_events_heads" ("record_id", "schema", "last_seq", "last_hash", "deleted", "savepoint_seq", "last_at")
+            SELECT e."parent_id", e."schema", e."seq", NULL, e."action" = @delete,
+                COALESCE((SELECT MAX(s."seq") FROM "bench_events" s WHERE s."parent_id" = e."parent_id" AND s."action" = @savepoint), 0),
+                e."inserted_at"
+            FROM "bench_events" e WHERE e."schema" = @schema AND e."seq" = @history
+            ON CONFLICT ("record_id") DO NOTHING
+            """, new { delete = EventActions.Delete, savepoint = EventActions.Savepoint, schema, history }, tx);
         await tx.CommitAsync();
         // Fold the bulk load into the database file now, so the first measured commits do not pay for it.
         if (db.Store.Dialect == SqlDialect.Sqlite) await connection.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -128,6 +128,26 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Records_imported_around_Spector_without_heads_are_rebuilt_too()
+    {
+        var users = await SeedUsersAsync(30);
+        var written = await SnapshotAsync("users");
+        // An import tool that wrote events but no heads: the write path adds a head on first write, a rebuild must not
+        // drop the row meanwhile.
+        var heads = Log.Shards[0].HeadsTable;
+        await ExecuteRawAsync($"DELETE FROM \"{heads}\" WHERE \"record_id\" IN (@a, @b, @c)", new { a = users[1].Id, b = users[2].Id, c = users[5].Id });
+
+        var result = await RecordTables.RebuildAsync(User.SpectorType);
+
+        Assert.That(await SnapshotAsync("users"), Is.EqualTo(written));
+        Assert.That(result.Records, Is.EqualTo(30 - users.Count(u => users.IndexOf(u) % 11 == 5)), "users[5] was deleted: its new head says so");
+        Assert.That(await User.ExistsAsync(users[1].Id), Is.True);
+        Assert.That(await User.ExistsAsync(users[5].Id), Is.False);
+        await users[2].UpdateAsync(new Attrs { ["visits"] = 77L });
+        Assert.That((await User.GetAsync(users[2].Id))!.Visits, Is.EqualTo(77));
+    }
+
+    [Test]
     public async Task PrepareMaterialization_runs_for_every_rebuilt_row()
     {
         var ticket = await Ticket.InsertAsync(new Attrs { ["title"] = "Broken Build" });
