@@ -33,6 +33,9 @@ public sealed partial class Follower
     // Set while a rebuild in this process has asked the running loop to step aside (see PauseAsync).
     private Pause? _pause;
     private LiveSignal? _signal;
+    // Inside RunAsync with a plain handler: checkpoints commit beside the delivery loop (_flushing).
+    private bool _live;
+    private Task _flushing = Task.CompletedTask;
 
     /// <summary>A follower whose handler works outside the checkpoint's transaction: each event arrives at least once.</summary>
     public Follower(FollowerOptions options, Func<FollowedEvent, CancellationToken, Task> handler)
@@ -147,12 +150,14 @@ public sealed partial class Follower
         {
             await using var signal = await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
             _signal = signal;
+            _live = !_transactional;
             var idle = _options.MinPollInterval;
             while (!cancellationToken.IsCancellationRequested)
             {
                 long delivered;
                 try
                 {
+                    await ObserveFlushAsync(wait: false).ConfigureAwait(false);
                     if (Volatile.Read(ref _pause) is { } pause)
                     {
                         await StepAsideAsync(pause, cancellationToken).ConfigureAwait(false);
@@ -171,6 +176,7 @@ public sealed partial class Follower
                 catch (FollowerLeaseLostException e)
                 {
                     Report(e.Message);
+                    _leaseHeld = false;
                     _state = FollowerState.Standby;
                     continue;
                 }
@@ -195,6 +201,20 @@ public sealed partial class Follower
         {
             Store.Followers.Remove(this);
             _signal = null;
+            await SettleFlushAsync().ConfigureAwait(false);
+            _live = false;
+            // What was delivered is committed on the way out, so a restart does not deliver it again.
+            if (_leaseHeld && _state != FollowerState.Failed)
+            {
+                try
+                {
+                    await FlushCheckpointsAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is FollowerLeaseLostException or DbException)
+                {
+                    Report($"Follower {Name}: the last checkpoint did not commit ({e.Message}); those events are delivered again.");
+                }
+            }
             // A rebuild waiting for this loop to step aside need not wait: a stopped follower holds nothing.
             Volatile.Read(ref _pause)?.SteppedAside.TrySetResult();
             await LeaveRunAsync().ConfigureAwait(false);
@@ -327,6 +347,8 @@ public sealed partial class Follower
         }
         if (!_leaseHeld)
         {
+            // A commit still running beside the loop would write checkpoints over the ones read here.
+            await SettleFlushAsync().ConfigureAwait(false);
             var positions = await ReadPositionsAsync(connection, null, ct).ConfigureAwait(false);
             var missing = _tables.FirstOrDefault(t => !positions.ContainsKey(t.Shard.Table)).Shard;
             if (missing is not null)
