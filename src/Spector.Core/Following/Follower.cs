@@ -142,13 +142,41 @@ public sealed partial class Follower
     /// backoff everywhere) while another process holding the lease keeps this one on standby. Throws
     /// <see cref="FollowerFailedException"/> when the handler keeps failing on one event.
     /// </summary>
-    public async Task RunAsync(CancellationToken cancellationToken = default)
+    public Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        if (Store.Dialect != SqlDialect.Sqlite) return RunLoopAsync(null, cancellationToken);
+        // Microsoft.Data.Sqlite works synchronously, and writers waiting for SQLite's write lock block their threads:
+        // under many writers the thread pool starves and a loop that needs a pool thread after every poll lags by
+        // seconds. On a thread of its own, with blocking waits, the loop needs none (its SQLite calls complete inline).
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunLoopAsync(LiveSignal.Blocking(_options.Log), cancellationToken).GetAwaiter().GetResult();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"Spector follower {Name}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private async Task RunLoopAsync(LiveSignal? blocking, CancellationToken cancellationToken)
     {
         EnterRun();
         Store.Followers.Add(this);
         try
         {
-            await using var signal = await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
+            await using var signal = blocking ??
+                await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
             _signal = signal;
             _live = !_transactional;
             var idle = _options.MinPollInterval;

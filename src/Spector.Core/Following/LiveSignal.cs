@@ -4,29 +4,36 @@ namespace Spector;
 
 /// <summary>
 /// Wakes a waiting follower: on PostgreSQL a LISTEN connection returns as soon as a followed table's insert commits;
-/// elsewhere (or when listening fails) the wait is a plain timed poll.
+/// elsewhere (or when listening fails) the wait is a timed poll that a write through the same store object ends
+/// early (<see cref="Wake"/>). A blocking signal waits on its thread instead of a timer (SQLite: see Follower.RunAsync).
 /// </summary>
 internal sealed class LiveSignal : IAsyncDisposable
 {
     private NpgsqlConnection? _connection;
     private readonly Action<string>? _log;
+    private readonly bool _blocking;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ManualResetEventSlim _woken = new();
 
-    private LiveSignal(NpgsqlConnection? connection, Action<string>? log)
+    private LiveSignal(NpgsqlConnection? connection, Action<string>? log, bool blocking)
     {
         _connection = connection;
         _log = log;
+        _blocking = blocking;
     }
+
+    /// <summary>A timed poll that waits by blocking its thread (a thread of its own), not on a timer.</summary>
+    public static LiveSignal Blocking(Action<string>? log) => new(null, log, blocking: true);
 
     public static async Task<LiveSignal> OpenAsync(SpectorStore store, string? channel, bool enabled, Action<string>? log, CancellationToken ct)
     {
-        if (!enabled || channel is null) return new LiveSignal(null, log);
+        if (!enabled || channel is null) return new LiveSignal(null, log, blocking: false);
         var connection = (NpgsqlConnection)await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         try
         {
             await using var command = new NpgsqlCommand($"LISTEN {channel}", connection);
             await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            return new LiveSignal(connection, log);
+            return new LiveSignal(connection, log, blocking: false);
         }
         catch
         {
@@ -36,11 +43,22 @@ internal sealed class LiveSignal : IAsyncDisposable
     }
 
     /// <summary>Ends the current (or the next) polling wait at once, from this process; a LISTEN wait runs its course.</summary>
-    public void Wake() => Volatile.Read(ref _wake).TrySetResult();
+    public void Wake()
+    {
+        if (_blocking) _woken.Set();
+        else Volatile.Read(ref _wake).TrySetResult();
+    }
 
     /// <summary>Waits up to <paramref name="timeout"/>; true when a notification (or <see cref="Wake"/>) ended the wait.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
+        if (_blocking)
+        {
+            var set = _woken.Wait(timeout, ct);
+            // Reset before the caller reads: a write that commits after this point sets it again.
+            _woken.Reset();
+            return set;
+        }
         if (_connection is null)
         {
             var wake = Volatile.Read(ref _wake);
@@ -63,5 +81,9 @@ internal sealed class LiveSignal : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _connection?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _woken.Dispose();
+        return _connection?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
 }
