@@ -92,9 +92,12 @@ internal sealed partial class RebuildSql
     /// </summary>
     public static string BackfillHeads(string eventsTable, bool hashed)
     {
-        var heads = Dialect.Heads(eventsTable);
-        return Dialect.HeadsFromLog(eventsTable, heads, hashed,
-            $"""NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(heads)} h WHERE h."record_id" = e."parent_id")""") +
+        var (events, heads) = (SqlIdentifier.Quote(eventsTable), SqlIdentifier.Quote(Dialect.Heads(eventsTable)));
+        // The headless records are found once, from their first events (a scan of the (parent_id, seq) index), not
+        // by probing the heads for every event.
+        return Dialect.HeadsFromLog(eventsTable, Dialect.Heads(eventsTable), hashed,
+            $"""e."parent_id" IN (SELECT x."parent_id" FROM {events} x WHERE x."seq" = 1 """ +
+            $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = x."parent_id"))""") +
             "\nON CONFLICT (\"record_id\") DO NOTHING";
     }
 
