@@ -33,14 +33,18 @@ public sealed partial class Follower
                 total += batch.Count;
                 more |= batch.Count == _options.BatchSize;
             }
+            // A rebuild waiting for this follower to step aside should not wait for a whole catch-up.
+            more &= Volatile.Read(ref _pause) is null;
         }
-        await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        if (_live) StartFlush(ct);
+        else await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         return total;
     }
 
     /// <summary>Commits every cursor that moved past its stored checkpoint (a plain handler's pending checkpoints).</summary>
     private async Task FlushCheckpointsAsync(CancellationToken ct)
     {
+        await ObserveFlushAsync(wait: true).ConfigureAwait(false);
         foreach (var (table, cursor) in _cursors.ToList())
         {
             if (cursor == _checkpoints[table]) continue;
@@ -165,8 +169,12 @@ public sealed partial class Follower
         }
         if (done > 0) _cursors[table] = Advance(_cursors[table], events[offset + done - 1], done);
         // The events before a failure are committed at once: a stop leaves the checkpoint right before the failing one.
-        if (error is not null || System.Diagnostics.Stopwatch.GetElapsedTime(_checkpointedAt) >= _options.CheckpointInterval)
-            await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        if (error is not null) await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        else if (System.Diagnostics.Stopwatch.GetElapsedTime(_checkpointedAt) >= _options.CheckpointInterval)
+        {
+            if (_live) StartFlush(ct);
+            else await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        }
         return new BatchResult(done, done, error);
     }
 
@@ -181,15 +189,8 @@ public sealed partial class Follower
         Cursor target, CancellationToken ct)
     {
         var asked = System.Diagnostics.Stopwatch.GetTimestamp();
-        var renewed = await connection.ExecuteAsync(new CommandDefinition(Sql.RenewLease,
-            new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, tx, cancellationToken: ct)).ConfigureAwait(false);
         var old = _checkpoints[table];
-        var moved = renewed == 0 ? 0 : await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
-        {
-            name = Name, events_table = table, tx_id = target.TxId, position = target.Position, count = target.Processed - old.Processed,
-            old_tx_id = old.TxId, old_position = old.Position,
-        }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        if (moved == 0)
+        if (!await RenewAndAdvanceAsync(connection, tx, table, old, target, ct).ConfigureAwait(false))
         {
             await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
             _leaseHeld = false;
@@ -198,7 +199,81 @@ public sealed partial class Follower
         await tx.CommitAsync(ct).ConfigureAwait(false);
         _cursors[table] = _checkpoints[table] = target;
         _committed += target.Processed - old.Processed;
-        _leaseRenewedAt = _checkpointedAt = asked;
+        _checkpointedAt = asked;
+        Volatile.Write(ref _leaseRenewedAt, asked);
+    }
+
+    /// <summary>
+    /// Live, with a plain handler: commits the pending checkpoints beside the delivery loop, so the loop never waits
+    /// for the write lock (SQLite) or a WAL flush while events arrive. One commit at a time; a later call while
+    /// one runs does nothing (the next one takes the newer cursors). Its failure surfaces in the loop.
+    /// </summary>
+    private void StartFlush(CancellationToken ct)
+    {
+        if (!_flushing.IsCompleted) return;
+        if (_flushing.IsFaulted) return;
+        var targets = _cursors.Where(c => c.Value != _checkpoints[c.Key]).ToList();
+        if (targets.Count == 0) return;
+        _flushing = Task.Run(() => CommitBesideAsync(targets, ct), CancellationToken.None);
+    }
+
+    private async Task CommitBesideAsync(List<KeyValuePair<string, Cursor>> targets, CancellationToken ct)
+    {
+        foreach (var (table, target) in targets)
+        {
+            var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+            await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
+            var old = _checkpoints[table];
+            if (!await RenewAndAdvanceAsync(connection, tx, table, old, target, ct).ConfigureAwait(false))
+            {
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                throw new FollowerLeaseLostException(Name);
+            }
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+            _checkpoints[table] = target;
+            Interlocked.Add(ref _committed, target.Processed - old.Processed);
+            _checkpointedAt = asked;
+            Volatile.Write(ref _leaseRenewedAt, asked);
+        }
+    }
+
+    /// <summary>
+    /// Waits for (or, without <paramref name="wait"/>, only looks at a finished) checkpoint commit running beside the
+    /// loop, and rethrows its failure: a lost lease or a database error is handled where the loop handles its own.
+    /// </summary>
+    private async Task ObserveFlushAsync(bool wait)
+    {
+        var flushing = _flushing;
+        if (flushing.IsCompleted is false && !wait) return;
+        _flushing = Task.CompletedTask;
+        await flushing.ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for a commit running beside the loop and ignores its outcome (the lease is being dropped anyway).</summary>
+    private async Task SettleFlushAsync()
+    {
+        try
+        {
+            await ObserveFlushAsync(wait: true).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FollowerLeaseLostException or DbException or OperationCanceledException)
+        {
+            Report($"Follower {Name}: a checkpoint commit did not complete ({e.Message}); those events are delivered again.");
+        }
+    }
+
+    /// <summary>In the checkpoint's transaction: renews the lease and moves the cursor from <paramref name="old"/>; false when either is no longer ours.</summary>
+    private async Task<bool> RenewAndAdvanceAsync(DbConnection connection, DbTransaction tx, string table, Cursor old, Cursor target,
+        CancellationToken ct)
+    {
+        var renewed = await connection.ExecuteAsync(new CommandDefinition(Sql.RenewLease,
+            new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        return renewed > 0 && await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
+        {
+            name = Name, events_table = table, tx_id = target.TxId, position = target.Position, count = target.Processed - old.Processed,
+            old_tx_id = old.TxId, old_position = old.Position,
+        }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0;
     }
 
     private async Task RecordFailureAsync(FollowedEvent followed, int attempts, Exception error, CancellationToken ct)

@@ -28,7 +28,14 @@ public sealed partial class Follower
     private bool _leaseHeld;
     private long _committed;
     private volatile FollowerState _state = FollowerState.Stopped;
+    private volatile string? _holder;
     private int _running;
+    // Set while a rebuild in this process has asked the running loop to step aside (see PauseAsync).
+    private Pause? _pause;
+    private LiveSignal? _signal;
+    // Inside RunAsync with a plain handler: checkpoints commit beside the delivery loop (_flushing).
+    private bool _live;
+    private Task _flushing = Task.CompletedTask;
 
     /// <summary>A follower whose handler works outside the checkpoint's transaction: each event arrives at least once.</summary>
     public Follower(FollowerOptions options, Func<FollowedEvent, CancellationToken, Task> handler)
@@ -61,8 +68,30 @@ public sealed partial class Follower
     /// <summary>The follower's name.</summary>
     public string Name => _options.Name;
 
-    /// <summary>What this instance is doing now.</summary>
-    public FollowerState State => _state;
+    /// <summary>
+    /// What this instance is doing now. <see cref="FollowerState.Running"/> only while it holds the lease by its own
+    /// clock: an instance whose lease lapsed unrenewed (a handler slower than the lease) reports
+    /// <see cref="FollowerState.Standby"/>, since another instance may hold it by then.
+    /// </summary>
+    public FollowerState State
+    {
+        get
+        {
+            var state = _state;
+            return state == FollowerState.Running && !LeaseValid ? FollowerState.Standby : state;
+        }
+    }
+
+    /// <summary>This instance's lease token, as <see cref="FollowerStatus.Owner"/> shows it while it holds the lease.</summary>
+    public string InstanceId => _owner;
+
+    /// <summary>
+    /// The lease token of the instance holding the follower, as this one last saw it: its own <see cref="InstanceId"/>
+    /// while running, another's while on standby, null when not known (or nobody holds it).
+    /// </summary>
+    public string? Holder => State == FollowerState.Running ? _owner : _state == FollowerState.Standby ? _holder : null;
+
+    private bool LeaseValid => _leaseHeld && Stopwatch.GetElapsedTime(Volatile.Read(ref _leaseRenewedAt)) < _options.LeaseDuration;
 
     private SpectorStore Store => _options.Logs[0].Store;
 
@@ -113,18 +142,56 @@ public sealed partial class Follower
     /// backoff everywhere) while another process holding the lease keeps this one on standby. Throws
     /// <see cref="FollowerFailedException"/> when the handler keeps failing on one event.
     /// </summary>
-    public async Task RunAsync(CancellationToken cancellationToken = default)
+    public Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        if (Store.Dialect != SqlDialect.Sqlite) return RunLoopAsync(null, cancellationToken);
+        // Microsoft.Data.Sqlite works synchronously, and writers waiting for SQLite's write lock block their threads:
+        // under many writers the thread pool starves and a loop that needs a pool thread after every poll lags by
+        // seconds. On a thread of its own, with blocking waits, the loop needs none (its SQLite calls complete inline).
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                RunLoopAsync(LiveSignal.Blocking(_options.Log), cancellationToken).GetAwaiter().GetResult();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"Spector follower {Name}",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private async Task RunLoopAsync(LiveSignal? blocking, CancellationToken cancellationToken)
     {
         EnterRun();
+        Store.Followers.Add(this);
         try
         {
-            await using var signal = await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
+            await using var signal = blocking ??
+                await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
+            _signal = signal;
+            _live = !_transactional;
             var idle = _options.MinPollInterval;
             while (!cancellationToken.IsCancellationRequested)
             {
                 long delivered;
                 try
                 {
+                    await ObserveFlushAsync(wait: false).ConfigureAwait(false);
+                    if (Volatile.Read(ref _pause) is { } pause)
+                    {
+                        await StepAsideAsync(pause, cancellationToken).ConfigureAwait(false);
+                        idle = _options.MinPollInterval;
+                        continue;
+                    }
                     if (!await HoldLeaseAsync(cancellationToken).ConfigureAwait(false))
                     {
                         _state = FollowerState.Standby;
@@ -137,6 +204,7 @@ public sealed partial class Follower
                 catch (FollowerLeaseLostException e)
                 {
                     Report(e.Message);
+                    _leaseHeld = false;
                     _state = FollowerState.Standby;
                     continue;
                 }
@@ -149,7 +217,9 @@ public sealed partial class Follower
                     continue;
                 }
                 idle = delivered > 0 ? _options.MinPollInterval : TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, _options.MaxPollInterval.Ticks));
-                if (await signal.WaitAsync(idle, cancellationToken).ConfigureAwait(false)) idle = _options.MinPollInterval;
+                // Never sleep past the lease's renewal point: a lapsed lease would hand the follower to a standby.
+                var wait = TimeSpan.FromTicks(Math.Min(idle.Ticks, _options.LeaseDuration.Ticks / 3));
+                if (await signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false)) idle = _options.MinPollInterval;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -157,6 +227,24 @@ public sealed partial class Follower
         }
         finally
         {
+            Store.Followers.Remove(this);
+            _signal = null;
+            await SettleFlushAsync().ConfigureAwait(false);
+            _live = false;
+            // What was delivered is committed on the way out, so a restart does not deliver it again.
+            if (_leaseHeld && _state != FollowerState.Failed)
+            {
+                try
+                {
+                    await FlushCheckpointsAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is FollowerLeaseLostException or DbException)
+                {
+                    Report($"Follower {Name}: the last checkpoint did not commit ({e.Message}); those events are delivered again.");
+                }
+            }
+            // A rebuild waiting for this loop to step aside need not wait: a stopped follower holds nothing.
+            Volatile.Read(ref _pause)?.SteppedAside.TrySetResult();
             await LeaveRunAsync().ConfigureAwait(false);
         }
     }
@@ -235,6 +323,19 @@ public sealed partial class Follower
     {
         try
         {
+            await ReleaseLeaseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_state != FollowerState.Failed) _state = FollowerState.Stopped;
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    private async Task ReleaseLeaseAsync()
+    {
+        try
+        {
             if (_leaseHeld)
             {
                 await using var connection = await Store.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
@@ -249,8 +350,6 @@ public sealed partial class Follower
         finally
         {
             _leaseHeld = false;
-            if (_state != FollowerState.Failed) _state = FollowerState.Stopped;
-            Volatile.Write(ref _running, 0);
         }
     }
 
@@ -270,10 +369,14 @@ public sealed partial class Follower
         {
             if (_leaseHeld) Report($"Follower {Name} lost its lease to another process.");
             _leaseHeld = false;
+            _holder = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(Sql.ReadHolder, new { name = Name },
+                cancellationToken: ct)).ConfigureAwait(false);
             return false;
         }
         if (!_leaseHeld)
         {
+            // A commit still running beside the loop would write checkpoints over the ones read here.
+            await SettleFlushAsync().ConfigureAwait(false);
             var positions = await ReadPositionsAsync(connection, null, ct).ConfigureAwait(false);
             var missing = _tables.FirstOrDefault(t => !positions.ContainsKey(t.Shard.Table)).Shard;
             if (missing is not null)
@@ -284,7 +387,8 @@ public sealed partial class Follower
             Report($"Follower {Name} took the lease.");
         }
         _leaseHeld = true;
-        _leaseRenewedAt = asked;
+        _holder = _owner;
+        Volatile.Write(ref _leaseRenewedAt, asked);
         return true;
     }
 

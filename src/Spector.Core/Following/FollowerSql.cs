@@ -50,9 +50,13 @@ internal abstract class FollowerSql
         WHERE "name" = @name AND ("owner" IS NULL OR "owner" = @owner OR "lease_expires_at" < {NowMs})
         """;
 
-    /// <summary>Renews a lease still ours (a taken-over lease changes nothing) and clears a recorded failure.</summary>
+    /// <summary>
+    /// Renews a lease still ours (a taken-over lease changes nothing) and clears a recorded failure: it runs with
+    /// every checkpoint commit, so a follower that moved on has recovered.
+    /// </summary>
     public string RenewLease => $"""
-        UPDATE "{FollowersTable}" SET "lease_expires_at" = {NowMs} + @lease_ms, "failed_event_id" = NULL, "failed_attempts" = 0
+        UPDATE "{FollowersTable}" SET "lease_expires_at" = {NowMs} + @lease_ms, "last_error" = NULL, "failed_event_id" = NULL,
+            "failed_attempts" = 0
         WHERE "name" = @name AND "owner" = @owner
         """;
 
@@ -62,6 +66,9 @@ internal abstract class FollowerSql
         UPDATE "{FollowersTable}" SET "last_error" = @error, "failed_event_id" = @event_id, "failed_attempts" = @attempts
         WHERE "name" = @name
         """;
+
+    /// <summary>The owner of a lease that has not lapsed, or no row.</summary>
+    public string ReadHolder => $"""SELECT "owner" FROM "{FollowersTable}" WHERE "name" = @name AND "lease_expires_at" >= {NowMs}""";
 
     public string ReadPositions => $"""SELECT "events_table", "tx_id", "position", "processed" FROM "{PositionsTable}" WHERE "name" = @name""";
 

@@ -55,3 +55,29 @@ public sealed class FollowerFailedException : SpectorException
 
 /// <summary>Another process took the follower's lease; this one stopped delivering and went to standby.</summary>
 internal sealed class FollowerLeaseLostException(string follower) : Exception($"Follower {follower} lost its lease to another process.");
+
+/// <summary>
+/// A follower's lease is held by an instance this operation cannot pause (another process, or another store object
+/// in this one), so it did not start rather than wait for it.
+/// </summary>
+public sealed class FollowerBusyException : SpectorException
+{
+    internal FollowerBusyException(string follower, string table, string? holder, TimeSpan leaseDuration)
+        : base(holder is null
+                ? $"Follower {follower} could not take its lease: it has no row (call MigrateAsync first) or another instance took it meanwhile."
+                : $"Follower {follower} is held by instance {holder}, which does not run on this store object (another process, or " +
+                  "another SpectorStore in this one). Stop that instance and try again: a stopped follower releases its lease at " +
+                  $"once, a crashed one lets it lapse within {leaseDuration.TotalSeconds:0.#} s. A follower running on this store " +
+                  "object is paused for the rebuild instead.",
+            table, null, null)
+    {
+        Follower = follower;
+        Holder = holder;
+    }
+
+    /// <summary>The follower whose lease is taken.</summary>
+    public string Follower { get; }
+
+    /// <summary>The lease token (<see cref="Spector.Follower.InstanceId"/>) of the instance holding it, when known.</summary>
+    public string? Holder { get; }
+}

@@ -154,7 +154,11 @@ public sealed class EventLog
     /// <summary>The default store, or null when none is set.</summary>
     internal SpectorStore? DefaultStore => _store;
 
-    /// <summary>Sets the default store.</summary>
+    /// <summary>
+    /// Sets the default store: operations given no session or store run against it. The generated
+    /// <c>UseSqlite</c>/<c>UsePostgres</c> call this with a new store each time; to share one store object between
+    /// several events tables (which a follower across them requires), create it once and pass it to each log.
+    /// </summary>
     public void Use(SpectorStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
 
     /// <summary>The name of a stored action code, or null when the code is unknown.</summary>

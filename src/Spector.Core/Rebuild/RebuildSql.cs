@@ -86,10 +86,28 @@ internal sealed partial class RebuildSql
         ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0"
         : $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";
 
-    /// <summary>The type's record ids in one events table not built yet, in id order.</summary>
+    /// <summary>
+    /// Heads for the records of one events table that have events but no head yet (written around Spector, by raw
+    /// SQL or an import tool; the write path adds theirs on their first write), so the listing below misses none.
+    /// </summary>
+    public static string BackfillHeads(string eventsTable, bool hashed)
+    {
+        var (events, heads) = (SqlIdentifier.Quote(eventsTable), SqlIdentifier.Quote(Dialect.Heads(eventsTable)));
+        // The headless records are found once, from their first events (a scan of the (parent_id, seq) index), not
+        // by probing the heads for every event.
+        return Dialect.HeadsFromLog(eventsTable, Dialect.Heads(eventsTable), hashed,
+            $"""e."parent_id" IN (SELECT x."parent_id" FROM {events} x WHERE x."seq" = 1 """ +
+            $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = x."parent_id"))""") +
+            "\nON CONFLICT (\"record_id\") DO NOTHING";
+    }
+
+    /// <summary>
+    /// The type's live record ids in one events table not built yet, in id order, from the table's heads (one row
+    /// per record, deleted ones flagged): a deleted record has no row to build.
+    /// </summary>
     public string PendingIds(string eventsTable) =>
-        $"""SELECT e."parent_id" FROM {SqlIdentifier.Quote(eventsTable)} e WHERE e."schema" = @schema AND e."seq" = 1 """ +
-        $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = e."parent_id") ORDER BY e."parent_id" """;
+        $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """ +
+        $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
 
     /// <summary>The type's records with an event after the horizon.</summary>
     public string ChangedIds(string eventsTable) => Postgres

@@ -78,7 +78,8 @@ public static class RecordTables
         var dialect = Dialect.For(store);
         var sql = new RebuildSql(table, store.Dialect);
 
-        // Phase 1: the table beside, and the horizon every later write is measured against (kept for a resume).
+        // Phase 1: the table beside, the horizon every later write is measured against (kept for a resume), and heads
+        // for records imported around Spector.
         Dictionary<string, (long TxId, long Position)> horizon;
         bool resumed;
         await using (var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false))
@@ -104,11 +105,14 @@ public static class RecordTables
                 }
             }
             await connection.ExecuteAsync(new CommandDefinition(sql.CreateBeside, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+            foreach (var shard in log.Shards)
+                await connection.ExecuteAsync(new CommandDefinition(RebuildSql.BackfillHeads(shard.Table, log.Hashed), transaction: tx,
+                    cancellationToken: ct)).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
         }
         options.Log?.Invoke($"Rebuilding {table.Name} from {log.Table}{(resumed ? ", resuming" : "")}.");
 
-        // Phase 2: every record not built yet, in parallel batches, each batch replayed outside a transaction and
+        // Phase 2: every live record not built yet (listed from the heads), in parallel batches, each batch replayed outside a transaction and
         // written in a short one.
         var batches = new List<(EventShard Shard, List<Guid> Ids)>();
         long total = 0;

@@ -66,6 +66,8 @@ internal static class WriteTransaction
         await using var tx = await lease.Dialect.BeginWriteAsync(lease.Connection, ct).ConfigureAwait(false);
         var value = await attempt(lease.Connection, tx, lease.Dialect).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
+        // Followers of this log in this process need not wait for their next poll.
+        (session?.Store ?? log.Store).Followers.Appended(log);
         return value;
     }
 }

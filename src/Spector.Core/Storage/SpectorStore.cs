@@ -30,6 +30,9 @@ public abstract class SpectorStore
     /// <summary>Runs operations against this store, each on a connection of its own (also what the implicit conversion gives).</summary>
     public SpectorSession Session { get; }
 
+    /// <summary>The followers running on this store object (a rebuild pauses its own process's follower through it).</summary>
+    internal FollowerRegistry Followers { get; } = new();
+
     /// <summary>Opens a connection; the caller disposes it.</summary>
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default);
 }

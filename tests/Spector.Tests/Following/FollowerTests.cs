@@ -139,7 +139,38 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         Assert.That(delivered, Is.EqualTo(counters.Select(c => c.Id)), "it resumes at the failed event, skipping nothing");
         status = await follower.ReadStatusAsync();
         Assert.That(status.FailedEventId, Is.Null);
-        Assert.That(status.LastError, Does.Contain("projection store is down"), "the last error stays for the record");
+        Assert.That(status.FailedAttempts, Is.EqualTo(0));
+        Assert.That(status.LastError, Is.Null, "a follower that moved past the event has recovered");
+    }
+
+    [Test]
+    public async Task A_live_follower_that_recovers_from_a_flaky_handler_clears_its_last_error()
+    {
+        var counters = new List<Counter>();
+        for (var i = 0; i < 4; i++) counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
+        var failures = 0;
+        var delivered = new ConcurrentQueue<Guid>();
+        var name = NewName();
+        var follower = new Follower(Options(name) with { MaxAttempts = 5 }, (e, _) =>
+        {
+            if (e.RecordId == counters[1].Id && Interlocked.Increment(ref failures) <= 2) throw new TimeoutException("flaky");
+            delivered.Enqueue(e.RecordId);
+            return Task.CompletedTask;
+        });
+        await follower.MigrateAsync();
+        using var stop = new CancellationTokenSource();
+        var running = follower.RunAsync(stop.Token);
+        await WaitForAsync(() => delivered.Count == 4);
+        await Counter.InsertAsync(new Attrs { ["name"] = "later" });
+        await WaitForAsync(async () => (await follower.ReadStatusAsync()).LagEvents == 0);
+        var status = await follower.ReadStatusAsync();
+        stop.Cancel();
+        await running;
+        Assert.That(failures, Is.EqualTo(3));
+        Assert.That(status.LastError, Is.Null, "the error of two failed attempts is gone once the event went through");
+        Assert.That(status.FailedEventId, Is.Null);
+        Assert.That(status.FailedAttempts, Is.EqualTo(0));
+        Assert.That(delivered, Has.Count.EqualTo(5));
     }
 
     [Test]
@@ -203,6 +234,47 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         Assert.That(await CountAsync("seen_events", "\"instance\" = 2"), Is.EqualTo(10));
         await using var check = await OpenAsync();
         Assert.That(await check.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT \"event_id\") FROM \"seen_events\""), Is.EqualTo(40));
+    }
+
+    [Test]
+    public async Task Of_two_instances_only_the_lease_holder_reports_running_and_the_other_names_it_even_with_long_idle_polls()
+    {
+        var name = NewName();
+        // Idle polls three times as long as the lease: an instance that slept through its renewal lost the lease
+        // to the standby while still reporting Running.
+        var options = Options(name) with { LeaseDuration = TimeSpan.FromSeconds(1), MaxPollInterval = TimeSpan.FromSeconds(3) };
+        var first = new Follower(options, (_, _) => Task.CompletedTask);
+        var second = new Follower(options, (_, _) => Task.CompletedTask);
+        await first.MigrateAsync();
+        using var stop = new CancellationTokenSource();
+        var runFirst = first.RunAsync(stop.Token);
+        await WaitForAsync(() => first.State == FollowerState.Running);
+        var runSecond = second.RunAsync(stop.Token);
+        await WaitForAsync(() => second.State == FollowerState.Standby);
+
+        var both = 0;
+        var takeovers = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var wasFirst = true;
+        while (clock.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            var (a, b) = (first.State, second.State);
+            if (a == FollowerState.Running && b == FollowerState.Running) both++;
+            if (b == FollowerState.Running && wasFirst) takeovers++;
+            wasFirst = a == FollowerState.Running;
+            await Task.Delay(5);
+        }
+        Assert.That(both, Is.EqualTo(0), "two instances never both report Running");
+        Assert.That(takeovers, Is.EqualTo(0), "an idle holder renews its lease in time: the standby never takes over");
+        Assert.That(first.State, Is.EqualTo(FollowerState.Running));
+        Assert.That(first.Holder, Is.EqualTo(first.InstanceId));
+        Assert.That(second.State, Is.EqualTo(FollowerState.Standby));
+        Assert.That(second.Holder, Is.EqualTo(first.InstanceId), "the standby names the holder");
+        Assert.That((await second.ReadStatusAsync()).Owner, Is.EqualTo(first.InstanceId));
+        stop.Cancel();
+        await Task.WhenAll(runFirst, runSecond);
+        Assert.That(first.State, Is.EqualTo(FollowerState.Stopped));
+        Assert.That(second.Holder, Is.Null, "a stopped instance knows of no holder");
     }
 
     [Test]
