@@ -71,6 +71,28 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task As_of_with_savepoints_sees_a_delete_after_the_savepoint_and_no_record_of_another_type()
+    {
+        var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
+        for (var i = 1; i <= 12; i++) wallet = await wallet.DepositAsync(i, $"d{i}");
+        await Task.Delay(2);
+        await wallet.DeleteAsync();
+        var events = await Wallet.AllEventsAsync(wallet.Id);
+        Assert.That(events.Select(e => e.Action), Has.Exactly(1).EqualTo("savepoint"));
+        var deleted = events[^1];
+        Assert.That(deleted.Action, Is.EqualTo("delete"));
+
+        Assert.That(await Wallet.GetAsOfAsync(wallet.Id, deleted.InsertedAt), Is.Null, "deleted after its savepoint");
+        Assert.That(await Wallet.GetAsOfAsync(wallet.Id, DateTimeOffset.MaxValue), Is.Null);
+        var before = await Wallet.GetAsOfAsync(wallet.Id, deleted.InsertedAt - OneMicrosecond);
+        Assert.That((before!.Balance, before.Deposits, before.Memos.Count), Is.EqualTo((78m, 12, 12)));
+
+        // A record of another schema of the same table is no Wallet, at any instant.
+        var account = await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "Bob" });
+        Assert.That(await Wallet.GetAsOfAsync(account.Id, DateTimeOffset.MaxValue), Is.Null);
+    }
+
+    [Test]
     public async Task All_events_in_a_time_range_are_half_open_and_an_inverted_range_is_refused()
     {
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
