@@ -142,6 +142,32 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Changes_report_a_field_back_at_its_default_and_hand_out_copies_no_other_change_shares()
+    {
+        var due = new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.FromHours(2));
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m", ["tags"] = new JsonArray("a") });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due, ["tags"] = new JsonArray("a", "b") });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = null, ["tags"] = new JsonArray() });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due.ToOffset(TimeSpan.Zero) });   // the same instant
+
+        var changes = await Memo.ChangesAsync(memo.Id);
+
+        Assert.That(changes[1].Changes.Select(f => f.Key), Is.EqualTo(new[] { "due_at", "tags" }), "declaration order");
+        var cleared = changes[2].Changes.ToDictionary(f => f.Key);
+        Assert.That(cleared.Keys, Is.EquivalentTo(new[] { "due_at", "tags" }), "back at their defaults");
+        Assert.That((cleared["due_at"].BeforeAs<DateTimeOffset?>(), cleared["due_at"].After), Is.EqualTo((due, (object?)null)));
+        Assert.That(cleared["tags"].After, Is.Empty);
+        Assert.That(changes[3].Changes.Single().Before, Is.Null, "set again from its default");
+        Assert.That(changes[4].Changes, Is.Empty, "an equal instant in another offset is no change");
+
+        // Editing a list one change hands out leaves every other change as it was.
+        ((List<string>)changes[1].Changes.Single(f => f.Key == "tags").After!).Add("edited");
+        Assert.That(cleared["tags"].Before, Is.EqualTo(new List<string> { "a", "b" }));
+        Assert.That(changes[1].Changes.Single(f => f.Key == "tags").Before, Is.EqualTo(new List<string> { "a" }));
+    }
+
+    [Test]
     public async Task Changes_skip_savepoints_and_follow_a_tabled_record()
     {
         var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
