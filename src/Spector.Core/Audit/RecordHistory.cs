@@ -37,8 +37,8 @@ internal static class RecordHistory
         command.CommandText = sql;
         EventReader.AddParameter(command, "parent_id", id);
         EventReader.AddParameter(command, "schema", schema);
-        if (from is { } start) EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(start));
-        if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(end));
+        if (from is { } start) EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(TimeRange.Bound(start)));
+        if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(TimeRange.Bound(end)));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -136,9 +136,32 @@ internal static class RecordHistory
     }
 }
 
-/// <summary>Checks of the time ranges audit reads take.</summary>
+/// <summary>Checks of the time ranges audit reads take, and their bounds at the microsecond the databases store.</summary>
 internal static class TimeRange
 {
+    /// <summary>
+    /// A range's bound (<c>inserted_at &gt;= from</c>, <c>inserted_at &lt; to</c>) as the first whole microsecond at
+    /// or after it: stored times are whole microseconds, so an event lies before a bound with finer ticks exactly
+    /// when it lies before that microsecond (truncating would take in the event of the microsecond before).
+    /// </summary>
+    public static DateTimeOffset Bound(DateTimeOffset instant)
+    {
+        var extra = instant.UtcTicks % TicksPerMicrosecond;
+        if (extra == 0) return instant;
+        var up = TicksPerMicrosecond - extra;
+        return instant.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - up ? instant : instant.AddTicks(up);
+    }
+
+    /// <summary>An as-of instant (<c>inserted_at &lt;= at</c>) as the whole microsecond at or before it.</summary>
+    public static DateTimeOffset AtOrBefore(DateTimeOffset instant)
+    {
+        var extra = instant.UtcTicks % TicksPerMicrosecond;
+        if (extra < 0) extra += TicksPerMicrosecond;
+        return extra == 0 ? instant : instant.AddTicks(-extra);
+    }
+
+    private const long TicksPerMicrosecond = 10;
+
     /// <summary>A range whose start lies after its end is a mistake, not an empty answer.</summary>
     public static void Check(DateTimeOffset? from, DateTimeOffset? to)
     {

@@ -31,8 +31,8 @@ internal sealed class TimelineSql
         if (query.RecordId is { } record) Add("\"parent_id\" = @parent_id", "parent_id", record);
         if (query.Schema is { } schema) Add("\"schema\" = @schema", "schema", schema);
         if (query.Action is { } action) Add("\"action\" = @action", "action", ActionCode(log, action));
-        if (query.From is { } from) Add("\"inserted_at\" >= @from", "from", dialect.Timestamp(from));
-        if (query.To is { } to) Add("\"inserted_at\" < @to", "to", dialect.Timestamp(to));
+        if (query.From is { } from) Add("\"inserted_at\" >= @from", "from", dialect.Timestamp(TimeRange.Bound(from)));
+        if (query.To is { } to) Add("\"inserted_at\" < @to", "to", dialect.Timestamp(TimeRange.Bound(to)));
         if (query.CausedBy is { } root)
         {
             if (chain is null) AddCausationChain(t, dialect, root);

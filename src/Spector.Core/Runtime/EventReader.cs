@@ -47,7 +47,7 @@ internal static class EventReader
         };
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
-        if (asOf is { } instant) AddParameter(command, "as_of", dialect.Timestamp(instant));
+        if (asOf is { } instant) AddParameter(command, "as_of", dialect.Timestamp(TimeRange.AtOrBefore(instant)));
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         if (backwards) return await ReplayBackFromAsOfAsync(type, reader, id, ct).ConfigureAwait(false);

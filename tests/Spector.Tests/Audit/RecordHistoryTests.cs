@@ -113,6 +113,32 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Range_bounds_finer_than_a_microsecond_compare_as_the_instants_they_are()
+    {
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "edge" });
+        var t = (await Memo.AllEventsAsync(memo.Id)).Single().InsertedAt;
+        var justAfter = t.AddTicks(1);
+        var justBefore = t.AddTicks(-1);
+
+        Assert.That(await Memo.AllEventsAsync(memo.Id, justAfter, null), Is.Empty, "t < from");
+        Assert.That(await Memo.AllEventsAsync(memo.Id, null, justAfter), Has.Count.EqualTo(1), "t < to");
+        Assert.That(await Memo.AllEventsAsync(memo.Id, justBefore, null), Has.Count.EqualTo(1), "from < t");
+        Assert.That(await Memo.AllEventsAsync(memo.Id, null, justBefore), Is.Empty, "to < t");
+        // Adjacent windows split at an instant with 100 ns ticks share no event.
+        Assert.That((await Memo.AllEventsAsync(memo.Id, null, justAfter)).Count +
+                    (await Memo.AllEventsAsync(memo.Id, justAfter, null)).Count, Is.EqualTo(1));
+
+        var audit = AppEvents.Log.Audit;
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justAfter })).Events, Is.Empty);
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justAfter })).Events, Has.Count.EqualTo(1));
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justBefore })).Events, Has.Count.EqualTo(1));
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justBefore })).Events, Is.Empty);
+
+        Assert.That(await Memo.GetAsOfAsync(memo.Id, justBefore), Is.Null);
+        Assert.That(await Memo.GetAsOfAsync(memo.Id, justAfter), Is.Not.Null);
+    }
+
+    [Test]
     public async Task Changes_list_each_event_with_the_typed_fields_it_changed_and_who_changed_them()
     {
         Memo memo;
