@@ -12,9 +12,9 @@ internal static class CausationChain
     public static async Task<IReadOnlyCollection<string>> MembersAsync(EventLog log, ConnectionLease lease, string root,
         CancellationToken ct)
     {
-        var rootText = Guid.TryParse(root, out var rootId) ? rootId.ToString("D") : root;
-        var members = new HashSet<string>(StringComparer.Ordinal) { rootText };
-        var frontier = new List<string> { rootText };
+        // The root as written and canonical, as the recursive query in one table starts (TimelineSql).
+        var members = new HashSet<string>(StringComparer.Ordinal) { ContextText.CanonicalGuid(root)!, root };
+        var frontier = members.ToList();
         var postgres = lease.Dialect.Kind == SqlDialect.PostgreSql;
         while (frontier.Count > 0)
         {

@@ -40,6 +40,10 @@ internal static class ContextText
         return value;
     }
 
+    /// <summary>A GUID in any spelling as lowercase hyphenated text; any other text as it is.</summary>
+    public static string? CanonicalGuid(string? value) =>
+        value is not null && Guid.TryParse(value, out var guid) ? guid.ToString("D") : value;
+
     /// <summary>A W3C trace id (32) or span id (16): lowercase hex, not all zeros.</summary>
     public static string? CheckHex(string? value, string what, int length, string parameter)
     {

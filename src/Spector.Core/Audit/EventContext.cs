@@ -34,12 +34,15 @@ public sealed record EventContext
 
     /// <summary>
     /// The event or message that caused this write: an event id (<see cref="Guid"/> text, see
-    /// <see cref="SpectorContext.CausedBy(StoredEvent)"/>) or the id of a request or message.
+    /// <see cref="SpectorContext.CausedBy(StoredEvent)"/>) or the id of a request or message. A GUID in any
+    /// spelling (upper case, braces, no hyphens) is stored lowercase and hyphenated, the form event ids are
+    /// matched in, so a causation chain finds it however it was written.
     /// </summary>
     public string? CausationId
     {
         get;
-        init => field = ContextText.Check(value, "causation id", MaxIdLength, nameof(CausationId));
+        init => field = ContextText.CanonicalGuid(
+            ContextText.Check(value, "causation id", MaxIdLength, nameof(CausationId)));
     }
 
     /// <summary>Why the change was made, in the user's words.</summary>

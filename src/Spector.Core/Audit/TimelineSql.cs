@@ -96,16 +96,18 @@ internal sealed class TimelineSql
     {
         // Event ids as text: PostgreSQL's uuid::text is lowercase; Microsoft.Data.Sqlite stores them uppercase.
         var idText = dialect.Kind == SqlDialect.PostgreSql ? "e.\"id\"::text" : "lower(e.\"id\")";
-        var rootId = Guid.TryParse(root, out var eventId) ? eventId : (Guid?)null;
-        var rootText = rootId?.ToString("D") ?? root;
-        _with = "WITH RECURSIVE \"chain\"(\"id\") AS (SELECT CAST(@root AS text) UNION " +
+        // The root as written and in the canonical form causation ids are stored in (events stored before GUIDs
+        // were made canonical keep the spelling they were given).
+        _with = "WITH RECURSIVE \"chain\"(\"id\") AS (SELECT \"column1\" FROM " +
+                "(VALUES (CAST(@root AS text)), (CAST(@root_given AS text))) AS \"roots\" UNION " +
                 $"SELECT {idText} FROM {table} e JOIN \"chain\" c ON e.\"causation_id\" = c.\"id\") ";
-        _parameters.Add(("root", rootText));
+        _parameters.Add(("root", ContextText.CanonicalGuid(root)!));
+        _parameters.Add(("root_given", root));
         var members = "\"causation_id\" IN (SELECT \"id\" FROM \"chain\")";
-        if (rootId is { } id)
+        if (Guid.TryParse(root, out var rootId))
         {
             _conditions.Add($"({members} OR \"id\" = @root_id)");
-            _parameters.Add(("root_id", id));
+            _parameters.Add(("root_id", rootId));
         }
         else
         {
