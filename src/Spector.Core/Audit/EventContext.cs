@@ -69,8 +69,30 @@ public sealed record EventContext
     }
 
     /// <summary>Extra data merged into the event's <c>metadata</c> column (its keys win over none; the hook's over
-    /// its).</summary>
-    public JsonObject? Metadata { get; init; }
+    /// its). The context keeps its own copy: changing the object given here afterwards changes nothing stored.</summary>
+    /// <exception cref="ArgumentException">A value or key cannot be stored (U+0000, a lone surrogate, a number JSON
+    /// has no form for): refused here, as the other fields are, not at every write.</exception>
+    public JsonObject? Metadata
+    {
+        get;
+        init => field = CheckedCopy(value);
+    }
+
+    private static JsonObject? CheckedCopy(JsonObject? metadata)
+    {
+        if (metadata is null) return null;
+        var copy = (JsonObject)metadata.DeepClone();
+        try
+        {
+            StoredJson.Metadata(copy);
+        }
+        catch (UnstorableValueException e)
+        {
+            throw new ArgumentException($"The context metadata cannot be stored: {e.Path} {e.Message}.",
+                nameof(Metadata), e);
+        }
+        return copy;
+    }
 
     /// <summary>True when no field is set.</summary>
     public bool IsEmpty => Actor is null && CorrelationId is null && CausationId is null && Reason is null
@@ -101,6 +123,7 @@ public sealed record EventContext
     /// </summary>
     internal static EventContext Capture(EventContext? perCall)
     {
+        // A copy of the scope's metadata: a PrepareEvent hook editing draft.Context cannot edit the scope.
         var context = (SpectorContext.Current ?? Empty).Overlay(perCall);
         if (context.TraceId is not null || Activity.Current is not { IdFormat: ActivityIdFormat.W3C } activity)
             return context;
