@@ -96,13 +96,23 @@ internal static class BucketCounter
             BucketSize.Hour => 1, BucketSize.Day => 24, BucketSize.Week => 168, _ => 24 * 28,
         };
         if (roughCount > BucketQuery.MaxBuckets + 2) throw TooMany(query);
-        var bounds = new List<DateTimeOffset> { Floor(query.From, query.Size, zone) };
-        while (bounds[^1] < query.To)
+        try
         {
-            if (bounds.Count > BucketQuery.MaxBuckets) throw TooMany(query);
-            bounds.Add(Next(bounds[^1], query.Size, zone));
+            var bounds = new List<DateTimeOffset> { Floor(query.From, query.Size, zone) };
+            while (bounds[^1] < query.To)
+            {
+                if (bounds.Count > BucketQuery.MaxBuckets) throw TooMany(query);
+                bounds.Add(Next(bounds[^1], query.Size, zone));
+            }
+            return bounds;
         }
-        return bounds;
+        catch (ArgumentOutOfRangeException e)
+        {
+            // A bucket bound past the calendar's end (or before its start) in the zone's local time.
+            throw new ArgumentException(
+                $"The {query.Size} buckets from {query.From:O} to {query.To:O} in time zone {zone.Id} reach past " +
+                $"the first or last representable instant: narrow the range.", nameof(query), e);
+        }
     }
 
     private static ArgumentException TooMany(BucketQuery query) =>

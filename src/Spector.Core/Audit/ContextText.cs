@@ -21,7 +21,7 @@ internal static class ContextText
             throw new ArgumentException($"The {what} is empty: pass null to leave it out.", parameter);
         if (value.Length > maxLength)
             throw new ArgumentException(
-                $"The {what} is {value.Length} characters long; at most {maxLength} are stored.", parameter);
+                $"The {what} is {value.Length} UTF-16 code units long; at most {maxLength} are stored.", parameter);
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];

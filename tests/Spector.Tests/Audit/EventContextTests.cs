@@ -224,7 +224,7 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     public async Task Context_that_cannot_be_stored_is_refused_before_anything_is_written()
     {
         Assert.That(() => new Actor("user", new string('x', Actor.MaxIdLength + 1)),
-            Throws.ArgumentException.With.Message.Contains("257 characters long; at most 256"));
+            Throws.ArgumentException.With.Message.Contains("257 UTF-16 code units long; at most 256"));
         Assert.That(() => new Actor("", "1"), Throws.ArgumentException.With.Message.Contains("actor type"));
         Assert.That(() => new Actor("user", "a\0b"), Throws.ArgumentException.With.Message.Contains("U+0000"));
         Assert.That(() => new Actor("user", "\ud800"), Throws.ArgumentException.With.Message.Contains("lone surrogate"));
