@@ -35,7 +35,12 @@ public sealed class AuditTrail
         while (true)
         {
             var page = await ReadAsync(query, after, StreamPageSize, session, ct).ConfigureAwait(false);
-            foreach (var e in page.Events) yield return e;
+            foreach (var e in page.Events)
+            {
+                // A cancelled stream stops at the next event, not after the page already read.
+                ct.ThrowIfCancellationRequested();
+                yield return e;
+            }
             if (!page.More) yield break;
             after = page.Last;
         }

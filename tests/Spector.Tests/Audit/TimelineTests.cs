@@ -82,6 +82,21 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_cancelled_stream_stops_at_the_next_event()
+    {
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
+        for (var i = 0; i < 5; i++) memo = await memo.RepriceAsync(i);
+        using var cancel = new CancellationTokenSource();
+        var read = 0;
+        Assert.That(async () =>
+        {
+            await foreach (var _ in Audit.TimelineAsync(new TimelineQuery()).WithCancellation(cancel.Token))
+                if (++read == 2) await cancel.CancelAsync();
+        }, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(read, Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task A_guid_causation_id_in_any_spelling_is_found_by_any_spelling_of_it()
     {
         var root = (await Memo.AllEventsAsync((await Memo.InsertAsync(new Attrs { ["title"] = "root" })).Id)).Single();
