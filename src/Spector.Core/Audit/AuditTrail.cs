@@ -96,8 +96,8 @@ public sealed class AuditTrail
     /// A page and whether another follows. On a sharded log every shard gives its first page after the key, in
     /// (time, position) order, and the pages merge by (time, shard, position).
     /// </summary>
-    private async Task<(List<StoredEvent> Events, bool More, TimelineKey Last)> ReadAsync(TimelineQuery query, TimelineKey? after,
-        int pageSize, SpectorSession? session, CancellationToken ct)
+    private async Task<(List<StoredEvent> Events, bool More, TimelineKey Last)> ReadAsync(TimelineQuery query,
+        TimelineKey? after, int pageSize, SpectorSession? session, CancellationToken ct)
     {
         await using var lease = await ConnectionLease.OpenAsync(_log, session, ct).ConfigureAwait(false);
         var chain = _log.IsSharded && query.CausedBy is { } root

@@ -27,7 +27,8 @@ internal static class CausationChain
                 // Event ids as text: PostgreSQL's uuid::text is lowercase; Microsoft.Data.Sqlite stores them uppercase.
                 command.CommandText = postgres
                     ? $"SELECT \"id\"::text FROM {t} WHERE \"causation_id\" = ANY(@causes)"
-                    : $"SELECT lower(\"id\") FROM {t} WHERE \"causation_id\" IN (SELECT \"value\" FROM json_each(@causes))";
+                    : $"SELECT lower(\"id\") FROM {t} " +
+                      "WHERE \"causation_id\" IN (SELECT \"value\" FROM json_each(@causes))";
                 EventReader.AddParameter(command, "causes",
                     postgres ? frontier.ToArray() : System.Text.Json.JsonSerializer.Serialize(frontier));
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);

@@ -69,7 +69,8 @@ public sealed record EventContext
     }
 
     /// <summary>Extra data merged into the event's <c>metadata</c> column (its keys win over none; the hook's over
-    /// its). The context keeps its own copy: changing the object given here afterwards changes nothing stored.</summary>
+    /// its). The context keeps its own copy: changing the object given here afterwards changes nothing
+    /// stored.</summary>
     /// <exception cref="ArgumentException">A value or key cannot be stored (U+0000, a lone surrogate, a number JSON
     /// has no form for): refused here, as the other fields are, not at every write.</exception>
     public JsonObject? Metadata

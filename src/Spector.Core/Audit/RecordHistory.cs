@@ -37,7 +37,8 @@ internal static class RecordHistory
         command.CommandText = sql;
         EventReader.AddParameter(command, "parent_id", id);
         EventReader.AddParameter(command, "schema", schema);
-        if (from is { } start) EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(TimeRange.Bound(start)));
+        if (from is { } start)
+            EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(TimeRange.Bound(start)));
         if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(TimeRange.Bound(end)));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -98,7 +99,8 @@ internal static class RecordHistory
     /// default), in declaration order, then those back at their default; <paramref name="kept"/> is brought up
     /// to date.
     /// </summary>
-    private static List<FieldChange> Compare<T>(EventedType<T> type, T fresh, T record, Dictionary<string, object?> kept)
+    private static List<FieldChange> Compare<T>(EventedType<T> type, T fresh, T record,
+        Dictionary<string, object?> kept)
         where T : class
     {
         var fields = new List<FieldChange>();
@@ -121,7 +123,8 @@ internal static class RecordHistory
         return fields;
     }
 
-    /// <summary>Equal as the generated <c>Diff</c> compares: by value, or by stored JSON for lists and objects.</summary>
+    /// <summary>Equal as the generated <c>Diff</c> compares: by value, or by stored JSON for lists and
+    /// objects.</summary>
     private static bool Same(object? a, object? b) =>
         a is null || b is null ? a is null && b is null
         : a is string || a.GetType().IsValueType ? a.Equals(b)
@@ -136,7 +139,8 @@ internal static class RecordHistory
     }
 }
 
-/// <summary>Checks of the time ranges audit reads take, and their bounds at the microsecond the databases store.</summary>
+/// <summary>Checks of the time ranges audit reads take, and their bounds at the microsecond the databases
+/// store.</summary>
 internal static class TimeRange
 {
     /// <summary>

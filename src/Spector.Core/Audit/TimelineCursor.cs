@@ -79,7 +79,8 @@ internal static class TimelineCursor
         var ticks = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(17));
         var shard = BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(25));
         // The fingerprint makes a forged cursor unlikely; a damaged one must still not reach the database.
-        if (ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks || shard >= log.Shards.Count)
+        if (ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks
+            || shard >= log.Shards.Count)
             throw new ArgumentException($"'{Shorten(cursor)}' is not a timeline cursor of events table {log.Table}.",
                 nameof(cursor));
         return new TimelineKey(position, new DateTimeOffset(ticks, TimeSpan.Zero), shard);

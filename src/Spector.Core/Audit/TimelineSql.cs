@@ -65,7 +65,8 @@ internal sealed class TimelineSql
         var shardAfterKeys = newest ? shardIndex < key.Shard : shardIndex > key.Shard;
         if (shardIndex == key.Shard)
         {
-            _conditions.Add($"(\"inserted_at\" {past} @after_at OR (\"inserted_at\" = @after_at AND \"position\" {past} @after))");
+            _conditions.Add($"(\"inserted_at\" {past} @after_at " +
+                            $"OR (\"inserted_at\" = @after_at AND \"position\" {past} @after))");
             _parameters.Add(("after", key.Position));
         }
         else
@@ -115,7 +116,8 @@ internal sealed class TimelineSql
         }
     }
 
-    /// <summary>The chain as a list of members found beforehand: the root, and every event id that is a cause.</summary>
+    /// <summary>The chain as a list of members found beforehand: the root, and every event id that is a
+    /// cause.</summary>
     private void AddChainMembers(Dialect dialect, string root, IReadOnlyCollection<string> chain)
     {
         var members = dialect.Kind == SqlDialect.PostgreSql
