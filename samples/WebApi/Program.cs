@@ -47,7 +47,8 @@ app.MapGet("/events/{id:guid}", async (SpectorStore store, Guid id) =>
     var events = await Account.AllEventsAsync(store, id);
     return events.Count == 0
         ? Results.Problem(statusCode: 404, title: "No such account")
-        : Results.Ok(events.Select(e => new { e.Id, e.Seq, e.Action, e.InsertedAt, Actor = e.Actor?.Id, e.Payload }));
+        : Results.Ok(events.Select(e =>
+            new { e.Id, e.Seq, e.Action, e.InsertedAt, Actor = e.Actor?.Id, e.TraceId, e.Payload }));
 });
 
 app.MapHealthChecks("/health");

@@ -186,6 +186,9 @@ public sealed class BankApiTests(Db db)
         lock (_spans) write = _spans.Single(s => s.OperationName == "spector.write");
         Assert.That(write.ParentSpanId, Is.EqualTo(request!.SpanId));
         Assert.That(write.TraceId, Is.EqualTo(request.TraceId));
+        // The stored event carries the request's trace id: the audit trail leads back to the request's trace.
+        var stored = (await JsonAsync(await _http.GetAsync($"/events/{id}")))[0];
+        Assert.That(stored.GetProperty("traceId").GetString(), Is.EqualTo(request.TraceId.ToHexString()));
         Assert.That(write.GetTagItem("spector.record_id"), Is.EqualTo(id.ToString()));
         Assert.That(write.GetTagItem("spector.table"), Is.EqualTo("bank_events"));
     }

@@ -29,15 +29,20 @@ public sealed class AuditTrail
         return StreamAsync(query, start, session, cancellationToken);
     }
 
-    private async IAsyncEnumerable<StoredEvent> StreamAsync(TimelineQuery query, long? after, SpectorSession? session,
-        [EnumeratorCancellation] CancellationToken ct)
+    private async IAsyncEnumerable<StoredEvent> StreamAsync(TimelineQuery query, TimelineKey? after,
+        SpectorSession? session, [EnumeratorCancellation] CancellationToken ct)
     {
         while (true)
         {
             var page = await ReadAsync(query, after, StreamPageSize, session, ct).ConfigureAwait(false);
-            foreach (var e in page.Events) yield return e;
+            foreach (var e in page.Events)
+            {
+                // A cancelled stream stops at the next event, not after the page already read.
+                ct.ThrowIfCancellationRequested();
+                yield return e;
+            }
             if (!page.More) yield break;
-            after = page.Events[^1].Position;
+            after = page.Last;
         }
     }
 
@@ -52,21 +57,23 @@ public sealed class AuditTrail
                 $"A timeline page holds 1 to {MaxPageSize} events.");
         var start = Validate(query, after);
         var page = await ReadAsync(query, start, pageSize, session, cancellationToken).ConfigureAwait(false);
-        return new TimelinePage(page.Events, page.More ? CursorAfter(query, page.Events[^1]) : null);
+        return new TimelinePage(page.Events, page.More ? TimelineCursor.Encode(query, _log, page.Last) : null);
     }
 
     /// <summary>The cursor that resumes <paramref name="query"/>'s timeline just after <paramref
     /// name="shown"/>.</summary>
+    /// <exception cref="ShardRoutingException">On a sharded log, the event's record routes to no shard.</exception>
     public string CursorAfter(TimelineQuery query, StoredEvent shown)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(shown);
-        return TimelineCursor.Encode(query, Shard.Table, shown.Position);
+        return TimelineCursor.Encode(query, _log, TimelineKey.Of(_log, shown));
     }
 
     /// <summary>
     /// Counts events per time bucket and action (and schema, with <see cref="BucketQuery.BySchema"/>), in SQL, with a
-    /// zero for every bucket an action has no event in.
+    /// zero for every bucket an action has no event in. On a sharded log each shard counts its own, and the counts
+    /// are added.
     /// </summary>
     /// <exception cref="ArgumentException">An inverted or empty range, or more than <see
     /// cref="BucketQuery.MaxBuckets"/> buckets.</exception>
@@ -74,40 +81,50 @@ public sealed class AuditTrail
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return BucketCounter.CountAsync(_log, Shard, query, session, cancellationToken);
+        return BucketCounter.CountAsync(_log, query, session, cancellationToken);
     }
 
-    private EventShard Shard => _log.IsSharded
-        ? throw new InvalidOperationException(
-            $"Events table {_log.Table} is sharded into {string.Join(", ", _log.Shards.Select(s => s.Table))}: " +
-            "timelines and buckets " +
-            "read one table, and positions are not comparable across shards.")
-        : _log.Shards[0];
-
-    private long? Validate(TimelineQuery query, string? after)
+    private TimelineKey? Validate(TimelineQuery query, string? after)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var table = Shard.Table;
         TimeRange.Check(query.From, query.To);
         if (query.Action is { } action) TimelineSql.ActionCode(_log, action);
-        return after is null ? null : TimelineCursor.Decode(after, query, table);
+        return after is null ? null : TimelineCursor.Decode(after, query, _log);
     }
 
-    private async Task<(List<StoredEvent> Events, bool More)> ReadAsync(TimelineQuery query, long? after, int pageSize,
-        SpectorSession? session, CancellationToken ct)
+    /// <summary>
+    /// A page and whether another follows. On a sharded log every shard gives its first page after the key, in
+    /// (time, position) order, and the pages merge by (time, shard, position).
+    /// </summary>
+    private async Task<(List<StoredEvent> Events, bool More, TimelineKey Last)> ReadAsync(TimelineQuery query,
+        TimelineKey? after, int pageSize, SpectorSession? session, CancellationToken ct)
     {
-        var shard = Shard;
         await using var lease = await ConnectionLease.OpenAsync(_log, session, ct).ConfigureAwait(false);
-        await using var command = lease.Connection.CreateCommand();
-        command.Transaction = lease.Transaction;
-        // One row more than the page tells whether another page follows.
-        new TimelineSql(_log, shard, lease.Dialect, query, after, pageSize + 1).Bind(command);
-        var events = new List<StoredEvent>(Math.Min(pageSize + 1, 1024));
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            events.Add(EventReader.ReadEvent(_log, lease.Dialect, reader));
-        var more = events.Count > pageSize;
-        if (more) events.RemoveAt(events.Count - 1);
-        return (events, more);
+        var chain = _log.IsSharded && query.CausedBy is { } root
+            ? await CausationChain.MembersAsync(_log, lease, root, ct).ConfigureAwait(false)
+            : null;
+        var rows = new List<(StoredEvent Event, TimelineKey Key)>();
+        for (var shard = 0; shard < _log.Shards.Count; shard++)
+        {
+            await using var command = lease.Connection.CreateCommand();
+            command.Transaction = lease.Transaction;
+            // One row more than the page tells whether another page follows.
+            new TimelineSql(_log, _log.Shards[shard], shard, lease.Dialect, query, after, pageSize + 1, chain)
+                .Bind(command);
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var e = EventReader.ReadEvent(_log, lease.Dialect, reader);
+                rows.Add((e, new TimelineKey(e.Position, e.InsertedAt, shard)));
+            }
+        }
+        if (_log.IsSharded)
+        {
+            var newest = query.NewestFirst;
+            rows.Sort((a, b) => newest ? b.Key.CompareByTime(a.Key) : a.Key.CompareByTime(b.Key));
+        }
+        var more = rows.Count > pageSize;
+        if (more) rows.RemoveRange(pageSize, rows.Count - pageSize);
+        return (rows.ConvertAll(row => row.Event), more, rows.Count == 0 ? default : rows[^1].Key);
     }
 }

@@ -10,12 +10,27 @@ namespace Spector;
 /// </summary>
 internal static class BucketCounter
 {
-    public static async Task<EventBuckets> CountAsync(EventLog log, EventShard shard, BucketQuery query,
-        SpectorSession? session, CancellationToken ct)
+    public static async Task<EventBuckets> CountAsync(EventLog log, BucketQuery query, SpectorSession? session,
+        CancellationToken ct)
     {
         var zone = query.TimeZone ?? TimeZoneInfo.Utc;
         var bounds = Bounds(query, zone);
+        var starts = bounds.Take(bounds.Count - 1).ToArray();
+        var ends = bounds.Skip(1).ToArray();
+        var series = new SortedDictionary<(int Schema, int Action), long[]>();
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        // A sharded log counts shard by shard; the counts of one bucket and action add up.
+        foreach (var shard in log.Shards)
+            await CountShardAsync(lease, shard, query, starts, ends, series, ct).ConfigureAwait(false);
+        var all = series.Select(pair => new BucketSeries(log.ActionName(pair.Key.Action), pair.Key.Action,
+            query.BySchema ? pair.Key.Schema : null, pair.Value)).ToList();
+        return new EventBuckets(starts, bounds[^1], all);
+    }
+
+    private static async Task CountShardAsync(ConnectionLease lease, EventShard shard, BucketQuery query,
+        DateTimeOffset[] starts, DateTimeOffset[] ends, SortedDictionary<(int Schema, int Action), long[]> series,
+        CancellationToken ct)
+    {
         var dialect = lease.Dialect;
         var t = SqlIdentifier.Quote(shard.Table);
         var filters = new StringBuilder();
@@ -32,8 +47,6 @@ internal static class BucketCounter
             filters.Append(" AND e.\"schema\" = @schema");
             EventReader.AddParameter(command, "schema", schema);
         }
-        var starts = bounds.Take(bounds.Count - 1).ToArray();
-        var ends = bounds.Skip(1).ToArray();
         string from;
         if (dialect.Kind == SqlDialect.PostgreSql)
         {
@@ -55,22 +68,15 @@ internal static class BucketCounter
             $"LEFT JOIN {t} e ON e.\"inserted_at\" >= b.\"s\" AND e.\"inserted_at\" < b.\"e\"{filters} " +
             "GROUP BY b.\"i\", e.\"schema\", e.\"action\"";
 
-        var bucketCount = starts.Length;
-        var series = new SortedDictionary<(int Schema, int Action), long[]>();
-        await using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                if (reader.IsDBNull(2)) continue;   // a bucket with no event at all
-                var bucket = (int)reader.GetInt64(0) - 1;
-                var key = (query.BySchema ? reader.GetInt32(1) : 0, reader.GetInt32(2));
-                if (!series.TryGetValue(key, out var counts)) series[key] = counts = new long[bucketCount];
-                counts[bucket] += reader.GetInt64(3);
-            }
+            if (reader.IsDBNull(2)) continue;   // a bucket with no event at all
+            var bucket = (int)reader.GetInt64(0) - 1;
+            var key = (query.BySchema ? reader.GetInt32(1) : 0, reader.GetInt32(2));
+            if (!series.TryGetValue(key, out var counts)) series[key] = counts = new long[starts.Length];
+            counts[bucket] += reader.GetInt64(3);
         }
-        var all = series.Select(pair => new BucketSeries(log.ActionName(pair.Key.Action), pair.Key.Action,
-            query.BySchema ? pair.Key.Schema : null, pair.Value)).ToList();
-        return new EventBuckets(starts, bounds[^1], all);
     }
 
     /// <summary>The bucket bounds covering [From, To): n + 1 instants in <paramref name="zone"/>'s offsets.</summary>
@@ -90,13 +96,23 @@ internal static class BucketCounter
             BucketSize.Hour => 1, BucketSize.Day => 24, BucketSize.Week => 168, _ => 24 * 28,
         };
         if (roughCount > BucketQuery.MaxBuckets + 2) throw TooMany(query);
-        var bounds = new List<DateTimeOffset> { Floor(query.From, query.Size, zone) };
-        while (bounds[^1] < query.To)
+        try
         {
-            if (bounds.Count > BucketQuery.MaxBuckets) throw TooMany(query);
-            bounds.Add(Next(bounds[^1], query.Size, zone));
+            var bounds = new List<DateTimeOffset> { Floor(query.From, query.Size, zone) };
+            while (bounds[^1] < query.To)
+            {
+                if (bounds.Count > BucketQuery.MaxBuckets) throw TooMany(query);
+                bounds.Add(Next(bounds[^1], query.Size, zone));
+            }
+            return bounds;
         }
-        return bounds;
+        catch (ArgumentOutOfRangeException e)
+        {
+            // A bucket bound past the calendar's end (or before its start) in the zone's local time.
+            throw new ArgumentException(
+                $"The {query.Size} buckets from {query.From:O} to {query.To:O} in time zone {zone.Id} reach past " +
+                $"the first or last representable instant: narrow the range.", nameof(query), e);
+        }
     }
 
     private static ArgumentException TooMany(BucketQuery query) =>

@@ -21,7 +21,7 @@ internal static class ContextText
             throw new ArgumentException($"The {what} is empty: pass null to leave it out.", parameter);
         if (value.Length > maxLength)
             throw new ArgumentException(
-                $"The {what} is {value.Length} characters long; at most {maxLength} are stored.", parameter);
+                $"The {what} is {value.Length} UTF-16 code units long; at most {maxLength} are stored.", parameter);
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
@@ -39,6 +39,10 @@ internal static class ContextText
         }
         return value;
     }
+
+    /// <summary>A GUID in any spelling as lowercase hyphenated text; any other text as it is.</summary>
+    public static string? CanonicalGuid(string? value) =>
+        value is not null && Guid.TryParse(value, out var guid) ? guid.ToString("D") : value;
 
     /// <summary>A W3C trace id (32) or span id (16): lowercase hex, not all zeros.</summary>
     public static string? CheckHex(string? value, string what, int length, string parameter)

@@ -34,12 +34,15 @@ public sealed record EventContext
 
     /// <summary>
     /// The event or message that caused this write: an event id (<see cref="Guid"/> text, see
-    /// <see cref="SpectorContext.CausedBy(StoredEvent)"/>) or the id of a request or message.
+    /// <see cref="SpectorContext.CausedBy(StoredEvent)"/>) or the id of a request or message. A GUID in any
+    /// spelling (upper case, braces, no hyphens) is stored lowercase and hyphenated, the form event ids are
+    /// matched in, so a causation chain finds it however it was written.
     /// </summary>
     public string? CausationId
     {
         get;
-        init => field = ContextText.Check(value, "causation id", MaxIdLength, nameof(CausationId));
+        init => field = ContextText.CanonicalGuid(
+            ContextText.Check(value, "causation id", MaxIdLength, nameof(CausationId)));
     }
 
     /// <summary>Why the change was made, in the user's words.</summary>
@@ -66,8 +69,31 @@ public sealed record EventContext
     }
 
     /// <summary>Extra data merged into the event's <c>metadata</c> column (its keys win over none; the hook's over
-    /// its).</summary>
-    public JsonObject? Metadata { get; init; }
+    /// its). The context keeps its own copy: changing the object given here afterwards changes nothing
+    /// stored.</summary>
+    /// <exception cref="ArgumentException">A value or key cannot be stored (U+0000, a lone surrogate, a number JSON
+    /// has no form for): refused here, as the other fields are, not at every write.</exception>
+    public JsonObject? Metadata
+    {
+        get;
+        init => field = CheckedCopy(value);
+    }
+
+    private static JsonObject? CheckedCopy(JsonObject? metadata)
+    {
+        if (metadata is null) return null;
+        var copy = (JsonObject)metadata.DeepClone();
+        try
+        {
+            StoredJson.Metadata(copy);
+        }
+        catch (UnstorableValueException e)
+        {
+            throw new ArgumentException($"The context metadata cannot be stored: {e.Path} {e.Message}.",
+                nameof(Metadata), e);
+        }
+        return copy;
+    }
 
     /// <summary>True when no field is set.</summary>
     public bool IsEmpty => Actor is null && CorrelationId is null && CausationId is null && Reason is null
@@ -98,6 +124,7 @@ public sealed record EventContext
     /// </summary>
     internal static EventContext Capture(EventContext? perCall)
     {
+        // A copy of the scope's metadata: a PrepareEvent hook editing draft.Context cannot edit the scope.
         var context = (SpectorContext.Current ?? Empty).Overlay(perCall);
         if (context.TraceId is not null || Activity.Current is not { IdFormat: ActivityIdFormat.W3C } activity)
             return context;

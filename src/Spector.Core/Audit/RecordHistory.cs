@@ -37,8 +37,9 @@ internal static class RecordHistory
         command.CommandText = sql;
         EventReader.AddParameter(command, "parent_id", id);
         EventReader.AddParameter(command, "schema", schema);
-        if (from is { } start) EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(start));
-        if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(end));
+        if (from is { } start)
+            EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(TimeRange.Bound(start)));
+        if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(TimeRange.Bound(end)));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -47,8 +48,10 @@ internal static class RecordHistory
     }
 
     /// <summary>
-    /// Every event of the record with the properties it changed, by replaying the whole history twice in
-    /// lockstep: one copy after each event, one copy a step behind; the generated <c>Diff</c> names what differs.
+    /// Every event of the record with the properties it changed, in one replay: each event is applied once, and
+    /// the properties that then differ from the values kept from before it (copies, so replay cannot change
+    /// them) are its changes. Only properties away from a new record's defaults are kept and compared, so a
+    /// step costs the record's set properties, not a second replay.
     /// </summary>
     public static async Task<IReadOnlyList<RecordChange>> ChangesAsync<T>(EventedType<T> type, SpectorSession? session,
         Guid id, CancellationToken ct) where T : class
@@ -56,8 +59,10 @@ internal static class RecordHistory
         var events = await EventReader.ReadEventsAsync(type.Log, session, id, type.SchemaIndex, ct)
             .ConfigureAwait(false);
         var changes = new List<RecordChange>(events.Count);
-        T? after = null;
-        T? before = null;
+        var fresh = type.Create(id);
+        T? record = null;
+        // The values before the current event of the properties away from their defaults.
+        var kept = new Dictionary<string, object?>();
         foreach (var stored in events)
         {
             switch (stored.ActionCode)
@@ -67,50 +72,100 @@ internal static class RecordHistory
                     continue;
                 case EventActions.Delete:
                     changes.Add(new RecordChange(stored, [], Deleted: true));
-                    after = before = null;
+                    record = null;
+                    kept.Clear();
                     continue;
                 case EventActions.Insert:
-                    after = type.Create(id);
-                    before = type.Create(id);
+                    record = type.Create(id);
+                    kept.Clear();
                     break;
             }
-            if (after is null || before is null)
+            if (record is null)
                 throw new EventReplayException(ReplayFailure.BrokenSequence, type.Name, type.Log.Table, id, stored.Id,
                     stored.Seq, "the record has no live state before this event");
             var action = stored.Action ?? throw new EventReplayException(ReplayFailure.UnknownAction, type.Name,
                 type.Log.Table, id, stored.Id, stored.Seq,
                 $"action code {stored.ActionCode} is not known to events table {type.Log.Table}");
-            Apply(type, after, action, stored);
-            var keys = type.Diff(before, after);
-            var fields = new List<FieldChange>(keys.Count);
-            foreach (var key in keys)
-                fields.Add(new FieldChange(key, Snapshot(type, before, key), Snapshot(type, after, key)));
-            Apply(type, before, action, stored);
-            changes.Add(new RecordChange(stored, fields));
+            var attrs = stored.ReadAttrs();
+            type.Apply(new Changeset<T>(type, record, action, Payload.VersionOf(attrs), stored.Id, attrs,
+                isReplay: true));
+            changes.Add(new RecordChange(stored, Compare(type, fresh, record, kept)));
         }
         return changes;
     }
 
-    private static void Apply<T>(EventedType<T> type, T record, string action, StoredEvent stored) where T : class
+    /// <summary>
+    /// The fields of <paramref name="record"/> that differ from <paramref name="kept"/> (a key not kept had its
+    /// default), in declaration order, then those back at their default; <paramref name="kept"/> is brought up
+    /// to date.
+    /// </summary>
+    private static List<FieldChange> Compare<T>(EventedType<T> type, T fresh, T record,
+        Dictionary<string, object?> kept)
+        where T : class
     {
-        var attrs = stored.ReadAttrs();
-        type.Apply(new Changeset<T>(type, record, action, Payload.VersionOf(attrs), stored.Id, attrs, isReplay: true));
+        var fields = new List<FieldChange>();
+        var set = type.Diff(fresh, record);
+        foreach (var key in set)
+        {
+            type.TryGetAttr(record, key, out var now);
+            if (!kept.TryGetValue(key, out var before)) type.TryGetAttr(fresh, key, out before);
+            if (Same(before, now)) continue;
+            // Each change holds its own copies: a caller editing one list cannot edit another change's.
+            fields.Add(new FieldChange(key, Snapshot(before), Snapshot(now)));
+            kept[key] = Snapshot(now);
+        }
+        foreach (var key in kept.Keys.Where(key => !set.Contains(key)).ToList())
+        {
+            type.TryGetAttr(record, key, out var now);
+            fields.Add(new FieldChange(key, kept[key], Snapshot(now)));
+            kept.Remove(key);
+        }
+        return fields;
     }
 
-    /// <summary>The property's value now; a mutable value (a list, an object) is copied, since replay goes on
-    /// changing it.</summary>
-    private static object? Snapshot<T>(EventedType<T> type, T record, string key) where T : class
+    /// <summary>Equal as the generated <c>Diff</c> compares: by value, or by stored JSON for lists and
+    /// objects.</summary>
+    private static bool Same(object? a, object? b) =>
+        a is null || b is null ? a is null && b is null
+        : a is string || a.GetType().IsValueType ? a.Equals(b)
+        : AttrConvert.SameJson(a, b);
+
+    /// <summary>A copy of a mutable value (a list, an object), since replay goes on changing the original.</summary>
+    private static object? Snapshot(object? value)
     {
-        if (!type.TryGetAttr(record, key, out var value) || value is null or string || value.GetType().IsValueType)
-            return value;
+        if (value is null or string || value.GetType().IsValueType) return value;
         var runtimeType = value.GetType();
         return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, runtimeType), runtimeType);
     }
 }
 
-/// <summary>Checks of the time ranges audit reads take.</summary>
+/// <summary>Checks of the time ranges audit reads take, and their bounds at the microsecond the databases
+/// store.</summary>
 internal static class TimeRange
 {
+    /// <summary>
+    /// A range's bound (<c>inserted_at &gt;= from</c>, <c>inserted_at &lt; to</c>) as the first whole microsecond at
+    /// or after it: stored times are whole microseconds, so an event lies before a bound with finer ticks exactly
+    /// when it lies before that microsecond (truncating would take in the event of the microsecond before).
+    /// </summary>
+    public static DateTimeOffset Bound(DateTimeOffset instant)
+    {
+        var extra = instant.UtcTicks % TicksPerMicrosecond;
+        if (extra == 0) return instant;
+        var up = TicksPerMicrosecond - extra;
+        return instant.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - up ? instant : instant.AddTicks(up);
+    }
+
+    /// <summary>An as-of instant (<c>inserted_at &lt;= at</c>) as the whole microsecond at or before it.</summary>
+    public static DateTimeOffset AtOrBefore(DateTimeOffset instant)
+    {
+        var extra = instant.UtcTicks % TicksPerMicrosecond;
+        if (extra < 0) extra += TicksPerMicrosecond;
+        return extra == 0 ? instant : instant.AddTicks(-extra);
+    }
+
+    private const long TicksPerMicrosecond = 10;
+
     /// <summary>A range whose start lies after its end is a mistake, not an empty answer.</summary>
     public static void Check(DateTimeOffset? from, DateTimeOffset? to)
     {

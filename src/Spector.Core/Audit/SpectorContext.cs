@@ -11,10 +11,17 @@ namespace Spector;
 /// </summary>
 public static class SpectorContext
 {
-    private static readonly AsyncLocal<EventContext?> Ambient = new();
+    private static readonly AsyncLocal<SpectorContextScope?> Ambient = new();
 
-    /// <summary>The context of the innermost open scope, or null outside every scope.</summary>
-    public static EventContext? Current => Ambient.Value;
+    /// <summary>
+    /// The context of the innermost open scope, or null outside every scope. A copy: changing its metadata changes
+    /// nothing the scope stores.
+    /// </summary>
+    public static EventContext? Current => Shared is { Metadata: { } metadata } context
+        ? context with { Metadata = metadata }   // the init clones it
+        : Shared;
+
+    private static EventContext? Shared => SpectorContextScope.Live(Ambient.Value)?.Context;
 
     /// <summary>Opens a scope over the current one with the fields given here; dispose it to close it.</summary>
     /// <exception cref="ArgumentException">An id is empty, too long or not storable text.</exception>
@@ -23,16 +30,17 @@ public static class SpectorContext
         Begin(new EventContext
         {
             Actor = actor, Reason = reason, CorrelationId = correlationId, CausationId = causationId,
-            Metadata = (JsonObject?)metadata?.DeepClone(),
+            Metadata = metadata,
         });
 
     /// <summary>Opens a scope over the current one with every field <paramref name="context"/> sets.</summary>
     public static SpectorContextScope Begin(EventContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var previous = Ambient.Value;
-        Ambient.Value = (previous ?? EventContext.Empty).Overlay(context);
-        return new SpectorContextScope(previous);
+        var outer = SpectorContextScope.Live(Ambient.Value);
+        var scope = new SpectorContextScope((outer?.Context ?? EventContext.Empty).Overlay(context), outer);
+        Ambient.Value = scope;
+        return scope;
     }
 
     /// <summary>
@@ -45,22 +53,43 @@ public static class SpectorContext
         return Begin(new EventContext { CausationId = cause.Id.ToString("D"), CorrelationId = cause.CorrelationId });
     }
 
-    internal static void Restore(EventContext? previous) => Ambient.Value = previous;
+    internal static void Unwind(SpectorContextScope closed)
+    {
+        if (ReferenceEquals(Ambient.Value, closed)) Ambient.Value = SpectorContextScope.Live(closed.Outer);
+    }
 }
 
-/// <summary>An open <see cref="SpectorContext"/> scope; disposing it restores the enclosing context.</summary>
+/// <summary>
+/// An open <see cref="SpectorContext"/> scope. Disposing it ends it everywhere: in the flow that opened it, in
+/// work that flow started, and when disposed out of order or from another flow (a DI container's scope end): an
+/// inner scope still open keeps what it took from it until it closes too, then the nearest scope still open is
+/// current again.
+/// </summary>
 public sealed class SpectorContextScope : IDisposable
 {
-    private readonly EventContext? _previous;
-    private bool _disposed;
+    private volatile bool _disposed;
 
-    internal SpectorContextScope(EventContext? previous) => _previous = previous;
+    internal SpectorContextScope(EventContext context, SpectorContextScope? outer)
+    {
+        Context = context;
+        Outer = outer;
+    }
 
-    /// <summary>Restores the context that was current when the scope opened.</summary>
+    internal EventContext Context { get; }
+
+    internal SpectorContextScope? Outer { get; }
+
+    /// <summary><paramref name="scope"/>, or its nearest enclosing scope not yet disposed.</summary>
+    internal static SpectorContextScope? Live(SpectorContextScope? scope)
+    {
+        while (scope is { _disposed: true }) scope = scope.Outer;
+        return scope;
+    }
+
+    /// <summary>Ends the scope; the nearest enclosing scope still open (or none) is current again.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
         _disposed = true;
-        SpectorContext.Restore(_previous);
+        SpectorContext.Unwind(this);
     }
 }

@@ -75,6 +75,7 @@ internal sealed class EventLogSql
         _replayAsOf = (ReplaySql(replayColumns, postgresAsOf), ReplaySql(replayColumns, sqliteAsOf));
         _replayFromSavepointAsOf = (ReplaySql(replayColumns, postgresAsOf + LatestSavepoint(postgresAsOf)),
             ReplaySql(replayColumns, sqliteAsOf + LatestSavepoint(sqliteAsOf)));
+        ReplayBackwardsAsOfSqlite = ReplaySql(replayColumns, sqliteAsOf) + " DESC";
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         // A keyed append that meets a committed twin inserts nothing (READ COMMITTED) or fails with 40001 (a snapshot
@@ -168,6 +169,12 @@ internal sealed class EventLogSql
     /// <summary>As <see cref="ReplayAsOf"/>, from the latest savepoint at or before that event.</summary>
     public string ReplayFromSavepointAsOf(Dialect dialect) =>
         dialect.Kind == SqlDialect.PostgreSql ? _replayFromSavepointAsOf.Postgres : _replayFromSavepointAsOf.Sqlite;
+
+    /// <summary>
+    /// As <see cref="ReplayAsOf"/> on SQLite, newest first: the reader stops at the first savepoint it meets
+    /// instead of the statement searching for it.
+    /// </summary>
+    public string ReplayBackwardsAsOfSqlite { get; }
 
     /// <summary>Every column of one record's events.</summary>
     public string EventsOf { get; }

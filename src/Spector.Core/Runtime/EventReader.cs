@@ -31,10 +31,13 @@ internal static class EventReader
     {
         var sql = shard.Sql;
         var fromSavepoint = type.HasSavepoint && checkSavepoint is null;
+        var dialect = Dialect.For(connection);
+        var backwards = asOf is not null && fromSavepoint && dialect.Kind == SqlDialect.Sqlite;
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
         command.CommandText = asOf is not null
-            ? fromSavepoint ? sql.ReplayFromSavepointAsOf(Dialect.For(connection)) : sql.ReplayAsOf(Dialect.For(connection))
+            ? backwards ? sql.ReplayBackwardsAsOfSqlite
+                : fromSavepoint ? sql.ReplayFromSavepointAsOf(dialect) : sql.ReplayAsOf(dialect)
             : (fromSavepoint, upToSeq is null) switch
         {
             (true, true) => sql.ReplayFromSavepoint,
@@ -44,9 +47,10 @@ internal static class EventReader
         };
         AddParameter(command, "parent_id", id);
         if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
-        if (asOf is { } instant) AddParameter(command, "as_of", Dialect.For(connection).Timestamp(instant));
+        if (asOf is { } instant) AddParameter(command, "as_of", dialect.Timestamp(TimeRange.AtOrBefore(instant)));
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (backwards) return await ReplayBackFromAsOfAsync(type, reader, id, ct).ConfigureAwait(false);
         return await ReplayRowsAsync(type, reader, id, fromSavepoint, ct, checkSavepoint).ConfigureAwait(false);
     }
 
@@ -57,81 +61,130 @@ internal static class EventReader
     public static async Task<Replayed<T>> ReplayRowsAsync<T>(EventedType<T> type, DbDataReader reader, Guid id, bool fromSavepoint,
         CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
     {
-        T? state = null;
-        long last = 0;
-        var deleted = false;
-        long read = 0;
+        var replay = new RecordReplay<T>(type, id, fromSavepoint, checkSavepoint);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            read++;
-            var eventId = reader.GetGuid(0);
-            var seq = reader.GetInt64(1);
-            var schema = reader.GetInt32(2);
-            var action = reader.GetInt32(3);
+            if (!replay.Step(reader.GetGuid(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetInt32(3), reader, 4))
+                return default;
+        }
+        return replay.Result;
+    }
+
+    /// <summary>
+    /// SQLite, as of an instant, for a type with savepoints: reads backwards from the bound event and stops at
+    /// the first savepoint (or the insert), then replays those rows forwards. SQLite steps a statement lazily, so
+    /// the rows before the savepoint are never read, and the statement needs no second search for the savepoint:
+    /// its preparation is most of an as-of read's cost. (PostgreSQL would send every row: it keeps the search.)
+    /// </summary>
+    private static async Task<Replayed<T>> ReplayBackFromAsOfAsync<T>(EventedType<T> type, DbDataReader reader, Guid id,
+        CancellationToken ct) where T : class
+    {
+        var rows = new List<(Guid EventId, long Seq, int Schema, int Action, string Payload)>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var row = (reader.GetGuid(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4));
+            rows.Add(row);
+            if (row.Item4 == EventActions.Savepoint || row.Item2 == 1) break;
+        }
+        var replay = new RecordReplay<T>(type, id, fromSavepoint: true, checkSavepoint: null);
+        for (var i = rows.Count - 1; i >= 0; i--)
+        {
+            var (eventId, seq, schema, action, payload) = rows[i];
+            if (!replay.Step(eventId, seq, schema, action, payload)) return default;
+        }
+        return replay.Result;
+    }
+
+    /// <summary>One record's replay, fed an event at a time in seq order.</summary>
+    private sealed class RecordReplay<T>(EventedType<T> type, Guid id, bool fromSavepoint,
+        Action<Guid, long, T, T>? checkSavepoint) where T : class
+    {
+        private T? _state;
+        private long _last;
+        private bool _deleted;
+        private long _read;
+
+        public Replayed<T> Result => new(_state, _last, _deleted, _read);
+
+        /// <summary>Applies one event whose payload is column <paramref name="payloadColumn"/> of <paramref
+        /// name="payloadRow"/> (read only when applied); false when the id turns out to be a record of another
+        /// type, for which this type has no record.</summary>
+        public bool Step(Guid eventId, long seq, int schema, int action, DbDataReader payloadRow, int payloadColumn) =>
+            Step(eventId, seq, schema, action, null, payloadRow, payloadColumn);
+
+        /// <summary>As the other overload, with the payload already read.</summary>
+        public bool Step(Guid eventId, long seq, int schema, int action, string payload) =>
+            Step(eventId, seq, schema, action, payload, null, 0);
+
+        private bool Step(Guid eventId, long seq, int schema, int action, string? payloadText, DbDataReader? payloadRow,
+            int payloadColumn)
+        {
+            _read++;
             if (schema != type.SchemaIndex)
             {
                 if (type.Log.SchemaName(schema) is null)
                     throw Fail(ReplayFailure.UnknownSchema, $"schema index {schema} is not listed on events table {type.Log.Table}");
                 // The id belongs to a record of another listed type: for this type it does not exist.
-                if (last == 0) return default;
+                if (_last == 0) return false;
                 throw Fail(ReplayFailure.SchemaMismatch, $"its schema index is {schema}, the record's is {type.SchemaIndex}");
             }
             // Replay from a savepoint begins mid-history.
-            if (last == 0 && fromSavepoint && action == EventActions.Savepoint) last = seq - 1;
-            if (seq != last + 1)
-                throw Fail(ReplayFailure.BrokenSequence, $"expected seq {last + 1}: an event is missing");
-            last = seq;
+            if (_last == 0 && fromSavepoint && action == EventActions.Savepoint) _last = seq - 1;
+            if (seq != _last + 1)
+                throw Fail(ReplayFailure.BrokenSequence, $"expected seq {_last + 1}: an event is missing");
+            _last = seq;
 
             switch (action)
             {
                 case EventActions.Insert:
                     if (seq != 1) throw Fail(ReplayFailure.BrokenSequence, "an insert can only be the first event");
-                    state = type.Create(id);
-                    Apply(type, state, "insert", reader.GetString(4));
+                    _state = type.Create(id);
+                    Apply(_state, "insert");
                     break;
                 case EventActions.Savepoint:
-                    if (state is null && (deleted || !fromSavepoint))
-                        throw Fail(ReplayFailure.BrokenSequence, deleted ? "it follows the record's delete" : "the record has no insert event");
+                    if (_state is null && (_deleted || !fromSavepoint))
+                        throw Fail(ReplayFailure.BrokenSequence, _deleted ? "it follows the record's delete" : "the record has no insert event");
                     var restored = type.Create(id);
-                    Apply(type, restored, "savepoint", reader.GetString(4));
-                    if (checkSavepoint is not null) checkSavepoint(eventId, seq, restored, state!);
-                    else state = restored;
+                    Apply(restored, "savepoint");
+                    if (checkSavepoint is not null) checkSavepoint(eventId, seq, restored, _state!);
+                    else _state = restored;
                     break;
                 case EventActions.Delete:
-                    if (state is null) throw Fail(ReplayFailure.BrokenSequence, "a delete must follow an insert");
-                    state = null;
-                    deleted = true;
+                    if (_state is null) throw Fail(ReplayFailure.BrokenSequence, "a delete must follow an insert");
+                    _state = null;
+                    _deleted = true;
                     break;
                 default:
                     var name = type.Log.ActionName(action)
                         ?? throw Fail(ReplayFailure.UnknownAction, $"action code {action} is not known to events table {type.Log.Table}");
                     // A record brought up under a custom action starts with that action.
-                    if (state is null && seq == 1) state = type.Create(id);
-                    if (state is null)
-                        throw Fail(ReplayFailure.BrokenSequence, deleted ? "it follows the record's delete" : "the record has no insert event");
-                    Apply(type, state, name, reader.GetString(4));
+                    if (_state is null && seq == 1) _state = type.Create(id);
+                    if (_state is null)
+                        throw Fail(ReplayFailure.BrokenSequence, _deleted ? "it follows the record's delete" : "the record has no insert event");
+                    Apply(_state, name);
                     break;
             }
+            return true;
 
-            void Apply(EventedType<T> evented, T record, string actionName, string payload)
+            void Apply(T record, string actionName)
             {
                 Attrs attrs;
                 int version;
                 try
                 {
-                    attrs = Attrs.Parse(payload);
+                    attrs = Attrs.Parse(payloadText ?? payloadRow!.GetString(payloadColumn));
                     version = Payload.VersionOf(attrs);
                 }
                 catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
                 {
                     throw Fail(ReplayFailure.CorruptPayload, $"the payload is not valid: {e.Message}", e);
                 }
-                if (version > evented.Version)
+                if (version > type.Version)
                     throw Fail(ReplayFailure.NewerVersion,
-                        $"it was written with version {version}, newer than {evented.Name}'s version {evented.Version}; deploy the newer code to read it");
+                        $"it was written with version {version}, newer than {type.Name}'s version {type.Version}; deploy the newer code to read it");
                 try
                 {
-                    evented.Apply(new Changeset<T>(evented, record, actionName, version, eventId, attrs, isReplay: true));
+                    type.Apply(new Changeset<T>(type, record, actionName, version, eventId, attrs, isReplay: true));
                 }
                 catch (AttrConversionException e)
                 {
@@ -142,7 +195,6 @@ internal static class EventReader
             EventReplayException Fail(ReplayFailure failure, string detail, Exception? inner = null) =>
                 new(failure, type.Name, type.Log.Table, id, eventId, seq, detail, inner);
         }
-        return new(state, last, deleted, read);
     }
 
     public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,

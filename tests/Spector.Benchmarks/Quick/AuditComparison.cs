@@ -76,14 +76,21 @@ internal static class AuditComparison
         {
             if (await SavedAccount.GetAsync(id) is null) throw new InvalidOperationException("no record");
         }
+        // The same 19 events replayed by sequence: what the worst case costs without any search by time.
+        async Task GetAtSameSeqAsync(int _)
+        {
+            if ((await SavedAccount.GetAtAsync(id, 5_019))?.Balance != 5_019m) throw new InvalidOperationException("wrong state");
+        }
         var (aligned, worst) = (AsOfRead(atSavepoint, 4_999m), AsOfRead(beforeSavepoint, 5_019m));
         await Measure.RateAsync(50, aligned);
         await Measure.RateAsync(50, worst);
         await Measure.RateAsync(50, GetAsync);
+        await Measure.RateAsync(50, GetAtSameSeqAsync);
         var rates = await Measure.InterleavedAsync(Rounds, _ => Measure.RateAsync(300, aligned), _ => Measure.RateAsync(300, worst),
-            _ => Measure.RateAsync(300, GetAsync));
+            _ => Measure.RateAsync(300, GetAsync), _ => Measure.RateAsync(300, GetAtSameSeqAsync));
         report.Throughput($"asof-10000-savepoints-vs-get/{database}", rates[0], rates[2], atLeast: 0.8);
         report.Throughput($"asof-10000-savepoints-19-after-vs-get/{database}", rates[1], rates[2]);
+        report.Throughput($"asof-10000-savepoints-19-after-vs-get-at-same-seq/{database}", rates[1], rates[3]);
     }
 
     /// <summary>An insert inside a request's activity and a scope naming actor, correlation, causation and reason.</summary>

@@ -116,5 +116,9 @@ public sealed class BucketTests(Db db) : DatabaseTest(db)
             Throws.ArgumentException.With.Message.Contains("more than 10000"));
         Assert.That(() => Audit.CountAsync(new BucketQuery(now, now.AddYears(2), BucketSize.Hour)), Throws.ArgumentException);
         Assert.That(() => Audit.CountAsync(new BucketQuery(now, now.AddDays(1), (BucketSize)9)), Throws.ArgumentException);
+        var tokyo = TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo");
+        var end = DateTimeOffset.MaxValue;
+        Assert.That(() => Audit.CountAsync(new BucketQuery(end.AddDays(-3), end.AddDays(-1), BucketSize.Day) { TimeZone = tokyo }),
+            Throws.ArgumentException.With.Message.Contains("Asia/Tokyo").And.Message.Contains("narrow the range"));
     }
 }

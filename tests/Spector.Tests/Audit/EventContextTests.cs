@@ -60,6 +60,69 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_disposed_scope_is_in_force_nowhere_whatever_the_order_or_flow_it_is_disposed_in()
+    {
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
+        var outer = SpectorContext.Begin(actor: new Actor("user", "ann"));
+        var inner = SpectorContext.Begin(actor: new Actor("user", "bob"));
+        outer.Dispose();
+        Assert.That(SpectorContext.Current!.Actor!.Id, Is.EqualTo("bob"), "the inner scope is still open");
+        inner.Dispose();
+        Assert.That(SpectorContext.Current, Is.Null, "out of order: neither is in force");
+        memo = await memo.UpdateAsync(new Attrs { ["title"] = "after both" });
+
+        var elsewhere = SpectorContext.Begin(actor: new Actor("user", "carl"));
+        await Task.Run(elsewhere.Dispose);   // a DI container's scope end, a callback
+        Assert.That(SpectorContext.Current, Is.Null, "disposed from another flow");
+        memo = await memo.UpdateAsync(new Attrs { ["title"] = "after elsewhere" });
+
+        Task background;
+        var gate = new TaskCompletionSource();
+        using (SpectorContext.Begin(actor: new Actor("user", "dora")))
+        {
+            background = Task.Run(async () =>
+            {
+                await gate.Task;
+                await memo.UpdateAsync(new Attrs { ["title"] = "work the scope started, run after it ended" });
+            });
+            using (SpectorContext.Begin(reason: "nested"))
+            {
+            }
+            Assert.That(SpectorContext.Current!.Actor!.Id, Is.EqualTo("dora"), "an inner scope restores the outer");
+        }
+        gate.SetResult();
+        await background;
+
+        var events = await Memo.AllEventsAsync(memo.Id);
+        Assert.That(events.Skip(1).Select(e => e.Actor), Is.All.Null);
+        Assert.That(events, Has.Count.EqualTo(4));
+    }
+
+    [Test]
+    public async Task A_scope_keeps_its_own_copy_of_its_metadata_and_refuses_unstorable_metadata_when_opened()
+    {
+        var bag = new JsonObject { ["k"] = "before" };
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
+        using (SpectorContext.Begin(new EventContext { Metadata = bag }))
+        {
+            bag["k"] = "after";
+            SpectorContext.Current!.Metadata!.Add("added", "via Current");
+            await memo.UpdateAsync(new Attrs { ["title"] = "n" });
+        }
+        var stored = (await Memo.AllEventsAsync(memo.Id))[^1];
+        Assert.That(stored.Metadata!.Value.GetProperty("k").GetString(), Is.EqualTo("before"));
+        Assert.That(stored.Metadata!.Value.TryGetProperty("added", out _), Is.False);
+
+        Assert.That(() => SpectorContext.Begin(metadata: new JsonObject { ["k"] = "a\0b" }),
+            Throws.ArgumentException.With.Message.Contains("metadata.k").And.Message.Contains("U+0000"));
+        Assert.That(() => new EventContext { Metadata = new JsonObject { ["\ud800"] = 1 } }, Throws.ArgumentException);
+        Assert.That(() => new WriteOptions { Context = new EventContext { Metadata = new JsonObject { ["n"] = double.NaN } } },
+            Throws.ArgumentException);
+        Assert.That(SpectorContext.Current, Is.Null);
+        Assert.That((await Memo.AllEventsAsync(memo.Id)), Has.Count.EqualTo(2), "nothing written");
+    }
+
+    [Test]
     public async Task Concurrent_flows_each_keep_their_own_context()
     {
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
@@ -161,7 +224,7 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     public async Task Context_that_cannot_be_stored_is_refused_before_anything_is_written()
     {
         Assert.That(() => new Actor("user", new string('x', Actor.MaxIdLength + 1)),
-            Throws.ArgumentException.With.Message.Contains("257 characters long; at most 256"));
+            Throws.ArgumentException.With.Message.Contains("257 UTF-16 code units long; at most 256"));
         Assert.That(() => new Actor("", "1"), Throws.ArgumentException.With.Message.Contains("actor type"));
         Assert.That(() => new Actor("user", "a\0b"), Throws.ArgumentException.With.Message.Contains("U+0000"));
         Assert.That(() => new Actor("user", "\ud800"), Throws.ArgumentException.With.Message.Contains("lone surrogate"));

@@ -71,6 +71,28 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task As_of_with_savepoints_sees_a_delete_after_the_savepoint_and_no_record_of_another_type()
+    {
+        var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
+        for (var i = 1; i <= 12; i++) wallet = await wallet.DepositAsync(i, $"d{i}");
+        await Task.Delay(2);
+        await wallet.DeleteAsync();
+        var events = await Wallet.AllEventsAsync(wallet.Id);
+        Assert.That(events.Select(e => e.Action), Has.Exactly(1).EqualTo("savepoint"));
+        var deleted = events[^1];
+        Assert.That(deleted.Action, Is.EqualTo("delete"));
+
+        Assert.That(await Wallet.GetAsOfAsync(wallet.Id, deleted.InsertedAt), Is.Null, "deleted after its savepoint");
+        Assert.That(await Wallet.GetAsOfAsync(wallet.Id, DateTimeOffset.MaxValue), Is.Null);
+        var before = await Wallet.GetAsOfAsync(wallet.Id, deleted.InsertedAt - OneMicrosecond);
+        Assert.That((before!.Balance, before.Deposits, before.Memos.Count), Is.EqualTo((78m, 12, 12)));
+
+        // A record of another schema of the same table is no Wallet, at any instant.
+        var account = await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "Bob" });
+        Assert.That(await Wallet.GetAsOfAsync(account.Id, DateTimeOffset.MaxValue), Is.Null);
+    }
+
+    [Test]
     public async Task All_events_in_a_time_range_are_half_open_and_an_inverted_range_is_refused()
     {
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
@@ -88,6 +110,32 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         Assert.That(await Memo.AllEventsAsync(memo.Id, null, null), Is.EqualTo(all));
         Assert.That(() => Memo.AllEventsAsync(memo.Id, all[3].InsertedAt, all[0].InsertedAt),
             Throws.ArgumentException.With.Message.Contains("inverted"));
+    }
+
+    [Test]
+    public async Task Range_bounds_finer_than_a_microsecond_compare_as_the_instants_they_are()
+    {
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "edge" });
+        var t = (await Memo.AllEventsAsync(memo.Id)).Single().InsertedAt;
+        var justAfter = t.AddTicks(1);
+        var justBefore = t.AddTicks(-1);
+
+        Assert.That(await Memo.AllEventsAsync(memo.Id, justAfter, null), Is.Empty, "t < from");
+        Assert.That(await Memo.AllEventsAsync(memo.Id, null, justAfter), Has.Count.EqualTo(1), "t < to");
+        Assert.That(await Memo.AllEventsAsync(memo.Id, justBefore, null), Has.Count.EqualTo(1), "from < t");
+        Assert.That(await Memo.AllEventsAsync(memo.Id, null, justBefore), Is.Empty, "to < t");
+        // Adjacent windows split at an instant with 100 ns ticks share no event.
+        Assert.That((await Memo.AllEventsAsync(memo.Id, null, justAfter)).Count +
+                    (await Memo.AllEventsAsync(memo.Id, justAfter, null)).Count, Is.EqualTo(1));
+
+        var audit = AppEvents.Log.Audit;
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justAfter })).Events, Is.Empty);
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justAfter })).Events, Has.Count.EqualTo(1));
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justBefore })).Events, Has.Count.EqualTo(1));
+        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justBefore })).Events, Is.Empty);
+
+        Assert.That(await Memo.GetAsOfAsync(memo.Id, justBefore), Is.Null);
+        Assert.That(await Memo.GetAsOfAsync(memo.Id, justAfter), Is.Not.Null);
     }
 
     [Test]
@@ -117,6 +165,32 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         Assert.That(() => changes[2].Changes.Single(f => f.Key == "plan").AfterAs<string>(), Throws.TypeOf<InvalidCastException>());
         Assert.That(changes[3].Changes, Is.Empty);
         Assert.That(changes[4].Deleted, Is.True);
+    }
+
+    [Test]
+    public async Task Changes_report_a_field_back_at_its_default_and_hand_out_copies_no_other_change_shares()
+    {
+        var due = new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.FromHours(2));
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m", ["tags"] = new JsonArray("a") });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due, ["tags"] = new JsonArray("a", "b") });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = null, ["tags"] = new JsonArray() });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due });
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due.ToOffset(TimeSpan.Zero) });   // the same instant
+
+        var changes = await Memo.ChangesAsync(memo.Id);
+
+        Assert.That(changes[1].Changes.Select(f => f.Key), Is.EqualTo(new[] { "due_at", "tags" }), "declaration order");
+        var cleared = changes[2].Changes.ToDictionary(f => f.Key);
+        Assert.That(cleared.Keys, Is.EquivalentTo(new[] { "due_at", "tags" }), "back at their defaults");
+        Assert.That((cleared["due_at"].BeforeAs<DateTimeOffset?>(), cleared["due_at"].After), Is.EqualTo((due, (object?)null)));
+        Assert.That(cleared["tags"].After, Is.Empty);
+        Assert.That(changes[3].Changes.Single().Before, Is.Null, "set again from its default");
+        Assert.That(changes[4].Changes, Is.Empty, "an equal instant in another offset is no change");
+
+        // Editing a list one change hands out leaves every other change as it was.
+        ((List<string>)changes[1].Changes.Single(f => f.Key == "tags").After!).Add("edited");
+        Assert.That(cleared["tags"].Before, Is.EqualTo(new List<string> { "a", "b" }));
+        Assert.That(changes[1].Changes.Single(f => f.Key == "tags").Before, Is.EqualTo(new List<string> { "a" }));
     }
 
     [Test]

@@ -28,7 +28,7 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
     {
         await FillAsync();
         var dialect = Spector.Dialect.For(Dialect);
-        var sql = new TimelineSql(Log, Log.Shards[0], dialect, query, afterPosition: 19_000, limit: 101);
+        var sql = new TimelineSql(Log, Log.Shards[0], 0, dialect, query, new TimelineKey(19_000, default, 0), limit: 101);
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         sql.Bind(command);
