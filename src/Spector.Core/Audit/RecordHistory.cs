@@ -103,8 +103,8 @@ internal static class RecordHistory
     {
         if (!type.TryGetAttr(record, key, out var value) || value is null or string || value.GetType().IsValueType)
             return value;
-        var runtimeType = value.GetType();
-        return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, runtimeType), runtimeType);
+        var typeInfo = StoredJsonOptions.TypeInfo(type.Log.JsonOptions, value.GetType());
+        return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), typeInfo);
     }
 }
 
