@@ -1,17 +1,37 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Npgsql;
 using Spector;
 using Spector.AotProbe;
 
-// <sqlite|postgres> <connection>: writes, replays and verifies records with non-scalar values, printing what
-// replay gives back; AotPublishTests runs the natively compiled binary and reads these lines.
+// <sqlite|postgres> <connection> [--no-context]: writes, replays and verifies records with non-scalar values,
+// printing what replay gives back; AotPublishTests runs the natively compiled binary and reads these lines.
 var (database, connection) = (args[0], args[1]);
 var store = database == "postgres"
     ? SpectorStore.Postgres(NpgsqlDataSource.Create(connection))
     : SpectorStore.Sqlite(connection);
 AotEvents.Log.Use(store);
-AotEvents.Log.UseJson(ProbeJson.Default);
 await AotEvents.Log.MigrateUpAsync();
+
+if (args is [_, _, "--no-context"])
+{
+    // No metadata for List<string>: the write is refused with the remedy, and nothing is stored.
+    try
+    {
+        await Parcel.InsertAsync(new Attrs { ["label"] = "first", ["tags"] = new JsonArray("fragile", "blue") });
+        Console.WriteLine("refused=no");
+    }
+    catch (NotSupportedException e)
+    {
+        Console.WriteLine($"refused={e.Message}");
+    }
+    await using var db = await store.OpenConnectionAsync();
+    await using var count = db.CreateCommand();
+    count.CommandText = "SELECT COUNT(*) FROM aot_events";
+    Console.WriteLine($"stored={await count.ExecuteScalarAsync()}");
+    return;
+}
+AotEvents.Log.UseJson(ProbeJson.Default);
 
 var log = AotEvents.Log;
 var parcel = await Parcel.InsertAsync(new Attrs
@@ -31,7 +51,10 @@ var weights = replayed.Weights.OrderBy(w => w.Key, StringComparer.Ordinal)
     .Select(w => $"{w.Key}:{w.Value.ToString(CultureInfo.InvariantCulture)}");
 Console.WriteLine($"weights={string.Join(",", weights)}");
 var events = await Parcel.AllEventsAsync(parcel.Id);
-Console.WriteLine($"events={events.Count} stored_weights={events[0].Payload.GetProperty("weights").GetRawText()}");
+// The stored form of the nested decimals, read from the payload: JSON strings, as a JIT-compiled app stores them.
+var stored = events[0].Payload.GetProperty("weights").EnumerateObject()
+    .Select(p => $"{p.Name}:{p.Value.ValueKind}:{p.Value}");
+Console.WriteLine($"events={events.Count} stored_weights={string.Join(",", stored)}");
 
 try
 {

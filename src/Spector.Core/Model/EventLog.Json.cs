@@ -12,7 +12,7 @@ public sealed partial class EventLog
     /// parameters of such types): Spector's stored forms over the metadata given to <c>UseJson</c>. Generated code
     /// reads and writes through them, so a Native AOT app needs no reflection.
     /// </summary>
-    public JsonSerializerOptions JsonOptions { get; private set; } = StoredJsonOptions.Options;
+    public JsonSerializerOptions JsonOptions { get; internal set; } = StoredJsonOptions.Options;
 
     /// <summary>
     /// Gives this table the metadata of the app's types, e.g. a <see cref="JsonSerializerContext"/> that lists
