@@ -66,7 +66,12 @@ catch (ChangesetInvalidException e)
     Console.WriteLine($"invalid={string.Join(",", e.Errors.Keys)}");
 }
 
-var courier = await Courier.InsertAsync(new Attrs { ["name"] = "Ana", ["rate"] = 12.50m, ["hired_at"] = DateTimeOffset.UnixEpoch });
+var courier = await Courier.InsertAsync(new Attrs
+{
+    ["name"] = "Ana",
+    ["rate"] = 12.50m,
+    ["hired_at"] = DateTimeOffset.UnixEpoch,
+});
 await courier.UpdateAsync(new Attrs { ["rate"] = 13.75m });
 var hired = await Courier.GetAsync(courier.Id) ?? throw new InvalidOperationException("courier missing");
 Console.WriteLine($"courier={hired.Name}|{hired.Rate.ToString(CultureInfo.InvariantCulture)}|{hired.HiredAt:O}");

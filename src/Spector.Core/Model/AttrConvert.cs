@@ -66,7 +66,8 @@ public static class AttrConvert
     /// As <see cref="ToObject{T}(JsonNode?)"/> with an events table's options (<see cref="EventLog.JsonOptions"/>):
     /// the metadata of <typeparamref name="T"/> comes from the context passed to <c>UseJson</c> of the table.
     /// </summary>
-    public static T? ToObject<T>(JsonNode? node, JsonSerializerOptions options) => ToObject<T>(AsElement(node), options);
+    public static T? ToObject<T>(JsonNode? node, JsonSerializerOptions options) =>
+        ToObject<T>(AsElement(node), options);
 
     // Conversions from a value of a stored payload, read without building a node (replay's path).
     public static string? ToNullableString(JsonElement value) =>
@@ -220,7 +221,7 @@ public static class AttrConvert
     /// </summary>
     public static JsonNode? ToNode<T>(T value) => ToNode(value, StoredJsonOptions.Options);
 
-    /// <summary>As <see cref="ToNode{T}(T)"/> with an events table's options, whose metadata writes the value.</summary>
+    /// <summary>As <see cref="ToNode{T}(T)"/> with an events table's options, whose metadata writes it.</summary>
     public static JsonNode? ToNode<T>(T value, JsonSerializerOptions options) => value switch
     {
         null => null,

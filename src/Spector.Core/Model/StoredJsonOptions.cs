@@ -55,7 +55,7 @@ internal static class StoredJsonOptions
         return options;
     }
 
-    /// <summary>The app's metadata first, then the scalar types Spector reads itself, then reflection where allowed.</summary>
+    /// <summary>The app's metadata first, then the scalars Spector reads itself, then reflection where allowed.</summary>
     public static IJsonTypeInfoResolver Resolver(IJsonTypeInfoResolver? app)
     {
         var resolvers = new List<IJsonTypeInfoResolver>(3);
@@ -83,14 +83,22 @@ internal static class StoredJsonOptions
         {
             throw new NotSupportedException(
                 $"Spector has no JSON metadata for {type}: reflection-based serialization is disabled in this app " +
-                "(Native AOT or trimming). List the type in a JsonSerializerContext ([JsonSerializable(typeof(...))]) " +
+                "(Native AOT or trimming). List the type in a JsonSerializerContext " +
+                "([JsonSerializable(typeof(...))]) " +
                 "and pass it to its events table: Log.UseJson(MyJsonContext.Default). See docs/aot.md.", e);
         }
     }
 
-    /// <summary>A value as JSON text for messages, through <paramref name="options"/>' metadata.</summary>
-    public static string Show(object? value, JsonSerializerOptions options) =>
-        value is null ? "null" : JsonSerializer.Serialize(value, TypeInfo(options, value.GetType()));
+    /// <summary>
+    /// A value as JSON text for messages: through <paramref name="options"/>' metadata, without the stored forms
+    /// (a decimal shows as 171, not "171"). Made for mismatches only, so the options are not cached.
+    /// </summary>
+    public static string Show(object? value, JsonSerializerOptions options)
+    {
+        if (value is null) return "null";
+        var plain = new JsonSerializerOptions { TypeInfoResolver = options.TypeInfoResolver };
+        return JsonSerializer.Serialize(value, TypeInfo(plain, value.GetType()));
+    }
 
     // The trimmer removes this branch where the app sets JsonSerializerIsReflectionEnabledByDefault to false, as
     // PublishAot and PublishTrimmed do; elsewhere reflection is what the app asked for.

@@ -109,7 +109,8 @@ internal static class RecordRecovery
         if (type == typeof(string)) return JsonValue.Create(Convert.ToString(value, invariant));
         var options = StoredJsonOptions.Options;
         if (type.IsPrimitive)
-            return JsonSerializer.SerializeToNode(Convert.ChangeType(value, type, invariant), StoredJsonOptions.TypeInfo(options, type));
+            return JsonSerializer.SerializeToNode(Convert.ChangeType(value, type, invariant),
+                StoredJsonOptions.TypeInfo(options, type));
         return value is string json
             ? JsonNode.Parse(json)
             : JsonSerializer.SerializeToNode(value, StoredJsonOptions.TypeInfo(options, value.GetType()));

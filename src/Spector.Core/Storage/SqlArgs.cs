@@ -8,7 +8,7 @@ namespace Spector;
 /// </summary>
 internal static class SqlArgs
 {
-    /// <summary>Why an API still needs Dapper's run-time IL (it maps rows to tuples); the AOT analyzer shows it.</summary>
+    /// <summary>Why an API still needs Dapper's run-time IL (rows mapped to tuples); the AOT analyzer shows it.</summary>
     public const string DapperMapsRows =
         "Reads rows into tuples through Dapper, which emits IL at run time; not available under Native AOT yet " +
         "(docs/aot.md lists what is).";
