@@ -30,7 +30,7 @@ internal static class CausationChain
                     : $"SELECT lower(\"id\") FROM {t} " +
                       "WHERE \"causation_id\" IN (SELECT \"value\" FROM json_each(@causes))";
                 EventReader.AddParameter(command, "causes",
-                    postgres ? frontier.ToArray() : System.Text.Json.JsonSerializer.Serialize(frontier));
+                    postgres ? frontier.ToArray() : System.Text.Json.JsonSerializer.Serialize(frontier.ToArray(), SpectorJsonContext.Default.StringArray));
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {

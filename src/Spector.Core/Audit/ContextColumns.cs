@@ -68,7 +68,7 @@ internal static class ContextColumns
         CancellationToken ct)
     {
         var columns = await connection.QueryAsync<string>(new CommandDefinition(
-                "SELECT \"name\" FROM pragma_table_info(@table)", new { table }, tx, cancellationToken: ct))
+                "SELECT \"name\" FROM pragma_table_info(@table)", SqlArgs.Of(("table", table)), tx, cancellationToken: ct))
             .ConfigureAwait(false);
         var existing = columns.ToHashSet();
         if (existing.Count == 0) return;

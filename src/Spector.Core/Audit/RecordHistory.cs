@@ -109,15 +109,15 @@ internal static class RecordHistory
         {
             type.TryGetAttr(record, key, out var now);
             if (!kept.TryGetValue(key, out var before)) type.TryGetAttr(fresh, key, out before);
-            if (Same(before, now)) continue;
+            if (Same(type.Log, before, now)) continue;
             // Each change holds its own copies: a caller editing one list cannot edit another change's.
-            fields.Add(new FieldChange(key, Snapshot(before), Snapshot(now)));
-            kept[key] = Snapshot(now);
+            fields.Add(new FieldChange(key, Snapshot(type.Log, before), Snapshot(type.Log, now)));
+            kept[key] = Snapshot(type.Log, now);
         }
         foreach (var key in kept.Keys.Where(key => !set.Contains(key)).ToList())
         {
             type.TryGetAttr(record, key, out var now);
-            fields.Add(new FieldChange(key, kept[key], Snapshot(now)));
+            fields.Add(new FieldChange(key, kept[key], Snapshot(type.Log, now)));
             kept.Remove(key);
         }
         return fields;
@@ -125,17 +125,17 @@ internal static class RecordHistory
 
     /// <summary>Equal as the generated <c>Diff</c> compares: by value, or by stored JSON for lists and
     /// objects.</summary>
-    private static bool Same(object? a, object? b) =>
+    private static bool Same(EventLog log, object? a, object? b) =>
         a is null || b is null ? a is null && b is null
         : a is string || a.GetType().IsValueType ? a.Equals(b)
-        : AttrConvert.SameJson(a, b);
+        : AttrConvert.SameJson(a, b, log.JsonOptions);
 
     /// <summary>A copy of a mutable value (a list, an object), since replay goes on changing the original.</summary>
-    private static object? Snapshot(object? value)
+    private static object? Snapshot(EventLog log, object? value)
     {
         if (value is null or string || value.GetType().IsValueType) return value;
-        var runtimeType = value.GetType();
-        return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, runtimeType), runtimeType);
+        var typeInfo = StoredJsonOptions.TypeInfo(log.JsonOptions, value.GetType());
+        return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), typeInfo);
     }
 }
 

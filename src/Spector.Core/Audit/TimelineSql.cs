@@ -125,7 +125,7 @@ internal sealed class TimelineSql
             : "\"causation_id\" IN (SELECT \"value\" FROM json_each(@chain))";
         _parameters.Add(("chain", dialect.Kind == SqlDialect.PostgreSql
             ? chain.ToArray()
-            : System.Text.Json.JsonSerializer.Serialize(chain)));
+            : System.Text.Json.JsonSerializer.Serialize(chain.ToArray(), SpectorJsonContext.Default.StringArray)));
         if (Guid.TryParse(root, out var rootId))
         {
             _conditions.Add($"({members} OR \"id\" = @root_id)");

@@ -38,6 +38,7 @@ public sealed partial class Follower
     private Task _flushing = Task.CompletedTask;
 
     /// <summary>A follower whose handler works outside the checkpoint's transaction: each event arrives at least once.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Follower(FollowerOptions options, Func<FollowedEvent, CancellationToken, Task> handler)
         : this(options, handler is null ? null! : (e, _, ct) => handler(e, ct), transactional: false)
     {
@@ -48,6 +49,7 @@ public sealed partial class Follower
     /// its writes and the checkpoint commit together, so each event's effect happens once. The handler must not
     /// commit or roll back the transaction.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Follower(FollowerOptions options, Func<FollowedEvent, SpectorSession, CancellationToken, Task> handler)
         : this(options, handler is null ? null! : (e, session, ct) => handler(e, session!, ct), transactional: true)
     {

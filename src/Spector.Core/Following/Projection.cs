@@ -47,6 +47,7 @@ public abstract class Projection
         (Schemas is null || Schemas.Contains(schema)) && (Actions is null || (action is not null && Actions.Contains(action)));
 
     /// <summary>The follower that keeps the projection up to date (async form); <paramref name="tuning"/> sets its pace.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Follower CreateFollower(Func<FollowerOptions, FollowerOptions>? tuning = null)
     {
         var options = new FollowerOptions(FollowerName, [.. Logs]) { Schemas = Schemas, Actions = Actions };
@@ -54,6 +55,7 @@ public abstract class Projection
     }
 
     /// <summary>Creates the projection's tables and its follower's checkpoint.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         var follower = CreateFollower();
@@ -67,6 +69,7 @@ public abstract class Projection
     /// one. It takes the follower's lease first (waiting while another process runs it). <paramref name="progress"/>
     /// hears the number of events applied after each batch.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Task<long> RebuildAsync(IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
         CreateFollower().ReplayAllAsync(ClearSql(Logs[0].Store.Dialect), progress, cancellationToken);
 

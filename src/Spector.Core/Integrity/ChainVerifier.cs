@@ -234,17 +234,22 @@ internal static class ChainVerifier
         if (row.Position > (before?.Position ?? 0) + 1) return ChainBreakKind.MissingRow;
         if (row.Seq > 1)
         {
-            var siblings = await lease.Connection.QuerySingleAsync<(long Predecessor, long Others)>(new CommandDefinition(
-                $"SELECT COUNT(CASE WHEN \"seq\" = @seq THEN 1 END), COUNT(*) FROM {t} WHERE \"parent_id\" = @parent AND \"position\" <> @position",
-                new { parent = row.ParentId, seq = row.Seq - 1, position = row.Position }, lease.Transaction, cancellationToken: ct)).ConfigureAwait(false);
+            // Read by hand: Dapper maps a tuple through IL it emits at run time, which Native AOT cannot run.
+            await using var siblings = await lease.Connection.ExecuteReaderAsync(new CommandDefinition(
+                $"SELECT COUNT(CASE WHEN \"seq\" = @seq THEN 1 END), COUNT(*) FROM {t} " +
+                "WHERE \"parent_id\" = @parent AND \"position\" <> @position",
+                SqlArgs.Of(("parent", row.ParentId), ("seq", row.Seq - 1), ("position", row.Position)), lease.Transaction,
+                cancellationToken: ct)).ConfigureAwait(false);
+            await siblings.ReadAsync(ct).ConfigureAwait(false);
+            var (predecessor, others) = (siblings.GetInt64(0), siblings.GetInt64(1));
             // A gap in a record that has other events; a row moved to a record of its own is a changed row instead.
-            if (siblings.Predecessor == 0 && siblings.Others > 0) return ChainBreakKind.MissingRow;
+            if (predecessor == 0 && others > 0) return ChainBreakKind.MissingRow;
         }
         if (before is not null && row.InsertedAt < before.InsertedAt) return ChainBreakKind.ReorderedRows;
         if (after is not null && after.InsertedAt < row.InsertedAt) return ChainBreakKind.ReorderedRows;
         var earlierSeqLater = await lease.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
             $"SELECT COUNT(*) FROM {t} WHERE \"parent_id\" = @parent AND \"seq\" < @seq AND \"position\" > @position",
-            new { parent = row.ParentId, seq = row.Seq, position = row.Position }, lease.Transaction, cancellationToken: ct)).ConfigureAwait(false);
+            SqlArgs.Of(("parent", row.ParentId), ("seq", row.Seq), ("position", row.Position)), lease.Transaction, cancellationToken: ct)).ConfigureAwait(false);
         return earlierSeqLater > 0 ? ChainBreakKind.ReorderedRows : ChainBreakKind.HashMismatch;
     }
 

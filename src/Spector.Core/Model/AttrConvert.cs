@@ -62,6 +62,13 @@ public static class AttrConvert
     /// </summary>
     public static T? ToObject<T>(JsonNode? node) => ToObject<T>(AsElement(node));
 
+    /// <summary>
+    /// As <see cref="ToObject{T}(JsonNode?)"/> with an events table's options (<see cref="EventLog.JsonOptions"/>):
+    /// the metadata of <typeparamref name="T"/> comes from the context passed to <c>UseJson</c> of the table.
+    /// </summary>
+    public static T? ToObject<T>(JsonNode? node, JsonSerializerOptions options) =>
+        ToObject<T>(AsElement(node), options);
+
     // Conversions from a value of a stored payload, read without building a node (replay's path).
     public static string? ToNullableString(JsonElement value) =>
         IsNull(value) ? null : Value(value, "String", JsonValueKind.String).GetString();
@@ -150,12 +157,15 @@ public static class AttrConvert
     public static TEnum? ToNullableEnum<TEnum>(JsonElement value) where TEnum : struct, Enum =>
         IsNull(value) ? null : ToEnum<TEnum>(value);
 
-    public static T? ToObject<T>(JsonElement value)
+    public static T? ToObject<T>(JsonElement value) => ToObject<T>(value, StoredJsonOptions.Options);
+
+    public static T? ToObject<T>(JsonElement value, JsonSerializerOptions options)
     {
         if (IsNull(value)) return default;
+        var typeInfo = StoredJsonOptions.TypeInfo<T>(options);
         try
         {
-            return value.Deserialize<T>(StoredJsonOptions.Options);
+            return value.Deserialize(typeInfo);
         }
         catch (JsonException e)
         {
@@ -182,7 +192,7 @@ public static class AttrConvert
         if (Enum.IsDefined(type, value)) return true;
         if (!type.IsDefined(typeof(FlagsAttribute), inherit: false)) return false;
         var all = 0UL;
-        foreach (var defined in Enum.GetValues(type)) all |= Bits(defined);
+        foreach (var defined in Enum.GetValuesAsUnderlyingType(type)) all |= Bits(defined);
         return (Bits(value) & ~all) == 0;
 
         static ulong Bits(object e) => Convert.GetTypeCode(e) switch
@@ -196,19 +206,28 @@ public static class AttrConvert
         Enum.IsDefined(value) || IsDefined((Enum)(object)value);
 
     /// <summary>Compares two values of a type with no dedicated conversion by their JSON form (used by savepoint checks, not replay).</summary>
-    public static bool SameJson<T>(T a, T b) =>
-        JsonSerializer.Serialize(a, StoredJsonOptions.Options) == JsonSerializer.Serialize(b, StoredJsonOptions.Options);
+    public static bool SameJson<T>(T a, T b) => SameJson(a, b, StoredJsonOptions.Options);
+
+    /// <summary>As <see cref="SameJson{T}(T, T)"/> with an events table's options.</summary>
+    public static bool SameJson<T>(T a, T b, JsonSerializerOptions options)
+    {
+        var typeInfo = StoredJsonOptions.TypeInfo<T>(options);
+        return JsonSerializer.Serialize(a, typeInfo) == JsonSerializer.Serialize(b, typeInfo);
+    }
 
     /// <summary>
     /// A typed action's parameter as a payload value: kept as the value itself, so the payload writer gives it (and
     /// everything nested in it) its stored form, and refuses it naming the parameter when it has none.
     /// </summary>
-    public static JsonNode? ToNode<T>(T value) => value switch
+    public static JsonNode? ToNode<T>(T value) => ToNode(value, StoredJsonOptions.Options);
+
+    /// <summary>As <see cref="ToNode{T}(T)"/> with an events table's options, whose metadata writes it.</summary>
+    public static JsonNode? ToNode<T>(T value, JsonSerializerOptions options) => value switch
     {
         null => null,
         JsonNode node => node.DeepClone(),
         JsonElement element => JsonValue.Create(element),
-        _ => JsonValue.Create(value),
+        _ => JsonValue.Create(value, StoredJsonOptions.TypeInfo<T>(options)),
     };
 
     /// <summary>Formats a UTC instant the way Spector stores timestamps in payloads (microsecond precision).</summary>

@@ -12,7 +12,7 @@ public sealed record EventSchemaInfo(int Index, string TypeName);
 /// The runtime handle of one events table: its name, schema indexes, record tables, configured store and
 /// migrations. The generator creates one per <c>[EventsTable]</c> class as its static <c>Log</c> property.
 /// </summary>
-public sealed class EventLog
+public sealed partial class EventLog
 {
     private readonly Dictionary<int, string> _customActions;
     private readonly Dictionary<string, EventShard> _shardsByTable;

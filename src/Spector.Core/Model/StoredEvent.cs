@@ -10,12 +10,22 @@ namespace Spector;
 /// </summary>
 public sealed record StoredEvent
 {
-    private static readonly JsonSerializerOptions ReadOptions = new(JsonSerializerDefaults.Web)
+    private static readonly JsonSerializerOptions ReadOptions = CreateReadOptions();
+
+    private static JsonSerializerOptions CreateReadOptions()
     {
-        // Spector stores decimals and long integers past 2^53 as strings so no digit is lost.
-        NumberHandling = JsonNumberHandling.AllowReadingFromString,
-        Converters = { new JsonStringEnumConverter() },
-    };
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            // Spector stores decimals and long integers past 2^53 as strings so no digit is lost.
+            NumberHandling = JsonNumberHandling.AllowReadingFromString,
+            // Scalars always; other types by reflection where the app allows it (not under Native AOT).
+            TypeInfoResolver = StoredJsonOptions.Resolver(null),
+        };
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+            options.Converters.Add(new JsonStringEnumConverter());
+        options.MakeReadOnly();
+        return options;
+    }
 
     // Parsed on first use (a list of events is often only counted or filtered); a reference holder, so a value
     // parsed on another thread is seen whole or not at all.
@@ -123,7 +133,7 @@ public sealed record StoredEvent
         }
         try
         {
-            value = element.Deserialize<T>(ReadOptions);
+            value = element.Deserialize(StoredJsonOptions.TypeInfo<T>(ReadOptions));
             return true;
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or FormatException)

@@ -122,7 +122,7 @@ internal static class StoredJson
 
     private static void Value(Utf8JsonWriter? writer, JsonValue value, string path, int depth)
     {
-        if (!value.TryGetValue<object>(out var raw)) raw = Serialize(value, value.GetType(), path);
+        if (!value.TryGetValue<object>(out var raw)) raw = Serialize(value, null, path);
         switch (raw)
         {
             case JsonElement element: Element(writer, element, path, depth); break;
@@ -154,17 +154,23 @@ internal static class StoredJson
                 writer?.WriteStringValue(e.ToString());
                 break;
             default:
-                Element(writer, Serialize(raw, raw.GetType(), path), path, depth);
+                Element(writer, Serialize(value, raw, path), path, depth);
                 break;
         }
     }
 
-    // A value inside a collection or object gets the stored form it would have at the top level.
-    private static JsonElement Serialize(object value, Type type, string path)
+    // A value inside a collection or object gets the stored form it would have at the top level: through Spector's
+    // options where they have its type's metadata, else through the metadata the value was made with
+    // (AttrConvert.ToNode with an events table's options, or the app's own JsonValue.Create).
+    private static JsonElement Serialize(JsonValue node, object? value, string path)
     {
         try
         {
-            return JsonSerializer.SerializeToElement(value, type, StoredJsonOptions.Options);
+            if (value is not null && StoredJsonOptions.Options.TryGetTypeInfo(value.GetType(), out var typeInfo))
+                return JsonSerializer.SerializeToElement(value, typeInfo);
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
+            using (var writer = new Utf8JsonWriter(buffer)) node.WriteTo(writer);
+            return JsonElement.Parse(buffer.WrittenSpan);
         }
         catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException
                                       or InvalidOperationException)

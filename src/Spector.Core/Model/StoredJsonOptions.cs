@@ -1,7 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Spector;
 
@@ -11,16 +14,24 @@ namespace Spector;
 /// </summary>
 internal static class StoredJsonOptions
 {
-    /// <summary>Read-only, so shared safely.</summary>
-    public static readonly JsonSerializerOptions Options = Create();
+    /// <summary>
+    /// The options of an events table given no metadata of its own: Spector's scalar types, and every other type
+    /// by reflection where the app allows it (not under Native AOT or trimming). Read-only, so shared safely.
+    /// </summary>
+    public static readonly JsonSerializerOptions Options = Create(null, []);
 
     private const long MaxExactInteger = 9_007_199_254_740_991;
 
-    private static JsonSerializerOptions Create()
+    /// <summary>
+    /// The stored forms over <paramref name="resolver"/>'s metadata (a user's <see cref="JsonSerializerContext"/>):
+    /// its types first, then the scalar types Spector reads itself, then reflection where the app allows it.
+    /// </summary>
+    public static JsonSerializerOptions Create(IJsonTypeInfoResolver? resolver, IList<JsonConverter> converters)
     {
         var options = new JsonSerializerOptions
         {
             NumberHandling = JsonNumberHandling.AllowReadingFromString,
+            TypeInfoResolver = Resolver(resolver),
             Converters =
             {
                 new Stored<decimal>(AttrConvert.ToDecimal,
@@ -33,13 +44,68 @@ internal static class StoredJsonOptions
                 new Stored<BigInteger>(BigInteger, Integer),
                 new Stored<double>(AttrConvert.ToDouble, (w, v) => w.WriteNumberValue(Finite(v))),
                 new Stored<float>(AttrConvert.ToSingle, (w, v) => w.WriteNumberValue(Finite(v))),
-                new Stored<string>(e => e.GetString()!, (w, v) => w.WriteStringValue(UnicodeText(v))),
-                new JsonStringEnumConverter(),
+                new StoredString(),
             },
         };
-        options.MakeReadOnly(populateMissingResolver: true);
+        // Enums by name. Under Native AOT this converter cannot be made; a context's UseStringEnumConverter
+        // gives its enums the same stored form (docs/aot.md).
+        if (RuntimeFeature.IsDynamicCodeSupported) options.Converters.Add(new JsonStringEnumConverter());
+        foreach (var converter in converters) options.Converters.Add(converter);
+        options.MakeReadOnly();
         return options;
     }
+
+    /// <summary>The app's metadata first, then the scalars Spector reads itself, then reflection where allowed.</summary>
+    public static IJsonTypeInfoResolver Resolver(IJsonTypeInfoResolver? app)
+    {
+        var resolvers = new List<IJsonTypeInfoResolver>(3);
+        if (app is not null) resolvers.Add(app);
+        resolvers.Add(SpectorJsonContext.Default);
+        if (Reflection() is { } reflection) resolvers.Add(reflection);
+        return JsonTypeInfoResolver.Combine(resolvers.ToArray());
+    }
+
+    /// <summary>
+    /// The metadata of <typeparamref name="T"/>, or an error that says how to provide it when the app has turned
+    /// reflection-based serialization off (Native AOT, trimming) and no context lists the type.
+    /// </summary>
+    public static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options) =>
+        (JsonTypeInfo<T>)TypeInfo(options, typeof(T));
+
+    /// <summary>As <see cref="TypeInfo{T}"/> for a type known at run time (a value's own type).</summary>
+    public static JsonTypeInfo TypeInfo(JsonSerializerOptions options, Type type)
+    {
+        try
+        {
+            return options.GetTypeInfo(type);
+        }
+        catch (NotSupportedException e)
+        {
+            throw new NotSupportedException(
+                $"Spector has no JSON metadata for {type}: reflection-based serialization is disabled in this app " +
+                "(Native AOT or trimming). List the type in a JsonSerializerContext " +
+                "([JsonSerializable(typeof(...))]) " +
+                "and pass it to its events table: Log.UseJson(MyJsonContext.Default). See docs/aot.md.", e);
+        }
+    }
+
+    /// <summary>
+    /// A value as JSON text for messages: through <paramref name="options"/>' metadata, without the stored forms
+    /// (a decimal shows as 171, not "171"). Made for mismatches only, so the options are not cached.
+    /// </summary>
+    public static string Show(object? value, JsonSerializerOptions options)
+    {
+        if (value is null) return "null";
+        var plain = new JsonSerializerOptions { TypeInfoResolver = options.TypeInfoResolver };
+        return JsonSerializer.Serialize(value, TypeInfo(plain, value.GetType()));
+    }
+
+    // The trimmer removes this branch where the app sets JsonSerializerIsReflectionEnabledByDefault to false, as
+    // PublishAot and PublishTrimmed do; elsewhere reflection is what the app asked for.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Guarded by the reflection feature switch.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by the reflection feature switch.")]
+    private static IJsonTypeInfoResolver? Reflection() =>
+        JsonSerializer.IsReflectionEnabledByDefault ? new DefaultJsonTypeInfoResolver() : null;
 
     private static BigInteger BigInteger(JsonElement element)
     {
@@ -71,6 +137,22 @@ internal static class StoredJsonOptions
                 throw new JsonException($"contains a lone UTF-16 surrogate (U+{(int)text[i]:X4}), which is not Unicode text");
         }
         return text;
+    }
+
+    /// <summary>Strings, as values and as dictionary keys: Unicode text only.</summary>
+    private sealed class StoredString : JsonConverter<string>
+    {
+        public override string Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.GetString()!;
+
+        public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(UnicodeText(value));
+
+        public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert,
+            JsonSerializerOptions options) => reader.GetString()!;
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
+            writer.WritePropertyName(UnicodeText(value));
     }
 
     /// <summary>One type's stored form: written as the top level writes it, read by replay's conversion.</summary>

@@ -16,6 +16,7 @@ public static class RecordTables
     /// and copies the new rows in, so readers see the old rows until it commits, never an empty table. The
     /// PrepareMaterialization hook runs for every row, as on a write.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public static Task<RebuildResult> RebuildAsync<T>(EventedType<T> type, RebuildOptions? options = null,
         CancellationToken cancellationToken = default) where T : class =>
         RunAsync(type, options ?? new RebuildOptions(), recreate: false, cancellationToken);
@@ -25,6 +26,7 @@ public static class RecordTables
     /// nullable columns in place, and makes every other change (a renamed, dropped or retyped column, a new required
     /// column) by rebuilding the table from the log with the class's current columns.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public static async Task<RecordTableMigration> MigrateAsync<T>(EventedType<T> type, RebuildOptions? options = null,
         CancellationToken cancellationToken = default) where T : class
     {

@@ -166,7 +166,7 @@ internal static class EventWriter
         {
             var (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct).ConfigureAwait(false);
             if (locked is null && twin is null
-                && await connection.ExecuteAsync(new CommandDefinition(shard.Sql.HeadFromLog, new { parent_id = id }, tx, cancellationToken: ct))
+                && await connection.ExecuteAsync(new CommandDefinition(shard.Sql.HeadFromLog, SqlArgs.Of(("parent_id", id)), tx, cancellationToken: ct))
                     .ConfigureAwait(false) > 0)
                 (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct).ConfigureAwait(false);
             if (twin is not null) return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
@@ -280,7 +280,7 @@ internal static class EventWriter
             }
             if (created) throw new InvalidOperationException($"The chain head of events table {shard.Table} could not be created in {shard.Sql.Heads}.");
             await connection.ExecuteAsync(new CommandDefinition(dialect.CreateChainHeadSql(shard.Table, shard.Sql.Heads),
-                new { __chain = Guid.Empty, __genesis = EventHash.Genesis.ToArray(), __epoch = dialect.Timestamp(DateTimeOffset.UnixEpoch) },
+                SqlArgs.Of(("__chain", Guid.Empty), ("__genesis", EventHash.Genesis.ToArray()), ("__epoch", dialect.Timestamp(DateTimeOffset.UnixEpoch))),
                 tx, cancellationToken: ct)).ConfigureAwait(false);
         }
     }
@@ -361,7 +361,7 @@ internal static class EventWriter
         }
         // The record-table write shares the event's command: a round trip fewer per write.
         RecordWrite? recordWrite = type.Table is not { } table ? null
-            : changeset is null ? new RecordWrite(table.DeleteSql, new DynamicParameters(new { id }))
+            : changeset is null ? new RecordWrite(table.DeleteSql, SqlArgs.Of(("id", id)))
             : new RecordWrite(request.Creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
         string? metadata;
         try
@@ -435,7 +435,7 @@ internal static class EventWriter
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition(sql.InsertLink(link.Name),
-                    new { event_id = row.EventId, target = link.Target, type = link.Type }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                    SqlArgs.Of(("event_id", row.EventId), ("target", link.Target), ("type", link.Type)), tx, cancellationToken: ct)).ConfigureAwait(false);
             }
             catch (DbException e) when (dialect.IsLinkRejected(e))
             {

@@ -21,7 +21,7 @@ internal static class RecordRecovery
             var replayed = await EventReader.ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct).ConfigureAwait(false);
             if (replayed.LastSeq == 0) return new Materialization<T>(MaterializeOutcome.NoEvents, id, null);
             if (replayed.Record is not { } record) return new Materialization<T>(MaterializeOutcome.Deleted, id, null);
-            var rows = await connection.ExecuteScalarAsync<long>(new CommandDefinition(table.ExistsSql, new { id }, tx, cancellationToken: ct))
+            var rows = await connection.ExecuteScalarAsync<long>(new CommandDefinition(table.ExistsSql, SqlArgs.Of(("id", id)), tx, cancellationToken: ct))
                 .ConfigureAwait(false);
             if (rows > 0) return new Materialization<T>(MaterializeOutcome.RowExists, id, record);
 
@@ -45,7 +45,7 @@ internal static class RecordRecovery
         return WriteTransaction.RunAsync<IReadOnlyList<T>>(log, session, async (connection, tx, _) =>
         {
             // Read every untracked row first: a reader cannot stay open while the imports write.
-            var rows = (await connection.QueryAsync(new CommandDefinition(table.UntrackedSql(log.Shards.Select(s => s.Table)), new { schema = type.SchemaIndex }, tx,
+            var rows = (await connection.QueryAsync(new CommandDefinition(table.UntrackedSql(log.Shards.Select(s => s.Table)), SqlArgs.Of(("schema", type.SchemaIndex)), tx,
                     cancellationToken: ct)).ConfigureAwait(false))
                 .Select(row => (IReadOnlyDictionary<string, object?>)((IDictionary<string, object?>)row).ToDictionary(c => c.Key, c => c.Value))
                 .ToList();
@@ -59,7 +59,7 @@ internal static class RecordRecovery
                 var record = await EventWriter.ImportAsync(type, inner, attrs, code, action, metadata, ct).ConfigureAwait(false);
                 if (options?.Transfer is { } transfer)
                     await transfer(new BringUpTransfer<T>(inner, row, oldId, record), ct).ConfigureAwait(false);
-                await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, new { id = oldId }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(table.DeleteSql, SqlArgs.Of(("id", oldId)), tx, cancellationToken: ct)).ConfigureAwait(false);
                 imported.Add(record);
             }
             return imported;
@@ -107,7 +107,12 @@ internal static class RecordRecovery
         if (type.IsEnum)
             return JsonValue.Create(value is string text ? text : Enum.ToObject(type, Convert.ToInt64(value, invariant)).ToString());
         if (type == typeof(string)) return JsonValue.Create(Convert.ToString(value, invariant));
-        if (type.IsPrimitive) return JsonSerializer.SerializeToNode(Convert.ChangeType(value, type, invariant), type);
-        return value is string json ? JsonNode.Parse(json) : JsonSerializer.SerializeToNode(value, value.GetType(), StoredJsonOptions.Options);
+        var options = StoredJsonOptions.Options;
+        if (type.IsPrimitive)
+            return JsonSerializer.SerializeToNode(Convert.ChangeType(value, type, invariant),
+                StoredJsonOptions.TypeInfo(options, type));
+        return value is string json
+            ? JsonNode.Parse(json)
+            : JsonSerializer.SerializeToNode(value, StoredJsonOptions.TypeInfo(options, value.GetType()));
     }
 }

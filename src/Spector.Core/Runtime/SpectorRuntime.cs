@@ -115,7 +115,7 @@ public static class SpectorRuntime
     }
 
     private static string Show<T>(EventedType<T> type, T record, string key) where T : class =>
-        type.TryGetAttr(record, key, out var value) ? System.Text.Json.JsonSerializer.Serialize(value) : "?";
+        type.TryGetAttr(record, key, out var value) ? StoredJsonOptions.Show(value, type.Log.JsonOptions) : "?";
 
     /// <summary>Rebuilds a record row from its log unless it exists.</summary>
     public static Task<Materialization<T>> MaterializeAsync<T>(EventedType<T> type, SpectorSession? session, Guid id, CancellationToken ct)

@@ -172,7 +172,7 @@ internal static class EventedEmitter
         {
             var name = Identifier(p.Name);
             var same = p.Kind == ValueKind.Other
-                ? $"global::Spector.AttrConvert.SameJson(expected.{name}, actual.{name})"
+                ? $"global::Spector.AttrConvert.SameJson(expected.{name}, actual.{name}, {JsonOptions})"
                 : $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals(expected.{name}, actual.{name})";
             w.Line($"if (!{same}) differences.Add({SourceWriter.Literal(p.Key)});");
         }
@@ -275,7 +275,7 @@ internal static class EventedEmitter
         var guard = handler.VersionFrom is null ? null
             : handler.VersionFrom == handler.VersionTo ? $"changeset.Version == {handler.VersionFrom}"
             : $"changeset.Version is >= {handler.VersionFrom} and <= {handler.VersionTo}";
-        var arguments = string.Concat(handler.Parameters.Select(p => $", changeset.Param({SourceWriter.Literal(p.Key)}, {Converter(p.Kind, p.IsNullable, p.ValueType, p.Type)}){(p.Kind == ValueKind.Other ? "!" : "")}"));
+        var arguments = string.Concat(handler.Parameters.Select(p => $", changeset.Param({SourceWriter.Literal(p.Key)}, {ParamConverter(p)}){(p.Kind == ValueKind.Other ? "!" : "")}"));
         var pad = indent ? "    " : "";
         if (guard is null)
         {
@@ -294,7 +294,7 @@ internal static class EventedEmitter
     private static string ToNode(ParameterModel p) => p.Kind switch
     {
         ValueKind.Enum => p.IsNullable ? $"{Identifier(p.Name)}?.ToString()" : $"{Identifier(p.Name)}.ToString()",
-        ValueKind.Other => $"global::Spector.AttrConvert.ToNode({Identifier(p.Name)})",
+        ValueKind.Other => $"global::Spector.AttrConvert.ToNode({Identifier(p.Name)}, SpectorType.{JsonOptions})",
         _ => $"(global::System.Text.Json.Nodes.JsonNode?){Identifier(p.Name)}",
     };
 
@@ -318,20 +318,24 @@ internal static class EventedEmitter
         if (!last) w.Line();
     }
 
-    private static string Conversion(PropertyModel p) =>
-        $"{Converter(p.Kind, p.IsNullable, p.ValueType, p.Type)}(value){(p.Kind == ValueKind.Other ? "!" : "")}";
+    // Non-scalar values go through the events table's JSON options, whose metadata a Native AOT app supplies
+    // (EventLog.UseJson); no reflection on the replay path.
+    private const string JsonOptions = "Log.JsonOptions";
 
-    /// <summary>The <c>AttrConvert</c> method that turns a payload value into the given type.</summary>
-    private static string Converter(ValueKind kind, bool nullable, string valueType, string type)
+    private static string Conversion(PropertyModel p) => p.Kind == ValueKind.Other
+        ? $"global::Spector.AttrConvert.ToObject<{p.Type}>(value, {JsonOptions})!"
+        : $"{Converter(p.Kind, p.IsNullable, p.ValueType)}(value)";
+
+    private static string ParamConverter(ParameterModel p) => p.Kind == ValueKind.Other
+        ? $"value => global::Spector.AttrConvert.ToObject<{p.Type}>(value, {JsonOptions})"
+        : Converter(p.Kind, p.IsNullable, p.ValueType);
+
+    /// <summary>The <c>AttrConvert</c> method that turns a payload value into a scalar type.</summary>
+    private static string Converter(ValueKind kind, bool nullable, string valueType)
     {
         const string convert = "global::Spector.AttrConvert.";
         var prefix = nullable ? "Nullable" : "";
-        return kind switch
-        {
-            ValueKind.Enum => $"{convert}To{prefix}Enum<{valueType}>",
-            ValueKind.Other => $"{convert}ToObject<{type}>",
-            _ => $"{convert}To{prefix}{kind}",
-        };
+        return kind == ValueKind.Enum ? $"{convert}To{prefix}Enum<{valueType}>" : $"{convert}To{prefix}{kind}";
     }
 
     private static string ColumnValue(PropertyModel p) => p.Kind switch

@@ -147,7 +147,7 @@ partial class Cart
         {
             switch (key)
             {
-                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value)!; return true;
+                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value, Log.JsonOptions)!; return true;
                 default: return false;
             }
         }
@@ -156,7 +156,7 @@ partial class Cart
         {
             switch (key)
             {
-                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value)!; return true;
+                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value, Log.JsonOptions)!; return true;
                 default: return false;
             }
         }
@@ -174,7 +174,7 @@ partial class Cart
         public override global::System.Collections.Generic.IReadOnlyList<string> Diff(global::Shop.Cart expected, global::Shop.Cart actual)
         {
             var differences = new global::System.Collections.Generic.List<string>();
-            if (!global::Spector.AttrConvert.SameJson(expected.Skus, actual.Skus)) differences.Add("skus");
+            if (!global::Spector.AttrConvert.SameJson(expected.Skus, actual.Skus, Log.JsonOptions)) differences.Add("skus");
             return differences;
         }
     }

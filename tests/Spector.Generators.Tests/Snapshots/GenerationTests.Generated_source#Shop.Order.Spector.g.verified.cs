@@ -42,12 +42,12 @@ partial class Order
     /// <summary>Replays this Order from its log, applies the "pay" action and appends it (stored code 1498167451).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt) }, options, cancellationToken);
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt, SpectorType.Log.JsonOptions) }, options, cancellationToken);
 
     /// <summary>Applies the "pay" action inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(global::Spector.SpectorSession session, decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt) }, options, cancellationToken);
+        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt, SpectorType.Log.JsonOptions) }, options, cancellationToken);
 
     /// <summary>Replays this Order from its log, applies the "cancel" action and appends it (stored code 107912235).</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
@@ -210,7 +210,7 @@ partial class Order
                         global::Shop.Order.PayBeforeV2(changeset);
                         return;
                     }
-                    global::Shop.Order.Pay(changeset, changeset.Param("amount", global::Spector.AttrConvert.ToDecimal), changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>), changeset.Param("receipt", global::Spector.AttrConvert.ToObject<string[]>)!);
+                    global::Shop.Order.Pay(changeset, changeset.Param("amount", global::Spector.AttrConvert.ToDecimal), changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>), changeset.Param("receipt", value => global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions))!);
                     return;
                 }
             }
@@ -232,7 +232,7 @@ partial class Order
                 case "items": record.Items = global::Spector.AttrConvert.ToNullableInt32(value); return true;
                 case "state": record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value); return true;
                 case "paid_at": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;
-                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value)!; return true;
+                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)!; return true;
                 case "inserted_at": record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value); return true;
                 default: return false;
             }
@@ -248,7 +248,7 @@ partial class Order
                 case "items": record.Items = global::Spector.AttrConvert.ToNullableInt32(value); return true;
                 case "state": record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value); return true;
                 case "paid_at": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;
-                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value)!; return true;
+                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)!; return true;
                 case "inserted_at": record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value); return true;
                 default: return false;
             }
@@ -280,7 +280,7 @@ partial class Order
             if (!global::System.Collections.Generic.EqualityComparer<int?>.Default.Equals(expected.Items, actual.Items)) differences.Add("items");
             if (!global::System.Collections.Generic.EqualityComparer<global::Shop.OrderState>.Default.Equals(expected.State, actual.State)) differences.Add("state");
             if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset?>.Default.Equals(expected.PaidAt, actual.PaidAt)) differences.Add("paid_at");
-            if (!global::Spector.AttrConvert.SameJson(expected.Lines, actual.Lines)) differences.Add("lines");
+            if (!global::Spector.AttrConvert.SameJson(expected.Lines, actual.Lines, Log.JsonOptions)) differences.Add("lines");
             if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset>.Default.Equals(expected.InsertedAt, actual.InsertedAt)) differences.Add("inserted_at");
             return differences;
         }

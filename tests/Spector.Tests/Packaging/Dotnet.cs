@@ -7,14 +7,21 @@ internal static class Dotnet
 {
     public static readonly string Root = RepositoryRoot.Path;
 
-    public static async Task<string> RunAsync(string directory, params string[] arguments)
+    public static Task<string> RunAsync(string directory, params string[] arguments) =>
+        RunAsync(directory, TimeSpan.FromMinutes(5), arguments);
+
+    public static async Task<string> RunAsync(string directory, TimeSpan limit, params string[] arguments)
     {
-        var (code, text) = await RawAsync(directory, arguments);
+        var (code, text) = await RawAsync(directory, limit, arguments);
         Assert.That(code, Is.EqualTo(0), $"dotnet {string.Join(' ', arguments)} failed:\n{text}");
         return text;
     }
 
-    public static async Task<(int Code, string Output)> RawAsync(string directory, params string[] arguments)
+    public static Task<(int Code, string Output)> RawAsync(string directory, params string[] arguments) =>
+        RawAsync(directory, TimeSpan.FromMinutes(5), arguments);
+
+    public static async Task<(int Code, string Output)> RawAsync(string directory, TimeSpan limit,
+        params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
@@ -24,7 +31,7 @@ internal static class Dotnet
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var timeout = new CancellationTokenSource(limit);
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
     }
