@@ -7,6 +7,7 @@ namespace Spector;
 public sealed class SqliteProvider : SpectorProvider
 {
     private const int SqliteBusy = 5;
+    private const int SqliteCantOpen = 14; // SQLITE_CANTOPEN: the file or its folder cannot be opened
     private const int SqliteConstraintTrigger = 1811;  // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
 
     private SqliteProvider() : base(SqlDialect.Sqlite) { }
@@ -36,6 +37,10 @@ public sealed class SqliteProvider : SpectorProvider
     /// <inheritdoc/>
     protected internal override bool IsAppendOnlyViolation(DbException error) =>
         error is SqliteException { SqliteExtendedErrorCode: SqliteConstraintTrigger };
+
+    /// <inheritdoc/>
+    protected internal override bool CannotConnect(DbException error) =>
+        error is SqliteException { SqliteErrorCode: SqliteCantOpen };
 
     /// <inheritdoc/>
     protected internal override async ValueTask<DbTransaction> BeginWriteAsync(

@@ -89,6 +89,16 @@ public abstract class SpectorProvider
             "Spector supports NpgsqlConnection (package Spector.PostgreSql) and SqliteConnection " +
             $"(package Spector.Sqlite); got {connection.GetType().FullName}.");
 
+    /// <summary>
+    /// True when an installed provider recognises <paramref name="error"/> as the database being out of reach (it
+    /// cannot be opened or connected to), as tools report it apart from other failures.
+    /// </summary>
+    public static bool IsUnreachable(DbException error) =>
+        new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }.Any(p => p is not null && p.CannotConnect(error));
+
+    /// <summary>The database could not be opened or connected to.</summary>
+    protected internal virtual bool CannotConnect(DbException error) => false;
+
     /// <summary>The installed provider that recognises <paramref name="error"/> as an append-only refusal.</summary>
     internal static SpectorProvider? RefusingAppendOnly(DbException error) =>
         new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }

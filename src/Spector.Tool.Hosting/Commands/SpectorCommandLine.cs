@@ -99,6 +99,5 @@ internal sealed class CommandContext(ISpectorAppSource source, ToolConsole conso
     private static bool IsDatabaseUnreachable(Exception error) =>
         error is SocketException or TimeoutException ||
         (error is DbException && error.GetBaseException() is SocketException or TimeoutException) ||
-        // SQLite's SQLITE_CANTOPEN (14) is its exception's error code; the hosting library names no provider type.
-        error is DbException { ErrorCode: 14, SqlState: null };
+        (error is DbException db && SpectorProvider.IsUnreachable(db));
 }
