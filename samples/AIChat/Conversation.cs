@@ -36,31 +36,51 @@ public partial class Conversation
 
     static void Changeset(Changeset<Conversation> c)
     {
-        if (c.Action != "insert") return;
+        if (c.Action != "insert")
+            return;
         var role = c.Attrs["role"]?.GetValue<string>();
         var content = c.Attrs["content"]?.GetValue<string>();
-        if (string.IsNullOrWhiteSpace(role)) c.AddError("role", "can't be blank");
-        if (string.IsNullOrWhiteSpace(content)) c.AddError("content", "can't be blank");
+        if (string.IsNullOrWhiteSpace(role))
+            c.AddError("role", "can't be blank");
+        if (string.IsNullOrWhiteSpace(content))
+            c.AddError("content", "can't be blank");
         c.Record.Messages.Add(c.PutEventId(new ChatMessage { Role = role ?? "", Content = content ?? "" }));
     }
 
     [OnAction("append")]
     static void Append(Changeset<Conversation> c, Guid to, string role, string content)
     {
-        if (!c.Record.Messages.Exists(m => m.Id == to)) c.AddError("to", $"no message {to} in this conversation");
-        if (string.IsNullOrWhiteSpace(content)) c.AddError("content", "can't be blank");
-        c.Record.Messages.Add(c.PutEventId(new ChatMessage { Role = role, Content = content, ReplyTo = to }));
+        if (!c.Record.Messages.Exists(m => m.Id == to))
+            c.AddError("to", $"no message {to} in this conversation");
+        if (string.IsNullOrWhiteSpace(content))
+            c.AddError("content", "can't be blank");
+        c.Record.Messages.Add(
+            c.PutEventId(
+                new ChatMessage
+                {
+                    Role = role,
+                    Content = content,
+                    ReplyTo = to,
+                }
+            )
+        );
     }
 
     /// <summary>Links a reply to the message it answers and to every ancestor of that message.</summary>
     static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)
     {
-        if (draft.Action != "append") return;
+        if (draft.Action != "append")
+            return;
         // The parent of each earlier message, read from the log itself (the whole history, not just what
         // follows a savepoint), so an ancestor can never be missed.
-        var parentOf = previous.Where(e => e.Action == "append")
+        var parentOf = previous
+            .Where(e => e.Action == "append")
             .ToDictionary(e => e.Id, e => e.ReadAttrs()["to"]!.GetValue<Guid>());
-        for (Guid? ancestor = draft.Attrs["to"]!.GetValue<Guid>(); ancestor is { } id; ancestor = parentOf.TryGetValue(id, out var up) ? up : null)
+        for (
+            Guid? ancestor = draft.Attrs["to"]!.GetValue<Guid>();
+            ancestor is { } id;
+            ancestor = parentOf.TryGetValue(id, out var up) ? up : null
+        )
             draft.Link("ancestors", id);
     }
 }
@@ -69,10 +89,15 @@ public partial class Conversation
 public static class Branches
 {
     /// <summary>The messages from the opening message down to <paramref name="messageId"/>, oldest first.</summary>
-    public static async Task<IReadOnlyList<ChatMessage>> BranchAsync(Guid conversationId, Guid messageId, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<ChatMessage>> BranchAsync(
+        Guid conversationId,
+        Guid messageId,
+        CancellationToken ct = default
+    )
     {
-        var conversation = await Conversation.GetAsync(conversationId, ct)
-                           ?? throw new ArgumentException($"No conversation {conversationId}.", nameof(conversationId));
+        var conversation =
+            await Conversation.GetAsync(conversationId, ct)
+            ?? throw new ArgumentException($"No conversation {conversationId}.", nameof(conversationId));
         var ancestors = await ConversationEvents.Log.LinkedEventsAsync(messageId, "ancestors", cancellationToken: ct);
         var onBranch = ancestors.Select(e => e.Id).Append(messageId).ToHashSet();
         return conversation.Messages.Where(m => onBranch.Contains(m.Id)).ToList();

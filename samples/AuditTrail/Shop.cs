@@ -21,7 +21,8 @@ public partial class Product
     [OnAction("reprice")]
     static void Reprice(Changeset<Product> c, decimal price)
     {
-        if (price <= 0) c.AddError("price", "must be positive");
+        if (price <= 0)
+            c.AddError("price", "must be positive");
         c.Record.Price = price;
     }
 }
@@ -34,7 +35,8 @@ public partial class Order
     public int Quantity { get; set; }
     public bool Shipped { get; set; }
 
-    static void Changeset(Changeset<Order> c) => c.Cast("product_id", "quantity").ValidateRequired("product_id", "quantity");
+    static void Changeset(Changeset<Order> c) =>
+        c.Cast("product_id", "quantity").ValidateRequired("product_id", "quantity");
 
     [OnAction("ship")]
     static void Ship(Changeset<Order> c) => c.Record.Shipped = true;

@@ -35,8 +35,18 @@ public partial class Chat
     [OnAction("say")]
     static void Say(Changeset<Chat> c, string author, string content)
     {
-        if (string.IsNullOrWhiteSpace(content)) c.AddError("content", "can't be blank");
-        c.Record.Messages.Add(c.PutEventId(new Message { Author = author, Content = content, VersionEventId = c.EventId }));
+        if (string.IsNullOrWhiteSpace(content))
+            c.AddError("content", "can't be blank");
+        c.Record.Messages.Add(
+            c.PutEventId(
+                new Message
+                {
+                    Author = author,
+                    Content = content,
+                    VersionEventId = c.EventId,
+                }
+            )
+        );
     }
 
     // Typed parameters are bound from the stored payload on replay too, so replay after an edit is exact
@@ -57,11 +67,13 @@ public partial class Chat
     /// <summary>Links an edit to the event holding the wording it replaces.</summary>
     static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)
     {
-        if (draft.Action != "edit") return;
+        if (draft.Action != "edit")
+            return;
         var messageId = draft.Attrs["message_id"]!.GetValue<Guid>();
-        var replaced = previous.LastOrDefault(e => e.Id == messageId
-                                                   || e.Action == "edit" && e.ReadAttrs()["message_id"]?.GetValue<Guid>() == messageId)
-                       ?? throw new InvalidOperationException($"message {messageId} was never said");
+        var replaced =
+            previous.LastOrDefault(e =>
+                e.Id == messageId || e.Action == "edit" && e.ReadAttrs()["message_id"]?.GetValue<Guid>() == messageId
+            ) ?? throw new InvalidOperationException($"message {messageId} was never said");
         draft.Link("edits", replaced.Id);
     }
 }
@@ -69,7 +81,8 @@ public partial class Chat
 /// <summary>Queries over the links.</summary>
 public static class ChatHistory
 {
-    /// <summary>Every wording of a message, oldest first: its own event, then each edit that replaced the one before.</summary>
+    /// <summary>Every wording of a message, oldest first: its own event, then each edit that replaced the one
+    /// before.</summary>
     public static async Task<IReadOnlyList<string>> EditHistoryAsync(Guid messageId, CancellationToken ct = default)
     {
         var history = new List<string>();
@@ -78,17 +91,25 @@ public static class ChatHistory
         {
             history.Add(version.ReadAttrs()["content"]!.GetValue<string>());
             var next = await ChatEvents.Log.LinkingEventsAsync(version.Id, "edits", cancellationToken: ct);
-            if (next.Count == 0) return history;
+            if (next.Count == 0)
+                return history;
             version = next.Single();
         }
     }
 
-    /// <summary>The current messages straight from the log: every said or edited version that no later edit replaced.</summary>
-    public static async Task<IReadOnlyList<StoredEvent>> CurrentVersionsAsync(Guid chatId, CancellationToken ct = default)
+    /// <summary>The current messages straight from the log: every said or edited version that no later edit
+    /// replaced.</summary>
+    public static async Task<IReadOnlyList<StoredEvent>> CurrentVersionsAsync(
+        Guid chatId,
+        CancellationToken ct = default
+    )
     {
         var current = new List<StoredEvent>();
         foreach (var e in await Chat.AllEventsAsync(chatId, ct))
-            if (e.Action is "say" or "edit" && (await ChatEvents.Log.LinkingEventsAsync(e.Id, "edits", cancellationToken: ct)).Count == 0)
+            if (
+                e.Action is "say" or "edit"
+                && (await ChatEvents.Log.LinkingEventsAsync(e.Id, "edits", cancellationToken: ct)).Count == 0
+            )
                 current.Add(e);
         return current;
     }

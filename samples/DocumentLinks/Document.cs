@@ -33,7 +33,8 @@ public partial class Document
     static void Changeset(Changeset<Document> c)
     {
         c.Cast("title", "body").ValidateRequired("title");
-        if (c.Action == "insert") c.Record.Revision = 1;
+        if (c.Action == "insert")
+            c.Record.Revision = 1;
     }
 
     [OnAction("revise")]
@@ -46,11 +47,13 @@ public partial class Document
     [OnAction("comment")]
     static void Comment(Changeset<Document> c, Guid revisionEventId, string text)
     {
-        if (string.IsNullOrWhiteSpace(text)) c.AddError("text", "can't be blank");
+        if (string.IsNullOrWhiteSpace(text))
+            c.AddError("text", "can't be blank");
         c.Record.Comments++;
     }
 
-    /// <summary>A revision supersedes the latest earlier revision; a comment references the revision it is about.</summary>
+    /// <summary>A revision supersedes the latest earlier revision; a comment references the revision it is
+    /// about.</summary>
     static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)
     {
         switch (draft.Action)
@@ -69,18 +72,23 @@ public partial class Document
 public static class DocumentHistory
 {
     /// <summary>The revision events that superseded <paramref name="revisionEventId"/> (normally one).</summary>
-    public static Task<IReadOnlyList<StoredEvent>> SupersededByAsync(Guid revisionEventId, CancellationToken ct = default) =>
-        DocumentEvents.Log.LinkingEventsAsync(revisionEventId, "links", (int)DocLink.Supersedes, ct);
+    public static Task<IReadOnlyList<StoredEvent>> SupersededByAsync(
+        Guid revisionEventId,
+        CancellationToken ct = default
+    ) => DocumentEvents.Log.LinkingEventsAsync(revisionEventId, "links", (int)DocLink.Supersedes, ct);
 
     /// <summary>The comments that reference <paramref name="revisionEventId"/>.</summary>
-    public static Task<IReadOnlyList<StoredEvent>> CommentsOnAsync(Guid revisionEventId, CancellationToken ct = default) =>
-        DocumentEvents.Log.LinkingEventsAsync(revisionEventId, "links", (int)DocLink.Reference, ct);
+    public static Task<IReadOnlyList<StoredEvent>> CommentsOnAsync(
+        Guid revisionEventId,
+        CancellationToken ct = default
+    ) => DocumentEvents.Log.LinkingEventsAsync(revisionEventId, "links", (int)DocLink.Reference, ct);
 
     /// <summary>Every revision of a document, oldest first, found by following the supersedes links.</summary>
     public static async Task<IReadOnlyList<StoredEvent>> RevisionsAsync(Guid documentId, CancellationToken ct = default)
     {
         var revisions = new List<StoredEvent> { (await Document.AllEventsAsync(documentId, ct))[0] };
-        while ((await SupersededByAsync(revisions[^1].Id, ct)) is [var next, ..]) revisions.Add(next);
+        while ((await SupersededByAsync(revisions[^1].Id, ct)) is [var next, ..])
+            revisions.Add(next);
         return revisions;
     }
 }

@@ -4,7 +4,8 @@ using Spector;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var file = Path.Combine(Path.GetTempPath(), "spector-document-links.db");
-foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+foreach (var suffix in new[] { "", "-wal", "-shm" })
+    File.Delete(file + suffix);
 DocumentEvents.UseSqlite($"Data Source={file}");
 await DocumentEvents.MigrateAsync();
 
@@ -28,5 +29,7 @@ for (var i = 0; i < revisions.Count; i++)
 
 Console.WriteLine("\nStored links of each event:");
 foreach (var e in await Document.AllEventsAsync(doc.Id))
-    foreach (var link in await DocumentEvents.Log.LinksOfAsync(e.Id))
-        Console.WriteLine($"  event {e.Seq} ({e.Action}) --{(DocLink)link.Type!.Value}--> event {(await DocumentEvents.Log.PreviousEventsAsync(link.Target)).Count}");
+foreach (var link in await DocumentEvents.Log.LinksOfAsync(e.Id))
+    Console.WriteLine(
+        $"  event {e.Seq} ({e.Action}) --{(DocLink)link.Type!.Value}--> event {(await DocumentEvents.Log.PreviousEventsAsync(link.Target)).Count}"
+    );

@@ -25,6 +25,7 @@ public partial class Account
         c.Record.Balance += c.Attrs.Get<decimal>("deposit"); // 0 when absent; decimals are stored as strings
         c.Record.Balance -= c.Attrs.Get<decimal>("withdraw");
         c.ValidateRequired("owner", "email");
-        if (c.Record.Balance < 0) c.AddError("balance", "would go below zero");
+        if (c.Record.Balance < 0)
+            c.AddError("balance", "would go below zero");
     }
 }

@@ -6,7 +6,8 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 
 // An embedded SQLite file: no server, no setup. Start from an empty file each run.
 var file = Path.Combine(Path.GetTempPath(), "spector-quickstart.db");
-foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+foreach (var suffix in new[] { "", "-wal", "-shm" })
+    File.Delete(file + suffix);
 AppEvents.UseSqlite($"Data Source={file}");
 await AppEvents.MigrateAsync();
 Console.WriteLine($"Spector QuickStart: events in {file}\n");
@@ -36,17 +37,23 @@ Console.WriteLine($"at seq 2 -> {Describe(afterDeposit!)}");
 
 // Delete: appends a delete event and removes the row; the history stays.
 await account.DeleteAsync();
-Console.WriteLine($"delete   -> GetAsync returns {(await Account.GetAsync(account.Id) is null ? "null" : "a record")}\n");
+Console.WriteLine(
+    $"delete   -> GetAsync returns {(await Account.GetAsync(account.Id) is null ? "null" : "a record")}\n"
+);
 
 Console.WriteLine("The account's event log:");
 var events = await Account.AllEventsAsync(account.Id);
-Console.WriteLine($"{"seq",3}  {"action",-7}  {"at (UTC)",-26}  payload (without reserved keys)");
+Console.WriteLine($"{"seq", 3}  {"action", -7}  {"at (UTC)", -26}  payload (without reserved keys)");
 foreach (var e in events)
 {
     var attrs = e.ReadAttrs();
-    var shown = string.Join(", ", attrs.Where(a => !a.Key.StartsWith("__") && a.Key is not ("inserted_at" or "updated_at"))
-        .Select(a => $"{a.Key}={a.Value?.ToJsonString()}"));
-    Console.WriteLine($"{e.Seq,3}  {e.Action,-7}  {e.InsertedAt:yyyy-MM-dd HH:mm:ss.ffffff}  {shown}");
+    var shown = string.Join(
+        ", ",
+        attrs
+            .Where(a => !a.Key.StartsWith("__") && a.Key is not ("inserted_at" or "updated_at"))
+            .Select(a => $"{a.Key}={a.Value?.ToJsonString()}")
+    );
+    Console.WriteLine($"{e.Seq, 3}  {e.Action, -7}  {e.InsertedAt:yyyy-MM-dd HH:mm:ss.ffffff}  {shown}");
 }
 
 static string Describe(Account a) => $"{a.Owner} <{a.Email}> balance {a.Balance:0.00}";

@@ -16,20 +16,24 @@ public partial class Account
     public DateTimeOffset InsertedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    static void Changeset(Changeset<Account> c) => c.Cast("owner", "inserted_at", "updated_at").ValidateRequired("owner");
+    static void Changeset(Changeset<Account> c) =>
+        c.Cast("owner", "inserted_at", "updated_at").ValidateRequired("owner");
 
     [OnAction("deposit")]
     static void Deposit(Changeset<Account> c, decimal amount)
     {
-        if (amount <= 0) c.AddError("amount", "must be positive");
+        if (amount <= 0)
+            c.AddError("amount", "must be positive");
         c.Record.Balance += amount;
     }
 
     [OnAction("withdraw")]
     static void Withdraw(Changeset<Account> c, decimal amount)
     {
-        if (amount <= 0) c.AddError("amount", "must be positive");
-        if (c.Record.Balance < amount) c.AddError("amount", "is more than the balance");
+        if (amount <= 0)
+            c.AddError("amount", "must be positive");
+        if (c.Record.Balance < amount)
+            c.AddError("amount", "is more than the balance");
         c.Record.Balance -= amount;
     }
 }

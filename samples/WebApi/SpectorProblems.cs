@@ -8,12 +8,17 @@ namespace WebApi;
 /// giving up on serialization failures 409.</summary>
 internal sealed class SpectorProblems(IProblemDetailsService problems) : IExceptionHandler
 {
-    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    public async ValueTask<bool> TryHandleAsync(
+        HttpContext context,
+        Exception exception,
+        CancellationToken cancellationToken
+    )
     {
         ProblemDetails? details = exception switch
         {
             ChangesetInvalidException invalid => new HttpValidationProblemDetails(
-                invalid.Errors.ToDictionary(e => e.Key, e => e.Value.ToArray()))
+                invalid.Errors.ToDictionary(e => e.Key, e => e.Value.ToArray())
+            )
             {
                 Status = StatusCodes.Status400BadRequest,
                 Title = $"The {invalid.Action} was refused",
@@ -28,8 +33,9 @@ internal sealed class SpectorProblems(IProblemDetailsService problems) : IExcept
             {
                 Status = StatusCodes.Status412PreconditionFailed,
                 Title = "The account has changed",
-                Detail = $"If-Match named seq {conflict.ExpectedSeq}, the account is at {conflict.ActualSeq}; " +
-                         "read it again.",
+                Detail =
+                    $"If-Match named seq {conflict.ExpectedSeq}, the account is at {conflict.ActualSeq}; "
+                    + "read it again.",
             },
             SerializationFailureException failure => new ProblemDetails
             {
@@ -45,8 +51,16 @@ internal sealed class SpectorProblems(IProblemDetailsService problems) : IExcept
             },
             _ => null,
         };
-        if (details is null) return false;
+        if (details is null)
+            return false;
         context.Response.StatusCode = details.Status!.Value;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details, Exception = exception });
+        return await problems.TryWriteAsync(
+            new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = details,
+                Exception = exception,
+            }
+        );
     }
 }

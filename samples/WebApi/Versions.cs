@@ -22,8 +22,16 @@ internal static class Versions
         {
             var tag = ifMatch.ToString().Trim();
             var quoted = tag.Length >= 3 && tag[0] == '"' && tag[^1] == '"';
-            if (!quoted || !long.TryParse(tag.AsSpan(1, tag.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
-                || seq < 1)
+            if (
+                !quoted
+                || !long.TryParse(
+                    tag.AsSpan(1, tag.Length - 2),
+                    NumberStyles.None,
+                    CultureInfo.InvariantCulture,
+                    out var seq
+                )
+                || seq < 1
+            )
                 throw new BadHttpRequestException($"If-Match must be one ETag of this API (\"<seq>\"), not {tag}.");
             expected = seq;
         }

@@ -27,42 +27,73 @@ public sealed class AddEventSchemaFix : CodeFixProvider
 
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
-        var compilation = await context.Document.Project.GetCompilationAsync(context.CancellationToken).ConfigureAwait(false);
-        if (compilation is null || await TypeOfAsync(context.Document, context.Span, compilation, context.CancellationToken)
-                .ConfigureAwait(false) is not { } type) return;
+        var compilation = await context
+            .Document.Project.GetCompilationAsync(context.CancellationToken)
+            .ConfigureAwait(false);
+        if (
+            compilation is null
+            || await TypeOfAsync(context.Document, context.Span, compilation, context.CancellationToken)
+                .ConfigureAwait(false)
+                is not { } type
+        )
+            return;
         foreach (var table in EventsTables.Read(compilation))
         {
             var next = NextFreeIndex(context.Document.Project, table);
             var title = $"Add [EventSchema(typeof({type.Name}), {next})] to '{table.Class.Name}'";
             // One key per table, so fixing all lists every orphan on the table the user picked.
-            context.RegisterCodeFix(CodeAction.Create(title,
-                ct => AddAsync(context.Document.Project.Solution, table, new[] { type }, next, ct), KeyPrefix + table.Name), context.Diagnostics);
+            context.RegisterCodeFix(
+                CodeAction.Create(
+                    title,
+                    ct => AddAsync(context.Document.Project.Solution, table, new[] { type }, next, ct),
+                    KeyPrefix + table.Name
+                ),
+                context.Diagnostics
+            );
         }
     }
 
     /// <summary>Indexes of retired schemas still have stored events: they are never handed out again.</summary>
     private static int NextFreeIndex(Project project, DeclaredTable table)
     {
-        var locked = LockFileFix.LockDocument(project) is { } lockDocument && lockDocument.TryGetText(out var text)
-            ? LockFile.Parse(text.ToString()).Entries.Where(e => e.IsSchema && e.Table == table.Name).Select(e => e.Index)
-            : Enumerable.Empty<int>();
+        var locked =
+            LockFileFix.LockDocument(project) is { } lockDocument && lockDocument.TryGetText(out var text)
+                ? LockFile
+                    .Parse(text.ToString())
+                    .Entries.Where(e => e.IsSchema && e.Table == table.Name)
+                    .Select(e => e.Index)
+                : Enumerable.Empty<int>();
         var used = table.Schemas.Select(s => s.Index).Concat(locked).ToList();
         return used.Count == 0 ? 0 : used.Max() + 1;
     }
 
-    private static async Task<INamedTypeSymbol?> TypeOfAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span,
-        Compilation compilation, CancellationToken ct)
+    private static async Task<INamedTypeSymbol?> TypeOfAsync(
+        Document document,
+        Microsoft.CodeAnalysis.Text.TextSpan span,
+        Compilation compilation,
+        CancellationToken ct
+    )
     {
         var root = await document.GetSyntaxRootAsync(ct).ConfigureAwait(false);
-        if (root is null || SyntaxEdits.TypeAt(root, span) is not { } syntax) return null;
+        if (root is null || SyntaxEdits.TypeAt(root, span) is not { } syntax)
+            return null;
         return compilation.GetSemanticModel(syntax.SyntaxTree).GetDeclaredSymbol(syntax, ct) as INamedTypeSymbol;
     }
 
-    private static async Task<Solution> AddAsync(Solution solution, DeclaredTable table, IEnumerable<INamedTypeSymbol> types, int first,
-        CancellationToken ct)
+    private static async Task<Solution> AddAsync(
+        Solution solution,
+        DeclaredTable table,
+        IEnumerable<INamedTypeSymbol> types,
+        int first,
+        CancellationToken ct
+    )
     {
-        var attributes = types.Select((type, i) => SyntaxEdits.Attribute(
-            $"Spector.EventSchema(typeof({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}), {first + i})"));
+        var attributes = types.Select(
+            (type, i) =>
+                SyntaxEdits.Attribute(
+                    $"Spector.EventSchema(typeof({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}), {first + i})"
+                )
+        );
         return await SyntaxEdits.AddAttributesAsync(solution, table.Class, attributes, ct).ConfigureAwait(false);
     }
 
@@ -71,22 +102,40 @@ public sealed class AddEventSchemaFix : CodeFixProvider
     {
         public override async Task<CodeAction?> GetFixAsync(FixAllContext context)
         {
-            if (context.CodeActionEquivalenceKey?.StartsWith(KeyPrefix, StringComparison.Ordinal) != true) return null;
+            if (context.CodeActionEquivalenceKey?.StartsWith(KeyPrefix, StringComparison.Ordinal) != true)
+                return null;
             var tableName = context.CodeActionEquivalenceKey.Substring(KeyPrefix.Length);
             var project = context.Project;
             var compilation = await project.GetCompilationAsync(context.CancellationToken).ConfigureAwait(false);
-            if (compilation is null || EventsTables.Read(compilation).FirstOrDefault(t => t.Name == tableName) is not { } table) return null;
+            if (
+                compilation is null
+                || EventsTables.Read(compilation).FirstOrDefault(t => t.Name == tableName) is not { } table
+            )
+                return null;
             var types = new List<INamedTypeSymbol>();
             foreach (var diagnostic in await context.GetAllDiagnosticsAsync(project).ConfigureAwait(false))
                 // Generator diagnostics carry a path, not the tree: find the document by its path.
-                if (diagnostic.Id == "SPEC001"
-                    && project.Documents.FirstOrDefault(d => d.FilePath == diagnostic.Location.GetLineSpan().Path) is { } document
-                    && await TypeOfAsync(document, diagnostic.Location.SourceSpan, compilation, context.CancellationToken).ConfigureAwait(false) is { } type
-                    && !types.Contains(type, SymbolEqualityComparer.Default))
+                if (
+                    diagnostic.Id == "SPEC001"
+                    && project.Documents.FirstOrDefault(d => d.FilePath == diagnostic.Location.GetLineSpan().Path)
+                        is { } document
+                    && await TypeOfAsync(
+                            document,
+                            diagnostic.Location.SourceSpan,
+                            compilation,
+                            context.CancellationToken
+                        )
+                        .ConfigureAwait(false)
+                        is { } type
+                    && !types.Contains(type, SymbolEqualityComparer.Default)
+                )
                     types.Add(type);
             var next = NextFreeIndex(project, table);
-            return CodeAction.Create($"List {types.Count} types on '{table.Class.Name}'",
-                ct => AddAsync(context.Solution, table, types, next, ct), context.CodeActionEquivalenceKey);
+            return CodeAction.Create(
+                $"List {types.Count} types on '{table.Class.Name}'",
+                ct => AddAsync(context.Solution, table, types, next, ct),
+                context.CodeActionEquivalenceKey
+            );
         }
     }
 }
@@ -98,7 +147,8 @@ public sealed class AddEventSchemaFix : CodeFixProvider
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(LockedSchemaSourceFix)), Shared]
 public sealed class LockedSchemaSourceFix : CodeFixProvider
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create("SPEC019", "SPEC020", "SPEC021", "SPEC022");
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } =
+        ImmutableArray.Create("SPEC019", "SPEC020", "SPEC021", "SPEC022");
 
     // Versions and aliases touch one attribute each, so a batch of them never overlaps; new indexes would collide.
     public override FixAllProvider? GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
@@ -106,42 +156,93 @@ public sealed class LockedSchemaSourceFix : CodeFixProvider
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var compilation = await context.Document.Project.GetCompilationAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || compilation is null) return;
+        var compilation = await context
+            .Document.Project.GetCompilationAsync(context.CancellationToken)
+            .ConfigureAwait(false);
+        if (root is null || compilation is null)
+            return;
         var solution = context.Document.Project.Solution;
         foreach (var diagnostic in context.Diagnostics)
         {
             var attribute = root.FindNode(diagnostic.Location.SourceSpan).FirstAncestorOrSelf<AttributeSyntax>();
             switch (diagnostic.Id)
             {
-                case "SPEC019" when Lines(diagnostic).Select(LockFile.ParseLine).FirstOrDefault() is { IsSchema: true } locked
-                                    && compilation.GetTypeByMetadataName(locked.Type) is { } type
-                                    && EventsTables.Read(compilation).FirstOrDefault(t => t.Name == locked.Table) is { } table:
+                case "SPEC019"
+                    when Lines(diagnostic).Select(LockFile.ParseLine).FirstOrDefault() is { IsSchema: true } locked
+                        && compilation.GetTypeByMetadataName(locked.Type) is { } type
+                        && EventsTables.Read(compilation).FirstOrDefault(t => t.Name == locked.Table) is { } table:
                     var title = $"Put back [EventSchema(typeof({type.Name}), {locked.Index})]";
                     var typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
                     var schema = SyntaxEdits.Attribute($"Spector.EventSchema(typeof({typeName}), {locked.Index})");
-                    context.RegisterCodeFix(CodeAction.Create(title,
-                        ct => SyntaxEdits.AddAttributesAsync(solution, table.Class, new[] { schema }, ct), "SpectorPutBackSchema"), diagnostic);
+                    context.RegisterCodeFix(
+                        CodeAction.Create(
+                            title,
+                            ct => SyntaxEdits.AddAttributesAsync(solution, table.Class, new[] { schema }, ct),
+                            "SpectorPutBackSchema"
+                        ),
+                        diagnostic
+                    );
                     break;
-                case "SPEC020" when attribute?.ArgumentList?.Arguments.Count == 2
-                                    && Number(diagnostic, SchemaLockAnalyzer.NextIndexProperty) is { } next:
-                    context.RegisterCodeFix(CodeAction.Create($"Use the free schema index {next}",
-                        _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(attribute.ArgumentList.Arguments[1].Expression,
-                            Literal(next).WithTriviaFrom(attribute.ArgumentList.Arguments[1].Expression)))), "SpectorFreeIndex"), diagnostic);
+                case "SPEC020"
+                    when attribute?.ArgumentList?.Arguments.Count == 2
+                        && Number(diagnostic, SchemaLockAnalyzer.NextIndexProperty) is { } next:
+                    context.RegisterCodeFix(
+                        CodeAction.Create(
+                            $"Use the free schema index {next}",
+                            _ =>
+                                Task.FromResult(
+                                    context.Document.WithSyntaxRoot(
+                                        root.ReplaceNode(
+                                            attribute.ArgumentList.Arguments[1].Expression,
+                                            Literal(next).WithTriviaFrom(attribute.ArgumentList.Arguments[1].Expression)
+                                        )
+                                    )
+                                ),
+                            "SpectorFreeIndex"
+                        ),
+                        diagnostic
+                    );
                     break;
-                case "SPEC021" when attribute is not null && Number(diagnostic, SchemaLockAnalyzer.LockedVersionProperty) is { } version:
-                    context.RegisterCodeFix(CodeAction.Create($"Set Version = {version}",
-                        _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(attribute, WithVersion(attribute, version)))),
-                        "SpectorRestoreVersion"), diagnostic);
+                case "SPEC021"
+                    when attribute is not null
+                        && Number(diagnostic, SchemaLockAnalyzer.LockedVersionProperty) is { } version:
+                    context.RegisterCodeFix(
+                        CodeAction.Create(
+                            $"Set Version = {version}",
+                            _ =>
+                                Task.FromResult(
+                                    context.Document.WithSyntaxRoot(
+                                        root.ReplaceNode(attribute, WithVersion(attribute, version))
+                                    )
+                                ),
+                            "SpectorRestoreVersion"
+                        ),
+                        diagnostic
+                    );
                     break;
-                case "SPEC022" when Lines(diagnostic).Select(LockFile.ParseLine).FirstOrDefault() is { IsSchema: false } action
-                                    && EventsTables.Read(compilation).FirstOrDefault(t => t.Name == action.Table) is { } owner:
-                    foreach (var candidate in Value(diagnostic, SchemaLockAnalyzer.AliasCandidatesProperty)?.Split('\n') ?? Array.Empty<string>())
+                case "SPEC022"
+                    when Lines(diagnostic).Select(LockFile.ParseLine).FirstOrDefault() is { IsSchema: false } action
+                        && EventsTables.Read(compilation).FirstOrDefault(t => t.Name == action.Table) is { } owner:
+                    foreach (
+                        var candidate in Value(diagnostic, SchemaLockAnalyzer.AliasCandidatesProperty)?.Split('\n')
+                            ?? Array.Empty<string>()
+                    )
                     {
                         var alias = $"Spector.ActionAlias(\"{candidate}\", \"{action.Action}\")";
-                        context.RegisterCodeFix(CodeAction.Create($"Add [ActionAlias(\"{candidate}\", \"{action.Action}\")] to '{owner.Class.Name}'",
-                            ct => SyntaxEdits.AddAttributesAsync(solution, owner.Class, new[] { SyntaxEdits.Attribute(alias) }, ct),
-                            "SpectorAlias:" + candidate), diagnostic);
+                        context.RegisterCodeFix(
+                            CodeAction.Create(
+                                $"Add [ActionAlias(\"{candidate}\", \"{action.Action}\")] to '{owner.Class.Name}'",
+                                ct =>
+                                    SyntaxEdits.AddAttributesAsync(
+                                        solution,
+                                        owner.Class,
+                                        new[] { SyntaxEdits.Attribute(alias) },
+                                        ct
+                                    ),
+                                "SpectorAlias:" + candidate
+                            ),
+                            diagnostic
+                        );
                     }
                     break;
             }
@@ -154,7 +255,9 @@ public sealed class LockedSchemaSourceFix : CodeFixProvider
         var existing = arguments.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Version");
         var updated = existing is not null
             ? arguments.ReplaceNode(existing.Expression, Literal(version).WithTriviaFrom(existing.Expression))
-            : arguments.AddArguments(SyntaxFactory.AttributeArgument(SyntaxFactory.NameEquals("Version"), null, Literal(version)));
+            : arguments.AddArguments(
+                SyntaxFactory.AttributeArgument(SyntaxFactory.NameEquals("Version"), null, Literal(version))
+            );
         return attribute.WithArgumentList(updated);
     }
 

@@ -6,14 +6,18 @@ namespace Spector;
 /// <summary>PostgreSQL through Npgsql: SQLSTATE classification and LISTEN for followers.</summary>
 public sealed class PostgreSqlProvider : SpectorProvider
 {
-    private PostgreSqlProvider() : base(SqlDialect.PostgreSql) { }
+    private PostgreSqlProvider()
+        : base(SqlDialect.PostgreSql) { }
 
     /// <summary>The one instance (the provider holds no state).</summary>
     public static PostgreSqlProvider Instance { get; } = new();
 
-    /// <summary>A store over a data source made from <paramref name="connectionString"/>, which the host disposes.</summary>
+    /// <summary>A store over a data source made from <paramref name="connectionString"/>, which the host
+    /// disposes.</summary>
     public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
-        string connectionString, SpectorOptions? options)
+        string connectionString,
+        SpectorOptions? options
+    )
     {
         var dataSource = NpgsqlDataSource.Create(connectionString);
         return (new PostgresStore(dataSource, options), dataSource);
@@ -33,10 +37,11 @@ public sealed class PostgreSqlProvider : SpectorProvider
 
     /// <inheritdoc/>
     protected internal override bool IsSerializationFailure(DbException error) =>
-        error is PostgresException
-        {
-            SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
-        };
+        error
+            is PostgresException
+            {
+                SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
+            };
 
     /// <inheritdoc/>
     protected internal override bool IsLinkRejected(DbException error) =>
@@ -52,7 +57,10 @@ public sealed class PostgreSqlProvider : SpectorProvider
 
     /// <inheritdoc/>
     protected internal override async Task<SpectorListener?> ListenAsync(
-        SpectorStore store, string channel, CancellationToken ct)
+        SpectorStore store,
+        string channel,
+        CancellationToken ct
+    )
     {
         var connection = (NpgsqlConnection)await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         try

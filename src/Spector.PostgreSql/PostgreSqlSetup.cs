@@ -15,7 +15,8 @@ public static class PostgreSqlSetup
             new PostgresStore(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), options);
     }
 
-    extension<TEvents>(TEvents) where TEvents : IEventsTable
+    extension<TEvents>(TEvents)
+        where TEvents : IEventsTable
     {
         /// <summary>Stores this table's events in PostgreSQL: its default store.</summary>
         public static void UsePostgres(NpgsqlDataSource dataSource) =>

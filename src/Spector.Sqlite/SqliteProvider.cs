@@ -8,17 +8,19 @@ public sealed class SqliteProvider : SpectorProvider
 {
     private const int SqliteBusy = 5;
     private const int SqliteCantOpen = 14; // SQLITE_CANTOPEN: the file or its folder cannot be opened
-    private const int SqliteConstraintTrigger = 1811;  // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
+    private const int SqliteConstraintTrigger = 1811; // SQLITE_CONSTRAINT_TRIGGER, raised by RAISE(ABORT, ...)
 
-    private SqliteProvider() : base(SqlDialect.Sqlite) { }
+    private SqliteProvider()
+        : base(SqlDialect.Sqlite) { }
 
     /// <summary>The one instance (the provider holds no state).</summary>
     public static SqliteProvider Instance { get; } = new();
 
     /// <inheritdoc/>
     public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
-        string connectionString, SpectorOptions? options) =>
-        (new SqliteStore(connectionString, options), null);
+        string connectionString,
+        SpectorOptions? options
+    ) => (new SqliteStore(connectionString, options), null);
 
     /// <inheritdoc/>
     protected internal override bool Handles(DbConnection connection) => connection is SqliteConnection;
@@ -44,12 +46,17 @@ public sealed class SqliteProvider : SpectorProvider
 
     /// <inheritdoc/>
     protected internal override async ValueTask<DbTransaction> BeginWriteAsync(
-        DbConnection connection, CancellationToken ct) =>
+        DbConnection connection,
+        CancellationToken ct
+    ) =>
         // Microsoft.Data.Sqlite begins with BEGIN IMMEDIATE unless deferred: one writer at a time, no stale reads.
         await ((SqliteConnection)connection).BeginTransactionAsync(ct).ConfigureAwait(false);
 
     /// <inheritdoc/>
     // A deferred caller transaction would otherwise take the lock at its first write, after reading.
-    protected internal override ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
-        SqliteWriteLock.TakeAsync((SqliteConnection)connection, noOpWrite, ct);
+    protected internal override ValueTask TakeWriteLockAsync(
+        DbConnection connection,
+        string noOpWrite,
+        CancellationToken ct
+    ) => SqliteWriteLock.TakeAsync((SqliteConnection)connection, noOpWrite, ct);
 }

@@ -13,7 +13,8 @@ public static class SqliteSetup
             new SqliteStore(connectionString, options);
     }
 
-    extension<TEvents>(TEvents) where TEvents : IEventsTable
+    extension<TEvents>(TEvents)
+        where TEvents : IEventsTable
     {
         /// <summary>Stores this table's events in an embedded SQLite database: its default store.</summary>
         public static void UseSqlite(string connectionString) => TEvents.Log.Use(SpectorStore.Sqlite(connectionString));

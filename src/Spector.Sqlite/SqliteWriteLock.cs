@@ -26,11 +26,15 @@ internal static class SqliteWriteLock
         while (true)
         {
             var rc = Step(handle, noOpWrite);
-            if (rc == raw.SQLITE_DONE) return;
+            if (rc == raw.SQLITE_DONE)
+                return;
             var extended = raw.sqlite3_extended_errcode(handle);
-            var waiting = rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && extended != BusySnapshot
+            var waiting =
+                rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED
+                && extended != BusySnapshot
                 && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(connection.DefaultTimeout);
-            if (!waiting) throw new SqliteException(raw.sqlite3_errmsg(handle).utf8_to_string(), rc, extended);
+            if (!waiting)
+                throw new SqliteException(raw.sqlite3_errmsg(handle).utf8_to_string(), rc, extended);
             await Task.Delay(Pause, ct).ConfigureAwait(false);
         }
     }
@@ -38,7 +42,8 @@ internal static class SqliteWriteLock
     private static int Step(sqlite3 handle, string sql)
     {
         var rc = raw.sqlite3_prepare_v2(handle, sql, out var statement);
-        if (rc != raw.SQLITE_OK) return rc;
+        if (rc != raw.SQLITE_OK)
+            return rc;
         using (statement)
             return raw.sqlite3_step(statement);
     }

@@ -6,7 +6,8 @@ public static class ExitCodes
     /// <summary>The command did its work; for verify, every chain and savepoint checked out.</summary>
     public const int Ok = 0;
 
-    /// <summary>The command could not run: bad arguments, unknown provider, unreachable database, a failed statement.</summary>
+    /// <summary>The command could not run: bad arguments, unknown provider, unreachable database, a failed
+    /// statement.</summary>
     public const int Error = 1;
 
     /// <summary>verify found a broken hash chain or a savepoint that disagrees with its replay.</summary>

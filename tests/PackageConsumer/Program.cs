@@ -11,8 +11,12 @@ var replayed = await Item.GetAsync(item.Id) ?? throw new InvalidOperationExcepti
 var first = await Item.GetAtAsync(item.Id, 1) ?? throw new InvalidOperationException("no first state");
 
 if (replayed.Name != "gadget" || replayed.Stock != 5 || first.Name != "widget" || first.Stock != 0)
-    throw new InvalidOperationException($"unexpected state: {replayed.Name} {replayed.Stock} / {first.Name} {first.Stock}");
-Console.WriteLine($"consumer ok: {replayed.Name} stock {replayed.Stock}, {(await Item.AllEventsAsync(item.Id)).Count} events");
+    throw new InvalidOperationException(
+        $"unexpected state: {replayed.Name} {replayed.Stock} / {first.Name} {first.Stock}"
+    );
+Console.WriteLine(
+    $"consumer ok: {replayed.Name} stock {replayed.Stock}, {(await Item.AllEventsAsync(item.Id)).Count} events"
+);
 
 [EventsTable("events")]
 [EventSchema(typeof(Item), 0)]

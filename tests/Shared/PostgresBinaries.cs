@@ -16,10 +16,12 @@ public sealed record PostgresSearch(string? BinDirectory, string? PathVariable, 
     public const string BinDirectoryVariable = "SPECTOR_TEST_PG_BIN";
 
     /// <summary>The search this process's environment describes.</summary>
-    public static PostgresSearch FromEnvironment() => new(
-        NonEmpty(Environment.GetEnvironmentVariable(BinDirectoryVariable)),
-        Environment.GetEnvironmentVariable("PATH"),
-        "/usr/lib/postgresql");
+    public static PostgresSearch FromEnvironment() =>
+        new(
+            NonEmpty(Environment.GetEnvironmentVariable(BinDirectoryVariable)),
+            Environment.GetEnvironmentVariable("PATH"),
+            "/usr/lib/postgresql"
+        );
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
@@ -40,9 +42,11 @@ public static class PostgresBinaries
         }
         searched = $"PATH, pg_config --bindir, {search.DistributionRoot}/*/bin";
         var onPath = PathDirectories(search.PathVariable).FirstOrDefault(HasServer);
-        if (onPath is not null) return onPath;
+        if (onPath is not null)
+            return onPath;
         var fromPgConfig = PgConfigBinDirectory(search.PathVariable);
-        if (fromPgConfig is not null && HasServer(fromPgConfig)) return fromPgConfig;
+        if (fromPgConfig is not null && HasServer(fromPgConfig))
+            return fromPgConfig;
         return NewestUnder(search.DistributionRoot);
     }
 
@@ -50,18 +54,29 @@ public static class PostgresBinaries
         Required.All(program => File.Exists(Path.Combine(directory, program)));
 
     private static IEnumerable<string> PathDirectories(string? pathVariable) =>
-        (pathVariable ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        (pathVariable ?? "").Split(
+            Path.PathSeparator,
+            StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries
+        );
 
     /// <summary>Runs the pg_config found on the PATH; null when there is none or it fails.</summary>
     private static string? PgConfigBinDirectory(string? pathVariable)
     {
-        var pgConfig = PathDirectories(pathVariable).Select(d => Path.Combine(d, "pg_config")).FirstOrDefault(File.Exists);
-        if (pgConfig is null) return null;
+        var pgConfig = PathDirectories(pathVariable)
+            .Select(d => Path.Combine(d, "pg_config"))
+            .FirstOrDefault(File.Exists);
+        if (pgConfig is null)
+            return null;
         try
         {
-            var start = new ProcessStartInfo(pgConfig, "--bindir") { RedirectStandardOutput = true, RedirectStandardError = true };
+            var start = new ProcessStartInfo(pgConfig, "--bindir")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
             using var process = Process.Start(start);
-            if (process is null) return null;
+            if (process is null)
+                return null;
             var output = process.StandardOutput.ReadToEnd().Trim();
             process.WaitForExit();
             return process.ExitCode == 0 && output.Length > 0 ? output : null;
@@ -75,8 +90,10 @@ public static class PostgresBinaries
     /// <summary>The highest version's bin folder: "16" sorts above "9.6" by number, not text.</summary>
     private static string? NewestUnder(string root)
     {
-        if (!Directory.Exists(root)) return null;
-        return Directory.GetDirectories(root)
+        if (!Directory.Exists(root))
+            return null;
+        return Directory
+            .GetDirectories(root)
             .Select(d => (Version: VersionOf(Path.GetFileName(d)), Bin: Path.Combine(d, "bin")))
             .Where(v => HasServer(v.Bin))
             .OrderByDescending(v => v.Version)

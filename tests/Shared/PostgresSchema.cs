@@ -18,7 +18,8 @@ public sealed class PostgresSchema : IAsyncDisposable
         DataSource = dataSource;
     }
 
-    /// <summary>The schema's name: <c>spector_test_</c> and a random suffix, so parallel runs never share one.</summary>
+    /// <summary>The schema's name: <c>spector_test_</c> and a random suffix, so parallel runs never share
+    /// one.</summary>
     public string Name { get; }
 
     /// <summary>Opens connections whose search path is this schema alone.</summary>

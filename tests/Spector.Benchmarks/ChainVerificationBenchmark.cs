@@ -15,13 +15,23 @@ internal static class ChainVerificationBenchmark
     private const string Table = "bench_chain";
     private const int EventsPerRecord = 10;
 
-    public sealed record Result(string Database, long Events, double LoadSeconds, double VerifySeconds, long PeakManagedBytes, long PeakWorkingSetBytes)
+    public sealed record Result(
+        string Database,
+        long Events,
+        double LoadSeconds,
+        double VerifySeconds,
+        long PeakManagedBytes,
+        long PeakWorkingSetBytes
+    )
     {
         public double EventsPerSecond => Events / VerifySeconds;
 
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"verify-chain {Database,-10} {Events,9:N0} events: {EventsPerSecond,9:N0} events/s ({VerifySeconds:F1} s), " +
-            $"peak live heap {PeakManagedBytes / 1048576.0:F1} MiB, peak working set {PeakWorkingSetBytes / 1048576.0:F1} MiB (load {LoadSeconds:F1} s)");
+        public override string ToString() =>
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"verify-chain {Database, -10} {Events, 9:N0} events: {EventsPerSecond, 9:N0} events/s ({VerifySeconds:F1} s), "
+                    + $"peak live heap {PeakManagedBytes / 1048576.0:F1} MiB, peak working set {PeakWorkingSetBytes / 1048576.0:F1} MiB (load {LoadSeconds:F1} s)"
+            );
     }
 
     public static async Task<Result> RunAsync(string database, SpectorStore store, long events)
@@ -38,7 +48,8 @@ internal static class ChainVerificationBenchmark
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        long peakManaged = 0, peakWorkingSet = 0;
+        long peakManaged = 0,
+            peakWorkingSet = 0;
         using var sampling = new CancellationTokenSource();
         // The heap is measured after a full collection: what verification keeps alive, not how much garbage the
         // allocator let pile up before its next gen-0 collection (that varied by half between runs).
@@ -58,12 +69,22 @@ internal static class ChainVerificationBenchmark
         await sampler;
 
         if (!report.IsValid || report.EventsChecked != events)
-            throw new InvalidOperationException($"verification failed: {report.FirstBreak?.Message} ({report.EventsChecked} events)");
+            throw new InvalidOperationException(
+                $"verification failed: {report.FirstBreak?.Message} ({report.EventsChecked} events)"
+            );
         await log.MigrateDownAsync();
-        return new Result(database, events, load.Elapsed.TotalSeconds, verify.Elapsed.TotalSeconds, peakManaged, peakWorkingSet);
+        return new Result(
+            database,
+            events,
+            load.Elapsed.TotalSeconds,
+            verify.Elapsed.TotalSeconds,
+            peakManaged,
+            peakWorkingSet
+        );
     }
 
-    /// <summary>The chain's rows in order: 10 events per record, a ~150-byte payload each, hashes chained as Spector writes them.</summary>
+    /// <summary>The chain's rows in order: 10 events per record, a ~150-byte payload each, hashes chained as Spector
+    /// writes them.</summary>
     private static IEnumerable<EventRow> Chain(long events)
     {
         var previous = new byte[32];
@@ -73,10 +94,13 @@ internal static class ChainVerificationBenchmark
         {
             var seq = i % EventsPerRecord + 1;
             var id = Guid.CreateVersion7();
-            if (seq == 1) parent = id;
+            if (seq == 1)
+                parent = id;
             var at = start.AddTicks(i * 10);
-            var payload = string.Create(CultureInfo.InvariantCulture,
-                $$"""{"__version__":1,"__event_id__":"{{id}}","amount":{{i % 1000}}.25,"memo":"payment {{i}} ✓","updated_at":"{{AttrConvert.FormatTimestamp(at)}}"}""");
+            var payload = string.Create(
+                CultureInfo.InvariantCulture,
+                $$"""{"__version__":1,"__event_id__":"{{id}}","amount":{{i % 1000}}.25,"memo":"payment {{i}} ✓","updated_at":"{{AttrConvert.FormatTimestamp(at)}}"}"""
+            );
             var action = seq == 1 ? EventActions.Insert : EventActions.Update;
             var hash = EventHash.Compute(previous, id, parent, seq, 0, action, at, payload, null);
             previous = hash;

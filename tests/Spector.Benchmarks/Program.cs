@@ -21,12 +21,18 @@ var databases = (Option("--db") ?? "both") switch
     var one => [one],
 };
 var events = long.Parse(Option("--events") ?? "1000000", CultureInfo.InvariantCulture);
+
 // Followers and rebuilds: 200,000 events in 2,000 records by default, a size this shared machine finishes quickly.
 var followerEvents = int.Parse(Option("--follower-events") ?? "200000", CultureInfo.InvariantCulture);
+
 // A noisy machine is measured best by repeating the part that matters: --only insert,update runs just those.
-var only = Option("--only")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+var only = Option("--only")
+    ?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+    .ToHashSet();
 bool Runs(string part) => only is null || only.Contains(part);
-Console.WriteLine($"Spector benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}");
+Console.WriteLine(
+    $"Spector benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}"
+);
 
 switch (args.FirstOrDefault())
 {
@@ -41,10 +47,13 @@ switch (args.FirstOrDefault())
                 await auditDb.ResetAsync();
                 await AuditComparison.RunAsync(database, auditDb, report, events);
             }
-            if (Runs("verify-chain")) await VerifyChainAsync(database, report);
-            if (Runs("followers")) await FollowerComparison.RunAsync(database, report, followerEvents);
+            if (Runs("verify-chain"))
+                await VerifyChainAsync(database, report);
+            if (Runs("followers"))
+                await FollowerComparison.RunAsync(database, report, followerEvents);
         }
-        if (Runs("generator")) GeneratorRatios(200, report);
+        if (Runs("generator"))
+            GeneratorRatios(200, report);
         report.PrintTargets();
         return 0;
     case "audit":
@@ -67,7 +76,8 @@ switch (args.FirstOrDefault())
         return 0;
     case "followers":
         var followerReport = new Report();
-        foreach (var database in databases) await FollowerComparison.RunAsync(database, followerReport, followerEvents);
+        foreach (var database in databases)
+            await FollowerComparison.RunAsync(database, followerReport, followerEvents);
         followerReport.PrintTargets();
         return 0;
     case "generator":
@@ -84,10 +94,19 @@ async Task VerifyChainAsync(string database, Report report)
     await using var db = await BenchDatabase.OpenAsync(database);
     var small = await ChainVerificationBenchmark.RunAsync(database, db.Store, events / 10);
     var large = await ChainVerificationBenchmark.RunAsync(database, db.Store, events);
-    report.Line($"verify-chain-memory-{events}-vs-{events / 10}/{database}", (double)large.PeakManagedBytes / small.PeakManagedBytes,
-        string.Create(CultureInfo.InvariantCulture, $"{large.PeakManagedBytes / 1048576.0:F1} MiB, {large.EventsPerSecond:N0} events/s"),
-        string.Create(CultureInfo.InvariantCulture, $"{small.PeakManagedBytes / 1048576.0:F1} MiB, {small.EventsPerSecond:N0} events/s"),
-        ("<=", 1.25));
+    report.Line(
+        $"verify-chain-memory-{events}-vs-{events / 10}/{database}",
+        (double)large.PeakManagedBytes / small.PeakManagedBytes,
+        string.Create(
+            CultureInfo.InvariantCulture,
+            $"{large.PeakManagedBytes / 1048576.0:F1} MiB, {large.EventsPerSecond:N0} events/s"
+        ),
+        string.Create(
+            CultureInfo.InvariantCulture,
+            $"{small.PeakManagedBytes / 1048576.0:F1} MiB, {small.EventsPerSecond:N0} events/s"
+        ),
+        ("<=", 1.25)
+    );
 }
 
 void GeneratorRatios(int types, Report report)
@@ -95,9 +114,13 @@ void GeneratorRatios(int types, Report report)
     GeneratorWorkload.Run(20, repeats: 1); // JIT the compiler and the generator first
     var result = GeneratorWorkload.Run(types);
     report.Cost($"generator-{types}-types-vs-emit", result.GeneratorMs, result.CompileMs);
-    report.Line($"generator-edit-rerun-vs-first-run-{types}-types", result.EditRerunMs / result.GeneratorMs,
-        Report.Ms(result.EditRerunMs) + (result.EveryStepCached ? ", every generator step cached" : ", NOT every generator step cached"),
-        Report.Ms(result.GeneratorMs) + $", {result.GeneratedFiles} files");
+    report.Line(
+        $"generator-edit-rerun-vs-first-run-{types}-types",
+        result.EditRerunMs / result.GeneratorMs,
+        Report.Ms(result.EditRerunMs)
+            + (result.EveryStepCached ? ", every generator step cached" : ", NOT every generator step cached"),
+        Report.Ms(result.GeneratorMs) + $", {result.GeneratedFiles} files"
+    );
 }
 
 string? Option(string name)

@@ -3,7 +3,8 @@ using Spector.CodeFixes;
 
 namespace Spector.Generators.Tests;
 
-/// <summary>The schema lock rules (SPEC019-024), the handler hint (SPEC025) and the code fixes, on real compilations.</summary>
+/// <summary>The schema lock rules (SPEC019-024), the handler hint (SPEC025) and the code fixes, on real
+/// compilations.</summary>
 public sealed class AnalyzerTests
 {
     private const string Table = """
@@ -14,19 +15,23 @@ public sealed class AnalyzerTests
         public partial class ShopEvents;
         """;
 
-    private static string Order(string evented = "[Evented(Version = 2, Actions = [\"archive\"])]", string handlers = "") => $$"""
-        using System;
-        using Spector;
-        namespace Shop;
-        {{evented}}
-        public partial class Order
-        {
-            public Guid Id { get; set; }
-            static void Changeset(Changeset<Order> c) { }
-            [OnAction("archive")] static void Archive(Changeset<Order> c) { }
-            {{handlers}}
-        }
-        """;
+    private static string Order(
+        string evented = "[Evented(Version = 2, Actions = [\"archive\"])]",
+        string handlers = ""
+    ) =>
+        $$"""
+            using System;
+            using Spector;
+            namespace Shop;
+            {{evented}}
+            public partial class Order
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Order> c) { }
+                [OnAction("archive")] static void Archive(Changeset<Order> c) { }
+                {{handlers}}
+            }
+            """;
 
     private const string Lock = """
         # Spector schema lock
@@ -36,7 +41,9 @@ public sealed class AnalyzerTests
         """;
 
     private static async Task<Diagnostic[]> Visible(string? lockFile, params string[] sources) =>
-        (await AnalyzerHarness.DiagnosticsAsync(lockFile, sources)).Where(d => d.Severity > DiagnosticSeverity.Hidden).ToArray();
+        (await AnalyzerHarness.DiagnosticsAsync(lockFile, sources))
+            .Where(d => d.Severity > DiagnosticSeverity.Hidden)
+            .ToArray();
 
     private static int Line(Diagnostic d) => d.Location.GetLineSpan().StartLinePosition.Line + 1;
 
@@ -55,20 +62,35 @@ public sealed class AnalyzerTests
     [Test]
     public async Task SPEC022_an_action_renamed_without_an_alias()
     {
-        var renamed = Order("[Evented(Version = 2, Actions = [\"retire\"])]").Replace("[OnAction(\"archive\")] static void Archive", "[OnAction(\"retire\")] static void Retire");
+        var renamed = Order("[Evented(Version = 2, Actions = [\"retire\"])]")
+            .Replace("[OnAction(\"archive\")] static void Archive", "[OnAction(\"retire\")] static void Retire");
 
         var d = (await Visible(Lock, Table, renamed)).Single(x => x.Id == "SPEC022");
 
         Assert.That(d.Severity, Is.EqualTo(DiagnosticSeverity.Error));
         Assert.That(Line(d), Is.EqualTo(4));
         Assert.That((Column(d), Underlined(d)), Is.EqualTo((32, "[\"retire\"]")), "at the actions to change");
-        Assert.That(d.GetMessage(), Does.Contain("'archive'").And.Contain("419300326").And.Contain("[ActionAlias(\"<new name>\", \"archive\")]").And.Contain("'ShopEvents'"));
+        Assert.That(
+            d.GetMessage(),
+            Does.Contain("'archive'")
+                .And.Contain("419300326")
+                .And.Contain("[ActionAlias(\"<new name>\", \"archive\")]")
+                .And.Contain("'ShopEvents'")
+        );
 
         // The alias the message asks for keeps the stored code, and the error goes away.
-        var aliased = Table.Replace("public partial class ShopEvents;", "[ActionAlias(\"retire\", \"archive\")]\npublic partial class ShopEvents;");
-        Assert.That((await Visible(Lock + "action events Shop.Order retire 419300326\n", aliased, renamed)).Select(x => x.Id), Is.Empty);
+        var aliased = Table.Replace(
+            "public partial class ShopEvents;",
+            "[ActionAlias(\"retire\", \"archive\")]\npublic partial class ShopEvents;"
+        );
+        Assert.That(
+            (await Visible(Lock + "action events Shop.Order retire 419300326\n", aliased, renamed)).Select(x => x.Id),
+            Is.Empty
+        );
         // So does an explicit retirement.
-        var retired = Lock.Replace("action events Shop.Order archive", "retired action events Shop.Order archive") + "action events Shop.Order retire 485032198\n";
+        var retired =
+            Lock.Replace("action events Shop.Order archive", "retired action events Shop.Order archive")
+            + "action events Shop.Order retire 485032198\n";
         Assert.That((await Visible(retired, Table, renamed)).Select(x => x.Id), Has.None.EqualTo("SPEC022"));
     }
 
@@ -93,17 +115,23 @@ public sealed class AnalyzerTests
         var d = (await Visible(Lock, table, other)).Single(x => x.Id == "SPEC020");
         Assert.That(Line(d), Is.EqualTo(4));
         Assert.That(d.GetMessage(), Does.Contain("'Shop.Order' but now lists 'Shop.Invoice'"));
-        Assert.That(d.GetMessage(), Does.Contain("read as 'Shop.Invoice': if 'Shop.Invoice' is 'Shop.Order' renamed"),
-            "the remedy continues the sentence");
+        Assert.That(
+            d.GetMessage(),
+            Does.Contain("read as 'Shop.Invoice': if 'Shop.Invoice' is 'Shop.Order' renamed"),
+            "the remedy continues the sentence"
+        );
 
-        var retired = "retired schema events 0 Shop.Order v2\nretired action events Shop.Order archive 419300326\naction events Shop.Invoice archive 419300326\n";
+        var retired =
+            "retired schema events 0 Shop.Order v2\nretired action events Shop.Order archive 419300326\naction events Shop.Invoice archive 419300326\n";
         Assert.That((await Visible(retired, table, other)).Select(x => x.Id), Does.Contain("SPEC020"));
     }
 
     [Test]
     public async Task SPEC021_a_version_lowered_below_the_lock()
     {
-        var d = (await Visible(Lock, Table, Order("[Evented(Version = 1, Actions = [\"archive\"])]"))).Single(x => x.Id == "SPEC021");
+        var d = (await Visible(Lock, Table, Order("[Evented(Version = 1, Actions = [\"archive\"])]"))).Single(x =>
+            x.Id == "SPEC021"
+        );
 
         Assert.That(Line(d), Is.EqualTo(4));
         Assert.That((Column(d), Underlined(d)), Is.EqualTo((19, "1")), "at the version to change");
@@ -113,7 +141,9 @@ public sealed class AnalyzerTests
     [Test]
     public async Task SPEC024_an_unreadable_lock_line()
     {
-        var d = (await Visible(Lock + "schema events zero Shop.Order\n", Table, Order())).Single(x => x.Id == "SPEC024");
+        var d = (await Visible(Lock + "schema events zero Shop.Order\n", Table, Order())).Single(x =>
+            x.Id == "SPEC024"
+        );
 
         Assert.That(d.Location.GetLineSpan().Path, Does.EndWith("spector.lock"));
         Assert.That(Line(d), Is.EqualTo(4));
@@ -125,14 +155,30 @@ public sealed class AnalyzerTests
         var grown = Order("[Evented(Version = 3, Actions = [\"archive\", \"ship\"])]");
         var project = AnalyzerHarness.Project(Lock, Table, grown);
         var diagnostics = (await AnalyzerHarness.DiagnosticsAsync(project)).Where(d => d.Id == "SPEC023").ToList();
-        Assert.That(diagnostics.Select(d => d.GetMessage()), Has.Some.Contains("Action 'ship'").And.Some.Contains("Version 3"));
+        Assert.That(
+            diagnostics.Select(d => d.GetMessage()),
+            Has.Some.Contains("Action 'ship'").And.Some.Contains("Version 3")
+        );
         Assert.That(diagnostics, Has.All.Matches<Diagnostic>(d => d.Severity == DiagnosticSeverity.Warning));
 
-        var fixedSolution = await AnalyzerHarness.ApplyAsync(project, new LockFileFix(), diagnostics[0], "Record the new entries in spector.lock");
+        var fixedSolution = await AnalyzerHarness.ApplyAsync(
+            project,
+            new LockFileFix(),
+            diagnostics[0],
+            "Record the new entries in spector.lock"
+        );
         var fixedProject = fixedSolution.GetProject(project.Id)!;
         var text = (await fixedProject.AdditionalDocuments.Single().GetTextAsync()).ToString();
-        Assert.That(text, Does.Contain("schema events 0 Shop.Order v3").And.Contain("action events Shop.Order ship ").And.Contain("action events Shop.Order archive 419300326"));
-        Assert.That((await AnalyzerHarness.DiagnosticsAsync(fixedProject)).Where(d => d.Severity > DiagnosticSeverity.Hidden), Is.Empty);
+        Assert.That(
+            text,
+            Does.Contain("schema events 0 Shop.Order v3")
+                .And.Contain("action events Shop.Order ship ")
+                .And.Contain("action events Shop.Order archive 419300326")
+        );
+        Assert.That(
+            (await AnalyzerHarness.DiagnosticsAsync(fixedProject)).Where(d => d.Severity > DiagnosticSeverity.Hidden),
+            Is.Empty
+        );
     }
 
     [Test]
@@ -142,7 +188,12 @@ public sealed class AnalyzerTests
         var project = AnalyzerHarness.Project(null, Table, Order(), orphan);
         var d = (await AnalyzerHarness.DiagnosticsAsync(project)).Single(x => x.Id == "SPEC001");
 
-        var solution = await AnalyzerHarness.ApplyAsync(project, new AddEventSchemaFix(), d, "Add [EventSchema(typeof(Refund), 1)] to 'ShopEvents'");
+        var solution = await AnalyzerHarness.ApplyAsync(
+            project,
+            new AddEventSchemaFix(),
+            d,
+            "Add [EventSchema(typeof(Refund), 1)] to 'ShopEvents'"
+        );
 
         var table = (await solution.GetProject(project.Id)!.Documents.First().GetTextAsync()).ToString();
         Assert.That(table, Does.Contain("EventSchema(typeof(Refund), 1)"));
@@ -175,7 +226,12 @@ public sealed class AnalyzerTests
 
         var text = (await solution.GetProject(project.Id)!.Documents.Last().GetTextAsync()).ToString();
         Assert.That(text, Does.Contain("public partial class Outer").And.Contain("public partial class Order"));
-        Assert.That((await AnalyzerHarness.DiagnosticsAsync(solution.GetProject(project.Id)!)).Where(x => x.Severity == DiagnosticSeverity.Error), Is.Empty);
+        Assert.That(
+            (await AnalyzerHarness.DiagnosticsAsync(solution.GetProject(project.Id)!)).Where(x =>
+                x.Severity == DiagnosticSeverity.Error
+            ),
+            Is.Empty
+        );
     }
 
     [Test]
@@ -193,21 +249,39 @@ public sealed class AnalyzerTests
             """;
         var project = AnalyzerHarness.Project(null, Table, source);
         var missing = (await AnalyzerHarness.DiagnosticsAsync(project)).Single(x => x.Id == "SPEC006");
-        var solution = await AnalyzerHarness.ApplyAsync(project, new AddHandlerFix(), missing, "Add the default handler 'Changeset(Changeset<Order> c)'");
+        var solution = await AnalyzerHarness.ApplyAsync(
+            project,
+            new AddHandlerFix(),
+            missing,
+            "Add the default handler 'Changeset(Changeset<Order> c)'"
+        );
         project = solution.GetProject(project.Id)!;
 
         var hint = (await AnalyzerHarness.DiagnosticsAsync(project)).Single(x => x.Id == "SPEC025");
         Assert.That(hint.Severity, Is.EqualTo(DiagnosticSeverity.Hidden));
         Assert.That(hint.GetMessage(), Does.Contain("'mark_paid'"));
-        solution = await AnalyzerHarness.ApplyAsync(project, new AddHandlerFix(), hint, "Add a typed handler for action 'mark_paid'");
+        solution = await AnalyzerHarness.ApplyAsync(
+            project,
+            new AddHandlerFix(),
+            hint,
+            "Add a typed handler for action 'mark_paid'"
+        );
         project = solution.GetProject(project.Id)!;
 
         var text = (await project.Documents.Last().GetTextAsync()).ToString();
         // Simplified against the file's usings, as hand-written code would be.
-        Assert.That(text, Does.Contain("static void Changeset(Changeset<Order> c)").And.Contain("[OnAction(\"mark_paid\")]")
-            .And.Contain("static void MarkPaid(Changeset<Order> c)"));
+        Assert.That(
+            text,
+            Does.Contain("static void Changeset(Changeset<Order> c)")
+                .And.Contain("[OnAction(\"mark_paid\")]")
+                .And.Contain("static void MarkPaid(Changeset<Order> c)")
+        );
         var after = await AnalyzerHarness.DiagnosticsAsync(project);
-        Assert.That(after.Select(d => d.Id), Is.EqualTo(new[] { "SPEC041" }), "only the request for a lock file is left");
+        Assert.That(
+            after.Select(d => d.Id),
+            Is.EqualTo(new[] { "SPEC041" }),
+            "only the request for a lock file is left"
+        );
         var compilation = (await project.GetCompilationAsync())!;
         GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         Assert.That(output.GetDiagnostics().Where(x => x.Severity == DiagnosticSeverity.Error), Is.Empty);

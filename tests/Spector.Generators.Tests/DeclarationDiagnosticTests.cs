@@ -26,8 +26,15 @@ public sealed class DeclarationDiagnosticTests
 
     /// <summary>Thing with <paramref name="members"/> from line 8; the [Evented] attribute is on line 3.</summary>
     private GeneratorHarness.Result RunThing(string members, string evented = "[Evented]") =>
-        Run(Table, "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n" +
-            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n" + members + "\n}\n");
+        Run(
+            Table,
+            "using System;\nusing Spector;\n"
+                + evented
+                + "\npublic partial class Thing\n{\n"
+                + "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n"
+                + members
+                + "\n}\n"
+        );
 
     private static Diagnostic Single(GeneratorHarness.Result result, string id)
     {
@@ -35,7 +42,9 @@ public sealed class DeclarationDiagnosticTests
         Assert.That(matching, Has.Count.EqualTo(1), string.Join("\n", result.GeneratorDiagnostics));
         Assert.That(matching[0].Severity, Is.EqualTo(DiagnosticSeverity.Error));
         Assert.That(matching[0].Descriptor.HelpLinkUri, Does.EndWith($"docs/rules/{id}.md"));
-        var generated = result.CompilationErrors.Where(d => d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true);
+        var generated = result.CompilationErrors.Where(d =>
+            d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true
+        );
         Assert.That(generated, Is.Empty, "no compiler error inside generated code");
         return matching[0];
     }
@@ -44,7 +53,9 @@ public sealed class DeclarationDiagnosticTests
     private (int Line, int Column, string Text) At(Diagnostic d)
     {
         var span = d.Location.GetLineSpan();
-        var source = _sources[int.Parse(span.Path["Source".Length..^".cs".Length], System.Globalization.CultureInfo.InvariantCulture)];
+        var source = _sources[
+            int.Parse(span.Path["Source".Length..^".cs".Length], System.Globalization.CultureInfo.InvariantCulture)
+        ];
         var text = source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length);
         return (span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1, text);
     }
@@ -94,8 +105,10 @@ public sealed class DeclarationDiagnosticTests
         Assert.That(result.Sources.Values, Has.Some.Contains("\u216BthAsync("));
     }
 
-    private static string ThingWith(string evented) => "using System;\nusing Spector;\n" + evented +
-        "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n";
+    private static string ThingWith(string evented) =>
+        "using System;\nusing Spector;\n"
+        + evented
+        + "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n";
 
     [TestCase("static async void Changeset(Changeset<Thing> c) { }", "Changeset")]
     [TestCase("[OnAction(\"archive\")] static async void Archive(Changeset<Thing> c) { }", "Archive")]
@@ -104,10 +117,18 @@ public sealed class DeclarationDiagnosticTests
     {
         // Replay calls handlers synchronously: an async one would change the record after replay moved on.
         var evented = "[Evented(Actions = [\"archive\"])]";
-        var result = name == "Changeset"
-            ? Run(Table, "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n" +
-                  "    public Guid Id { get; set; }\n    " + member + "\n}\n")
-            : RunThing("    " + member, evented);
+        var result =
+            name == "Changeset"
+                ? Run(
+                    Table,
+                    "using System;\nusing Spector;\n"
+                        + evented
+                        + "\npublic partial class Thing\n{\n"
+                        + "    public Guid Id { get; set; }\n    "
+                        + member
+                        + "\n}\n"
+                )
+                : RunThing("    " + member, evented);
 
         var d = Single(result, name == "PrepareMaterialization" ? "SPEC018" : "SPEC013");
         Assert.That(d.GetMessage(), Does.Contain($"'{name}'"));
@@ -119,8 +140,11 @@ public sealed class DeclarationDiagnosticTests
     [TestCase("in", "int count")]
     public void SPEC013_a_handler_parameter_passed_by_reference_is_named(string modifier, string parameter)
     {
-        var result = RunThing($"    [OnAction(\"archive\")] static void Archive(Changeset<Thing> c, {modifier} {parameter}) " +
-                              (modifier == "out" ? "{ count = 0; }" : "{ }"), "[Evented(Actions = [\"archive\"])]");
+        var result = RunThing(
+            $"    [OnAction(\"archive\")] static void Archive(Changeset<Thing> c, {modifier} {parameter}) "
+                + (modifier == "out" ? "{ count = 0; }" : "{ }"),
+            "[Evented(Actions = [\"archive\"])]"
+        );
 
         var d = Single(result, "SPEC013");
         Assert.That(d.GetMessage(), Does.Contain($"'count' passed by value, not '{modifier}'"));
@@ -134,20 +158,27 @@ public sealed class DeclarationDiagnosticTests
 
         var d = Single(result, "SPEC015");
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((6, "Id")));
-        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC032"), "not 'both stored as id'");
+        Assert.That(
+            result.GeneratorDiagnostics.Select(x => x.Id),
+            Has.None.EqualTo("SPEC032"),
+            "not 'both stored as id'"
+        );
     }
 
     [Test]
     public void SPEC042_one_type_under_two_schema_indexes_of_one_table()
     {
-        var result = Run("""
+        var result = Run(
+            """
             using Spector;
             [EventsTable("events")]
             [EventSchema(typeof(Thing), 0)]
             [EventSchema(typeof(Thing), 1)]
             public partial class Events;
-            """, "using System;\nusing Spector;\n[Evented]\npublic partial class Thing\n{\n" +
-            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n");
+            """,
+            "using System;\nusing Spector;\n[Evented]\npublic partial class Thing\n{\n"
+                + "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n"
+        );
 
         var d = Single(result, "SPEC042");
         Assert.That(d.GetMessage(), Does.Contain("'Thing'").And.Contain("indexes 0 and 1"));
@@ -158,15 +189,18 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void SPEC043_two_aliases_for_one_action()
     {
-        var result = Run("""
+        var result = Run(
+            """
             using Spector;
             [EventsTable("events")]
             [EventSchema(typeof(Thing), 0)]
             [ActionAlias("shelve", "older")]
             [ActionAlias("shelve", "oldest")]
             public partial class Events;
-            """, "using System;\nusing Spector;\n[Evented(Actions = [\"shelve\"])]\npublic partial class Thing\n{\n" +
-            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n");
+            """,
+            "using System;\nusing Spector;\n[Evented(Actions = [\"shelve\"])]\npublic partial class Thing\n{\n"
+                + "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n"
+        );
 
         var d = Single(result, "SPEC043");
         Assert.That(d.GetMessage(), Does.Contain("'shelve'").And.Contain("'older' and 'oldest'"));
@@ -181,7 +215,11 @@ public sealed class DeclarationDiagnosticTests
         var d = Single(result, "SPEC044");
         Assert.That(d.GetMessage(), Does.Contain("[VersionIn(1, 0)]").And.Contain("'Up'"));
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((8, "1")));
-        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Is.EqualTo(new[] { "SPEC044" }), "no SPEC008 or SPEC009 as well");
+        Assert.That(
+            result.GeneratorDiagnostics.Select(x => x.Id),
+            Is.EqualTo(new[] { "SPEC044" }),
+            "no SPEC008 or SPEC009 as well"
+        );
     }
 
     [Test]
@@ -196,13 +234,16 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void SPEC031_an_events_table_class_named_Log()
     {
-        var result = Run("""
+        var result = Run(
+            """
             using Spector;
             [EventsTable("events")]
             [EventSchema(typeof(Thing), 0)]
             public partial class Log;
-            """, "using System;\nusing Spector;\n[Evented] public partial class Thing { public Guid Id { get; set; } " +
-                 "static void Changeset(Changeset<Thing> c) { } }");
+            """,
+            "using System;\nusing Spector;\n[Evented] public partial class Thing { public Guid Id { get; set; } "
+                + "static void Changeset(Changeset<Thing> c) { } }"
+        );
 
         var d = Single(result, "SPEC031");
         Assert.That(d.GetMessage(), Does.Contain("'Log'"));
@@ -213,7 +254,12 @@ public sealed class DeclarationDiagnosticTests
     [TestCase("[\"get\"]", "", 3, "\"get\"")]
     [TestCase("[]", "    public string SpectorType { get; set; } = \"\";", 8, "SpectorType")]
     [TestCase("[\"freeze\"]", "    public void FreezeAsync() { }", 8, "FreezeAsync")]
-    [TestCase("[\"freeze\"]", "    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, string session) { }", 8, "session")]
+    [TestCase(
+        "[\"freeze\"]",
+        "    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, string session) { }",
+        8,
+        "session"
+    )]
     public void SPEC031_a_name_generated_code_uses(string actions, string members, int line, string underlined)
     {
         var d = Single(RunThing(members, $"[Evented(Actions = {actions})]"), "SPEC031");
@@ -221,10 +267,22 @@ public sealed class DeclarationDiagnosticTests
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((line, underlined)));
     }
 
-    [TestCase("    public string FooBar { get; set; } = \"\";\n    public string Foo_Bar { get; set; } = \"\";", "payload key 'foo_bar'", 9)]
-    [TestCase("    [System.ComponentModel.DataAnnotations.Schema.Column(\"x\")] public string A { get; set; } = \"\";\n" +
-              "    [System.ComponentModel.DataAnnotations.Schema.Column(\"x\")] public string B { get; set; } = \"\";", "column 'x'", 9)]
-    [TestCase("    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, string fooBar, string foo_bar) { }", "payload key 'foo_bar'", 8)]
+    [TestCase(
+        "    public string FooBar { get; set; } = \"\";\n    public string Foo_Bar { get; set; } = \"\";",
+        "payload key 'foo_bar'",
+        9
+    )]
+    [TestCase(
+        "    [System.ComponentModel.DataAnnotations.Schema.Column(\"x\")] public string A { get; set; } = \"\";\n"
+            + "    [System.ComponentModel.DataAnnotations.Schema.Column(\"x\")] public string B { get; set; } = \"\";",
+        "column 'x'",
+        9
+    )]
+    [TestCase(
+        "    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, string fooBar, string foo_bar) { }",
+        "payload key 'foo_bar'",
+        8
+    )]
     public void SPEC032_two_members_stored_under_one_name(string members, string shown, int line)
     {
         var result = RunThing(members, "[Evented(Table = \"things\", Actions = [\"freeze\"])]");
@@ -238,8 +296,13 @@ public sealed class DeclarationDiagnosticTests
     [TestCase("Secret secret", "less accessible")]
     public void SPEC033_an_action_parameter_that_cannot_be_stored(string parameter, string reason)
     {
-        var d = Single(RunThing($"    private sealed class Secret {{ }}\n    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, {parameter}) {{ }}",
-            "[Evented(Actions = [\"freeze\"])]"), "SPEC033");
+        var d = Single(
+            RunThing(
+                $"    private sealed class Secret {{ }}\n    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, {parameter}) {{ }}",
+                "[Evented(Actions = [\"freeze\"])]"
+            ),
+            "SPEC033"
+        );
 
         Assert.That(d.GetMessage(), Does.Contain(reason));
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((9, parameter.Split(' ')[1])));
@@ -258,7 +321,9 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void An_init_only_property_no_event_carries_may_be_not_mapped()
     {
-        var result = RunThing("    [System.ComponentModel.DataAnnotations.Schema.NotMapped] public string Name { get; init; } = \"\";");
+        var result = RunThing(
+            "    [System.ComponentModel.DataAnnotations.Schema.NotMapped] public string Name { get; init; } = \"\";"
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
     }
@@ -269,7 +334,8 @@ public sealed class DeclarationDiagnosticTests
     [TestCase("public partial record struct Box", "Box", "record struct")]
     public void SPEC035_a_type_that_cannot_be_evented(string declaration, string listed, string shown)
     {
-        var result = Run($$"""
+        var result = Run(
+            $$"""
             using System;
             using Spector;
             [EventsTable("events")]
@@ -280,19 +346,24 @@ public sealed class DeclarationDiagnosticTests
             {
                 public Guid Id { get; set; }
             }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC035");
         Assert.That(d.GetMessage(), Does.Contain(shown));
         Assert.That(At(d).Line, Is.EqualTo(7));
-        Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC004").And.None.EqualTo("SPEC001"),
-            "no misleading 'has no [Evented]'");
+        Assert.That(
+            result.GeneratorDiagnostics.Select(x => x.Id),
+            Has.None.EqualTo("SPEC004").And.None.EqualTo("SPEC001"),
+            "no misleading 'has no [Evented]'"
+        );
     }
 
     [Test]
     public void SPEC035_an_evented_class_nested_in_a_generic_class()
     {
-        var result = Run("""
+        var result = Run(
+            """
             using System;
             using Spector;
             [EventsTable("events")]
@@ -302,7 +373,8 @@ public sealed class DeclarationDiagnosticTests
             {
                 [Evented] public partial class Inner { public Guid Id { get; set; } static void Changeset(Changeset<Inner> c) { } }
             }
-            """);
+            """
+        );
 
         Assert.That(Single(result, "SPEC035").GetMessage(), Does.Contain("nested in the generic type 'Outer<T>'"));
     }
@@ -310,7 +382,8 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void Evented_records_are_supported()
     {
-        var result = Run("""
+        var result = Run(
+            """
             using System;
             using Spector;
             [EventsTable("events")]
@@ -323,7 +396,8 @@ public sealed class DeclarationDiagnosticTests
                 public string Text { get; set; } = "";
                 static void Changeset(Changeset<Note> c) => c.Cast("text");
             }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
@@ -333,7 +407,8 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void SPEC036_two_events_tables_with_one_table_name()
     {
-        var result = Run("""
+        var result = Run(
+            """
             using System;
             using Spector;
             [EventsTable("events")]
@@ -344,9 +419,13 @@ public sealed class DeclarationDiagnosticTests
             public partial class PostEvents;
             [Evented] public partial class User { public Guid Id { get; set; } static void Changeset(Changeset<User> c) { } }
             [Evented] public partial class Post { public Guid Id { get; set; } static void Changeset(Changeset<Post> c) { } }
-            """);
+            """
+        );
 
-        var found = result.GeneratorDiagnostics.Where(d => d.Id == "SPEC036").Select(d => (At(d).Line, At(d).Text)).ToList();
+        var found = result
+            .GeneratorDiagnostics.Where(d => d.Id == "SPEC036")
+            .Select(d => (At(d).Line, At(d).Text))
+            .ToList();
         Assert.That(found, Is.EquivalentTo(new[] { (3, "\"events\""), (6, "\"events\"") }));
         Assert.That(result.Sources, Is.Empty, "neither table nor its types is generated");
         Assert.That(result.CompilationErrors, Is.Empty);
@@ -356,7 +435,8 @@ public sealed class DeclarationDiagnosticTests
     [TestCase("others", "the record table of 'Other'")]
     public void SPEC036_a_record_table_that_is_another_table(string table, string shown)
     {
-        var result = Run($$"""
+        var result = Run(
+            $$"""
             using System;
             using Spector;
             [EventsTable("events")]
@@ -367,7 +447,8 @@ public sealed class DeclarationDiagnosticTests
             public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
             [Evented(Table = "others")]
             public partial class Other { public Guid Id { get; set; } static void Changeset(Changeset<Other> c) { } }
-            """);
+            """
+        );
 
         var d = result.GeneratorDiagnostics.First(x => x.Id == "SPEC036" && x.GetMessage().Contains("'Thing'"));
         Assert.That(d.GetMessage(), Does.Contain(shown));
@@ -376,13 +457,31 @@ public sealed class DeclarationDiagnosticTests
 
     [TestCase("[EventSchema(typeof(Thing), -1)]", "[Evented]", "", 3, "-1")]
     [TestCase("[EventSchema(typeof(Thing), 0)]", "[Evented(Version = -2)]", "", 3, "-2")]
-    [TestCase("[EventSchema(typeof(Thing), 0)]", "[Evented(Version = 2)]", "    [VersionIs(-1)] static void Up(Changeset<Thing> c) { }", 8, "-1")]
+    [TestCase(
+        "[EventSchema(typeof(Thing), 0)]",
+        "[Evented(Version = 2)]",
+        "    [VersionIs(-1)] static void Up(Changeset<Thing> c) { }",
+        8,
+        "-1"
+    )]
     [TestCase("[EventSchema(typeof(Thing), 0)]", "[Evented(SavepointEvery = -5)]", "", 3, "-5")]
-    public void SPEC037_negative_schema_indexes_and_versions(string schema, string evented, string members, int line, string underlined)
+    public void SPEC037_negative_schema_indexes_and_versions(
+        string schema,
+        string evented,
+        string members,
+        int line,
+        string underlined
+    )
     {
-        var result = Run(Table.Replace("[EventSchema(typeof(Thing), 0)]", schema),
-            "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n" +
-            "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n" + members + "\n}\n");
+        var result = Run(
+            Table.Replace("[EventSchema(typeof(Thing), 0)]", schema),
+            "using System;\nusing Spector;\n"
+                + evented
+                + "\npublic partial class Thing\n{\n"
+                + "    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n"
+                + members
+                + "\n}\n"
+        );
 
         var d = Single(result, "SPEC037");
         Assert.That(At(d).Text, Is.EqualTo(underlined));
@@ -392,8 +491,11 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void SPEC014_an_invalid_events_table_name_is_reported_at_the_name()
     {
-        var result = Run(Table.Replace("\"events\"", "\"my events\""), "using System;\nusing Spector;\n" +
-            "[Evented] public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }");
+        var result = Run(
+            Table.Replace("\"events\"", "\"my events\""),
+            "using System;\nusing Spector;\n"
+                + "[Evented] public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }"
+        );
 
         var d = Single(result, "SPEC014");
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((2, "\"my events\"")));
@@ -402,7 +504,9 @@ public sealed class DeclarationDiagnosticTests
     [Test]
     public void A_key_property_marked_Key_names_the_record_table_key_column()
     {
-        var result = Run(Table, """
+        var result = Run(
+            Table,
+            """
             using System;
             using System.ComponentModel.DataAnnotations;
             using Spector;
@@ -413,7 +517,8 @@ public sealed class DeclarationDiagnosticTests
                 public string Name { get; set; } = "";
                 static void Changeset(Changeset<Thing> c) => c.Cast("name");
             }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
@@ -421,14 +526,22 @@ public sealed class DeclarationDiagnosticTests
         Assert.That(source, Does.Contain("new global::Thing { Uuid = id }").And.Contain("=> record.Uuid;"));
         Assert.That(source, Does.Contain("\\\"uuid\\\" uuid PRIMARY KEY").And.Contain("ON CONFLICT (\\\"uuid\\\")"));
         Assert.That(source, Does.Contain("WHERE \\\"uuid\\\" = @id"));
-        Assert.That(source, Does.Contain("new global::Spector.RecordColumn(\"uuid\", \"id\", typeof(global::System.Guid))"));
+        Assert.That(
+            source,
+            Does.Contain("new global::Spector.RecordColumn(\"uuid\", \"id\", typeof(global::System.Guid))")
+        );
     }
 
     [Test]
     public void SPEC015_two_properties_marked_Key()
     {
-        var d = Single(RunThing("    [System.ComponentModel.DataAnnotations.Key] public Guid A { get; set; }\n" +
-                                "    [System.ComponentModel.DataAnnotations.Key] public Guid B { get; set; }"), "SPEC015");
+        var d = Single(
+            RunThing(
+                "    [System.ComponentModel.DataAnnotations.Key] public Guid A { get; set; }\n"
+                    + "    [System.ComponentModel.DataAnnotations.Key] public Guid B { get; set; }"
+            ),
+            "SPEC015"
+        );
 
         Assert.That((At(d).Line, At(d).Text), Is.EqualTo((9, "B")));
     }

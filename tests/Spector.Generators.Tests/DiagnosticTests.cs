@@ -37,7 +37,8 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC001_an_evented_type_on_no_events_table()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             [Evented]
@@ -46,7 +47,8 @@ public sealed class DiagnosticTests
                 public Guid Id { get; set; }
                 static void Changeset(Changeset<Orphan> c) { }
             }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC001");
         Assert.That(d.GetMessage(), Does.Contain("'Orphan'").And.Contain("[EventSchema(typeof(Orphan)"));
@@ -57,7 +59,8 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC002_a_schema_index_used_twice()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             [EventsTable("events")]
@@ -66,7 +69,8 @@ public sealed class DiagnosticTests
             public partial class Events;
             [Evented] public partial class A { public Guid Id { get; set; } static void Changeset(Changeset<A> c) { } }
             [Evented] public partial class B { public Guid Id { get; set; } static void Changeset(Changeset<B> c) { } }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC002");
         Assert.That(d.GetMessage(), Does.Contain("index 0").And.Contain("'A'").And.Contain("'B'"));
@@ -76,7 +80,8 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC003_a_type_listed_on_two_events_tables()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             [EventsTable("events_a")]
@@ -86,7 +91,8 @@ public sealed class DiagnosticTests
             [EventSchema(typeof(Thing), 0)]
             public partial class BEvents;
             [Evented] public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
-            """);
+            """
+        );
 
         Assert.That(Single(result, "SPEC003").GetMessage(), Does.Contain("events_a").And.Contain("events_b"));
         Assert.That(result.Sources.Keys, Has.None.Contains("Thing"));
@@ -95,13 +101,15 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC004_a_schema_index_for_a_type_that_is_not_evented()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using Spector;
             [EventsTable("events")]
             [EventSchema(typeof(Plain), 0)]
             public partial class Events;
             public class Plain { }
-            """);
+            """
+        );
 
         Assert.That(Line(Single(result, "SPEC004")), Is.EqualTo(3));
     }
@@ -109,7 +117,9 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC005_a_type_that_is_not_partial()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using System;
             using Spector;
             [Evented]
@@ -118,7 +128,8 @@ public sealed class DiagnosticTests
                 public Guid Id { get; set; }
                 static void Changeset(Changeset<Thing> c) { }
             }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC005");
         Assert.That(Line(d), Is.EqualTo(4));
@@ -128,7 +139,9 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC006_a_missing_changeset_handler()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using System;
             using Spector;
             [Evented]
@@ -136,7 +149,8 @@ public sealed class DiagnosticTests
             {
                 public Guid Id { get; set; }
             }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC006");
         Assert.That(d.GetMessage(), Does.Contain("static void Changeset(Changeset<Thing> c)"));
@@ -148,7 +162,9 @@ public sealed class DiagnosticTests
     [TestCase("static int Changeset(Changeset<Thing> c) => 0;")]
     public void SPEC013_a_mistyped_changeset_handler_is_reported_at_the_method_with_the_shape_it_needs(string handler)
     {
-        var result = GeneratorHarness.Run(Table, $$"""
+        var result = GeneratorHarness.Run(
+            Table,
+            $$"""
             using System;
             using Spector;
             [Evented]
@@ -157,7 +173,8 @@ public sealed class DiagnosticTests
                 public Guid Id { get; set; }
                 {{handler}}
             }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC013");
         Assert.That(d.GetMessage(), Does.Contain("'static void Changeset(Changeset<Thing> c)'"));
@@ -168,7 +185,9 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC014_an_invalid_table_name()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using System;
             using Spector;
             [Evented(Table = "things; drop table x")]
@@ -177,21 +196,28 @@ public sealed class DiagnosticTests
                 public Guid Id { get; set; }
                 static void Changeset(Changeset<Thing> c) { }
             }
-            """);
+            """
+        );
 
-        Assert.That(Single(result, "SPEC014").GetMessage(), Does.Contain("things; drop table x").And.Contain("record table"));
+        Assert.That(
+            Single(result, "SPEC014").GetMessage(),
+            Does.Contain("things; drop table x").And.Contain("record table")
+        );
     }
 
     [Test]
     public void SPEC014_an_invalid_link_column()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using Spector;
             [EventsTable("events")]
             [EventSchema(typeof(Thing), 0)]
             [EventLink("edits", "thing_edits", "previous id")]
             public partial class Events;
-            """, Thing);
+            """,
+            Thing
+        );
 
         var d = Single(result, "SPEC014");
         Assert.That(d.GetMessage(), Does.Contain("previous id").And.Contain("link column"));
@@ -201,7 +227,9 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC015_no_guid_id()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using Spector;
             [Evented]
             public partial class Thing
@@ -209,7 +237,8 @@ public sealed class DiagnosticTests
                 public int Id { get; set; }
                 static void Changeset(Changeset<Thing> c) { }
             }
-            """);
+            """
+        );
 
         Single(result, "SPEC015");
     }
@@ -217,7 +246,9 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC016_a_property_with_no_column_type_on_a_record_table()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using System;
             using System.Collections.Generic;
             using Spector;
@@ -228,7 +259,8 @@ public sealed class DiagnosticTests
                 public List<int> Numbers { get; set; } = new();
                 static void Changeset(Changeset<Thing> c) { }
             }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC016");
         Assert.That(d.GetMessage(), Does.Contain("'Numbers'").And.Contain("[NotMapped]"));
@@ -238,7 +270,9 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC017_no_parameterless_constructor()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using System;
             using Spector;
             [Evented]
@@ -248,14 +282,25 @@ public sealed class DiagnosticTests
                 public string Name { get; set; } = name;
                 static void Changeset(Changeset<Thing> c) { }
             }
-            """);
+            """
+        );
 
         Single(result, "SPEC017");
     }
 
-    private static GeneratorHarness.Result RunThing(string members, string evented = "[Evented(Version = 2, Actions = [\"archive\"])]") =>
-        GeneratorHarness.Run(Table, "using System;\nusing Spector;\n" + evented + "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n" +
-            "    static void Changeset(Changeset<Thing> c) { }\n" + members + "\n}\n");
+    private static GeneratorHarness.Result RunThing(
+        string members,
+        string evented = "[Evented(Version = 2, Actions = [\"archive\"])]"
+    ) =>
+        GeneratorHarness.Run(
+            Table,
+            "using System;\nusing Spector;\n"
+                + evented
+                + "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n"
+                + "    static void Changeset(Changeset<Thing> c) { }\n"
+                + members
+                + "\n}\n"
+        );
 
     [Test]
     public void SPEC007_a_handler_for_an_undeclared_action()
@@ -274,18 +319,24 @@ public sealed class DiagnosticTests
         var d = Single(RunThing($"    {attribute} static void Up(Changeset<Thing> c) {{ }}"), "SPEC008");
 
         Assert.That(d.GetMessage(), Does.Contain(shown.Replace("version ", "")).And.Contain("version 2"));
-        Assert.That(d.Location.GetLineSpan().StartLinePosition.Character, Is.EqualTo(column), "at the version to change");
+        Assert.That(
+            d.Location.GetLineSpan().StartLinePosition.Character,
+            Is.EqualTo(column),
+            "at the version to change"
+        );
     }
 
     [Test]
     public void SPEC009_two_handlers_for_one_action_and_version()
     {
-        var result = RunThing("""
+        var result = RunThing(
+            """
                 [VersionIn(0, 1)] static void A(Changeset<Thing> c) { }
                 [VersionIs(1)] static void B(Changeset<Thing> c) { }
                 [OnAction("archive")] static void C(Changeset<Thing> c) { }
                 [OnAction("archive"), VersionIs(0)] static void D(Changeset<Thing> c) { }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC009");
         Assert.That(d.GetMessage(), Does.Contain("'A'").And.Contain("'B'").And.Contain("version 1"));
@@ -294,14 +345,21 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC028_a_version_handler_and_an_unversioned_action_handler_that_could_both_replay_an_old_event()
     {
-        var result = RunThing("""
+        var result = RunThing(
+            """
                 [VersionIn(0, 1)] static void Upcast(Changeset<Thing> c) { }
                 [OnAction("archive")] static void Archive(Changeset<Thing> c, string reason) { }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC028");
-        Assert.That(d.GetMessage(), Does.Contain("'Archive'").And.Contain("'Upcast'").And.Contain("version 0 to 1")
-            .And.Contain("[OnAction(\"archive\"), VersionIn(0, 1)]"));
+        Assert.That(
+            d.GetMessage(),
+            Does.Contain("'Archive'")
+                .And.Contain("'Upcast'")
+                .And.Contain("version 0 to 1")
+                .And.Contain("[OnAction(\"archive\"), VersionIn(0, 1)]")
+        );
         Assert.That(Line(d), Is.EqualTo(9), "at the action handler");
         Assert.That(result.Sources.Keys, Has.None.Contains("Thing.Spector"));
     }
@@ -309,19 +367,24 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC028_names_each_old_version_no_versioned_action_handler_claims()
     {
-        var result = RunThing("""
+        var result = RunThing(
+            """
                 [VersionIn(0, 1)] static void Upcast(Changeset<Thing> c) { }
                 [OnAction("archive")] static void Archive(Changeset<Thing> c) { }
                 [OnAction("archive"), VersionIs(0)] static void ArchiveV0(Changeset<Thing> c) { }
-            """, "[Evented(Version = 3, Actions = [\"archive\"])]");
+            """,
+            "[Evented(Version = 3, Actions = [\"archive\"])]"
+        );
 
         var messages = result.GeneratorDiagnostics.Where(d => d.Id == "SPEC028").Select(d => d.GetMessage()).ToList();
         Assert.That(messages, Has.Count.EqualTo(1), string.Join("\n", result.GeneratorDiagnostics));
         Assert.That(messages[0], Does.Contain("version 1;").And.Contain("VersionIs(1)]"));
     }
 
-    [TestCase("[OnAction(\"archive\"), VersionIs(1)] static void ArchiveV1(Changeset<Thing> c) { }",
-        Description = "the old version is claimed explicitly")]
+    [TestCase(
+        "[OnAction(\"archive\"), VersionIs(1)] static void ArchiveV1(Changeset<Thing> c) { }",
+        Description = "the old version is claimed explicitly"
+    )]
     [TestCase("", Description = "no version handler: the action handler covers every version")]
     public void SPEC028_is_not_reported_when_one_handler_is_named_for_every_old_version(string extra)
     {
@@ -336,10 +399,12 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC028_is_not_reported_for_an_action_without_an_unversioned_handler()
     {
-        var result = RunThing("""
+        var result = RunThing(
+            """
                 [VersionIs(1)] static void Upcast(Changeset<Thing> c) { }
                 [OnAction("archive"), VersionIs(0)] static void ArchiveV0(Changeset<Thing> c) { }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
     }
@@ -347,7 +412,8 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC010_and_SPEC011_aliases_must_rename_a_declared_action_into_a_retired_name()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             [EventsTable("events")]
@@ -357,7 +423,8 @@ public sealed class DiagnosticTests
             public partial class Events;
             [Evented(Actions = ["archive", "touch"])]
             public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
-            """);
+            """
+        );
 
         Assert.That(Line(Single(result, "SPEC010")), Is.EqualTo(5));
         Assert.That(Single(result, "SPEC011").GetMessage(), Does.Contain("'touch' is still declared"));
@@ -371,14 +438,19 @@ public sealed class DiagnosticTests
         var result = RunThing("", $"[Evented(Actions = [\"{action}\"])]");
 
         var d = Single(result, "SPEC031");
-        Assert.That((Line(d), d.Location.GetLineSpan().StartLinePosition.Character), Is.EqualTo((3, 20)), "at the name");
+        Assert.That(
+            (Line(d), d.Location.GetLineSpan().StartLinePosition.Character),
+            Is.EqualTo((3, 20)),
+            "at the name"
+        );
         Assert.That(result.GeneratorDiagnostics.Select(x => x.Id), Has.None.EqualTo("SPEC012"));
     }
 
     [Test]
     public void SPEC012_two_actions_stored_under_one_code_through_aliases_is_reported_at_the_alias()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             [EventsTable("events")]
@@ -388,7 +460,8 @@ public sealed class DiagnosticTests
             public partial class Events;
             [Evented(Actions = ["shelve", "stow"])]
             public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
-            """);
+            """
+        );
 
         var d = Single(result, "SPEC012");
         Assert.That(d.GetMessage(), Does.Contain("'shelve' and 'stow'").And.Contain($"code {ActionCodes.For("old")}"));
@@ -414,9 +487,15 @@ public sealed class DiagnosticTests
         Assert.That(result.CompilationErrors, Is.Empty);
     }
 
-    [TestCase("static void Savepoint(Thing record, int version) { }", "static Attrs Savepoint(Thing record, int version)")]
+    [TestCase(
+        "static void Savepoint(Thing record, int version) { }",
+        "static Attrs Savepoint(Thing record, int version)"
+    )]
     [TestCase("static void PrepareEvent(EventDraft draft) { }", "IReadOnlyList<StoredEvent> previous")]
-    [TestCase("void PrepareMaterialization(Changeset<Thing> c) { }", "static void PrepareMaterialization(Changeset<Thing> c)")]
+    [TestCase(
+        "void PrepareMaterialization(Changeset<Thing> c) { }",
+        "static void PrepareMaterialization(Changeset<Thing> c)"
+    )]
     public void SPEC018_a_hook_with_the_wrong_signature(string hook, string expected)
     {
         var d = Single(RunThing("    " + hook), "SPEC018");
@@ -427,11 +506,13 @@ public sealed class DiagnosticTests
     [Test]
     public void Hooks_with_the_right_signature_are_wired_into_the_descriptor()
     {
-        var result = RunThing("""
+        var result = RunThing(
+            """
                 static Attrs Savepoint(Thing record, int version) => new Attrs();
                 static void PrepareEvent(EventDraft draft, System.Collections.Generic.IReadOnlyList<StoredEvent> previous) { }
                 static void PrepareMaterialization(Changeset<Thing> c) { }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty);
         Assert.That(result.CompilationErrors, Is.Empty);
@@ -444,7 +525,9 @@ public sealed class DiagnosticTests
     [Test]
     public void An_unresolved_property_type_adds_no_spector_diagnostic_to_the_compilers_own()
     {
-        var result = GeneratorHarness.Run(Table, """
+        var result = GeneratorHarness.Run(
+            Table,
+            """
             using Spector;
             [Evented(Table = "things")]
             public partial class Thing
@@ -453,7 +536,8 @@ public sealed class DiagnosticTests
                 public Missing Other { get; set; }
                 static void Changeset(Changeset<Thing> c) { }
             }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
     }
@@ -461,7 +545,8 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC026_a_route_method_with_the_wrong_signature()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             [EventsTable("events", Shards = ["events_0", "events_1"], ShardBy = nameof(Route))]
@@ -470,7 +555,9 @@ public sealed class DiagnosticTests
             {
                 static int Route(Guid recordId) => 0;
             }
-            """, Thing);
+            """,
+            Thing
+        );
 
         var d = Single(result, "SPEC026");
         Assert.That(d.GetMessage(), Does.Contain("'Route'").And.Contain("static string Route(Guid recordId)"));
@@ -480,12 +567,15 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC026_shards_without_a_route_and_a_shard_listed_twice()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using Spector;
             [EventsTable("events", Shards = ["events_0", "events_0"])]
             [EventSchema(typeof(Thing), 0)]
             public partial class Events;
-            """, Thing);
+            """,
+            Thing
+        );
 
         var messages = result.GeneratorDiagnostics.Where(d => d.Id == "SPEC026").Select(d => d.GetMessage()).ToList();
         Assert.That(messages, Has.Count.EqualTo(2));
@@ -496,12 +586,15 @@ public sealed class DiagnosticTests
     [Test]
     public void SPEC027_per_record_chains_on_a_table_that_is_not_hashed()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using Spector;
             [EventsTable("events", HashScope = HashScope.Record)]
             [EventSchema(typeof(Thing), 0)]
             public partial class Events;
-            """, Thing);
+            """,
+            Thing
+        );
 
         var d = Single(result, "SPEC027");
         Assert.That(d.GetMessage(), Does.Contain("'Events'").And.Contain("Hashed = true"));
@@ -512,7 +605,8 @@ public sealed class DiagnosticTests
     public void SPEC014_a_shard_link_table_name_that_is_too_long()
     {
         var longLink = new string('l', 60);
-        var result = GeneratorHarness.Run($$"""
+        var result = GeneratorHarness.Run(
+            $$"""
             using System;
             using Spector;
             [EventsTable("events", Shards = ["events_0"], ShardBy = nameof(Route))]
@@ -522,8 +616,13 @@ public sealed class DiagnosticTests
             {
                 static string Route(Guid recordId) => "events_0";
             }
-            """, Thing);
+            """,
+            Thing
+        );
 
-        Assert.That(Single(result, "SPEC014").GetMessage(), Does.Contain("events_0_" + longLink).And.Contain("shard link table"));
+        Assert.That(
+            Single(result, "SPEC014").GetMessage(),
+            Does.Contain("events_0_" + longLink).And.Contain("shard link table")
+        );
     }
 }

@@ -8,16 +8,18 @@ namespace Spector.Generators.Tests;
 /// </summary>
 public sealed partial class DocsSnippetTests
 {
-    private const string ImplicitUsings = "global using System;\nglobal using System.Collections.Generic;\nglobal using System.Linq;\n" +
-                                          "global using System.Threading;\nglobal using System.Threading.Tasks;\n" +
-                                          "global using System.Text.Json.Nodes;\nglobal using Spector;\n";
+    private const string ImplicitUsings =
+        "global using System;\nglobal using System.Collections.Generic;\nglobal using System.Linq;\n"
+        + "global using System.Threading;\nglobal using System.Threading.Tasks;\n"
+        + "global using System.Text.Json.Nodes;\nglobal using Spector;\n";
 
     [Test]
     public void The_savepoint_page_compiles()
     {
         var blocks = Blocks("docs/savepoints.md");
         Assert.That(blocks, Has.Count.EqualTo(2), "the model and the verification");
-        const string events = "[EventsTable(\"ledger\")]\n[EventSchema(typeof(Wallet), 0)]\npublic partial class LedgerEvents;\n";
+        const string events =
+            "[EventsTable(\"ledger\")]\n[EventSchema(typeof(Wallet), 0)]\npublic partial class LedgerEvents;\n";
 
         AssertCompiles(events, blocks[0], Statements(blocks[1], "Guid walletId"));
     }
@@ -41,7 +43,8 @@ public sealed partial class DocsSnippetTests
                 static void Import(Changeset<User> c) => c.Cast("name");
             }
             """;
-        const string helpers = "static Task MoveOrdersAsync(SpectorSession session, object oldId, Guid newId, CancellationToken ct) => Task.CompletedTask;";
+        const string helpers =
+            "static Task MoveOrdersAsync(SpectorSession session, object oldId, Guid newId, CancellationToken ct) => Task.CompletedTask;";
 
         AssertCompiles(model, Statements(block, null, helpers));
     }
@@ -64,8 +67,13 @@ public sealed partial class DocsSnippetTests
             }
             """;
 
-        AssertCompiles(model, Statements(block,
-            "Npgsql.NpgsqlDataSource tenantDataSource, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory"));
+        AssertCompiles(
+            model,
+            Statements(
+                block,
+                "Npgsql.NpgsqlDataSource tenantDataSource, Microsoft.Extensions.Logging.ILoggerFactory loggerFactory"
+            )
+        );
     }
 
     private static void AssertCompiles(params string[] sources)
@@ -88,7 +96,8 @@ public sealed partial class DocsSnippetTests
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln"))) return dir.FullName;
+            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln")))
+                return dir.FullName;
         throw new InvalidOperationException("Spector.sln not found");
     }
 }

@@ -32,8 +32,11 @@ public sealed class GeneratedNamesTests
     {
         var generated = GeneratedMembers("Thing");
 
-        Assert.That(generated, Does.Contain("GetVersionedAsync").And.Contain("SavepointAsync").And.Contain("FreezeAsync"),
-            "the source turns every optional member on");
+        Assert.That(
+            generated,
+            Does.Contain("GetVersionedAsync").And.Contain("SavepointAsync").And.Contain("FreezeAsync"),
+            "the source turns every optional member on"
+        );
         Assert.That(generated.Except(GeneratedNames.EventedMembers).Except(["FreezeAsync"]), Is.Empty);
     }
 
@@ -55,8 +58,12 @@ public sealed class GeneratedNamesTests
         var d = result.GeneratorDiagnostics.Single(x => x.Id == "SPEC031");
         Assert.That(d.GetMessage(), Does.Contain($"'{method}'"));
         Assert.That(d.Location.GetLineSpan().StartLinePosition.Line + 1, Is.EqualTo(6));
-        Assert.That(result.CompilationErrors.Where(e => e.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true),
-            Is.Empty);
+        Assert.That(
+            result.CompilationErrors.Where(e =>
+                e.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true
+            ),
+            Is.Empty
+        );
     }
 
     /// <summary>The names of the members of <paramref name="type"/> declared in generated files.</summary>
@@ -67,8 +74,12 @@ public sealed class GeneratedNamesTests
         Assert.That(diagnostics, Is.Empty);
         Assert.That(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error), Is.Empty);
         var symbol = output.GetTypeByMetadataName(type)!;
-        return symbol.GetMembers()
-            .Where(m => !m.IsImplicitlyDeclared && m.Locations.Any(l => l.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true))
+        return symbol
+            .GetMembers()
+            .Where(m =>
+                !m.IsImplicitlyDeclared
+                && m.Locations.Any(l => l.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true)
+            )
             .Where(m => m is not IMethodSymbol { MethodKind: MethodKind.PropertyGet or MethodKind.PropertySet })
             .Select(m => m.Name)
             .ToHashSet();

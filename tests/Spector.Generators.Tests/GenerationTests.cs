@@ -9,10 +9,12 @@ public sealed class GenerationTests
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty);
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
-        Assert.That(result.Sources.Keys, Is.EquivalentTo(new[]
-        {
-            "Shop.ShopEvents.SpectorEvents.g.cs", "Shop.Order.Spector.g.cs", "Shop.Cart.Spector.g.cs",
-        }));
+        Assert.That(
+            result.Sources.Keys,
+            Is.EquivalentTo(
+                new[] { "Shop.ShopEvents.SpectorEvents.g.cs", "Shop.Order.Spector.g.cs", "Shop.Cart.Spector.g.cs" }
+            )
+        );
     }
 
     [TestCase("Shop.Order.Spector.g.cs")]
@@ -28,23 +30,44 @@ public sealed class GenerationTests
     [Test]
     public void Record_table_sql_is_written_at_compile_time_with_quoted_snake_case_columns()
     {
-        var order = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources["Shop.Order.Spector.g.cs"];
+        var order = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources[
+            "Shop.Order.Spector.g.cs"
+        ];
 
-        Assert.That(order, Does.Contain("INSERT INTO \\\"orders\\\" (\\\"id\\\", \\\"customer\\\", \\\"note\\\", \\\"total\\\", \\\"items\\\", \\\"state\\\", \\\"paid\\\", \\\"inserted_at\\\")"));
+        Assert.That(
+            order,
+            Does.Contain(
+                "INSERT INTO \\\"orders\\\" (\\\"id\\\", \\\"customer\\\", \\\"note\\\", \\\"total\\\", \\\"items\\\", \\\"state\\\", \\\"paid\\\", \\\"inserted_at\\\")"
+            )
+        );
         Assert.That(order, Does.Contain("ON CONFLICT (\\\"id\\\") DO UPDATE SET"));
         Assert.That(order, Does.Contain("\\\"total\\\" numeric NOT NULL"));
         Assert.That(order, Does.Contain("\\\"note\\\" text NULL"));
         Assert.That(order, Does.Not.Contain("\\\"lines\\\""), "[NotMapped]");
-        Assert.That(order, Does.Contain("case \"paid_at\": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;"));
+        Assert.That(
+            order,
+            Does.Contain(
+                "case \"paid_at\": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;"
+            )
+        );
     }
 
     [Test]
     public void Action_codes_computed_at_compile_time_match_the_runtime_algorithm()
     {
-        var events = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources["Shop.ShopEvents.SpectorEvents.g.cs"];
+        var events = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources[
+            "Shop.ShopEvents.SpectorEvents.g.cs"
+        ];
 
-        Assert.That(events, Does.Contain($"new global::Spector.EventActionInfo({ActionCodes.For("settle")}, \"pay\")"), "alias keeps the old code");
-        Assert.That(events, Does.Contain($"new global::Spector.EventActionInfo({ActionCodes.For("cancel")}, \"cancel\")"));
+        Assert.That(
+            events,
+            Does.Contain($"new global::Spector.EventActionInfo({ActionCodes.For("settle")}, \"pay\")"),
+            "alias keeps the old code"
+        );
+        Assert.That(
+            events,
+            Does.Contain($"new global::Spector.EventActionInfo({ActionCodes.For("cancel")}, \"cancel\")")
+        );
         // Pinned values: changing the algorithm would orphan every stored custom event.
         Assert.That(ActionCodes.For("archive"), Is.EqualTo(ExpectedArchiveCode));
         Assert.That(ActionCodes.For("archive"), Is.EqualTo(Spector.Generators.Model.ActionCode.For("archive")));
@@ -56,13 +79,35 @@ public sealed class GenerationTests
     [Test]
     public void Typed_actions_take_the_handlers_parameters_and_dispatch_picks_one_handler_per_version()
     {
-        var order = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources["Shop.Order.Spector.g.cs"];
+        var order = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart).Sources[
+            "Shop.Order.Spector.g.cs"
+        ];
 
-        Assert.That(order, Does.Contain("PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)"));
-        Assert.That(order, Does.Contain("CancelAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)"));
-        Assert.That(order, Does.Contain("[\"amount\"] = (global::System.Text.Json.Nodes.JsonNode?)amount, [\"state\"] = state.ToString()"));
+        Assert.That(
+            order,
+            Does.Contain(
+                "PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)"
+            )
+        );
+        Assert.That(
+            order,
+            Does.Contain(
+                "CancelAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)"
+            )
+        );
+        Assert.That(
+            order,
+            Does.Contain(
+                "[\"amount\"] = (global::System.Text.Json.Nodes.JsonNode?)amount, [\"state\"] = state.ToString()"
+            )
+        );
         Assert.That(order, Does.Contain("if (changeset.Version is >= 0 and <= 1)"));
-        Assert.That(order, Does.Contain("global::Shop.Order.Pay(changeset, changeset.Param(\"amount\", global::Spector.AttrConvert.ToDecimal)"));
+        Assert.That(
+            order,
+            Does.Contain(
+                "global::Shop.Order.Pay(changeset, changeset.Param(\"amount\", global::Spector.AttrConvert.ToDecimal)"
+            )
+        );
         // The unversioned handler covers every version the versioned one leaves: no guard on the current version.
         Assert.That(order, Does.Not.Contain("changeset.Version == 2"));
     }
@@ -72,15 +117,22 @@ public sealed class GenerationTests
     {
         var result = GeneratorHarness.Run(Sources.EventsTable, Sources.Order, Sources.Cart);
 
-        Assert.That(result.Sources["Shop.Order.Spector.g.cs"], Does.Contain("MaterializeAsync(").And.Contain("BringUpAsync("));
+        Assert.That(
+            result.Sources["Shop.Order.Spector.g.cs"],
+            Does.Contain("MaterializeAsync(").And.Contain("BringUpAsync(")
+        );
         // An embedded type has no row: calling either is a compile error, not a run-time surprise.
-        Assert.That(result.Sources["Shop.Cart.Spector.g.cs"], Does.Not.Contain("MaterializeAsync(").And.Not.Contain("BringUpAsync("));
+        Assert.That(
+            result.Sources["Shop.Cart.Spector.g.cs"],
+            Does.Not.Contain("MaterializeAsync(").And.Not.Contain("BringUpAsync(")
+        );
     }
 
     [Test]
     public void Types_in_the_global_namespace_and_nested_in_partial_classes_are_supported()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
 
@@ -97,7 +149,8 @@ public sealed class GenerationTests
                     static void Changeset(Changeset<Inner> c) { }
                 }
             }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty);
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
@@ -107,7 +160,8 @@ public sealed class GenerationTests
     [Test]
     public void A_sharded_events_table_passes_its_shards_and_route_to_the_runtime()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             namespace Chat;
@@ -125,18 +179,23 @@ public sealed class GenerationTests
                 public string Text { get; set; } = "";
                 static void Changeset(Changeset<Message> c) => c.Cast("text");
             }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty);
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));
         var events = result.Sources["Chat.MessageEvents.SpectorEvents.g.cs"];
-        Assert.That(events, Does.Contain("shards: new string[] { \"messages_0\", \"messages_1\" },").And.Contain("route: Route);"));
+        Assert.That(
+            events,
+            Does.Contain("shards: new string[] { \"messages_0\", \"messages_1\" },").And.Contain("route: Route);")
+        );
     }
 
     [Test]
     public void A_table_with_per_record_chains_passes_its_hash_scope_to_the_runtime()
     {
-        var result = GeneratorHarness.Run("""
+        var result = GeneratorHarness.Run(
+            """
             using System;
             using Spector;
             namespace Shop;
@@ -150,7 +209,8 @@ public sealed class GenerationTests
                 public decimal Total { get; set; }
                 static void Changeset(Changeset<Receipt> c) => c.Cast("total");
             }
-            """);
+            """
+        );
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty);
         Assert.That(result.CompilationErrors, Is.Empty, string.Join("\n", result.CompilationErrors));

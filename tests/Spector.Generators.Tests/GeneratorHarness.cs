@@ -12,7 +12,8 @@ internal static class GeneratorHarness
 
     public static readonly ImmutableArray<MetadataReference> References =
     [
-        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
+            .Split(Path.PathSeparator)
             .Select(path => MetadataReference.CreateFromFile(path)),
         MetadataReference.CreateFromFile(typeof(EventLog).Assembly.Location),
         MetadataReference.CreateFromFile(typeof(Dapper.SqlMapper).Assembly.Location),
@@ -22,29 +23,40 @@ internal static class GeneratorHarness
         MetadataReference.CreateFromFile(typeof(Microsoft.Extensions.Logging.ILoggerFactory).Assembly.Location),
     ];
 
-    public static readonly CSharpCompilationOptions Options =
-        new(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable);
+    public static readonly CSharpCompilationOptions Options = new(
+        OutputKind.DynamicallyLinkedLibrary,
+        nullableContextOptions: NullableContextOptions.Enable
+    );
 
-    public static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
-        "Consumer",
-        sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
-        References,
-        Options);
+    public static CSharpCompilation Compile(params string[] sources) =>
+        CSharpCompilation.Create(
+            "Consumer",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
+            References,
+            Options
+        );
 
-    public static GeneratorDriver Driver() => CSharpGeneratorDriver.Create(
-        [new SpectorGenerator().AsSourceGenerator()],
-        parseOptions: ParseOptions,
-        driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+    public static GeneratorDriver Driver() =>
+        CSharpGeneratorDriver.Create(
+            [new SpectorGenerator().AsSourceGenerator()],
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(
+                IncrementalGeneratorOutputKind.None,
+                trackIncrementalGeneratorSteps: true
+            )
+        );
 
     public static Result Run(params string[] sources)
     {
         var compilation = Compile(sources);
-        var driver = Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        var driver = Driver()
+            .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         var run = driver.GetRunResult();
         return new Result(
             run.GeneratedTrees.ToDictionary(t => Path.GetFileName(t.FilePath), t => t.GetText().ToString()),
             generatorDiagnostics,
-            output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray());
+            output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray()
+        );
     }
 
     /// <summary>The consumer assembly built from <paramref name="sources"/> with the generator's output.</summary>
@@ -55,12 +67,14 @@ internal static class GeneratorHarness
         var emitted = output.Emit(image);
         if (!emitted.Success)
             throw new InvalidOperationException(
-                string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+                string.Join("\n", emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
+            );
         return image.ToArray();
     }
 
     public sealed record Result(
         IReadOnlyDictionary<string, string> Sources,
         ImmutableArray<Diagnostic> GeneratorDiagnostics,
-        ImmutableArray<Diagnostic> CompilationErrors);
+        ImmutableArray<Diagnostic> CompilationErrors
+    );
 }

@@ -8,7 +8,10 @@ public sealed class IncrementalCachingTests
 {
     private static readonly string[] Steps =
     [
-        TrackingNames.EventsTables, TrackingNames.EventedTypes, TrackingNames.EventedPlans, TrackingNames.EventsTablePlans,
+        TrackingNames.EventsTables,
+        TrackingNames.EventedTypes,
+        TrackingNames.EventedPlans,
+        TrackingNames.EventsTablePlans,
     ];
 
     private static GeneratorRunResult Rerun(Func<Compilation, Compilation> edit)
@@ -21,13 +24,23 @@ public sealed class IncrementalCachingTests
     [Test]
     public void An_unrelated_edit_leaves_every_step_cached()
     {
-        var result = Rerun(c => c.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace Shop; public class Unrelated { }",
-            (CSharpParseOptions)c.SyntaxTrees.First().Options)));
+        var result = Rerun(c =>
+            c.AddSyntaxTrees(
+                CSharpSyntaxTree.ParseText(
+                    "namespace Shop; public class Unrelated { }",
+                    (CSharpParseOptions)c.SyntaxTrees.First().Options
+                )
+            )
+        );
 
         foreach (var step in Steps)
         {
             var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
-            Assert.That(outputs, Is.All.EqualTo(IncrementalStepRunReason.Cached).Or.EqualTo(IncrementalStepRunReason.Unchanged), step);
+            Assert.That(
+                outputs,
+                Is.All.EqualTo(IncrementalStepRunReason.Cached).Or.EqualTo(IncrementalStepRunReason.Unchanged),
+                step
+            );
         }
     }
 
@@ -37,14 +50,20 @@ public sealed class IncrementalCachingTests
         var result = Rerun(c =>
         {
             var old = c.SyntaxTrees.Single(t => t.ToString().Contains("class Order"));
-            var edited = CSharpSyntaxTree.ParseText(old.ToString().Replace("Version = 2", "Version = 3"), (CSharpParseOptions)old.Options, old.FilePath);
+            var edited = CSharpSyntaxTree.ParseText(
+                old.ToString().Replace("Version = 2", "Version = 3"),
+                (CSharpParseOptions)old.Options,
+                old.FilePath
+            );
             return c.ReplaceSyntaxTree(old, edited);
         });
 
         var reasons = result.TrackedSteps[TrackingNames.EventedPlans].SelectMany(s => s.Outputs).Select(o => o.Reason);
         Assert.That(reasons, Does.Contain(IncrementalStepRunReason.Modified));
-        Assert.That(result.GeneratedSources.Single(s => s.HintName == "Shop.Order.Spector.g.cs").SourceText.ToString(),
-            Does.Contain("version: 3"));
+        Assert.That(
+            result.GeneratedSources.Single(s => s.HintName == "Shop.Order.Spector.g.cs").SourceText.ToString(),
+            Does.Contain("version: 3")
+        );
     }
 
     [Test]
@@ -53,29 +72,48 @@ public sealed class IncrementalCachingTests
         var result = Rerun(c =>
         {
             var old = c.SyntaxTrees.Single(t => t.ToString().Contains("class Order"));
-            var edited = CSharpSyntaxTree.ParseText(old.ToString().Replace("\"pay\", \"cancel\"]", "\"pay\", \"cancel\", \"refund\"]"),
-                (CSharpParseOptions)old.Options, old.FilePath);
+            var edited = CSharpSyntaxTree.ParseText(
+                old.ToString().Replace("\"pay\", \"cancel\"]", "\"pay\", \"cancel\", \"refund\"]"),
+                (CSharpParseOptions)old.Options,
+                old.FilePath
+            );
             return c.ReplaceSyntaxTree(old, edited);
         });
 
-        Assert.That(result.TrackedSteps[TrackingNames.EventedPlans].SelectMany(s => s.Outputs).Select(o => o.Reason),
-            Does.Contain(IncrementalStepRunReason.Modified));
-        Assert.That(result.TrackedSteps[TrackingNames.EventsTablePlans].SelectMany(s => s.Outputs).Select(o => o.Reason),
-            Does.Contain(IncrementalStepRunReason.Modified));
-        Assert.That(result.GeneratedSources.Single(s => s.HintName == "Shop.Order.Spector.g.cs").SourceText.ToString(), Does.Contain("RefundAsync"));
+        Assert.That(
+            result.TrackedSteps[TrackingNames.EventedPlans].SelectMany(s => s.Outputs).Select(o => o.Reason),
+            Does.Contain(IncrementalStepRunReason.Modified)
+        );
+        Assert.That(
+            result.TrackedSteps[TrackingNames.EventsTablePlans].SelectMany(s => s.Outputs).Select(o => o.Reason),
+            Does.Contain(IncrementalStepRunReason.Modified)
+        );
+        Assert.That(
+            result.GeneratedSources.Single(s => s.HintName == "Shop.Order.Spector.g.cs").SourceText.ToString(),
+            Does.Contain("RefundAsync")
+        );
     }
 
     [Test]
     public void A_whitespace_only_edit_above_a_type_emits_nothing_again()
     {
-        var result = Rerun(c => Edit(c, "class Order", text => text.Replace("[Evented(Version = 2", "\n\n// moved\n[Evented(Version = 2")));
+        var result = Rerun(c =>
+            Edit(c, "class Order", text => text.Replace("[Evented(Version = 2", "\n\n// moved\n[Evented(Version = 2"))
+        );
 
-        Assert.That(result.TrackedSteps[TrackingNames.EventedTypes].SelectMany(s => s.Outputs).Select(o => o.Reason),
-            Does.Contain(IncrementalStepRunReason.Modified), "the parser saw the edit (its model holds the location)");
+        Assert.That(
+            result.TrackedSteps[TrackingNames.EventedTypes].SelectMany(s => s.Outputs).Select(o => o.Reason),
+            Does.Contain(IncrementalStepRunReason.Modified),
+            "the parser saw the edit (its model holds the location)"
+        );
         foreach (var step in new[] { TrackingNames.EventedPlans, TrackingNames.EventsTablePlans })
         {
             var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
-            Assert.That(outputs, Is.All.EqualTo(IncrementalStepRunReason.Cached).Or.EqualTo(IncrementalStepRunReason.Unchanged), step);
+            Assert.That(
+                outputs,
+                Is.All.EqualTo(IncrementalStepRunReason.Cached).Or.EqualTo(IncrementalStepRunReason.Unchanged),
+                step
+            );
         }
     }
 
@@ -94,12 +132,17 @@ public sealed class IncrementalCachingTests
                 [OnAction("archiv")] static void Archive(Changeset<Thing> c) { }
             }
             """;
-        var table = Sources.EventsTable.Replace("[EventSchema(typeof(Cart), 1)]", "[EventSchema(typeof(Cart), 1)]\n[EventSchema(typeof(Thing), 2)]");
+        var table = Sources.EventsTable.Replace(
+            "[EventSchema(typeof(Cart), 1)]",
+            "[EventSchema(typeof(Cart), 1)]\n[EventSchema(typeof(Thing), 2)]"
+        );
         var compilation = GeneratorHarness.Compile(table, Sources.Order, Sources.Cart, thing);
         var driver = GeneratorHarness.Driver().RunGenerators(compilation);
         var before = Line(driver.GetRunResult().Diagnostics.Single(d => d.Id == "SPEC007"));
 
-        var moved = driver.RunGenerators(Edit(compilation, "class Thing", text => text.Replace("[Evented(", "\n\n[Evented(")));
+        var moved = driver.RunGenerators(
+            Edit(compilation, "class Thing", text => text.Replace("[Evented(", "\n\n[Evented("))
+        );
 
         Assert.That(Line(moved.GetRunResult().Diagnostics.Single(d => d.Id == "SPEC007")), Is.EqualTo(before + 2));
     }
@@ -109,22 +152,37 @@ public sealed class IncrementalCachingTests
     private static Compilation Edit(Compilation compilation, string containing, Func<string, string> change)
     {
         var old = compilation.SyntaxTrees.Single(t => t.ToString().Contains(containing));
-        return compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(change(old.ToString()), (CSharpParseOptions)old.Options, old.FilePath));
+        return compilation.ReplaceSyntaxTree(
+            old,
+            CSharpSyntaxTree.ParseText(change(old.ToString()), (CSharpParseOptions)old.Options, old.FilePath)
+        );
     }
 
     [Test]
     public void Models_hold_no_roslyn_types()
     {
-        var modelTypes = typeof(SpectorGenerator).Assembly.GetTypes().Where(t => t.Namespace == "Spector.Generators.Model");
+        var modelTypes = typeof(SpectorGenerator)
+            .Assembly.GetTypes()
+            .Where(t => t.Namespace == "Spector.Generators.Model");
         foreach (var type in modelTypes)
         foreach (var property in type.GetProperties())
         {
             var ns = property.PropertyType.Namespace ?? "";
-            var allowed = ns.StartsWith("Spector") || ns.StartsWith("System") || property.PropertyType == typeof(DiagnosticDescriptor)
-                || property.PropertyType.Name.StartsWith("TextSpan") || property.PropertyType.Name.StartsWith("LinePositionSpan");
-            Assert.That(allowed && !typeof(ISymbol).IsAssignableFrom(property.PropertyType) && !typeof(SyntaxNode).IsAssignableFrom(property.PropertyType)
-                && property.PropertyType != typeof(Location) && !typeof(Compilation).IsAssignableFrom(property.PropertyType),
-                Is.True, $"{type.Name}.{property.Name} is {property.PropertyType}");
+            var allowed =
+                ns.StartsWith("Spector")
+                || ns.StartsWith("System")
+                || property.PropertyType == typeof(DiagnosticDescriptor)
+                || property.PropertyType.Name.StartsWith("TextSpan")
+                || property.PropertyType.Name.StartsWith("LinePositionSpan");
+            Assert.That(
+                allowed
+                    && !typeof(ISymbol).IsAssignableFrom(property.PropertyType)
+                    && !typeof(SyntaxNode).IsAssignableFrom(property.PropertyType)
+                    && property.PropertyType != typeof(Location)
+                    && !typeof(Compilation).IsAssignableFrom(property.PropertyType),
+                Is.True,
+                $"{type.Name}.{property.Name} is {property.PropertyType}"
+            );
         }
     }
 }

@@ -12,10 +12,13 @@ public sealed partial class ReadmeTests
         var blocks = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value).ToList();
         Assert.That(blocks, Has.Count.EqualTo(2), "a declarations block and a usage block");
 
-        var usage = "using Spector;\npublic static class Tour\n{\n    public static async System.Threading.Tasks.Task RunAsync()\n    {\n" +
-                    blocks[1] + "\n    }\n}\n";
-        const string implicitUsings = "global using System;\nglobal using System.Collections.Generic;\nglobal using System.Linq;\n" +
-                                      "global using System.Threading;\nglobal using System.Threading.Tasks;\n";
+        var usage =
+            "using Spector;\npublic static class Tour\n{\n    public static async System.Threading.Tasks.Task RunAsync()\n    {\n"
+            + blocks[1]
+            + "\n    }\n}\n";
+        const string implicitUsings =
+            "global using System;\nglobal using System.Collections.Generic;\nglobal using System.Linq;\n"
+            + "global using System.Threading;\nglobal using System.Threading.Tasks;\n";
         var result = GeneratorHarness.Run(implicitUsings, blocks[0], usage);
 
         Assert.That(result.GeneratorDiagnostics, Is.Empty, string.Join("\n", result.GeneratorDiagnostics));
@@ -30,21 +33,31 @@ public sealed partial class ReadmeTests
         var file = Path.Combine(Path.GetTempPath(), $"spector-tour-{Guid.NewGuid():N}.db");
         Assert.That(blocks[1], Does.Contain("\"Data Source=app.db\""));
         // The usage block as written, on a file of its own, reporting what it saw before its last line deletes.
-        var usage = blocks[1].Replace("\"Data Source=app.db\"", $"\"Data Source={file}\"")
-            .Replace("await account.DeleteAsync();",
-                "var seen = $\"{account.Balance}|{account.FrozenBecause}|{before!.Balance}|{history.Count}\";\n" +
-                "await account.DeleteAsync();\nreturn seen + \"|\" + (await Account.GetAsync(account.Id) is null);");
+        var usage = blocks[1]
+            .Replace("\"Data Source=app.db\"", $"\"Data Source={file}\"")
+            .Replace(
+                "await account.DeleteAsync();",
+                "var seen = $\"{account.Balance}|{account.FrozenBecause}|{before!.Balance}|{history.Count}\";\n"
+                    + "await account.DeleteAsync();\nreturn seen + \"|\" + (await Account.GetAsync(account.Id) is null);"
+            );
         Assert.That(usage, Does.Contain("return seen"), "the tour still ends with a delete");
-        var program = "using Spector;\npublic static class Tour\n{\n" +
-                      "    public static async System.Threading.Tasks.Task<string> RunAsync()\n    {\n" + usage + "\n    }\n}\n";
-        const string implicitUsings = "global using System;\nglobal using System.Collections.Generic;\nglobal using System.Linq;\n" +
-                                      "global using System.Threading;\nglobal using System.Threading.Tasks;\n";
+        var program =
+            "using Spector;\npublic static class Tour\n{\n"
+            + "    public static async System.Threading.Tasks.Task<string> RunAsync()\n    {\n"
+            + usage
+            + "\n    }\n}\n";
+        const string implicitUsings =
+            "global using System;\nglobal using System.Collections.Generic;\nglobal using System.Linq;\n"
+            + "global using System.Threading;\nglobal using System.Threading.Tasks;\n";
         try
         {
             var assembly = System.Reflection.Assembly.Load(GeneratorHarness.Build(implicitUsings, blocks[0], program));
             var run = (Task<string>)assembly.GetType("Tour")!.GetMethod("RunAsync")!.Invoke(null, null)!;
-            Assert.That(await run, Is.EqualTo("100|audit|0|3|True"),
-                "balance after the deposit, the freeze reason, the balance at seq 1, events before the delete, gone after");
+            Assert.That(
+                await run,
+                Is.EqualTo("100|audit|0|3|True"),
+                "balance after the deposit, the freeze reason, the balance at seq 1, events before the delete, gone after"
+            );
         }
         finally
         {
@@ -59,7 +72,8 @@ public sealed partial class ReadmeTests
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln"))) return dir.FullName;
+            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln")))
+                return dir.FullName;
         throw new InvalidOperationException("Spector.sln not found");
     }
 }

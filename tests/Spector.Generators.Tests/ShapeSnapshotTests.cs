@@ -8,32 +8,34 @@ namespace Spector.Generators.Tests;
 /// </summary>
 public sealed class ShapeSnapshotTests
 {
-    private static string Table(string attributes, string members = "") => $$"""
-        using System;
-        using Spector;
-        namespace Shapes;
-        {{attributes}}
-        [EventSchema(typeof(Note), 0)]
-        public partial class NoteEvents
-        {
-            {{members}}
-        }
-        """;
+    private static string Table(string attributes, string members = "") =>
+        $$"""
+            using System;
+            using Spector;
+            namespace Shapes;
+            {{attributes}}
+            [EventSchema(typeof(Note), 0)]
+            public partial class NoteEvents
+            {
+                {{members}}
+            }
+            """;
 
-    private static string Note(string evented = "[Evented(Table = \"notes\")]", string members = "") => $$"""
-        using System;
-        using System.Collections.Generic;
-        using Spector;
-        namespace Shapes;
-        {{evented}}
-        public partial class Note
-        {
-            public Guid Id { get; set; }
-            public string Text { get; set; } = "";
-            static void Changeset(Changeset<Note> c) => c.Cast("text");
-            {{members}}
-        }
-        """;
+    private static string Note(string evented = "[Evented(Table = \"notes\")]", string members = "") =>
+        $$"""
+            using System;
+            using System.Collections.Generic;
+            using Spector;
+            namespace Shapes;
+            {{evented}}
+            public partial class Note
+            {
+                public Guid Id { get; set; }
+                public string Text { get; set; } = "";
+                static void Changeset(Changeset<Note> c) => c.Cast("text");
+                {{members}}
+            }
+            """;
 
     private const string TableFile = "Shapes.NoteEvents.SpectorEvents.g.cs";
     private const string TypeFile = "Shapes.Note.Spector.g.cs";
@@ -46,25 +48,50 @@ public sealed class ShapeSnapshotTests
         Verify(TableFile, Table("[EventsTable(\"notes_log\", Hashed = true, HashScope = HashScope.Record)]"), Note());
 
     [Test]
-    public void Sharded_table() => Verify(TableFile, Table(
-        "[EventsTable(\"notes_log\", Shards = [\"notes_log_0\", \"notes_log_1\"], ShardBy = nameof(Route))]",
-        "private static string Route(Guid recordId) => recordId.ToByteArray()[15] % 2 == 0 ? \"notes_log_0\" : \"notes_log_1\";"), Note());
+    public void Sharded_table() =>
+        Verify(
+            TableFile,
+            Table(
+                "[EventsTable(\"notes_log\", Shards = [\"notes_log_0\", \"notes_log_1\"], ShardBy = nameof(Route))]",
+                "private static string Route(Guid recordId) => recordId.ToByteArray()[15] % 2 == 0 ? \"notes_log_0\" : \"notes_log_1\";"
+            ),
+            Note()
+        );
 
     [Test]
     public void Plain_link() =>
-        Verify(TableFile, Table("[EventsTable(\"notes_log\")]\n[EventLink(\"amends\", \"note_amends\", \"amended_id\")]"), Note());
+        Verify(
+            TableFile,
+            Table("[EventsTable(\"notes_log\")]\n[EventLink(\"amends\", \"note_amends\", \"amended_id\")]"),
+            Note()
+        );
 
     [Test]
     public void Typed_link() =>
-        Verify(TableFile, Table("[EventsTable(\"notes_log\")]\n[EventLink(\"refs\", \"note_refs\", \"ref_id\", Typed = true)]"), Note());
+        Verify(
+            TableFile,
+            Table("[EventsTable(\"notes_log\")]\n[EventLink(\"refs\", \"note_refs\", \"ref_id\", Typed = true)]"),
+            Note()
+        );
 
     [Test]
-    public void Savepoint_hook() => Verify(TypeFile, Table("[EventsTable(\"notes_log\")]"), Note(members:
-        "static Attrs Savepoint(Note record, int version) => new Attrs { [\"text\"] = record.Text };"));
+    public void Savepoint_hook() =>
+        Verify(
+            TypeFile,
+            Table("[EventsTable(\"notes_log\")]"),
+            Note(members: "static Attrs Savepoint(Note record, int version) => new Attrs { [\"text\"] = record.Text };")
+        );
 
     [Test]
-    public void Savepoint_every() => Verify(TypeFile, Table("[EventsTable(\"notes_log\")]"), Note("[Evented(Table = \"notes\", SavepointEvery = 20)]",
-        "static Attrs Savepoint(Note record, int version) => new Attrs { [\"text\"] = record.Text };"));
+    public void Savepoint_every() =>
+        Verify(
+            TypeFile,
+            Table("[EventsTable(\"notes_log\")]"),
+            Note(
+                "[Evented(Table = \"notes\", SavepointEvery = 20)]",
+                "static Attrs Savepoint(Note record, int version) => new Attrs { [\"text\"] = record.Text };"
+            )
+        );
 
     [Test]
     public void Action_alias()
@@ -72,34 +99,50 @@ public sealed class ShapeSnapshotTests
         var sources = new[]
         {
             Table("[EventsTable(\"notes_log\")]\n[ActionAlias(\"publish\", \"release\")]"),
-            Note("[Evented(Table = \"notes\", Actions = [\"publish\"])]",
-                "[OnAction(\"publish\")] static void Publish(Changeset<Note> c, string channel) => c.Record.Text += channel;"),
+            Note(
+                "[Evented(Table = \"notes\", Actions = [\"publish\"])]",
+                "[OnAction(\"publish\")] static void Publish(Changeset<Note> c, string channel) => c.Record.Text += channel;"
+            ),
         };
         Verify(TypeFile, sources);
         Verify(TableFile, sources);
     }
 
     [Test]
-    public void Version_handlers() => Verify(TypeFile, Table("[EventsTable(\"notes_log\")]"), Note(
-        "[Evented(Table = \"notes\", Version = 3, Actions = [\"pin\"])]",
-        """
-        [VersionIs(0)] static void FromV0(Changeset<Note> c) { c.Attrs.Rename("body", "text"); Changeset(c); }
-        [VersionIn(1, 2)] static void FromV1(Changeset<Note> c) => Changeset(c);
-        [OnAction("pin")] static void Pin(Changeset<Note> c) { }
-        [OnAction("pin"), VersionIs(0)] static void PinV0(Changeset<Note> c) { }
-        [OnAction("pin"), VersionIn(1, 2)] static void PinV1(Changeset<Note> c) { }
-        """));
+    public void Version_handlers() =>
+        Verify(
+            TypeFile,
+            Table("[EventsTable(\"notes_log\")]"),
+            Note(
+                "[Evented(Table = \"notes\", Version = 3, Actions = [\"pin\"])]",
+                """
+                [VersionIs(0)] static void FromV0(Changeset<Note> c) { c.Attrs.Rename("body", "text"); Changeset(c); }
+                [VersionIn(1, 2)] static void FromV1(Changeset<Note> c) => Changeset(c);
+                [OnAction("pin")] static void Pin(Changeset<Note> c) { }
+                [OnAction("pin"), VersionIs(0)] static void PinV0(Changeset<Note> c) { }
+                [OnAction("pin"), VersionIn(1, 2)] static void PinV1(Changeset<Note> c) { }
+                """
+            )
+        );
 
     [Test]
     public void Embedded_record() => Verify(TypeFile, Table("[EventsTable(\"notes_log\")]"), Note("[Evented]"));
 
     [Test]
-    public void Prepare_event_hook() => Verify(TypeFile, Table("[EventsTable(\"notes_log\")]"), Note(members:
-        "static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous) { }"));
+    public void Prepare_event_hook() =>
+        Verify(
+            TypeFile,
+            Table("[EventsTable(\"notes_log\")]"),
+            Note(members: "static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous) { }")
+        );
 
     [Test]
-    public void Prepare_materialization_hook() => Verify(TypeFile, Table("[EventsTable(\"notes_log\")]"), Note(members:
-        "static void PrepareMaterialization(Changeset<Note> c) { }"));
+    public void Prepare_materialization_hook() =>
+        Verify(
+            TypeFile,
+            Table("[EventsTable(\"notes_log\")]"),
+            Note(members: "static void PrepareMaterialization(Changeset<Note> c) { }")
+        );
 
     /// <summary>The model must generate cleanly before its snapshot means anything.</summary>
     private static void Verify(string hintName, string[] sources, [CallerMemberName] string test = "")

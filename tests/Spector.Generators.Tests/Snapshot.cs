@@ -12,8 +12,13 @@ internal static partial class Snapshot
 {
     public const string AcceptVariable = "SPECTOR_ACCEPT_SNAPSHOTS";
 
-    public static void Verify(string actual, string hintName, string fixture, [CallerMemberName] string test = "",
-        [CallerFilePath] string sourceFile = "")
+    public static void Verify(
+        string actual,
+        string hintName,
+        string fixture,
+        [CallerMemberName] string test = "",
+        [CallerFilePath] string sourceFile = ""
+    )
     {
         var directory = Path.Combine(Path.GetDirectoryName(sourceFile)!, "Snapshots");
         var stem = Path.Combine(directory, $"{fixture}.{test}#{Path.GetFileNameWithoutExtension(hintName)}");
@@ -35,9 +40,11 @@ internal static partial class Snapshot
             return;
         }
         File.WriteAllText(received, scrubbed);
-        Assert.Fail(expected is null
-            ? $"No snapshot yet: review {received} and accept it with {AcceptVariable}=1."
-            : $"Generated source changed: compare {received} with {verified}; accept with {AcceptVariable}=1.");
+        Assert.Fail(
+            expected is null
+                ? $"No snapshot yet: review {received} and accept it with {AcceptVariable}=1."
+                : $"Generated source changed: compare {received} with {verified}; accept with {AcceptVariable}=1."
+        );
     }
 
     [GeneratedRegex("\"Spector\\.Generators\", \"[0-9.]+\"")]

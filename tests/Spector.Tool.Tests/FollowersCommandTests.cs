@@ -18,39 +18,48 @@ public sealed class FollowersCommandTests(Db db)
     [OneTimeSetUp]
     public void RequireDatabase()
     {
-        if (db == Db.Postgres) PostgresServer.Require();
+        if (db == Db.Postgres)
+            PostgresServer.Require();
     }
 
     [Test]
     public async Task Followers_shows_each_registered_followers_checkpoint_and_lag()
     {
         var file = Path.Combine(Path.GetTempPath(), $"spector-followers-{Guid.NewGuid():N}.db");
-        await using var schema = db == Db.Postgres ? await PostgresSchema.CreateAsync(PostgresServer.ConnectionString) : null;
+        await using var schema =
+            db == Db.Postgres ? await PostgresSchema.CreateAsync(PostgresServer.ConnectionString) : null;
         try
         {
-            var services = new ServiceCollection().AddLogging().AddSpector(o =>
-            {
-                o.Dialect = db == Db.Postgres ? SqlDialect.PostgreSql : SqlDialect.Sqlite;
-                o.ConnectionString = schema?.DataSource.ConnectionString ?? $"Data Source={file}";
-                o.EventsTables.Add(BankEvents.Log);
-            });
+            var services = new ServiceCollection()
+                .AddLogging()
+                .AddSpector(o =>
+                {
+                    o.Dialect = db == Db.Postgres ? SqlDialect.PostgreSql : SqlDialect.Sqlite;
+                    o.ConnectionString = schema?.DataSource.ConnectionString ?? $"Data Source={file}";
+                    o.EventsTables.Add(BankEvents.Log);
+                });
             var handled = 0;
             // Built after the store, which AddSpector makes the table's default: the follower reads through it.
             services.AddSingleton(sp =>
             {
                 sp.GetRequiredService<SpectorStore>();
-                return new Follower(new FollowerOptions("statements", BankEvents.Log) { UseNotifications = false },
-                    (_, _) => Task.FromResult(Interlocked.Increment(ref handled)));
+                return new Follower(
+                    new FollowerOptions("statements", BankEvents.Log) { UseNotifications = false },
+                    (_, _) => Task.FromResult(Interlocked.Increment(ref handled))
+                );
             });
             await using var provider = services.BuildServiceProvider();
             var (output, error) = (new StringWriter(), new StringWriter());
             var console = new ToolConsole(output, error, interactive: false);
 
-            await using var withoutFollowers = new ServiceCollection().AddLogging().AddSpector(o =>
-            {
-                o.ConnectionString = $"Data Source={file}";
-                o.EventsTables.Add(BankEvents.Log);
-            }).BuildServiceProvider();
+            await using var withoutFollowers = new ServiceCollection()
+                .AddLogging()
+                .AddSpector(o =>
+                {
+                    o.ConnectionString = $"Data Source={file}";
+                    o.EventsTables.Add(BankEvents.Log);
+                })
+                .BuildServiceProvider();
             var none = await withoutFollowers.RunSpectorCommandAsync(["followers"], console);
             Assert.That((none, output.ToString().Trim()), Is.EqualTo((0, "no followers registered")));
             output.GetStringBuilder().Clear();
@@ -78,7 +87,8 @@ public sealed class FollowersCommandTests(Db db)
         finally
         {
             SqliteConnection.ClearAllPools();
-            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+                File.Delete(file + suffix);
         }
     }
 }

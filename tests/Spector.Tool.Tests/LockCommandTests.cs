@@ -19,16 +19,32 @@ public sealed class LockCommandTests
             foreach (var file in Directory.GetFiles(sample).Where(f => Path.GetExtension(f) is ".cs" or ".json"))
                 File.Copy(file, Path.Combine(project, Path.GetFileName(file)));
             var src = Path.Combine(ToolProcess.Root, "src") + Path.DirectorySeparatorChar;
-            File.WriteAllText(Path.Combine(project, "WebApi.csproj"),
-                File.ReadAllText(Path.Combine(sample, "WebApi.csproj")).Replace(@"..\..\src\", src));
+            File.WriteAllText(
+                Path.Combine(project, "WebApi.csproj"),
+                File.ReadAllText(Path.Combine(sample, "WebApi.csproj")).Replace(@"..\..\src\", src)
+            );
 
-            var written = await ToolProcess.SpectorAsync("lock", "--assembly", ToolProcess.SampleDll, "--project", project);
-            var missing = await ToolProcess.SpectorAsync("lock", "--assembly", ToolProcess.SampleDll, "--project",
-                Path.Combine(project, "obj"));
+            var written = await ToolProcess.SpectorAsync(
+                "lock",
+                "--assembly",
+                ToolProcess.SampleDll,
+                "--project",
+                project
+            );
+            var missing = await ToolProcess.SpectorAsync(
+                "lock",
+                "--assembly",
+                ToolProcess.SampleDll,
+                "--project",
+                Path.Combine(project, "obj")
+            );
 
             Assert.That(written.Code, Is.EqualTo(0), written.ToString());
             Assert.That(written.Output.Trim(), Is.EqualTo($"wrote {Path.Combine(project, "spector.lock")}"));
-            Assert.That(File.ReadAllText(Path.Combine(project, "spector.lock")), Is.EqualTo(File.ReadAllText(Path.Combine(sample, "spector.lock"))));
+            Assert.That(
+                File.ReadAllText(Path.Combine(project, "spector.lock")),
+                Is.EqualTo(File.ReadAllText(Path.Combine(sample, "spector.lock")))
+            );
             Assert.That(missing.Code, Is.EqualTo(1));
             Assert.That(missing.Error, Does.Contain("No .csproj in").And.Contain("pass --project"));
         }

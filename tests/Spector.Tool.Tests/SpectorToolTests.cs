@@ -34,7 +34,8 @@ public sealed class SpectorToolTests(Db db)
     [OneTimeSetUp]
     public void RequireDatabase()
     {
-        if (db == Db.Postgres) PostgresServer.Require();
+        if (db == Db.Postgres)
+            PostgresServer.Require();
     }
 
     [SetUp]
@@ -58,17 +59,28 @@ public sealed class SpectorToolTests(Db db)
     [TearDown]
     public async Task RemoveDatabaseAsync()
     {
-        if (_schema is not null) await _schema.DisposeAsync();
+        if (_schema is not null)
+            await _schema.DisposeAsync();
         _schema = null;
         Directory.Delete(_folder, recursive: true);
-        if (_file is null) return;
+        if (_file is null)
+            return;
         SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_file + suffix);
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_file + suffix);
         _file = null;
     }
 
     private Task<ToolRun> SpectorAsync(params string[] command) =>
-        ToolProcess.SpectorAsync([.. command, "--assembly", ToolProcess.SampleDll, "--provider", Provider, "--connection", _connection]);
+        ToolProcess.SpectorAsync([
+            .. command,
+            "--assembly",
+            ToolProcess.SampleDll,
+            "--provider",
+            Provider,
+            "--connection",
+            _connection,
+        ]);
 
     /// <summary>Three accounts, each opened and credited twice: 9 events.</summary>
     private async Task<List<Account>> WriteAccountsAsync()
@@ -99,17 +111,33 @@ public sealed class SpectorToolTests(Db db)
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
-    private Task TamperAsync() => ExecuteAsync(db == Db.Postgres
-        ? "ALTER TABLE \"bank_events\" DISABLE TRIGGER USER; UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
-        : "DROP TRIGGER \"bank_events_no_update\"; UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4");
+    private Task TamperAsync() =>
+        ExecuteAsync(
+            db == Db.Postgres
+                ? "ALTER TABLE \"bank_events\" DISABLE TRIGGER USER; UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
+                : "DROP TRIGGER \"bank_events_no_update\"; UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
+        );
 
     [Test]
     public async Task The_migrate_script_touches_nothing_applies_cleanly_and_the_tool_then_verifies_the_apps_writes()
     {
-        var script = await ToolProcess.SpectorAsync("migrate", "--script", "--assembly", ToolProcess.SampleDll, "--provider", Provider);
+        var script = await ToolProcess.SpectorAsync(
+            "migrate",
+            "--script",
+            "--assembly",
+            ToolProcess.SampleDll,
+            "--provider",
+            Provider
+        );
         Assert.That(script.Code, Is.EqualTo(0), script.ToString());
-        Assert.That(script.Output, Does.Contain("CREATE TABLE IF NOT EXISTS \"bank_events\"").And.Contain("\"accounts\""));
-        Assert.That(script.Output, Is.EqualTo($"-- Spector events table bank_events\n{BankEvents.Log.UpSql(Dialect)}\n"));
+        Assert.That(
+            script.Output,
+            Does.Contain("CREATE TABLE IF NOT EXISTS \"bank_events\"").And.Contain("\"accounts\"")
+        );
+        Assert.That(
+            script.Output,
+            Is.EqualTo($"-- Spector events table bank_events\n{BankEvents.Log.UpSql(Dialect)}\n")
+        );
 
         await ExecuteAsync(script.Output);
         var accounts = await WriteAccountsAsync();
@@ -123,8 +151,14 @@ public sealed class SpectorToolTests(Db db)
         using var report = JsonDocument.Parse(json.Output.Trim().Split('\n')[^1]);
         Assert.That(report.RootElement.GetProperty("valid").GetBoolean(), Is.True);
         var chain = report.RootElement.GetProperty("chains")[0];
-        Assert.That((chain.GetProperty("table").GetString(), chain.GetProperty("events").GetInt64(), chain.GetProperty("head").GetString()),
-            Is.EqualTo(("bank_events", 9L, head.ToString())));
+        Assert.That(
+            (
+                chain.GetProperty("table").GetString(),
+                chain.GetProperty("events").GetInt64(),
+                chain.GetProperty("head").GetString()
+            ),
+            Is.EqualTo(("bank_events", 9L, head.ToString()))
+        );
         Assert.That(accounts, Has.Count.EqualTo(3));
     }
 
@@ -145,22 +179,62 @@ public sealed class SpectorToolTests(Db db)
         {
             Assert.That(report.RootElement.GetProperty("valid").GetBoolean(), Is.False);
             var failure = report.RootElement.GetProperty("chains")[0].GetProperty("break");
-            Assert.That((failure.GetProperty("kind").GetString(), failure.GetProperty("position").GetInt64()), Is.EqualTo(("HashMismatch", 4L)));
+            Assert.That(
+                (failure.GetProperty("kind").GetString(), failure.GetProperty("position").GetInt64()),
+                Is.EqualTo(("HashMismatch", 4L))
+            );
         }
 
-        var unreachable = db == Db.Postgres ? "Host=127.0.0.1;Port=1;Timeout=2" : "Data Source=/nonexistent/spector/app.db";
-        var down = await ToolProcess.SpectorAsync("verify", "--assembly", ToolProcess.SampleDll, "--provider", Provider, "--connection", unreachable);
+        var unreachable =
+            db == Db.Postgres ? "Host=127.0.0.1;Port=1;Timeout=2" : "Data Source=/nonexistent/spector/app.db";
+        var down = await ToolProcess.SpectorAsync(
+            "verify",
+            "--assembly",
+            ToolProcess.SampleDll,
+            "--provider",
+            Provider,
+            "--connection",
+            unreachable
+        );
         Assert.That(down.Code, Is.EqualTo(1), down.ToString());
         Assert.That(down.Error, Does.StartWith("spector: cannot reach the database"));
-        Assert.That(down.Error, Does.Not.Contain("Port=1").And.Not.Contain("Data Source"), "no connection string in the message");
+        Assert.That(
+            down.Error,
+            Does.Not.Contain("Port=1").And.Not.Contain("Data Source"),
+            "no connection string in the message"
+        );
     }
 
     [Test]
     public async Task Clear_errors_for_an_unknown_provider_no_events_tables_a_missing_assembly_and_no_database()
     {
-        var provider = await ToolProcess.SpectorAsync("verify", "--assembly", ToolProcess.SampleDll, "--provider", "mysql", "--connection", _connection);
-        var noTables = await ToolProcess.SpectorAsync("verify", "--assembly", ToolProcess.ToolDll, "--provider", Provider, "--connection", _connection);
-        var missing = await ToolProcess.SpectorAsync("verify", "--assembly", Path.Combine(_folder, "Nope.dll"), "--provider", Provider, "--connection", _connection);
+        var provider = await ToolProcess.SpectorAsync(
+            "verify",
+            "--assembly",
+            ToolProcess.SampleDll,
+            "--provider",
+            "mysql",
+            "--connection",
+            _connection
+        );
+        var noTables = await ToolProcess.SpectorAsync(
+            "verify",
+            "--assembly",
+            ToolProcess.ToolDll,
+            "--provider",
+            Provider,
+            "--connection",
+            _connection
+        );
+        var missing = await ToolProcess.SpectorAsync(
+            "verify",
+            "--assembly",
+            Path.Combine(_folder, "Nope.dll"),
+            "--provider",
+            Provider,
+            "--connection",
+            _connection
+        );
         var noDatabase = await ToolProcess.SpectorAsync("verify", "--assembly", ToolProcess.SampleDll);
 
         Assert.That(provider.Code, Is.EqualTo(1), provider.ToString());
@@ -191,7 +265,11 @@ public sealed class SpectorToolTests(Db db)
         Assert.That(verified.Output.Trim(), Is.EqualTo($"ok: 9 events, head {head}"));
 
         await TamperAsync();
-        Assert.That((await SpectorAsync("export", "--output", _folder)).Code, Is.EqualTo(0), "export writes what is stored");
+        Assert.That(
+            (await SpectorAsync("export", "--output", _folder)).Code,
+            Is.EqualTo(0),
+            "export writes what is stored"
+        );
         var caught = await IndependentVerifier.RunAsync(file, head.ToString());
         Assert.That(caught.Code, Is.EqualTo(1), caught.ToString());
         Assert.That(caught.Output, Does.StartWith("break at position 4"));
@@ -210,8 +288,10 @@ public sealed class SpectorToolTests(Db db)
         var lines = history.Output.Trim().Split('\n');
         Assert.That(lines[0], Is.EqualTo($"record {account.Id} in bank_events: 3 events"));
         Assert.That(lines[1], Is.EqualTo("seq\tat (UTC)\taction\ttype\tactor\tpayload"));
-        Assert.That(lines[2..].Select(l => l.Split('\t')[0] + " " + l.Split('\t')[2] + " " + l.Split('\t')[3]),
-            Is.EqualTo(new[] { "1 insert WebApi.Account", "2 deposit WebApi.Account", "3 deposit WebApi.Account" }));
+        Assert.That(
+            lines[2..].Select(l => l.Split('\t')[0] + " " + l.Split('\t')[2] + " " + l.Split('\t')[3]),
+            Is.EqualTo(new[] { "1 insert WebApi.Account", "2 deposit WebApi.Account", "3 deposit WebApi.Account" })
+        );
         Assert.That(lines[2], Does.Contain("Zoë 1"));
         Assert.That(lines[3], Does.Contain("12.5"));
         Assert.That(none.Code, Is.EqualTo(1));
@@ -234,7 +314,10 @@ public sealed class SpectorToolTests(Db db)
         await using var connection = await _store.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT \"balance\" FROM \"accounts\" WHERE \"owner\" = 'Zoë 2'";
-        Assert.That(Convert.ToDecimal(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(12.6m));
+        Assert.That(
+            Convert.ToDecimal(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture),
+            Is.EqualTo(12.6m)
+        );
         _ = accounts;
     }
 

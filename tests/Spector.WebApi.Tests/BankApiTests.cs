@@ -33,7 +33,8 @@ public sealed class BankApiTests(Db db)
     [OneTimeSetUp]
     public void RequireDatabase()
     {
-        if (db == Db.Postgres) PostgresServer.Require();
+        if (db == Db.Postgres)
+            PostgresServer.Require();
     }
 
     [SetUp]
@@ -52,9 +53,12 @@ public sealed class BankApiTests(Db db)
             settings["Spector:ConnectionString"] = $"Data Source={_file}";
         }
         _spans.Clear();
-        _app = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
-            .ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings))
-            .ConfigureServices(services => services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(_spans))));
+        _app = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+            web.ConfigureAppConfiguration((_, configuration) => configuration.AddInMemoryCollection(settings))
+                .ConfigureServices(services =>
+                    services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(_spans))
+                )
+        );
         _http = _app.CreateClient();
     }
 
@@ -63,23 +67,28 @@ public sealed class BankApiTests(Db db)
     {
         _http.Dispose();
         await _app.DisposeAsync();
-        if (_schema is not null) await _schema.DisposeAsync();
+        if (_schema is not null)
+            await _schema.DisposeAsync();
         _schema = null;
-        if (_file is null) return;
+        if (_file is null)
+            return;
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_file + suffix);
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_file + suffix);
         _file = null;
     }
 
     /// <summary>Rows of the accounts table, read around the app: proves which database the app wrote to.</summary>
     private async Task<long> AccountRowsAsync()
     {
-        System.Data.Common.DbConnection connection = db == Db.Postgres
-            ? await _schema!.DataSource.OpenConnectionAsync()
-            : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_file}");
+        System.Data.Common.DbConnection connection =
+            db == Db.Postgres
+                ? await _schema!.DataSource.OpenConnectionAsync()
+                : new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_file}");
         await using (connection)
         {
-            if (db == Db.Sqlite) await connection.OpenAsync();
+            if (db == Db.Sqlite)
+                await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT COUNT(*) FROM \"accounts\"";
             return Convert.ToInt64(await command.ExecuteScalarAsync());
@@ -105,23 +114,35 @@ public sealed class BankApiTests(Db db)
         Assert.That(read.GetProperty("owner").GetString(), Is.EqualTo("Ada"));
 
         var history = await JsonAsync(await _http.GetAsync($"/events/{id}"));
-        Assert.That(history.EnumerateArray().Select(e => e.GetProperty("action").GetString()), Is.EqualTo(new[] { "insert", "deposit" }));
+        Assert.That(
+            history.EnumerateArray().Select(e => e.GetProperty("action").GetString()),
+            Is.EqualTo(new[] { "insert", "deposit" })
+        );
         var payload = history[1].GetProperty("payload");
         Assert.That(payload.ValueKind, Is.EqualTo(JsonValueKind.Object), "the payload is JSON, not a string of JSON");
-        Assert.That(payload.GetProperty("amount").GetString(), Is.EqualTo("100.25"), "a decimal is stored as a string of its digits");
+        Assert.That(
+            payload.GetProperty("amount").GetString(),
+            Is.EqualTo("100.25"),
+            "a decimal is stored as a string of its digits"
+        );
         Assert.That(history[1].GetProperty("seq").GetInt64(), Is.EqualTo(2));
     }
 
     [Test]
     public async Task Refusals_are_problem_details_and_nothing_is_written()
     {
-        var id = (await JsonAsync(await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" }))).GetProperty("id").GetGuid();
+        var id = (await JsonAsync(await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" })))
+            .GetProperty("id")
+            .GetGuid();
 
         var overdrawn = await _http.PostAsJsonAsync($"/accounts/{id}/withdrawals", new { value = 5m });
         Assert.That(overdrawn.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(overdrawn.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
         var problem = await JsonAsync(overdrawn);
-        Assert.That(problem.GetProperty("errors").GetProperty("amount")[0].GetString(), Is.EqualTo("is more than the balance"));
+        Assert.That(
+            problem.GetProperty("errors").GetProperty("amount")[0].GetString(),
+            Is.EqualTo("is more than the balance")
+        );
         Assert.That(problem.GetProperty("title").GetString(), Is.EqualTo("The withdraw was refused"));
 
         var nameless = await _http.PostAsJsonAsync("/accounts", new { owner = (string?)null });
@@ -131,7 +152,10 @@ public sealed class BankApiTests(Db db)
         var stranger = Guid.CreateVersion7();
         var missingWrite = await _http.PostAsJsonAsync($"/accounts/{stranger}/deposits", new { value = 1m });
         Assert.That(missingWrite.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
-        Assert.That((await JsonAsync(missingWrite)).GetProperty("detail").GetString(), Does.Contain(stranger.ToString()));
+        Assert.That(
+            (await JsonAsync(missingWrite)).GetProperty("detail").GetString(),
+            Does.Contain(stranger.ToString())
+        );
         Assert.That((await _http.GetAsync($"/accounts/{stranger}")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await _http.GetAsync($"/events/{stranger}")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
 
@@ -142,28 +166,52 @@ public sealed class BankApiTests(Db db)
     [Test]
     public async Task The_seq_is_an_ETag_a_stale_If_Match_is_refused_and_the_actor_header_is_stored()
     {
-        var id = (await JsonAsync(await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" }))).GetProperty("id").GetGuid();
+        var id = (await JsonAsync(await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" })))
+            .GetProperty("id")
+            .GetGuid();
         var read = await _http.GetAsync($"/accounts/{id}");
         Assert.That(read.Headers.ETag?.Tag, Is.EqualTo("\"1\""));
 
         HttpRequestMessage Deposit(string? ifMatch, string? actor)
         {
-            var message = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/deposits") { Content = JsonContent.Create(new { value = 10m }) };
-            if (ifMatch is not null) message.Headers.TryAddWithoutValidation("If-Match", ifMatch);
-            if (actor is not null) message.Headers.Add("X-Actor", actor);
+            var message = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/deposits")
+            {
+                Content = JsonContent.Create(new { value = 10m }),
+            };
+            if (ifMatch is not null)
+                message.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+            if (actor is not null)
+                message.Headers.Add("X-Actor", actor);
             return message;
         }
         Assert.That((await _http.SendAsync(Deposit("\"1\"", "ada"))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var stale = await _http.SendAsync(Deposit("\"1\"", "bob"));
         Assert.That(stale.StatusCode, Is.EqualTo(HttpStatusCode.PreconditionFailed));
-        Assert.That((await JsonAsync(stale)).GetProperty("detail").GetString(), Does.Contain("seq 1").And.Contain("at 2"));
-        Assert.That((await _http.SendAsync(Deposit("W/\"2\"", null))).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That((await _http.SendAsync(Deposit(null, null))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "no If-Match: no check");
+        Assert.That(
+            (await JsonAsync(stale)).GetProperty("detail").GetString(),
+            Does.Contain("seq 1").And.Contain("at 2")
+        );
+        Assert.That(
+            (await _http.SendAsync(Deposit("W/\"2\"", null))).StatusCode,
+            Is.EqualTo(HttpStatusCode.BadRequest)
+        );
+        Assert.That(
+            (await _http.SendAsync(Deposit(null, null))).StatusCode,
+            Is.EqualTo(HttpStatusCode.OK),
+            "no If-Match: no check"
+        );
         Assert.That((await _http.GetAsync($"/accounts/{id}")).Headers.ETag?.Tag, Is.EqualTo("\"3\""));
 
         var history = await JsonAsync(await _http.GetAsync($"/events/{id}"));
-        Assert.That(history.EnumerateArray().Select(e => e.GetProperty("actor").ValueKind == JsonValueKind.Null ? null : e.GetProperty("actor").GetString()),
-            Is.EqualTo(new[] { null, "ada", null }), "the refused write stored nothing");
+        Assert.That(
+            history
+                .EnumerateArray()
+                .Select(e =>
+                    e.GetProperty("actor").ValueKind == JsonValueKind.Null ? null : e.GetProperty("actor").GetString()
+                ),
+            Is.EqualTo(new[] { null, "ada", null }),
+            "the refused write stored nothing"
+        );
         var read3 = await JsonAsync(await _http.GetAsync($"/accounts/{id}"));
         Assert.That(read3.GetProperty("balance").GetDecimal(), Is.EqualTo(20m));
     }
@@ -178,12 +226,17 @@ public sealed class BankApiTests(Db db)
         for (var i = 0; i < 50 && request is null; i++)
         {
             _app.Services.GetRequiredService<TracerProvider>().ForceFlush();
-            lock (_spans) request = _spans.SingleOrDefault(s => s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName.StartsWith("POST"));
-            if (request is null) await Task.Delay(100);
+            lock (_spans)
+                request = _spans.SingleOrDefault(s =>
+                    s.Source.Name == "Microsoft.AspNetCore" && s.DisplayName.StartsWith("POST")
+                );
+            if (request is null)
+                await Task.Delay(100);
         }
         Assert.That(request, Is.Not.Null, "the request's span was exported");
         System.Diagnostics.Activity write;
-        lock (_spans) write = _spans.Single(s => s.OperationName == "spector.write");
+        lock (_spans)
+            write = _spans.Single(s => s.OperationName == "spector.write");
         Assert.That(write.ParentSpanId, Is.EqualTo(request!.SpanId));
         Assert.That(write.TraceId, Is.EqualTo(request.TraceId));
         // The stored event carries the request's trace id: the audit trail leads back to the request's trace.

@@ -24,7 +24,8 @@ public sealed class VersionIsAttribute(int version) : Attribute
     public int Version { get; } = version;
 }
 
-/// <summary>Marks a static handler for events written with a payload version from <see cref="From"/> to <see cref="To"/>, inclusive.</summary>
+/// <summary>Marks a static handler for events written with a payload version from <see cref="From"/> to <see
+/// cref="To"/>, inclusive.</summary>
 [AttributeUsage(AttributeTargets.Method, Inherited = false)]
 public sealed class VersionInAttribute(int from, int to) : Attribute
 {

@@ -10,8 +10,12 @@ namespace Spector;
 /// </summary>
 internal static class BucketCounter
 {
-    public static async Task<EventBuckets> CountAsync(EventLog log, BucketQuery query, SpectorSession? session,
-        CancellationToken ct)
+    public static async Task<EventBuckets> CountAsync(
+        EventLog log,
+        BucketQuery query,
+        SpectorSession? session,
+        CancellationToken ct
+    )
     {
         var zone = query.TimeZone ?? TimeZoneInfo.Utc;
         var bounds = Bounds(query, zone);
@@ -22,14 +26,26 @@ internal static class BucketCounter
         // A sharded log counts shard by shard; the counts of one bucket and action add up.
         foreach (var shard in log.Shards)
             await CountShardAsync(lease, shard, query, starts, ends, series, ct).ConfigureAwait(false);
-        var all = series.Select(pair => new BucketSeries(log.ActionName(pair.Key.Action), pair.Key.Action,
-            query.BySchema ? pair.Key.Schema : null, pair.Value)).ToList();
+        var all = series
+            .Select(pair => new BucketSeries(
+                log.ActionName(pair.Key.Action),
+                pair.Key.Action,
+                query.BySchema ? pair.Key.Schema : null,
+                pair.Value
+            ))
+            .ToList();
         return new EventBuckets(starts, bounds[^1], all);
     }
 
-    private static async Task CountShardAsync(ConnectionLease lease, EventShard shard, BucketQuery query,
-        DateTimeOffset[] starts, DateTimeOffset[] ends, SortedDictionary<(int Schema, int Action), long[]> series,
-        CancellationToken ct)
+    private static async Task CountShardAsync(
+        ConnectionLease lease,
+        EventShard shard,
+        BucketQuery query,
+        DateTimeOffset[] starts,
+        DateTimeOffset[] ends,
+        SortedDictionary<(int Schema, int Action), long[]> series,
+        CancellationToken ct
+    )
     {
         var dialect = lease.Dialect;
         var t = SqlIdentifier.Quote(shard.Table);
@@ -56,25 +72,28 @@ internal static class BucketCounter
         }
         else
         {
-            from = "(SELECT CAST(\"key\" AS integer) + 1 AS \"i\", json_extract(\"value\", '$[0]') AS \"s\", " +
-                   "json_extract(\"value\", '$[1]') AS \"e\" FROM json_each(@bounds)) b";
+            from =
+                "(SELECT CAST(\"key\" AS integer) + 1 AS \"i\", json_extract(\"value\", '$[0]') AS \"s\", "
+                + "json_extract(\"value\", '$[1]') AS \"e\" FROM json_each(@bounds)) b";
             static string Micros(DateTimeOffset instant) =>
                 EventHash.Micros(instant).ToString(CultureInfo.InvariantCulture);
             var json = "[" + string.Join(",", starts.Zip(ends, (s, e) => $"[{Micros(s)},{Micros(e)}]")) + "]";
             EventReader.AddParameter(command, "bounds", json);
         }
         command.CommandText =
-            $"SELECT b.\"i\", e.\"schema\", e.\"action\", COUNT(e.\"position\") FROM {from} " +
-            $"LEFT JOIN {t} e ON e.\"inserted_at\" >= b.\"s\" AND e.\"inserted_at\" < b.\"e\"{filters} " +
-            "GROUP BY b.\"i\", e.\"schema\", e.\"action\"";
+            $"SELECT b.\"i\", e.\"schema\", e.\"action\", COUNT(e.\"position\") FROM {from} "
+            + $"LEFT JOIN {t} e ON e.\"inserted_at\" >= b.\"s\" AND e.\"inserted_at\" < b.\"e\"{filters} "
+            + "GROUP BY b.\"i\", e.\"schema\", e.\"action\"";
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            if (reader.IsDBNull(2)) continue;   // a bucket with no event at all
+            if (reader.IsDBNull(2))
+                continue; // a bucket with no event at all
             var bucket = (int)reader.GetInt64(0) - 1;
             var key = (query.BySchema ? reader.GetInt32(1) : 0, reader.GetInt32(2));
-            if (!series.TryGetValue(key, out var counts)) series[key] = counts = new long[starts.Length];
+            if (!series.TryGetValue(key, out var counts))
+                series[key] = counts = new long[starts.Length];
             counts[bucket] += reader.GetInt64(3);
         }
     }
@@ -85,23 +104,32 @@ internal static class BucketCounter
         if (query.From >= query.To)
         {
             var what = query.From == query.To ? "empty" : "inverted";
-            throw new ArgumentException($"The bucket range from {query.From:O} to {query.To:O} is {what}.",
-                nameof(query));
+            throw new ArgumentException(
+                $"The bucket range from {query.From:O} to {query.To:O} is {what}.",
+                nameof(query)
+            );
         }
         if (!Enum.IsDefined(query.Size))
             throw new ArgumentException($"{query.Size} is not a bucket size.", nameof(query));
         // A range of ten thousand years of hours is a mistake to refuse early, not to enumerate.
-        var roughCount = (query.To - query.From).TotalHours / query.Size switch
-        {
-            BucketSize.Hour => 1, BucketSize.Day => 24, BucketSize.Week => 168, _ => 24 * 28,
-        };
-        if (roughCount > BucketQuery.MaxBuckets + 2) throw TooMany(query);
+        var roughCount =
+            (query.To - query.From).TotalHours
+            / query.Size switch
+            {
+                BucketSize.Hour => 1,
+                BucketSize.Day => 24,
+                BucketSize.Week => 168,
+                _ => 24 * 28,
+            };
+        if (roughCount > BucketQuery.MaxBuckets + 2)
+            throw TooMany(query);
         try
         {
             var bounds = new List<DateTimeOffset> { Floor(query.From, query.Size, zone) };
             while (bounds[^1] < query.To)
             {
-                if (bounds.Count > BucketQuery.MaxBuckets) throw TooMany(query);
+                if (bounds.Count > BucketQuery.MaxBuckets)
+                    throw TooMany(query);
                 bounds.Add(Next(bounds[^1], query.Size, zone));
             }
             return bounds;
@@ -110,15 +138,21 @@ internal static class BucketCounter
         {
             // A bucket bound past the calendar's end (or before its start) in the zone's local time.
             throw new ArgumentException(
-                $"The {query.Size} buckets from {query.From:O} to {query.To:O} in time zone {zone.Id} reach past " +
-                $"the first or last representable instant: narrow the range.", nameof(query), e);
+                $"The {query.Size} buckets from {query.From:O} to {query.To:O} in time zone {zone.Id} reach past "
+                    + $"the first or last representable instant: narrow the range.",
+                nameof(query),
+                e
+            );
         }
     }
 
     private static ArgumentException TooMany(BucketQuery query) =>
-        new($"The range from {query.From:O} to {query.To:O} holds more than {BucketQuery.MaxBuckets} {query.Size} " +
-            "buckets: " +
-            "narrow it or use a wider bucket.", nameof(query));
+        new(
+            $"The range from {query.From:O} to {query.To:O} holds more than {BucketQuery.MaxBuckets} {query.Size} "
+                + "buckets: "
+                + "narrow it or use a wider bucket.",
+            nameof(query)
+        );
 
     private static DateTimeOffset Floor(DateTimeOffset instant, BucketSize size, TimeZoneInfo zone)
     {
@@ -136,13 +170,14 @@ internal static class BucketCounter
         return AtLocal(start, zone);
     }
 
-    private static DateTimeOffset Next(DateTimeOffset start, BucketSize size, TimeZoneInfo zone) => size switch
-    {
-        BucketSize.Hour => TimeZoneInfo.ConvertTime(start.AddHours(1), zone),
-        BucketSize.Day => AtLocal(start.DateTime.Date.AddDays(1), zone),
-        BucketSize.Week => AtLocal(start.DateTime.Date.AddDays(7), zone),
-        _ => AtLocal(new DateTime(start.Year, start.Month, 1).AddMonths(1), zone),
-    };
+    private static DateTimeOffset Next(DateTimeOffset start, BucketSize size, TimeZoneInfo zone) =>
+        size switch
+        {
+            BucketSize.Hour => TimeZoneInfo.ConvertTime(start.AddHours(1), zone),
+            BucketSize.Day => AtLocal(start.DateTime.Date.AddDays(1), zone),
+            BucketSize.Week => AtLocal(start.DateTime.Date.AddDays(7), zone),
+            _ => AtLocal(new DateTime(start.Year, start.Month, 1).AddMonths(1), zone),
+        };
 
     /// <summary>
     /// The instant a local wall-clock time names: a time skipped by a DST change moves to the first valid minute
@@ -151,7 +186,8 @@ internal static class BucketCounter
     private static DateTimeOffset AtLocal(DateTime local, TimeZoneInfo zone)
     {
         local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-        while (zone.IsInvalidTime(local)) local = local.AddMinutes(1);
+        while (zone.IsInvalidTime(local))
+            local = local.AddMinutes(1);
         var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
         return new DateTimeOffset(local, offset);
     }

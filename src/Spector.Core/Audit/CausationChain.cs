@@ -9,8 +9,12 @@ internal static class CausationChain
 {
     /// <summary>The root (event ids in their lowercase hyphenated form) and the ids of every event it caused,
     /// transitively.</summary>
-    public static async Task<IReadOnlyCollection<string>> MembersAsync(EventLog log, ConnectionLease lease, string root,
-        CancellationToken ct)
+    public static async Task<IReadOnlyCollection<string>> MembersAsync(
+        EventLog log,
+        ConnectionLease lease,
+        string root,
+        CancellationToken ct
+    )
     {
         // The root as written and canonical, as the recursive query in one table starts (TimelineSql).
         var members = new HashSet<string>(StringComparer.Ordinal) { ContextText.CanonicalGuid(root)!, root };
@@ -27,15 +31,24 @@ internal static class CausationChain
                 // Event ids as text: PostgreSQL's uuid::text is lowercase; Microsoft.Data.Sqlite stores them uppercase.
                 command.CommandText = postgres
                     ? $"SELECT \"id\"::text FROM {t} WHERE \"causation_id\" = ANY(@causes)"
-                    : $"SELECT lower(\"id\") FROM {t} " +
-                      "WHERE \"causation_id\" IN (SELECT \"value\" FROM json_each(@causes))";
-                EventReader.AddParameter(command, "causes",
-                    postgres ? frontier.ToArray() : System.Text.Json.JsonSerializer.Serialize(frontier.ToArray(), SpectorJsonContext.Default.StringArray));
+                    : $"SELECT lower(\"id\") FROM {t} "
+                        + "WHERE \"causation_id\" IN (SELECT \"value\" FROM json_each(@causes))";
+                EventReader.AddParameter(
+                    command,
+                    "causes",
+                    postgres
+                        ? frontier.ToArray()
+                        : System.Text.Json.JsonSerializer.Serialize(
+                            frontier.ToArray(),
+                            SpectorJsonContext.Default.StringArray
+                        )
+                );
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
                     var id = reader.GetString(0);
-                    if (members.Add(id)) next.Add(id);
+                    if (members.Add(id))
+                        next.Add(id);
                 }
             }
             frontier = next;

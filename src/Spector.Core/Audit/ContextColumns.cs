@@ -12,7 +12,15 @@ internal static class ContextColumns
 {
     /// <summary>The column names, in the order they are selected and bound.</summary>
     public static readonly string[] Names =
-        ["actor_type", "actor_id", "correlation_id", "causation_id", "reason", "trace_id", "span_id"];
+    [
+        "actor_type",
+        "actor_id",
+        "correlation_id",
+        "causation_id",
+        "reason",
+        "trace_id",
+        "span_id",
+    ];
 
     /// <summary>The columns quoted for a SELECT list, after <paramref name="alias"/> when given.</summary>
     public static string SelectList(string? alias = null) =>
@@ -33,8 +41,11 @@ internal static class ContextColumns
         (string, string) Index(string suffix, string columns, string? notNull)
         {
             var name = SqlIdentifier.Derived(table, suffix);
-            return (name, $"CREATE INDEX {SqlIdentifier.Quote(name)} ON {t} ({columns})" +
-                          (notNull is null ? "" : $" WHERE \"{notNull}\" IS NOT NULL"));
+            return (
+                name,
+                $"CREATE INDEX {SqlIdentifier.Quote(name)} ON {t} ({columns})"
+                    + (notNull is null ? "" : $" WHERE \"{notNull}\" IS NOT NULL")
+            );
         }
         yield return Index("actor_idx", "\"actor_type\", \"actor_id\", \"position\"", "actor_id");
         yield return Index("correlation_idx", "\"correlation_id\", \"position\"", "correlation_id");
@@ -54,9 +65,10 @@ internal static class ContextColumns
     public static string AddIfMissingPostgres(string table)
     {
         var adds = Names.Select(name =>
-            $"IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('{SqlIdentifier.Quote(table)}') " +
-            $"AND attname = '{name}' AND NOT attisdropped) THEN " +
-            $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN {SqlIdentifier.Quote(name)} text NULL; END IF;");
+            $"IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('{SqlIdentifier.Quote(table)}') "
+            + $"AND attname = '{name}' AND NOT attisdropped) THEN "
+            + $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN {SqlIdentifier.Quote(name)} text NULL; END IF;"
+        );
         return $"DO $spector$ BEGIN\n{string.Join("\n", adds)}\nEND $spector$";
     }
 
@@ -64,18 +76,36 @@ internal static class ContextColumns
     /// SQLite has no <c>ADD COLUMN IF NOT EXISTS</c>: reads the table's columns and adds the missing ones. A table
     /// that does not exist yet is left to its CREATE TABLE.
     /// </summary>
-    public static async Task AddIfMissingSqliteAsync(DbConnection connection, DbTransaction tx, string table,
-        CancellationToken ct)
+    public static async Task AddIfMissingSqliteAsync(
+        DbConnection connection,
+        DbTransaction tx,
+        string table,
+        CancellationToken ct
+    )
     {
-        var columns = await connection.QueryAsync<string>(new CommandDefinition(
-                "SELECT \"name\" FROM pragma_table_info(@table)", SqlArgs.Of(("table", table)), tx, cancellationToken: ct))
+        var columns = await connection
+            .QueryAsync<string>(
+                new CommandDefinition(
+                    "SELECT \"name\" FROM pragma_table_info(@table)",
+                    SqlArgs.Of(("table", table)),
+                    tx,
+                    cancellationToken: ct
+                )
+            )
             .ConfigureAwait(false);
         var existing = columns.ToHashSet();
-        if (existing.Count == 0) return;
+        if (existing.Count == 0)
+            return;
         foreach (var name in Names.Where(name => !existing.Contains(name)))
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN {SqlIdentifier.Quote(name)} text NULL",
-                transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+            await connection
+                .ExecuteAsync(
+                    new CommandDefinition(
+                        $"ALTER TABLE {SqlIdentifier.Quote(table)} ADD COLUMN {SqlIdentifier.Quote(name)} text NULL",
+                        transaction: tx,
+                        cancellationToken: ct
+                    )
+                )
+                .ConfigureAwait(false);
     }
 
     /// <summary>Binds the columns as <c>@__actor_type</c>.. for the append statement.</summary>

@@ -13,15 +13,23 @@ internal static class ContextText
 
     /// <summary>Null stays null; anything else must be non-empty, at most <paramref name="maxLength"/> characters and
     /// storable.</summary>
-    public static string? Check(string? value, string what, int maxLength, string parameter,
-        bool allowLineBreaks = false)
+    public static string? Check(
+        string? value,
+        string what,
+        int maxLength,
+        string parameter,
+        bool allowLineBreaks = false
+    )
     {
-        if (value is null) return null;
+        if (value is null)
+            return null;
         if (value.Length == 0)
             throw new ArgumentException($"The {what} is empty: pass null to leave it out.", parameter);
         if (value.Length > maxLength)
             throw new ArgumentException(
-                $"The {what} is {value.Length} UTF-16 code units long; at most {maxLength} are stored.", parameter);
+                $"The {what} is {value.Length} UTF-16 code units long; at most {maxLength} are stored.",
+                parameter
+            );
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
@@ -32,10 +40,14 @@ internal static class ContextText
             }
             if (char.IsSurrogate(c))
                 throw new ArgumentException(
-                    $"The {what} holds a lone surrogate at index {i}: it is not valid Unicode text.", parameter);
+                    $"The {what} holds a lone surrogate at index {i}: it is not valid Unicode text.",
+                    parameter
+                );
             if (char.IsControl(c) && !(allowLineBreaks && c is '\n' or '\r' or '\t'))
                 throw new ArgumentException(
-                    $"The {what} holds the control character U+{(int)c:X4} at index {i}.", parameter);
+                    $"The {what} holds the control character U+{(int)c:X4} at index {i}.",
+                    parameter
+                );
         }
         return value;
     }
@@ -47,11 +59,14 @@ internal static class ContextText
     /// <summary>A W3C trace id (32) or span id (16): lowercase hex, not all zeros.</summary>
     public static string? CheckHex(string? value, string what, int length, string parameter)
     {
-        if (value is null) return null;
+        if (value is null)
+            return null;
         var hex = value.Length == length && value.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
         if (!hex || value.All(c => c == '0'))
             throw new ArgumentException(
-                $"The {what} '{Shorten(value)}' is not {length} lowercase hex digits (W3C trace context).", parameter);
+                $"The {what} '{Shorten(value)}' is not {length} lowercase hex digits (W3C trace context).",
+                parameter
+            );
         return value;
     }
 

@@ -46,7 +46,8 @@ public sealed record BucketQuery(DateTimeOffset From, DateTimeOffset To, BucketS
 public sealed record EventBuckets(
     IReadOnlyList<DateTimeOffset> Starts,
     DateTimeOffset End,
-    IReadOnlyList<BucketSeries> Series)
+    IReadOnlyList<BucketSeries> Series
+)
 {
     /// <summary>Every series' count in bucket <paramref name="bucket"/>.</summary>
     public long Total(int bucket) => Series.Sum(s => s.Counts[bucket]);

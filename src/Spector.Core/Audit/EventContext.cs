@@ -41,8 +41,10 @@ public sealed record EventContext
     public string? CausationId
     {
         get;
-        init => field = ContextText.CanonicalGuid(
-            ContextText.Check(value, "causation id", MaxIdLength, nameof(CausationId)));
+        init =>
+            field = ContextText.CanonicalGuid(
+                ContextText.Check(value, "causation id", MaxIdLength, nameof(CausationId))
+            );
     }
 
     /// <summary>Why the change was made, in the user's words.</summary>
@@ -81,7 +83,8 @@ public sealed record EventContext
 
     private static JsonObject? CheckedCopy(JsonObject? metadata)
     {
-        if (metadata is null) return null;
+        if (metadata is null)
+            return null;
         var copy = (JsonObject)metadata.DeepClone();
         try
         {
@@ -89,15 +92,24 @@ public sealed record EventContext
         }
         catch (UnstorableValueException e)
         {
-            throw new ArgumentException($"The context metadata cannot be stored: {e.Path} {e.Message}.",
-                nameof(Metadata), e);
+            throw new ArgumentException(
+                $"The context metadata cannot be stored: {e.Path} {e.Message}.",
+                nameof(Metadata),
+                e
+            );
         }
         return copy;
     }
 
     /// <summary>True when no field is set.</summary>
-    public bool IsEmpty => Actor is null && CorrelationId is null && CausationId is null && Reason is null
-                           && TraceId is null && SpanId is null && Metadata is null;
+    public bool IsEmpty =>
+        Actor is null
+        && CorrelationId is null
+        && CausationId is null
+        && Reason is null
+        && TraceId is null
+        && SpanId is null
+        && Metadata is null;
 
     /// <summary>
     /// This context with every field <paramref name="inner"/> sets taken from it; metadata is merged key by key,
@@ -105,7 +117,8 @@ public sealed record EventContext
     /// </summary>
     public EventContext Overlay(EventContext? inner)
     {
-        if (inner is null || ReferenceEquals(inner, this)) return this;
+        if (inner is null || ReferenceEquals(inner, this))
+            return this;
         return new EventContext
         {
             Actor = inner.Actor ?? Actor,
@@ -130,16 +143,20 @@ public sealed record EventContext
             return context;
         return context with
         {
-            TraceId = activity.TraceId.ToHexString(), SpanId = context.SpanId ?? activity.SpanId.ToHexString(),
+            TraceId = activity.TraceId.ToHexString(),
+            SpanId = context.SpanId ?? activity.SpanId.ToHexString(),
         };
     }
 
     private static JsonObject? Merge(JsonObject? outer, JsonObject? inner)
     {
-        if (outer is null) return inner;
-        if (inner is null) return outer;
+        if (outer is null)
+            return inner;
+        if (inner is null)
+            return outer;
         var merged = (JsonObject)outer.DeepClone();
-        foreach (var (key, value) in inner) merged[key] = value?.DeepClone();
+        foreach (var (key, value) in inner)
+            merged[key] = value?.DeepClone();
         return merged;
     }
 }

@@ -17,25 +17,28 @@ public sealed record FieldChange(string Key, object? Before, object? After)
     /// <exception cref="InvalidCastException">The property is not a <typeparamref name="TValue"/>.</exception>
     public TValue? AfterAs<TValue>() => Cast<TValue>(After, "after");
 
-    private TValue? Cast<TValue>(object? value, string which) => value switch
-    {
-        null => default,
-        TValue typed => typed,
-        _ => throw new InvalidCastException(
-            $"The {which} value of '{Key}' is a {value.GetType().Name}, not a {typeof(TValue).Name}."),
-    };
+    private TValue? Cast<TValue>(object? value, string which) =>
+        value switch
+        {
+            null => default,
+            TValue typed => typed,
+            _ => throw new InvalidCastException(
+                $"The {which} value of '{Key}' is a {value.GetType().Name}, not a {typeof(TValue).Name}."
+            ),
+        };
 
     /// <inheritdoc />
     public override string ToString() => $"{Key}: {Show(Before)} -> {Show(After)}";
 
-    private static string Show(object? value) => value switch
-    {
-        null => "null",
-        string text => $"\"{text}\"",
-        IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Show)) + "]",
-        _ => value.ToString() ?? "",
-    };
+    private static string Show(object? value) =>
+        value switch
+        {
+            null => "null",
+            string text => $"\"{text}\"",
+            IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+            System.Collections.IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Show)) + "]",
+            _ => value.ToString() ?? "",
+        };
 }
 
 /// <summary>One event of a record with the properties it changed (empty for a savepoint, which changes

@@ -10,28 +10,44 @@ internal static class RecordHistory
     /// The record after its last event at or before <paramref name="at"/>, replayed from the latest savepoint
     /// before that event; null when it had no event yet, or its last event by then deleted it.
     /// </summary>
-    public static async Task<T?> GetAsOfAsync<T>(EventedType<T> type, SpectorSession? session, Guid id,
-        DateTimeOffset at, CancellationToken ct) where T : class
+    public static async Task<T?> GetAsOfAsync<T>(
+        EventedType<T> type,
+        SpectorSession? session,
+        Guid id,
+        DateTimeOffset at,
+        CancellationToken ct
+    )
+        where T : class
     {
         var shard = type.Log.ShardFor(id, type.Name);
         await using var lease = await ConnectionLease.OpenAsync(type.Log, session, ct).ConfigureAwait(false);
-        var replayed = await EventReader.ReplayAsync(type, shard, lease.Connection, lease.Transaction, id,
-            upToSeq: null, ct, asOf: at).ConfigureAwait(false);
+        var replayed = await EventReader
+            .ReplayAsync(type, shard, lease.Connection, lease.Transaction, id, upToSeq: null, ct, asOf: at)
+            .ConfigureAwait(false);
         return replayed.Record;
     }
 
     /// <summary>The record's events of one schema with <paramref name="from"/> &lt;= inserted_at &lt; <paramref
     /// name="to"/> (either bound open when null).</summary>
-    public static async Task<IReadOnlyList<StoredEvent>> EventsBetweenAsync(EventLog log, SpectorSession? session,
-        Guid id, int schema, DateTimeOffset? from, DateTimeOffset? to, CancellationToken ct)
+    public static async Task<IReadOnlyList<StoredEvent>> EventsBetweenAsync(
+        EventLog log,
+        SpectorSession? session,
+        Guid id,
+        int schema,
+        DateTimeOffset? from,
+        DateTimeOffset? to,
+        CancellationToken ct
+    )
     {
         TimeRange.Check(from, to);
         var shard = log.ShardFor(id);
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        var sql = $"SELECT {EventLogSql.EventColumns} FROM {SqlIdentifier.Quote(shard.Table)} " +
-                  "WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema" +
-                  (from is null ? "" : " AND \"inserted_at\" >= @from") +
-                  (to is null ? "" : " AND \"inserted_at\" < @to") + " ORDER BY \"seq\"";
+        var sql =
+            $"SELECT {EventLogSql.EventColumns} FROM {SqlIdentifier.Quote(shard.Table)} "
+            + "WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema"
+            + (from is null ? "" : " AND \"inserted_at\" >= @from")
+            + (to is null ? "" : " AND \"inserted_at\" < @to")
+            + " ORDER BY \"seq\"";
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
         command.CommandText = sql;
@@ -39,7 +55,8 @@ internal static class RecordHistory
         EventReader.AddParameter(command, "schema", schema);
         if (from is { } start)
             EventReader.AddParameter(command, "from", lease.Dialect.Timestamp(TimeRange.Bound(start)));
-        if (to is { } end) EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(TimeRange.Bound(end)));
+        if (to is { } end)
+            EventReader.AddParameter(command, "to", lease.Dialect.Timestamp(TimeRange.Bound(end)));
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -53,10 +70,16 @@ internal static class RecordHistory
     /// them) are its changes. Only properties away from a new record's defaults are kept and compared, so a
     /// step costs the record's set properties, not a second replay.
     /// </summary>
-    public static async Task<IReadOnlyList<RecordChange>> ChangesAsync<T>(EventedType<T> type, SpectorSession? session,
-        Guid id, CancellationToken ct) where T : class
+    public static async Task<IReadOnlyList<RecordChange>> ChangesAsync<T>(
+        EventedType<T> type,
+        SpectorSession? session,
+        Guid id,
+        CancellationToken ct
+    )
+        where T : class
     {
-        var events = await EventReader.ReadEventsAsync(type.Log, session, id, type.SchemaIndex, ct)
+        var events = await EventReader
+            .ReadEventsAsync(type.Log, session, id, type.SchemaIndex, ct)
             .ConfigureAwait(false);
         var changes = new List<RecordChange>(events.Count);
         var fresh = type.Create(id);
@@ -81,14 +104,30 @@ internal static class RecordHistory
                     break;
             }
             if (record is null)
-                throw new EventReplayException(ReplayFailure.BrokenSequence, type.Name, type.Log.Table, id, stored.Id,
-                    stored.Seq, "the record has no live state before this event");
-            var action = stored.Action ?? throw new EventReplayException(ReplayFailure.UnknownAction, type.Name,
-                type.Log.Table, id, stored.Id, stored.Seq,
-                $"action code {stored.ActionCode} is not known to events table {type.Log.Table}");
+                throw new EventReplayException(
+                    ReplayFailure.BrokenSequence,
+                    type.Name,
+                    type.Log.Table,
+                    id,
+                    stored.Id,
+                    stored.Seq,
+                    "the record has no live state before this event"
+                );
+            var action =
+                stored.Action
+                ?? throw new EventReplayException(
+                    ReplayFailure.UnknownAction,
+                    type.Name,
+                    type.Log.Table,
+                    id,
+                    stored.Id,
+                    stored.Seq,
+                    $"action code {stored.ActionCode} is not known to events table {type.Log.Table}"
+                );
             var attrs = stored.ReadAttrs();
-            type.Apply(new Changeset<T>(type, record, action, Payload.VersionOf(attrs), stored.Id, attrs,
-                isReplay: true));
+            type.Apply(
+                new Changeset<T>(type, record, action, Payload.VersionOf(attrs), stored.Id, attrs, isReplay: true)
+            );
             changes.Add(new RecordChange(stored, Compare(type, fresh, record, kept)));
         }
         return changes;
@@ -99,8 +138,12 @@ internal static class RecordHistory
     /// default), in declaration order, then those back at their default; <paramref name="kept"/> is brought up
     /// to date.
     /// </summary>
-    private static List<FieldChange> Compare<T>(EventedType<T> type, T fresh, T record,
-        Dictionary<string, object?> kept)
+    private static List<FieldChange> Compare<T>(
+        EventedType<T> type,
+        T fresh,
+        T record,
+        Dictionary<string, object?> kept
+    )
         where T : class
     {
         var fields = new List<FieldChange>();
@@ -108,8 +151,10 @@ internal static class RecordHistory
         foreach (var key in set)
         {
             type.TryGetAttr(record, key, out var now);
-            if (!kept.TryGetValue(key, out var before)) type.TryGetAttr(fresh, key, out before);
-            if (Same(type.Log, before, now)) continue;
+            if (!kept.TryGetValue(key, out var before))
+                type.TryGetAttr(fresh, key, out before);
+            if (Same(type.Log, before, now))
+                continue;
             // Each change holds its own copies: a caller editing one list cannot edit another change's.
             fields.Add(new FieldChange(key, Snapshot(type.Log, before), Snapshot(type.Log, now)));
             kept[key] = Snapshot(type.Log, now);
@@ -133,7 +178,8 @@ internal static class RecordHistory
     /// <summary>A copy of a mutable value (a list, an object), since replay goes on changing the original.</summary>
     private static object? Snapshot(EventLog log, object? value)
     {
-        if (value is null or string || value.GetType().IsValueType) return value;
+        if (value is null or string || value.GetType().IsValueType)
+            return value;
         var typeInfo = StoredJsonOptions.TypeInfo(log.JsonOptions, value.GetType());
         return JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo), typeInfo);
     }
@@ -151,7 +197,8 @@ internal static class TimeRange
     public static DateTimeOffset Bound(DateTimeOffset instant)
     {
         var extra = instant.UtcTicks % TicksPerMicrosecond;
-        if (extra == 0) return instant;
+        if (extra == 0)
+            return instant;
         var up = TicksPerMicrosecond - extra;
         return instant.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - up ? instant : instant.AddTicks(up);
     }
@@ -160,7 +207,8 @@ internal static class TimeRange
     public static DateTimeOffset AtOrBefore(DateTimeOffset instant)
     {
         var extra = instant.UtcTicks % TicksPerMicrosecond;
-        if (extra < 0) extra += TicksPerMicrosecond;
+        if (extra < 0)
+            extra += TicksPerMicrosecond;
         return extra == 0 ? instant : instant.AddTicks(-extra);
     }
 
@@ -170,7 +218,9 @@ internal static class TimeRange
     public static void Check(DateTimeOffset? from, DateTimeOffset? to)
     {
         if (from is { } start && to is { } end && start > end)
-            throw new ArgumentException($"The time range is inverted: from {start:O} lies after to {end:O}.",
-                nameof(from));
+            throw new ArgumentException(
+                $"The time range is inverted: from {start:O} lies after to {end:O}.",
+                nameof(from)
+            );
     }
 }

@@ -17,21 +17,35 @@ public static class SpectorContext
     /// The context of the innermost open scope, or null outside every scope. A copy: changing its metadata changes
     /// nothing the scope stores.
     /// </summary>
-    public static EventContext? Current => Shared is { Metadata: { } metadata } context
-        ? context with { Metadata = metadata }   // the init clones it
-        : Shared;
+    public static EventContext? Current =>
+        Shared is { Metadata: { } metadata } context
+            ? context with
+            {
+                Metadata = metadata,
+            } // the init clones it
+            : Shared;
 
     private static EventContext? Shared => SpectorContextScope.Live(Ambient.Value)?.Context;
 
     /// <summary>Opens a scope over the current one with the fields given here; dispose it to close it.</summary>
     /// <exception cref="ArgumentException">An id is empty, too long or not storable text.</exception>
-    public static SpectorContextScope Begin(Actor? actor = null, string? reason = null, string? correlationId = null,
-        string? causationId = null, JsonObject? metadata = null) =>
-        Begin(new EventContext
-        {
-            Actor = actor, Reason = reason, CorrelationId = correlationId, CausationId = causationId,
-            Metadata = metadata,
-        });
+    public static SpectorContextScope Begin(
+        Actor? actor = null,
+        string? reason = null,
+        string? correlationId = null,
+        string? causationId = null,
+        JsonObject? metadata = null
+    ) =>
+        Begin(
+            new EventContext
+            {
+                Actor = actor,
+                Reason = reason,
+                CorrelationId = correlationId,
+                CausationId = causationId,
+                Metadata = metadata,
+            }
+        );
 
     /// <summary>Opens a scope over the current one with every field <paramref name="context"/> sets.</summary>
     public static SpectorContextScope Begin(EventContext context)
@@ -55,7 +69,8 @@ public static class SpectorContext
 
     internal static void Unwind(SpectorContextScope closed)
     {
-        if (ReferenceEquals(Ambient.Value, closed)) Ambient.Value = SpectorContextScope.Live(closed.Outer);
+        if (ReferenceEquals(Ambient.Value, closed))
+            Ambient.Value = SpectorContextScope.Live(closed.Outer);
     }
 }
 
@@ -82,7 +97,8 @@ public sealed class SpectorContextScope : IDisposable
     /// <summary><paramref name="scope"/>, or its nearest enclosing scope not yet disposed.</summary>
     internal static SpectorContextScope? Live(SpectorContextScope? scope)
     {
-        while (scope is { _disposed: true }) scope = scope.Outer;
+        while (scope is { _disposed: true })
+            scope = scope.Outer;
         return scope;
     }
 

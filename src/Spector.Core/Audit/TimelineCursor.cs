@@ -17,7 +17,8 @@ internal readonly record struct TimelineKey(long Position, DateTimeOffset At, in
     private static int IndexOf(EventLog log, EventShard shard)
     {
         for (var i = 0; i < log.Shards.Count; i++)
-            if (ReferenceEquals(log.Shards[i], shard)) return i;
+            if (ReferenceEquals(log.Shards[i], shard))
+                return i;
         throw new InvalidOperationException($"{shard.Table} is no shard of events table {log.Table}.");
     }
 
@@ -25,7 +26,8 @@ internal readonly record struct TimelineKey(long Position, DateTimeOffset At, in
     public int CompareByTime(TimelineKey other)
     {
         var byTime = At.UtcTicks.CompareTo(other.At.UtcTicks);
-        if (byTime != 0) return byTime;
+        if (byTime != 0)
+            return byTime;
         var byShard = Shard.CompareTo(other.Shard);
         return byShard != 0 ? byShard : Position.CompareTo(other.Position);
     }
@@ -64,25 +66,36 @@ internal static class TimelineCursor
         var text = cursor.Replace('-', '+').Replace('_', '/');
         text += new string('=', (4 - text.Length % 4) % 4);
         var bytes = new byte[length];
-        var read = cursor.Length == (length * 4 + 2) / 3 && Convert.TryFromBase64String(text, bytes, out var written)
-                   && written == length;
+        var read =
+            cursor.Length == (length * 4 + 2) / 3
+            && Convert.TryFromBase64String(text, bytes, out var written)
+            && written == length;
         if (!read || bytes[0] != (sharded ? ShardedVersion : Version))
-            throw new ArgumentException($"'{Shorten(cursor)}' is not a timeline cursor of events table {log.Table}.",
-                nameof(cursor));
+            throw new ArgumentException(
+                $"'{Shorten(cursor)}' is not a timeline cursor of events table {log.Table}.",
+                nameof(cursor)
+            );
         if (BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(9)) != Fingerprint(query, Tables(log)))
             throw new ArgumentException(
-                $"The cursor was issued for another timeline query or table than this one on {log.Table}: " +
-                "page a query with its own cursors.",
-                nameof(cursor));
+                $"The cursor was issued for another timeline query or table than this one on {log.Table}: "
+                    + "page a query with its own cursors.",
+                nameof(cursor)
+            );
         var position = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(1));
-        if (!sharded) return new TimelineKey(position, default, 0);
+        if (!sharded)
+            return new TimelineKey(position, default, 0);
         var ticks = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(17));
         var shard = BinaryPrimitives.ReadUInt16BigEndian(bytes.AsSpan(25));
         // The fingerprint makes a forged cursor unlikely; a damaged one must still not reach the database.
-        if (ticks < DateTimeOffset.MinValue.UtcTicks || ticks > DateTimeOffset.MaxValue.UtcTicks
-            || shard >= log.Shards.Count)
-            throw new ArgumentException($"'{Shorten(cursor)}' is not a timeline cursor of events table {log.Table}.",
-                nameof(cursor));
+        if (
+            ticks < DateTimeOffset.MinValue.UtcTicks
+            || ticks > DateTimeOffset.MaxValue.UtcTicks
+            || shard >= log.Shards.Count
+        )
+            throw new ArgumentException(
+                $"'{Shorten(cursor)}' is not a timeline cursor of events table {log.Table}.",
+                nameof(cursor)
+            );
         return new TimelineKey(position, new DateTimeOffset(ticks, TimeSpan.Zero), shard);
     }
 
@@ -97,11 +110,21 @@ internal static class TimelineCursor
     /// <summary>FNV-1a over the query's filters and the table: stable across processes and versions.</summary>
     private static ulong Fingerprint(TimelineQuery q, string table)
     {
-        var text = string.Join("\u001f", table, q.Actor?.Type, q.Actor?.Id, q.CorrelationId, q.CausedBy, q.TraceId,
-            q.RecordId?.ToString("D"), q.Schema?.ToString(CultureInfo.InvariantCulture), q.Action,
+        var text = string.Join(
+            "\u001f",
+            table,
+            q.Actor?.Type,
+            q.Actor?.Id,
+            q.CorrelationId,
+            q.CausedBy,
+            q.TraceId,
+            q.RecordId?.ToString("D"),
+            q.Schema?.ToString(CultureInfo.InvariantCulture),
+            q.Action,
             q.From?.UtcTicks.ToString(CultureInfo.InvariantCulture),
             q.To?.UtcTicks.ToString(CultureInfo.InvariantCulture),
-            q.NewestFirst ? "n" : "o");
+            q.NewestFirst ? "n" : "o"
+        );
         var hash = 14695981039346656037UL;
         foreach (var b in Encoding.UTF8.GetBytes(text))
         {

@@ -16,8 +16,16 @@ internal sealed class TimelineSql
 
     // chain: on a sharded log, the causation chain's members found across every shard (CausationChain); null to
     // walk the chain in SQL within this table.
-    public TimelineSql(EventLog log, EventShard shard, int shardIndex, Dialect dialect, TimelineQuery query,
-        TimelineKey? after, int limit, IReadOnlyCollection<string>? chain = null)
+    public TimelineSql(
+        EventLog log,
+        EventShard shard,
+        int shardIndex,
+        Dialect dialect,
+        TimelineQuery query,
+        TimelineKey? after,
+        int limit,
+        IReadOnlyCollection<string>? chain = null
+    )
     {
         var t = SqlIdentifier.Quote(shard.Table);
         if (query.Actor is { } actor)
@@ -27,21 +35,30 @@ internal sealed class TimelineSql
         }
         if (query.CorrelationId is { } correlation)
             Add("\"correlation_id\" = @correlation_id", "correlation_id", correlation);
-        if (query.TraceId is { } trace) Add("\"trace_id\" = @trace_id", "trace_id", trace);
-        if (query.RecordId is { } record) Add("\"parent_id\" = @parent_id", "parent_id", record);
-        if (query.Schema is { } schema) Add("\"schema\" = @schema", "schema", schema);
-        if (query.Action is { } action) Add("\"action\" = @action", "action", ActionCode(log, action));
-        if (query.From is { } from) Add("\"inserted_at\" >= @from", "from", dialect.Timestamp(TimeRange.Bound(from)));
-        if (query.To is { } to) Add("\"inserted_at\" < @to", "to", dialect.Timestamp(TimeRange.Bound(to)));
+        if (query.TraceId is { } trace)
+            Add("\"trace_id\" = @trace_id", "trace_id", trace);
+        if (query.RecordId is { } record)
+            Add("\"parent_id\" = @parent_id", "parent_id", record);
+        if (query.Schema is { } schema)
+            Add("\"schema\" = @schema", "schema", schema);
+        if (query.Action is { } action)
+            Add("\"action\" = @action", "action", ActionCode(log, action));
+        if (query.From is { } from)
+            Add("\"inserted_at\" >= @from", "from", dialect.Timestamp(TimeRange.Bound(from)));
+        if (query.To is { } to)
+            Add("\"inserted_at\" < @to", "to", dialect.Timestamp(TimeRange.Bound(to)));
         if (query.CausedBy is { } root)
         {
-            if (chain is null) AddCausationChain(t, dialect, root);
-            else AddChainMembers(dialect, root, chain);
+            if (chain is null)
+                AddCausationChain(t, dialect, root);
+            else
+                AddChainMembers(dialect, root, chain);
         }
         var newest = query.NewestFirst;
         var order = newest ? "DESC" : "ASC";
         var byTime = log.IsSharded;
-        if (after is { } key) AddKeyset(key, shardIndex, byTime, newest, dialect);
+        if (after is { } key)
+            AddKeyset(key, shardIndex, byTime, newest, dialect);
         _parameters.Add(("limit", limit));
         var where = _conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", _conditions);
         var orderBy = byTime ? $"\"inserted_at\" {order}, \"position\" {order}" : $"\"position\" {order}";
@@ -65,8 +82,10 @@ internal sealed class TimelineSql
         var shardAfterKeys = newest ? shardIndex < key.Shard : shardIndex > key.Shard;
         if (shardIndex == key.Shard)
         {
-            _conditions.Add($"(\"inserted_at\" {past} @after_at " +
-                            $"OR (\"inserted_at\" = @after_at AND \"position\" {past} @after))");
+            _conditions.Add(
+                $"(\"inserted_at\" {past} @after_at "
+                    + $"OR (\"inserted_at\" = @after_at AND \"position\" {past} @after))"
+            );
             _parameters.Add(("after", key.Position));
         }
         else
@@ -80,7 +99,8 @@ internal sealed class TimelineSql
     public void Bind(DbCommand command)
     {
         command.CommandText = Text;
-        foreach (var (name, value) in _parameters) EventReader.AddParameter(command, name, value);
+        foreach (var (name, value) in _parameters)
+            EventReader.AddParameter(command, name, value);
     }
 
     private void Add(string condition, string name, object value)
@@ -99,9 +119,10 @@ internal sealed class TimelineSql
         var idText = dialect.Kind == SqlDialect.PostgreSql ? "e.\"id\"::text" : "lower(e.\"id\")";
         // The root as written and in the canonical form causation ids are stored in (events stored before GUIDs
         // were made canonical keep the spelling they were given).
-        _with = "WITH RECURSIVE \"chain\"(\"id\") AS (SELECT \"column1\" FROM " +
-                "(VALUES (CAST(@root AS text)), (CAST(@root_given AS text))) AS \"roots\" UNION " +
-                $"SELECT {idText} FROM {table} e JOIN \"chain\" c ON e.\"causation_id\" = c.\"id\") ";
+        _with =
+            "WITH RECURSIVE \"chain\"(\"id\") AS (SELECT \"column1\" FROM "
+            + "(VALUES (CAST(@root AS text)), (CAST(@root_given AS text))) AS \"roots\" UNION "
+            + $"SELECT {idText} FROM {table} e JOIN \"chain\" c ON e.\"causation_id\" = c.\"id\") ";
         _parameters.Add(("root", ContextText.CanonicalGuid(root)!));
         _parameters.Add(("root_given", root));
         var members = "\"causation_id\" IN (SELECT \"id\" FROM \"chain\")";
@@ -120,12 +141,18 @@ internal sealed class TimelineSql
     /// cause.</summary>
     private void AddChainMembers(Dialect dialect, string root, IReadOnlyCollection<string> chain)
     {
-        var members = dialect.Kind == SqlDialect.PostgreSql
-            ? "\"causation_id\" = ANY(@chain)"
-            : "\"causation_id\" IN (SELECT \"value\" FROM json_each(@chain))";
-        _parameters.Add(("chain", dialect.Kind == SqlDialect.PostgreSql
-            ? chain.ToArray()
-            : System.Text.Json.JsonSerializer.Serialize(chain.ToArray(), SpectorJsonContext.Default.StringArray)));
+        var members =
+            dialect.Kind == SqlDialect.PostgreSql
+                ? "\"causation_id\" = ANY(@chain)"
+                : "\"causation_id\" IN (SELECT \"value\" FROM json_each(@chain))";
+        _parameters.Add(
+            (
+                "chain",
+                dialect.Kind == SqlDialect.PostgreSql
+                    ? chain.ToArray()
+                    : System.Text.Json.JsonSerializer.Serialize(chain.ToArray(), SpectorJsonContext.Default.StringArray)
+            )
+        );
         if (Guid.TryParse(root, out var rootId))
         {
             _conditions.Add($"({members} OR \"id\" = @root_id)");
@@ -141,11 +168,16 @@ internal sealed class TimelineSql
     {
         int[] baseCodes = [EventActions.Insert, EventActions.Update, EventActions.Delete, EventActions.Savepoint];
         foreach (var code in baseCodes)
-            if (EventActions.NameOf(code) == action) return code;
+            if (EventActions.NameOf(code) == action)
+                return code;
         foreach (var info in log.Actions)
-            if (info.Name == action) return info.Code;
+            if (info.Name == action)
+                return info.Code;
         throw new ArgumentException(
-            $"Events table {log.Table} has no action '{action}'; its actions are insert, update, delete, savepoint" +
-            string.Concat(log.Actions.Select(a => ", " + a.Name)) + ".", nameof(action));
+            $"Events table {log.Table} has no action '{action}'; its actions are insert, update, delete, savepoint"
+                + string.Concat(log.Actions.Select(a => ", " + a.Name))
+                + ".",
+            nameof(action)
+        );
     }
 }

@@ -3,7 +3,13 @@ namespace Spector;
 /// <summary>Base of every error Spector raises about a record or an event.</summary>
 public abstract class SpectorException : Exception
 {
-    private protected SpectorException(string message, string table, Guid? recordId, Guid? eventId, Exception? inner = null)
+    private protected SpectorException(
+        string message,
+        string table,
+        Guid? recordId,
+        Guid? eventId,
+        Exception? inner = null
+    )
         : base(message, inner)
     {
         Table = table;
@@ -24,11 +30,22 @@ public abstract class SpectorException : Exception
 /// <summary>A new write left the record invalid. Nothing was stored.</summary>
 public sealed class ChangesetInvalidException : SpectorException
 {
-    internal ChangesetInvalidException(string recordType, string action, string table, Guid recordId, Guid eventId,
-        IReadOnlyDictionary<string, IReadOnlyList<string>> errors)
-        : base($"{action} of {recordType} {recordId} (event {eventId}, table {table}) is invalid: " +
-               string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")) + ". Nothing was stored.",
-            table, recordId, eventId)
+    internal ChangesetInvalidException(
+        string recordType,
+        string action,
+        string table,
+        Guid recordId,
+        Guid eventId,
+        IReadOnlyDictionary<string, IReadOnlyList<string>> errors
+    )
+        : base(
+            $"{action} of {recordType} {recordId} (event {eventId}, table {table}) is invalid: "
+                + string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"))
+                + ". Nothing was stored.",
+            table,
+            recordId,
+            eventId
+        )
     {
         RecordType = recordType;
         Action = action;
@@ -49,8 +66,12 @@ public sealed class ChangesetInvalidException : SpectorException
 public sealed class RecordNotFoundException : SpectorException
 {
     internal RecordNotFoundException(string recordType, string action, string table, Guid recordId, bool deleted)
-        : base($"Cannot {action} {recordType} {recordId}: {(deleted ? "it was deleted" : "no such record")} in events table {table}. Nothing was stored.",
-            table, recordId, null)
+        : base(
+            $"Cannot {action} {recordType} {recordId}: {(deleted ? "it was deleted" : "no such record")} in events table {table}. Nothing was stored.",
+            table,
+            recordId,
+            null
+        )
     {
         RecordType = recordType;
         WasDeleted = deleted;
@@ -69,9 +90,21 @@ public sealed class RecordNotFoundException : SpectorException
 /// </summary>
 public sealed class ConcurrencyConflictException : SpectorException
 {
-    internal ConcurrencyConflictException(string recordType, string action, string table, Guid recordId, long expectedSeq, long actualSeq)
-        : base($"Cannot {action} {recordType} {recordId} in events table {table}: the write expected seq {expectedSeq}, " +
-               $"but the record is at seq {actualSeq}. Read it again and retry. Nothing was stored.", table, recordId, null)
+    internal ConcurrencyConflictException(
+        string recordType,
+        string action,
+        string table,
+        Guid recordId,
+        long expectedSeq,
+        long actualSeq
+    )
+        : base(
+            $"Cannot {action} {recordType} {recordId} in events table {table}: the write expected seq {expectedSeq}, "
+                + $"but the record is at seq {actualSeq}. Read it again and retry. Nothing was stored.",
+            table,
+            recordId,
+            null
+        )
     {
         RecordType = recordType;
         ExpectedSeq = expectedSeq;
@@ -96,10 +129,23 @@ public sealed class ConcurrencyConflictException : SpectorException
 /// </summary>
 public sealed class SerializationFailureException : SpectorException
 {
-    internal SerializationFailureException(string recordType, string action, string table, Guid recordId, Guid eventId, Exception inner)
-        : base($"Cannot {action} {recordType} {recordId} (event {eventId}) in events table {table}: the database refused it to keep the " +
-               "transaction serializable (another transaction wrote the record or the table chain after this one's snapshot). " +
-               "Nothing was stored; roll back and retry the whole transaction.", table, recordId, eventId, inner)
+    internal SerializationFailureException(
+        string recordType,
+        string action,
+        string table,
+        Guid recordId,
+        Guid eventId,
+        Exception inner
+    )
+        : base(
+            $"Cannot {action} {recordType} {recordId} (event {eventId}) in events table {table}: the database refused it to keep the "
+                + "transaction serializable (another transaction wrote the record or the table chain after this one's snapshot). "
+                + "Nothing was stored; roll back and retry the whole transaction.",
+            table,
+            recordId,
+            eventId,
+            inner
+        )
     {
         RecordType = recordType;
     }
@@ -107,7 +153,8 @@ public sealed class SerializationFailureException : SpectorException
     /// <summary>The evented type written.</summary>
     public string RecordType { get; }
 
-    /// <summary>How many times the write was tried (1 inside a caller's transaction, which only the caller can retry).</summary>
+    /// <summary>How many times the write was tried (1 inside a caller's transaction, which only the caller can
+    /// retry).</summary>
     public int Attempts { get; init; } = 1;
 }
 
@@ -117,11 +164,24 @@ public sealed class SerializationFailureException : SpectorException
 /// </summary>
 public sealed class IdempotencyKeyReusedException : SpectorException
 {
-    internal IdempotencyKeyReusedException(string recordType, string action, string table, Guid recordId, string key, Guid firstEventId,
-        Guid firstRecordId, string difference)
-        : base($"Cannot {action} {recordType} {recordId} in events table {table}: idempotency key '{key}' already belongs to event " +
-               $"{firstEventId} of record {firstRecordId}, and this write differs ({difference}). Use a new key for a new write. " +
-               "Nothing was stored.", table, recordId, firstEventId)
+    internal IdempotencyKeyReusedException(
+        string recordType,
+        string action,
+        string table,
+        Guid recordId,
+        string key,
+        Guid firstEventId,
+        Guid firstRecordId,
+        string difference
+    )
+        : base(
+            $"Cannot {action} {recordType} {recordId} in events table {table}: idempotency key '{key}' already belongs to event "
+                + $"{firstEventId} of record {firstRecordId}, and this write differs ({difference}). Use a new key for a new write. "
+                + "Nothing was stored.",
+            table,
+            recordId,
+            firstEventId
+        )
     {
         Key = key;
         FirstEventId = firstEventId;
@@ -142,10 +202,14 @@ public sealed class IdempotencyKeyReusedException : SpectorException
 public sealed class EventLogImmutableException : SpectorException
 {
     internal EventLogImmutableException(string table, Exception inner)
-        : base($"Events table {table} is append-only: an UPDATE or DELETE of an event row was refused by its trigger. " +
-               "Events are never changed; append a new event instead.", table, null, null, inner)
-    {
-    }
+        : base(
+            $"Events table {table} is append-only: an UPDATE or DELETE of an event row was refused by its trigger. "
+                + "Events are never changed; append a new event instead.",
+            table,
+            null,
+            null,
+            inner
+        ) { }
 }
 
 /// <summary>Why a stored event could not be replayed.</summary>
@@ -173,10 +237,23 @@ public enum ReplayFailure
 /// <summary>A stored event cannot be applied. Names the event so it can be inspected.</summary>
 public sealed class EventReplayException : SpectorException
 {
-    internal EventReplayException(ReplayFailure failure, string recordType, string table, Guid recordId, Guid eventId, long seq,
-        string detail, Exception? inner = null)
-        : base($"Cannot replay event {eventId} (seq {seq}) of {recordType} {recordId} in events table {table}: {detail}",
-            table, recordId, eventId, inner)
+    internal EventReplayException(
+        ReplayFailure failure,
+        string recordType,
+        string table,
+        Guid recordId,
+        Guid eventId,
+        long seq,
+        string detail,
+        Exception? inner = null
+    )
+        : base(
+            $"Cannot replay event {eventId} (seq {seq}) of {recordType} {recordId} in events table {table}: {detail}",
+            table,
+            recordId,
+            eventId,
+            inner
+        )
     {
         Failure = failure;
         Seq = seq;
@@ -196,8 +273,13 @@ public sealed class EventReplayException : SpectorException
 public sealed class StaleRecordException : SpectorException
 {
     internal StaleRecordException(string recordType, string table, Guid recordId, IReadOnlyList<string> fields)
-        : base($"Cannot save a savepoint of {recordType} {recordId} in events table {table}: the record passed in differs from its log in " +
-               $"{string.Join(", ", fields)}. Read it again and retry. Nothing was stored.", table, recordId, null)
+        : base(
+            $"Cannot save a savepoint of {recordType} {recordId} in events table {table}: the record passed in differs from its log in "
+                + $"{string.Join(", ", fields)}. Read it again and retry. Nothing was stored.",
+            table,
+            recordId,
+            null
+        )
     {
         Fields = fields;
     }
@@ -212,11 +294,23 @@ public sealed class StaleRecordException : SpectorException
 /// </summary>
 public sealed class StaleHeadException : SpectorException
 {
-    internal StaleHeadException(string recordType, string action, string table, string heads, Guid recordId, long headSeq,
-        long logSeq)
-        : base($"{action} of {recordType} {recordId}: heads table {heads} puts it at seq {headSeq}, but its events in " +
-               $"{table} end at seq {logSeq}. Rebuild the heads table from the log (drop it and run the migration). " +
-               "Nothing was stored.", table, recordId, null)
+    internal StaleHeadException(
+        string recordType,
+        string action,
+        string table,
+        string heads,
+        Guid recordId,
+        long headSeq,
+        long logSeq
+    )
+        : base(
+            $"{action} of {recordType} {recordId}: heads table {heads} puts it at seq {headSeq}, but its events in "
+                + $"{table} end at seq {logSeq}. Rebuild the heads table from the log (drop it and run the migration). "
+                + "Nothing was stored.",
+            table,
+            recordId,
+            null
+        )
     {
         HeadsTable = heads;
         HeadSeq = headSeq;
@@ -233,12 +327,19 @@ public sealed class StaleHeadException : SpectorException
     public long LogSeq { get; }
 }
 
-/// <summary>A link joins events of different records, or names an event that does not exist. Nothing was stored.</summary>
+/// <summary>A link joins events of different records, or names an event that does not exist. Nothing was
+/// stored.</summary>
 public sealed class InvalidLinkException : SpectorException
 {
     internal InvalidLinkException(string table, Guid recordId, Guid eventId, EventLinkRow link, Exception inner)
-        : base($"Event {eventId} of record {recordId} cannot link to {link.Target} through '{link.Name}' in events table {table}: " +
-               "links may only join events of the same record. Nothing was stored.", table, recordId, eventId, inner)
+        : base(
+            $"Event {eventId} of record {recordId} cannot link to {link.Target} through '{link.Name}' in events table {table}: "
+                + "links may only join events of the same record. Nothing was stored.",
+            table,
+            recordId,
+            eventId,
+            inner
+        )
     {
         Link = link;
     }
@@ -247,17 +348,31 @@ public sealed class InvalidLinkException : SpectorException
     public EventLinkRow Link { get; }
 }
 
-/// <summary>A sharded events table's route function did not name one of its shards for a record. Nothing was stored.</summary>
+/// <summary>A sharded events table's route function did not name one of its shards for a record. Nothing was
+/// stored.</summary>
 public sealed class ShardRoutingException : SpectorException
 {
-    internal ShardRoutingException(string table, string? recordType, Guid recordId, string? routed, IReadOnlyList<EventShard> shards,
-        Exception? inner = null)
-        : base((inner is null
-                   ? $"Events table {table} routed {recordType ?? "record"} {recordId} to '{routed}', which is not one of its shards"
-                   : $"The route function of events table {table} failed for {recordType ?? "record"} {recordId}: {inner.Message}") +
-               $" (shards: {string.Join(", ", shards.Select(s => s.Table))}). The ShardBy function must return one of the declared Shards. " +
-               "Nothing was stored.",
-            table, recordId, null, inner)
+    internal ShardRoutingException(
+        string table,
+        string? recordType,
+        Guid recordId,
+        string? routed,
+        IReadOnlyList<EventShard> shards,
+        Exception? inner = null
+    )
+        : base(
+            (
+                inner is null
+                    ? $"Events table {table} routed {recordType ?? "record"} {recordId} to '{routed}', which is not one of its shards"
+                    : $"The route function of events table {table} failed for {recordType ?? "record"} {recordId}: {inner.Message}"
+            )
+                + $" (shards: {string.Join(", ", shards.Select(s => s.Table))}). The ShardBy function must return one of the declared Shards. "
+                + "Nothing was stored.",
+            table,
+            recordId,
+            null,
+            inner
+        )
     {
         RecordType = recordType;
         Routed = routed;

@@ -8,27 +8,37 @@ public sealed partial class Follower
     /// <summary>Everything up to (TxId, Position) of one table is behind the checkpoint.</summary>
     private readonly record struct Cursor(long TxId, long Position, long Processed);
 
-    /// <summary>One batch's outcome: how many events are now behind the checkpoint, and where and why it stopped.</summary>
+    /// <summary>One batch's outcome: how many events are now behind the checkpoint, and where and why it
+    /// stopped.</summary>
     private readonly record struct BatchResult(int Committed, int FailedAt, Exception? Error);
 
-    private async Task<Dictionary<string, Cursor>> ReadPositionsAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct)
+    private async Task<Dictionary<string, Cursor>> ReadPositionsAsync(
+        DbConnection connection,
+        DbTransaction? tx,
+        CancellationToken ct
+    )
     {
-        var rows = await connection.QueryAsync<(string Table, long TxId, long Position, long Processed)>(
-            new CommandDefinition(Sql.ReadPositions, new { name = Name }, tx, cancellationToken: ct)).ConfigureAwait(false);
+        var rows = await connection
+            .QueryAsync<(string Table, long TxId, long Position, long Processed)>(
+                new CommandDefinition(Sql.ReadPositions, new { name = Name }, tx, cancellationToken: ct)
+            )
+            .ConfigureAwait(false);
         return rows.ToDictionary(r => r.Table, r => new Cursor(r.TxId, r.Position, r.Processed));
     }
 
-    /// <summary>Reads and delivers batch after batch, one table after another, until every table is caught up.</summary>
+    /// <summary>Reads and delivers batch after batch, one table after another, until every table is caught
+    /// up.</summary>
     private async Task<long> PumpAsync(CancellationToken ct)
     {
         long total = 0;
-        for (var more = true; more;)
+        for (var more = true; more; )
         {
             more = false;
             foreach (var (log, shard) in _tables)
             {
                 var batch = await ReadBatchAsync(log, shard, ct).ConfigureAwait(false);
-                if (batch.Count == 0) continue;
+                if (batch.Count == 0)
+                    continue;
                 await DeliverAsync(shard.Table, batch, ct).ConfigureAwait(false);
                 total += batch.Count;
                 more |= batch.Count == _options.BatchSize;
@@ -36,18 +46,22 @@ public sealed partial class Follower
             // A rebuild waiting for this follower to step aside should not wait for a whole catch-up.
             more &= Volatile.Read(ref _pause) is null;
         }
-        if (_live) StartFlush(ct);
-        else await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        if (_live)
+            StartFlush(ct);
+        else
+            await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         return total;
     }
 
-    /// <summary>Commits every cursor that moved past its stored checkpoint (a plain handler's pending checkpoints).</summary>
+    /// <summary>Commits every cursor that moved past its stored checkpoint (a plain handler's pending
+    /// checkpoints).</summary>
     private async Task FlushCheckpointsAsync(CancellationToken ct)
     {
         await ObserveFlushAsync(wait: true).ConfigureAwait(false);
         foreach (var (table, cursor) in _cursors.ToList())
         {
-            if (cursor == _checkpoints[table]) continue;
+            if (cursor == _checkpoints[table])
+                continue;
             await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
             await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
             await CommitCheckpointAsync(connection, tx, table, cursor, ct).ConfigureAwait(false);
@@ -61,7 +75,8 @@ public sealed partial class Follower
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = Sql.ReadBatch(shard.Table);
-        if (dialect.Kind == SqlDialect.PostgreSql) EventReader.AddParameter(command, "tx_id", cursor.TxId);
+        if (dialect.Kind == SqlDialect.PostgreSql)
+            EventReader.AddParameter(command, "tx_id", cursor.TxId);
         EventReader.AddParameter(command, "position", cursor.Position);
         EventReader.AddParameter(command, "limit", _options.BatchSize);
         var events = new List<FollowedEvent>();
@@ -85,8 +100,12 @@ public sealed partial class Follower
         var attempts = 0;
         while (offset < events.Count)
         {
-            var take = failing > offset ? failing - offset : failing == offset ? 1 : events.Count - offset;
-            if (failing == offset) await Task.Delay(RetryDelay(attempts), ct).ConfigureAwait(false);
+            var take =
+                failing > offset ? failing - offset
+                : failing == offset ? 1
+                : events.Count - offset;
+            if (failing == offset)
+                await Task.Delay(RetryDelay(attempts), ct).ConfigureAwait(false);
             var result = _transactional
                 ? await TryInTransactionAsync(table, events, offset, take, ct).ConfigureAwait(false)
                 : await TryOutsideTransactionAsync(table, events, offset, take, ct).ConfigureAwait(false);
@@ -94,15 +113,18 @@ public sealed partial class Follower
             offset += result.Committed;
             if (result.Error is null)
             {
-                if (offset > failing) (failing, attempts) = (-1, 0);
+                if (offset > failing)
+                    (failing, attempts) = (-1, 0);
                 continue;
             }
             var index = start + result.FailedAt;
             attempts = index == failing ? attempts + 1 : 1;
             failing = index;
             var followed = events[index];
-            Report($"Follower {Name}: attempt {attempts} of {_options.MaxAttempts} failed on event {followed.Id} " +
-                   $"(position {followed.Event.Position} of {table}): {result.Error.Message}");
+            Report(
+                $"Follower {Name}: attempt {attempts} of {_options.MaxAttempts} failed on event {followed.Id} "
+                    + $"(position {followed.Event.Position} of {table}): {result.Error.Message}"
+            );
             await RecordFailureAsync(followed, attempts, result.Error, ct).ConfigureAwait(false);
             if (attempts >= _options.MaxAttempts)
             {
@@ -119,11 +141,17 @@ public sealed partial class Follower
     }
 
     private bool Matches(FollowedEvent followed) =>
-        (_schemas is null || _schemas.Contains(followed.Event.Schema)) &&
-        (_actions is null || (followed.Event.Action is { } action && _actions.Contains(action)));
+        (_schemas is null || _schemas.Contains(followed.Event.Schema))
+        && (_actions is null || (followed.Event.Action is { } action && _actions.Contains(action)));
 
     /// <summary>Handler calls and checkpoint in one transaction: all of them commit, or none.</summary>
-    private async Task<BatchResult> TryInTransactionAsync(string table, List<FollowedEvent> events, int offset, int take, CancellationToken ct)
+    private async Task<BatchResult> TryInTransactionAsync(
+        string table,
+        List<FollowedEvent> events,
+        int offset,
+        int take,
+        CancellationToken ct
+    )
     {
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
@@ -131,7 +159,8 @@ public sealed partial class Follower
         for (var i = 0; i < take; i++)
         {
             var followed = events[offset + i];
-            if (!Matches(followed)) continue;
+            if (!Matches(followed))
+                continue;
             try
             {
                 await _handler(followed, session, ct).ConfigureAwait(false);
@@ -142,21 +171,36 @@ public sealed partial class Follower
                 return new BatchResult(0, i, e);
             }
         }
-        await CommitCheckpointAsync(connection, tx, table, Advance(_cursors[table], events[offset + take - 1], take), ct).ConfigureAwait(false);
+        await CommitCheckpointAsync(
+                connection,
+                tx,
+                table,
+                Advance(_cursors[table], events[offset + take - 1], take),
+                ct
+            )
+            .ConfigureAwait(false);
         return new BatchResult(take, take, null);
     }
 
-    /// <summary>Handler calls first, then the checkpoint up to the last event handled: a crash between them repeats events.</summary>
-    private async Task<BatchResult> TryOutsideTransactionAsync(string table, List<FollowedEvent> events, int offset, int take,
-        CancellationToken ct)
+    /// <summary>Handler calls first, then the checkpoint up to the last event handled: a crash between them repeats
+    /// events.</summary>
+    private async Task<BatchResult> TryOutsideTransactionAsync(
+        string table,
+        List<FollowedEvent> events,
+        int offset,
+        int take,
+        CancellationToken ct
+    )
     {
-        if (!await HoldLeaseAsync(ct).ConfigureAwait(false)) throw new FollowerLeaseLostException(Name);
+        if (!await HoldLeaseAsync(ct).ConfigureAwait(false))
+            throw new FollowerLeaseLostException(Name);
         var done = 0;
         Exception? error = null;
         for (; done < take; done++)
         {
             var followed = events[offset + done];
-            if (!Matches(followed)) continue;
+            if (!Matches(followed))
+                continue;
             try
             {
                 await _handler(followed, null, ct).ConfigureAwait(false);
@@ -167,26 +211,36 @@ public sealed partial class Follower
                 break;
             }
         }
-        if (done > 0) _cursors[table] = Advance(_cursors[table], events[offset + done - 1], done);
+        if (done > 0)
+            _cursors[table] = Advance(_cursors[table], events[offset + done - 1], done);
         // The events before a failure are committed at once: a stop leaves the checkpoint right before the failing one.
-        if (error is not null) await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        if (error is not null)
+            await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         else if (System.Diagnostics.Stopwatch.GetElapsedTime(_checkpointedAt) >= _options.CheckpointInterval)
         {
-            if (_live) StartFlush(ct);
-            else await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+            if (_live)
+                StartFlush(ct);
+            else
+                await FlushCheckpointsAsync(ct).ConfigureAwait(false);
         }
         return new BatchResult(done, done, error);
     }
 
-    private static Cursor Advance(Cursor from, FollowedEvent last, int count) => new(last.TxId, last.Event.Position, from.Processed + count);
+    private static Cursor Advance(Cursor from, FollowedEvent last, int count) =>
+        new(last.TxId, last.Event.Position, from.Processed + count);
 
     /// <summary>
     /// Renews the lease and moves the stored checkpoint from where this process last saw it to
     /// <paramref name="target"/>, then commits. Either changes nothing when another process took over: the
     /// transaction is rolled back and this one goes to standby.
     /// </summary>
-    private async Task CommitCheckpointAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction tx, string table,
-        Cursor target, CancellationToken ct)
+    private async Task CommitCheckpointAsync(
+        System.Data.Common.DbConnection connection,
+        System.Data.Common.DbTransaction tx,
+        string table,
+        Cursor target,
+        CancellationToken ct
+    )
     {
         var asked = System.Diagnostics.Stopwatch.GetTimestamp();
         var old = _checkpoints[table];
@@ -210,10 +264,13 @@ public sealed partial class Follower
     /// </summary>
     private void StartFlush(CancellationToken ct)
     {
-        if (!_flushing.IsCompleted) return;
-        if (_flushing.IsFaulted) return;
+        if (!_flushing.IsCompleted)
+            return;
+        if (_flushing.IsFaulted)
+            return;
         var targets = _cursors.Where(c => c.Value != _checkpoints[c.Key]).ToList();
-        if (targets.Count == 0) return;
+        if (targets.Count == 0)
+            return;
         _flushing = Task.Run(() => CommitBesideAsync(targets, ct), CancellationToken.None);
     }
 
@@ -245,12 +302,14 @@ public sealed partial class Follower
     private async Task ObserveFlushAsync(bool wait)
     {
         var flushing = _flushing;
-        if (flushing.IsCompleted is false && !wait) return;
+        if (flushing.IsCompleted is false && !wait)
+            return;
         _flushing = Task.CompletedTask;
         await flushing.ConfigureAwait(false);
     }
 
-    /// <summary>Waits for a commit running beside the loop and ignores its outcome (the lease is being dropped anyway).</summary>
+    /// <summary>Waits for a commit running beside the loop and ignores its outcome (the lease is being dropped
+    /// anyway).</summary>
     private async Task SettleFlushAsync()
     {
         try
@@ -259,29 +318,78 @@ public sealed partial class Follower
         }
         catch (Exception e) when (e is FollowerLeaseLostException or DbException or OperationCanceledException)
         {
-            Report($"Follower {Name}: a checkpoint commit did not complete ({e.Message}); those events are delivered again.");
+            Report(
+                $"Follower {Name}: a checkpoint commit did not complete ({e.Message}); those events are delivered again."
+            );
         }
     }
 
-    /// <summary>In the checkpoint's transaction: renews the lease and moves the cursor from <paramref name="old"/>; false when either is no longer ours.</summary>
-    private async Task<bool> RenewAndAdvanceAsync(DbConnection connection, DbTransaction tx, string table, Cursor old, Cursor target,
-        CancellationToken ct)
+    /// <summary>In the checkpoint's transaction: renews the lease and moves the cursor from <paramref name="old"/>;
+    /// false when either is no longer ours.</summary>
+    private async Task<bool> RenewAndAdvanceAsync(
+        DbConnection connection,
+        DbTransaction tx,
+        string table,
+        Cursor old,
+        Cursor target,
+        CancellationToken ct
+    )
     {
-        var renewed = await connection.ExecuteAsync(new CommandDefinition(Sql.RenewLease,
-            new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, tx, cancellationToken: ct)).ConfigureAwait(false);
-        return renewed > 0 && await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
-        {
-            name = Name, events_table = table, tx_id = target.TxId, position = target.Position, count = target.Processed - old.Processed,
-            old_tx_id = old.TxId, old_position = old.Position,
-        }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0;
+        var renewed = await connection
+            .ExecuteAsync(
+                new CommandDefinition(
+                    Sql.RenewLease,
+                    new
+                    {
+                        name = Name,
+                        owner = _owner,
+                        lease_ms = (long)_options.LeaseDuration.TotalMilliseconds,
+                    },
+                    tx,
+                    cancellationToken: ct
+                )
+            )
+            .ConfigureAwait(false);
+        return renewed > 0
+            && await connection
+                .ExecuteAsync(
+                    new CommandDefinition(
+                        Sql.AdvancePosition,
+                        new
+                        {
+                            name = Name,
+                            events_table = table,
+                            tx_id = target.TxId,
+                            position = target.Position,
+                            count = target.Processed - old.Processed,
+                            old_tx_id = old.TxId,
+                            old_position = old.Position,
+                        },
+                        tx,
+                        cancellationToken: ct
+                    )
+                )
+                .ConfigureAwait(false) > 0;
     }
 
     private async Task RecordFailureAsync(FollowedEvent followed, int attempts, Exception error, CancellationToken ct)
     {
         var message = error.Message.Length > 2000 ? error.Message[..2000] : error.Message;
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(Sql.RecordFailure,
-            new { name = Name, error = $"{error.GetType().Name}: {message}", event_id = followed.Id.ToString(), attempts }, cancellationToken: ct))
+        await connection
+            .ExecuteAsync(
+                new CommandDefinition(
+                    Sql.RecordFailure,
+                    new
+                    {
+                        name = Name,
+                        error = $"{error.GetType().Name}: {message}",
+                        event_id = followed.Id.ToString(),
+                        attempts,
+                    },
+                    cancellationToken: ct
+                )
+            )
             .ConfigureAwait(false);
     }
 }

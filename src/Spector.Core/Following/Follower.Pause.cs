@@ -2,7 +2,8 @@ namespace Spector;
 
 public sealed partial class Follower
 {
-    /// <summary>One request to step aside: the loop completes <see cref="SteppedAside"/> once it let go of the lease.</summary>
+    /// <summary>One request to step aside: the loop completes <see cref="SteppedAside"/> once it let go of the
+    /// lease.</summary>
     private sealed class Pause(Follower follower) : IAsyncDisposable
     {
         public TaskCompletionSource SteppedAside { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,15 +46,18 @@ public sealed partial class Follower
     /// <summary>Ends this instance's polling wait when it follows <paramref name="log"/>.</summary>
     internal void Wake(EventLog log)
     {
-        if (_options.Logs.Contains(log)) _signal?.Wake();
+        if (_options.Logs.Contains(log))
+            _signal?.Wake();
     }
 
     /// <summary>The loop's side of a pause: let go of the lease, say so, and wait to be resumed.</summary>
     private async Task StepAsideAsync(Pause pause, CancellationToken ct)
     {
         // The rebuild moves the checkpoint from where the database has it: everything delivered goes there first.
-        if (_leaseHeld) await FlushCheckpointsAsync(ct).ConfigureAwait(false);
-        else await SettleFlushAsync().ConfigureAwait(false);
+        if (_leaseHeld)
+            await FlushCheckpointsAsync(ct).ConfigureAwait(false);
+        else
+            await SettleFlushAsync().ConfigureAwait(false);
         await ReleaseLeaseAsync().ConfigureAwait(false);
         _state = FollowerState.Standby;
         _holder = null;

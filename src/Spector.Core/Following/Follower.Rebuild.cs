@@ -10,7 +10,9 @@ public sealed partial class Follower
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
         foreach (var sql in statements)
-            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+            await connection
+                .ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct))
+                .ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
@@ -20,9 +22,16 @@ public sealed partial class Follower
     /// on this store object it is paused for the replay and resumed after it; when it runs anywhere else the replay
     /// fails at once with <see cref="FollowerBusyException"/>.
     /// </summary>
-    internal async Task<long> ReplayAllAsync(IReadOnlyList<string> clear, IProgress<long>? progress, CancellationToken ct)
+    internal async Task<long> ReplayAllAsync(
+        IReadOnlyList<string> clear,
+        IProgress<long>? progress,
+        CancellationToken ct
+    )
     {
-        if (!_transactional) throw new InvalidOperationException($"Follower {Name}: only a transactional handler can be replayed in one transaction.");
+        if (!_transactional)
+            throw new InvalidOperationException(
+                $"Follower {Name}: only a transactional handler can be replayed in one transaction."
+            );
         EnterRun();
         IAsyncDisposable? paused = null;
         try
@@ -33,7 +42,8 @@ public sealed partial class Follower
                 var local = _holder is { } holder ? Store.Followers.Find(Name, holder) : null;
                 if (attempt > 0 || (_holder is not null && local is null))
                     throw new FollowerBusyException(Name, _tables[0].Shard.Table, _holder, _options.LeaseDuration);
-                if (local is not null) paused = await local.PauseAsync(ct).ConfigureAwait(false);
+                if (local is not null)
+                    paused = await local.PauseAsync(ct).ConfigureAwait(false);
             }
             _state = FollowerState.Running;
             return await ReplayUnderLeaseAsync(clear, progress, ct).ConfigureAwait(false);
@@ -42,23 +52,31 @@ public sealed partial class Follower
         {
             // The lease goes first, so the resumed follower finds it free.
             await LeaveRunAsync().ConfigureAwait(false);
-            if (paused is not null) await paused.DisposeAsync().ConfigureAwait(false);
+            if (paused is not null)
+                await paused.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private async Task<long> ReplayUnderLeaseAsync(IReadOnlyList<string> clear, IProgress<long>? progress, CancellationToken ct)
+    private async Task<long> ReplayUnderLeaseAsync(
+        IReadOnlyList<string> clear,
+        IProgress<long>? progress,
+        CancellationToken ct
+    )
     {
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
         var session = new SpectorSession(connection, tx);
         foreach (var sql in clear)
-            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+            await connection
+                .ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct))
+                .ConfigureAwait(false);
         var stored = new Dictionary<string, Cursor>(_cursors);
-        foreach (var table in _cursors.Keys.ToList()) _cursors[table] = default;
+        foreach (var table in _cursors.Keys.ToList())
+            _cursors[table] = default;
         long total = 0;
         try
         {
-            for (var more = true; more;)
+            for (var more = true; more; )
             {
                 more = false;
                 foreach (var (log, shard) in _tables)
@@ -66,35 +84,71 @@ public sealed partial class Follower
                     // Read beside the transaction, which SQLite's write lock does not block (WAL readers never wait).
                     var batch = await ReadBatchAsync(log, shard, ct).ConfigureAwait(false);
                     foreach (var followed in batch)
-                        if (Matches(followed)) await _handler(followed, session, ct).ConfigureAwait(false);
-                    if (batch.Count == 0) continue;
+                        if (Matches(followed))
+                            await _handler(followed, session, ct).ConfigureAwait(false);
+                    if (batch.Count == 0)
+                        continue;
                     var last = batch[^1];
-                    _cursors[shard.Table] = new Cursor(last.TxId, last.Event.Position, _cursors[shard.Table].Processed + batch.Count);
+                    _cursors[shard.Table] = new Cursor(
+                        last.TxId,
+                        last.Event.Position,
+                        _cursors[shard.Table].Processed + batch.Count
+                    );
                     total += batch.Count;
                     more |= batch.Count == _options.BatchSize;
                     progress?.Report(total);
                 }
             }
-            var renewed = await connection.ExecuteAsync(new CommandDefinition(Sql.RenewLease,
-                new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, tx, cancellationToken: ct))
+            var renewed = await connection
+                .ExecuteAsync(
+                    new CommandDefinition(
+                        Sql.RenewLease,
+                        new
+                        {
+                            name = Name,
+                            owner = _owner,
+                            lease_ms = (long)_options.LeaseDuration.TotalMilliseconds,
+                        },
+                        tx,
+                        cancellationToken: ct
+                    )
+                )
                 .ConfigureAwait(false);
-            if (renewed == 0) throw new FollowerLeaseLostException(Name);
+            if (renewed == 0)
+                throw new FollowerLeaseLostException(Name);
             foreach (var (table, cursor) in _cursors)
             {
-                var moved = await connection.ExecuteAsync(new CommandDefinition(Sql.AdvancePosition, new
-                {
-                    name = Name, events_table = table, tx_id = cursor.TxId, position = cursor.Position, count = cursor.Processed,
-                    old_tx_id = _checkpoints[table].TxId, old_position = _checkpoints[table].Position,
-                }, tx, cancellationToken: ct)).ConfigureAwait(false);
-                if (moved == 0) throw new FollowerLeaseLostException(Name);
+                var moved = await connection
+                    .ExecuteAsync(
+                        new CommandDefinition(
+                            Sql.AdvancePosition,
+                            new
+                            {
+                                name = Name,
+                                events_table = table,
+                                tx_id = cursor.TxId,
+                                position = cursor.Position,
+                                count = cursor.Processed,
+                                old_tx_id = _checkpoints[table].TxId,
+                                old_position = _checkpoints[table].Position,
+                            },
+                            tx,
+                            cancellationToken: ct
+                        )
+                    )
+                    .ConfigureAwait(false);
+                if (moved == 0)
+                    throw new FollowerLeaseLostException(Name);
             }
             await tx.CommitAsync(ct).ConfigureAwait(false);
-            foreach (var (table, cursor) in _cursors) _checkpoints[table] = cursor;
+            foreach (var (table, cursor) in _cursors)
+                _checkpoints[table] = cursor;
             return total;
         }
         catch
         {
-            foreach (var (table, cursor) in stored) _cursors[table] = cursor;
+            foreach (var (table, cursor) in stored)
+                _cursors[table] = cursor;
             throw;
         }
     }

@@ -20,6 +20,7 @@ public sealed partial class Follower
     private readonly IReadOnlyList<(EventLog Log, EventShard Shard)> _tables;
     private readonly HashSet<int>? _schemas;
     private readonly HashSet<string>? _actions;
+
     // Where reading continues, and what the database holds; they differ only while a plain handler's checkpoint waits.
     private readonly Dictionary<string, Cursor> _cursors = [];
     private readonly Dictionary<string, Cursor> _checkpoints = [];
@@ -30,19 +31,20 @@ public sealed partial class Follower
     private volatile FollowerState _state = FollowerState.Stopped;
     private volatile string? _holder;
     private int _running;
+
     // Set while a rebuild in this process has asked the running loop to step aside (see PauseAsync).
     private Pause? _pause;
     private LiveSignal? _signal;
+
     // Inside RunAsync with a plain handler: checkpoints commit beside the delivery loop (_flushing).
     private bool _live;
     private Task _flushing = Task.CompletedTask;
 
-    /// <summary>A follower whose handler works outside the checkpoint's transaction: each event arrives at least once.</summary>
+    /// <summary>A follower whose handler works outside the checkpoint's transaction: each event arrives at least
+    /// once.</summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Follower(FollowerOptions options, Func<FollowedEvent, CancellationToken, Task> handler)
-        : this(options, handler is null ? null! : (e, _, ct) => handler(e, ct), transactional: false)
-    {
-    }
+        : this(options, handler is null ? null! : (e, _, ct) => handler(e, ct), transactional: false) { }
 
     /// <summary>
     /// A follower whose handler works in the checkpoint's transaction (the session's connection and transaction):
@@ -51,11 +53,13 @@ public sealed partial class Follower
     /// </summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Follower(FollowerOptions options, Func<FollowedEvent, SpectorSession, CancellationToken, Task> handler)
-        : this(options, handler is null ? null! : (e, session, ct) => handler(e, session!, ct), transactional: true)
-    {
-    }
+        : this(options, handler is null ? null! : (e, session, ct) => handler(e, session!, ct), transactional: true) { }
 
-    private Follower(FollowerOptions options, Func<FollowedEvent, SpectorSession?, CancellationToken, Task> handler, bool transactional)
+    private Follower(
+        FollowerOptions options,
+        Func<FollowedEvent, SpectorSession?, CancellationToken, Task> handler,
+        bool transactional
+    )
     {
         ArgumentNullException.ThrowIfNull(options);
         _handler = handler ?? throw new ArgumentNullException(nameof(handler));
@@ -84,16 +88,21 @@ public sealed partial class Follower
         }
     }
 
-    /// <summary>This instance's lease token, as <see cref="FollowerStatus.Owner"/> shows it while it holds the lease.</summary>
+    /// <summary>This instance's lease token, as <see cref="FollowerStatus.Owner"/> shows it while it holds the
+    /// lease.</summary>
     public string InstanceId => _owner;
 
     /// <summary>
     /// The lease token of the instance holding the follower, as this one last saw it: its own <see cref="InstanceId"/>
     /// while running, another's while on standby, null when not known (or nobody holds it).
     /// </summary>
-    public string? Holder => State == FollowerState.Running ? _owner : _state == FollowerState.Standby ? _holder : null;
+    public string? Holder =>
+        State == FollowerState.Running ? _owner
+        : _state == FollowerState.Standby ? _holder
+        : null;
 
-    private bool LeaseValid => _leaseHeld && Stopwatch.GetElapsedTime(Volatile.Read(ref _leaseRenewedAt)) < _options.LeaseDuration;
+    private bool LeaseValid =>
+        _leaseHeld && Stopwatch.GetElapsedTime(Volatile.Read(ref _leaseRenewedAt)) < _options.LeaseDuration;
 
     private SpectorStore Store => _options.Logs[0].Store;
 
@@ -110,16 +119,31 @@ public sealed partial class Follower
         await using var connection = await Store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await Dialect.BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var statements = new List<string>();
-        if (Sql.MigrationLock is { } lockSql) statements.Add(lockSql);
+        if (Sql.MigrationLock is { } lockSql)
+            statements.Add(lockSql);
         statements.AddRange(Sql.CreateTables());
-        if (_options.UseNotifications) statements.AddRange(_tables.SelectMany(t => Sql.Notifications(t.Shard.Table)));
+        if (_options.UseNotifications)
+            statements.AddRange(_tables.SelectMany(t => Sql.Notifications(t.Shard.Table)));
         foreach (var sql in statements)
-            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(Sql.AddFollower, new { name = Name }, tx, cancellationToken: cancellationToken))
+            await connection
+                .ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: cancellationToken))
+                .ConfigureAwait(false);
+        await connection
+            .ExecuteAsync(
+                new CommandDefinition(Sql.AddFollower, new { name = Name }, tx, cancellationToken: cancellationToken)
+            )
             .ConfigureAwait(false);
         foreach (var (_, shard) in _tables)
-            await connection.ExecuteAsync(new CommandDefinition(Sql.AddPosition, new { name = Name, events_table = shard.Table }, tx,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection
+                .ExecuteAsync(
+                    new CommandDefinition(
+                        Sql.AddPosition,
+                        new { name = Name, events_table = shard.Table },
+                        tx,
+                        cancellationToken: cancellationToken
+                    )
+                )
+                .ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -132,10 +156,26 @@ public sealed partial class Follower
         await using var connection = await Store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var (_, shard) in _tables)
         {
-            var (txId, position) = await connection.QuerySingleAsync<(long, long)>(
-                new CommandDefinition(Sql.End(shard.Table), cancellationToken: cancellationToken)).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition(Sql.SetPosition,
-                new { name = Name, events_table = shard.Table, tx_id = txId, position }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var (txId, position) = await connection
+                .QuerySingleAsync<(long, long)>(
+                    new CommandDefinition(Sql.End(shard.Table), cancellationToken: cancellationToken)
+                )
+                .ConfigureAwait(false);
+            await connection
+                .ExecuteAsync(
+                    new CommandDefinition(
+                        Sql.SetPosition,
+                        new
+                        {
+                            name = Name,
+                            events_table = shard.Table,
+                            tx_id = txId,
+                            position,
+                        },
+                        cancellationToken: cancellationToken
+                    )
+                )
+                .ConfigureAwait(false);
         }
     }
 
@@ -146,7 +186,8 @@ public sealed partial class Follower
     /// </summary>
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
-        if (Store.Dialect != SqlDialect.Sqlite) return RunLoopAsync(null, cancellationToken);
+        if (Store.Dialect != SqlDialect.Sqlite)
+            return RunLoopAsync(null, cancellationToken);
         // Microsoft.Data.Sqlite works synchronously, and writers waiting for SQLite's write lock block their threads:
         // under many writers the thread pool starves and a loop that needs a pool thread after every poll lags by
         // seconds. On a thread of its own, with blocking waits, the loop needs none (its SQLite calls complete inline).
@@ -177,8 +218,11 @@ public sealed partial class Follower
         Store.Followers.Add(this);
         try
         {
-            await using var signal = blocking ??
-                await LiveSignal.OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken).ConfigureAwait(false);
+            await using var signal =
+                blocking
+                ?? await LiveSignal
+                    .OpenAsync(Store, Sql.Channel, _options.UseNotifications, _options.Log, cancellationToken)
+                    .ConfigureAwait(false);
             _signal = signal;
             _live = !_transactional;
             var idle = _options.MinPollInterval;
@@ -213,20 +257,24 @@ public sealed partial class Follower
                 catch (DbException e) when (!cancellationToken.IsCancellationRequested)
                 {
                     // The database went away for a moment: nothing past the checkpoint was committed, so try again.
-                    Report($"Follower {Name}: {e.Message}; retrying in {_options.MaxPollInterval.TotalMilliseconds} ms.");
+                    Report(
+                        $"Follower {Name}: {e.Message}; retrying in {_options.MaxPollInterval.TotalMilliseconds} ms."
+                    );
                     _leaseHeld = false;
                     await Task.Delay(_options.MaxPollInterval, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                idle = delivered > 0 ? _options.MinPollInterval : TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, _options.MaxPollInterval.Ticks));
+                idle =
+                    delivered > 0
+                        ? _options.MinPollInterval
+                        : TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, _options.MaxPollInterval.Ticks));
                 // Never sleep past the lease's renewal point: a lapsed lease would hand the follower to a standby.
                 var wait = TimeSpan.FromTicks(Math.Min(idle.Ticks, _options.LeaseDuration.Ticks / 3));
-                if (await signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false)) idle = _options.MinPollInterval;
+                if (await signal.WaitAsync(wait, cancellationToken).ConfigureAwait(false))
+                    idle = _options.MinPollInterval;
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { }
         finally
         {
             Store.Followers.Remove(this);
@@ -242,7 +290,9 @@ public sealed partial class Follower
                 }
                 catch (Exception e) when (e is FollowerLeaseLostException or DbException)
                 {
-                    Report($"Follower {Name}: the last checkpoint did not commit ({e.Message}); those events are delivered again.");
+                    Report(
+                        $"Follower {Name}: the last checkpoint did not commit ({e.Message}); those events are delivered again."
+                    );
                 }
             }
             // A rebuild waiting for this loop to step aside need not wait: a stopped follower holds nothing.
@@ -260,7 +310,8 @@ public sealed partial class Follower
         EnterRun();
         try
         {
-            if (!await HoldLeaseAsync(cancellationToken).ConfigureAwait(false)) return 0;
+            if (!await HoldLeaseAsync(cancellationToken).ConfigureAwait(false))
+                return 0;
             _state = FollowerState.Running;
             var before = _committed;
             try
@@ -283,8 +334,11 @@ public sealed partial class Follower
     public async Task<FollowerStatus> ReadStatusAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await Store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var row = await connection.QuerySingleOrDefaultAsync<(string? Owner, bool Held, string? Error, string? Failed, int Attempts)>(
-            new CommandDefinition(Sql.ReadFollower, new { name = Name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var row = await connection
+            .QuerySingleOrDefaultAsync<(string? Owner, bool Held, string? Error, string? Failed, int Attempts)>(
+                new CommandDefinition(Sql.ReadFollower, new { name = Name }, cancellationToken: cancellationToken)
+            )
+            .ConfigureAwait(false);
         var positions = await ReadPositionsAsync(connection, null, cancellationToken).ConfigureAwait(false);
         var tables = new List<FollowerTableStatus>();
         foreach (var (_, shard) in _tables)
@@ -298,22 +352,47 @@ public sealed partial class Follower
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var count = reader.GetInt64(0);
             var lag = reader.IsDBNull(1) ? TimeSpan.Zero : DateTimeOffset.UtcNow - Dialect.ReadTimestamp(reader, 1);
-            tables.Add(new FollowerTableStatus(shard.Table, cursor.TxId, cursor.Position, cursor.Processed, count,
-                lag < TimeSpan.Zero ? TimeSpan.Zero : lag));
+            tables.Add(
+                new FollowerTableStatus(
+                    shard.Table,
+                    cursor.TxId,
+                    cursor.Position,
+                    cursor.Processed,
+                    count,
+                    lag < TimeSpan.Zero ? TimeSpan.Zero : lag
+                )
+            );
         }
-        return new FollowerStatus(Name, row.Owner, row.Held, tables, row.Error, Guid.TryParse(row.Failed, out var id) ? id : null, row.Attempts);
+        return new FollowerStatus(
+            Name,
+            row.Owner,
+            row.Held,
+            tables,
+            row.Error,
+            Guid.TryParse(row.Failed, out var id) ? id : null,
+            row.Attempts
+        );
     }
 
-    /// <summary>Removes the follower's checkpoint, lease and status; a later run starts again from the beginning.</summary>
+    /// <summary>Removes the follower's checkpoint, lease and status; a later run starts again from the
+    /// beginning.</summary>
     public async Task ForgetAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await Store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var positions in new[] { true, false })
-            await connection.ExecuteAsync(new CommandDefinition(Sql.Forget(positions), new { name = Name }, cancellationToken: cancellationToken))
+            await connection
+                .ExecuteAsync(
+                    new CommandDefinition(
+                        Sql.Forget(positions),
+                        new { name = Name },
+                        cancellationToken: cancellationToken
+                    )
+                )
                 .ConfigureAwait(false);
     }
 
-    private TimeSpan StandbyWait => TimeSpan.FromTicks(Math.Min(_options.LeaseDuration.Ticks / 4, _options.MaxPollInterval.Ticks));
+    private TimeSpan StandbyWait =>
+        TimeSpan.FromTicks(Math.Min(_options.LeaseDuration.Ticks / 4, _options.MaxPollInterval.Ticks));
 
     private void EnterRun()
     {
@@ -329,7 +408,8 @@ public sealed partial class Follower
         }
         finally
         {
-            if (_state != FollowerState.Failed) _state = FollowerState.Stopped;
+            if (_state != FollowerState.Failed)
+                _state = FollowerState.Stopped;
             Volatile.Write(ref _running, 0);
         }
     }
@@ -340,8 +420,12 @@ public sealed partial class Follower
         {
             if (_leaseHeld)
             {
-                await using var connection = await Store.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
-                await connection.ExecuteAsync(Sql.ReleaseLease, new { name = Name, owner = _owner }).ConfigureAwait(false);
+                await using var connection = await Store
+                    .OpenConnectionAsync(CancellationToken.None)
+                    .ConfigureAwait(false);
+                await connection
+                    .ExecuteAsync(Sql.ReleaseLease, new { name = Name, owner = _owner })
+                    .ConfigureAwait(false);
             }
         }
         catch (DbException e)
@@ -361,18 +445,35 @@ public sealed partial class Follower
     /// </summary>
     private async Task<bool> HoldLeaseAsync(CancellationToken ct)
     {
-        if (_leaseHeld && Stopwatch.GetElapsedTime(_leaseRenewedAt) < _options.LeaseDuration / 3) return true;
+        if (_leaseHeld && Stopwatch.GetElapsedTime(_leaseRenewedAt) < _options.LeaseDuration / 3)
+            return true;
         // Counted from before the round trip: this process never believes in a longer lease than the database granted.
         var asked = Stopwatch.GetTimestamp();
         await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        var taken = await connection.ExecuteAsync(new CommandDefinition(Sql.AcquireLease,
-            new { name = Name, owner = _owner, lease_ms = (long)_options.LeaseDuration.TotalMilliseconds }, cancellationToken: ct)).ConfigureAwait(false);
+        var taken = await connection
+            .ExecuteAsync(
+                new CommandDefinition(
+                    Sql.AcquireLease,
+                    new
+                    {
+                        name = Name,
+                        owner = _owner,
+                        lease_ms = (long)_options.LeaseDuration.TotalMilliseconds,
+                    },
+                    cancellationToken: ct
+                )
+            )
+            .ConfigureAwait(false);
         if (taken == 0)
         {
-            if (_leaseHeld) Report($"Follower {Name} lost its lease to another process.");
+            if (_leaseHeld)
+                Report($"Follower {Name} lost its lease to another process.");
             _leaseHeld = false;
-            _holder = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(Sql.ReadHolder, new { name = Name },
-                cancellationToken: ct)).ConfigureAwait(false);
+            _holder = await connection
+                .QuerySingleOrDefaultAsync<string?>(
+                    new CommandDefinition(Sql.ReadHolder, new { name = Name }, cancellationToken: ct)
+                )
+                .ConfigureAwait(false);
             return false;
         }
         if (!_leaseHeld)
@@ -382,10 +483,13 @@ public sealed partial class Follower
             var positions = await ReadPositionsAsync(connection, null, ct).ConfigureAwait(false);
             var missing = _tables.FirstOrDefault(t => !positions.ContainsKey(t.Shard.Table)).Shard;
             if (missing is not null)
-                throw new InvalidOperationException($"Follower {Name} has no checkpoint for events table {missing.Table}: call MigrateAsync first.");
+                throw new InvalidOperationException(
+                    $"Follower {Name} has no checkpoint for events table {missing.Table}: call MigrateAsync first."
+                );
             _cursors.Clear();
             _checkpoints.Clear();
-            foreach (var (table, cursor) in positions) _cursors[table] = _checkpoints[table] = cursor;
+            foreach (var (table, cursor) in positions)
+                _cursors[table] = _checkpoints[table] = cursor;
             Report($"Follower {Name} took the lease.");
         }
         _leaseHeld = true;

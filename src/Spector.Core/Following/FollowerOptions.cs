@@ -3,15 +3,24 @@ namespace Spector;
 /// <summary>What a <see cref="Follower"/> follows and how it paces itself.</summary>
 public sealed record FollowerOptions
 {
-    /// <summary>A follower of every event in <paramref name="logs"/> (every shard of each), all in one database.</summary>
+    /// <summary>A follower of every event in <paramref name="logs"/> (every shard of each), all in one
+    /// database.</summary>
     public FollowerOptions(string name, params EventLog[] logs)
     {
         if (string.IsNullOrWhiteSpace(name) || name.Length > 200)
-            throw new ArgumentException("A follower needs a name of 1 to 200 characters; its checkpoint is stored under it.", nameof(name));
+            throw new ArgumentException(
+                "A follower needs a name of 1 to 200 characters; its checkpoint is stored under it.",
+                nameof(name)
+            );
         ArgumentNullException.ThrowIfNull(logs);
-        if (logs.Length == 0) throw new ArgumentException($"Follower {name} follows no events table: pass at least one log.", nameof(logs));
+        if (logs.Length == 0)
+            throw new ArgumentException(
+                $"Follower {name} follows no events table: pass at least one log.",
+                nameof(logs)
+            );
         var tables = logs.SelectMany(l => l.Shards).GroupBy(s => s.Table).FirstOrDefault(g => g.Count() > 1);
-        if (tables is not null) throw new ArgumentException($"Follower {name} lists events table {tables.Key} twice.", nameof(logs));
+        if (tables is not null)
+            throw new ArgumentException($"Follower {name} lists events table {tables.Key} twice.", nameof(logs));
         Name = name;
         Logs = logs;
     }
@@ -22,10 +31,12 @@ public sealed record FollowerOptions
     /// <summary>The followed logs.</summary>
     public IReadOnlyList<EventLog> Logs { get; }
 
-    /// <summary>Only events of these schema indexes reach the handler (all when null); the others still advance the checkpoint.</summary>
+    /// <summary>Only events of these schema indexes reach the handler (all when null); the others still advance the
+    /// checkpoint.</summary>
     public IReadOnlyCollection<int>? Schemas { get; init; }
 
-    /// <summary>Only events of these action names reach the handler (all when null): "insert", "update", a custom action...</summary>
+    /// <summary>Only events of these action names reach the handler (all when null): "insert", "update", a custom
+    /// action...</summary>
     public IReadOnlyCollection<string>? Actions { get; init; }
 
     /// <summary>Events read per query and committed per checkpoint.</summary>
@@ -47,7 +58,8 @@ public sealed record FollowerOptions
     /// </summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The first poll after an idle read; polls back off by doubling up to <see cref="MaxPollInterval"/>.</summary>
+    /// <summary>The first poll after an idle read; polls back off by doubling up to <see
+    /// cref="MaxPollInterval"/>.</summary>
     public TimeSpan MinPollInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The longest wait between polls when nothing arrives (and no notification wakes the follower).</summary>
@@ -59,7 +71,8 @@ public sealed record FollowerOptions
     /// </summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>On PostgreSQL, wake on LISTEN/NOTIFY (a statement trigger on each followed table) as well as by polling.</summary>
+    /// <summary>On PostgreSQL, wake on LISTEN/NOTIFY (a statement trigger on each followed table) as well as by
+    /// polling.</summary>
     public bool UseNotifications { get; init; } = true;
 
     /// <summary>Receives one line per notable step (lease taken or lost, retries, failure); null for none.</summary>
@@ -67,15 +80,26 @@ public sealed record FollowerOptions
 
     internal void Validate()
     {
-        if (BatchSize is < 1 or > 100_000) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Use 1 to 100,000 events per batch.");
-        if (MaxAttempts < 1) throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "At least one attempt.");
+        if (BatchSize is < 1 or > 100_000)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Use 1 to 100,000 events per batch.");
+        if (MaxAttempts < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxAttempts), MaxAttempts, "At least one attempt.");
         if (LeaseDuration < TimeSpan.FromMilliseconds(100))
-            throw new ArgumentOutOfRangeException(nameof(LeaseDuration), LeaseDuration, "A lease shorter than 100 ms cannot be renewed in time.");
+            throw new ArgumentOutOfRangeException(
+                nameof(LeaseDuration),
+                LeaseDuration,
+                "A lease shorter than 100 ms cannot be renewed in time."
+            );
         if (MinPollInterval <= TimeSpan.Zero || MaxPollInterval < MinPollInterval)
-            throw new ArgumentOutOfRangeException(nameof(MinPollInterval), "Poll intervals must be positive, the minimum at most the maximum.");
+            throw new ArgumentOutOfRangeException(
+                nameof(MinPollInterval),
+                "Poll intervals must be positive, the minimum at most the maximum."
+            );
         var stores = Logs.Select(l => l.Store).Distinct().Count();
         if (stores > 1)
-            throw new ArgumentException($"Follower {Name} follows logs in {stores} different stores; a checkpoint lives in one database.");
+            throw new ArgumentException(
+                $"Follower {Name} follows logs in {stores} different stores; a checkpoint lives in one database."
+            );
     }
 }
 

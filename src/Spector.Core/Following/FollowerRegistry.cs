@@ -34,15 +34,18 @@ internal sealed class FollowerRegistry
     /// </summary>
     public void Appended(EventLog log)
     {
-        if (_count == 0) return;
+        if (_count == 0)
+            return;
         lock (_gate)
             foreach (var follower in _running)
                 follower.Wake(log);
     }
 
-    /// <summary>The running instance of follower <paramref name="name"/> whose lease token is <paramref name="owner"/>, or null.</summary>
+    /// <summary>The running instance of follower <paramref name="name"/> whose lease token is <paramref name="owner"/>,
+    /// or null.</summary>
     public Follower? Find(string name, string? owner)
     {
-        lock (_gate) return _running.FirstOrDefault(f => f.Name == name && f.InstanceId == owner);
+        lock (_gate)
+            return _running.FirstOrDefault(f => f.Name == name && f.InstanceId == owner);
     }
 }

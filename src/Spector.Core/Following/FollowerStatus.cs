@@ -8,8 +8,15 @@ namespace Spector;
 /// <param name="LastError">The last handler error recorded, or null.</param>
 /// <param name="FailedEventId">The event the follower stopped at, or null.</param>
 /// <param name="FailedAttempts">How many times that event was handed to the handler.</param>
-public sealed record FollowerStatus(string Name, string? Owner, bool LeaseHeld, IReadOnlyList<FollowerTableStatus> Tables,
-    string? LastError, Guid? FailedEventId, int FailedAttempts)
+public sealed record FollowerStatus(
+    string Name,
+    string? Owner,
+    bool LeaseHeld,
+    IReadOnlyList<FollowerTableStatus> Tables,
+    string? LastError,
+    Guid? FailedEventId,
+    int FailedAttempts
+)
 {
     /// <summary>Events written but not yet behind the checkpoint, across every table.</summary>
     public long LagEvents => Tables.Sum(t => t.LagEvents);
@@ -28,7 +35,14 @@ public sealed record FollowerStatus(string Name, string? Owner, bool LeaseHeld, 
 /// <param name="Processed">Events passed (delivered or filtered out) since the checkpoint was created.</param>
 /// <param name="LagEvents">Events after the checkpoint.</param>
 /// <param name="Lag">The age of the oldest event after the checkpoint.</param>
-public sealed record FollowerTableStatus(string EventsTable, long TxId, long Position, long Processed, long LagEvents, TimeSpan Lag);
+public sealed record FollowerTableStatus(
+    string EventsTable,
+    long TxId,
+    long Position,
+    long Processed,
+    long LagEvents,
+    TimeSpan Lag
+);
 
 /// <summary>
 /// A follower's handler failed on one event every time it was tried. The follower stopped there: that event and
@@ -37,10 +51,15 @@ public sealed record FollowerTableStatus(string EventsTable, long TxId, long Pos
 public sealed class FollowerFailedException : SpectorException
 {
     internal FollowerFailedException(string follower, FollowedEvent followed, int attempts, Exception inner)
-        : base($"Follower {follower} stopped at event {followed.Id} (record {followed.RecordId}, seq {followed.Event.Seq}, position " +
-               $"{followed.Event.Position} of {followed.EventsTable}) after {attempts} failed attempt(s): {inner.Message}. " +
-               "The checkpoint stays before it; fix the handler and start the follower again.",
-            followed.EventsTable, followed.RecordId, followed.Id, inner)
+        : base(
+            $"Follower {follower} stopped at event {followed.Id} (record {followed.RecordId}, seq {followed.Event.Seq}, position "
+                + $"{followed.Event.Position} of {followed.EventsTable}) after {attempts} failed attempt(s): {inner.Message}. "
+                + "The checkpoint stays before it; fix the handler and start the follower again.",
+            followed.EventsTable,
+            followed.RecordId,
+            followed.Id,
+            inner
+        )
     {
         Follower = follower;
         Attempts = attempts;
@@ -54,7 +73,8 @@ public sealed class FollowerFailedException : SpectorException
 }
 
 /// <summary>Another process took the follower's lease; this one stopped delivering and went to standby.</summary>
-internal sealed class FollowerLeaseLostException(string follower) : Exception($"Follower {follower} lost its lease to another process.");
+internal sealed class FollowerLeaseLostException(string follower)
+    : Exception($"Follower {follower} lost its lease to another process.");
 
 /// <summary>
 /// A follower's lease is held by an instance this operation cannot pause (another process, or another store object
@@ -63,13 +83,17 @@ internal sealed class FollowerLeaseLostException(string follower) : Exception($"
 public sealed class FollowerBusyException : SpectorException
 {
     internal FollowerBusyException(string follower, string table, string? holder, TimeSpan leaseDuration)
-        : base(holder is null
+        : base(
+            holder is null
                 ? $"Follower {follower} could not take its lease: it has no row (call MigrateAsync first) or another instance took it meanwhile."
-                : $"Follower {follower} is held by instance {holder}, which does not run on this store object (another process, or " +
-                  "another SpectorStore in this one). Stop that instance and try again: a stopped follower releases its lease at " +
-                  $"once, a crashed one lets it lapse within {leaseDuration.TotalSeconds:0.#} s. A follower running on this store " +
-                  "object is paused for the rebuild instead.",
-            table, null, null)
+                : $"Follower {follower} is held by instance {holder}, which does not run on this store object (another process, or "
+                    + "another SpectorStore in this one). Stop that instance and try again: a stopped follower releases its lease at "
+                    + $"once, a crashed one lets it lapse within {leaseDuration.TotalSeconds:0.#} s. A follower running on this store "
+                    + "object is paused for the rebuild instead.",
+            table,
+            null,
+            null
+        )
     {
         Follower = follower;
         Holder = holder;
@@ -78,6 +102,7 @@ public sealed class FollowerBusyException : SpectorException
     /// <summary>The follower whose lease is taken.</summary>
     public string Follower { get; }
 
-    /// <summary>The lease token (<see cref="Spector.Follower.InstanceId"/>) of the instance holding it, when known.</summary>
+    /// <summary>The lease token (<see cref="Spector.Follower.InstanceId"/>) of the instance holding it, when
+    /// known.</summary>
     public string? Holder { get; }
 }

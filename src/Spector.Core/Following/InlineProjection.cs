@@ -5,14 +5,43 @@ namespace Spector;
 /// <summary>Runs a log's inline projections on an event just appended, in the write's transaction.</summary>
 internal static class InlineProjection
 {
-    public static async Task ApplyAsync(EventLog log, EventShard shard, DbConnection connection, DbTransaction tx,
-        Guid eventId, Guid recordId, long seq, int schema, int action, DateTimeOffset insertedAt, string payload, string? metadata,
-        StoredContext context, CancellationToken ct)
+    public static async Task ApplyAsync(
+        EventLog log,
+        EventShard shard,
+        DbConnection connection,
+        DbTransaction tx,
+        Guid eventId,
+        Guid recordId,
+        long seq,
+        int schema,
+        int action,
+        DateTimeOffset insertedAt,
+        string payload,
+        string? metadata,
+        StoredContext context,
+        CancellationToken ct
+    )
     {
         var actionName = log.ActionName(action);
         // Position and transaction id are not known before the row is read back; inline projections get 0 for both.
-        var followed = new FollowedEvent(shard.Table, log,
-            new StoredEvent(eventId, recordId, seq, 0, schema, action, actionName, payload, metadata, insertedAt, context), 0);
+        var followed = new FollowedEvent(
+            shard.Table,
+            log,
+            new StoredEvent(
+                eventId,
+                recordId,
+                seq,
+                0,
+                schema,
+                action,
+                actionName,
+                payload,
+                metadata,
+                insertedAt,
+                context
+            ),
+            0
+        );
         var session = new SpectorSession(connection, tx);
         foreach (var projection in log.InlineProjections)
             if (projection.Accepts(schema, actionName))

@@ -24,21 +24,35 @@ internal sealed class LiveSignal : IAsyncDisposable
     /// <summary>A timed poll that waits by blocking its thread (a thread of its own), not on a timer.</summary>
     public static LiveSignal Blocking(Action<string>? log) => new(null, log, blocking: true);
 
-    public static async Task<LiveSignal> OpenAsync(SpectorStore store, string? channel, bool enabled, Action<string>? log,
-        CancellationToken ct)
+    public static async Task<LiveSignal> OpenAsync(
+        SpectorStore store,
+        string? channel,
+        bool enabled,
+        Action<string>? log,
+        CancellationToken ct
+    )
     {
-        if (!enabled || channel is null) return new LiveSignal(null, log, blocking: false);
-        return new LiveSignal(await store.Provider.ListenAsync(store, channel, ct).ConfigureAwait(false), log, blocking: false);
+        if (!enabled || channel is null)
+            return new LiveSignal(null, log, blocking: false);
+        return new LiveSignal(
+            await store.Provider.ListenAsync(store, channel, ct).ConfigureAwait(false),
+            log,
+            blocking: false
+        );
     }
 
-    /// <summary>Ends the current (or the next) polling wait at once, from this process; a LISTEN wait runs its course.</summary>
+    /// <summary>Ends the current (or the next) polling wait at once, from this process; a LISTEN wait runs its
+    /// course.</summary>
     public void Wake()
     {
-        if (_blocking) _woken.Set();
-        else Volatile.Read(ref _wake).TrySetResult();
+        if (_blocking)
+            _woken.Set();
+        else
+            Volatile.Read(ref _wake).TrySetResult();
     }
 
-    /// <summary>Waits up to <paramref name="timeout"/>; true when a notification (or <see cref="Wake"/>) ended the wait.</summary>
+    /// <summary>Waits up to <paramref name="timeout"/>; true when a notification (or <see cref="Wake"/>) ended the
+    /// wait.</summary>
     public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
         if (_blocking)
@@ -53,7 +67,8 @@ internal sealed class LiveSignal : IAsyncDisposable
             var wake = Volatile.Read(ref _wake);
             var woken = await Task.WhenAny(wake.Task, Task.Delay(timeout, ct)).ConfigureAwait(false) == wake.Task;
             ct.ThrowIfCancellationRequested();
-            if (woken) Interlocked.CompareExchange(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously), wake);
+            if (woken)
+                Interlocked.CompareExchange(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously), wake);
             return woken;
         }
         try

@@ -11,9 +11,14 @@ public abstract class Projection
     /// <summary>A projection of the events of <paramref name="logs"/>.</summary>
     protected Projection(string name, params EventLog[] logs)
     {
-        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A projection needs a name.", nameof(name));
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException("A projection needs a name.", nameof(name));
         ArgumentNullException.ThrowIfNull(logs);
-        if (logs.Length == 0) throw new ArgumentException($"Projection {name} projects no events table: pass at least one log.", nameof(logs));
+        if (logs.Length == 0)
+            throw new ArgumentException(
+                $"Projection {name} projects no events table: pass at least one log.",
+                nameof(logs)
+            );
         Name = name;
         Logs = logs;
     }
@@ -33,20 +38,27 @@ public abstract class Projection
     /// <summary>The projection's DDL; every statement idempotent (<c>CREATE TABLE IF NOT EXISTS</c>...).</summary>
     public abstract IReadOnlyList<string> CreateSql(SqlDialect dialect);
 
-    /// <summary>Statements that empty the projection's tables (<c>DELETE FROM</c>...), run inside the rebuild's transaction.</summary>
+    /// <summary>Statements that empty the projection's tables (<c>DELETE FROM</c>...), run inside the rebuild's
+    /// transaction.</summary>
     public abstract IReadOnlyList<string> ClearSql(SqlDialect dialect);
 
     /// <summary>
     /// Applies one event through <paramref name="session"/>'s connection and transaction (never commit it). For the
     /// inline form the event is not stored yet when this runs: its <see cref="StoredEvent.Position"/> is 0.
     /// </summary>
-    public abstract Task ApplyAsync(FollowedEvent followed, SpectorSession session, CancellationToken cancellationToken);
+    public abstract Task ApplyAsync(
+        FollowedEvent followed,
+        SpectorSession session,
+        CancellationToken cancellationToken
+    );
 
     /// <summary>True when the event passes <see cref="Schemas"/> and <see cref="Actions"/>.</summary>
     internal bool Accepts(int schema, string? action) =>
-        (Schemas is null || Schemas.Contains(schema)) && (Actions is null || (action is not null && Actions.Contains(action)));
+        (Schemas is null || Schemas.Contains(schema))
+        && (Actions is null || (action is not null && Actions.Contains(action)));
 
-    /// <summary>The follower that keeps the projection up to date (async form); <paramref name="tuning"/> sets its pace.</summary>
+    /// <summary>The follower that keeps the projection up to date (async form); <paramref name="tuning"/> sets its
+    /// pace.</summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(SqlArgs.DapperMapsRows)]
     public Follower CreateFollower(Func<FollowerOptions, FollowerOptions>? tuning = null)
     {

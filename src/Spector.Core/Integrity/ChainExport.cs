@@ -12,15 +12,25 @@ internal static class ChainExport
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static async Task<long> ExportAsync(EventLog log, EventShard shard, SpectorSession? session, Stream output, CancellationToken ct)
+    public static async Task<long> ExportAsync(
+        EventLog log,
+        EventShard shard,
+        SpectorSession? session,
+        Stream output,
+        CancellationToken ct
+    )
     {
         if (!log.Hashed)
-            throw new InvalidOperationException($"Events table {log.Table} is not hashed: there is no chain to export.");
+            throw new InvalidOperationException(
+                $"Events table {log.Table} is not hashed: there is no chain to export."
+            );
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
         command.CommandText = shard.Sql.Chain(lease.Dialect);
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct).ConfigureAwait(false);
+        await using var reader = await command
+            .ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct)
+            .ConfigureAwait(false);
         long count = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -42,23 +52,31 @@ internal static class ChainExport
                 if (!context.IsEmpty)
                 {
                     writer.WriteStartObject("context");
-                    foreach (var (name, value) in context.EnvelopeMembers()) writer.WriteString(name, value);
+                    foreach (var (name, value) in context.EnvelopeMembers())
+                        writer.WriteString(name, value);
                     writer.WriteEndObject();
                 }
                 writer.WritePropertyName("payload");
                 writer.WriteRawValue(payload);
                 writer.WritePropertyName("metadata");
-                if (metadata is null) writer.WriteNullValue();
-                else writer.WriteRawValue(metadata);
+                if (metadata is null)
+                    writer.WriteNullValue();
+                else
+                    writer.WriteRawValue(metadata);
                 // Sequential access: the hash (column 16) must be read before the links (17).
                 var hash = (byte[])reader.GetValue(16);
                 writer.WriteStartArray("links");
-                foreach (var link in EventHash.Sorted(EventHash.ParseLinks(reader.IsDBNull(17) ? null : reader.GetString(17))))
+                foreach (
+                    var link in EventHash.Sorted(
+                        EventHash.ParseLinks(reader.IsDBNull(17) ? null : reader.GetString(17))
+                    )
+                )
                 {
                     writer.WriteStartArray();
                     writer.WriteStringValue(link.Name);
                     writer.WriteStringValue(link.Target.ToString("D"));
-                    if (link.Type is { } type) writer.WriteNumberValue(type);
+                    if (link.Type is { } type)
+                        writer.WriteNumberValue(type);
                     writer.WriteEndArray();
                 }
                 writer.WriteEndArray();

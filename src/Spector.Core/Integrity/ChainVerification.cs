@@ -1,6 +1,7 @@
 namespace Spector;
 
-/// <summary>The last event of a chain: anchor it outside the database to detect truncation and rollback later.</summary>
+/// <summary>The last event of a chain: anchor it outside the database to detect truncation and rollback
+/// later.</summary>
 /// <param name="Position">The event's position.</param>
 /// <param name="Hash">Its stored hash.</param>
 public sealed record ChainHead(long Position, byte[] Hash)
@@ -9,7 +10,8 @@ public sealed record ChainHead(long Position, byte[] Hash)
     public string HashHex => Convert.ToHexStringLower(Hash);
 
     /// <inheritdoc />
-    public bool Equals(ChainHead? other) => other is not null && Position == other.Position && Hash.AsSpan().SequenceEqual(other.Hash);
+    public bool Equals(ChainHead? other) =>
+        other is not null && Position == other.Position && Hash.AsSpan().SequenceEqual(other.Hash);
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Position, Hash.Length > 0 ? Hash[0] : 0);
@@ -45,11 +47,13 @@ public sealed record ChainBreak(
     byte[]? ExpectedHash,
     byte[]? StoredHash,
     long? LastGoodPosition,
-    string Message);
+    string Message
+);
 
 /// <summary>The result of <see cref="EventLog.VerifyHashChainAsync(ChainHead?, CancellationToken)"/>.</summary>
 /// <param name="EventsChecked">Events read.</param>
-/// <param name="Head">The last event's position and stored hash; null for an empty table, and for a whole-table verification of per-record chains (each record has its own head).</param>
+/// <param name="Head">The last event's position and stored hash; null for an empty table, and for a whole-table
+/// verification of per-record chains (each record has its own head).</param>
 /// <param name="FirstBreak">The first break, or null when the whole chain verifies.</param>
 public sealed record ChainVerification(long EventsChecked, ChainHead? Head, ChainBreak? FirstBreak)
 {
@@ -60,7 +64,8 @@ public sealed record ChainVerification(long EventsChecked, ChainHead? Head, Chai
     public string Table { get; init; } = "";
 }
 
-/// <summary>The result of <see cref="EventLog.VerifyShardChainsAsync"/>: one verification per shard, in declaration order.</summary>
+/// <summary>The result of <see cref="EventLog.VerifyShardChainsAsync"/>: one verification per shard, in declaration
+/// order.</summary>
 /// <param name="Chains">Each shard's verification; <see cref="ChainVerification.Table"/> names the shard.</param>
 public sealed record ShardChainsVerification(IReadOnlyList<ChainVerification> Chains)
 {
@@ -72,5 +77,6 @@ public sealed record ShardChainsVerification(IReadOnlyList<ChainVerification> Ch
 
     /// <summary>The verification of the shard table <paramref name="shard"/>.</summary>
     public ChainVerification this[string shard] =>
-        Chains.FirstOrDefault(c => c.Table == shard) ?? throw new KeyNotFoundException($"No shard '{shard}' was verified.");
+        Chains.FirstOrDefault(c => c.Table == shard)
+        ?? throw new KeyNotFoundException($"No shard '{shard}' was verified.");
 }

@@ -28,14 +28,38 @@ public static class EventHash
     public static ReadOnlySpan<byte> Genesis => new byte[32];
 
     /// <summary>Computes one link of the chain.</summary>
-    public static byte[] Compute(ReadOnlySpan<byte> previous, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links = null, StoredContext context = default)
+    public static byte[] Compute(
+        ReadOnlySpan<byte> previous,
+        Guid id,
+        Guid parentId,
+        long seq,
+        int schema,
+        int action,
+        DateTimeOffset insertedAt,
+        string payload,
+        string? metadata,
+        IReadOnlyList<EventLinkRow>? links = null,
+        StoredContext context = default
+    )
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(previous);
         string? ignored = null;
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context, checkNumbers: false,
-            ref ignored);
+        WriteEnvelope(
+            buffer,
+            id,
+            parentId,
+            seq,
+            schema,
+            action,
+            insertedAt,
+            payload,
+            metadata,
+            links,
+            context,
+            checkNumbers: false,
+            ref ignored
+        );
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
@@ -44,26 +68,73 @@ public static class EventHash
     /// metadata not spelled as Spector writes it (it hashes like the original yet is not what was written), in the
     /// same parse that canonicalizes them.
     /// </summary>
-    internal static byte[] Compute(ReadOnlySpan<byte> previous, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links, StoredContext context,
-        out string? nonCanonicalNumber)
+    internal static byte[] Compute(
+        ReadOnlySpan<byte> previous,
+        Guid id,
+        Guid parentId,
+        long seq,
+        int schema,
+        int action,
+        DateTimeOffset insertedAt,
+        string payload,
+        string? metadata,
+        IReadOnlyList<EventLinkRow>? links,
+        StoredContext context,
+        out string? nonCanonicalNumber
+    )
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         buffer.Write(previous);
         nonCanonicalNumber = null;
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context, checkNumbers: true,
-            ref nonCanonicalNumber);
+        WriteEnvelope(
+            buffer,
+            id,
+            parentId,
+            seq,
+            schema,
+            action,
+            insertedAt,
+            payload,
+            metadata,
+            links,
+            context,
+            checkNumbers: true,
+            ref nonCanonicalNumber
+        );
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
     /// <summary>The canonical envelope bytes (what follows the previous hash in the hashed input).</summary>
-    public static byte[] Envelope(Guid id, Guid parentId, long seq, int schema, int action, DateTimeOffset insertedAt, string payload, string? metadata,
-        IReadOnlyList<EventLinkRow>? links = null, StoredContext context = default)
+    public static byte[] Envelope(
+        Guid id,
+        Guid parentId,
+        long seq,
+        int schema,
+        int action,
+        DateTimeOffset insertedAt,
+        string payload,
+        string? metadata,
+        IReadOnlyList<EventLinkRow>? links = null,
+        StoredContext context = default
+    )
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         string? ignored = null;
-        WriteEnvelope(buffer, id, parentId, seq, schema, action, insertedAt, payload, metadata, links, context, checkNumbers: false,
-            ref ignored);
+        WriteEnvelope(
+            buffer,
+            id,
+            parentId,
+            seq,
+            schema,
+            action,
+            insertedAt,
+            payload,
+            metadata,
+            links,
+            context,
+            checkNumbers: false,
+            ref ignored
+        );
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -71,9 +142,21 @@ public static class EventHash
     public static long Micros(DateTimeOffset value) => (value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
     // Members in RFC 8785 order (sorted by name); each value is written canonically.
-    private static void WriteEnvelope(ArrayBufferWriter<byte> output, Guid id, Guid parentId, long seq, int schema, int action,
-        DateTimeOffset insertedAt, string payload, string? metadata, IReadOnlyList<EventLinkRow>? links, StoredContext context,
-        bool checkNumbers, ref string? nonCanonicalNumber)
+    private static void WriteEnvelope(
+        ArrayBufferWriter<byte> output,
+        Guid id,
+        Guid parentId,
+        long seq,
+        int schema,
+        int action,
+        DateTimeOffset insertedAt,
+        string payload,
+        string? metadata,
+        IReadOnlyList<EventLinkRow>? links,
+        StoredContext context,
+        bool checkNumbers,
+        ref string? nonCanonicalNumber
+    )
     {
         Raw(output, "{\"action\":" + action.ToString(CultureInfo.InvariantCulture));
         if (!context.IsEmpty)
@@ -95,18 +178,22 @@ public static class EventHash
         var first = true;
         foreach (var link in Sorted(links))
         {
-            if (!first) Raw(output, ",");
+            if (!first)
+                Raw(output, ",");
             first = false;
             Raw(output, "[");
             Jcs.WriteString(output, link.Name);
             Raw(output, ",\"" + link.Target.ToString("D") + "\"");
-            if (link.Type is { } type) Raw(output, "," + type.ToString(CultureInfo.InvariantCulture));
+            if (link.Type is { } type)
+                Raw(output, "," + type.ToString(CultureInfo.InvariantCulture));
             Raw(output, "]");
         }
         Raw(output, "]");
         Raw(output, ",\"metadata\":");
-        if (metadata is null) Raw(output, "null");
-        else Canonical(output, metadata, checkNumbers, ref nonCanonicalNumber);
+        if (metadata is null)
+            Raw(output, "null");
+        else
+            Canonical(output, metadata, checkNumbers, ref nonCanonicalNumber);
         Raw(output, ",\"parent_id\":\"" + parentId.ToString("D") + "\"");
         Raw(output, ",\"payload\":");
         Canonical(output, payload, checkNumbers, ref nonCanonicalNumber);
@@ -120,31 +207,48 @@ public static class EventHash
     public static IEnumerable<EventLinkRow> Sorted(IReadOnlyList<EventLinkRow>? links) =>
         links is null or { Count: 0 }
             ? []
-            : links.OrderBy(l => l.Name, StringComparer.Ordinal).ThenBy(l => l.Target.ToString("D"), StringComparer.Ordinal).ThenBy(l => l.Type);
+            : links
+                .OrderBy(l => l.Name, StringComparer.Ordinal)
+                .ThenBy(l => l.Target.ToString("D"), StringComparer.Ordinal)
+                .ThenBy(l => l.Type);
 
     /// <summary>Parses the links text of the chain query.</summary>
     internal static IReadOnlyList<EventLinkRow> ParseLinks(string? text)
     {
-        if (string.IsNullOrEmpty(text)) return [];
-        return text.Split(',').Select(item =>
-        {
-            var parts = item.Split(' ');
-            return new EventLinkRow(parts[0], Guid.Parse(parts[1]),
-                parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : null);
-        }).ToList();
+        if (string.IsNullOrEmpty(text))
+            return [];
+        return text.Split(',')
+            .Select(item =>
+            {
+                var parts = item.Split(' ');
+                return new EventLinkRow(
+                    parts[0],
+                    Guid.Parse(parts[1]),
+                    parts.Length > 2 ? int.Parse(parts[2], CultureInfo.InvariantCulture) : null
+                );
+            })
+            .ToList();
     }
 
-    private static void Canonical(ArrayBufferWriter<byte> output, string json, bool checkNumbers, ref string? nonCanonicalNumber)
+    private static void Canonical(
+        ArrayBufferWriter<byte> output,
+        string json,
+        bool checkNumbers,
+        ref string? nonCanonicalNumber
+    )
     {
         using var document = JsonDocument.Parse(json);
-        if (!checkNumbers) Jcs.Write(output, document.RootElement);
-        else if (Jcs.WriteCheckingNumbers(output, document.RootElement) is { } found) nonCanonicalNumber ??= found;
+        if (!checkNumbers)
+            Jcs.Write(output, document.RootElement);
+        else if (Jcs.WriteCheckingNumbers(output, document.RootElement) is { } found)
+            nonCanonicalNumber ??= found;
     }
 
     private static void Raw(ArrayBufferWriter<byte> output, string ascii)
     {
         var span = output.GetSpan(ascii.Length);
-        for (var i = 0; i < ascii.Length; i++) span[i] = (byte)ascii[i];
+        for (var i = 0; i < ascii.Length; i++)
+            span[i] = (byte)ascii[i];
         output.Advance(ascii.Length);
     }
 }

@@ -49,20 +49,27 @@ public static class Jcs
         return nonCanonical;
     }
 
-    private static void Write(IBufferWriter<byte> output, JsonElement value, bool checkSpelling, ref string? nonCanonical)
+    private static void Write(
+        IBufferWriter<byte> output,
+        JsonElement value,
+        bool checkSpelling,
+        ref string? nonCanonical
+    )
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
                 // Each name is read once: JsonProperty.Name builds a new string on every call.
                 var members = new List<(string Name, JsonElement Value)>();
-                foreach (var member in value.EnumerateObject()) members.Add((member.Name, member.Value));
+                foreach (var member in value.EnumerateObject())
+                    members.Add((member.Name, member.Value));
                 // string.CompareOrdinal compares UTF-16 code units, which is the order RFC 8785 prescribes.
                 members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
                 Raw(output, "{");
                 for (var i = 0; i < members.Count; i++)
                 {
-                    if (i > 0) Raw(output, ",");
+                    if (i > 0)
+                        Raw(output, ",");
                     WriteString(output, members[i].Name);
                     Raw(output, ":");
                     Write(output, members[i].Value, checkSpelling, ref nonCanonical);
@@ -74,7 +81,8 @@ public static class Jcs
                 var first = true;
                 foreach (var item in value.EnumerateArray())
                 {
-                    if (!first) Raw(output, ",");
+                    if (!first)
+                        Raw(output, ",");
                     first = false;
                     Write(output, item, checkSpelling, ref nonCanonical);
                 }
@@ -92,8 +100,15 @@ public static class Jcs
                     break;
                 }
                 if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
-                    throw new JsonException($"The number {value.GetRawText()} is outside the range of an IEEE 754 double, which RFC 8785 requires.");
-                if (checkSpelling && nonCanonical is null && value.GetRawText() is var text && !NumberText.SameValue(text, number))
+                    throw new JsonException(
+                        $"The number {value.GetRawText()} is outside the range of an IEEE 754 double, which RFC 8785 requires."
+                    );
+                if (
+                    checkSpelling
+                    && nonCanonical is null
+                    && value.GetRawText() is var text
+                    && !NumberText.SameValue(text, number)
+                )
                     nonCanonical = text;
                 Raw(output, FormatNumber(number));
                 break;
@@ -114,7 +129,8 @@ public static class Jcs
     /// <summary>2^53: every integer up to it in magnitude is exactly a double.</summary>
     private const long MaxExactInteger = 9_007_199_254_740_992;
 
-    /// <summary>A string with only <c>"</c>, <c>\</c> and control characters escaped, as RFC 8785 §3.2.2.2 requires.</summary>
+    /// <summary>A string with only <c>"</c>, <c>\</c> and control characters escaped, as RFC 8785 §3.2.2.2
+    /// requires.</summary>
     public static void WriteString(IBufferWriter<byte> output, string value)
     {
         if (!NeedsEscaping(value))
@@ -131,16 +147,32 @@ public static class Jcs
         {
             switch (c)
             {
-                case '"': text.Append("\\\""); break;
-                case '\\': text.Append("\\\\"); break;
-                case '\b': text.Append("\\b"); break;
-                case '\f': text.Append("\\f"); break;
-                case '\n': text.Append("\\n"); break;
-                case '\r': text.Append("\\r"); break;
-                case '\t': text.Append("\\t"); break;
+                case '"':
+                    text.Append("\\\"");
+                    break;
+                case '\\':
+                    text.Append("\\\\");
+                    break;
+                case '\b':
+                    text.Append("\\b");
+                    break;
+                case '\f':
+                    text.Append("\\f");
+                    break;
+                case '\n':
+                    text.Append("\\n");
+                    break;
+                case '\r':
+                    text.Append("\\r");
+                    break;
+                case '\t':
+                    text.Append("\\t");
+                    break;
                 default:
-                    if (c < 0x20) text.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    else text.Append(c);
+                    if (c < 0x20)
+                        text.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    else
+                        text.Append(c);
                     break;
             }
         }
@@ -153,14 +185,19 @@ public static class Jcs
     /// </summary>
     public static string FormatNumber(double value)
     {
-        if (value == 0) return "0"; // also -0
+        if (value == 0)
+            return "0"; // also -0
         // "R" gives the shortest round-trip digits, e.g. "1.2345E-07", "123.45", "1E+21".
         var shortest = value.ToString("R", CultureInfo.InvariantCulture);
         var negative = shortest[0] == '-';
-        if (negative) shortest = shortest[1..];
+        if (negative)
+            shortest = shortest[1..];
         var exponentAt = shortest.IndexOf('E');
         var mantissa = exponentAt < 0 ? shortest : shortest[..exponentAt];
-        var exponent = exponentAt < 0 ? 0 : int.Parse(shortest[(exponentAt + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        var exponent =
+            exponentAt < 0
+                ? 0
+                : int.Parse(shortest[(exponentAt + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var point = mantissa.IndexOf('.');
         var digits = point < 0 ? mantissa : mantissa.Remove(point, 1);
         var integerDigits = point < 0 ? mantissa.Length : point;
@@ -171,14 +208,21 @@ public static class Jcs
         var n = integerDigits - leadingZeros + exponent;
 
         var result = new StringBuilder(negative ? "-" : "");
-        if (k <= n && n <= 21) result.Append(digits).Append('0', n - k);
-        else if (0 < n && n <= 21) result.Append(digits, 0, n).Append('.').Append(digits, n, k - n);
-        else if (-6 < n && n <= 0) result.Append("0.").Append('0', -n).Append(digits);
+        if (k <= n && n <= 21)
+            result.Append(digits).Append('0', n - k);
+        else if (0 < n && n <= 21)
+            result.Append(digits, 0, n).Append('.').Append(digits, n, k - n);
+        else if (-6 < n && n <= 0)
+            result.Append("0.").Append('0', -n).Append(digits);
         else
         {
             result.Append(digits[0]);
-            if (k > 1) result.Append('.').Append(digits, 1, k - 1);
-            result.Append('e').Append(n - 1 >= 0 ? '+' : '-').Append(Math.Abs(n - 1).ToString(CultureInfo.InvariantCulture));
+            if (k > 1)
+                result.Append('.').Append(digits, 1, k - 1);
+            result
+                .Append('e')
+                .Append(n - 1 >= 0 ? '+' : '-')
+                .Append(Math.Abs(n - 1).ToString(CultureInfo.InvariantCulture));
         }
         return result.ToString();
     }
@@ -186,7 +230,8 @@ public static class Jcs
     private static bool NeedsEscaping(string value)
     {
         foreach (var c in value)
-            if (c < 0x20 || c == '"' || c == '\\') return true;
+            if (c < 0x20 || c == '"' || c == '\\')
+                return true;
         return false;
     }
 

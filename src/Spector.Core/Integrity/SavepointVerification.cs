@@ -13,7 +13,11 @@ public sealed record SavepointMismatch(Guid SavepointEventId, long Seq, IReadOnl
 /// <param name="RecordId">The record.</param>
 /// <param name="SavepointsChecked">How many savepoint events were checked.</param>
 /// <param name="Mismatches">Every savepoint that disagrees, in order; empty when all agree.</param>
-public sealed record SavepointVerification(Guid RecordId, int SavepointsChecked, IReadOnlyList<SavepointMismatch> Mismatches)
+public sealed record SavepointVerification(
+    Guid RecordId,
+    int SavepointsChecked,
+    IReadOnlyList<SavepointMismatch> Mismatches
+)
 {
     /// <summary>True when every savepoint reproduces the replayed state.</summary>
     public bool IsValid => Mismatches.Count == 0;

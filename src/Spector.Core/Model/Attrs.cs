@@ -28,18 +28,22 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     /// <summary>True while the attributes are still the parsed payload, untouched by the node API.</summary>
     internal bool IsStored => _object is null;
 
-    /// <summary>Reads a key of a still-stored payload without building nodes; call only when <see cref="IsStored"/>.</summary>
+    /// <summary>Reads a key of a still-stored payload without building nodes; call only when <see
+    /// cref="IsStored"/>.</summary>
     internal bool TryGetStored(string key, out JsonElement value) => _stored.TryGetProperty(key, out value);
 
-    /// <summary>One value of a still-stored payload as a node (null when absent or JSON null), leaving the rest unbuilt.</summary>
+    /// <summary>One value of a still-stored payload as a node (null when absent or JSON null), leaving the rest
+    /// unbuilt.</summary>
     internal JsonNode? StoredNode(string key) =>
-        !_stored.TryGetProperty(key, out var value) ? null : value.ValueKind switch
-        {
-            JsonValueKind.Null => null,
-            JsonValueKind.Object => JsonObject.Create(value, KeysAreOrdinal),
-            JsonValueKind.Array => JsonArray.Create(value, KeysAreOrdinal),
-            _ => JsonValue.Create(value, KeysAreOrdinal),
-        };
+        !_stored.TryGetProperty(key, out var value)
+            ? null
+            : value.ValueKind switch
+            {
+                JsonValueKind.Null => null,
+                JsonValueKind.Object => JsonObject.Create(value, KeysAreOrdinal),
+                JsonValueKind.Array => JsonArray.Create(value, KeysAreOrdinal),
+                _ => JsonValue.Create(value, KeysAreOrdinal),
+            };
 
     /// <summary>Gets or sets the value stored under <paramref name="key"/> (null when absent).</summary>
     public JsonNode? this[string key]
@@ -67,7 +71,8 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     public T Get<T>(string key, T fallback = default!) =>
         Values.TryGetPropertyValue(key, out var node) && node is not null ? AttrConvert.To<T>(node) : fallback;
 
-    /// <summary>Upcasting helper: moves the value of <paramref name="from"/> to <paramref name="to"/> when present.</summary>
+    /// <summary>Upcasting helper: moves the value of <paramref name="from"/> to <paramref name="to"/> when
+    /// present.</summary>
     public Attrs Rename(string from, string to)
     {
         if (Values.TryGetPropertyValue(from, out var node))
@@ -86,7 +91,8 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     public Attrs Move(string from, string to)
     {
         var (sourceParent, sourceKey) = Walk(from, create: false);
-        if (sourceParent is null || !sourceParent.TryGetPropertyValue(sourceKey, out var node)) return this;
+        if (sourceParent is null || !sourceParent.TryGetPropertyValue(sourceKey, out var node))
+            return this;
         sourceParent.Remove(sourceKey);
         var (targetParent, targetKey) = Walk(to, create: true);
         targetParent![targetKey] = node;
@@ -120,7 +126,8 @@ public sealed class Attrs : IEnumerable<KeyValuePair<string, JsonNode?>>
     /// <summary>Upcasting helper: sets <paramref name="key"/> only when it is absent.</summary>
     public Attrs Default(string key, JsonNode? value)
     {
-        if (!Values.ContainsKey(key)) Values[key] = value;
+        if (!Values.ContainsKey(key))
+            Values[key] = value;
         return this;
     }
 

@@ -8,12 +8,21 @@ namespace Spector;
 /// id and attributes, and the validation errors a new write collected. Handlers receive it both when a new
 /// event is written and when stored events are replayed.
 /// </summary>
-public sealed class Changeset<T> where T : class
+public sealed class Changeset<T>
+    where T : class
 {
     private readonly EventedType<T> _type;
     private Dictionary<string, List<string>>? _errors;
 
-    internal Changeset(EventedType<T> type, T record, string action, int version, Guid eventId, Attrs attrs, bool isReplay)
+    internal Changeset(
+        EventedType<T> type,
+        T record,
+        string action,
+        int version,
+        Guid eventId,
+        Attrs attrs,
+        bool isReplay
+    )
     {
         _type = type;
         Record = record;
@@ -49,7 +58,8 @@ public sealed class Changeset<T> where T : class
     /// Gives a child item created by this event the event's id, so an embedded list (chat messages, order lines)
     /// has ids that point at the events that created them, identical on every replay.
     /// </summary>
-    public TItem PutEventId<TItem>(TItem item) where TItem : IEventItem
+    public TItem PutEventId<TItem>(TItem item)
+        where TItem : IEventItem
     {
         ArgumentNullException.ThrowIfNull(item);
         item.Id = EventId;
@@ -75,14 +85,16 @@ public sealed class Changeset<T> where T : class
             // A payload read from the database: convert straight from the parsed JSON, no nodes built.
             foreach (var key in keys)
             {
-                if (!Attrs.TryGetStored(key, out var stored)) continue;
+                if (!Attrs.TryGetStored(key, out var stored))
+                    continue;
                 Set(key, null, stored, fromStored: true);
             }
             return this;
         }
         foreach (var key in keys)
         {
-            if (!Attrs.TryGetValue(key, out var value)) continue;
+            if (!Attrs.TryGetValue(key, out var value))
+                continue;
             Set(key, value);
         }
         return this;
@@ -106,12 +118,24 @@ public sealed class Changeset<T> where T : class
         {
             return convert(Attrs.IsStored ? Attrs.StoredNode(key) : Attrs[key]);
         }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or System.Text.Json.JsonException)
+        catch (Exception e)
+            when (e
+                    is FormatException
+                        or InvalidOperationException
+                        or OverflowException
+                        or System.Text.Json.JsonException
+            )
         {
             // A new write is refused as any invalid value is; a stored event becomes a replay error naming it.
             if (!IsReplay)
-                throw new ChangesetInvalidException(_type.Name, Action, _type.Log.Table, _type.IdOf(Record), EventId,
-                    new Dictionary<string, IReadOnlyList<string>> { [key] = [$"is invalid: {e.Message}"] });
+                throw new ChangesetInvalidException(
+                    _type.Name,
+                    Action,
+                    _type.Log.Table,
+                    _type.IdOf(Record),
+                    EventId,
+                    new Dictionary<string, IReadOnlyList<string>> { [key] = [$"is invalid: {e.Message}"] }
+                );
             throw new AttrConversionException(key, e);
         }
     }
@@ -119,7 +143,8 @@ public sealed class Changeset<T> where T : class
     /// <summary>Adds an error for each listed key whose property is null, or an empty or blank string.</summary>
     public Changeset<T> ValidateRequired(params ReadOnlySpan<string> keys)
     {
-        if (IsReplay) return this;
+        if (IsReplay)
+            return this;
         foreach (var key in keys)
         {
             if (!_type.TryGetAttr(Record, key, out var value))
@@ -133,9 +158,11 @@ public sealed class Changeset<T> where T : class
     /// <summary>Records a validation error; the write is refused and nothing is stored.</summary>
     public Changeset<T> AddError(string key, string message)
     {
-        if (IsReplay) return this;
+        if (IsReplay)
+            return this;
         _errors ??= new(StringComparer.Ordinal);
-        if (!_errors.TryGetValue(key, out var list)) _errors[key] = list = [];
+        if (!_errors.TryGetValue(key, out var list))
+            _errors[key] = list = [];
         list.Add(message);
         return this;
     }
@@ -147,20 +174,31 @@ public sealed class Changeset<T> where T : class
         {
             known = fromStored ? _type.TrySetAttr(Record, key, stored) : _type.TrySetAttr(Record, key, value);
         }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or System.Text.Json.JsonException)
+        catch (Exception e)
+            when (e
+                    is FormatException
+                        or InvalidOperationException
+                        or OverflowException
+                        or System.Text.Json.JsonException
+            )
         {
-            if (IsReplay) throw new AttrConversionException(key, e);
+            if (IsReplay)
+                throw new AttrConversionException(key, e);
             AddError(key, $"is invalid: {e.Message}");
             return;
         }
-        if (!known) throw UnknownKey(key);
+        if (!known)
+            throw UnknownKey(key);
     }
 
     private InvalidOperationException UnknownKey(string key) =>
-        new($"{_type.Name} has no property stored under the key '{key}'. Keys are the snake_case names of its public settable properties.");
+        new(
+            $"{_type.Name} has no property stored under the key '{key}'. Keys are the snake_case names of its public settable properties."
+        );
 }
 
-/// <summary>A stored value that does not convert to its property's type; replay turns it into <see cref="EventReplayException"/>.</summary>
+/// <summary>A stored value that does not convert to its property's type; replay turns it into <see
+/// cref="EventReplayException"/>.</summary>
 internal sealed class AttrConversionException(string key, Exception inner)
     : Exception($"attribute '{key}' {inner.Message}", inner)
 {

@@ -54,7 +54,8 @@ public sealed class EventDraft
     public IReadOnlyList<EventLinkRow> Links => _links;
 
     /// <summary>Adds a typed link whose type is an enum value, stored as its integer.</summary>
-    public EventDraft Link<TType>(string name, Guid target, TType type) where TType : struct, Enum =>
+    public EventDraft Link<TType>(string name, Guid target, TType type)
+        where TType : struct, Enum =>
         Link(name, target, Convert.ToInt32(type, System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>
@@ -65,12 +66,17 @@ public sealed class EventDraft
     {
         var link = _log.Link(name);
         if (link.Typed != type.HasValue)
-            throw new ArgumentException(link.Typed
-                ? $"Link '{name}' of events table {_log.Table} is typed: pass a type."
-                : $"Link '{name}' of events table {_log.Table} is not typed: pass no type.", nameof(type));
-        if (target == Id) throw new ArgumentException($"Event {Id} cannot link to itself.", nameof(target));
+            throw new ArgumentException(
+                link.Typed
+                    ? $"Link '{name}' of events table {_log.Table} is typed: pass a type."
+                    : $"Link '{name}' of events table {_log.Table} is not typed: pass no type.",
+                nameof(type)
+            );
+        if (target == Id)
+            throw new ArgumentException($"Event {Id} cannot link to itself.", nameof(target));
         var row = new EventLinkRow(name, target, type);
-        if (!_links.Contains(row)) _links.Add(row);
+        if (!_links.Contains(row))
+            _links.Add(row);
         return this;
     }
 }

@@ -31,9 +31,12 @@ public sealed partial class EventLog
     public void UseJson(JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var resolver = options.TypeInfoResolver ?? throw new ArgumentException(
-            "The options have no TypeInfoResolver: set it to a JsonSerializerContext (e.g. MyJsonContext.Default).",
-            nameof(options));
+        var resolver =
+            options.TypeInfoResolver
+            ?? throw new ArgumentException(
+                "The options have no TypeInfoResolver: set it to a JsonSerializerContext (e.g. MyJsonContext.Default).",
+                nameof(options)
+            );
         JsonOptions = StoredJsonOptions.Create(resolver, options.Converters);
     }
 

@@ -24,30 +24,54 @@ public sealed partial class EventLog
     /// Called by generated code; the names are validated again here. A sharded log passes its shard tables and
     /// the static function that routes a record id to one of them.
     /// </summary>
-    public EventLog(string table, IReadOnlyList<EventSchemaInfo> schemas, IReadOnlyList<RecordTable> recordTables,
-        IReadOnlyList<EventActionInfo>? actions = null, bool hashed = false, IReadOnlyList<EventLinkInfo>? links = null,
-        IReadOnlyList<string>? shards = null, Func<Guid, string>? route = null, HashScope hashScope = HashScope.Table)
+    public EventLog(
+        string table,
+        IReadOnlyList<EventSchemaInfo> schemas,
+        IReadOnlyList<RecordTable> recordTables,
+        IReadOnlyList<EventActionInfo>? actions = null,
+        bool hashed = false,
+        IReadOnlyList<EventLinkInfo>? links = null,
+        IReadOnlyList<string>? shards = null,
+        Func<Guid, string>? route = null,
+        HashScope hashScope = HashScope.Table
+    )
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Hashed = hashed;
         if (hashScope == HashScope.Record && !hashed)
-            throw new ArgumentException($"Events table {Table}: HashScope.Record chains the events of a hashed table; set Hashed = true.", nameof(hashScope));
+            throw new ArgumentException(
+                $"Events table {Table}: HashScope.Record chains the events of a hashed table; set Hashed = true.",
+                nameof(hashScope)
+            );
         HashScope = hashScope;
         Links = links ?? [];
-        foreach (var link in Links) link.Validate();
+        foreach (var link in Links)
+            link.Validate();
         if (Links.GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new ArgumentException($"Events table {Table} declares the link '{twice.Key}' twice.", nameof(links));
         if ((shards is null) != (route is null))
-            throw new ArgumentException($"Events table {Table}: a sharded log needs both its shard tables and a route function.", nameof(shards));
+            throw new ArgumentException(
+                $"Events table {Table}: a sharded log needs both its shard tables and a route function.",
+                nameof(shards)
+            );
         if (shards is { Count: 0 })
             throw new ArgumentException($"Events table {Table} declares an empty list of shards.", nameof(shards));
         if (shards?.GroupBy(s => s).FirstOrDefault(g => g.Count() > 1) is { } shardTwice)
-            throw new ArgumentException($"Events table {Table} lists the shard '{shardTwice.Key}' twice.", nameof(shards));
+            throw new ArgumentException(
+                $"Events table {Table} lists the shard '{shardTwice.Key}' twice.",
+                nameof(shards)
+            );
         _route = route;
         Shards = shards is null
             ? [new EventShard(Table, hashed, hashScope, Links)]
-            : shards.Select(shard => new EventShard(SqlIdentifier.Validate(shard, "shard table"), hashed, hashScope,
-                Links.Select(l => l with { Table = ShardLinkTable(shard, l.Table) }).ToList())).ToList();
+            : shards
+                .Select(shard => new EventShard(
+                    SqlIdentifier.Validate(shard, "shard table"),
+                    hashed,
+                    hashScope,
+                    Links.Select(l => l with { Table = ShardLinkTable(shard, l.Table) }).ToList()
+                ))
+                .ToList();
         _shardsByTable = Shards.ToDictionary(s => s.Table);
         Schemas = schemas;
         RecordTables = recordTables;
@@ -69,12 +93,14 @@ public sealed partial class EventLog
     public IReadOnlyList<EventShard> Shards { get; }
 
     /// <summary>The shard that stores every event of <paramref name="recordId"/>.</summary>
-    /// <exception cref="ShardRoutingException">The route function returned a table that is not a declared shard.</exception>
+    /// <exception cref="ShardRoutingException">The route function returned a table that is not a declared
+    /// shard.</exception>
     public EventShard ShardFor(Guid recordId) => ShardFor(recordId, null);
 
     internal EventShard ShardFor(Guid recordId, string? recordType)
     {
-        if (_route is null) return Shards[0];
+        if (_route is null)
+            return Shards[0];
         string routed;
         try
         {
@@ -94,7 +120,9 @@ public sealed partial class EventLog
         _shardsByTable.TryGetValue(table, out var shard)
             ? shard
             : throw new ArgumentException(
-                $"Events table {Table} has no shard '{table}'; its tables are {string.Join(", ", Shards.Select(s => s.Table))}.", nameof(table));
+                $"Events table {Table} has no shard '{table}'; its tables are {string.Join(", ", Shards.Select(s => s.Table))}.",
+                nameof(table)
+            );
 
     /// <summary>The link tables between events.</summary>
     public IReadOnlyList<EventLinkInfo> Links { get; }
@@ -102,7 +130,10 @@ public sealed partial class EventLog
     /// <summary>The declared link called <paramref name="name"/>, or a clear error.</summary>
     public EventLinkInfo Link(string name) =>
         Links.FirstOrDefault(l => l.Name == name)
-        ?? throw new ArgumentException($"Events table {Table} declares no link '{name}'; add [EventLink(\"{name}\", ...)] to it.", nameof(name));
+        ?? throw new ArgumentException(
+            $"Events table {Table} declares no link '{name}'; add [EventLink(\"{name}\", ...)] to it.",
+            nameof(name)
+        );
 
     /// <summary>True when every event is chained to the previous one by a SHA-256 hash.</summary>
     public bool Hashed { get; }
@@ -133,7 +164,10 @@ public sealed partial class EventLog
     {
         ArgumentNullException.ThrowIfNull(projection);
         if (!projection.Logs.Contains(this))
-            throw new ArgumentException($"Projection {projection.Name} does not project events table {Table}.", nameof(projection));
+            throw new ArgumentException(
+                $"Projection {projection.Name} does not project events table {Table}.",
+                nameof(projection)
+            );
         _inlineProjections = [.. _inlineProjections, projection];
     }
 
@@ -147,9 +181,11 @@ public sealed partial class EventLog
 
     /// <summary>The default store: used by operations that take no session (sugar for one store per process).</summary>
     public SpectorStore Store =>
-        _store ?? throw new InvalidOperationException(
-            $"No store is configured for events table {Table}: call UseSqlite(...) or UsePostgres(...) on its [EventsTable] class, " +
-            "or pass a SpectorStore or SpectorSession.");
+        _store
+        ?? throw new InvalidOperationException(
+            $"No store is configured for events table {Table}: call UseSqlite(...) or UsePostgres(...) on its [EventsTable] class, "
+                + "or pass a SpectorStore or SpectorSession."
+        );
 
     /// <summary>The default store, or null when none is set.</summary>
     internal SpectorStore? DefaultStore => _store;
@@ -169,7 +205,8 @@ public sealed partial class EventLog
     public string? SchemaName(int index)
     {
         foreach (var schema in Schemas)
-            if (schema.Index == index) return schema.TypeName;
+            if (schema.Index == index)
+                return schema.TypeName;
         return null;
     }
 
@@ -185,7 +222,8 @@ public sealed partial class EventLog
         {
             statements.AddRange(sql.CreateEventsTable(shard.Table, appendOnly, Hashed));
             statements.AddRange(sql.CreateHeadsTable(shard.Table, shard.Sql.Heads, Hashed));
-            foreach (var link in shard.Links) statements.AddRange(sql.CreateLinkTable(shard.Table, link));
+            foreach (var link in shard.Links)
+                statements.AddRange(sql.CreateLinkTable(shard.Table, link));
         }
         statements.AddRange(RecordTables.Select(t => t.CreateSql(dialect)));
         return statements;
@@ -198,7 +236,8 @@ public sealed partial class EventLog
         var statements = RecordTables.Select(t => t.DropSql).ToList();
         foreach (var shard in Shards)
         {
-            foreach (var link in shard.Links) statements.AddRange(sql.DropLinkTable(link));
+            foreach (var link in shard.Links)
+                statements.AddRange(sql.DropLinkTable(link));
             statements.AddRange(sql.DropEventsTable(shard.Table));
         }
         return statements;
@@ -211,9 +250,11 @@ public sealed partial class EventLog
     public string DownSql(SqlDialect dialect) => Script(DownStatements(dialect));
 
     /// <summary>Creates the tables in the default store.</summary>
-    public Task MigrateUpAsync(CancellationToken cancellationToken = default) => MigrateUpAsync(appendOnly: true, cancellationToken);
+    public Task MigrateUpAsync(CancellationToken cancellationToken = default) =>
+        MigrateUpAsync(appendOnly: true, cancellationToken);
 
-    /// <summary>Creates the tables; <paramref name="appendOnly"/> false skips the triggers that refuse UPDATE and DELETE of events.</summary>
+    /// <summary>Creates the tables; <paramref name="appendOnly"/> false skips the triggers that refuse UPDATE and
+    /// DELETE of events.</summary>
     public Task MigrateUpAsync(bool appendOnly, CancellationToken cancellationToken = default) =>
         MigrateAsync(Store.Session, up: true, appendOnly, cancellationToken);
 
@@ -221,8 +262,17 @@ public sealed partial class EventLog
     /// Creates the tables where <paramref name="session"/> says: a store (<c>Log.MigrateUpAsync(store)</c>), or a
     /// caller's connection and transaction.
     /// </summary>
-    public Task MigrateUpAsync(SpectorSession session, bool appendOnly = true, CancellationToken cancellationToken = default) =>
-        MigrateAsync(session ?? throw new ArgumentNullException(nameof(session)), up: true, appendOnly, cancellationToken);
+    public Task MigrateUpAsync(
+        SpectorSession session,
+        bool appendOnly = true,
+        CancellationToken cancellationToken = default
+    ) =>
+        MigrateAsync(
+            session ?? throw new ArgumentNullException(nameof(session)),
+            up: true,
+            appendOnly,
+            cancellationToken
+        );
 
     /// <summary>Drops the tables in the default store.</summary>
     public Task MigrateDownAsync(CancellationToken cancellationToken = default) =>
@@ -230,55 +280,115 @@ public sealed partial class EventLog
 
     /// <summary>Drops the tables where <paramref name="session"/> says.</summary>
     public Task MigrateDownAsync(SpectorSession session, CancellationToken cancellationToken = default) =>
-        MigrateAsync(session ?? throw new ArgumentNullException(nameof(session)), up: false, appendOnly: true, cancellationToken);
+        MigrateAsync(
+            session ?? throw new ArgumentNullException(nameof(session)),
+            up: false,
+            appendOnly: true,
+            cancellationToken
+        );
 
     /// <summary>
     /// The events <paramref name="eventId"/> links to through <paramref name="link"/>, in sequence order;
     /// for a typed link, <paramref name="type"/> keeps only links of that type.
     /// </summary>
-    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
-        EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: true, type, cancellationToken);
+    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(
+        Guid eventId,
+        string link,
+        int? type = null,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: true, type, cancellationToken);
 
-    /// <summary>As <see cref="LinkedEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(SpectorSession session, Guid eventId, string link, int? type = null,
-        CancellationToken cancellationToken = default) =>
-        EventReader.ReadLinkedAsync(this, Required(session), eventId, Link(link), outgoing: true, type, cancellationToken);
+    /// <summary>As <see cref="LinkedEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref
+    /// name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkedEventsAsync(
+        SpectorSession session,
+        Guid eventId,
+        string link,
+        int? type = null,
+        CancellationToken cancellationToken = default
+    ) =>
+        EventReader.ReadLinkedAsync(
+            this,
+            Required(session),
+            eventId,
+            Link(link),
+            outgoing: true,
+            type,
+            cancellationToken
+        );
 
     /// <summary>
     /// The events that link to <paramref name="eventId"/> through <paramref name="link"/>, in sequence order;
     /// for a typed link, <paramref name="type"/> keeps only links of that type.
     /// </summary>
-    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(Guid eventId, string link, int? type = null, CancellationToken cancellationToken = default) =>
-        EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: false, type, cancellationToken);
+    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(
+        Guid eventId,
+        string link,
+        int? type = null,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadLinkedAsync(this, null, eventId, Link(link), outgoing: false, type, cancellationToken);
 
-    /// <summary>As <see cref="LinkingEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(SpectorSession session, Guid eventId, string link, int? type = null,
-        CancellationToken cancellationToken = default) =>
-        EventReader.ReadLinkedAsync(this, Required(session), eventId, Link(link), outgoing: false, type, cancellationToken);
+    /// <summary>As <see cref="LinkingEventsAsync(Guid, string, int?, CancellationToken)"/>, where <paramref
+    /// name="session"/> says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> LinkingEventsAsync(
+        SpectorSession session,
+        Guid eventId,
+        string link,
+        int? type = null,
+        CancellationToken cancellationToken = default
+    ) =>
+        EventReader.ReadLinkedAsync(
+            this,
+            Required(session),
+            eventId,
+            Link(link),
+            outgoing: false,
+            type,
+            cancellationToken
+        );
 
     /// <summary>The links stored for one event, across every link table, sorted by name, target and type.</summary>
-    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(Guid eventId, CancellationToken cancellationToken = default) =>
-        EventReader.ReadLinksAsync(this, null, eventId, cancellationToken);
+    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(
+        Guid eventId,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadLinksAsync(this, null, eventId, cancellationToken);
 
-    /// <summary>As <see cref="LinksOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(SpectorSession session, Guid eventId, CancellationToken cancellationToken = default) =>
-        EventReader.ReadLinksAsync(this, Required(session), eventId, cancellationToken);
+    /// <summary>As <see cref="LinksOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/>
+    /// says.</summary>
+    public Task<IReadOnlyList<EventLinkRow>> LinksOfAsync(
+        SpectorSession session,
+        Guid eventId,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadLinksAsync(this, Required(session), eventId, cancellationToken);
 
-    /// <summary>Every event of the record <paramref name="eventId"/> belongs to, up to and including it, in sequence order.</summary>
-    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(Guid eventId, CancellationToken cancellationToken = default) =>
-        EventReader.ReadPreviousAsync(this, null, eventId, cancellationToken);
+    /// <summary>Every event of the record <paramref name="eventId"/> belongs to, up to and including it, in sequence
+    /// order.</summary>
+    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(
+        Guid eventId,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadPreviousAsync(this, null, eventId, cancellationToken);
 
-    /// <summary>As <see cref="PreviousEventsAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(SpectorSession session, Guid eventId, CancellationToken cancellationToken = default) =>
-        EventReader.ReadPreviousAsync(this, Required(session), eventId, cancellationToken);
+    /// <summary>As <see cref="PreviousEventsAsync(Guid, CancellationToken)"/>, where <paramref name="session"/>
+    /// says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> PreviousEventsAsync(
+        SpectorSession session,
+        Guid eventId,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadPreviousAsync(this, Required(session), eventId, cancellationToken);
 
     /// <summary>Every event of one record, of any type, in sequence order.</summary>
-    public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(Guid recordId, CancellationToken cancellationToken = default) =>
-        EventReader.ReadEventsAsync(this, null, recordId, schema: null, cancellationToken);
+    public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(
+        Guid recordId,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadEventsAsync(this, null, recordId, schema: null, cancellationToken);
 
-    /// <summary>As <see cref="EventsOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(SpectorSession session, Guid recordId, CancellationToken cancellationToken = default) =>
-        EventReader.ReadEventsAsync(this, Required(session), recordId, schema: null, cancellationToken);
+    /// <summary>As <see cref="EventsOfAsync(Guid, CancellationToken)"/>, where <paramref name="session"/>
+    /// says.</summary>
+    public Task<IReadOnlyList<StoredEvent>> EventsOfAsync(
+        SpectorSession session,
+        Guid recordId,
+        CancellationToken cancellationToken = default
+    ) => EventReader.ReadEventsAsync(this, Required(session), recordId, schema: null, cancellationToken);
 
     /// <summary>
     /// Verifies the hash chain of the whole table in position order, streaming it in constant memory.
@@ -288,14 +398,25 @@ public sealed partial class EventLog
     /// verified in turn and there is no table head (<see cref="ChainVerification.Head"/> is null): anchor records
     /// and check them with <see cref="VerifyRecordChainAsync(Guid, ChainHead?, CancellationToken)"/>.
     /// </summary>
-    public Task<ChainVerification> VerifyHashChainAsync(ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyAsync(this, OnlyShard("verify"), null, expectedHead, cancellationToken);
+    public Task<ChainVerification> VerifyHashChainAsync(
+        ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default
+    ) => ChainVerifier.VerifyAsync(this, OnlyShard("verify"), null, expectedHead, cancellationToken);
 
-    /// <summary>As <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>, inside the caller's session.</summary>
-    public Task<ChainVerification> VerifyHashChainAsync(SpectorSession session, ChainHead? expectedHead = null,
-        CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)), expectedHead,
-            cancellationToken);
+    /// <summary>As <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>, inside the caller's
+    /// session.</summary>
+    public Task<ChainVerification> VerifyHashChainAsync(
+        SpectorSession session,
+        ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default
+    ) =>
+        ChainVerifier.VerifyAsync(
+            this,
+            OnlyShard("verify"),
+            session ?? throw new ArgumentNullException(nameof(session)),
+            expectedHead,
+            cancellationToken
+        );
 
     /// <summary>
     /// Verifies only the events appended after <paramref name="verifiedHead"/>, the head an earlier verification
@@ -303,45 +424,86 @@ public sealed partial class EventLog
     /// returned head for the next call, so checking a busy table costs what was appended since (health checks do
     /// this). For a table chain of an unsharded log.
     /// </summary>
-    public Task<ChainVerification> VerifyHashChainFromAsync(ChainHead verifiedHead, CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyFromAsync(this, OnlyShard("verify"), null, verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)),
-            cancellationToken);
+    public Task<ChainVerification> VerifyHashChainFromAsync(
+        ChainHead verifiedHead,
+        CancellationToken cancellationToken = default
+    ) =>
+        ChainVerifier.VerifyFromAsync(
+            this,
+            OnlyShard("verify"),
+            null,
+            verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)),
+            cancellationToken
+        );
 
-    /// <summary>As <see cref="VerifyHashChainFromAsync(ChainHead, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<ChainVerification> VerifyHashChainFromAsync(SpectorSession session, ChainHead verifiedHead,
-        CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyFromAsync(this, OnlyShard("verify"), session ?? throw new ArgumentNullException(nameof(session)),
-            verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)), cancellationToken);
+    /// <summary>As <see cref="VerifyHashChainFromAsync(ChainHead, CancellationToken)"/>, where <paramref
+    /// name="session"/> says.</summary>
+    public Task<ChainVerification> VerifyHashChainFromAsync(
+        SpectorSession session,
+        ChainHead verifiedHead,
+        CancellationToken cancellationToken = default
+    ) =>
+        ChainVerifier.VerifyFromAsync(
+            this,
+            OnlyShard("verify"),
+            session ?? throw new ArgumentNullException(nameof(session)),
+            verifiedHead ?? throw new ArgumentNullException(nameof(verifiedHead)),
+            cancellationToken
+        );
 
     /// <summary>
     /// Verifies one record's chain on a log declared with <see cref="Spector.HashScope.Record"/>, reading only that
     /// record's events. The result's head is the record's last event: keep it outside the database and pass it
     /// back later to also detect removed events at the record's end.
     /// </summary>
-    public Task<ChainVerification> VerifyRecordChainAsync(Guid recordId, ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyRecordAsync(this, recordId, null, expectedHead, cancellationToken);
+    public Task<ChainVerification> VerifyRecordChainAsync(
+        Guid recordId,
+        ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default
+    ) => ChainVerifier.VerifyRecordAsync(this, recordId, null, expectedHead, cancellationToken);
 
-    /// <summary>As <see cref="VerifyRecordChainAsync(Guid, ChainHead?, CancellationToken)"/>, inside the caller's session.</summary>
-    public Task<ChainVerification> VerifyRecordChainAsync(SpectorSession session, Guid recordId, ChainHead? expectedHead = null,
-        CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyRecordAsync(this, recordId, session ?? throw new ArgumentNullException(nameof(session)), expectedHead, cancellationToken);
+    /// <summary>As <see cref="VerifyRecordChainAsync(Guid, ChainHead?, CancellationToken)"/>, inside the caller's
+    /// session.</summary>
+    public Task<ChainVerification> VerifyRecordChainAsync(
+        SpectorSession session,
+        Guid recordId,
+        ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default
+    ) =>
+        ChainVerifier.VerifyRecordAsync(
+            this,
+            recordId,
+            session ?? throw new ArgumentNullException(nameof(session)),
+            expectedHead,
+            cancellationToken
+        );
 
-    /// <summary>Verifies the hash chain of one shard (for an unsharded log, its table), as <see cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>.</summary>
-    public Task<ChainVerification> VerifyShardChainAsync(string shard, ChainHead? expectedHead = null, CancellationToken cancellationToken = default) =>
-        ChainVerifier.VerifyAsync(this, Shard(shard), null, expectedHead, cancellationToken);
+    /// <summary>Verifies the hash chain of one shard (for an unsharded log, its table), as <see
+    /// cref="VerifyHashChainAsync(ChainHead?, CancellationToken)"/>.</summary>
+    public Task<ChainVerification> VerifyShardChainAsync(
+        string shard,
+        ChainHead? expectedHead = null,
+        CancellationToken cancellationToken = default
+    ) => ChainVerifier.VerifyAsync(this, Shard(shard), null, expectedHead, cancellationToken);
 
     /// <summary>
     /// Verifies every shard's chain in turn (an unsharded log has one). <paramref name="expectedHeads"/> maps
     /// shard tables to heads anchored earlier; a shard without an entry is verified without an anchor.
     /// </summary>
-    public async Task<ShardChainsVerification> VerifyShardChainsAsync(IReadOnlyDictionary<string, ChainHead>? expectedHeads = null,
-        CancellationToken cancellationToken = default)
+    public async Task<ShardChainsVerification> VerifyShardChainsAsync(
+        IReadOnlyDictionary<string, ChainHead>? expectedHeads = null,
+        CancellationToken cancellationToken = default
+    )
     {
-        foreach (var table in expectedHeads?.Keys ?? []) Shard(table);
+        foreach (var table in expectedHeads?.Keys ?? [])
+            Shard(table);
         var chains = new List<ChainVerification>(Shards.Count);
         foreach (var shard in Shards)
-            chains.Add(await ChainVerifier.VerifyAsync(this, shard, null, expectedHeads?.GetValueOrDefault(shard.Table), cancellationToken)
-                .ConfigureAwait(false));
+            chains.Add(
+                await ChainVerifier
+                    .VerifyAsync(this, shard, null, expectedHeads?.GetValueOrDefault(shard.Table), cancellationToken)
+                    .ConfigureAwait(false)
+            );
         return new ShardChainsVerification(chains);
     }
 
@@ -352,24 +514,54 @@ public sealed partial class EventLog
     /// A sharded log exports one shard at a time with <see cref="ExportShardChainAsync"/>.
     /// </summary>
     public Task<long> ExportChainAsync(Stream output, CancellationToken cancellationToken = default) =>
-        ChainExport.ExportAsync(this, OnlyShard("export"), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+        ChainExport.ExportAsync(
+            this,
+            OnlyShard("export"),
+            null,
+            output ?? throw new ArgumentNullException(nameof(output)),
+            cancellationToken
+        );
 
-    /// <summary>As <see cref="ExportChainAsync(Stream, CancellationToken)"/>, where <paramref name="session"/> says.</summary>
-    public Task<long> ExportChainAsync(SpectorSession session, Stream output, CancellationToken cancellationToken = default) =>
-        ChainExport.ExportAsync(this, OnlyShard("export"), Required(session), output ?? throw new ArgumentNullException(nameof(output)),
-            cancellationToken);
+    /// <summary>As <see cref="ExportChainAsync(Stream, CancellationToken)"/>, where <paramref name="session"/>
+    /// says.</summary>
+    public Task<long> ExportChainAsync(
+        SpectorSession session,
+        Stream output,
+        CancellationToken cancellationToken = default
+    ) =>
+        ChainExport.ExportAsync(
+            this,
+            OnlyShard("export"),
+            Required(session),
+            output ?? throw new ArgumentNullException(nameof(output)),
+            cancellationToken
+        );
 
-    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync(Stream, CancellationToken)"/>.</summary>
-    public Task<long> ExportShardChainAsync(string shard, Stream output, CancellationToken cancellationToken = default) =>
-        ChainExport.ExportAsync(this, Shard(shard), null, output ?? throw new ArgumentNullException(nameof(output)), cancellationToken);
+    /// <summary>Writes one shard's hash chain as JSON Lines, as <see cref="ExportChainAsync(Stream,
+    /// CancellationToken)"/>.</summary>
+    public Task<long> ExportShardChainAsync(
+        string shard,
+        Stream output,
+        CancellationToken cancellationToken = default
+    ) =>
+        ChainExport.ExportAsync(
+            this,
+            Shard(shard),
+            null,
+            output ?? throw new ArgumentNullException(nameof(output)),
+            cancellationToken
+        );
 
-    private static SpectorSession Required(SpectorSession session) => session ?? throw new ArgumentNullException(nameof(session));
+    private static SpectorSession Required(SpectorSession session) =>
+        session ?? throw new ArgumentNullException(nameof(session));
 
-    private EventShard OnlyShard(string what) => IsSharded
-        ? throw new InvalidOperationException(
-            $"Events table {Table} is sharded into {string.Join(", ", Shards.Select(s => s.Table))}, and each shard keeps its own chain: " +
-            $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}.")
-        : Shards[0];
+    private EventShard OnlyShard(string what) =>
+        IsSharded
+            ? throw new InvalidOperationException(
+                $"Events table {Table} is sharded into {string.Join(", ", Shards.Select(s => s.Table))}, and each shard keeps its own chain: "
+                    + $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}."
+            )
+            : Shards[0];
 
     /// <summary>
     /// Runs every statement of one migration in one transaction (the caller's, under a savepoint, if it has one).
@@ -379,19 +571,37 @@ public sealed partial class EventLog
     private Task MigrateAsync(SpectorSession session, bool up, bool appendOnly, CancellationToken ct)
     {
         var statements = up ? UpStatements(session.Dialect.Kind, appendOnly) : DownStatements(session.Dialect.Kind);
-        return Instrument.MigrateAsync(this, session, up ? "up" : "down", statements.Count, () =>
-            WriteTransaction.RunAsync(this, session, async (connection, tx, dialect) =>
-            {
-                if (dialect.MigrationLockSql is { } lockSql)
-                    await connection.ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
-                // PostgreSQL's statements add missing columns themselves; SQLite has no ADD COLUMN IF NOT EXISTS.
-                if (up && dialect.Kind == SqlDialect.Sqlite)
-                    foreach (var shard in Shards)
-                        await ContextColumns.AddIfMissingSqliteAsync(connection, tx, shard.Table, ct).ConfigureAwait(false);
-                foreach (var sql in statements)
-                    await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
-                return true;
-            }, ct));
+        return Instrument.MigrateAsync(
+            this,
+            session,
+            up ? "up" : "down",
+            statements.Count,
+            () =>
+                WriteTransaction.RunAsync(
+                    this,
+                    session,
+                    async (connection, tx, dialect) =>
+                    {
+                        if (dialect.MigrationLockSql is { } lockSql)
+                            await connection
+                                .ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct))
+                                .ConfigureAwait(false);
+                        // PostgreSQL's statements add missing columns themselves; SQLite has no ADD COLUMN IF NOT
+                        // EXISTS.
+                        if (up && dialect.Kind == SqlDialect.Sqlite)
+                            foreach (var shard in Shards)
+                                await ContextColumns
+                                    .AddIfMissingSqliteAsync(connection, tx, shard.Table, ct)
+                                    .ConfigureAwait(false);
+                        foreach (var sql in statements)
+                            await connection
+                                .ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct))
+                                .ConfigureAwait(false);
+                        return true;
+                    },
+                    ct
+                )
+        );
     }
 
     private static string Script(IEnumerable<string> statements) => string.Join(";\n\n", statements) + ";\n";
@@ -422,12 +632,13 @@ public static class EventActions
     public const int Savepoint = 4;
 
     /// <summary>The name of a base action code, or null.</summary>
-    public static string? NameOf(int code) => code switch
-    {
-        Insert => "insert",
-        Update => "update",
-        Delete => "delete",
-        Savepoint => "savepoint",
-        _ => null,
-    };
+    public static string? NameOf(int code) =>
+        code switch
+        {
+            Insert => "insert",
+            Update => "update",
+            Delete => "delete",
+            Savepoint => "savepoint",
+            _ => null,
+        };
 }

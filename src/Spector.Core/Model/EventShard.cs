@@ -12,7 +12,8 @@ public sealed class EventShard
     {
         Table = SqlIdentifier.Validate(table, "events table");
         Links = links;
-        foreach (var link in links) link.Validate();
+        foreach (var link in links)
+            link.Validate();
         _links = links.ToDictionary(l => l.Name);
         Sql = new EventLogSql(table, hashed, hashScope, links);
     }
@@ -28,7 +29,8 @@ public sealed class EventShard
 
     internal EventLogSql Sql { get; }
 
-    /// <summary>The shard's heads table: one row per record (seq, hash, deleted, savepoint) and one per table chain.</summary>
+    /// <summary>The shard's heads table: one row per record (seq, hash, deleted, savepoint) and one per table
+    /// chain.</summary>
     public string HeadsTable => Sql.Heads;
 
     /// <inheritdoc />

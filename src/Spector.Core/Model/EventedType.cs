@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.ComponentModel;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dapper;
 
@@ -11,10 +11,18 @@ namespace Spector;
 /// payloads without reflection.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public abstract class EventedType<T> where T : class
+public abstract class EventedType<T>
+    where T : class
 {
     /// <summary>Called by generated code.</summary>
-    protected EventedType(string name, int schemaIndex, int version, EventLog log, RecordTable? table, int savepointEvery = 0)
+    protected EventedType(
+        string name,
+        int schemaIndex,
+        int version,
+        EventLog log,
+        RecordTable? table,
+        int savepointEvery = 0
+    )
     {
         Name = name;
         SavepointEvery = savepointEvery;
@@ -39,7 +47,8 @@ public abstract class EventedType<T> where T : class
     /// <summary>The record's own table, or null for an embedded record.</summary>
     public RecordTable? Table { get; }
 
-    /// <summary>When above zero (and the type has a Savepoint hook), a savepoint is appended after every this many events.</summary>
+    /// <summary>When above zero (and the type has a Savepoint hook), a savepoint is appended after every this many
+    /// events.</summary>
     public int SavepointEvery { get; }
 
     /// <summary>The stored keys of the properties whose values differ between two records.</summary>
@@ -57,31 +66,31 @@ public abstract class EventedType<T> where T : class
     /// <summary>Sets the property stored under <paramref name="key"/>; false when there is none.</summary>
     public abstract bool TrySetAttr(T record, string key, JsonNode? value);
 
-    /// <summary>As the node overload, reading a value of a stored payload without building a node (replay's path).</summary>
+    /// <summary>As the node overload, reading a value of a stored payload without building a node (replay's
+    /// path).</summary>
     public abstract bool TrySetAttr(T record, string key, JsonElement value);
 
     /// <summary>Reads the property stored under <paramref name="key"/>; false when there is none.</summary>
     public abstract bool TryGetAttr(T record, string key, out object? value);
 
-    /// <summary>True when the type has a <c>PrepareEvent</c> hook; the writer then loads the record's stored events for it.</summary>
+    /// <summary>True when the type has a <c>PrepareEvent</c> hook; the writer then loads the record's stored events for
+    /// it.</summary>
     public virtual bool HasPrepareEvent => false;
 
     /// <summary>Calls the type's <c>PrepareEvent</c> hook.</summary>
-    public virtual void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)
-    {
-    }
+    public virtual void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous) { }
 
     /// <summary>Calls the type's <c>PrepareMaterialization</c> hook before the record table is written.</summary>
-    public virtual void PrepareMaterialization(Changeset<T> changeset)
-    {
-    }
+    public virtual void PrepareMaterialization(Changeset<T> changeset) { }
 
     /// <summary>True when the type has a <c>Savepoint</c> hook.</summary>
     public virtual bool HasSavepoint => false;
 
     /// <summary>Calls the type's <c>Savepoint</c> hook: the attrs that rebuild the record's full state.</summary>
     public virtual Attrs CreateSavepoint(T record, int version) =>
-        throw new InvalidOperationException($"{Name} has no Savepoint hook: add 'static Attrs Savepoint({Name} record, int version)'.");
+        throw new InvalidOperationException(
+            $"{Name} has no Savepoint hook: add 'static Attrs Savepoint({Name} record, int version)'."
+        );
 
     /// <summary>Adds one parameter per record-table column, named after the column.</summary>
     public virtual void BindColumns(T record, DynamicParameters parameters) =>
@@ -96,13 +105,23 @@ public sealed class RecordTable
     private readonly string _createPostgres;
 
     /// <summary>Called by generated code; the names are validated again here.</summary>
-    public RecordTable(string name, string insertSql, string upsertSql, string deleteSql, string createSqlite, string createPostgres,
-        IReadOnlyList<RecordColumn> columns)
+    public RecordTable(
+        string name,
+        string insertSql,
+        string upsertSql,
+        string deleteSql,
+        string createSqlite,
+        string createPostgres,
+        IReadOnlyList<RecordColumn> columns
+    )
     {
         Name = SqlIdentifier.Validate(name, "record table");
         Columns = columns;
-        foreach (var column in columns) SqlIdentifier.Validate(column.Column, "column");
-        var id = columns.FirstOrDefault(c => c.Key == "id") ?? throw new ArgumentException($"Record table {name} has no id column.", nameof(columns));
+        foreach (var column in columns)
+            SqlIdentifier.Validate(column.Column, "column");
+        var id =
+            columns.FirstOrDefault(c => c.Key == "id")
+            ?? throw new ArgumentException($"Record table {name} has no id column.", nameof(columns));
         ExistsSql = $"SELECT COUNT(*) FROM {SqlIdentifier.Quote(Name)} WHERE {SqlIdentifier.Quote(id.Column)} = @id";
         IdColumn = id.Column;
         InsertSql = insertSql;
@@ -124,11 +143,16 @@ public sealed class RecordTable
     /// <summary>Counts the rows with <c>@id</c> (0 or 1).</summary>
     public string ExistsSql { get; }
 
-    /// <summary>The rows with no event of schema <c>@schema</c> in any of <paramref name="eventsTables"/> (every shard): the rows Spector does not track yet.</summary>
+    /// <summary>The rows with no event of schema <c>@schema</c> in any of <paramref name="eventsTables"/> (every
+    /// shard): the rows Spector does not track yet.</summary>
     public string UntrackedSql(IEnumerable<string> eventsTables) =>
-        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} FROM {SqlIdentifier.Quote(Name)} r WHERE " +
-        string.Join(" AND ", eventsTables.Select(table =>
-            $"NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(table)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} AND e.\"schema\" = @schema)"));
+        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} FROM {SqlIdentifier.Quote(Name)} r WHERE "
+        + string.Join(
+            " AND ",
+            eventsTables.Select(table =>
+                $"NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(table)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} AND e.\"schema\" = @schema)"
+            )
+        );
 
     /// <summary>Inserts one row; parameters are named <c>r_</c> + column.</summary>
     public string InsertSql { get; }

@@ -19,11 +19,14 @@ public enum MaterializeOutcome
 /// <summary>The result of rebuilding one record row from its log.</summary>
 /// <param name="Outcome">What was found and done.</param>
 /// <param name="Id">The record id.</param>
-/// <param name="Record">The replayed record when it exists (<see cref="MaterializeOutcome.Materialized"/>, <see cref="MaterializeOutcome.RowExists"/>).</param>
-public sealed record Materialization<T>(MaterializeOutcome Outcome, Guid Id, T? Record) where T : class;
+/// <param name="Record">The replayed record when it exists (<see cref="MaterializeOutcome.Materialized"/>, <see
+/// cref="MaterializeOutcome.RowExists"/>).</param>
+public sealed record Materialization<T>(MaterializeOutcome Outcome, Guid Id, T? Record)
+    where T : class;
 
 /// <summary>How <c>BringUpAsync</c> imports the rows of a record table that Spector does not track yet.</summary>
-public sealed class BringUpOptions<T> where T : class
+public sealed class BringUpOptions<T>
+    where T : class
 {
     /// <summary>
     /// A custom action of the type to record each import under instead of <c>insert</c>, so the log tells imported
@@ -49,5 +52,10 @@ public sealed class BringUpOptions<T> where T : class
 /// <param name="OldRow">The old row, column name to database value.</param>
 /// <param name="OldId">The old row's id.</param>
 /// <param name="Record">The new record; its id is its insert event's id.</param>
-public sealed record BringUpTransfer<T>(SpectorSession Session, IReadOnlyDictionary<string, object?> OldRow, object OldId, T Record)
+public sealed record BringUpTransfer<T>(
+    SpectorSession Session,
+    IReadOnlyDictionary<string, object?> OldRow,
+    object OldId,
+    T Record
+)
     where T : class;

@@ -33,8 +33,19 @@ public sealed record StoredEvent
     private ParsedJson? _metadata;
 
     /// <summary>Built by Spector's readers.</summary>
-    internal StoredEvent(Guid id, Guid parentId, long seq, long position, int schema, int actionCode, string? action,
-        string payloadJson, string? metadataJson, DateTimeOffset insertedAt, StoredContext context = default)
+    internal StoredEvent(
+        Guid id,
+        Guid parentId,
+        long seq,
+        long position,
+        int schema,
+        int actionCode,
+        string? action,
+        string payloadJson,
+        string? metadataJson,
+        DateTimeOffset insertedAt,
+        StoredContext context = default
+    )
     {
         Id = id;
         ParentId = parentId;
@@ -139,17 +150,24 @@ public sealed record StoredEvent
         catch (Exception e) when (e is JsonException or NotSupportedException or FormatException)
         {
             throw new InvalidCastException(
-                $"Payload key '{key}' of event {Id} (record {ParentId}, seq {Seq}) holds {element.ValueKind} " +
-                $"{Shorten(element)}, " +
-                $"not a {typeof(T).Name}.", e);
+                $"Payload key '{key}' of event {Id} (record {ParentId}, seq {Seq}) holds {element.ValueKind} "
+                    + $"{Shorten(element)}, "
+                    + $"not a {typeof(T).Name}.",
+                e
+            );
         }
     }
 
     /// <summary>Events are equal when they are the same stored row.</summary>
     public bool Equals(StoredEvent? other) =>
-        other is not null && Id == other.Id && Position == other.Position && Seq == other.Seq
+        other is not null
+        && Id == other.Id
+        && Position == other.Position
+        && Seq == other.Seq
         && ParentId == other.ParentId
-        && PayloadJson == other.PayloadJson && MetadataJson == other.MetadataJson && InsertedAt == other.InsertedAt
+        && PayloadJson == other.PayloadJson
+        && MetadataJson == other.MetadataJson
+        && InsertedAt == other.InsertedAt
         && StoredContext == other.StoredContext;
 
     /// <inheritdoc />

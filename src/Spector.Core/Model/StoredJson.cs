@@ -13,7 +13,8 @@ namespace Spector;
 /// </summary>
 internal static class StoredJson
 {
-    /// <summary>Deepest nesting of a payload: System.Text.Json's reader default, which replay and verification use.</summary>
+    /// <summary>Deepest nesting of a payload: System.Text.Json's reader default, which replay and verification
+    /// use.</summary>
     public const int MaxDepth = 64;
 
     /// <summary>
@@ -29,7 +30,8 @@ internal static class StoredJson
     /// <summary>The first attribute that cannot be stored, or null: checked before a write begins.</summary>
     public static UnstorableValueException? Check(Attrs? attrs)
     {
-        if (attrs is null) return null;
+        if (attrs is null)
+            return null;
         try
         {
             foreach (var (key, value) in attrs)
@@ -52,7 +54,8 @@ internal static class StoredJson
     public static string Metadata(JsonObject metadata)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer, Payload.WriterOptions)) Node(writer, metadata, "metadata", depth: 1);
+        using (var writer = new Utf8JsonWriter(buffer, Payload.WriterOptions))
+            Node(writer, metadata, "metadata", depth: 1);
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
@@ -60,7 +63,8 @@ internal static class StoredJson
     public static JsonElement ToElement(JsonNode node)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer, Payload.WriterOptions)) Node(writer, node, "value", depth: 1);
+        using (var writer = new Utf8JsonWriter(buffer, Payload.WriterOptions))
+            Node(writer, node, "value", depth: 1);
         return JsonElement.Parse(buffer.WrittenSpan);
     }
 
@@ -92,7 +96,8 @@ internal static class StoredJson
             case JsonArray array:
                 Nesting(path, depth);
                 writer?.WriteStartArray();
-                for (var i = 0; i < array.Count; i++) Node(writer, array[i], $"{path}[{i}]", depth + 1);
+                for (var i = 0; i < array.Count; i++)
+                    Node(writer, array[i], $"{path}[{i}]", depth + 1);
                 writer?.WriteEndArray();
                 return;
             default:
@@ -116,38 +121,73 @@ internal static class StoredJson
         }
         catch (InvalidOperationException)
         {
-            throw new UnstorableValueException(path, "has a key with a lone UTF-16 surrogate, which is not Unicode text");
+            throw new UnstorableValueException(
+                path,
+                "has a key with a lone UTF-16 surrogate, which is not Unicode text"
+            );
         }
     }
 
     private static void Value(Utf8JsonWriter? writer, JsonValue value, string path, int depth)
     {
-        if (!value.TryGetValue<object>(out var raw)) raw = Serialize(value, null, path);
+        if (!value.TryGetValue<object>(out var raw))
+            raw = Serialize(value, null, path);
         switch (raw)
         {
-            case JsonElement element: Element(writer, element, path, depth); break;
-            case string text: String(writer, text, path); break;
-            case char c: String(writer, c.ToString(), path); break;
-            case bool b: writer?.WriteBooleanValue(b); break;
+            case JsonElement element:
+                Element(writer, element, path, depth);
+                break;
+            case string text:
+                String(writer, text, path);
+                break;
+            case char c:
+                String(writer, c.ToString(), path);
+                break;
+            case bool b:
+                writer?.WriteBooleanValue(b);
+                break;
             case byte or sbyte or short or ushort or int or uint:
                 writer?.WriteNumberValue(Convert.ToInt64(raw, CultureInfo.InvariantCulture));
                 break;
-            case long l when l is >= -MaxExactInteger and <= MaxExactInteger: writer?.WriteNumberValue(l); break;
-            case long l: Integer(writer, l); break;
-            case ulong u: Integer(writer, u); break;
-            case Int128 i: Integer(writer, i); break;
-            case UInt128 u: Integer(writer, u); break;
-            case BigInteger i: Integer(writer, i); break;
+            case long l when l is >= -MaxExactInteger and <= MaxExactInteger:
+                writer?.WriteNumberValue(l);
+                break;
+            case long l:
+                Integer(writer, l);
+                break;
+            case ulong u:
+                Integer(writer, u);
+                break;
+            case Int128 i:
+                Integer(writer, i);
+                break;
+            case UInt128 u:
+                Integer(writer, u);
+                break;
+            case BigInteger i:
+                Integer(writer, i);
+                break;
             // Always a string: a double holds few decimals exactly, and never their scale (1.50 is not 1.5).
-            case decimal m: writer?.WriteStringValue(m.ToString(CultureInfo.InvariantCulture)); break;
-            case double d: Double(writer, d, path); break;
+            case decimal m:
+                writer?.WriteStringValue(m.ToString(CultureInfo.InvariantCulture));
+                break;
+            case double d:
+                Double(writer, d, path);
+                break;
             case float f:
-                if (!float.IsFinite(f)) throw NotFinite(path, f.ToString(CultureInfo.InvariantCulture));
+                if (!float.IsFinite(f))
+                    throw NotFinite(path, f.ToString(CultureInfo.InvariantCulture));
                 writer?.WriteNumberValue(f == 0 ? 0 : f);
                 break;
-            case DateTime time: writer?.WriteStringValue(SqlValues.Utc(time)); break;
-            case DateTimeOffset time: writer?.WriteStringValue(time); break;
-            case Guid id: writer?.WriteStringValue(id); break;
+            case DateTime time:
+                writer?.WriteStringValue(SqlValues.Utc(time));
+                break;
+            case DateTimeOffset time:
+                writer?.WriteStringValue(time);
+                break;
+            case Guid id:
+                writer?.WriteStringValue(id);
+                break;
             case Enum e:
                 if (!AttrConvert.IsDefined(e))
                     throw new UnstorableValueException(path, $"{e} is not a defined value of {e.GetType().Name}");
@@ -169,11 +209,12 @@ internal static class StoredJson
             if (value is not null && StoredJsonOptions.Options.TryGetTypeInfo(value.GetType(), out var typeInfo))
                 return JsonSerializer.SerializeToElement(value, typeInfo);
             var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
-            using (var writer = new Utf8JsonWriter(buffer)) node.WriteTo(writer);
+            using (var writer = new Utf8JsonWriter(buffer))
+                node.WriteTo(writer);
             return JsonElement.Parse(buffer.WrittenSpan);
         }
-        catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException
-                                      or InvalidOperationException)
+        catch (Exception e)
+            when (e is JsonException or ArgumentException or NotSupportedException or InvalidOperationException)
         {
             throw new UnstorableValueException(path, $"cannot be stored as JSON: {e.Message}");
         }
@@ -192,7 +233,8 @@ internal static class StoredJson
                     var key = Read(path, () => member.Name);
                     var at = path + "." + key;
                     Text(key, at, "key");
-                    if (!keys.Add(key)) throw new UnstorableValueException(path, $"has the key \"{key}\" twice");
+                    if (!keys.Add(key))
+                        throw new UnstorableValueException(path, $"has the key \"{key}\" twice");
                     writer?.WritePropertyName(key);
                     Element(writer, member.Value, at, depth + 1);
                 }
@@ -202,7 +244,8 @@ internal static class StoredJson
                 Nesting(path, depth);
                 writer?.WriteStartArray();
                 var index = 0;
-                foreach (var item in element.EnumerateArray()) Element(writer, item, $"{path}[{index++}]", depth + 1);
+                foreach (var item in element.EnumerateArray())
+                    Element(writer, item, $"{path}[{index++}]", depth + 1);
                 writer?.WriteEndArray();
                 return;
             case JsonValueKind.String:
@@ -212,7 +255,8 @@ internal static class StoredJson
                 Number(writer, element.GetRawText(), path);
                 return;
             default:
-                if (writer is not null) element.WriteTo(writer);
+                if (writer is not null)
+                    element.WriteTo(writer);
                 return;
         }
     }
@@ -237,21 +281,26 @@ internal static class StoredJson
     private static void Number(Utf8JsonWriter? writer, string text, string path)
     {
         var value = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
-        if (double.IsFinite(value) && NumberText.SameValue(text, value)) Double(writer, value, path);
-        else writer?.WriteStringValue(text);
+        if (double.IsFinite(value) && NumberText.SameValue(text, value))
+            Double(writer, value, path);
+        else
+            writer?.WriteStringValue(text);
     }
 
     private static void Double(Utf8JsonWriter? writer, double value, string path)
     {
-        if (!double.IsFinite(value)) throw NotFinite(path, value.ToString(CultureInfo.InvariantCulture));
+        if (!double.IsFinite(value))
+            throw NotFinite(path, value.ToString(CultureInfo.InvariantCulture));
         // -0 is stored as 0: PostgreSQL's numbers and RFC 8785 have no negative zero.
         writer?.WriteNumberValue(value == 0 ? 0 : value);
     }
 
     private static void Integer(Utf8JsonWriter? writer, BigInteger value)
     {
-        if (BigInteger.Abs(value) <= MaxExactInteger) writer?.WriteNumberValue((long)value);
-        else writer?.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
+        if (BigInteger.Abs(value) <= MaxExactInteger)
+            writer?.WriteNumberValue((long)value);
+        else
+            writer?.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
     }
 
     // Checked first: with no writer (the pre-write check) a null-conditional call would skip its arguments.
@@ -267,12 +316,17 @@ internal static class StoredJson
         {
             var c = text[i];
             if (c == '\0')
-                throw new UnstorableValueException(path,
-                    $"{what} contains the character U+0000, which PostgreSQL cannot store");
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+                throw new UnstorableValueException(
+                    path,
+                    $"{what} contains the character U+0000, which PostgreSQL cannot store"
+                );
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                i++;
             else if (char.IsSurrogate(c))
-                throw new UnstorableValueException(path,
-                    $"{what} contains a lone UTF-16 surrogate (U+{(int)c:X4}), which is not Unicode text");
+                throw new UnstorableValueException(
+                    path,
+                    $"{what} contains a lone UTF-16 surrogate (U+{(int)c:X4}), which is not Unicode text"
+                );
         }
         return text;
     }
@@ -280,8 +334,10 @@ internal static class StoredJson
     private static void Nesting(string path, int depth)
     {
         if (depth > MaxDepth)
-            throw new UnstorableValueException(path,
-                $"nests deeper than {MaxDepth} levels, the most a payload may have");
+            throw new UnstorableValueException(
+                path,
+                $"nests deeper than {MaxDepth} levels, the most a payload may have"
+            );
     }
 
     private static UnstorableValueException NotFinite(string path, string value) =>
@@ -304,7 +360,8 @@ internal sealed class UnstorableValueException(string path, string reason) : Exc
 /// <summary>Compares the decimal value of JSON number text with a double, digit by digit.</summary>
 internal static class NumberText
 {
-    /// <summary>True when <paramref name="text"/> denotes exactly the value <paramref name="value"/> prints as.</summary>
+    /// <summary>True when <paramref name="text"/> denotes exactly the value <paramref name="value"/> prints
+    /// as.</summary>
     public static bool SameValue(string text, double value) =>
         Normalize(text) is { } written && written == Normalize(value.ToString("R", CultureInfo.InvariantCulture));
 
@@ -317,29 +374,40 @@ internal static class NumberText
     {
         var i = 0;
         var negative = text[0] == '-';
-        if (negative) i++;
+        if (negative)
+            i++;
         var digits = new System.Text.StringBuilder(text.Length);
         long exponent = 0;
         var afterPoint = false;
         for (; i < text.Length && text[i] is not ('e' or 'E'); i++)
         {
-            if (text[i] == '.') afterPoint = true;
+            if (text[i] == '.')
+                afterPoint = true;
             else
             {
                 digits.Append(text[i]);
-                if (afterPoint) exponent--;
+                if (afterPoint)
+                    exponent--;
             }
         }
         if (i < text.Length)
         {
             var exponentText = text.AsSpan(i + 1);
-            if (!long.TryParse(exponentText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var written))
+            if (
+                !long.TryParse(
+                    exponentText,
+                    NumberStyles.AllowLeadingSign,
+                    CultureInfo.InvariantCulture,
+                    out var written
+                )
+            )
                 return null;
             exponent += written;
         }
         var significant = digits.ToString().TrimStart('0');
         var trimmed = significant.TrimEnd('0');
-        if (trimmed.Length == 0) return "0";
+        if (trimmed.Length == 0)
+            return "0";
         exponent += significant.Length - trimmed.Length;
         return (negative ? "-" : "") + trimmed + "e" + exponent.ToString(CultureInfo.InvariantCulture);
     }

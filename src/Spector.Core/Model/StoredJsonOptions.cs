@@ -34,8 +34,10 @@ internal static class StoredJsonOptions
             TypeInfoResolver = Resolver(resolver),
             Converters =
             {
-                new Stored<decimal>(AttrConvert.ToDecimal,
-                    (w, v) => w.WriteStringValue(v.ToString(CultureInfo.InvariantCulture))),
+                new Stored<decimal>(
+                    AttrConvert.ToDecimal,
+                    (w, v) => w.WriteStringValue(v.ToString(CultureInfo.InvariantCulture))
+                ),
                 new Stored<DateTime>(AttrConvert.ToDateTime, (w, v) => w.WriteStringValue(SqlValues.Utc(v))),
                 new Stored<long>(AttrConvert.ToInt64, (w, v) => Integer(w, v)),
                 new Stored<ulong>(e => (ulong)BigInteger(e), (w, v) => Integer(w, v)),
@@ -49,19 +51,24 @@ internal static class StoredJsonOptions
         };
         // Enums by name. Under Native AOT this converter cannot be made; a context's UseStringEnumConverter
         // gives its enums the same stored form (docs/aot.md).
-        if (RuntimeFeature.IsDynamicCodeSupported) options.Converters.Add(new JsonStringEnumConverter());
-        foreach (var converter in converters) options.Converters.Add(converter);
+        if (RuntimeFeature.IsDynamicCodeSupported)
+            options.Converters.Add(new JsonStringEnumConverter());
+        foreach (var converter in converters)
+            options.Converters.Add(converter);
         options.MakeReadOnly();
         return options;
     }
 
-    /// <summary>The app's metadata first, then the scalars Spector reads itself, then reflection where allowed.</summary>
+    /// <summary>The app's metadata first, then the scalars Spector reads itself, then reflection where
+    /// allowed.</summary>
     public static IJsonTypeInfoResolver Resolver(IJsonTypeInfoResolver? app)
     {
         var resolvers = new List<IJsonTypeInfoResolver>(3);
-        if (app is not null) resolvers.Add(app);
+        if (app is not null)
+            resolvers.Add(app);
         resolvers.Add(SpectorJsonContext.Default);
-        if (Reflection() is { } reflection) resolvers.Add(reflection);
+        if (Reflection() is { } reflection)
+            resolvers.Add(reflection);
         return JsonTypeInfoResolver.Combine(resolvers.ToArray());
     }
 
@@ -82,10 +89,12 @@ internal static class StoredJsonOptions
         catch (NotSupportedException e)
         {
             throw new NotSupportedException(
-                $"Spector has no JSON metadata for {type}: reflection-based serialization is disabled in this app " +
-                "(Native AOT or trimming). List the type in a JsonSerializerContext " +
-                "([JsonSerializable(typeof(...))]) " +
-                "and pass it to its events table: Log.UseJson(MyJsonContext.Default). See docs/aot.md.", e);
+                $"Spector has no JSON metadata for {type}: reflection-based serialization is disabled in this app "
+                    + "(Native AOT or trimming). List the type in a JsonSerializerContext "
+                    + "([JsonSerializable(typeof(...))]) "
+                    + "and pass it to its events table: Log.UseJson(MyJsonContext.Default). See docs/aot.md.",
+                e
+            );
         }
     }
 
@@ -95,7 +104,8 @@ internal static class StoredJsonOptions
     /// </summary>
     public static string Show(object? value, JsonSerializerOptions options)
     {
-        if (value is null) return "null";
+        if (value is null)
+            return "null";
         var plain = new JsonSerializerOptions { TypeInfoResolver = options.TypeInfoResolver };
         return JsonSerializer.Serialize(value, TypeInfo(plain, value.GetType()));
     }
@@ -110,21 +120,31 @@ internal static class StoredJsonOptions
     private static BigInteger BigInteger(JsonElement element)
     {
         var text = element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText();
-        return System.Numerics.BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture,
-            out var value) ? value
+        return System.Numerics.BigInteger.TryParse(
+            text,
+            NumberStyles.AllowLeadingSign,
+            CultureInfo.InvariantCulture,
+            out var value
+        )
+            ? value
             : throw new FormatException($"{text} is not an integer");
     }
 
     private static void Integer(Utf8JsonWriter writer, BigInteger value)
     {
-        if (System.Numerics.BigInteger.Abs(value) <= MaxExactInteger) writer.WriteNumberValue((long)value);
-        else writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
+        if (System.Numerics.BigInteger.Abs(value) <= MaxExactInteger)
+            writer.WriteNumberValue((long)value);
+        else
+            writer.WriteStringValue(value.ToString(CultureInfo.InvariantCulture));
     }
 
     // -0 is stored as 0, as at the top level: PostgreSQL's numbers and RFC 8785 have no negative zero.
-    private static T Finite<T>(T value) where T : IFloatingPointIeee754<T> =>
+    private static T Finite<T>(T value)
+        where T : IFloatingPointIeee754<T> =>
         T.IsFinite(value)
-            ? T.IsZero(value) ? T.Zero : value
+            ? T.IsZero(value)
+                ? T.Zero
+                : value
             : throw new JsonException($"is {value}, which JSON cannot store (only finite numbers)");
 
     // The writer would replace half of a surrogate pair with U+FFFD: a silent change, so it is refused instead.
@@ -132,9 +152,12 @@ internal static class StoredJsonOptions
     {
         for (var i = 0; i < text.Length; i++)
         {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                i++;
             else if (char.IsSurrogate(text[i]))
-                throw new JsonException($"contains a lone UTF-16 surrogate (U+{(int)text[i]:X4}), which is not Unicode text");
+                throw new JsonException(
+                    $"contains a lone UTF-16 surrogate (U+{(int)text[i]:X4}), which is not Unicode text"
+                );
         }
         return text;
     }
@@ -148,16 +171,18 @@ internal static class StoredJsonOptions
         public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
             writer.WriteStringValue(UnicodeText(value));
 
-        public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert,
-            JsonSerializerOptions options) => reader.GetString()!;
+        public override string ReadAsPropertyName(
+            ref Utf8JsonReader reader,
+            Type typeToConvert,
+            JsonSerializerOptions options
+        ) => reader.GetString()!;
 
         public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
             writer.WritePropertyName(UnicodeText(value));
     }
 
     /// <summary>One type's stored form: written as the top level writes it, read by replay's conversion.</summary>
-    private sealed class Stored<T>(Func<JsonElement, T> read, Action<Utf8JsonWriter, T> write)
-        : JsonConverter<T>
+    private sealed class Stored<T>(Func<JsonElement, T> read, Action<Utf8JsonWriter, T> write) : JsonConverter<T>
     {
         public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {

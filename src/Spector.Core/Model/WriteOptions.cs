@@ -25,21 +25,30 @@ public sealed record WriteOptions
     internal static void CheckKey(string key)
     {
         const string name = nameof(IdempotencyKey);
-        if (key.Length == 0) throw new ArgumentException("An idempotency key must not be empty.", name);
+        if (key.Length == 0)
+            throw new ArgumentException("An idempotency key must not be empty.", name);
         for (var i = 0; i < key.Length; i++)
         {
             if (key[i] == '\0')
-                throw new ArgumentException("An idempotency key must not contain U+0000 (PostgreSQL cannot store it).", name);
-            if (char.IsHighSurrogate(key[i]) && i + 1 < key.Length && char.IsLowSurrogate(key[i + 1])) i++;
+                throw new ArgumentException(
+                    "An idempotency key must not contain U+0000 (PostgreSQL cannot store it).",
+                    name
+                );
+            if (char.IsHighSurrogate(key[i]) && i + 1 < key.Length && char.IsLowSurrogate(key[i + 1]))
+                i++;
             else if (char.IsSurrogate(key[i]))
                 throw new ArgumentException(
-                    $"An idempotency key must be Unicode text: it has a lone UTF-16 surrogate (U+{(int)key[i]:X4}) at " +
-                    $"index {i}, which SQLite would store as U+FFFD, the same as other keys.", name);
+                    $"An idempotency key must be Unicode text: it has a lone UTF-16 surrogate (U+{(int)key[i]:X4}) at "
+                        + $"index {i}, which SQLite would store as U+FFFD, the same as other keys.",
+                    name
+                );
         }
         var bytes = System.Text.Encoding.UTF8.GetByteCount(key);
         if (bytes > MaxIdempotencyKeyBytes)
             throw new ArgumentException(
-                $"An idempotency key is at most {MaxIdempotencyKeyBytes} UTF-8 bytes; this one has {bytes}.", name);
+                $"An idempotency key is at most {MaxIdempotencyKeyBytes} UTF-8 bytes; this one has {bytes}.",
+                name
+            );
     }
 
     /// <summary>
@@ -50,7 +59,9 @@ public sealed record WriteOptions
     public EventContext? Context { get; init; }
 }
 
-/// <summary>A record with the seq of its last event: pass <see cref="Seq"/> back as <see cref="WriteOptions.ExpectedSeq"/>.</summary>
+/// <summary>A record with the seq of its last event: pass <see cref="Seq"/> back as <see
+/// cref="WriteOptions.ExpectedSeq"/>.</summary>
 /// <param name="Record">The replayed record.</param>
 /// <param name="Seq">The sequence number of its last event.</param>
-public sealed record Versioned<T>(T Record, long Seq) where T : class;
+public sealed record Versioned<T>(T Record, long Seq)
+    where T : class;

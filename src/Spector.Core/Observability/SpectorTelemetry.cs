@@ -17,26 +17,50 @@ public static class SpectorTelemetry
     public const string MeterName = "Spector";
 
     // Static by .NET convention (like HttpClient's and Npgsql's): listeners find sources and meters by name.
-    internal static readonly ActivitySource Source = new(SourceName, typeof(SpectorTelemetry).Assembly.GetName().Version?.ToString());
-    internal static readonly Meter Meter = new(MeterName, typeof(SpectorTelemetry).Assembly.GetName().Version?.ToString());
+    internal static readonly ActivitySource Source = new(
+        SourceName,
+        typeof(SpectorTelemetry).Assembly.GetName().Version?.ToString()
+    );
+    internal static readonly Meter Meter = new(
+        MeterName,
+        typeof(SpectorTelemetry).Assembly.GetName().Version?.ToString()
+    );
 
-    internal static readonly Counter<long> Appends =
-        Meter.CreateCounter<long>("spector.events.appended", "{event}", "Events appended, savepoints included.");
+    internal static readonly Counter<long> Appends = Meter.CreateCounter<long>(
+        "spector.events.appended",
+        "{event}",
+        "Events appended, savepoints included."
+    );
 
-    internal static readonly Counter<long> Conflicts =
-        Meter.CreateCounter<long>("spector.write.conflicts", "{conflict}", "Writes that lost the (parent_id, seq) race and replayed again.");
+    internal static readonly Counter<long> Conflicts = Meter.CreateCounter<long>(
+        "spector.write.conflicts",
+        "{conflict}",
+        "Writes that lost the (parent_id, seq) race and replayed again."
+    );
 
-    internal static readonly Histogram<double> WriteDuration =
-        Meter.CreateHistogram<double>("spector.write.duration", "ms", "Time of one write, retries included.");
+    internal static readonly Histogram<double> WriteDuration = Meter.CreateHistogram<double>(
+        "spector.write.duration",
+        "ms",
+        "Time of one write, retries included."
+    );
 
-    internal static readonly Histogram<long> ReplayLength =
-        Meter.CreateHistogram<long>("spector.replay.length", "{event}", "Events read to rebuild one record.");
+    internal static readonly Histogram<long> ReplayLength = Meter.CreateHistogram<long>(
+        "spector.replay.length",
+        "{event}",
+        "Events read to rebuild one record."
+    );
 
-    internal static readonly Counter<long> EventsVerified =
-        Meter.CreateCounter<long>("spector.verify.events", "{event}", "Events whose hash was recomputed by chain verification.");
+    internal static readonly Counter<long> EventsVerified = Meter.CreateCounter<long>(
+        "spector.verify.events",
+        "{event}",
+        "Events whose hash was recomputed by chain verification."
+    );
 
-    internal static readonly Histogram<double> VerifyRate =
-        Meter.CreateHistogram<double>("spector.verify.rate", "{event}/s", "Events verified per second, per verification.");
+    internal static readonly Histogram<double> VerifyRate = Meter.CreateHistogram<double>(
+        "spector.verify.rate",
+        "{event}/s",
+        "Events verified per second, per verification."
+    );
 
     /// <summary>Tag names, shared by spans and instruments.</summary>
     internal static class Tags

@@ -27,7 +27,8 @@ public sealed record RebuildProgress(string Table, long Done, long Total);
 
 /// <summary>What a rebuild did.</summary>
 /// <param name="Table">The record table.</param>
-/// <param name="Records">Records replayed in the bulk phase (this run; a resumed run skips those already built).</param>
+/// <param name="Records">Records replayed in the bulk phase (this run; a resumed run skips those already
+/// built).</param>
 /// <param name="Rows">Rows in the table afterwards.</param>
 /// <param name="CaughtUp">Records written meanwhile, replayed again in the swap's transaction.</param>
 /// <param name="Resumed">True when an interrupted rebuild was continued.</param>
@@ -46,7 +47,8 @@ public enum RecordTableChange
     /// <summary>New nullable columns were added in place; existing rows hold NULL in them.</summary>
     ColumnsAdded,
 
-    /// <summary>A change that cannot be made in place (renamed, dropped, retyped or new required column) was made by rebuilding from the log.</summary>
+    /// <summary>A change that cannot be made in place (renamed, dropped, retyped or new required column) was made by
+    /// rebuilding from the log.</summary>
     Rebuilt,
 }
 
@@ -57,5 +59,11 @@ public enum RecordTableChange
 /// <param name="Removed">Columns the table had and the class has not (renamed or dropped).</param>
 /// <param name="Retyped">Columns whose SQL type changed.</param>
 /// <param name="Rebuild">The rebuild's result when there was one.</param>
-public sealed record RecordTableMigration(string Table, RecordTableChange Change, IReadOnlyList<string> Added, IReadOnlyList<string> Removed,
-    IReadOnlyList<string> Retyped, RebuildResult? Rebuild);
+public sealed record RecordTableMigration(
+    string Table,
+    RecordTableChange Change,
+    IReadOnlyList<string> Added,
+    IReadOnlyList<string> Removed,
+    IReadOnlyList<string> Retyped,
+    RebuildResult? Rebuild
+);

@@ -23,8 +23,13 @@ internal sealed partial class RebuildSql
         var id = SqlIdentifier.Quote(table.IdColumn);
         _id = id;
         var others = columns.Where(c => c != id).ToList();
-        UpsertBeside = $"INSERT INTO {beside} ({list}) VALUES ({string.Join(", ", table.Columns.Select(c => "@r_" + c.Column))}) ON CONFLICT ({id}) " +
-                       (others.Count == 0 ? "DO NOTHING" : "DO UPDATE SET " + string.Join(", ", others.Select(c => $"{c} = excluded.{c}")));
+        UpsertBeside =
+            $"INSERT INTO {beside} ({list}) VALUES ({string.Join(", ", table.Columns.Select(c => "@r_" + c.Column))}) ON CONFLICT ({id}) "
+            + (
+                others.Count == 0
+                    ? "DO NOTHING"
+                    : "DO UPDATE SET " + string.Join(", ", others.Select(c => $"{c} = excluded.{c}"))
+            );
         DeleteBeside = $"DELETE FROM {beside} WHERE {id} = @id";
         DropBeside = $"DROP TABLE IF EXISTS {beside}";
         CopyIn = $"INSERT INTO {live} ({list}) SELECT {list} FROM {beside}";
@@ -33,8 +38,14 @@ internal sealed partial class RebuildSql
         CountLive = $"SELECT COUNT(*) FROM {live}";
         Postgres = dialect == SqlDialect.PostgreSql;
         LockLive = Postgres ? $"LOCK TABLE {live} IN EXCLUSIVE MODE" : null;
-        DeclaredColumns = ColumnRule().Matches(create[prefix.Length..]).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
-        NullableColumns = ColumnRule().Matches(create[prefix.Length..]).Where(m => m.Groups[3].Value == " NULL").Select(m => m.Groups[1].Value).ToHashSet();
+        DeclaredColumns = ColumnRule()
+            .Matches(create[prefix.Length..])
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        NullableColumns = ColumnRule()
+            .Matches(create[prefix.Length..])
+            .Where(m => m.Groups[3].Value == " NULL")
+            .Select(m => m.Groups[1].Value)
+            .ToHashSet();
         LiveColumns = Postgres
             ? "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = @table"
             : "SELECT name, type FROM pragma_table_info(@table)";
@@ -63,7 +74,8 @@ internal sealed partial class RebuildSql
     public string LiveColumns { get; }
 
     /// <summary>The type name the database reports for a declared type.</summary>
-    public string Reported(string declared) => Postgres && declared == "timestamptz" ? "timestamp with time zone" : declared;
+    public string Reported(string declared) =>
+        Postgres && declared == "timestamptz" ? "timestamp with time zone" : declared;
 
     public string AddColumn(string column) =>
         $"ALTER TABLE {SqlIdentifier.Quote(Live)} ADD COLUMN {SqlIdentifier.Quote(column)} {DeclaredColumns[column]} NULL";
@@ -71,7 +83,8 @@ internal sealed partial class RebuildSql
     public static string CreateProgress =>
         $"""CREATE TABLE IF NOT EXISTS "{ProgressTable}" ("record_table" text NOT NULL, "events_table" text NOT NULL, "tx_id" bigint NOT NULL, "position" bigint NOT NULL, PRIMARY KEY ("record_table", "events_table"))""";
 
-    public static string ReadProgress => $"""SELECT "events_table", "tx_id", "position" FROM "{ProgressTable}" WHERE "record_table" = @table""";
+    public static string ReadProgress =>
+        $"""SELECT "events_table", "tx_id", "position" FROM "{ProgressTable}" WHERE "record_table" = @table""";
 
     public static string AddProgress =>
         $"""INSERT INTO "{ProgressTable}" ("record_table", "events_table", "tx_id", "position") VALUES (@table, @events_table, @tx_id, @position)""";
@@ -82,9 +95,10 @@ internal sealed partial class RebuildSql
     /// The point a rebuild starts from: every event written after it is caught up in the swap. PostgreSQL: the
     /// snapshot's xmin (an event committed later has a tx_id at or above it); SQLite: the last position.
     /// </summary>
-    public string Horizon(string eventsTable) => Postgres
-        ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0"
-        : $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";
+    public string Horizon(string eventsTable) =>
+        Postgres
+            ? "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0"
+            : $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";
 
     /// <summary>
     /// Heads for the records of one events table that have events but no head yet (written around Spector, by raw
@@ -95,10 +109,13 @@ internal sealed partial class RebuildSql
         var (events, heads) = (SqlIdentifier.Quote(eventsTable), SqlIdentifier.Quote(Dialect.Heads(eventsTable)));
         // The headless records are found once, from their first events (a scan of the (parent_id, seq) index), not
         // by probing the heads for every event.
-        return Dialect.HeadsFromLog(eventsTable, Dialect.Heads(eventsTable), hashed,
-            $"""e."parent_id" IN (SELECT x."parent_id" FROM {events} x WHERE x."seq" = 1 """ +
-            $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = x."parent_id"))""") +
-            "\nON CONFLICT (\"record_id\") DO NOTHING";
+        return Dialect.HeadsFromLog(
+                eventsTable,
+                Dialect.Heads(eventsTable),
+                hashed,
+                $"""e."parent_id" IN (SELECT x."parent_id" FROM {events} x WHERE x."seq" = 1 """
+                    + $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = x."parent_id"))"""
+            ) + "\nON CONFLICT (\"record_id\") DO NOTHING";
     }
 
     /// <summary>
@@ -106,13 +123,14 @@ internal sealed partial class RebuildSql
     /// per record, deleted ones flagged): a deleted record has no row to build.
     /// </summary>
     public string PendingIds(string eventsTable) =>
-        $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """ +
-        $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
+        $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """
+        + $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
 
     /// <summary>The type's records with an event after the horizon.</summary>
-    public string ChangedIds(string eventsTable) => Postgres
-        ? $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "tx_id" >= @tx_id::text::xid8"""
-        : $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "position" > @position""";
+    public string ChangedIds(string eventsTable) =>
+        Postgres
+            ? $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "tx_id" >= @tx_id::text::xid8"""
+            : $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "position" > @position""";
 
     private readonly string _id;
 

@@ -22,9 +22,14 @@ internal sealed class ConnectionLease : IAsyncDisposable
     public DbTransaction? Transaction { get; }
     public Dialect Dialect { get; }
 
-    public static async ValueTask<ConnectionLease> OpenAsync(EventLog log, SpectorSession? session, CancellationToken ct)
+    public static async ValueTask<ConnectionLease> OpenAsync(
+        EventLog log,
+        SpectorSession? session,
+        CancellationToken ct
+    )
     {
-        if (session is { HasConnection: true }) return new(session.Connection, session.Transaction, session.Dialect, owned: false);
+        if (session is { HasConnection: true })
+            return new(session.Connection, session.Transaction, session.Dialect, owned: false);
         var store = session?.Store ?? log.Store;
         var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         return new(connection, null, Dialect.For(store), owned: true);
@@ -43,8 +48,12 @@ internal static class WriteTransaction
     /// Inside the caller's transaction it runs under a savepoint, so a lost race or an invalid changeset
     /// undoes only this write and the caller's transaction stays usable.
     /// </summary>
-    public static async Task<TResult> RunAsync<TResult>(EventLog log, SpectorSession? session,
-        Func<DbConnection, DbTransaction, Dialect, Task<TResult>> attempt, CancellationToken ct)
+    public static async Task<TResult> RunAsync<TResult>(
+        EventLog log,
+        SpectorSession? session,
+        Func<DbConnection, DbTransaction, Dialect, Task<TResult>> attempt,
+        CancellationToken ct
+    )
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
         if (lease.Transaction is { } outer)

@@ -5,15 +5,18 @@ namespace Spector;
 /// <summary>The SQL text of one events table, built once from its validated, quoted name.</summary>
 internal sealed class EventLogSql
 {
-    /// <summary>Every stored column of an event but its hash, in the order <see cref="EventReader"/> reads them (context from 9).</summary>
+    /// <summary>Every stored column of an event but its hash, in the order <see cref="EventReader"/> reads them
+    /// (context from 9).</summary>
     public static readonly string EventColumns =
-        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", " +
-        ContextColumns.SelectList();
+        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", "
+        + ContextColumns.SelectList();
 
-    /// <summary>As <see cref="EventColumns"/> after the alias <c>e</c>; the chain query reads the hash at 16, the links at 17.</summary>
+    /// <summary>As <see cref="EventColumns"/> after the alias <c>e</c>; the chain query reads the hash at 16, the links
+    /// at 17.</summary>
     public static readonly string AliasedColumns =
-        "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", " +
-        "e.\"inserted_at\", " + ContextColumns.SelectList("e");
+        "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", "
+        + "e.\"inserted_at\", "
+        + ContextColumns.SelectList("e");
 
     /// <summary>The ordinal of the first context column in <see cref="EventColumns"/>.</summary>
     public const int FirstContextColumn = 9;
@@ -33,54 +36,77 @@ internal sealed class EventLogSql
     public EventLogSql(string table, bool hashed, HashScope hashScope, IReadOnlyList<EventLinkInfo> links)
     {
         _links = links;
-        _insertLink = links.ToDictionary(l => l.Name, l =>
-            $"INSERT INTO {SqlIdentifier.Quote(l.Table)} (\"event_id\", {SqlIdentifier.Quote(l.Column)}{(l.Typed ? ", \"type\"" : "")}) " +
-            $"VALUES (@event_id, @target{(l.Typed ? ", @type" : "")})");
+        _insertLink = links.ToDictionary(
+            l => l.Name,
+            l =>
+                $"INSERT INTO {SqlIdentifier.Quote(l.Table)} (\"event_id\", {SqlIdentifier.Quote(l.Column)}{(l.Typed ? ", \"type\"" : "")}) "
+                + $"VALUES (@event_id, @target{(l.Typed ? ", @type" : "")})"
+        );
         _table = table;
         var t = SqlIdentifier.Quote(table);
         const string replayColumns = "\"id\", \"seq\", \"schema\", \"action\", \"payload\"";
-        string ReplaySql(string columns, string where) => $"SELECT {columns} FROM {t} WHERE \"parent_id\" = @parent_id{where} ORDER BY \"seq\"";
+        string ReplaySql(string columns, string where) =>
+            $"SELECT {columns} FROM {t} WHERE \"parent_id\" = @parent_id{where} ORDER BY \"seq\"";
         string LatestSavepoint(string where) =>
             $" AND \"seq\" >= COALESCE((SELECT MAX(\"seq\") FROM {t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint}{where}), 1)";
         Replay = ReplaySql(replayColumns, "");
         ReplayUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to");
         ReplayFromSavepoint = ReplaySql(replayColumns, LatestSavepoint(""));
-        ReplayFromSavepointUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to" + LatestSavepoint(" AND \"seq\" <= @up_to"));
+        ReplayFromSavepointUpTo = ReplaySql(
+            replayColumns,
+            " AND \"seq\" <= @up_to" + LatestSavepoint(" AND \"seq\" <= @up_to")
+        );
         Heads = Dialect.Heads(table);
         var h = SqlIdentifier.Quote(Heads);
         // A write replays from the savepoint its locked head names: no search for it.
-        _replayFromHeadSavepoint = ReplaySql(replayColumns, $" AND \"seq\" >= (SELECT \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id)");
-        _headRead = $"SELECT \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id";
+        _replayFromHeadSavepoint = ReplaySql(
+            replayColumns,
+            $" AND \"seq\" >= (SELECT \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id)"
+        );
+        _headRead =
+            $"SELECT \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id";
         _chainRead = $"SELECT \"last_hash\", \"last_at\" FROM {h} WHERE \"record_id\" = @__chain";
-        IdempotencyLookup = $"SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" FROM {t} WHERE \"idempotency_key\" = @key";
-        HeadInsert = $"INSERT INTO {h} (\"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\") " +
-                     "VALUES (@__parent_id, @__schema, @__seq, @__hash, @__deleted, @__savepoint_seq, @__inserted_at)";
-        HeadUpdate = $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, " +
-                     "\"savepoint_seq\" = @__savepoint_seq, \"last_at\" = @__inserted_at WHERE \"record_id\" = @__parent_id";
+        IdempotencyLookup =
+            $"SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" FROM {t} WHERE \"idempotency_key\" = @key";
+        HeadInsert =
+            $"INSERT INTO {h} (\"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\") "
+            + "VALUES (@__parent_id, @__schema, @__seq, @__hash, @__deleted, @__savepoint_seq, @__inserted_at)";
+        HeadUpdate =
+            $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, "
+            + "\"savepoint_seq\" = @__savepoint_seq, \"last_at\" = @__inserted_at WHERE \"record_id\" = @__parent_id";
         WriteLock = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" WHERE 0";
-        ChainAdvance = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" + 1, \"last_hash\" = @__hash, \"last_at\" = @__inserted_at " +
-                       "WHERE \"record_id\" = @__chain";
+        ChainAdvance =
+            $"UPDATE {h} SET \"last_seq\" = \"last_seq\" + 1, \"last_hash\" = @__hash, \"last_at\" = @__inserted_at "
+            + "WHERE \"record_id\" = @__chain";
         // A record whose events were written around Spector (raw SQL, an import tool) gets its head on first write.
-        HeadFromLog = Dialect.HeadsFromLog(table, Heads, hashed, "e.\"parent_id\" = @parent_id") + "\nON CONFLICT (\"record_id\") DO NOTHING";
+        HeadFromLog =
+            Dialect.HeadsFromLog(table, Heads, hashed, "e.\"parent_id\" = @parent_id")
+            + "\nON CONFLICT (\"record_id\") DO NOTHING";
         Exists = $"SELECT 1 FROM {h} WHERE \"record_id\" = @id AND \"schema\" = @schema AND NOT \"deleted\"";
         Ids = $"SELECT \"record_id\" FROM {h} WHERE \"schema\" = @schema AND NOT \"deleted\" ORDER BY \"record_id\"";
         // As of an instant: up to the record's latest event at or before @as_of, found by one probe of the
         // (parent_id, inserted_at, seq) index; no such event leaves the bound NULL and the read empty. SQLite,
         // without statistics, may pick the table-wide inserted_at index instead and walk it: it is told which.
         string AsOfSeq(string hint) =>
-            $" AND \"seq\" <= (SELECT \"seq\" FROM {t}{hint} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of " +
-            "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
+            $" AND \"seq\" <= (SELECT \"seq\" FROM {t}{hint} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of "
+            + "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
         var postgresAsOf = AsOfSeq("");
-        var sqliteAsOf = AsOfSeq($" INDEXED BY {SqlIdentifier.Quote(SqlIdentifier.Derived(table, ContextColumns.ParentTimeIndexSuffix))}");
+        var sqliteAsOf = AsOfSeq(
+            $" INDEXED BY {SqlIdentifier.Quote(SqlIdentifier.Derived(table, ContextColumns.ParentTimeIndexSuffix))}"
+        );
         _replayAsOf = (ReplaySql(replayColumns, postgresAsOf), ReplaySql(replayColumns, sqliteAsOf));
-        _replayFromSavepointAsOf = (ReplaySql(replayColumns, postgresAsOf + LatestSavepoint(postgresAsOf)),
-            ReplaySql(replayColumns, sqliteAsOf + LatestSavepoint(sqliteAsOf)));
+        _replayFromSavepointAsOf = (
+            ReplaySql(replayColumns, postgresAsOf + LatestSavepoint(postgresAsOf)),
+            ReplaySql(replayColumns, sqliteAsOf + LatestSavepoint(sqliteAsOf))
+        );
         ReplayBackwardsAsOfSqlite = ReplaySql(replayColumns, sqliteAsOf) + " DESC";
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
-        EventsOfSchema = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
+        EventsOfSchema =
+            $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         // A keyed append that meets a committed twin inserts nothing (READ COMMITTED) or fails with 40001 (a snapshot
         // that cannot see the twin): either way the writer learns it without reading an error.
-        const string keyedConflict = "\nON CONFLICT (\"idempotency_key\") WHERE \"idempotency_key\" IS NOT NULL DO NOTHING";
+        const string keyedConflict =
+            "\nON CONFLICT (\"idempotency_key\") WHERE \"idempotency_key\" IS NOT NULL DO NOTHING";
         _appends = new string[16];
         foreach (var kind in (SqlDialect[])[SqlDialect.PostgreSql, SqlDialect.Sqlite])
         foreach (var withContext in (bool[])[false, true])
@@ -102,8 +128,9 @@ internal sealed class EventLogSql
         _recordChainPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"parent_id\" = @parent_id");
         _recordChainSqlite = ChainSql(SqlDialect.Sqlite, " WHERE e.\"parent_id\" = @parent_id");
         HasEvent = $"SELECT 1 FROM {t} WHERE \"id\" = @id";
-        Previous = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = (SELECT \"parent_id\" FROM {t} WHERE \"id\" = @id) " +
-                   $"AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"id\" = @id) ORDER BY \"seq\"";
+        Previous =
+            $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = (SELECT \"parent_id\" FROM {t} WHERE \"id\" = @id) "
+            + $"AND \"seq\" <= (SELECT \"seq\" FROM {t} WHERE \"id\" = @id) ORDER BY \"seq\"";
     }
 
     /// <summary>id, seq, schema, action, payload of one record in order.</summary>
@@ -145,7 +172,8 @@ internal sealed class EventLogSql
     /// <summary>Advances a record's head to the appended event.</summary>
     public string HeadUpdate { get; }
 
-    /// <summary>A write of no row; on SQLite it takes the write lock (<see cref="Dialect.TakeWriteLockAsync"/>).</summary>
+    /// <summary>A write of no row; on SQLite it takes the write lock (<see
+    /// cref="Dialect.TakeWriteLockAsync"/>).</summary>
     public string WriteLock { get; }
 
     /// <summary>Advances the table chain's head (@__chain) to the appended event.</summary>
@@ -164,7 +192,8 @@ internal sealed class EventLogSql
     private readonly (string Postgres, string Sqlite) _replayFromSavepointAsOf;
 
     /// <summary>As <see cref="Replay"/>, up to the last event at or before <c>@as_of</c>.</summary>
-    public string ReplayAsOf(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _replayAsOf.Postgres : _replayAsOf.Sqlite;
+    public string ReplayAsOf(Dialect dialect) =>
+        dialect.Kind == SqlDialect.PostgreSql ? _replayAsOf.Postgres : _replayAsOf.Sqlite;
 
     /// <summary>As <see cref="ReplayAsOf"/>, from the latest savepoint at or before that event.</summary>
     public string ReplayFromSavepointAsOf(Dialect dialect) =>
@@ -189,10 +218,12 @@ internal sealed class EventLogSql
     public string Chain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainPostgres : _chainSqlite;
 
     /// <summary>As <see cref="Chain"/>, from position @from on (a head verified earlier) only.</summary>
-    public string ChainFrom(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _chainFromPostgres : _chainFromSqlite;
+    public string ChainFrom(Dialect dialect) =>
+        dialect.Kind == SqlDialect.PostgreSql ? _chainFromPostgres : _chainFromSqlite;
 
     /// <summary>As <see cref="Chain"/>, the events of one record @parent_id only.</summary>
-    public string RecordChain(Dialect dialect) => dialect.Kind == SqlDialect.PostgreSql ? _recordChainPostgres : _recordChainSqlite;
+    public string RecordChain(Dialect dialect) =>
+        dialect.Kind == SqlDialect.PostgreSql ? _recordChainPostgres : _recordChainSqlite;
 
     /// <summary>1 when the table holds the event @id.</summary>
     public string HasEvent { get; }
@@ -208,11 +239,12 @@ internal sealed class EventLogSql
     {
         var (l, c) = (SqlIdentifier.Quote(link.Table), SqlIdentifier.Quote(link.Column));
         var (select, match) = outgoing ? (c, "\"event_id\"") : ("\"event_id\"", c);
-        return $"SELECT {EventColumns} FROM {SqlIdentifier.Quote(_table)} WHERE \"id\" IN " +
-               $"(SELECT {select} FROM {l} WHERE {match} = @id{(typed ? " AND \"type\" = @type" : "")}) ORDER BY \"seq\"";
+        return $"SELECT {EventColumns} FROM {SqlIdentifier.Quote(_table)} WHERE \"id\" IN "
+            + $"(SELECT {select} FROM {l} WHERE {match} = @id{(typed ? " AND \"type\" = @type" : "")}) ORDER BY \"seq\"";
     }
 
-    /// <summary>Inserts one row (@event_id, @target, @type) into the declared link <paramref name="name"/>'s table; built once per link.</summary>
+    /// <summary>Inserts one row (@event_id, @target, @type) into the declared link <paramref name="name"/>'s table;
+    /// built once per link.</summary>
     public string InsertLink(string name) => _insertLink[name];
 
     /// <summary>The links of one event as text (see <see cref="Dialect.LinksOfEventSql"/>).</summary>
@@ -234,25 +266,42 @@ internal sealed class EventLogSql
     private readonly ConcurrentDictionary<AppendShape, string> _appendCommands = new();
 
     /// <summary>The shape of one append command (see <see cref="AppendCommand"/>).</summary>
-    private readonly record struct AppendShape(SqlDialect Kind, bool WithEvent, bool WithContext, bool Creates,
-        bool TableChain, string? RecordSql);
+    private readonly record struct AppendShape(
+        SqlDialect Kind,
+        bool WithEvent,
+        bool WithContext,
+        bool Creates,
+        bool TableChain,
+        string? RecordSql
+    );
 
     /// <summary>
     /// The command that appends an event: its insert unless <paramref name="withEvent"/> is false (a keyed event is
     /// inserted alone first), <paramref name="recordSql"/>, the head's insert or update and the chain's advance.
     /// </summary>
-    public string AppendCommand(Dialect dialect, bool withEvent, bool withContext, bool creates, bool tableChain,
-        string? recordSql) =>
-        _appendCommands.GetOrAdd(new AppendShape(dialect.Kind, withEvent, withContext, creates, tableChain, recordSql), shape =>
-        {
-            var statements = new List<string>(4);
-            if (shape.WithEvent)
-                statements.Add(Append(Dialect.For(shape.Kind), shape.WithContext, keyed: false, shape.Creates));
-            if (shape.RecordSql is not null) statements.Add(shape.RecordSql);
-            statements.Add(shape.Creates ? HeadInsert : HeadUpdate);
-            if (shape.TableChain) statements.Add(ChainAdvance);
-            return string.Join(";\n", statements);
-        });
+    public string AppendCommand(
+        Dialect dialect,
+        bool withEvent,
+        bool withContext,
+        bool creates,
+        bool tableChain,
+        string? recordSql
+    ) =>
+        _appendCommands.GetOrAdd(
+            new AppendShape(dialect.Kind, withEvent, withContext, creates, tableChain, recordSql),
+            shape =>
+            {
+                var statements = new List<string>(4);
+                if (shape.WithEvent)
+                    statements.Add(Append(Dialect.For(shape.Kind), shape.WithContext, keyed: false, shape.Creates));
+                if (shape.RecordSql is not null)
+                    statements.Add(shape.RecordSql);
+                statements.Add(shape.Creates ? HeadInsert : HeadUpdate);
+                if (shape.TableChain)
+                    statements.Add(ChainAdvance);
+                return string.Join(";\n", statements);
+            }
+        );
 
     public override string ToString() => _table;
 }

@@ -10,7 +10,8 @@ internal static class EventReader
     /// The state after replay; <see cref="LastSeq"/> is 0 when the record has no events of this type.
     /// <see cref="EventsRead"/> counts the rows read (from the latest savepoint on, when replay starts there).
     /// </summary>
-    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, long EventsRead = 0) where T : class;
+    public readonly record struct Replayed<T>(T? Record, long LastSeq, bool Deleted, long EventsRead = 0)
+        where T : class;
 
     /// <summary>
     /// Rolls a record forward. Types with a Savepoint hook start at the latest savepoint (a savepoint resets
@@ -19,14 +20,38 @@ internal static class EventReader
     /// resetting anything. <paramref name="options"/> (the operation's; by default the log's default store's) say
     /// where a slow replay is logged.
     /// </summary>
-    public static Task<Replayed<T>> ReplayAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null, DateTimeOffset? asOf = null,
-        SpectorOptions? options = null) where T : class =>
-        Instrument.ReplayAsync(type, shard.Table, id, options ?? SpectorOptions.For(null, type.Log),
-            () => ReplayEventsAsync(type, shard, connection, tx, id, upToSeq, ct, checkSavepoint, asOf));
+    public static Task<Replayed<T>> ReplayAsync<T>(
+        EventedType<T> type,
+        EventShard shard,
+        DbConnection connection,
+        DbTransaction? tx,
+        Guid id,
+        long? upToSeq,
+        CancellationToken ct,
+        Action<Guid, long, T, T>? checkSavepoint = null,
+        DateTimeOffset? asOf = null,
+        SpectorOptions? options = null
+    )
+        where T : class =>
+        Instrument.ReplayAsync(
+            type,
+            shard.Table,
+            id,
+            options ?? SpectorOptions.For(null, type.Log),
+            () => ReplayEventsAsync(type, shard, connection, tx, id, upToSeq, ct, checkSavepoint, asOf)
+        );
 
-    private static async Task<Replayed<T>> ReplayEventsAsync<T>(EventedType<T> type, EventShard shard, DbConnection connection,
-        DbTransaction? tx, Guid id, long? upToSeq, CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint, DateTimeOffset? asOf)
+    private static async Task<Replayed<T>> ReplayEventsAsync<T>(
+        EventedType<T> type,
+        EventShard shard,
+        DbConnection connection,
+        DbTransaction? tx,
+        Guid id,
+        long? upToSeq,
+        CancellationToken ct,
+        Action<Guid, long, T, T>? checkSavepoint,
+        DateTimeOffset? asOf
+    )
         where T : class
     {
         var sql = shard.Sql;
@@ -36,21 +61,27 @@ internal static class EventReader
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
         command.CommandText = asOf is not null
-            ? backwards ? sql.ReplayBackwardsAsOfSqlite
-                : fromSavepoint ? sql.ReplayFromSavepointAsOf(dialect) : sql.ReplayAsOf(dialect)
+            ? backwards
+                ? sql.ReplayBackwardsAsOfSqlite
+                : fromSavepoint
+                    ? sql.ReplayFromSavepointAsOf(dialect)
+                    : sql.ReplayAsOf(dialect)
             : (fromSavepoint, upToSeq is null) switch
-        {
-            (true, true) => sql.ReplayFromSavepoint,
-            (true, false) => sql.ReplayFromSavepointUpTo,
-            (false, true) => sql.Replay,
-            (false, false) => sql.ReplayUpTo,
-        };
+            {
+                (true, true) => sql.ReplayFromSavepoint,
+                (true, false) => sql.ReplayFromSavepointUpTo,
+                (false, true) => sql.Replay,
+                (false, false) => sql.ReplayUpTo,
+            };
         AddParameter(command, "parent_id", id);
-        if (upToSeq is { } limit) AddParameter(command, "up_to", limit);
-        if (asOf is { } instant) AddParameter(command, "as_of", dialect.Timestamp(TimeRange.AtOrBefore(instant)));
+        if (upToSeq is { } limit)
+            AddParameter(command, "up_to", limit);
+        if (asOf is { } instant)
+            AddParameter(command, "as_of", dialect.Timestamp(TimeRange.AtOrBefore(instant)));
 
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        if (backwards) return await ReplayBackFromAsOfAsync(type, reader, id, ct).ConfigureAwait(false);
+        if (backwards)
+            return await ReplayBackFromAsOfAsync(type, reader, id, ct).ConfigureAwait(false);
         return await ReplayRowsAsync(type, reader, id, fromSavepoint, ct, checkSavepoint).ConfigureAwait(false);
     }
 
@@ -58,8 +89,15 @@ internal static class EventReader
     /// Rolls a record forward from the reader's current result set (id, seq, schema, action, payload in seq
     /// order), starting at a savepoint when <paramref name="fromSavepoint"/>.
     /// </summary>
-    public static async Task<Replayed<T>> ReplayRowsAsync<T>(EventedType<T> type, DbDataReader reader, Guid id, bool fromSavepoint,
-        CancellationToken ct, Action<Guid, long, T, T>? checkSavepoint = null) where T : class
+    public static async Task<Replayed<T>> ReplayRowsAsync<T>(
+        EventedType<T> type,
+        DbDataReader reader,
+        Guid id,
+        bool fromSavepoint,
+        CancellationToken ct,
+        Action<Guid, long, T, T>? checkSavepoint = null
+    )
+        where T : class
     {
         var replay = new RecordReplay<T>(type, id, fromSavepoint, checkSavepoint);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -76,28 +114,46 @@ internal static class EventReader
     /// the rows before the savepoint are never read, and the statement needs no second search for the savepoint:
     /// its preparation is most of an as-of read's cost. (PostgreSQL would send every row: it keeps the search.)
     /// </summary>
-    private static async Task<Replayed<T>> ReplayBackFromAsOfAsync<T>(EventedType<T> type, DbDataReader reader, Guid id,
-        CancellationToken ct) where T : class
+    private static async Task<Replayed<T>> ReplayBackFromAsOfAsync<T>(
+        EventedType<T> type,
+        DbDataReader reader,
+        Guid id,
+        CancellationToken ct
+    )
+        where T : class
     {
         var rows = new List<(Guid EventId, long Seq, int Schema, int Action, string Payload)>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var row = (reader.GetGuid(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4));
+            var row = (
+                reader.GetGuid(0),
+                reader.GetInt64(1),
+                reader.GetInt32(2),
+                reader.GetInt32(3),
+                reader.GetString(4)
+            );
             rows.Add(row);
-            if (row.Item4 == EventActions.Savepoint || row.Item2 == 1) break;
+            if (row.Item4 == EventActions.Savepoint || row.Item2 == 1)
+                break;
         }
         var replay = new RecordReplay<T>(type, id, fromSavepoint: true, checkSavepoint: null);
         for (var i = rows.Count - 1; i >= 0; i--)
         {
             var (eventId, seq, schema, action, payload) = rows[i];
-            if (!replay.Step(eventId, seq, schema, action, payload)) return default;
+            if (!replay.Step(eventId, seq, schema, action, payload))
+                return default;
         }
         return replay.Result;
     }
 
     /// <summary>One record's replay, fed an event at a time in seq order.</summary>
-    private sealed class RecordReplay<T>(EventedType<T> type, Guid id, bool fromSavepoint,
-        Action<Guid, long, T, T>? checkSavepoint) where T : class
+    private sealed class RecordReplay<T>(
+        EventedType<T> type,
+        Guid id,
+        bool fromSavepoint,
+        Action<Guid, long, T, T>? checkSavepoint
+    )
+        where T : class
     {
         private T? _state;
         private long _last;
@@ -116,20 +172,35 @@ internal static class EventReader
         public bool Step(Guid eventId, long seq, int schema, int action, string payload) =>
             Step(eventId, seq, schema, action, payload, null, 0);
 
-        private bool Step(Guid eventId, long seq, int schema, int action, string? payloadText, DbDataReader? payloadRow,
-            int payloadColumn)
+        private bool Step(
+            Guid eventId,
+            long seq,
+            int schema,
+            int action,
+            string? payloadText,
+            DbDataReader? payloadRow,
+            int payloadColumn
+        )
         {
             _read++;
             if (schema != type.SchemaIndex)
             {
                 if (type.Log.SchemaName(schema) is null)
-                    throw Fail(ReplayFailure.UnknownSchema, $"schema index {schema} is not listed on events table {type.Log.Table}");
+                    throw Fail(
+                        ReplayFailure.UnknownSchema,
+                        $"schema index {schema} is not listed on events table {type.Log.Table}"
+                    );
                 // The id belongs to a record of another listed type: for this type it does not exist.
-                if (_last == 0) return false;
-                throw Fail(ReplayFailure.SchemaMismatch, $"its schema index is {schema}, the record's is {type.SchemaIndex}");
+                if (_last == 0)
+                    return false;
+                throw Fail(
+                    ReplayFailure.SchemaMismatch,
+                    $"its schema index is {schema}, the record's is {type.SchemaIndex}"
+                );
             }
             // Replay from a savepoint begins mid-history.
-            if (_last == 0 && fromSavepoint && action == EventActions.Savepoint) _last = seq - 1;
+            if (_last == 0 && fromSavepoint && action == EventActions.Savepoint)
+                _last = seq - 1;
             if (seq != _last + 1)
                 throw Fail(ReplayFailure.BrokenSequence, $"expected seq {_last + 1}: an event is missing");
             _last = seq;
@@ -137,30 +208,45 @@ internal static class EventReader
             switch (action)
             {
                 case EventActions.Insert:
-                    if (seq != 1) throw Fail(ReplayFailure.BrokenSequence, "an insert can only be the first event");
+                    if (seq != 1)
+                        throw Fail(ReplayFailure.BrokenSequence, "an insert can only be the first event");
                     _state = type.Create(id);
                     Apply(_state, "insert");
                     break;
                 case EventActions.Savepoint:
                     if (_state is null && (_deleted || !fromSavepoint))
-                        throw Fail(ReplayFailure.BrokenSequence, _deleted ? "it follows the record's delete" : "the record has no insert event");
+                        throw Fail(
+                            ReplayFailure.BrokenSequence,
+                            _deleted ? "it follows the record's delete" : "the record has no insert event"
+                        );
                     var restored = type.Create(id);
                     Apply(restored, "savepoint");
-                    if (checkSavepoint is not null) checkSavepoint(eventId, seq, restored, _state!);
-                    else _state = restored;
+                    if (checkSavepoint is not null)
+                        checkSavepoint(eventId, seq, restored, _state!);
+                    else
+                        _state = restored;
                     break;
                 case EventActions.Delete:
-                    if (_state is null) throw Fail(ReplayFailure.BrokenSequence, "a delete must follow an insert");
+                    if (_state is null)
+                        throw Fail(ReplayFailure.BrokenSequence, "a delete must follow an insert");
                     _state = null;
                     _deleted = true;
                     break;
                 default:
-                    var name = type.Log.ActionName(action)
-                        ?? throw Fail(ReplayFailure.UnknownAction, $"action code {action} is not known to events table {type.Log.Table}");
+                    var name =
+                        type.Log.ActionName(action)
+                        ?? throw Fail(
+                            ReplayFailure.UnknownAction,
+                            $"action code {action} is not known to events table {type.Log.Table}"
+                        );
                     // A record brought up under a custom action starts with that action.
-                    if (_state is null && seq == 1) _state = type.Create(id);
+                    if (_state is null && seq == 1)
+                        _state = type.Create(id);
                     if (_state is null)
-                        throw Fail(ReplayFailure.BrokenSequence, _deleted ? "it follows the record's delete" : "the record has no insert event");
+                        throw Fail(
+                            ReplayFailure.BrokenSequence,
+                            _deleted ? "it follows the record's delete" : "the record has no insert event"
+                        );
                     Apply(_state, name);
                     break;
             }
@@ -180,8 +266,10 @@ internal static class EventReader
                     throw Fail(ReplayFailure.CorruptPayload, $"the payload is not valid: {e.Message}", e);
                 }
                 if (version > type.Version)
-                    throw Fail(ReplayFailure.NewerVersion,
-                        $"it was written with version {version}, newer than {type.Name}'s version {type.Version}; deploy the newer code to read it");
+                    throw Fail(
+                        ReplayFailure.NewerVersion,
+                        $"it was written with version {version}, newer than {type.Name}'s version {type.Version}; deploy the newer code to read it"
+                    );
                 try
                 {
                     type.Apply(new Changeset<T>(type, record, actionName, version, eventId, attrs, isReplay: true));
@@ -197,42 +285,113 @@ internal static class EventReader
         }
     }
 
-    public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, SpectorSession? session, Guid recordId,
-        int? schema, CancellationToken ct)
+    public static async Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(
+        EventLog log,
+        SpectorSession? session,
+        Guid recordId,
+        int? schema,
+        CancellationToken ct
+    )
     {
         var shard = log.ShardFor(recordId);
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        return await ReadEventsAsync(log, shard, lease.Connection, lease.Transaction, lease.Dialect, recordId, schema, ct).ConfigureAwait(false);
-    }
-
-    public static Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(EventLog log, EventShard shard, DbConnection connection, DbTransaction? tx,
-        Dialect dialect, Guid recordId, int? schema, CancellationToken ct) =>
-        QueryEventsAsync(log, connection, tx, dialect, schema is null ? shard.Sql.EventsOf : shard.Sql.EventsOfSchema, ct,
-            ("parent_id", recordId), ("schema", schema));
-
-    public static async Task<IReadOnlyList<StoredEvent>> ReadLinkedAsync(EventLog log, SpectorSession? session, Guid eventId, EventLinkInfo link,
-        bool outgoing, int? type, CancellationToken ct)
-    {
-        if (type is not null && !link.Typed)
-            throw new ArgumentException($"Link '{link.Name}' of events table {log.Table} is not typed: pass no type.", nameof(type));
-        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard) return [];
-        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect,
-            shard.Sql.Linked(shard.Link(link.Name), outgoing, type is not null), ct, ("id", eventId), ("type", type)).ConfigureAwait(false);
-    }
-
-    public static async Task<IReadOnlyList<StoredEvent>> ReadPreviousAsync(EventLog log, SpectorSession? session, Guid eventId, CancellationToken ct)
-    {
-        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard) return [];
-        return await QueryEventsAsync(log, lease.Connection, lease.Transaction, lease.Dialect, shard.Sql.Previous, ct, ("id", eventId))
+        return await ReadEventsAsync(
+                log,
+                shard,
+                lease.Connection,
+                lease.Transaction,
+                lease.Dialect,
+                recordId,
+                schema,
+                ct
+            )
             .ConfigureAwait(false);
     }
 
-    public static async Task<IReadOnlyList<EventLinkRow>> ReadLinksAsync(EventLog log, SpectorSession? session, Guid eventId, CancellationToken ct)
+    public static Task<IReadOnlyList<StoredEvent>> ReadEventsAsync(
+        EventLog log,
+        EventShard shard,
+        DbConnection connection,
+        DbTransaction? tx,
+        Dialect dialect,
+        Guid recordId,
+        int? schema,
+        CancellationToken ct
+    ) =>
+        QueryEventsAsync(
+            log,
+            connection,
+            tx,
+            dialect,
+            schema is null ? shard.Sql.EventsOf : shard.Sql.EventsOfSchema,
+            ct,
+            ("parent_id", recordId),
+            ("schema", schema)
+        );
+
+    public static async Task<IReadOnlyList<StoredEvent>> ReadLinkedAsync(
+        EventLog log,
+        SpectorSession? session,
+        Guid eventId,
+        EventLinkInfo link,
+        bool outgoing,
+        int? type,
+        CancellationToken ct
+    )
+    {
+        if (type is not null && !link.Typed)
+            throw new ArgumentException(
+                $"Link '{link.Name}' of events table {log.Table} is not typed: pass no type.",
+                nameof(type)
+            );
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard)
+            return [];
+        return await QueryEventsAsync(
+                log,
+                lease.Connection,
+                lease.Transaction,
+                lease.Dialect,
+                shard.Sql.Linked(shard.Link(link.Name), outgoing, type is not null),
+                ct,
+                ("id", eventId),
+                ("type", type)
+            )
+            .ConfigureAwait(false);
+    }
+
+    public static async Task<IReadOnlyList<StoredEvent>> ReadPreviousAsync(
+        EventLog log,
+        SpectorSession? session,
+        Guid eventId,
+        CancellationToken ct
+    )
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
-        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard) return [];
+        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard)
+            return [];
+        return await QueryEventsAsync(
+                log,
+                lease.Connection,
+                lease.Transaction,
+                lease.Dialect,
+                shard.Sql.Previous,
+                ct,
+                ("id", eventId)
+            )
+            .ConfigureAwait(false);
+    }
+
+    public static async Task<IReadOnlyList<EventLinkRow>> ReadLinksAsync(
+        EventLog log,
+        SpectorSession? session,
+        Guid eventId,
+        CancellationToken ct
+    )
+    {
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        if (await ShardOfEventAsync(log, lease, eventId, ct).ConfigureAwait(false) is not { } shard)
+            return [];
         await using var command = lease.Connection.CreateCommand();
         command.Transaction = lease.Transaction;
         command.CommandText = shard.Sql.LinksOf(lease.Dialect);
@@ -245,28 +404,43 @@ internal static class EventReader
     /// The shard holding an event, found by its id: an event id does not say which record it belongs to, so a
     /// sharded log asks each shard in turn (one indexed lookup per shard). Null when no shard has it.
     /// </summary>
-    private static async Task<EventShard?> ShardOfEventAsync(EventLog log, ConnectionLease lease, Guid eventId, CancellationToken ct)
+    private static async Task<EventShard?> ShardOfEventAsync(
+        EventLog log,
+        ConnectionLease lease,
+        Guid eventId,
+        CancellationToken ct
+    )
     {
-        if (!log.IsSharded) return log.Shards[0];
+        if (!log.IsSharded)
+            return log.Shards[0];
         foreach (var shard in log.Shards)
         {
             await using var command = lease.Connection.CreateCommand();
             command.Transaction = lease.Transaction;
             command.CommandText = shard.Sql.HasEvent;
             AddParameter(command, "id", eventId);
-            if (await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null and not DBNull) return shard;
+            if (await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null and not DBNull)
+                return shard;
         }
         return null;
     }
 
-    private static async Task<IReadOnlyList<StoredEvent>> QueryEventsAsync(EventLog log, DbConnection connection, DbTransaction? tx, Dialect dialect,
-        string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    private static async Task<IReadOnlyList<StoredEvent>> QueryEventsAsync(
+        EventLog log,
+        DbConnection connection,
+        DbTransaction? tx,
+        Dialect dialect,
+        string sql,
+        CancellationToken ct,
+        params (string Name, object? Value)[] parameters
+    )
     {
         await using var command = connection.CreateCommand();
         command.Transaction = tx;
         command.CommandText = sql;
         foreach (var (name, value) in parameters)
-            if (value is not null) AddParameter(command, name, value);
+            if (value is not null)
+                AddParameter(command, name, value);
 
         var events = new List<StoredEvent>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -292,10 +466,12 @@ internal static class EventReader
             payloadJson: reader.GetString(6),
             metadataJson: reader.IsDBNull(7) ? null : reader.GetString(7),
             insertedAt: dialect.ReadTimestamp(reader, 8),
-            context: ContextColumns.Read(reader, EventLogSql.FirstContextColumn));
+            context: ContextColumns.Read(reader, EventLogSql.FirstContextColumn)
+        );
     }
 
-    /// <summary>Adds a named parameter to a raw command (replay and chain reads bypass Dapper on their hot paths).</summary>
+    /// <summary>Adds a named parameter to a raw command (replay and chain reads bypass Dapper on their hot
+    /// paths).</summary>
     internal static void AddParameter(DbCommand command, string name, object value)
     {
         var parameter = command.CreateParameter();

@@ -13,11 +13,15 @@ internal static class Payload
     public const string UpdatedAtKey = "updated_at";
 
     // Non-ASCII text is stored as is, not as \u escapes: the payload stays readable in the database.
-    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>
     /// Returns the payload JSON, each value in its stored form (<see cref="StoredJson"/>); a value with none throws
-    /// <see cref="UnstorableValueException"/>. Insert puts <c>inserted_at</c> and <c>updated_at</c> only when absent (so
+    /// <see cref="UnstorableValueException"/>. Insert puts <c>inserted_at</c> and <c>updated_at</c> only when absent
+    /// (so
     /// imports keep original times); other actions always overwrite <c>updated_at</c>.
     /// </summary>
     public static string Build(Attrs? attrs, int version, Guid eventId, DateTimeOffset now, int action)
@@ -31,8 +35,10 @@ internal static class Payload
             var stamp = AttrConvert.FormatTimestamp(now);
             if (action == EventActions.Insert)
             {
-                if (attrs?.ContainsKey(InsertedAtKey) != true) writer.WriteString(InsertedAtKey, stamp);
-                if (attrs?.ContainsKey(UpdatedAtKey) != true) writer.WriteString(UpdatedAtKey, stamp);
+                if (attrs?.ContainsKey(InsertedAtKey) != true)
+                    writer.WriteString(InsertedAtKey, stamp);
+                if (attrs?.ContainsKey(UpdatedAtKey) != true)
+                    writer.WriteString(UpdatedAtKey, stamp);
             }
             else if (action is not (EventActions.Delete or EventActions.Savepoint))
             {
@@ -42,7 +48,8 @@ internal static class Payload
             {
                 foreach (var (key, value) in attrs)
                 {
-                    if (action is not (EventActions.Insert or EventActions.Savepoint) && key == UpdatedAtKey) continue;
+                    if (action is not (EventActions.Insert or EventActions.Savepoint) && key == UpdatedAtKey)
+                        continue;
                     writer.WritePropertyName(key);
                     StoredJson.WriteAttr(writer, key, value);
                 }
@@ -66,23 +73,29 @@ internal static class Payload
         string Callers(string payload)
         {
             var node = System.Text.Json.Nodes.JsonNode.Parse(payload)!.AsObject();
-            foreach (var key in node.Select(p => p.Key).Where(Stamped).ToList()) node.Remove(key);
+            foreach (var key in node.Select(p => p.Key).Where(Stamped).ToList())
+                node.Remove(key);
             return node.ToJsonString();
         }
 
         bool Stamped(string key) =>
             key.StartsWith("__", StringComparison.Ordinal)
-            || (action == EventActions.Insert
-                ? key is InsertedAtKey or UpdatedAtKey && attrs?.ContainsKey(key) != true
-                : key == UpdatedAtKey && action is not EventActions.Savepoint);
+            || (
+                action == EventActions.Insert
+                    ? key is InsertedAtKey or UpdatedAtKey && attrs?.ContainsKey(key) != true
+                    : key == UpdatedAtKey && action is not EventActions.Savepoint
+            );
     }
 
-    /// <summary>The first reserved key the caller tried to set, or null. Keys starting with "__" belong to Spector.</summary>
+    /// <summary>The first reserved key the caller tried to set, or null. Keys starting with "__" belong to
+    /// Spector.</summary>
     public static string? ReservedKeyIn(Attrs? attrs)
     {
-        if (attrs is null) return null;
+        if (attrs is null)
+            return null;
         foreach (var (key, _) in attrs)
-            if (key.StartsWith("__", StringComparison.Ordinal)) return key;
+            if (key.StartsWith("__", StringComparison.Ordinal))
+                return key;
         return null;
     }
 
@@ -90,7 +103,9 @@ internal static class Payload
     public static int VersionOf(Attrs attrs)
     {
         if (attrs.IsStored)
-            return attrs.TryGetStored(VersionKey, out var stored) && stored.ValueKind != JsonValueKind.Null ? stored.GetInt32() : 0;
+            return attrs.TryGetStored(VersionKey, out var stored) && stored.ValueKind != JsonValueKind.Null
+                ? stored.GetInt32()
+                : 0;
         return attrs.TryGetValue(VersionKey, out var node) && node is not null ? node.GetValue<int>() : 0;
     }
 }

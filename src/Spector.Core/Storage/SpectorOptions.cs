@@ -23,18 +23,31 @@ public sealed class SpectorOptions
     public int MaxWriteAttempts
     {
         get => _maxWriteAttempts;
-        init => _maxWriteAttempts = value >= 1
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(MaxWriteAttempts), value, "A write needs at least one attempt.");
+        init =>
+            _maxWriteAttempts =
+                value >= 1
+                    ? value
+                    : throw new ArgumentOutOfRangeException(
+                        nameof(MaxWriteAttempts),
+                        value,
+                        "A write needs at least one attempt."
+                    );
     }
 
-    /// <summary>A replay that takes longer than this is logged as a warning (with the record and the events it read).</summary>
+    /// <summary>A replay that takes longer than this is logged as a warning (with the record and the events it
+    /// read).</summary>
     public TimeSpan SlowReplayThreshold
     {
         get => _slowReplayThreshold;
-        init => _slowReplayThreshold = value > TimeSpan.Zero
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(SlowReplayThreshold), value, "The threshold must be positive.");
+        init =>
+            _slowReplayThreshold =
+                value > TimeSpan.Zero
+                    ? value
+                    : throw new ArgumentOutOfRangeException(
+                        nameof(SlowReplayThreshold),
+                        value,
+                        "The threshold must be positive."
+                    );
     }
 
     /// <summary>
@@ -47,7 +60,8 @@ public sealed class SpectorOptions
 
     private ILogger? _logger;
 
-    /// <summary>The options in effect for an operation: its session's store, else the log's default store, else the defaults.</summary>
+    /// <summary>The options in effect for an operation: its session's store, else the log's default store, else the
+    /// defaults.</summary>
     internal static SpectorOptions For(SpectorSession? session, EventLog log) =>
         session?.Store?.Options ?? log.DefaultStore?.Options ?? Default;
 }

@@ -32,13 +32,19 @@ public abstract class SpectorProvider
     /// configuration need it (<c>services.AddSpector(...)</c>).
     /// </summary>
     /// <exception cref="NotSupportedException">Its package is not referenced by the app.</exception>
-    public static SpectorProvider For(SqlDialect dialect) => Installed(dialect) ?? throw new NotSupportedException(
-        $"Spector: no {dialect} provider is installed; add the {PackageOf(dialect)} package to the app.");
+    public static SpectorProvider For(SqlDialect dialect) =>
+        Installed(dialect)
+        ?? throw new NotSupportedException(
+            $"Spector: no {dialect} provider is installed; add the {PackageOf(dialect)} package to the app."
+        );
 
     /// <summary>A store for <paramref name="connectionString"/> made by this provider, for hosts.</summary>
-    /// <returns>The store, and what the host disposes when it stops (a data source the provider made), or null.</returns>
+    /// <returns>The store, and what the host disposes when it stops (a data source the provider made), or
+    /// null.</returns>
     public abstract (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
-        string connectionString, SpectorOptions? options);
+        string connectionString,
+        SpectorOptions? options
+    );
 
     /// <summary>A store over a data source registered in <paramref name="services"/>, or null when none is.</summary>
     public virtual SpectorStore? CreateStore(IServiceProvider services, SpectorOptions? options) => null;
@@ -62,32 +68,39 @@ public abstract class SpectorProvider
 
     /// <summary>Starts the transaction of one write.</summary>
     protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(
-        DbConnection connection, CancellationToken ct) =>
-        await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        DbConnection connection,
+        CancellationToken ct
+    ) => await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
     /// <summary>
     /// Inside a caller's transaction, before a write reads: takes the write lock where the database needs it taken
     /// up front. <paramref name="noOpWrite"/> is a statement that writes no row. By default nothing is done
     /// (PostgreSQL locks rows as it goes).
     /// </summary>
-    protected internal virtual ValueTask TakeWriteLockAsync(DbConnection connection, string noOpWrite, CancellationToken ct) =>
-        ValueTask.CompletedTask;
+    protected internal virtual ValueTask TakeWriteLockAsync(
+        DbConnection connection,
+        string noOpWrite,
+        CancellationToken ct
+    ) => ValueTask.CompletedTask;
 
     /// <summary>
     /// Listens for notifications on <paramref name="channel"/> over a connection of <paramref name="store"/>, or
     /// returns null where the database has no notifications (a follower then polls).
     /// </summary>
     protected internal virtual Task<SpectorListener?> ListenAsync(
-        SpectorStore store, string channel, CancellationToken ct) =>
-        Task.FromResult<SpectorListener?>(null);
+        SpectorStore store,
+        string channel,
+        CancellationToken ct
+    ) => Task.FromResult<SpectorListener?>(null);
 
     /// <summary>The installed provider whose connection type <paramref name="connection"/> is.</summary>
     internal static SpectorProvider For(DbConnection connection) =>
         (InstalledPostgreSql.Value is { } pg && pg.Handles(connection) ? pg : null)
         ?? (InstalledSqlite.Value is { } sqlite && sqlite.Handles(connection) ? sqlite : null)
         ?? throw new NotSupportedException(
-            "Spector supports NpgsqlConnection (package Spector.PostgreSql) and SqliteConnection " +
-            $"(package Spector.Sqlite); got {connection.GetType().FullName}.");
+            "Spector supports NpgsqlConnection (package Spector.PostgreSql) and SqliteConnection "
+                + $"(package Spector.Sqlite); got {connection.GetType().FullName}."
+        );
 
     /// <summary>
     /// True when an installed provider recognises <paramref name="error"/> as the database being out of reach (it
@@ -101,8 +114,9 @@ public abstract class SpectorProvider
 
     /// <summary>The installed provider that recognises <paramref name="error"/> as an append-only refusal.</summary>
     internal static SpectorProvider? RefusingAppendOnly(DbException error) =>
-        new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }
-            .FirstOrDefault(p => p is not null && p.IsAppendOnlyViolation(error));
+        new[] { InstalledPostgreSql.Value, InstalledSqlite.Value }.FirstOrDefault(p =>
+            p is not null && p.IsAppendOnlyViolation(error)
+        );
 
     private static SpectorProvider? Installed(SqlDialect dialect) =>
         dialect == SqlDialect.PostgreSql ? InstalledPostgreSql.Value : InstalledSqlite.Value;
@@ -120,8 +134,8 @@ public abstract class SpectorProvider
 
     // Each provider declares `public static TheProvider Instance { get; }`.
     private static SpectorProvider? InstanceOf(
-        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type? type) =>
-        type?.GetProperty("Instance")?.GetValue(null) as SpectorProvider;
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type? type
+    ) => type?.GetProperty("Instance")?.GetValue(null) as SpectorProvider;
 }
 
 /// <summary>A connection waiting for a database's notifications (PostgreSQL's LISTEN), made by a provider.</summary>

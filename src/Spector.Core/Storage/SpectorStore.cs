@@ -27,10 +27,12 @@ public abstract class SpectorStore
     /// <summary>Retries, logging and thresholds of operations run against this store.</summary>
     public SpectorOptions Options { get; }
 
-    /// <summary>Runs operations against this store, each on a connection of its own (also what the implicit conversion gives).</summary>
+    /// <summary>Runs operations against this store, each on a connection of its own (also what the implicit conversion
+    /// gives).</summary>
     public SpectorSession Session { get; }
 
-    /// <summary>The followers running on this store object (a rebuild pauses its own process's follower through it).</summary>
+    /// <summary>The followers running on this store object (a rebuild pauses its own process's follower through
+    /// it).</summary>
     internal FollowerRegistry Followers { get; } = new();
 
     /// <summary>Opens a connection; the caller disposes it.</summary>
@@ -47,7 +49,8 @@ public sealed class SpectorSession
     private readonly DbConnection? _connection;
 
     /// <summary>
-    /// Wraps an open <c>NpgsqlConnection</c> or <c>SqliteConnection</c> (of an installed provider). <paramref name="store"/>, when
+    /// Wraps an open <c>NpgsqlConnection</c> or <c>SqliteConnection</c> (of an installed provider). <paramref
+    /// name="store"/>, when
     /// given, supplies the options (retries, logging) the operations run with; otherwise the events table's default
     /// store does, if it has one.
     /// </summary>
@@ -75,14 +78,19 @@ public sealed class SpectorSession
     public static implicit operator SpectorSession(SpectorStore store) =>
         (store ?? throw new ArgumentNullException(nameof(store))).Session;
 
-    /// <summary>The caller's connection; a session made from a store has none (see <see cref="HasConnection"/>).</summary>
-    public DbConnection Connection => _connection ?? throw new InvalidOperationException(
-        "This session runs each operation on a connection of its own store; it has no connection of its own.");
+    /// <summary>The caller's connection; a session made from a store has none (see <see
+    /// cref="HasConnection"/>).</summary>
+    public DbConnection Connection =>
+        _connection
+        ?? throw new InvalidOperationException(
+            "This session runs each operation on a connection of its own store; it has no connection of its own."
+        );
 
     /// <summary>True for a caller's connection, false for a session made from a store.</summary>
     public bool HasConnection => _connection is not null;
 
-    /// <summary>The store whose options apply, and for a session without a connection, where connections come from.</summary>
+    /// <summary>The store whose options apply, and for a session without a connection, where connections come
+    /// from.</summary>
     public SpectorStore? Store { get; }
 
     /// <summary>The caller's transaction, if any.</summary>

@@ -8,15 +8,18 @@ namespace Spector;
 /// </summary>
 public static partial class SqlIdentifier
 {
-    /// <summary>Letters, digits and underscores, not starting with a digit, at most 63 characters (PostgreSQL's limit).</summary>
+    /// <summary>Letters, digits and underscores, not starting with a digit, at most 63 characters (PostgreSQL's
+    /// limit).</summary>
     public static bool IsValid(string? name) => name is not null && Rule().IsMatch(name);
 
     /// <summary>Returns <paramref name="name"/> or throws a clear <see cref="ArgumentException"/>.</summary>
-    public static string Validate(string? name, string what) => IsValid(name)
-        ? name!
-        : throw new ArgumentException(
-            $"'{name}' is not a valid {what} name: use letters, digits and underscores, not starting with a digit, at most 63 characters.",
-            nameof(name));
+    public static string Validate(string? name, string what) =>
+        IsValid(name)
+            ? name!
+            : throw new ArgumentException(
+                $"'{name}' is not a valid {what} name: use letters, digits and underscores, not starting with a digit, at most 63 characters.",
+                nameof(name)
+            );
 
     /// <summary>The name in double quotes, after validation.</summary>
     public static string Quote(string name) => "\"" + Validate(name, "SQL") + "\"";
@@ -31,7 +34,8 @@ public static partial class SqlIdentifier
     internal static string Derived(string table, string suffix)
     {
         var name = $"{table}_{suffix}";
-        if (name.Length <= MaxLength) return name;
+        if (name.Length <= MaxLength)
+            return name;
         var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name));
         return $"{name[..(MaxLength - 9)]}_{Convert.ToHexStringLower(digest)[..8]}";
     }

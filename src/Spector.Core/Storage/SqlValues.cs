@@ -13,12 +13,13 @@ public static class SqlValues
     public static DateTimeOffset? Utc(DateTimeOffset? value) => value?.ToUniversalTime();
 
     /// <summary>Unspecified kinds are taken as UTC, the kind replay produces.</summary>
-    public static DateTime Utc(DateTime value) => value.Kind switch
-    {
-        DateTimeKind.Utc => value,
-        DateTimeKind.Local => value.ToUniversalTime(),
-        _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
-    };
+    public static DateTime Utc(DateTime value) =>
+        value.Kind switch
+        {
+            DateTimeKind.Utc => value,
+            DateTimeKind.Local => value.ToUniversalTime(),
+            _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
+        };
 
     /// <inheritdoc cref="Utc(DateTime)"/>
     public static DateTime? Utc(DateTime? value) => value is { } v ? Utc(v) : null;

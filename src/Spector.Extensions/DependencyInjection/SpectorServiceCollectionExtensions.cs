@@ -15,20 +15,28 @@ public static class SpectorServiceCollectionExtensions
     /// becomes the default of every table in <see cref="SpectorServiceOptions.EventsTables"/>, so
     /// <c>User.InsertAsync(attrs)</c> uses it; or inject it and pass it: <c>Account.InsertAsync(store, attrs)</c>.
     /// </summary>
-    public static IServiceCollection AddSpector(this IServiceCollection services, Action<SpectorServiceOptions> configure)
+    public static IServiceCollection AddSpector(
+        this IServiceCollection services,
+        Action<SpectorServiceOptions> configure
+    )
     {
         ArgumentNullException.ThrowIfNull(configure);
         services.Configure(configure);
         return services.AddSpectorCore();
     }
 
-    /// <summary>As <see cref="AddSpector(IServiceCollection, Action{SpectorServiceOptions})"/>, bound from <paramref name="configuration"/> first.</summary>
-    public static IServiceCollection AddSpector(this IServiceCollection services, IConfiguration configuration,
-        Action<SpectorServiceOptions>? configure = null)
+    /// <summary>As <see cref="AddSpector(IServiceCollection, Action{SpectorServiceOptions})"/>, bound from <paramref
+    /// name="configuration"/> first.</summary>
+    public static IServiceCollection AddSpector(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        Action<SpectorServiceOptions>? configure = null
+    )
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.Configure<SpectorServiceOptions>(configuration);
-        if (configure is not null) services.Configure(configure);
+        if (configure is not null)
+            services.Configure(configure);
         return services.AddSpectorCore();
     }
 
@@ -37,25 +45,37 @@ public static class SpectorServiceCollectionExtensions
     /// <c>[FromKeyedServices("tenantA")] SpectorStore store</c>. Its options are named by the key; it becomes the
     /// events tables' default only with <see cref="SpectorServiceOptions.UseAsDefaultStore"/> set.
     /// </summary>
-    public static IServiceCollection AddSpector(this IServiceCollection services, string key, Action<SpectorServiceOptions> configure)
+    public static IServiceCollection AddSpector(
+        this IServiceCollection services,
+        string key,
+        Action<SpectorServiceOptions> configure
+    )
     {
         ArgumentNullException.ThrowIfNull(configure);
         services.Configure(Required(key), configure);
         return services.AddSpectorKeyed(key);
     }
 
-    /// <summary>As <see cref="AddSpector(IServiceCollection, string, Action{SpectorServiceOptions})"/>, bound from <paramref name="configuration"/> first.</summary>
-    public static IServiceCollection AddSpector(this IServiceCollection services, string key, IConfiguration configuration,
-        Action<SpectorServiceOptions>? configure = null)
+    /// <summary>As <see cref="AddSpector(IServiceCollection, string, Action{SpectorServiceOptions})"/>, bound from
+    /// <paramref name="configuration"/> first.</summary>
+    public static IServiceCollection AddSpector(
+        this IServiceCollection services,
+        string key,
+        IConfiguration configuration,
+        Action<SpectorServiceOptions>? configure = null
+    )
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.Configure<SpectorServiceOptions>(Required(key), configuration);
-        if (configure is not null) services.Configure(key, configure);
+        if (configure is not null)
+            services.Configure(key, configure);
         return services.AddSpectorKeyed(key);
     }
 
     private static string Required(string key) =>
-        string.IsNullOrWhiteSpace(key) ? throw new ArgumentException("A keyed Spector store needs a non-empty key.", nameof(key)) : key;
+        string.IsNullOrWhiteSpace(key)
+            ? throw new ArgumentException("A keyed Spector store needs a non-empty key.", nameof(key))
+            : key;
 
     private static IServiceCollection AddSpectorCore(this IServiceCollection services)
     {
@@ -68,7 +88,11 @@ public static class SpectorServiceCollectionExtensions
 
     private static IServiceCollection AddSpectorKeyed(this IServiceCollection services, string key)
     {
-        if (services.Any(d => d.IsKeyedService && Equals(d.ServiceKey, key) && d.ServiceType == typeof(SpectorStoreHolder)))
+        if (
+            services.Any(d =>
+                d.IsKeyedService && Equals(d.ServiceKey, key) && d.ServiceType == typeof(SpectorStoreHolder)
+            )
+        )
             throw new InvalidOperationException($"Spector: a store is already registered under the key '{key}'.");
         services.AddOptions<SpectorServiceOptions>(key).ValidateSpector(key);
         services.AddKeyedSingleton(key, (sp, _) => new SpectorStoreHolder(sp, key));
@@ -87,11 +111,14 @@ public static class SpectorServiceCollectionExtensions
         options
             .Validate(o => o.MaxWriteAttempts >= 1, $"{store}: MaxWriteAttempts must be at least 1.")
             .Validate(o => o.SlowReplayThreshold > TimeSpan.Zero, $"{store}: SlowReplayThreshold must be positive.")
-            .Validate(o => !o.MigrateOnStartup || o.EventsTables.Count > 0,
-                $"{store}: MigrateOnStartup needs the events tables to migrate: add them to EventsTables (AppEvents.Log, ...).");
+            .Validate(
+                o => !o.MigrateOnStartup || o.EventsTables.Count > 0,
+                $"{store}: MigrateOnStartup needs the events tables to migrate: add them to EventsTables (AppEvents.Log, ...)."
+            );
     }
 }
 
-/// <summary>The key of one keyed store registration: lets start-up and the command line find every keyed store.</summary>
+/// <summary>The key of one keyed store registration: lets start-up and the command line find every keyed
+/// store.</summary>
 /// <param name="Key">The service key.</param>
 public sealed record SpectorStoreKey(string Key);

@@ -6,7 +6,8 @@ namespace Spector;
 /// </summary>
 public sealed class SpectorServiceOptions
 {
-    /// <summary>The database: <see cref="SqlDialect.Sqlite"/> (default) or <see cref="SqlDialect.PostgreSql"/>.</summary>
+    /// <summary>The database: <see cref="SqlDialect.Sqlite"/> (default) or <see
+    /// cref="SqlDialect.PostgreSql"/>.</summary>
     public SqlDialect Dialect { get; set; } = SqlDialect.Sqlite;
 
     /// <summary>
@@ -21,7 +22,8 @@ public sealed class SpectorServiceOptions
     /// <summary>See <see cref="SpectorOptions.SlowReplayThreshold"/>.</summary>
     public TimeSpan SlowReplayThreshold { get; set; } = SpectorOptions.Default.SlowReplayThreshold;
 
-    /// <summary>Migrate every table of <see cref="EventsTables"/> when the host starts, before it serves requests.</summary>
+    /// <summary>Migrate every table of <see cref="EventsTables"/> when the host starts, before it serves
+    /// requests.</summary>
     public bool MigrateOnStartup { get; set; }
 
     /// <summary>
@@ -30,6 +32,7 @@ public sealed class SpectorServiceOptions
     /// </summary>
     public bool? UseAsDefaultStore { get; set; }
 
-    /// <summary>The events tables of the app (<c>AppEvents.Log</c>, ...): migrated on startup and checked by health checks.</summary>
+    /// <summary>The events tables of the app (<c>AppEvents.Log</c>, ...): migrated on startup and checked by health
+    /// checks.</summary>
     public IList<EventLog> EventsTables { get; } = [];
 }

@@ -19,12 +19,16 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
         var options = services.GetRequiredService<IOptionsMonitor<SpectorServiceOptions>>().Get(name);
         (Store, _owned) = Build(services, options);
         if (options.UseAsDefaultStore ?? name == Options.DefaultName)
-            foreach (var log in options.EventsTables) log.Use(Store);
+            foreach (var log in options.EventsTables)
+                log.Use(Store);
     }
 
     public SpectorStore Store { get; }
 
-    private static (SpectorStore Store, IAsyncDisposable? Owned) Build(IServiceProvider services, SpectorServiceOptions options)
+    private static (SpectorStore Store, IAsyncDisposable? Owned) Build(
+        IServiceProvider services,
+        SpectorServiceOptions options
+    )
     {
         var storeOptions = new SpectorOptions
         {
@@ -34,13 +38,22 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
         };
         var provider = SpectorProvider.For(options.Dialect);
         if (options.Dialect == SqlDialect.Sqlite)
-            return provider.CreateStore(options.ConnectionString
-                ?? throw new InvalidOperationException("Spector: set ConnectionString for SQLite (for example \"Data Source=app.db\")."),
-                storeOptions);
+            return provider.CreateStore(
+                options.ConnectionString
+                    ?? throw new InvalidOperationException(
+                        "Spector: set ConnectionString for SQLite (for example \"Data Source=app.db\")."
+                    ),
+                storeOptions
+            );
         if (options.ConnectionString is { } connectionString)
             return provider.CreateStore(connectionString, storeOptions);
-        return (provider.CreateStore(services, storeOptions) ?? throw new InvalidOperationException(
-            "Spector: set ConnectionString for PostgreSQL, or register an NpgsqlDataSource in the container."), null);
+        return (
+            provider.CreateStore(services, storeOptions)
+                ?? throw new InvalidOperationException(
+                    "Spector: set ConnectionString for PostgreSQL, or register an NpgsqlDataSource in the container."
+                ),
+            null
+        );
     }
 
     public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;

@@ -15,20 +15,26 @@ public sealed class SpectorChainHealthCheck : IHealthCheck
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private ChainHead? _verified;
 
-    /// <summary>Checks <paramref name="log"/>'s chain in <paramref name="store"/>; a hashed, unsharded table chain.</summary>
+    /// <summary>Checks <paramref name="log"/>'s chain in <paramref name="store"/>; a hashed, unsharded table
+    /// chain.</summary>
     public SpectorChainHealthCheck(EventLog log, SpectorStore store)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!log.Hashed || log.HashScope != HashScope.Table || log.IsSharded)
             throw new ArgumentException(
-                $"Events table {log.Table}: the chain health check follows one table chain, so the table must be hashed, " +
-                "unsharded and of HashScope.Table.", nameof(log));
+                $"Events table {log.Table}: the chain health check follows one table chain, so the table must be hashed, "
+                    + "unsharded and of HashScope.Table.",
+                nameof(log)
+            );
         _log = log;
         _store = store ?? throw new ArgumentNullException(nameof(store));
     }
 
     /// <inheritdoc />
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(
+        HealthCheckContext context,
+        CancellationToken cancellationToken = default
+    )
     {
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -40,14 +46,18 @@ public sealed class SpectorChainHealthCheck : IHealthCheck
             if (result.FirstBreak is { } broken)
             {
                 data["break_position"] = broken.Position;
-                return HealthCheckResult.Unhealthy($"The hash chain of {_log.Table} is broken: {broken.Kind} at position {broken.Position}.",
-                    data: data);
+                return HealthCheckResult.Unhealthy(
+                    $"The hash chain of {_log.Table} is broken: {broken.Kind} at position {broken.Position}.",
+                    data: data
+                );
             }
             _verified = result.Head ?? _verified;
-            if (_verified is not null) data["head_position"] = _verified.Position;
+            if (_verified is not null)
+                data["head_position"] = _verified.Position;
             return HealthCheckResult.Healthy(
                 $"The hash chain of {_log.Table} verifies up to position {_verified?.Position ?? 0} ({result.EventsChecked} events checked now).",
-                data);
+                data
+            );
         }
         finally
         {

@@ -8,10 +8,14 @@ namespace Spector;
 /// Healthy when the store's database answers and every table of the registered events tables exists (events
 /// tables, shards, link tables and record tables): the app is reachable and migrated.
 /// </summary>
-public sealed class SpectorDatabaseHealthCheck(SpectorStore store, IOptions<SpectorServiceOptions> options) : IHealthCheck
+public sealed class SpectorDatabaseHealthCheck(SpectorStore store, IOptions<SpectorServiceOptions> options)
+    : IHealthCheck
 {
     /// <inheritdoc />
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(
+        HealthCheckContext context,
+        CancellationToken cancellationToken = default
+    )
     {
         DbConnection connection;
         try
@@ -26,21 +30,26 @@ public sealed class SpectorDatabaseHealthCheck(SpectorStore store, IOptions<Spec
         {
             var missing = new List<string>();
             foreach (var log in options.Value.EventsTables)
-                foreach (var table in TablesOf(log))
-                    if (!await ExistsAsync(connection, table, cancellationToken).ConfigureAwait(false))
-                        missing.Add($"{table} ({log.Table})");
+            foreach (var table in TablesOf(log))
+                if (!await ExistsAsync(connection, table, cancellationToken).ConfigureAwait(false))
+                    missing.Add($"{table} ({log.Table})");
             var data = new Dictionary<string, object> { ["events_tables"] = options.Value.EventsTables.Count };
             return missing.Count == 0
                 ? HealthCheckResult.Healthy($"The {store.Dialect} database answers and is migrated.", data)
-                : HealthCheckResult.Unhealthy($"Not migrated: missing tables {string.Join(", ", missing)}. Run the migrations.",
-                    data: data);
+                : HealthCheckResult.Unhealthy(
+                    $"Not migrated: missing tables {string.Join(", ", missing)}. Run the migrations.",
+                    data: data
+                );
         }
     }
 
     private static IEnumerable<string> TablesOf(EventLog log) =>
-        log.Shards.SelectMany(s => s.Links.Select(l => l.Table).Prepend(s.Table)).Concat(log.RecordTables.Select(t => t.Name));
+        log
+            .Shards.SelectMany(s => s.Links.Select(l => l.Table).Prepend(s.Table))
+            .Concat(log.RecordTables.Select(t => t.Name));
 
-    /// <summary>Selects nothing from the table: an error means it is missing. Names were validated when the log was made.</summary>
+    /// <summary>Selects nothing from the table: an error means it is missing. Names were validated when the log was
+    /// made.</summary>
     private static async Task<bool> ExistsAsync(DbConnection connection, string table, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();

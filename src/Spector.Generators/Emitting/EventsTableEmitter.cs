@@ -25,7 +25,9 @@ internal static class EventsTableEmitter
         w.Line("    new global::Spector.EventSchemaInfo[]");
         w.Line("    {");
         foreach (var schema in model.Schemas.OrderBy(s => s.Index))
-            w.Line($"        new global::Spector.EventSchemaInfo({schema.Index}, {SourceWriter.Literal(schema.TypeDisplay)}),");
+            w.Line(
+                $"        new global::Spector.EventSchemaInfo({schema.Index}, {SourceWriter.Literal(schema.TypeDisplay)}),"
+            );
         w.Line("    },");
         w.Line("    new global::Spector.RecordTable[]");
         w.Line("    {");
@@ -39,22 +41,37 @@ internal static class EventsTableEmitter
         w.Line($"    }},");
         var arguments = new System.Collections.Generic.List<string> { $"hashed: {(model.Hashed ? "true" : "false")}" };
         if (model.Links.Length > 0)
-            arguments.Add("links: new global::Spector.EventLinkInfo[]\n    {\n" + string.Join("", model.Links.Select(link =>
-                $"        new global::Spector.EventLinkInfo({SourceWriter.Literal(link.Name)}, {SourceWriter.Literal(link.Table)}, " +
-                $"{SourceWriter.Literal(link.Column)}{(link.Typed ? ", Typed: true" : "")}),\n")) + "    }");
+            arguments.Add(
+                "links: new global::Spector.EventLinkInfo[]\n    {\n"
+                    + string.Join(
+                        "",
+                        model.Links.Select(link =>
+                            $"        new global::Spector.EventLinkInfo({SourceWriter.Literal(link.Name)}, {SourceWriter.Literal(link.Table)}, "
+                            + $"{SourceWriter.Literal(link.Column)}{(link.Typed ? ", Typed: true" : "")}),\n"
+                        )
+                    )
+                    + "    }"
+            );
         if (model.ShardBy is { } route)
         {
-            arguments.Add("shards: new string[] { " + string.Join(", ", model.Shards.Select(SourceWriter.Literal)) + " }");
+            arguments.Add(
+                "shards: new string[] { " + string.Join(", ", model.Shards.Select(SourceWriter.Literal)) + " }"
+            );
             arguments.Add($"route: {route}");
         }
-        if (model.RecordHashScope) arguments.Add("hashScope: global::Spector.HashScope.Record");
+        if (model.RecordHashScope)
+            arguments.Add("hashScope: global::Spector.HashScope.Record");
         for (var i = 0; i < arguments.Count; i++)
             foreach (var line in ("    " + arguments[i] + (i == arguments.Count - 1 ? ");" : ",")).Split('\n'))
                 w.Line(line);
         w.Line();
-        w.Line("/// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>");
+        w.Line(
+            "/// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>"
+        );
         w.Line(code);
-        w.Line("public static global::System.Threading.Tasks.Task MigrateAsync(global::System.Threading.CancellationToken cancellationToken = default)");
+        w.Line(
+            "public static global::System.Threading.Tasks.Task MigrateAsync(global::System.Threading.CancellationToken cancellationToken = default)"
+        );
         w.Line("    => Log.MigrateUpAsync(cancellationToken);");
         return GeneratedFile.End(w, model.Type);
     }

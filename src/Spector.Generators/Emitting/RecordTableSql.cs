@@ -34,15 +34,18 @@ internal sealed class RecordTableSql
     /// </summary>
     public static string Parameter(PropertyModel column) => "r_" + column.Column;
 
-    /// <summary>Insert-or-replace by id, so the row always matches the replayed state even if it went missing.</summary>
+    /// <summary>Insert-or-replace by id, so the row always matches the replayed state even if it went
+    /// missing.</summary>
     public string Upsert
     {
         get
         {
             var others = _columns.Where(c => c != _id).ToList();
-            var onConflict = others.Count == 0
-                ? "DO NOTHING"
-                : "DO UPDATE SET " + string.Join(", ", others.Select(c => $"{Q(c.Column!)} = excluded.{Q(c.Column!)}"));
+            var onConflict =
+                others.Count == 0
+                    ? "DO NOTHING"
+                    : "DO UPDATE SET "
+                        + string.Join(", ", others.Select(c => $"{Q(c.Column!)} = excluded.{Q(c.Column!)}"));
             return $"{Insert} ON CONFLICT ({Q(_id.Column!)}) {onConflict}";
         }
     }
@@ -50,28 +53,33 @@ internal sealed class RecordTableSql
     public string Delete => $"DELETE FROM {Q(_table)} WHERE {Q(_id.Column!)} = @id";
 
     public string Create(bool postgres) =>
-        $"CREATE TABLE IF NOT EXISTS {Q(_table)} (" +
-        string.Join(", ", _columns.Select(c =>
-            $"{Q(c.Column!)} {ColumnType(c.Kind, postgres)}{(c == _id ? " PRIMARY KEY" : c.IsNullable ? " NULL" : " NOT NULL")}")) +
-        ")";
+        $"CREATE TABLE IF NOT EXISTS {Q(_table)} ("
+        + string.Join(
+            ", ",
+            _columns.Select(c =>
+                $"{Q(c.Column!)} {ColumnType(c.Kind, postgres)}{(c == _id ? " PRIMARY KEY" : c.IsNullable ? " NULL" : " NOT NULL")}"
+            )
+        )
+        + ")";
 
     private string ColumnList => string.Join(", ", _columns.Select(c => Q(c.Column!)));
 
     private static string Q(string name) => "\"" + name + "\"";
 
-    private static string ColumnType(ValueKind kind, bool postgres) => kind switch
-    {
-        ValueKind.String or ValueKind.Enum => postgres ? "text" : "TEXT",
-        ValueKind.Boolean => postgres ? "boolean" : "INTEGER",
-        ValueKind.Int16 => postgres ? "smallint" : "INTEGER",
-        ValueKind.Int32 => postgres ? "integer" : "INTEGER",
-        ValueKind.Int64 => postgres ? "bigint" : "INTEGER",
-        ValueKind.Single => postgres ? "real" : "REAL",
-        ValueKind.Double => postgres ? "double precision" : "REAL",
-        // SQLite's NUMERIC affinity would round decimals through REAL; TEXT keeps them exact.
-        ValueKind.Decimal => postgres ? "numeric" : "TEXT",
-        ValueKind.Guid => postgres ? "uuid" : "BLOB",
-        ValueKind.DateTime or ValueKind.DateTimeOffset => postgres ? "timestamptz" : "TEXT",
-        _ => postgres ? "jsonb" : "TEXT",
-    };
+    private static string ColumnType(ValueKind kind, bool postgres) =>
+        kind switch
+        {
+            ValueKind.String or ValueKind.Enum => postgres ? "text" : "TEXT",
+            ValueKind.Boolean => postgres ? "boolean" : "INTEGER",
+            ValueKind.Int16 => postgres ? "smallint" : "INTEGER",
+            ValueKind.Int32 => postgres ? "integer" : "INTEGER",
+            ValueKind.Int64 => postgres ? "bigint" : "INTEGER",
+            ValueKind.Single => postgres ? "real" : "REAL",
+            ValueKind.Double => postgres ? "double precision" : "REAL",
+            // SQLite's NUMERIC affinity would round decimals through REAL; TEXT keeps them exact.
+            ValueKind.Decimal => postgres ? "numeric" : "TEXT",
+            ValueKind.Guid => postgres ? "uuid" : "BLOB",
+            ValueKind.DateTime or ValueKind.DateTimeOffset => postgres ? "timestamptz" : "TEXT",
+            _ => postgres ? "jsonb" : "TEXT",
+        };
 }

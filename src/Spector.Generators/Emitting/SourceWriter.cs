@@ -10,7 +10,8 @@ internal sealed class SourceWriter
 
     public SourceWriter Line(string line = "")
     {
-        if (line.Length > 0) _text.Append(' ', _indent * 4).Append(line);
+        if (line.Length > 0)
+            _text.Append(' ', _indent * 4).Append(line);
         _text.Append('\n');
         return this;
     }
@@ -39,11 +40,21 @@ internal sealed class SourceWriter
         {
             switch (c)
             {
-                case '"': builder.Append("\\\""); break;
-                case '\\': builder.Append("\\\\"); break;
-                case '\n': builder.Append("\\n"); break;
-                case '\r': builder.Append("\\r"); break;
-                default: builder.Append(c); break;
+                case '"':
+                    builder.Append("\\\"");
+                    break;
+                case '\\':
+                    builder.Append("\\\\");
+                    break;
+                case '\n':
+                    builder.Append("\\n");
+                    break;
+                case '\r':
+                    builder.Append("\\r");
+                    break;
+                default:
+                    builder.Append(c);
+                    break;
             }
         }
         return builder.Append('"').ToString();

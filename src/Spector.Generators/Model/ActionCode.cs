@@ -9,7 +9,8 @@ internal static class ActionCode
     public static int Of(string action, EquatableArray<AliasEntry> aliases)
     {
         foreach (var alias in aliases)
-            if (alias.Name == action) return For(alias.StoredAs);
+            if (alias.Name == action)
+                return For(alias.StoredAs);
         return For(action);
     }
 }

@@ -27,7 +27,8 @@ internal readonly struct EquatableArray<T>(ImmutableArray<T> items) : IEquatable
     public override int GetHashCode()
     {
         var hash = 17;
-        foreach (var item in Items) hash = unchecked(hash * 31 + (item?.GetHashCode() ?? 0));
+        foreach (var item in Items)
+            hash = unchecked(hash * 31 + (item?.GetHashCode() ?? 0));
         return hash;
     }
 
@@ -40,5 +41,6 @@ internal readonly struct EquatableArray<T>(ImmutableArray<T> items) : IEquatable
 
 internal static class EquatableArray
 {
-    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items.ToImmutableArray());
+    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items)
+        where T : IEquatable<T> => new(items.ToImmutableArray());
 }

@@ -17,9 +17,24 @@ internal static class GeneratedNames
     /// </summary>
     public static readonly string[] EventedMembers =
     [
-        "SpectorType", "SpectorRecordTable", "SpectorDescriptor", "InsertAsync", "UpdateAsync", "DeleteAsync",
-        "SavepointAsync", "VerifySavepointsAsync", "GetAsync", "GetVersionedAsync", "ExistsAsync", "IdsAsync",
-        "GetAtAsync", "GetAsOfAsync", "ChangesAsync", "MaterializeAsync", "BringUpAsync", "AllEventsAsync",
+        "SpectorType",
+        "SpectorRecordTable",
+        "SpectorDescriptor",
+        "InsertAsync",
+        "UpdateAsync",
+        "DeleteAsync",
+        "SavepointAsync",
+        "VerifySavepointsAsync",
+        "GetAsync",
+        "GetVersionedAsync",
+        "ExistsAsync",
+        "IdsAsync",
+        "GetAtAsync",
+        "GetAsOfAsync",
+        "ChangesAsync",
+        "MaterializeAsync",
+        "BringUpAsync",
+        "AllEventsAsync",
     ];
 
     /// <summary>
@@ -37,16 +52,22 @@ internal static class GeneratedNames
     /// <summary><c>soft_delete</c> → <c>SoftDeleteAsync</c>: the method generated for a custom action.</summary>
     /// <remarks>Spaces are not separators: spector.lock separates its fields with them (SPEC029).</remarks>
     public static string ActionMethod(string action) =>
-        string.Concat(action.Split(new[] { '_', '-' }, StringSplitOptions.RemoveEmptyEntries)
-            .Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1))) + "Async";
+        string.Concat(
+            action
+                .Split(new[] { '_', '-' }, StringSplitOptions.RemoveEmptyEntries)
+                .Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1))
+        ) + "Async";
 
     /// <summary>
     /// True when the action's method name is a C# identifier that starts with a letter (any the language allows,
     /// letter-numbers such as 'Ⅻ' included) and is not longer than C# allows.
     /// </summary>
     public static bool IsUsableActionMethod(string method) =>
-        method.Length > "Async".Length && method.Length <= MaxIdentifierLength && method[0] != '_'
-        && SyntaxFacts.IsIdentifierStartCharacter(method[0]) && SyntaxFacts.IsValidIdentifier(method);
+        method.Length > "Async".Length
+        && method.Length <= MaxIdentifierLength
+        && method[0] != '_'
+        && SyntaxFacts.IsIdentifierStartCharacter(method[0])
+        && SyntaxFacts.IsValidIdentifier(method);
 
     /// <summary>A name as code may write it: keywords get an <c>@</c>.</summary>
     public static string Identifier(string name) =>

@@ -7,19 +7,27 @@ namespace Spector.Generators.Model;
 // compilation may appear in them.
 
 /// <summary>Where a type is declared: its namespace, the partial declarations that contain it, and its kind.</summary>
-/// <param name="Containers">Each containing type as <c>partial class Outer</c>, outermost first (names unescaped).</param>
+/// <param name="Containers">Each containing type as <c>partial class Outer</c>, outermost first (names
+/// unescaped).</param>
 /// <param name="Kind"><c>class</c> or <c>record</c>.</param>
 internal sealed record TypeName(string Namespace, string Name, EquatableArray<string> Containers, string Kind = "class")
 {
     /// <summary>The name with <c>global::</c>, usable anywhere in generated code (keywords escaped).</summary>
     public string FullyQualified =>
-        "global::" + string.Join(".", (Namespace.Length == 0 ? Array.Empty<string>() : Namespace.Split('.'))
-            .Concat(Containers.Items.Select(ContainerName)).Append(Name).Select(GeneratedNames.Identifier));
+        "global::"
+        + string.Join(
+            ".",
+            (Namespace.Length == 0 ? Array.Empty<string>() : Namespace.Split('.'))
+                .Concat(Containers.Items.Select(ContainerName))
+                .Append(Name)
+                .Select(GeneratedNames.Identifier)
+        );
 
     /// <summary>Namespace-qualified name with dots, as shown in messages and stored schema lists.</summary>
     public string Display =>
-        (Namespace.Length == 0 ? "" : Namespace + ".") +
-        string.Concat(Containers.Items.ConvertAll(c => ContainerName(c) + ".")) + Name;
+        (Namespace.Length == 0 ? "" : Namespace + ".")
+        + string.Concat(Containers.Items.ConvertAll(c => ContainerName(c) + "."))
+        + Name;
 
     /// <summary>A name for hint files: <c>{Namespace}.{Type}</c>.</summary>
     public string HintName => Display.Replace('<', '[').Replace('>', ']');
@@ -62,7 +70,8 @@ internal enum ValueKind
 /// <param name="Key">The payload key: the snake_case name.</param>
 /// <param name="Column">The record-table column, or null when not mapped.</param>
 /// <param name="Type">The property type, fully qualified.</param>
-/// <param name="ValueType">For enums and <see cref="ValueKind.Other"/>, the non-nullable type argument for conversion.</param>
+/// <param name="ValueType">For enums and <see cref="ValueKind.Other"/>, the non-nullable type argument for
+/// conversion.</param>
 internal sealed record PropertyModel(
     string Name,
     string Key,
@@ -70,16 +79,30 @@ internal sealed record PropertyModel(
     string Type,
     string ValueType,
     ValueKind Kind,
-    bool IsNullable);
+    bool IsNullable
+);
 
 /// <summary>A typed parameter of a handler: stored under <see cref="Key"/>, bound back on replay.</summary>
-internal sealed record ParameterModel(string Name, string Key, string Type, string ValueType, ValueKind Kind, bool IsNullable);
+internal sealed record ParameterModel(
+    string Name,
+    string Key,
+    string Type,
+    string ValueType,
+    ValueKind Kind,
+    bool IsNullable
+);
 
 /// <summary>
 /// One handler method. <see cref="Action"/> is null for version-only handlers; <see cref="VersionFrom"/> is null
 /// for an action handler of every version that no versioned handler of its action claims.
 /// </summary>
-internal sealed record HandlerModel(string Method, string? Action, int? VersionFrom, int? VersionTo, EquatableArray<ParameterModel> Parameters);
+internal sealed record HandlerModel(
+    string Method,
+    string? Action,
+    int? VersionFrom,
+    int? VersionTo,
+    EquatableArray<ParameterModel> Parameters
+);
 
 /// <summary>An <c>[Evented]</c> class as the emitter needs it.</summary>
 internal sealed record EventedModel(
@@ -94,7 +117,8 @@ internal sealed record EventedModel(
     LocationInfo? Location,
     EquatableArray<DiagnosticInfo> Diagnostics,
     LocationInfo? TableLocation = null,
-    string Key = "Id");
+    string Key = "Id"
+);
 
 /// <summary>Which optional hooks the type declares with the right signature.</summary>
 [System.Flags]
@@ -111,11 +135,22 @@ internal sealed record ActionPlan(string Name, int Code);
 
 /// <summary>One <c>[ActionAlias(name, storedAs)]</c> entry.</summary>
 /// <param name="Location">Where the new name is written; <paramref name="StoredAsLocation"/>: the old one.</param>
-internal sealed record AliasEntry(string Name, string StoredAs, LocationInfo? Location, LocationInfo? StoredAsLocation = null);
+internal sealed record AliasEntry(
+    string Name,
+    string StoredAs,
+    LocationInfo? Location,
+    LocationInfo? StoredAsLocation = null
+);
 
 /// <summary>One <c>[EventSchema(typeof(T), index)]</c> entry.</summary>
 /// <param name="IsEvented">True when the listed type (or its generic definition) is marked [Evented].</param>
-internal sealed record SchemaEntry(string TypeFullyQualified, string TypeDisplay, int Index, LocationInfo? Location, bool IsEvented = true);
+internal sealed record SchemaEntry(
+    string TypeFullyQualified,
+    string TypeDisplay,
+    int Index,
+    LocationInfo? Location,
+    bool IsEvented = true
+);
 
 /// <summary>An <c>[EventsTable]</c> class.</summary>
 internal sealed record EventsTableModel(
@@ -130,12 +165,16 @@ internal sealed record EventsTableModel(
     string? ShardBy,
     EquatableArray<DiagnosticInfo> Diagnostics,
     LocationInfo? TableLocation = null,
-    bool IsStatic = false)
+    bool IsStatic = false
+)
 {
     /// <summary>Every table this events table owns: itself or its shards, and its link tables.</summary>
     public System.Collections.Generic.IEnumerable<string> OwnedTables =>
-        (Shards.Length == 0 ? new[] { Table } : Shards.Items.ToArray())
-        .Concat(Links.Items.SelectMany(l => Shards.Length == 0 ? new[] { l.Table } : Shards.Items.Select(s => s + "_" + l.Table)));
+        (Shards.Length == 0 ? new[] { Table } : Shards.Items.ToArray()).Concat(
+            Links.Items.SelectMany(l =>
+                Shards.Length == 0 ? new[] { l.Table } : Shards.Items.Select(s => s + "_" + l.Table)
+            )
+        );
 }
 
 /// <summary>One <c>[EventLink(name, table, column)]</c> entry.</summary>
@@ -145,31 +184,71 @@ internal sealed record LinkEntry(string Name, string Table, string Column, bool 
 /// What is emitted for one evented type once its events table is known. It holds no source location, so an edit
 /// that only moves code (blank lines, comments) leaves it equal and the file is not emitted again.
 /// </summary>
-internal sealed record EventedPlan(EventedModel Model, string EventsTableType, string EventsTableName, int SchemaIndex, EquatableArray<ActionPlan> Actions)
+internal sealed record EventedPlan(
+    EventedModel Model,
+    string EventsTableType,
+    string EventsTableName,
+    int SchemaIndex,
+    EquatableArray<ActionPlan> Actions
+)
 {
-    public static EventedPlan Create(EventedModel model, string eventsTableType, string eventsTableName, int schemaIndex,
-        EquatableArray<ActionPlan> actions) =>
-        new(model with { Location = null, TableLocation = null }, eventsTableType, eventsTableName, schemaIndex, actions);
+    public static EventedPlan Create(
+        EventedModel model,
+        string eventsTableType,
+        string eventsTableName,
+        int schemaIndex,
+        EquatableArray<ActionPlan> actions
+    ) =>
+        new(
+            model with
+            {
+                Location = null,
+                TableLocation = null,
+            },
+            eventsTableType,
+            eventsTableName,
+            schemaIndex,
+            actions
+        );
 }
 
-/// <summary>What is emitted for one events table: its schemas and the record tables among them; no source locations.</summary>
-internal sealed record EventsTablePlan(EventsTableModel Model, EquatableArray<string> RecordTableOwners, EquatableArray<ActionPlan> Actions)
+/// <summary>What is emitted for one events table: its schemas and the record tables among them; no source
+/// locations.</summary>
+internal sealed record EventsTablePlan(
+    EventsTableModel Model,
+    EquatableArray<string> RecordTableOwners,
+    EquatableArray<ActionPlan> Actions
+)
 {
-    public static EventsTablePlan Create(EventsTableModel model, EquatableArray<string> owners, EquatableArray<ActionPlan> actions) =>
-        new(model with
-        {
-            Schemas = model.Schemas.Items.Select(s => s with { Location = null }).ToEquatableArray(),
-            Aliases = model.Aliases.Items.Select(a => a with { Location = null, StoredAsLocation = null }).ToEquatableArray(),
-            TableLocation = null,
-        }, owners, actions);
+    public static EventsTablePlan Create(
+        EventsTableModel model,
+        EquatableArray<string> owners,
+        EquatableArray<ActionPlan> actions
+    ) =>
+        new(
+            model with
+            {
+                Schemas = model.Schemas.Items.Select(s => s with { Location = null }).ToEquatableArray(),
+                Aliases = model
+                    .Aliases.Items.Select(a => a with { Location = null, StoredAsLocation = null })
+                    .ToEquatableArray(),
+                TableLocation = null,
+            },
+            owners,
+            actions
+        );
 }
 
 internal static class ArrayExtensions
 {
-    public static TOut[] ConvertAll<TIn, TOut>(this System.Collections.Immutable.ImmutableArray<TIn> items, Func<TIn, TOut> map)
+    public static TOut[] ConvertAll<TIn, TOut>(
+        this System.Collections.Immutable.ImmutableArray<TIn> items,
+        Func<TIn, TOut> map
+    )
     {
         var result = new TOut[items.Length];
-        for (var i = 0; i < items.Length; i++) result[i] = map(items[i]);
+        for (var i = 0; i < items.Length; i++)
+            result[i] = map(items[i]);
         return result;
     }
 }

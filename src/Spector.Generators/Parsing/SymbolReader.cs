@@ -17,7 +17,9 @@ internal static class SymbolReader
     public static bool IsValidIdentifier(string? name) => name is not null && Identifier.IsMatch(name);
 
     public static readonly SymbolDisplayFormat FullyQualified =
-        SymbolDisplayFormat.FullyQualifiedFormat.AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+        SymbolDisplayFormat.FullyQualifiedFormat.AddMiscellaneousOptions(
+            SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier
+        );
 
     public static TypeName NameOf(INamedTypeSymbol type)
     {
@@ -26,7 +28,12 @@ internal static class SymbolReader
             containers.Insert(0, Keyword(outer) + " " + WithTypeParameters(outer));
         // Names as declared, without the '@' of escaped keywords: the emitters escape where code needs it.
         var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString().Replace("@", "") : "";
-        return new TypeName(ns, WithTypeParameters(type), containers.ToEquatableArray(), type.IsRecord ? "record" : "class");
+        return new TypeName(
+            ns,
+            WithTypeParameters(type),
+            containers.ToEquatableArray(),
+            type.IsRecord ? "record" : "class"
+        );
     }
 
     // Generic types are refused (SPEC035), but their names must still differ from a non-generic namesake's.
@@ -38,11 +45,12 @@ internal static class SymbolReader
     {
         for (var t = type; t is not null; t = t.ContainingType)
         {
-            var partial = t.DeclaringSyntaxReferences
-                .Select(r => r.GetSyntax())
+            var partial = t
+                .DeclaringSyntaxReferences.Select(r => r.GetSyntax())
                 .OfType<TypeDeclarationSyntax>()
                 .Any(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
-            if (!partial) return false;
+            if (!partial)
+                return false;
         }
         return true;
     }
@@ -50,7 +58,8 @@ internal static class SymbolReader
     public static T? NamedArgument<T>(AttributeData attribute, string name, T? fallback = default)
     {
         foreach (var pair in attribute.NamedArguments)
-            if (pair.Key == name && pair.Value.Value is T value) return value;
+            if (pair.Key == name && pair.Value.Value is T value)
+                return value;
         return fallback;
     }
 
@@ -60,7 +69,8 @@ internal static class SymbolReader
     /// </summary>
     public static LocationInfo? ArgumentLocation(AttributeData attribute, string? name, int position = 0)
     {
-        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return null;
+        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax)
+            return null;
         var arguments = syntax.ArgumentList?.Arguments ?? default(SeparatedSyntaxList<AttributeArgumentSyntax>);
         var found = name is null
             ? arguments.Where(a => a.NameEquals is null && a.NameColon is null).ElementAtOrDefault(position)
@@ -74,9 +84,14 @@ internal static class SymbolReader
     /// </summary>
     public static List<LocationInfo?>? ElementLocations(AttributeData attribute, string name, int count)
     {
-        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax) return null;
-        var argument = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name);
-        var literals = argument?.Expression.DescendantNodesAndSelf().OfType<LiteralExpressionSyntax>()
+        if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax syntax)
+            return null;
+        var argument = syntax.ArgumentList?.Arguments.FirstOrDefault(a =>
+            a.NameEquals?.Name.Identifier.ValueText == name
+        );
+        var literals = argument
+            ?.Expression.DescendantNodesAndSelf()
+            .OfType<LiteralExpressionSyntax>()
             .Where(l => l.IsKind(SyntaxKind.StringLiteralExpression))
             .Select(l => LocationInfo.From(l.GetLocation()))
             .ToList();
@@ -94,7 +109,8 @@ internal static class SymbolReader
             {
                 var previousIsLowerOrDigit = i > 0 && (char.IsLower(name[i - 1]) || char.IsDigit(name[i - 1]));
                 var startsWord = i > 0 && char.IsUpper(name[i - 1]) && i + 1 < name.Length && char.IsLower(name[i + 1]);
-                if (previousIsLowerOrDigit || startsWord) builder.Append('_');
+                if (previousIsLowerOrDigit || startsWord)
+                    builder.Append('_');
                 builder.Append(char.ToLowerInvariant(c));
             }
             else
@@ -105,12 +121,13 @@ internal static class SymbolReader
         return builder.ToString();
     }
 
-    private static string Keyword(INamedTypeSymbol type) => (type.IsRecord, type.TypeKind) switch
-    {
-        (true, TypeKind.Struct) => "partial record struct",
-        (true, _) => "partial record",
-        (_, TypeKind.Struct) => "partial struct",
-        (_, TypeKind.Interface) => "partial interface",
-        _ => "partial class",
-    };
+    private static string Keyword(INamedTypeSymbol type) =>
+        (type.IsRecord, type.TypeKind) switch
+        {
+            (true, TypeKind.Struct) => "partial record struct",
+            (true, _) => "partial record",
+            (_, TypeKind.Struct) => "partial struct",
+            (_, TypeKind.Interface) => "partial interface",
+            _ => "partial class",
+        };
 }

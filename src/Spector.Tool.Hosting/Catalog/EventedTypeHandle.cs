@@ -1,6 +1,7 @@
 namespace Spector.Tool;
 
-/// <summary>One evented type, its generic operations (rebuild, savepoint checks) reachable without knowing its T.</summary>
+/// <summary>One evented type, its generic operations (rebuild, savepoint checks) reachable without knowing its
+/// T.</summary>
 public abstract class EventedTypeHandle
 {
     /// <summary>The type's name as stored (<c>Shop.Order</c>).</summary>
@@ -25,10 +26,12 @@ public abstract class EventedTypeHandle
     public abstract Task<SavepointVerification> VerifySavepointsAsync(Guid id, CancellationToken cancellationToken);
 
     internal static EventedTypeHandle Create(Type recordType, object spectorType) =>
-        (EventedTypeHandle)Activator.CreateInstance(typeof(EventedTypeHandle<>).MakeGenericType(recordType), spectorType)!;
+        (EventedTypeHandle)
+            Activator.CreateInstance(typeof(EventedTypeHandle<>).MakeGenericType(recordType), spectorType)!;
 }
 
-internal sealed class EventedTypeHandle<T>(EventedType<T> type) : EventedTypeHandle where T : class
+internal sealed class EventedTypeHandle<T>(EventedType<T> type) : EventedTypeHandle
+    where T : class
 {
     public override string Name => type.Name;
 

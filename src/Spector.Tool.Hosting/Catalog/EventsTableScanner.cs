@@ -13,7 +13,9 @@ public static class EventsTableScanner
     [RequiresUnreferencedCode("Reads generated static members by reflection.")]
     public static IReadOnlyList<EventLog> Logs(Assembly assembly) =>
         LoadableTypes(assembly)
-            .Where(t => t.GetCustomAttributesData().Any(a => a.AttributeType.FullName == typeof(EventsTableAttribute).FullName))
+            .Where(t =>
+                t.GetCustomAttributesData().Any(a => a.AttributeType.FullName == typeof(EventsTableAttribute).FullName)
+            )
             .Select(t => t.GetProperty("Log", BindingFlags.Public | BindingFlags.Static)?.GetValue(null))
             .OfType<EventLog>()
             .Distinct()
@@ -27,12 +29,16 @@ public static class EventsTableScanner
         LoadableTypes(assembly)
             .Where(t => !t.ContainsGenericParameters)
             .Select(t => t.GetProperty("SpectorType", BindingFlags.Public | BindingFlags.Static))
-            .Where(p => p is { PropertyType.IsGenericType: true } && p.PropertyType.GetGenericTypeDefinition() == typeof(EventedType<>))
+            .Where(p =>
+                p is { PropertyType.IsGenericType: true }
+                && p.PropertyType.GetGenericTypeDefinition() == typeof(EventedType<>)
+            )
             .Select(p => EventedTypeHandle.Create(p!.PropertyType.GetGenericArguments()[0], p.GetValue(null)!))
             .OrderBy(t => t.Name, StringComparer.Ordinal)
             .ToList();
 
-    // An app's assembly may hold types whose base lives in a framework the tool does not load (ASP.NET Core): skip those.
+    // An app's assembly may hold types whose base lives in a framework the tool does not load (ASP.NET Core): skip
+    // those.
     private static IEnumerable<Type> LoadableTypes(Assembly assembly)
     {
         try

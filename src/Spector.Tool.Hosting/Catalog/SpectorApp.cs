@@ -6,9 +6,15 @@ namespace Spector.Tool;
 /// </summary>
 public sealed class SpectorApp
 {
-    /// <summary>Gathers the parts; <paramref name="types"/> may hold types of other tables, which are left out.</summary>
-    public SpectorApp(SpectorStore? store, IReadOnlyList<EventLog> logs, IReadOnlyList<EventedTypeHandle> types,
-        IReadOnlyList<Follower>? followers = null, string? projectDirectory = null)
+    /// <summary>Gathers the parts; <paramref name="types"/> may hold types of other tables, which are left
+    /// out.</summary>
+    public SpectorApp(
+        SpectorStore? store,
+        IReadOnlyList<EventLog> logs,
+        IReadOnlyList<EventedTypeHandle> types,
+        IReadOnlyList<Follower>? followers = null,
+        string? projectDirectory = null
+    )
     {
         Store = store;
         Logs = logs;
@@ -17,7 +23,8 @@ public sealed class SpectorApp
         ProjectDirectory = projectDirectory;
     }
 
-    /// <summary>The database; null when the command was given none (only <c>migrate --script</c> and <c>lock</c> need none).</summary>
+    /// <summary>The database; null when the command was given none (only <c>migrate --script</c> and <c>lock</c> need
+    /// none).</summary>
     public SpectorStore? Store { get; }
 
     /// <summary>The events tables, ordered by name.</summary>
@@ -32,20 +39,26 @@ public sealed class SpectorApp
     /// <summary>The folder of the app's project file, when known.</summary>
     public string? ProjectDirectory { get; }
 
-    /// <summary>The folder of the nearest project file at or above <paramref name="directory"/> (a build output folder, say), or null.</summary>
+    /// <summary>The folder of the nearest project file at or above <paramref name="directory"/> (a build output folder,
+    /// say), or null.</summary>
     public static string? FindProjectDirectory(string directory)
     {
         for (var current = new DirectoryInfo(directory); current is not null; current = current.Parent)
-            if (current.GetFiles("*.csproj").Length > 0) return current.FullName;
+            if (current.GetFiles("*.csproj").Length > 0)
+                return current.FullName;
         return null;
     }
 
     /// <summary>The store, or a clear error for a command that needs a database.</summary>
-    public SpectorStore RequireStore() => Store ?? throw new SpectorToolException(
-        "This command needs a database: pass --connection and --provider (sqlite or postgres).");
+    public SpectorStore RequireStore() =>
+        Store
+        ?? throw new SpectorToolException(
+            "This command needs a database: pass --connection and --provider (sqlite or postgres)."
+        );
 }
 
-/// <summary>A problem the tool reports in one line and exits with <see cref="ExitCodes.Error"/> (or the code given).</summary>
+/// <summary>A problem the tool reports in one line and exits with <see cref="ExitCodes.Error"/> (or the code
+/// given).</summary>
 public sealed class SpectorToolException(string message, int exitCode = ExitCodes.Error) : Exception(message)
 {
     /// <summary>The exit code to leave with.</summary>

@@ -14,28 +14,65 @@ internal static class VerifyCommand
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON document (for CI)." };
         var noSavepoints = new Option<bool>("--no-savepoints") { Description = "Check hash chains only." };
         var tables = CommandContext.TableOption();
-        var command = new Command("verify", "Verify hash chains and savepoints; exit 2 when something does not hold.") { json, noSavepoints, tables };
-        context.SetAction(command, needsStore: true, async (parsed, app, cancellationToken) =>
+        var command = new Command("verify", "Verify hash chains and savepoints; exit 2 when something does not hold.")
         {
-            var logs = CommandContext.Selected(app, parsed.GetValue(tables));
-            var types = parsed.GetValue(noSavepoints) ? [] : app.Types.Where(t => t.HasSavepoints && logs.Contains(t.Log)).ToList();
-            var chains = await context.Console.ProgressAsync("verifying chains", report => VerifyChainsAsync(logs, report, cancellationToken))
-                .ConfigureAwait(false);
-            var savepoints = new List<SavepointReport>();
-            foreach (var type in types)
-                savepoints.Add(await context.Console.ProgressAsync($"verifying savepoints of {type.Name}",
-                    report => VerifySavepointsAsync(type, report, cancellationToken)).ConfigureAwait(false));
-            var valid = chains.All(c => c.Valid) && savepoints.All(s => s.Mismatches.Count == 0);
-            if (parsed.GetValue(json)) context.Console.Line(JsonSerializer.Serialize(new { valid, chains, savepoints }, JsonOptions));
-            else Print(context.Console, chains, savepoints, logs.Where(l => !l.Hashed));
-            return valid ? ExitCodes.Ok : ExitCodes.VerificationFailed;
-        });
+            json,
+            noSavepoints,
+            tables,
+        };
+        context.SetAction(
+            command,
+            needsStore: true,
+            async (parsed, app, cancellationToken) =>
+            {
+                var logs = CommandContext.Selected(app, parsed.GetValue(tables));
+                var types = parsed.GetValue(noSavepoints)
+                    ? []
+                    : app.Types.Where(t => t.HasSavepoints && logs.Contains(t.Log)).ToList();
+                var chains = await context
+                    .Console.ProgressAsync(
+                        "verifying chains",
+                        report => VerifyChainsAsync(logs, report, cancellationToken)
+                    )
+                    .ConfigureAwait(false);
+                var savepoints = new List<SavepointReport>();
+                foreach (var type in types)
+                    savepoints.Add(
+                        await context
+                            .Console.ProgressAsync(
+                                $"verifying savepoints of {type.Name}",
+                                report => VerifySavepointsAsync(type, report, cancellationToken)
+                            )
+                            .ConfigureAwait(false)
+                    );
+                var valid = chains.All(c => c.Valid) && savepoints.All(s => s.Mismatches.Count == 0);
+                if (parsed.GetValue(json))
+                    context.Console.Line(
+                        JsonSerializer.Serialize(
+                            new
+                            {
+                                valid,
+                                chains,
+                                savepoints,
+                            },
+                            JsonOptions
+                        )
+                    );
+                else
+                    Print(context.Console, chains, savepoints, logs.Where(l => !l.Hashed));
+                return valid ? ExitCodes.Ok : ExitCodes.VerificationFailed;
+            }
+        );
         return command;
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    private static async Task<List<ChainReport>> VerifyChainsAsync(IReadOnlyList<EventLog> logs, Action<long, long> report, CancellationToken ct)
+    private static async Task<List<ChainReport>> VerifyChainsAsync(
+        IReadOnlyList<EventLog> logs,
+        Action<long, long> report,
+        CancellationToken ct
+    )
     {
         var hashed = logs.Where(l => l.Hashed).ToList();
         var total = hashed.Sum(l => l.Shards.Count);
@@ -44,53 +81,100 @@ internal static class VerifyCommand
         foreach (var shard in log.Shards)
         {
             var result = await log.VerifyShardChainAsync(shard.Table, cancellationToken: ct).ConfigureAwait(false);
-            reports.Add(new ChainReport(shard.Table, log.HashScope == HashScope.Record ? "record" : "table", result.EventsChecked,
-                result.Head?.ToString(), result.IsValid, result.FirstBreak is { } b
-                    ? new BreakReport(b.Kind.ToString(), b.Position, b.EventId, b.LastGoodPosition, b.Message)
-                    : null));
+            reports.Add(
+                new ChainReport(
+                    shard.Table,
+                    log.HashScope == HashScope.Record ? "record" : "table",
+                    result.EventsChecked,
+                    result.Head?.ToString(),
+                    result.IsValid,
+                    result.FirstBreak is { } b
+                        ? new BreakReport(b.Kind.ToString(), b.Position, b.EventId, b.LastGoodPosition, b.Message)
+                        : null
+                )
+            );
             report(reports.Count, total);
         }
         return reports;
     }
 
-    private static async Task<SavepointReport> VerifySavepointsAsync(EventedTypeHandle type, Action<long, long> report, CancellationToken ct)
+    private static async Task<SavepointReport> VerifySavepointsAsync(
+        EventedTypeHandle type,
+        Action<long, long> report,
+        CancellationToken ct
+    )
     {
         var ids = new List<Guid>();
-        await foreach (var id in type.IdsAsync(ct).ConfigureAwait(false)) ids.Add(id);
+        await foreach (var id in type.IdsAsync(ct).ConfigureAwait(false))
+            ids.Add(id);
         var (checkedCount, mismatches) = (0L, new List<SavepointMismatchReport>());
         for (var i = 0; i < ids.Count; i++)
         {
             var result = await type.VerifySavepointsAsync(ids[i], ct).ConfigureAwait(false);
             checkedCount += result.SavepointsChecked;
-            mismatches.AddRange(result.Mismatches.Select(m =>
-                new SavepointMismatchReport(ids[i], m.SavepointEventId, m.Seq, m.Fields.Select(f => f.Key).ToList())));
+            mismatches.AddRange(
+                result.Mismatches.Select(m => new SavepointMismatchReport(
+                    ids[i],
+                    m.SavepointEventId,
+                    m.Seq,
+                    m.Fields.Select(f => f.Key).ToList()
+                ))
+            );
             report(i + 1, ids.Count);
         }
         return new SavepointReport(type.Name, ids.Count, checkedCount, mismatches);
     }
 
-    private static void Print(ToolConsole console, List<ChainReport> chains, List<SavepointReport> savepoints, IEnumerable<EventLog> unhashed)
+    private static void Print(
+        ToolConsole console,
+        List<ChainReport> chains,
+        List<SavepointReport> savepoints,
+        IEnumerable<EventLog> unhashed
+    )
     {
         foreach (var chain in chains)
-            console.Line(chain.Valid
-                ? $"ok      {chain.Table}: {chain.Events} events, {chain.Scope} chain{(chain.Head is null ? "" : $", head {chain.Head}")}"
-                : $"BROKEN  {chain.Table}: {chain.Break!.Kind} at position {chain.Break.Position}: {chain.Break.Message}");
-        foreach (var log in unhashed) console.Line($"skip    {log.Table}: not hashed");
+            console.Line(
+                chain.Valid
+                    ? $"ok      {chain.Table}: {chain.Events} events, {chain.Scope} chain{(chain.Head is null ? "" : $", head {chain.Head}")}"
+                    : $"BROKEN  {chain.Table}: {chain.Break!.Kind} at position {chain.Break.Position}: {chain.Break.Message}"
+            );
+        foreach (var log in unhashed)
+            console.Line($"skip    {log.Table}: not hashed");
         foreach (var type in savepoints)
         {
-            console.Line(type.Mismatches.Count == 0
-                ? $"ok      savepoints of {type.Type}: {type.Checked} in {type.Records} records"
-                : $"BROKEN  savepoints of {type.Type}: {type.Mismatches.Count} of {type.Checked} differ from the replay");
+            console.Line(
+                type.Mismatches.Count == 0
+                    ? $"ok      savepoints of {type.Type}: {type.Checked} in {type.Records} records"
+                    : $"BROKEN  savepoints of {type.Type}: {type.Mismatches.Count} of {type.Checked} differ from the replay"
+            );
             foreach (var m in type.Mismatches)
                 console.Line($"        record {m.RecordId} seq {m.Seq}: {string.Join(", ", m.Fields)}");
         }
     }
 
-    private sealed record ChainReport(string Table, string Scope, long Events, string? Head, bool Valid, BreakReport? Break);
+    private sealed record ChainReport(
+        string Table,
+        string Scope,
+        long Events,
+        string? Head,
+        bool Valid,
+        BreakReport? Break
+    );
 
-    private sealed record BreakReport(string Kind, long Position, Guid? EventId, long? LastGoodPosition, string Message);
+    private sealed record BreakReport(
+        string Kind,
+        long Position,
+        Guid? EventId,
+        long? LastGoodPosition,
+        string Message
+    );
 
-    private sealed record SavepointReport(string Type, long Records, long Checked, List<SavepointMismatchReport> Mismatches);
+    private sealed record SavepointReport(
+        string Type,
+        long Records,
+        long Checked,
+        List<SavepointMismatchReport> Mismatches
+    );
 
     private sealed record SavepointMismatchReport(Guid RecordId, Guid EventId, long Seq, List<string> Fields);
 }

@@ -11,7 +11,11 @@ public static class SpectorCommandsHostExtensions
     /// otherwise runs the host as usual until it stops and returns 0. Use as the last line of Program.cs:
     /// <c>return await app.RunSpectorCommandsAsync(args);</c>
     /// </summary>
-    public static async Task<int> RunSpectorCommandsAsync(this IHost host, string[] args, CancellationToken cancellationToken = default)
+    public static async Task<int> RunSpectorCommandsAsync(
+        this IHost host,
+        string[] args,
+        CancellationToken cancellationToken = default
+    )
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(args);
@@ -20,15 +24,21 @@ public static class SpectorCommandsHostExtensions
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
-        return await host.Services.RunSpectorCommandAsync(args[1..], cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await host
+            .Services.RunSpectorCommandAsync(args[1..], cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
     /// Runs one spector command (<paramref name="args"/> without the leading <c>spector</c>) against the stores, events
     /// tables and followers of <paramref name="services"/>; returns its exit code. For apps without a generic host.
     /// </summary>
-    public static Task<int> RunSpectorCommandAsync(this IServiceProvider services, string[] args, ToolConsole? console = null,
-        CancellationToken cancellationToken = default)
+    public static Task<int> RunSpectorCommandAsync(
+        this IServiceProvider services,
+        string[] args,
+        ToolConsole? console = null,
+        CancellationToken cancellationToken = default
+    )
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(args);

@@ -10,7 +10,8 @@ public sealed class ToolConsole
 {
     private readonly IAnsiConsole? _terminal;
 
-    /// <summary>Writes to <paramref name="output"/> and <paramref name="error"/>; progress bars only when <paramref name="interactive"/>.</summary>
+    /// <summary>Writes to <paramref name="output"/> and <paramref name="error"/>; progress bars only when <paramref
+    /// name="interactive"/>.</summary>
     public ToolConsole(TextWriter output, TextWriter error, bool interactive)
     {
         Out = output;
@@ -19,9 +20,16 @@ public sealed class ToolConsole
             _terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
     }
 
-    /// <summary>The process console: interactive unless redirected or under CI (<c>CI</c> or <c>TF_BUILD</c> set).</summary>
-    public static ToolConsole ForProcess() => new(Console.Out, Console.Error,
-        !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is null && Environment.GetEnvironmentVariable("TF_BUILD") is null);
+    /// <summary>The process console: interactive unless redirected or under CI (<c>CI</c> or <c>TF_BUILD</c>
+    /// set).</summary>
+    public static ToolConsole ForProcess() =>
+        new(
+            Console.Out,
+            Console.Error,
+            !Console.IsOutputRedirected
+                && Environment.GetEnvironmentVariable("CI") is null
+                && Environment.GetEnvironmentVariable("TF_BUILD") is null
+        );
 
     /// <summary>Standard output.</summary>
     public TextWriter Out { get; }
@@ -41,20 +49,32 @@ public sealed class ToolConsole
     /// </summary>
     public async Task<T> ProgressAsync<T>(string title, Func<Action<long, long>, Task<T>> work)
     {
-        if (_terminal is null) return await PlainProgressAsync(title, work).ConfigureAwait(false);
+        if (_terminal is null)
+            return await PlainProgressAsync(title, work).ConfigureAwait(false);
         T result = default!;
-        await _terminal.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
-                new RemainingTimeColumn())
+        await _terminal
+            .Progress()
+            .AutoClear(false)
+            .Columns(
+                new TaskDescriptionColumn(),
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new RemainingTimeColumn()
+            )
             .StartAsync(async context =>
             {
                 var task = context.AddTask(Markup.Escape(title));
-                result = await work((done, total) =>
-                {
-                    task.MaxValue = Math.Max(1, total);
-                    task.Value = Math.Min(done, task.MaxValue);
-                }).ConfigureAwait(false);
+                result = await work(
+                        (done, total) =>
+                        {
+                            task.MaxValue = Math.Max(1, total);
+                            task.Value = Math.Min(done, task.MaxValue);
+                        }
+                    )
+                    .ConfigureAwait(false);
                 task.Value = task.MaxValue;
-            }).ConfigureAwait(false);
+            })
+            .ConfigureAwait(false);
         return result;
     }
 
@@ -63,17 +83,22 @@ public sealed class ToolConsole
         Line($"{title} ...");
         var quarter = 0;
         var gate = new object();
-        return await work((done, total) =>
-        {
-            if (total <= 0) return;
-            var reached = (int)Math.Min(4, done * 4 / total);
-            lock (gate)
-            {
-                if (reached <= quarter || reached == 4) return;
-                quarter = reached;
-                Line($"{title}: {done}/{total}");
-            }
-        }).ConfigureAwait(false);
+        return await work(
+                (done, total) =>
+                {
+                    if (total <= 0)
+                        return;
+                    var reached = (int)Math.Min(4, done * 4 / total);
+                    lock (gate)
+                    {
+                        if (reached <= quarter || reached == 4)
+                            return;
+                        quarter = reached;
+                        Line($"{title}: {done}/{total}");
+                    }
+                }
+            )
+            .ConfigureAwait(false);
     }
 
     /// <summary>A table: drawn on a terminal, tab-separated lines (header first) otherwise.</summary>
@@ -82,12 +107,15 @@ public sealed class ToolConsole
         if (_terminal is null)
         {
             Line(string.Join('\t', headers));
-            foreach (var row in rows) Line(string.Join('\t', row));
+            foreach (var row in rows)
+                Line(string.Join('\t', row));
             return;
         }
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var header in headers) table.AddColumn(Markup.Escape(header));
-        foreach (var row in rows) table.AddRow(row.Select(Markup.Escape).ToArray());
+        foreach (var header in headers)
+            table.AddColumn(Markup.Escape(header));
+        foreach (var row in rows)
+            table.AddRow(row.Select(Markup.Escape).ToArray());
         _terminal.Write(table);
     }
 }

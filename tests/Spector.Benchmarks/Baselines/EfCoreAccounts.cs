@@ -43,26 +43,34 @@ public sealed class AuditedContext(DbContextOptions<AuditedContext> options) : D
 /// <summary>Adds an audit row for every added, modified or deleted entity, saved in the same SaveChanges.</summary>
 public sealed class AuditInterceptor : SaveChangesInterceptor
 {
-    public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result,
-        CancellationToken cancellationToken = default)
+    public override ValueTask<InterceptionResult<int>> SavingChangesAsync(
+        DbContextEventData eventData,
+        InterceptionResult<int> result,
+        CancellationToken cancellationToken = default
+    )
     {
         var context = eventData.Context!;
-        var changed = context.ChangeTracker.Entries()
-            .Where(e => e.Entity is not AuditRow && e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+        var changed = context
+            .ChangeTracker.Entries()
+            .Where(e =>
+                e.Entity is not AuditRow && e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted
+            )
             .ToList();
         foreach (var entry in changed)
         {
-            var values = entry.Properties
-                .Where(p => entry.State != EntityState.Modified || p.IsModified)
+            var values = entry
+                .Properties.Where(p => entry.State != EntityState.Modified || p.IsModified)
                 .ToDictionary(p => p.Metadata.Name, p => p.CurrentValue);
-            context.Add(new AuditRow
-            {
-                Entity = entry.Metadata.ClrType.Name,
-                EntityId = (Guid)entry.Property("Id").CurrentValue!,
-                Action = entry.State.ToString(),
-                Changes = JsonSerializer.Serialize(values),
-                At = DateTimeOffset.UtcNow,
-            });
+            context.Add(
+                new AuditRow
+                {
+                    Entity = entry.Metadata.ClrType.Name,
+                    EntityId = (Guid)entry.Property("Id").CurrentValue!,
+                    Action = entry.State.ToString(),
+                    Changes = JsonSerializer.Serialize(values),
+                    At = DateTimeOffset.UtcNow,
+                }
+            );
         }
         return ValueTask.FromResult(result);
     }
@@ -85,27 +93,37 @@ internal sealed class EfCoreAccounts(SpectorStore store, NpgsqlDataSource? dataS
         var id = Guid.CreateVersion7();
         await UseAsync(async context =>
         {
-            context.Accounts.Add(new EfAccount { Id = id, Owner = owner, Balance = balance });
+            context.Accounts.Add(
+                new EfAccount
+                {
+                    Id = id,
+                    Owner = owner,
+                    Balance = balance,
+                }
+            );
             await context.SaveChangesAsync();
         });
         return id;
     }
 
-    public Task UpdateAsync(Guid id, decimal balance, string memo) => UseAsync(async context =>
-    {
-        var account = await context.Accounts.FindAsync(id) ?? throw new InvalidOperationException($"no EF account {id}");
-        account.Balance = balance;
-        account.Memo = memo;
-        await context.SaveChangesAsync();
-    });
+    public Task UpdateAsync(Guid id, decimal balance, string memo) =>
+        UseAsync(async context =>
+        {
+            var account =
+                await context.Accounts.FindAsync(id) ?? throw new InvalidOperationException($"no EF account {id}");
+            account.Balance = balance;
+            account.Memo = memo;
+            await context.SaveChangesAsync();
+        });
 
     /// <summary>Drops and creates EF Core's tables from its own model.</summary>
-    public Task RecreateTablesAsync() => UseAsync(async context =>
-    {
-        var connection = context.Database.GetDbConnection();
-        await connection.ExecuteAsync("DROP TABLE IF EXISTS \"ef_audit\"; DROP TABLE IF EXISTS \"ef_accounts\";");
-        await connection.ExecuteAsync(context.Database.GenerateCreateScript());
-    });
+    public Task RecreateTablesAsync() =>
+        UseAsync(async context =>
+        {
+            var connection = context.Database.GetDbConnection();
+            await connection.ExecuteAsync("DROP TABLE IF EXISTS \"ef_audit\"; DROP TABLE IF EXISTS \"ef_accounts\";");
+            await connection.ExecuteAsync(context.Database.GenerateCreateScript());
+        });
 
     private async Task UseAsync(Func<AuditedContext, Task> work)
     {
@@ -116,7 +134,11 @@ internal sealed class EfCoreAccounts(SpectorStore store, NpgsqlDataSource? dataS
             return;
         }
         await using DbConnection connection = await store.OpenConnectionAsync();
-        var options = new DbContextOptionsBuilder<AuditedContext>().UseSqlite(connection).AddInterceptors(Interceptor).Options;
-        await using (var context = new AuditedContext(options)) await work(context);
+        var options = new DbContextOptionsBuilder<AuditedContext>()
+            .UseSqlite(connection)
+            .AddInterceptors(Interceptor)
+            .Options;
+        await using (var context = new AuditedContext(options))
+            await work(context);
     }
 }

@@ -23,15 +23,21 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
         public override void SetValue(System.Data.IDbDataParameter parameter, Guid value) => parameter.Value = value;
     }
 
-    private string InsertEvent => $"""
-        INSERT INTO "bench_events" ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
-        VALUES (@event_id, @parent_id, @seq, 0, @action, {(_postgres ? "CAST(@payload AS jsonb)" : "@payload")}, NULL, @inserted_at)
-        """;
+    private string InsertEvent =>
+        $"""
+            INSERT INTO "bench_events" ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
+            VALUES (@event_id, @parent_id, @seq, 0, @action, {(
+                _postgres ? "CAST(@payload AS jsonb)" : "@payload"
+            )}, NULL, @inserted_at)
+            """;
 
-    private const string InsertRow = """INSERT INTO "bench_accounts" ("id", "owner", "balance", "memo") VALUES (@id, @owner, @balance, @memo)""";
-    private const string UpdateRow = """UPDATE "bench_accounts" SET "balance" = @balance, "memo" = @memo WHERE "id" = @id""";
+    private const string InsertRow =
+        """INSERT INTO "bench_accounts" ("id", "owner", "balance", "memo") VALUES (@id, @owner, @balance, @memo)""";
+    private const string UpdateRow =
+        """UPDATE "bench_accounts" SET "balance" = @balance, "memo" = @memo WHERE "id" = @id""";
     private const string NextSeq = """SELECT COALESCE(MAX("seq"), 0) + 1 FROM "bench_events" WHERE "parent_id" = @id""";
-    private const string ReadEvents = """SELECT "id", "seq", "schema", "action", "payload" FROM "bench_events" WHERE "parent_id" = @parent_id ORDER BY "seq" """;
+    private const string ReadEvents =
+        """SELECT "id", "seq", "schema", "action", "payload" FROM "bench_events" WHERE "parent_id" = @parent_id ORDER BY "seq" """;
 
     /// <summary>A stored event as the hand-written code reads it.</summary>
     public sealed class RawEvent
@@ -50,11 +56,23 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
         await using var connection = await store.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
         // The event and the row in one command, as Spector sends them.
-        await connection.ExecuteAsync($"{InsertEvent};\n{InsertRow}", new
-        {
-            event_id = id, parent_id = id, seq = 1L, action = EventActions.Insert, payload = Payload(id, now, insert: true, owner, balance, null),
-            inserted_at = Timestamp(now), id, owner, balance, memo = (string?)null,
-        }, tx);
+        await connection.ExecuteAsync(
+            $"{InsertEvent};\n{InsertRow}",
+            new
+            {
+                event_id = id,
+                parent_id = id,
+                seq = 1L,
+                action = EventActions.Insert,
+                payload = Payload(id, now, insert: true, owner, balance, null),
+                inserted_at = Timestamp(now),
+                id,
+                owner,
+                balance,
+                memo = (string?)null,
+            },
+            tx
+        );
         await tx.CommitAsync();
         return id;
     }
@@ -66,11 +84,22 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
         await using var connection = await store.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
         var seq = await connection.ExecuteScalarAsync<long>(NextSeq, new { id }, tx);
-        await connection.ExecuteAsync($"{InsertEvent};\n{UpdateRow}", new
-        {
-            event_id = eventId, parent_id = id, seq, action = EventActions.Update, payload = Payload(eventId, now, insert: false, null, balance, memo),
-            inserted_at = Timestamp(now), id, balance, memo,
-        }, tx);
+        await connection.ExecuteAsync(
+            $"{InsertEvent};\n{UpdateRow}",
+            new
+            {
+                event_id = eventId,
+                parent_id = id,
+                seq,
+                action = EventActions.Update,
+                payload = Payload(eventId, now, insert: false, null, balance, memo),
+                inserted_at = Timestamp(now),
+                id,
+                balance,
+                memo,
+            },
+            tx
+        );
         await tx.CommitAsync();
     }
 
@@ -81,9 +110,17 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
         return (await connection.QueryAsync<RawEvent>(ReadEvents, new { parent_id = recordId })).AsList();
     }
 
-    private object Timestamp(DateTimeOffset now) => _postgres ? now : (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+    private object Timestamp(DateTimeOffset now) =>
+        _postgres ? now : (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 
-    private static string Payload(Guid eventId, DateTimeOffset now, bool insert, string? owner, decimal balance, string? memo)
+    private static string Payload(
+        Guid eventId,
+        DateTimeOffset now,
+        bool insert,
+        string? owner,
+        decimal balance,
+        string? memo
+    )
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -92,11 +129,14 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
             writer.WriteNumber("__version__", 1);
             writer.WriteString("__event_id__", eventId);
             var stamp = AttrConvert.FormatTimestamp(now);
-            if (insert) writer.WriteString("inserted_at", stamp);
+            if (insert)
+                writer.WriteString("inserted_at", stamp);
             writer.WriteString("updated_at", stamp);
-            if (owner is not null) writer.WriteString("owner", owner);
+            if (owner is not null)
+                writer.WriteString("owner", owner);
             writer.WriteNumber("balance", balance);
-            if (memo is not null) writer.WriteString("memo", memo);
+            if (memo is not null)
+                writer.WriteString("memo", memo);
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);

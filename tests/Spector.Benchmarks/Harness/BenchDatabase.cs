@@ -7,7 +7,8 @@ namespace Spector.Benchmarks.Harness;
 
 /// <summary>
 /// One database for a benchmark run: a temporary SQLite file, or PostgreSQL (SPECTOR_TEST_POSTGRES, else a
-/// durable throwaway cluster, fsync on), in a schema of its own that is dropped afterwards. Spector, the hand-written code and EF Core all get their connections
+/// durable throwaway cluster, fsync on), in a schema of its own that is dropped afterwards. Spector, the hand-written
+/// code and EF Core all get their connections
 /// from the same <see cref="SpectorStore"/>, so they share pool and settings (SQLite: WAL, synchronous=NORMAL).
 /// </summary>
 internal sealed class BenchDatabase : IAsyncDisposable
@@ -16,7 +17,13 @@ internal sealed class BenchDatabase : IAsyncDisposable
     private readonly PostgresSchema? _schema;
     private readonly string? _file;
 
-    private BenchDatabase(string name, SpectorStore store, PostgresCluster? cluster = null, PostgresSchema? schema = null, string? file = null)
+    private BenchDatabase(
+        string name,
+        SpectorStore store,
+        PostgresCluster? cluster = null,
+        PostgresSchema? schema = null,
+        string? file = null
+    )
     {
         (Name, Store, _cluster, _schema, _file) = (name, store, cluster, schema, file);
         HandWritten = new HandWrittenAccounts(store);
@@ -59,10 +66,14 @@ internal sealed class BenchDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_schema is not null) await _schema.DisposeAsync();
-        if (_cluster is not null) await _cluster.DisposeAsync();
-        if (_file is null) return;
+        if (_schema is not null)
+            await _schema.DisposeAsync();
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
+        if (_file is null)
+            return;
         SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_file + suffix);
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_file + suffix);
     }
 }

@@ -5,7 +5,16 @@ using NpgsqlTypes;
 namespace Spector.Benchmarks.Harness;
 
 /// <summary>One event row as Spector stores it; <see cref="Hash"/> only for hashed tables.</summary>
-internal readonly record struct EventRow(Guid Id, Guid Parent, long Seq, int Schema, int Action, string Payload, DateTimeOffset At, byte[]? Hash = null);
+internal readonly record struct EventRow(
+    Guid Id,
+    Guid Parent,
+    long Seq,
+    int Schema,
+    int Action,
+    string Payload,
+    DateTimeOffset At,
+    byte[]? Hash = null
+);
 
 /// <summary>
 /// Bulk-loads prepared event rows: COPY on PostgreSQL, batched inserts in large transactions on SQLite. Long
@@ -15,16 +24,25 @@ internal readonly record struct EventRow(Guid Id, Guid Parent, long Seq, int Sch
 internal static class EventRowLoader
 {
     public static Task LoadAsync(SpectorStore store, string table, bool hashed, IEnumerable<EventRow> rows) =>
-        store.Dialect == SqlDialect.PostgreSql ? LoadPostgresAsync(store, table, hashed, rows) : LoadSqliteAsync(store, table, hashed, rows);
+        store.Dialect == SqlDialect.PostgreSql
+            ? LoadPostgresAsync(store, table, hashed, rows)
+            : LoadSqliteAsync(store, table, hashed, rows);
 
     private static string Columns(bool hashed) =>
-        "\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\"" + (hashed ? ", \"hash\"" : "");
+        "\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\""
+        + (hashed ? ", \"hash\"" : "");
 
-    private static async Task LoadPostgresAsync(SpectorStore store, string table, bool hashed, IEnumerable<EventRow> rows)
+    private static async Task LoadPostgresAsync(
+        SpectorStore store,
+        string table,
+        bool hashed,
+        IEnumerable<EventRow> rows
+    )
     {
         await using var connection = (NpgsqlConnection)await store.OpenConnectionAsync();
         await using var writer = await connection.BeginBinaryImportAsync(
-            $"COPY {SqlIdentifier.Quote(table)} ({Columns(hashed)}) FROM STDIN (FORMAT BINARY)");
+            $"COPY {SqlIdentifier.Quote(table)} ({Columns(hashed)}) FROM STDIN (FORMAT BINARY)"
+        );
         foreach (var row in rows)
         {
             await writer.StartRowAsync();
@@ -35,7 +53,8 @@ internal static class EventRowLoader
             await writer.WriteAsync(row.Action, NpgsqlDbType.Integer);
             await writer.WriteAsync(row.Payload, NpgsqlDbType.Jsonb);
             await writer.WriteAsync(row.At, NpgsqlDbType.TimestampTz);
-            if (hashed) await writer.WriteAsync(row.Hash!, NpgsqlDbType.Bytea);
+            if (hashed)
+                await writer.WriteAsync(row.Hash!, NpgsqlDbType.Bytea);
         }
         await writer.CompleteAsync();
     }
@@ -45,10 +64,12 @@ internal static class EventRowLoader
         await using var connection = (SqliteConnection)await store.OpenConnectionAsync();
         var tx = connection.BeginTransaction();
         await using var insert = connection.CreateCommand();
-        insert.CommandText = $"INSERT INTO {SqlIdentifier.Quote(table)} ({Columns(hashed)}) " +
-                             $"VALUES ($id, $parent, $seq, $schema, $action, $payload, $at{(hashed ? ", $hash" : "")})";
+        insert.CommandText =
+            $"INSERT INTO {SqlIdentifier.Quote(table)} ({Columns(hashed)}) "
+            + $"VALUES ($id, $parent, $seq, $schema, $action, $payload, $at{(hashed ? ", $hash" : "")})";
         var names = new List<string> { "$id", "$parent", "$seq", "$schema", "$action", "$payload", "$at" };
-        if (hashed) names.Add("$hash");
+        if (hashed)
+            names.Add("$hash");
         var parameters = names.Select(n => insert.Parameters.Add(new SqliteParameter(n, null))).ToArray();
         long count = 0;
         foreach (var row in rows)
@@ -61,7 +82,8 @@ internal static class EventRowLoader
             parameters[4].Value = row.Action;
             parameters[5].Value = row.Payload;
             parameters[6].Value = EventHash.Micros(row.At);
-            if (hashed) parameters[7].Value = row.Hash;
+            if (hashed)
+                parameters[7].Value = row.Hash;
             await insert.ExecuteNonQueryAsync();
             if (++count % 50_000 == 0)
             {

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Spector.Benchmarks.Harness;
 
 /// <summary>
-/// Prints one line per comparison, <c>ratio &lt;name&gt; &lt;spector/baseline&gt; (&lt;spector&gt; vs &lt;baseline&gt;)</c>,
+/// Prints one line per comparison, <c>ratio &lt;name&gt; &lt;spector/baseline&gt; (&lt;spector&gt; vs
+/// &lt;baseline&gt;)</c>,
 /// and at the end how each ratio stands against its DESIGN.md target.
 /// </summary>
 internal sealed class Report
@@ -18,17 +19,32 @@ internal sealed class Report
     public void Cost(string name, double spectorMs, double baselineMs, double? atMost = null) =>
         Line(name, spectorMs / baselineMs, Ms(spectorMs), Ms(baselineMs), atMost is null ? null : ("<=", atMost.Value));
 
-    public void Line(string name, double ratio, string spector, string baseline, (string Op, double Bound)? target = null)
+    public void Line(
+        string name,
+        double ratio,
+        string spector,
+        string baseline,
+        (string Op, double Bound)? target = null
+    )
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio {name} {ratio:F2} ({spector} vs {baseline})"));
-        if (target is not { } t) return;
+        Console.WriteLine(
+            string.Create(CultureInfo.InvariantCulture, $"ratio {name} {ratio:F2} ({spector} vs {baseline})")
+        );
+        if (target is not { } t)
+            return;
         var met = t.Op == ">=" ? ratio >= t.Bound : ratio <= t.Bound;
-        _targets.Add(string.Create(CultureInfo.InvariantCulture, $"target {name} {t.Op} {t.Bound:F2}: {(met ? "met" : "MISSED")} ({ratio:F2})"));
+        _targets.Add(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"target {name} {t.Op} {t.Bound:F2}: {(met ? "met" : "MISSED")} ({ratio:F2})"
+            )
+        );
     }
 
     public void PrintTargets()
     {
-        foreach (var line in _targets) Console.WriteLine(line);
+        foreach (var line in _targets)
+            Console.WriteLine(line);
     }
 
     public static string Ops(double perSecond) => string.Create(CultureInfo.InvariantCulture, $"{perSecond:N0} ops/s");

@@ -13,7 +13,8 @@ internal sealed class Workloads(BenchDatabase db)
 
     public Task SpectorInsertAsync(int i) => Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i });
 
-    public Task SpectorHashedInsertAsync(int i) => HashedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i });
+    public Task SpectorHashedInsertAsync(int i) =>
+        HashedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i });
 
     /// <summary>
     /// Appends as concurrent writers make them, for <see cref="Measure.ConcurrentRateAsync"/> (operation numbers are
@@ -26,30 +27,39 @@ internal sealed class Workloads(BenchDatabase db)
         return async i =>
         {
             var writer = i / 1_000_000;
-            if (i % 5 == 0 || !current.TryGetValue(writer, out var id)) current[writer] = await insert(i);
-            else await update(id, i);
+            if (i % 5 == 0 || !current.TryGetValue(writer, out var id))
+                current[writer] = await insert(i);
+            else
+                await update(id, i);
         };
     }
 
-    public static Func<int, Task> UnhashedAppends() => Appends(
-        async i => (await Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i })).Id,
-        (id, i) => new Account { Id = id }.UpdateAsync(Change(i)));
+    public static Func<int, Task> UnhashedAppends() =>
+        Appends(
+            async i => (await Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i })).Id,
+            (id, i) => new Account { Id = id }.UpdateAsync(Change(i))
+        );
 
-    public static Func<int, Task> TableHashedAppends() => Appends(
-        async i => (await HashedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i })).Id,
-        (id, i) => new HashedAccount { Id = id }.UpdateAsync(Change(i)));
+    public static Func<int, Task> TableHashedAppends() =>
+        Appends(
+            async i => (await HashedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i })).Id,
+            (id, i) => new HashedAccount { Id = id }.UpdateAsync(Change(i))
+        );
 
-    public static Func<int, Task> RecordHashedAppends() => Appends(
-        async i => (await RecordHashedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i })).Id,
-        (id, i) => new RecordHashedAccount { Id = id }.UpdateAsync(Change(i)));
+    public static Func<int, Task> RecordHashedAppends() =>
+        Appends(
+            async i => (await RecordHashedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i })).Id,
+            (id, i) => new RecordHashedAccount { Id = id }.UpdateAsync(Change(i))
+        );
 
     public Task HandWrittenInsertAsync(int i) => db.HandWritten.InsertAsync("owner", i);
 
     public Task EfCoreInsertAsync(int i) => db.EfCore.InsertAsync("owner", i);
 
-    public static Task SpectorUpdateAsync(Guid id, bool savepoints, int i) => savepoints
-        ? new SavedAccount { Id = id }.UpdateAsync(Change(i))
-        : new Account { Id = id }.UpdateAsync(Change(i));
+    public static Task SpectorUpdateAsync(Guid id, bool savepoints, int i) =>
+        savepoints
+            ? new SavedAccount { Id = id }.UpdateAsync(Change(i))
+            : new Account { Id = id }.UpdateAsync(Change(i));
 
     public Task HandWrittenUpdateAsync(Guid id, int i) => db.HandWritten.UpdateAsync(id, i, $"update {i}");
 
@@ -58,11 +68,13 @@ internal sealed class Workloads(BenchDatabase db)
     /// <summary>Rebuilds the record by replaying every event (Account has no savepoints).</summary>
     public static async Task SpectorReplayAsync(Guid id)
     {
-        if (await Account.GetAsync(id) is null) throw new InvalidOperationException($"account {id} did not replay");
+        if (await Account.GetAsync(id) is null)
+            throw new InvalidOperationException($"account {id} did not replay");
     }
 
     public async Task HandWrittenReadAsync(Guid id)
     {
-        if ((await db.HandWritten.ReadEventsAsync(id)).Count == 0) throw new InvalidOperationException($"account {id} has no rows");
+        if ((await db.HandWritten.ReadEventsAsync(id)).Count == 0)
+            throw new InvalidOperationException($"account {id} has no rows");
     }
 }

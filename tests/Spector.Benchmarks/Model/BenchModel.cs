@@ -42,7 +42,13 @@ public partial class SavedAccount
 
     static void Changeset(Changeset<SavedAccount> c) => c.Cast("owner", "balance", "memo").ValidateRequired("owner");
 
-    static Attrs Savepoint(SavedAccount a, int version) => new() { ["owner"] = a.Owner, ["balance"] = a.Balance, ["memo"] = a.Memo };
+    static Attrs Savepoint(SavedAccount a, int version) =>
+        new()
+        {
+            ["owner"] = a.Owner,
+            ["balance"] = a.Balance,
+            ["memo"] = a.Memo,
+        };
 }
 
 /// <summary>As <see cref="Account"/>, on the hashed table.</summary>
@@ -66,5 +72,6 @@ public partial class RecordHashedAccount
     public decimal Balance { get; set; }
     public string? Memo { get; set; }
 
-    static void Changeset(Changeset<RecordHashedAccount> c) => c.Cast("owner", "balance", "memo").ValidateRequired("owner");
+    static void Changeset(Changeset<RecordHashedAccount> c) =>
+        c.Cast("owner", "balance", "memo").ValidateRequired("owner");
 }

@@ -26,7 +26,9 @@ internal static class AuditComparison
         await BenchAuditEvents.Log.MigrateUpAsync();
         var clock = Stopwatch.StartNew();
         await LoadAsync(db.Store, events);
-        Console.WriteLine($"audit: loaded {events:N0} events of {Actors:N0} actors in {clock.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine(
+            $"audit: loaded {events:N0} events of {Actors:N0} actors in {clock.Elapsed.TotalSeconds:F1} s"
+        );
 
         await TimelineAsync(database, db, report, events);
         await AsOfAsync(database, db, report);
@@ -36,22 +38,29 @@ internal static class AuditComparison
     private static async Task TimelineAsync(string database, BenchDatabase db, Report report, long events)
     {
         var query = new TimelineQuery { Actor = new Actor("user", "u7") };
-        var sql = $"SELECT {EventLogSqlColumns} FROM \"bench_audit_events\" WHERE \"actor_type\" = @type AND \"actor_id\" = @id " +
-                  "ORDER BY \"position\" DESC LIMIT 100";
+        var sql =
+            $"SELECT {EventLogSqlColumns} FROM \"bench_audit_events\" WHERE \"actor_type\" = @type AND \"actor_id\" = @id "
+            + "ORDER BY \"position\" DESC LIMIT 100";
         async Task SpectorAsync(int _)
         {
             var page = await BenchAuditEvents.Log.Audit.TimelinePageAsync(query, 100);
-            if (page.Events.Count != 100) throw new InvalidOperationException("a short timeline page");
+            if (page.Events.Count != 100)
+                throw new InvalidOperationException("a short timeline page");
         }
         async Task DapperAsync(int _)
         {
             await using var connection = await db.Store.OpenConnectionAsync();
             var rows = (await connection.QueryAsync<TimelineRow>(sql, new { type = "user", id = "u7" })).AsList();
-            if (rows.Count != 100) throw new InvalidOperationException("a short page");
+            if (rows.Count != 100)
+                throw new InvalidOperationException("a short page");
         }
         await Measure.RateAsync(50, SpectorAsync);
         await Measure.RateAsync(50, DapperAsync);
-        var rates = await Measure.InterleavedAsync(Rounds, _ => Measure.RateAsync(200, SpectorAsync), _ => Measure.RateAsync(200, DapperAsync));
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
+            _ => Measure.RateAsync(200, SpectorAsync),
+            _ => Measure.RateAsync(200, DapperAsync)
+        );
         report.Throughput($"timeline-actor-page-vs-dapper/{database}", rates[0], rates[1], atLeast: 0.8);
         Console.WriteLine($"  (first page of 100 of one actor's {events / Actors:N0} events among {events:N0})");
     }
@@ -68,32 +77,42 @@ internal static class AuditComparison
         var history = await BenchEvents.Log.EventsOfAsync(id);
         var atSavepoint = history[4_999].InsertedAt;
         var beforeSavepoint = history[5_018].InsertedAt;
-        Func<int, Task> AsOfRead(DateTimeOffset at, decimal balance) => async _ =>
-        {
-            if ((await SavedAccount.GetAsOfAsync(id, at))?.Balance != balance) throw new InvalidOperationException("wrong as-of state");
-        };
+        Func<int, Task> AsOfRead(DateTimeOffset at, decimal balance) =>
+            async _ =>
+            {
+                if ((await SavedAccount.GetAsOfAsync(id, at))?.Balance != balance)
+                    throw new InvalidOperationException("wrong as-of state");
+            };
         async Task GetAsync(int _)
         {
-            if (await SavedAccount.GetAsync(id) is null) throw new InvalidOperationException("no record");
+            if (await SavedAccount.GetAsync(id) is null)
+                throw new InvalidOperationException("no record");
         }
         // The same 19 events replayed by sequence: what the worst case costs without any search by time.
         async Task GetAtSameSeqAsync(int _)
         {
-            if ((await SavedAccount.GetAtAsync(id, 5_019))?.Balance != 5_019m) throw new InvalidOperationException("wrong state");
+            if ((await SavedAccount.GetAtAsync(id, 5_019))?.Balance != 5_019m)
+                throw new InvalidOperationException("wrong state");
         }
         var (aligned, worst) = (AsOfRead(atSavepoint, 4_999m), AsOfRead(beforeSavepoint, 5_019m));
         await Measure.RateAsync(50, aligned);
         await Measure.RateAsync(50, worst);
         await Measure.RateAsync(50, GetAsync);
         await Measure.RateAsync(50, GetAtSameSeqAsync);
-        var rates = await Measure.InterleavedAsync(Rounds, _ => Measure.RateAsync(300, aligned), _ => Measure.RateAsync(300, worst),
-            _ => Measure.RateAsync(300, GetAsync), _ => Measure.RateAsync(300, GetAtSameSeqAsync));
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
+            _ => Measure.RateAsync(300, aligned),
+            _ => Measure.RateAsync(300, worst),
+            _ => Measure.RateAsync(300, GetAsync),
+            _ => Measure.RateAsync(300, GetAtSameSeqAsync)
+        );
         report.Throughput($"asof-10000-savepoints-vs-get/{database}", rates[0], rates[2], atLeast: 0.8);
         report.Throughput($"asof-10000-savepoints-19-after-vs-get/{database}", rates[1], rates[2]);
         report.Throughput($"asof-10000-savepoints-19-after-vs-get-at-same-seq/{database}", rates[1], rates[3]);
     }
 
-    /// <summary>An insert inside a request's activity and a scope naming actor, correlation, causation and reason.</summary>
+    /// <summary>An insert inside a request's activity and a scope naming actor, correlation, causation and
+    /// reason.</summary>
     private static async Task WriteWithContextAsync(string database, Report report)
     {
         using var listener = new ActivityListener
@@ -105,20 +124,28 @@ internal static class AuditComparison
         async Task WithContextAsync(int i)
         {
             using var request = Requests.StartActivity("POST /accounts");
-            using var scope = SpectorContext.Begin(actor: new Actor("user", "u" + (i % 100)), reason: "signup",
-                correlationId: "req-" + i, causationId: "msg-" + i);
+            using var scope = SpectorContext.Begin(
+                actor: new Actor("user", "u" + (i % 100)),
+                reason: "signup",
+                correlationId: "req-" + i,
+                causationId: "msg-" + i
+            );
             await Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i });
         }
         Task WithoutAsync(int i) => Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = i });
         await Measure.RateAsync(50, WithContextAsync);
         await Measure.RateAsync(50, WithoutAsync);
-        var rates = await Measure.InterleavedAsync(Rounds, _ => Measure.RateAsync(400, WithContextAsync), _ => Measure.RateAsync(400, WithoutAsync));
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
+            _ => Measure.RateAsync(400, WithContextAsync),
+            _ => Measure.RateAsync(400, WithoutAsync)
+        );
         report.Throughput($"write-with-context-vs-without/{database}", rates[0], rates[1], atLeast: 0.9);
     }
 
     private const string EventLogSqlColumns =
-        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", \"actor_type\", " +
-        "\"actor_id\", \"correlation_id\", \"causation_id\", \"reason\", \"trace_id\", \"span_id\"";
+        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", \"actor_type\", "
+        + "\"actor_id\", \"correlation_id\", \"causation_id\", \"reason\", \"trace_id\", \"span_id\"";
 
     /// <summary>What a hand-written audit query maps each row to.</summary>
     private sealed class TimelineRow
@@ -141,7 +168,8 @@ internal static class AuditComparison
         public string? Span_Id { get; set; }
     }
 
-    /// <summary>Records of ten events each, actor u(record % 1000), bulk-loaded (COPY, or large SQLite transactions).</summary>
+    /// <summary>Records of ten events each, actor u(record % 1000), bulk-loaded (COPY, or large SQLite
+    /// transactions).</summary>
     private static async Task LoadAsync(SpectorStore store, long events)
     {
         var start = DateTimeOffset.UtcNow.AddDays(-30);
@@ -151,16 +179,27 @@ internal static class AuditComparison
             {
                 var record = n / 10;
                 var seq = n % 10 + 1;
-                yield return (Guid.CreateVersion7(), RecordId(record), seq, seq == 1 ? EventActions.Insert : EventActions.Update,
-                    "u" + record % Actors, start.AddTicks(n * 10));
+                yield return (
+                    Guid.CreateVersion7(),
+                    RecordId(record),
+                    seq,
+                    seq == 1 ? EventActions.Insert : EventActions.Update,
+                    "u" + record % Actors,
+                    start.AddTicks(n * 10)
+                );
             }
         }
         const string payload = """{"__version__":1,"name":"item"}""";
-        const string columns = "\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"actor_type\", \"actor_id\"";
+        const string columns =
+            "\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"actor_type\", \"actor_id\"";
         if (store.Dialect == SqlDialect.PostgreSql)
         {
             await using var connection = (NpgsqlConnection)await store.OpenConnectionAsync();
-            await using (var writer = await connection.BeginBinaryImportAsync($"COPY \"bench_audit_events\" ({columns}) FROM STDIN (FORMAT BINARY)"))
+            await using (
+                var writer = await connection.BeginBinaryImportAsync(
+                    $"COPY \"bench_audit_events\" ({columns}) FROM STDIN (FORMAT BINARY)"
+                )
+            )
             {
                 foreach (var row in Rows())
                 {
@@ -184,9 +223,11 @@ internal static class AuditComparison
         {
             var tx = connection.BeginTransaction();
             await using var insert = connection.CreateCommand();
-            insert.CommandText = $"INSERT INTO \"bench_audit_events\" ({columns}) VALUES ($id, $parent, $seq, 0, $action, $payload, $at, 'user', $actor)";
+            insert.CommandText =
+                $"INSERT INTO \"bench_audit_events\" ({columns}) VALUES ($id, $parent, $seq, 0, $action, $payload, $at, 'user', $actor)";
             var p = new[] { "$id", "$parent", "$seq", "$action", "$payload", "$at", "$actor" }
-                .Select(name => insert.Parameters.Add(new SqliteParameter(name, null))).ToArray();
+                .Select(name => insert.Parameters.Add(new SqliteParameter(name, null)))
+                .ToArray();
             long count = 0;
             foreach (var row in Rows())
             {
@@ -194,7 +235,8 @@ internal static class AuditComparison
                 (p[0].Value, p[1].Value, p[2].Value, p[3].Value) = (row.Id, row.Parent, row.Seq, row.Action);
                 (p[4].Value, p[5].Value, p[6].Value) = (payload, EventHash.Micros(row.At), row.Actor);
                 await insert.ExecuteNonQueryAsync();
-                if (++count % 100_000 != 0) continue;
+                if (++count % 100_000 != 0)
+                    continue;
                 await tx.CommitAsync();
                 tx = connection.BeginTransaction();
             }

@@ -12,7 +12,8 @@ namespace Spector.Benchmarks.Quick;
 /// </summary>
 internal static class FollowerComparison
 {
-    private const int Rounds = 3, History = 100;
+    private const int Rounds = 3,
+        History = 100;
 
     public static async Task RunAsync(string database, Report report, int events)
     {
@@ -22,12 +23,19 @@ internal static class FollowerComparison
         await RawReadAsync(db.Store);
 
         var round = 0;
-        var rates = await Measure.InterleavedAsync(Rounds,
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
             _ => RawReadAsync(db.Store),
             async _ =>
             {
-                var follower = new Follower(new FollowerOptions($"bench-{round++}", BenchEvents.Log) { BatchSize = 1000, UseNotifications = false },
-                    (_, _) => Task.CompletedTask);
+                var follower = new Follower(
+                    new FollowerOptions($"bench-{round++}", BenchEvents.Log)
+                    {
+                        BatchSize = 1000,
+                        UseNotifications = false,
+                    },
+                    (_, _) => Task.CompletedTask
+                );
                 await follower.MigrateAsync();
                 var clock = Stopwatch.StartNew();
                 var passed = await follower.CatchUpAsync();
@@ -36,12 +44,28 @@ internal static class FollowerComparison
             async _ =>
             {
                 var clock = Stopwatch.StartNew();
-                await RecordTables.RebuildAsync(Account.SpectorType, new RebuildOptions { BatchSize = 50, Parallelism = 2 });
+                await RecordTables.RebuildAsync(
+                    Account.SpectorType,
+                    new RebuildOptions { BatchSize = 50, Parallelism = 2 }
+                );
                 return events / clock.Elapsed.TotalSeconds;
-            });
+            }
+        );
         var size = $"{events / 1000}k-events-{events / History}-records";
-        report.Line($"follower-catch-up-vs-raw-read/{database}", rates[1] / rates[0], Events(rates[1]), Events(rates[0]) + ", " + size, (">=", 0.8));
-        report.Line($"rebuild-vs-raw-read/{database}", rates[2] / rates[0], Events(rates[2]), Events(rates[0]) + ", " + size, (">=", 0.5));
+        report.Line(
+            $"follower-catch-up-vs-raw-read/{database}",
+            rates[1] / rates[0],
+            Events(rates[1]),
+            Events(rates[0]) + ", " + size,
+            (">=", 0.8)
+        );
+        report.Line(
+            $"rebuild-vs-raw-read/{database}",
+            rates[2] / rates[0],
+            Events(rates[2]),
+            Events(rates[0]) + ", " + size,
+            (">=", 0.5)
+        );
         await LiveLagAsync(database, db, report);
     }
 
@@ -51,46 +75,67 @@ internal static class FollowerComparison
         var clock = Stopwatch.StartNew();
         await using var connection = await store.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT \"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\" " +
-                              "FROM \"bench_events\" ORDER BY \"position\"";
-        long rows = 0, checksum = 0;
+        command.CommandText =
+            "SELECT \"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\" "
+            + "FROM \"bench_events\" ORDER BY \"position\"";
+        long rows = 0,
+            checksum = 0;
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            checksum += reader.GetInt64(0) + reader.GetGuid(1).GetHashCode() + reader.GetGuid(2).GetHashCode() + reader.GetInt64(3) +
-                        reader.GetInt32(4) + reader.GetInt32(5) + reader.GetString(6).Length + (reader.IsDBNull(7) ? 0 : 1) +
-                        reader.GetValue(8).GetHashCode();
+            checksum +=
+                reader.GetInt64(0)
+                + reader.GetGuid(1).GetHashCode()
+                + reader.GetGuid(2).GetHashCode()
+                + reader.GetInt64(3)
+                + reader.GetInt32(4)
+                + reader.GetInt32(5)
+                + reader.GetString(6).Length
+                + (reader.IsDBNull(7) ? 0 : 1)
+                + reader.GetValue(8).GetHashCode();
             rows++;
         }
         GC.KeepAlive(checksum);
         return rows / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>p99 of (delivery time - insert time) for a live follower while eight writers insert for three seconds.</summary>
+    /// <summary>p99 of (delivery time - insert time) for a live follower while eight writers insert for three
+    /// seconds.</summary>
     private static async Task LiveLagAsync(string database, BenchDatabase db, Report report)
     {
         var lags = new ConcurrentBag<double>();
-        var follower = new Follower(new FollowerOptions("bench-live", BenchEvents.Log) { BatchSize = 500 }, (e, _) =>
-        {
-            lags.Add((DateTimeOffset.UtcNow - e.Event.InsertedAt).TotalMilliseconds);
-            return Task.CompletedTask;
-        });
+        var follower = new Follower(
+            new FollowerOptions("bench-live", BenchEvents.Log) { BatchSize = 500 },
+            (e, _) =>
+            {
+                lags.Add((DateTimeOffset.UtcNow - e.Event.InsertedAt).TotalMilliseconds);
+                return Task.CompletedTask;
+            }
+        );
         await follower.MigrateAsync();
         await follower.StartAtEndAsync();
         using var stop = new CancellationTokenSource();
         var running = follower.RunAsync(stop.Token);
         var writes = await Measure.ConcurrentRateAsync(8, TimeSpan.FromSeconds(3), Workloads.UnhashedAppends());
-        while ((await follower.ReadStatusAsync()).LagEvents > 0) await Task.Delay(10);
+        while ((await follower.ReadStatusAsync()).LagEvents > 0)
+            await Task.Delay(10);
         stop.Cancel();
         await running;
         var sorted = lags.Order().ToList();
         var p99 = sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(sorted.Count * 0.99) - 1)];
         var p50 = sorted[sorted.Count / 2];
-        report.Line($"follower-live-lag-p99/{database}", p99,
-            string.Create(CultureInfo.InvariantCulture, $"p99 {p99:F1} ms, p50 {p50:F1} ms over {sorted.Count:N0} events"),
+        report.Line(
+            $"follower-live-lag-p99/{database}",
+            p99,
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"p99 {p99:F1} ms, p50 {p50:F1} ms over {sorted.Count:N0} events"
+            ),
             string.Create(CultureInfo.InvariantCulture, $"8 writers at {writes:N0} ops/s"),
-            database == "postgres" ? ("<=", 100) : null);
+            database == "postgres" ? ("<=", 100) : null
+        );
     }
 
-    private static string Events(double perSecond) => string.Create(CultureInfo.InvariantCulture, $"{perSecond:N0} events/s");
+    private static string Events(double perSecond) =>
+        string.Create(CultureInfo.InvariantCulture, $"{perSecond:N0} events/s");
 }

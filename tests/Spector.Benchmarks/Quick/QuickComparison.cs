@@ -1,5 +1,5 @@
-using Spector.Benchmarks.Model;
 using Spector.Benchmarks.Harness;
+using Spector.Benchmarks.Model;
 
 namespace Spector.Benchmarks.Quick;
 
@@ -11,11 +11,13 @@ internal static class QuickComparison
 {
     private const int Rounds = 5;
 
-    /// <summary>Runs the parts <paramref name="runs"/> selects (insert, update, replay, hashed, contention, expected-seq).</summary>
+    /// <summary>Runs the parts <paramref name="runs"/> selects (insert, update, replay, hashed, contention,
+    /// expected-seq).</summary>
     public static async Task RunAsync(string database, Report report, Func<string, bool> runs)
     {
         string[] parts = ["insert", "update", "replay", "hashed", "contention", "expected-seq"];
-        if (!parts.Any(runs)) return;
+        if (!parts.Any(runs))
+            return;
         await using var db = await BenchDatabase.OpenAsync(database);
         await db.ResetAsync();
         var w = new Workloads(db);
@@ -27,21 +29,29 @@ internal static class QuickComparison
         await Measure.RateAsync(50, w.HandWrittenInsertAsync);
         await Measure.RateAsync(50, w.EfCoreInsertAsync);
 
-        if (runs("insert")) await InsertAsync(database, w, report);
-        if (runs("update")) await UpdateAsync(database, db, w, report);
-        if (runs("replay")) await ReplayAsync(database, db, w, report);
-        if (runs("hashed")) await HashedAsync(database, report);
-        if (runs("contention")) await ContentionAsync(database, report);
-        if (runs("expected-seq")) await ExpectedSeqAsync(database, report);
+        if (runs("insert"))
+            await InsertAsync(database, w, report);
+        if (runs("update"))
+            await UpdateAsync(database, db, w, report);
+        if (runs("replay"))
+            await ReplayAsync(database, db, w, report);
+        if (runs("hashed"))
+            await HashedAsync(database, report);
+        if (runs("contention"))
+            await ContentionAsync(database, report);
+        if (runs("expected-seq"))
+            await ExpectedSeqAsync(database, report);
     }
 
     private static async Task InsertAsync(string database, Workloads w, Report report)
     {
         const int n = 400;
-        var rates = await Measure.InterleavedAsync(Rounds,
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
             _ => Measure.RateAsync(n, w.SpectorInsertAsync),
             _ => Measure.RateAsync(n, w.HandWrittenInsertAsync),
-            _ => Measure.RateAsync(n, w.EfCoreInsertAsync));
+            _ => Measure.RateAsync(n, w.EfCoreInsertAsync)
+        );
         report.Throughput($"insert-vs-handwritten/{database}", rates[0], rates[1], atLeast: 0.9);
         report.Throughput($"insert-vs-efcore/{database}", rates[0], rates[2], atLeast: 1.5);
     }
@@ -63,17 +73,30 @@ internal static class QuickComparison
         var histories = new[] { 10, 1_000, 10_000 };
         var variants = new List<Func<int, Task<double>>>();
         foreach (var savepoints in new[] { false, true })
-            foreach (var history in histories)
+        foreach (var history in histories)
+        {
+            // Without savepoints every update replays the whole history: fewer operations for the long ones.
+            var n =
+                savepoints || history == 10 ? 200
+                : history == 1_000 ? 30
+                : 8;
+            variants.Add(async _ =>
             {
-                // Without savepoints every update replays the whole history: fewer operations for the long ones.
-                var n = savepoints || history == 10 ? 200 : history == 1_000 ? 30 : 8;
-                variants.Add(async _ =>
-                {
-                    var ids = await Histories.LoadAsync(db, savepoints, history, Math.Clamp((int)Math.Ceiling(n * 20.0 / history), 1, n));
-                    return await Measure.RateAsync(n, i => Workloads.SpectorUpdateAsync(ids[i % ids.Length], savepoints, i));
-                });
-            }
-        variants.Add(_ => Measure.RateAsync(200, i => w.HandWrittenUpdateAsync(handWrittenIds[i % handWrittenIds.Count], i)));
+                var ids = await Histories.LoadAsync(
+                    db,
+                    savepoints,
+                    history,
+                    Math.Clamp((int)Math.Ceiling(n * 20.0 / history), 1, n)
+                );
+                return await Measure.RateAsync(
+                    n,
+                    i => Workloads.SpectorUpdateAsync(ids[i % ids.Length], savepoints, i)
+                );
+            });
+        }
+        variants.Add(_ =>
+            Measure.RateAsync(200, i => w.HandWrittenUpdateAsync(handWrittenIds[i % handWrittenIds.Count], i))
+        );
         variants.Add(_ => Measure.RateAsync(200, i => w.EfCoreUpdateAsync(efIds[i % efIds.Count], i)));
         var rates = await Measure.InterleavedAsync(Rounds, [.. variants]);
         var (handWritten, efCore) = (rates[6], rates[7]);
@@ -83,7 +106,12 @@ internal static class QuickComparison
         {
             // Targets: an update of a short history, and of any history once savepoints bound the replay.
             double? target = i == 0 || (i >= 3 && histories[i % 3] != 1_000) ? 0.8 : null;
-            report.Throughput($"update{(i >= 3 ? "-savepoints" : "")}-{histories[i % 3]}-vs-handwritten/{database}", rates[i], handWritten, target);
+            report.Throughput(
+                $"update{(i >= 3 ? "-savepoints" : "")}-{histories[i % 3]}-vs-handwritten/{database}",
+                rates[i],
+                handWritten,
+                target
+            );
         }
         report.Cost($"update-savepoints-10000-vs-10/{database}", 1000 / rates[5], 1000 / rates[3], atMost: 1.5);
         report.Cost($"update-10000-vs-10/{database}", 1000 / rates[2], 1000 / rates[0]);
@@ -94,9 +122,11 @@ internal static class QuickComparison
         var id = (await Histories.LoadAsync(db, savepoints: false, 10_000, 1))[0];
         await Workloads.SpectorReplayAsync(id);
         await w.HandWrittenReadAsync(id);
-        var rates = await Measure.InterleavedAsync(Rounds,
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
             _ => Measure.RateAsync(10, _ => Workloads.SpectorReplayAsync(id)),
-            _ => Measure.RateAsync(10, _ => w.HandWrittenReadAsync(id)));
+            _ => Measure.RateAsync(10, _ => w.HandWrittenReadAsync(id))
+        );
         report.Throughput($"replay-10000-vs-dapper-read/{database}", rates[0], rates[1], atLeast: 0.9);
     }
 
@@ -109,13 +139,20 @@ internal static class QuickComparison
         var duration = TimeSpan.FromSeconds(0.6);
         foreach (var writers in new[] { 1, 8 })
         {
-            var rates = await Measure.InterleavedAsync(Rounds,
+            var rates = await Measure.InterleavedAsync(
+                Rounds,
                 _ => Measure.ConcurrentRateAsync(writers, duration, Workloads.TableHashedAppends()),
                 _ => Measure.ConcurrentRateAsync(writers, duration, Workloads.RecordHashedAppends()),
-                _ => Measure.ConcurrentRateAsync(writers, duration, Workloads.UnhashedAppends()));
+                _ => Measure.ConcurrentRateAsync(writers, duration, Workloads.UnhashedAppends())
+            );
             var suffix = $"{writers}-writer{(writers > 1 ? "s" : "")}/{database}";
             report.Throughput($"hashed-vs-unhashed-{suffix}", rates[0], rates[2], atLeast: writers == 8 ? 0.5 : null);
-            report.Throughput($"record-hashed-vs-unhashed-{suffix}", rates[1], rates[2], atLeast: writers == 8 ? 0.95 : null);
+            report.Throughput(
+                $"record-hashed-vs-unhashed-{suffix}",
+                rates[1],
+                rates[2],
+                atLeast: writers == 8 ? 0.95 : null
+            );
         }
     }
 
@@ -129,7 +166,11 @@ internal static class QuickComparison
         async Task<double> RunAsync(int writers)
         {
             var id = (await SavedAccount.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = 0 })).Id;
-            return await Measure.ConcurrentRateAsync(writers, duration, i => Workloads.SpectorUpdateAsync(id, savepoints: true, i));
+            return await Measure.ConcurrentRateAsync(
+                writers,
+                duration,
+                i => Workloads.SpectorUpdateAsync(id, savepoints: true, i)
+            );
         }
         var rates = await Measure.InterleavedAsync(Rounds, _ => RunAsync(32), _ => RunAsync(1));
         report.Throughput($"contention-32-vs-1-writer/{database}", rates[0], rates[1], atLeast: 0.8);
@@ -142,10 +183,20 @@ internal static class QuickComparison
         async Task<double> RunAsync(bool expected)
         {
             var id = (await Account.InsertAsync(new Attrs { ["owner"] = "owner", ["balance"] = 0 })).Id;
-            return await Measure.RateAsync(n, i => new Account { Id = id }.UpdateAsync(new Attrs { ["balance"] = i },
-                expected ? new WriteOptions { ExpectedSeq = i + 1 } : null));
+            return await Measure.RateAsync(
+                n,
+                i =>
+                    new Account { Id = id }.UpdateAsync(
+                        new Attrs { ["balance"] = i },
+                        expected ? new WriteOptions { ExpectedSeq = i + 1 } : null
+                    )
+            );
         }
-        var rates = await Measure.InterleavedAsync(Rounds, _ => RunAsync(expected: true), _ => RunAsync(expected: false));
+        var rates = await Measure.InterleavedAsync(
+            Rounds,
+            _ => RunAsync(expected: true),
+            _ => RunAsync(expected: false)
+        );
         report.Throughput($"update-expected-seq-vs-update/{database}", rates[0], rates[1]);
     }
 }

@@ -54,10 +54,14 @@ public class InsertSuite : DatabaseSuite
     public Task EfCore() => Work.EfCoreInsertAsync(Counter++);
 }
 
-/// <summary>Updates on a record with a long history; with savepoints replay reads at most SavedAccount.Interval events.</summary>
+/// <summary>Updates on a record with a long history; with savepoints replay reads at most SavedAccount.Interval
+/// events.</summary>
 public class UpdateSuite : DatabaseSuite
 {
-    private Guid _plain, _saved, _handWritten, _efCore;
+    private Guid _plain,
+        _saved,
+        _handWritten,
+        _efCore;
 
     [Params(10, 1_000, 10_000)]
     public int History { get; set; }
@@ -88,7 +92,8 @@ public class ReplaySuite : DatabaseSuite
 {
     private Guid _id;
 
-    protected override async Task PrepareAsync() => _id = (await Histories.LoadAsync(Db, savepoints: false, 10_000, 1))[0];
+    protected override async Task PrepareAsync() =>
+        _id = (await Histories.LoadAsync(Db, savepoints: false, 10_000, 1))[0];
 
     [Benchmark(Baseline = true)]
     public Task DapperRead() => Work.HandWrittenReadAsync(_id);
@@ -97,7 +102,8 @@ public class ReplaySuite : DatabaseSuite
     public Task SpectorGet() => Workloads.SpectorReplayAsync(_id);
 }
 
-/// <summary>Eight concurrent writers appending (<see cref="Workloads.Appends"/>): unhashed, one chain per table, one chain per record.</summary>
+/// <summary>Eight concurrent writers appending (<see cref="Workloads.Appends"/>): unhashed, one chain per table, one
+/// chain per record.</summary>
 public class ConcurrentAppendSuite : DatabaseSuite
 {
     private const int Writers = 8;

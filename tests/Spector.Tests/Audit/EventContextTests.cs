@@ -5,7 +5,8 @@ using Dapper;
 
 namespace Spector.Tests;
 
-/// <summary>The context of a write (actor, correlation, causation, reason, trace) is stored with every kind of event.</summary>
+/// <summary>The context of a write (actor, correlation, causation, reason, trace) is stored with every kind of
+/// event.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class EventContextTests(Db db) : DatabaseTest(db)
@@ -18,7 +19,14 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     {
         User user;
         Note note;
-        using (SpectorContext.Begin(actor: Ann, reason: "support ticket 7\nsecond line", correlationId: "req-1", causationId: "msg-9"))
+        using (
+            SpectorContext.Begin(
+                actor: Ann,
+                reason: "support ticket 7\nsecond line",
+                correlationId: "req-1",
+                causationId: "msg-9"
+            )
+        )
         {
             user = await User.InsertAsync(new Attrs { ["name"] = "Zoë", ["email"] = "z@example.com" });
             note = await Note.InsertAsync(new Attrs { ["title"] = "n" });
@@ -27,15 +35,23 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
 
         var events = await User.AllEventsAsync(user.Id);
         Assert.That(events[0].Actor, Is.EqualTo(Ann));
-        Assert.That((events[0].Reason, events[0].CorrelationId, events[0].CausationId),
-            Is.EqualTo(("support ticket 7\nsecond line", "req-1", "msg-9")));
+        Assert.That(
+            (events[0].Reason, events[0].CorrelationId, events[0].CausationId),
+            Is.EqualTo(("support ticket 7\nsecond line", "req-1", "msg-9"))
+        );
         Assert.That((await Note.AllEventsAsync(note.Id))[0].Actor, Is.EqualTo(Ann));
         // After the scope: nothing stored, and envelope-free columns really are null.
         Assert.That(events[1].Actor, Is.Null);
         Assert.That(events[1].CorrelationId, Is.Null);
         Assert.That(SpectorContext.Current, Is.Null);
         // Dedicated columns, not a copy inside the metadata JSON.
-        Assert.That(await CountAsync("events", "\"actor_type\" = 'user' AND \"actor_id\" = 'ann' AND \"correlation_id\" = 'req-1'"), Is.EqualTo(2));
+        Assert.That(
+            await CountAsync(
+                "events",
+                "\"actor_type\" = 'user' AND \"actor_id\" = 'ann' AND \"correlation_id\" = 'req-1'"
+            ),
+            Is.EqualTo(2)
+        );
         Assert.That(events[0].MetadataJson, Is.Null);
     }
 
@@ -43,7 +59,13 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     public async Task Nested_scopes_override_field_by_field_merge_metadata_and_restore_the_outer_scope()
     {
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
-        using (SpectorContext.Begin(actor: Ann, correlationId: "op-1", metadata: new JsonObject { ["tenant"] = "t1", ["ui"] = "web" }))
+        using (
+            SpectorContext.Begin(
+                actor: Ann,
+                correlationId: "op-1",
+                metadata: new JsonObject { ["tenant"] = "t1", ["ui"] = "web" }
+            )
+        )
         {
             using (SpectorContext.Begin(actor: Bob, reason: "inner", metadata: new JsonObject { ["ui"] = "cli" }))
                 memo = await memo.UpdateAsync(new Attrs { ["title"] = "inner" });
@@ -53,9 +75,14 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var events = await Memo.AllEventsAsync(memo.Id);
         Assert.That((events[1].Actor, events[1].CorrelationId, events[1].Reason), Is.EqualTo((Bob, "op-1", "inner")));
         var inner = JsonNode.Parse(events[1].MetadataJson!)!.AsObject();
-        Assert.That(inner.ToDictionary(p => p.Key, p => p.Value!.GetValue<string>()),
-            Is.EquivalentTo(new Dictionary<string, string> { ["tenant"] = "t1", ["ui"] = "cli" }));
-        Assert.That((events[2].Actor, events[2].CorrelationId, events[2].Reason), Is.EqualTo((Ann, "op-1", (string?)null)));
+        Assert.That(
+            inner.ToDictionary(p => p.Key, p => p.Value!.GetValue<string>()),
+            Is.EquivalentTo(new Dictionary<string, string> { ["tenant"] = "t1", ["ui"] = "cli" })
+        );
+        Assert.That(
+            (events[2].Actor, events[2].CorrelationId, events[2].Reason),
+            Is.EqualTo((Ann, "op-1", (string?)null))
+        );
         Assert.That(JsonNode.Parse(events[2].MetadataJson!)!["ui"]!.GetValue<string>(), Is.EqualTo("web"));
     }
 
@@ -72,7 +99,7 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         memo = await memo.UpdateAsync(new Attrs { ["title"] = "after both" });
 
         var elsewhere = SpectorContext.Begin(actor: new Actor("user", "carl"));
-        await Task.Run(elsewhere.Dispose);   // a DI container's scope end, a callback
+        await Task.Run(elsewhere.Dispose); // a DI container's scope end, a callback
         Assert.That(SpectorContext.Current, Is.Null, "disposed from another flow");
         memo = await memo.UpdateAsync(new Attrs { ["title"] = "after elsewhere" });
 
@@ -85,9 +112,7 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
                 await gate.Task;
                 await memo.UpdateAsync(new Attrs { ["title"] = "work the scope started, run after it ended" });
             });
-            using (SpectorContext.Begin(reason: "nested"))
-            {
-            }
+            using (SpectorContext.Begin(reason: "nested")) { }
             Assert.That(SpectorContext.Current!.Actor!.Id, Is.EqualTo("dora"), "an inner scope restores the outer");
         }
         gate.SetResult();
@@ -113,11 +138,15 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         Assert.That(stored.Metadata!.Value.GetProperty("k").GetString(), Is.EqualTo("before"));
         Assert.That(stored.Metadata!.Value.TryGetProperty("added", out _), Is.False);
 
-        Assert.That(() => SpectorContext.Begin(metadata: new JsonObject { ["k"] = "a\0b" }),
-            Throws.ArgumentException.With.Message.Contains("metadata.k").And.Message.Contains("U+0000"));
+        Assert.That(
+            () => SpectorContext.Begin(metadata: new JsonObject { ["k"] = "a\0b" }),
+            Throws.ArgumentException.With.Message.Contains("metadata.k").And.Message.Contains("U+0000")
+        );
         Assert.That(() => new EventContext { Metadata = new JsonObject { ["\ud800"] = 1 } }, Throws.ArgumentException);
-        Assert.That(() => new WriteOptions { Context = new EventContext { Metadata = new JsonObject { ["n"] = double.NaN } } },
-            Throws.ArgumentException);
+        Assert.That(
+            () => new WriteOptions { Context = new EventContext { Metadata = new JsonObject { ["n"] = double.NaN } } },
+            Throws.ArgumentException
+        );
         Assert.That(SpectorContext.Current, Is.Null);
         Assert.That((await Memo.AllEventsAsync(memo.Id)), Has.Count.EqualTo(2), "nothing written");
     }
@@ -142,7 +171,10 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         Assert.That(events, Has.Count.EqualTo(16));
         foreach (var e in events)
             Assert.That("op-" + e.Actor!.Id, Is.EqualTo(e.CorrelationId));
-        Assert.That(events.Select(e => e.ReadAttrs().Get<string>("title")[..3]), Is.EquivalentTo(events.Select(e => e.Actor!.Id)));
+        Assert.That(
+            events.Select(e => e.ReadAttrs().Get<string>("title")[..3]),
+            Is.EquivalentTo(events.Select(e => e.Actor!.Id))
+        );
     }
 
     [Test]
@@ -150,14 +182,21 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     {
         using var scope = SpectorContext.Begin(actor: Ann, correlationId: "maintenance");
         var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
-        for (var i = 0; i < 9; i++) wallet = await wallet.DepositAsync(1m, "d");   // the 10th event brings a savepoint
+        for (var i = 0; i < 9; i++)
+            wallet = await wallet.DepositAsync(1m, "d"); // the 10th event brings a savepoint
         wallet = await wallet.SavepointAsync();
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
         await memo.DeleteAsync();
         await ExecuteRawAsync(
-            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", " +
-            "\"inserted_at\", \"updated_at\") VALUES (@id, 'Old', 'old@example.com', 0, 0, 0, 0, @active, 'Free', @at, @at)",
-            new { id = Guid.NewGuid(), active = false, at = Database == Db.Postgres ? (object)DateTimeOffset.UtcNow : "2020-01-01T00:00:00Z" });
+            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", "
+                + "\"inserted_at\", \"updated_at\") VALUES (@id, 'Old', 'old@example.com', 0, 0, 0, 0, @active, 'Free', @at, @at)",
+            new
+            {
+                id = Guid.NewGuid(),
+                active = false,
+                at = Database == Db.Postgres ? (object)DateTimeOffset.UtcNow : "2020-01-01T00:00:00Z",
+            }
+        );
         var broughtUp = await User.BringUpAsync();
 
         var walletEvents = await Wallet.AllEventsAsync(wallet.Id);
@@ -178,12 +217,18 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m", ["signed_by"] = "notary-7" });
         await using (var connection = await OpenAsync())
         {
-            var session = new SpectorSession(connection) { Context = new EventContext { Actor = Bob, CorrelationId = "batch-3" } };
+            var session = new SpectorSession(connection)
+            {
+                Context = new EventContext { Actor = Bob, CorrelationId = "batch-3" },
+            };
             memo = await memo.UpdateAsync(session, new Attrs { ["title"] = "per call" });
         }
 
         var events = await Memo.AllEventsAsync(memo.Id);
-        Assert.That((events[0].Actor, events[0].Reason), Is.EqualTo((new Actor("signer", "notary-7"), "edit (signed)")));
+        Assert.That(
+            (events[0].Actor, events[0].Reason),
+            Is.EqualTo((new Actor("signer", "notary-7"), "edit (signed)"))
+        );
         // The session's context lies over the ambient one field by field.
         Assert.That((events[1].Actor, events[1].CorrelationId, events[1].Reason), Is.EqualTo((Bob, "batch-3", "edit")));
     }
@@ -202,7 +247,8 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var incoming = ActivityContext.Parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", null);
 
         Memo memo;
-        string requestTrace, handlerSpan;
+        string requestTrace,
+            handlerSpan;
         using (var request = source.StartActivity("GET /memos", ActivityKind.Server, incoming)!)
         {
             requestTrace = request.TraceId.ToHexString();
@@ -223,19 +269,26 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task Context_that_cannot_be_stored_is_refused_before_anything_is_written()
     {
-        Assert.That(() => new Actor("user", new string('x', Actor.MaxIdLength + 1)),
-            Throws.ArgumentException.With.Message.Contains("257 UTF-16 code units long; at most 256"));
+        Assert.That(
+            () => new Actor("user", new string('x', Actor.MaxIdLength + 1)),
+            Throws.ArgumentException.With.Message.Contains("257 UTF-16 code units long; at most 256")
+        );
         Assert.That(() => new Actor("", "1"), Throws.ArgumentException.With.Message.Contains("actor type"));
         Assert.That(() => new Actor("user", "a\0b"), Throws.ArgumentException.With.Message.Contains("U+0000"));
-        Assert.That(() => new Actor("user", "\ud800"), Throws.ArgumentException.With.Message.Contains("lone surrogate"));
+        Assert.That(
+            () => new Actor("user", "\ud800"),
+            Throws.ArgumentException.With.Message.Contains("lone surrogate")
+        );
         Assert.That(() => SpectorContext.Begin(correlationId: new string('c', 257)), Throws.ArgumentException);
         Assert.That(() => new EventContext { TraceId = "4BF92F3577B34DA6A3CE929D0E0E4736" }, Throws.ArgumentException);
         Assert.That(() => new EventContext { SpanId = "0000000000000000" }, Throws.ArgumentException);
         Assert.That(SpectorContext.Current, Is.Null, "a refused scope is not opened");
 
         // A hook asking for an unstorable actor fails the write, and nothing is stored.
-        Assert.That(() => Memo.InsertAsync(new Attrs { ["title"] = "m", ["signed_by"] = new string('s', 300) }),
-            Throws.ArgumentException.With.Message.Contains("actor id"));
+        Assert.That(
+            () => Memo.InsertAsync(new Attrs { ["title"] = "m", ["signed_by"] = new string('s', 300) }),
+            Throws.ArgumentException.With.Message.Contains("actor id")
+        );
         Assert.That(await CountAsync("events"), Is.Zero);
     }
 
@@ -245,10 +298,16 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var due = new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.FromHours(2));
         Memo memo;
         using (SpectorContext.Begin(actor: Ann, metadata: new JsonObject { ["ip"] = "10.0.0.1" }))
-            memo = await Memo.InsertAsync(new Attrs
-            {
-                ["title"] = "m", ["price"] = 12345678901234567.89m, ["plan"] = "Pro", ["due_at"] = due, ["tags"] = new JsonArray("a", "b"),
-            });
+            memo = await Memo.InsertAsync(
+                new Attrs
+                {
+                    ["title"] = "m",
+                    ["price"] = 12345678901234567.89m,
+                    ["plan"] = "Pro",
+                    ["due_at"] = due,
+                    ["tags"] = new JsonArray("a", "b"),
+                }
+            );
         var stored = (await Memo.AllEventsAsync(memo.Id)).Single();
 
         var json = JsonNode.Parse(JsonSerializer.Serialize(stored))!;
@@ -261,8 +320,14 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         Assert.That(stored.Get<DateTimeOffset?>("due_at"), Is.EqualTo(due));
         Assert.That(stored.Get<List<string>>("tags"), Is.EqualTo(new[] { "a", "b" }));
         Assert.That(stored.TryGet<int>("missing", out _), Is.False);
-        Assert.That(() => stored.Get<int>("missing"), Throws.TypeOf<KeyNotFoundException>().With.Message.Contains(stored.Id.ToString()));
-        Assert.That(() => stored.Get<int>("title"), Throws.TypeOf<InvalidCastException>().With.Message.Contains("'title'"));
+        Assert.That(
+            () => stored.Get<int>("missing"),
+            Throws.TypeOf<KeyNotFoundException>().With.Message.Contains(stored.Id.ToString())
+        );
+        Assert.That(
+            () => stored.Get<int>("title"),
+            Throws.TypeOf<InvalidCastException>().With.Message.Contains("'title'")
+        );
     }
 
     [Test]
@@ -277,30 +342,45 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
 
         await DropAppendOnlyTriggersAsync("ledger");
         var position = (await LedgerAccount.AllEventsAsync(account.Id))[0].Position;
-        await ExecuteRawAsync("UPDATE \"ledger\" SET \"actor_id\" = 'mallory' WHERE \"position\" = @position", new { position });
+        await ExecuteRawAsync(
+            "UPDATE \"ledger\" SET \"actor_id\" = 'mallory' WHERE \"position\" = @position",
+            new { position }
+        );
         var broken = await LedgerEvents.Log.VerifyHashChainAsync();
         Assert.That(broken.FirstBreak?.Position, Is.EqualTo(position));
 
         // Erasing the whole context makes the row look like a version-1 event: still caught.
-        await ExecuteRawAsync("UPDATE \"ledger\" SET \"actor_id\" = NULL, \"actor_type\" = NULL, \"reason\" = NULL, " +
-                              "\"correlation_id\" = NULL, \"causation_id\" = NULL WHERE \"position\" = @position", new { position });
+        await ExecuteRawAsync(
+            "UPDATE \"ledger\" SET \"actor_id\" = NULL, \"actor_type\" = NULL, \"reason\" = NULL, "
+                + "\"correlation_id\" = NULL, \"causation_id\" = NULL WHERE \"position\" = @position",
+            new { position }
+        );
         Assert.That((await LedgerEvents.Log.VerifyHashChainAsync()).FirstBreak?.Position, Is.EqualTo(position));
     }
 
     [Test]
     public async Task An_events_table_created_by_the_previous_ddl_gets_the_context_columns_and_keeps_its_events()
     {
-        foreach (var log in AllLogs) await log.MigrateDownAsync();
+        foreach (var log in AllLogs)
+            await log.MigrateDownAsync();
         await ExecuteRawAsync(Database == Db.Postgres ? PreviousPostgresDdl : PreviousSqliteDdl);
         var oldId = Guid.NewGuid();
         var at = DateTimeOffset.UtcNow.AddDays(-1);
         await ExecuteRawAsync(
-            "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") VALUES " +
-            $"(@oldId, @oldId, 1, 9, 1, {(Database == Db.Postgres ? "CAST(@payload AS jsonb)" : "@payload")}, @at)",
-            new { oldId, payload = """{"title":"old","__version__":0}""", at = Database == Db.Postgres ? (object)at : EventHash.Micros(at) });
+            "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") VALUES "
+                + $"(@oldId, @oldId, 1, 9, 1, {(Database == Db.Postgres ? "CAST(@payload AS jsonb)" : "@payload")}, @at)",
+            new
+            {
+                oldId,
+                payload = """{"title":"old","__version__":0}""",
+                at = Database == Db.Postgres ? (object)at : EventHash.Micros(at),
+            }
+        );
 
-        foreach (var log in AllLogs) await log.MigrateUpAsync();
-        foreach (var log in AllLogs) await log.MigrateUpAsync();   // idempotent
+        foreach (var log in AllLogs)
+            await log.MigrateUpAsync();
+        foreach (var log in AllLogs)
+            await log.MigrateUpAsync(); // idempotent
 
         var old = (await Memo.GetAsync(oldId))!;
         Assert.That(old.Title, Is.EqualTo("old"));
@@ -309,10 +389,18 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var events = await Memo.AllEventsAsync(oldId);
         Assert.That(events.Select(e => e.Actor), Is.EqualTo(new[] { null, Bob }));
         await using var connection = await OpenAsync();
-        var indexes = Database == Db.Postgres
-            ? await connection.QueryAsync<string>("SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND schemaname = current_schema()")
-            : await connection.QueryAsync<string>("SELECT name FROM pragma_index_list('events')");
-        Assert.That(indexes, Is.SupersetOf(new[] { "events_actor_idx", "events_correlation_idx", "events_causation_idx", "events_inserted_at_idx" }));
+        var indexes =
+            Database == Db.Postgres
+                ? await connection.QueryAsync<string>(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'events' AND schemaname = current_schema()"
+                )
+                : await connection.QueryAsync<string>("SELECT name FROM pragma_index_list('events')");
+        Assert.That(
+            indexes,
+            Is.SupersetOf(
+                new[] { "events_actor_idx", "events_correlation_idx", "events_causation_idx", "events_inserted_at_idx" }
+            )
+        );
     }
 
     // The events table exactly as the DDL before the context columns created it.

@@ -22,7 +22,11 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         await memo.RepriceAsync(2m);
 
         var userEvents = await User.AllEventsAsync(user.Id);
-        Assert.That(await User.GetAsOfAsync(user.Id, userEvents[0].InsertedAt - OneMicrosecond), Is.Null, "before its insert");
+        Assert.That(
+            await User.GetAsOfAsync(user.Id, userEvents[0].InsertedAt - OneMicrosecond),
+            Is.Null,
+            "before its insert"
+        );
         Assert.That((await User.GetAsOfAsync(user.Id, userEvents[0].InsertedAt))!.Age, Is.Zero);
         Assert.That((await User.GetAsOfAsync(user.Id, userEvents[1].InsertedAt - OneMicrosecond))!.Age, Is.Zero);
         Assert.That((await User.GetAsOfAsync(user.Id, userEvents[1].InsertedAt))!.Age, Is.EqualTo(30));
@@ -43,7 +47,8 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         for (var i = 1; i <= 24; i++)
         {
             wallet = await wallet.DepositAsync(i, $"d{i}");
-            if (i % 5 == 0) await Task.Delay(1);
+            if (i % 5 == 0)
+                await Task.Delay(1);
         }
         var events = await Wallet.AllEventsAsync(wallet.Id);
         Assert.That(events.Count(e => e.Action == "savepoint"), Is.EqualTo(2));
@@ -63,9 +68,12 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         var savepoint = events.First(e => e.Action == "savepoint");
         var forged = JsonNode.Parse(savepoint.PayloadJson)!;
         forged["balance"] = 1_000_000;
-        await ExecuteRawAsync(Database == Db.Postgres
-            ? "UPDATE \"ledger\" SET \"payload\" = CAST(@payload AS jsonb) WHERE \"id\" = @id"
-            : "UPDATE \"ledger\" SET \"payload\" = @payload WHERE \"id\" = @id", new { payload = forged.ToJsonString(), id = savepoint.Id });
+        await ExecuteRawAsync(
+            Database == Db.Postgres
+                ? "UPDATE \"ledger\" SET \"payload\" = CAST(@payload AS jsonb) WHERE \"id\" = @id"
+                : "UPDATE \"ledger\" SET \"payload\" = @payload WHERE \"id\" = @id",
+            new { payload = forged.ToJsonString(), id = savepoint.Id }
+        );
         Assert.That((await Wallet.GetAsOfAsync(wallet.Id, savepoint.InsertedAt))!.Balance, Is.EqualTo(1_000_000m));
         Assert.That((await Wallet.GetAsOfAsync(wallet.Id, events[0].InsertedAt))!.Balance, Is.Zero);
     }
@@ -74,7 +82,8 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     public async Task As_of_with_savepoints_sees_a_delete_after_the_savepoint_and_no_record_of_another_type()
     {
         var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
-        for (var i = 1; i <= 12; i++) wallet = await wallet.DepositAsync(i, $"d{i}");
+        for (var i = 1; i <= 12; i++)
+            wallet = await wallet.DepositAsync(i, $"d{i}");
         await Task.Delay(2);
         await wallet.DeleteAsync();
         var events = await Wallet.AllEventsAsync(wallet.Id);
@@ -103,13 +112,24 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         }
         var all = await Memo.AllEventsAsync(memo.Id);
 
-        Assert.That((await Memo.AllEventsAsync(memo.Id, all[1].InsertedAt, all[3].InsertedAt)).Select(e => e.Seq), Is.EqualTo(new[] { 2L, 3L }));
-        Assert.That((await Memo.AllEventsAsync(memo.Id, null, all[1].InsertedAt)).Select(e => e.Seq), Is.EqualTo(new[] { 1L }));
-        Assert.That((await Memo.AllEventsAsync(memo.Id, all[2].InsertedAt, null)).Select(e => e.Seq), Is.EqualTo(new[] { 3L, 4L }));
+        Assert.That(
+            (await Memo.AllEventsAsync(memo.Id, all[1].InsertedAt, all[3].InsertedAt)).Select(e => e.Seq),
+            Is.EqualTo(new[] { 2L, 3L })
+        );
+        Assert.That(
+            (await Memo.AllEventsAsync(memo.Id, null, all[1].InsertedAt)).Select(e => e.Seq),
+            Is.EqualTo(new[] { 1L })
+        );
+        Assert.That(
+            (await Memo.AllEventsAsync(memo.Id, all[2].InsertedAt, null)).Select(e => e.Seq),
+            Is.EqualTo(new[] { 3L, 4L })
+        );
         Assert.That(await Memo.AllEventsAsync(memo.Id, all[2].InsertedAt, all[2].InsertedAt), Is.Empty);
         Assert.That(await Memo.AllEventsAsync(memo.Id, null, null), Is.EqualTo(all));
-        Assert.That(() => Memo.AllEventsAsync(memo.Id, all[3].InsertedAt, all[0].InsertedAt),
-            Throws.ArgumentException.With.Message.Contains("inverted"));
+        Assert.That(
+            () => Memo.AllEventsAsync(memo.Id, all[3].InsertedAt, all[0].InsertedAt),
+            Throws.ArgumentException.With.Message.Contains("inverted")
+        );
     }
 
     [Test]
@@ -125,14 +145,29 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         Assert.That(await Memo.AllEventsAsync(memo.Id, justBefore, null), Has.Count.EqualTo(1), "from < t");
         Assert.That(await Memo.AllEventsAsync(memo.Id, null, justBefore), Is.Empty, "to < t");
         // Adjacent windows split at an instant with 100 ns ticks share no event.
-        Assert.That((await Memo.AllEventsAsync(memo.Id, null, justAfter)).Count +
-                    (await Memo.AllEventsAsync(memo.Id, justAfter, null)).Count, Is.EqualTo(1));
+        Assert.That(
+            (await Memo.AllEventsAsync(memo.Id, null, justAfter)).Count
+                + (await Memo.AllEventsAsync(memo.Id, justAfter, null)).Count,
+            Is.EqualTo(1)
+        );
 
         var audit = AppEvents.Log.Audit;
-        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justAfter })).Events, Is.Empty);
-        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justAfter })).Events, Has.Count.EqualTo(1));
-        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justBefore })).Events, Has.Count.EqualTo(1));
-        Assert.That((await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justBefore })).Events, Is.Empty);
+        Assert.That(
+            (await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justAfter })).Events,
+            Is.Empty
+        );
+        Assert.That(
+            (await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justAfter })).Events,
+            Has.Count.EqualTo(1)
+        );
+        Assert.That(
+            (await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, From = justBefore })).Events,
+            Has.Count.EqualTo(1)
+        );
+        Assert.That(
+            (await audit.TimelinePageAsync(new TimelineQuery { RecordId = memo.Id, To = justBefore })).Events,
+            Is.Empty
+        );
 
         Assert.That(await Memo.GetAsOfAsync(memo.Id, justBefore), Is.Null);
         Assert.That(await Memo.GetAsOfAsync(memo.Id, justAfter), Is.Not.Null);
@@ -143,26 +178,42 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     {
         Memo memo;
         using (SpectorContext.Begin(actor: new Actor("user", "ann")))
-            memo = await Memo.InsertAsync(new Attrs { ["title"] = "Lamp", ["price"] = 10m, ["tags"] = new JsonArray("new") });
+            memo = await Memo.InsertAsync(
+                new Attrs
+                {
+                    ["title"] = "Lamp",
+                    ["price"] = 10m,
+                    ["tags"] = new JsonArray("new"),
+                }
+            );
         using (SpectorContext.Begin(actor: new Actor("user", "bob"), reason: "sale"))
             memo = await memo.RepriceAsync(12.5m);
         memo = await memo.UpdateAsync(new Attrs { ["tags"] = new JsonArray("new", "sale"), ["plan"] = "Pro" });
-        memo = await memo.UpdateAsync(new Attrs { ["title"] = "Lamp" });   // changes nothing
+        memo = await memo.UpdateAsync(new Attrs { ["title"] = "Lamp" }); // changes nothing
         await memo.DeleteAsync();
 
         var changes = await Memo.ChangesAsync(memo.Id);
 
-        Assert.That(changes.Select(c => c.Event.Action), Is.EqualTo(new[] { "insert", "reprice", "update", "update", "delete" }));
+        Assert.That(
+            changes.Select(c => c.Event.Action),
+            Is.EqualTo(new[] { "insert", "reprice", "update", "update", "delete" })
+        );
         Assert.That(changes[0].Changes.Select(f => f.Key), Is.EquivalentTo(new[] { "title", "price", "tags" }));
         var price = changes[1].Changes.Single();
-        Assert.That((price.Key, price.BeforeAs<decimal>(), price.AfterAs<decimal>()), Is.EqualTo(("price", 10m, 12.5m)));
+        Assert.That(
+            (price.Key, price.BeforeAs<decimal>(), price.AfterAs<decimal>()),
+            Is.EqualTo(("price", 10m, 12.5m))
+        );
         Assert.That((changes[1].Event.Actor!.Id, changes[1].Event.Reason), Is.EqualTo(("bob", "sale")));
         Assert.That(price.ToString(), Is.EqualTo("price: 10 -> 12.5"));
         var tags = changes[2].Changes.Single(f => f.Key == "tags");
         Assert.That(tags.Before, Is.EqualTo(new List<string> { "new" }), "a copy taken before the update");
         Assert.That(tags.After, Is.EqualTo(new List<string> { "new", "sale" }));
         Assert.That(changes[2].Changes.Single(f => f.Key == "plan").After, Is.EqualTo(Plan.Pro));
-        Assert.That(() => changes[2].Changes.Single(f => f.Key == "plan").AfterAs<string>(), Throws.TypeOf<InvalidCastException>());
+        Assert.That(
+            () => changes[2].Changes.Single(f => f.Key == "plan").AfterAs<string>(),
+            Throws.TypeOf<InvalidCastException>()
+        );
         Assert.That(changes[3].Changes, Is.Empty);
         Assert.That(changes[4].Deleted, Is.True);
     }
@@ -175,14 +226,17 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
         memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due, ["tags"] = new JsonArray("a", "b") });
         memo = await memo.UpdateAsync(new Attrs { ["due_at"] = null, ["tags"] = new JsonArray() });
         memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due });
-        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due.ToOffset(TimeSpan.Zero) });   // the same instant
+        memo = await memo.UpdateAsync(new Attrs { ["due_at"] = due.ToOffset(TimeSpan.Zero) }); // the same instant
 
         var changes = await Memo.ChangesAsync(memo.Id);
 
         Assert.That(changes[1].Changes.Select(f => f.Key), Is.EqualTo(new[] { "due_at", "tags" }), "declaration order");
         var cleared = changes[2].Changes.ToDictionary(f => f.Key);
         Assert.That(cleared.Keys, Is.EquivalentTo(new[] { "due_at", "tags" }), "back at their defaults");
-        Assert.That((cleared["due_at"].BeforeAs<DateTimeOffset?>(), cleared["due_at"].After), Is.EqualTo((due, (object?)null)));
+        Assert.That(
+            (cleared["due_at"].BeforeAs<DateTimeOffset?>(), cleared["due_at"].After),
+            Is.EqualTo((due, (object?)null))
+        );
         Assert.That(cleared["tags"].After, Is.Empty);
         Assert.That(changes[3].Changes.Single().Before, Is.Null, "set again from its default");
         Assert.That(changes[4].Changes, Is.Empty, "an equal instant in another offset is no change");
@@ -197,7 +251,8 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     public async Task Changes_skip_savepoints_and_follow_a_tabled_record()
     {
         var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
-        for (var i = 1; i <= 10; i++) wallet = await wallet.DepositAsync(i, "d");
+        for (var i = 1; i <= 10; i++)
+            wallet = await wallet.DepositAsync(i, "d");
         var changes = await Wallet.ChangesAsync(wallet.Id);
 
         Assert.That(changes, Has.Count.EqualTo(12));

@@ -17,7 +17,8 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
     private static async Task<List<StoredEvent>> AllAsync(TimelineQuery query, string? after = null)
     {
         var events = new List<StoredEvent>();
-        await foreach (var e in Audit.TimelineAsync(query, after)) events.Add(e);
+        await foreach (var e in Audit.TimelineAsync(query, after))
+            events.Add(e);
         return events;
     }
 
@@ -25,8 +26,10 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
     private static async Task<List<StoredEvent>> WriteNotesAsync(int perShard)
     {
         var notes = new List<ShardNote>();
-        while (notes.Count(n => ShardOf(n.Id) == "notes_even") < perShard
-               || notes.Count(n => ShardOf(n.Id) == "notes_odd") < perShard)
+        while (
+            notes.Count(n => ShardOf(n.Id) == "notes_even") < perShard
+            || notes.Count(n => ShardOf(n.Id) == "notes_odd") < perShard
+        )
         {
             using (SpectorContext.Begin(actor: notes.Count % 2 == 0 ? Ann : Bob))
                 notes.Add(await ShardNote.InsertAsync(new Attrs { ["title"] = $"n{notes.Count}" }));
@@ -34,10 +37,12 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
         foreach (var note in notes.Take(4))
         {
             await Task.Delay(1);
-            using (SpectorContext.Begin(actor: Bob)) await note.ReviseAsync("revised");
+            using (SpectorContext.Begin(actor: Bob))
+                await note.ReviseAsync("revised");
         }
         var events = new List<StoredEvent>();
-        foreach (var note in notes) events.AddRange(await ShardNote.AllEventsAsync(note.Id));
+        foreach (var note in notes)
+            events.AddRange(await ShardNote.AllEventsAsync(note.Id));
         return events;
     }
 
@@ -58,7 +63,11 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
         var stored = await WriteNotesAsync(perShard: 4);
 
         var newest = await AllAsync(new TimelineQuery());
-        Assert.That(newest.Select(e => e.Id), Is.EquivalentTo(stored.Select(e => e.Id)), "every event of both shards, once");
+        Assert.That(
+            newest.Select(e => e.Id),
+            Is.EquivalentTo(stored.Select(e => e.Id)),
+            "every event of both shards, once"
+        );
         Assert.That(newest.Select(e => ShardOf(e.ParentId)).Distinct().Count(), Is.EqualTo(2));
         AssertMergedByTime(newest, newestFirst: true);
         var oldest = await AllAsync(new TimelineQuery { NewestFirst = false });
@@ -69,8 +78,10 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
         Assert.That(bob.Select(e => ShardOf(e.ParentId)).Distinct().Count(), Is.EqualTo(2));
         AssertMergedByTime(bob, newestFirst: true);
         var one = stored.Last();
-        Assert.That((await AllAsync(new TimelineQuery { RecordId = one.ParentId })).Select(e => e.Id),
-            Is.EqualTo(stored.Where(e => e.ParentId == one.ParentId).Select(e => e.Id).Reverse()));
+        Assert.That(
+            (await AllAsync(new TimelineQuery { RecordId = one.ParentId })).Select(e => e.Id),
+            Is.EqualTo(stored.Where(e => e.ParentId == one.ParentId).Select(e => e.Id).Reverse())
+        );
         Assert.That(await AllAsync(new TimelineQuery { From = newest[0].InsertedAt.AddTicks(10) }), Is.Empty);
     }
 
@@ -84,11 +95,13 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
             var whole = await AllAsync(query);
             var paged = new List<StoredEvent>();
             var page = await Audit.TimelinePageAsync(query, pageSize: 3);
-            if (newestFirst) await ShardNote.InsertAsync(new Attrs { ["title"] = "appended while paging" });
+            if (newestFirst)
+                await ShardNote.InsertAsync(new Attrs { ["title"] = "appended while paging" });
             while (true)
             {
                 paged.AddRange(page.Events);
-                if (page.NextCursor is null) break;
+                if (page.NextCursor is null)
+                    break;
                 Assert.That(page.NextCursor, Has.Length.EqualTo(36));
                 page = await Audit.TimelinePageAsync(query, pageSize: 3, after: page.NextCursor);
             }
@@ -107,13 +120,17 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
         await WriteNotesAsync(perShard: 2);
         var query = new TimelineQuery();
         var cursor = (await Audit.TimelinePageAsync(query, pageSize: 1)).NextCursor!;
-        Assert.That(() => AppEvents.Log.Audit.TimelinePageAsync(query, after: cursor),
-            Throws.ArgumentException.With.Message.Contains("not a timeline cursor"));
+        Assert.That(
+            () => AppEvents.Log.Audit.TimelinePageAsync(query, after: cursor),
+            Throws.ArgumentException.With.Message.Contains("not a timeline cursor")
+        );
         var unsharded = (await AppEvents.Log.Audit.TimelinePageAsync(query, pageSize: 1)).NextCursor;
         if (unsharded is not null)
             Assert.That(() => Audit.TimelinePageAsync(query, after: unsharded), Throws.ArgumentException);
-        Assert.That(() => Audit.TimelinePageAsync(new TimelineQuery { Actor = Ann }, after: cursor),
-            Throws.ArgumentException.With.Message.Contains("another timeline query"));
+        Assert.That(
+            () => Audit.TimelinePageAsync(new TimelineQuery { Actor = Ann }, after: cursor),
+            Throws.ArgumentException.With.Message.Contains("another timeline query")
+        );
         var damaged = cursor[..^2] + (cursor[^2] == 'A' ? "B" : "A") + cursor[^1];
         Assert.That(() => Audit.TimelinePageAsync(query, after: damaged), Throws.ArgumentException);
     }
@@ -126,12 +143,14 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
             while (true)
             {
                 var note = await ShardNote.InsertAsync(new Attrs { ["title"] = shard });
-                if (ShardOf(note.Id) == shard) return note;
+                if (ShardOf(note.Id) == shard)
+                    return note;
             }
         }
         async Task<StoredEvent> ReviseAsync(ShardNote note, StoredEvent cause)
         {
-            using (SpectorContext.CausedBy(cause)) await note.ReviseAsync("caused");
+            using (SpectorContext.CausedBy(cause))
+                await note.ReviseAsync("caused");
             return (await ShardNote.AllEventsAsync(note.Id))[^1];
         }
         var first = await NoteInAsync("notes_even");
@@ -142,8 +161,10 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
 
         var chain = await AllAsync(new TimelineQuery { CausedBy = root.Id.ToString(), NewestFirst = false });
         Assert.That(chain.Select(e => e.Id), Is.EqualTo(new[] { root.Id, child.Id, grandchild.Id }));
-        Assert.That((await AllAsync(new TimelineQuery { CausedBy = child.Id.ToString() })).Select(e => e.Id),
-            Is.EqualTo(new[] { grandchild.Id, child.Id }));
+        Assert.That(
+            (await AllAsync(new TimelineQuery { CausedBy = child.Id.ToString() })).Select(e => e.Id),
+            Is.EqualTo(new[] { grandchild.Id, child.Id })
+        );
         Assert.That(await AllAsync(new TimelineQuery { CausedBy = "nothing-points-here" }), Is.Empty);
     }
 
@@ -158,8 +179,11 @@ public sealed class ShardedAuditTests(Db db) : DatabaseTest(db)
 
         Assert.That(Enumerable.Range(0, buckets.Starts.Count).Sum(buckets.Total), Is.EqualTo(stored.Count));
         foreach (var action in new[] { "insert", "revise" })
-            Assert.That(buckets.Series.Single(s => s.Action == action).Counts.Sum(),
-                Is.EqualTo(stored.Count(e => e.Action == action)), action);
+            Assert.That(
+                buckets.Series.Single(s => s.Action == action).Counts.Sum(),
+                Is.EqualTo(stored.Count(e => e.Action == action)),
+                action
+            );
         var bob = await Audit.CountAsync(new BucketQuery(from, to, BucketSize.Day) { Actor = Bob });
         Assert.That(bob.Series.Sum(s => s.Counts.Sum()), Is.EqualTo(stored.Count(e => e.Actor == Bob)));
     }

@@ -14,13 +14,29 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
 
     private static IEnumerable<TestCaseData> Queries()
     {
-        yield return new TestCaseData(new TimelineQuery { Actor = new Actor("user", "u7") }, "events_actor_idx").SetArgDisplayNames("actor");
-        yield return new TestCaseData(new TimelineQuery { CorrelationId = "c7" }, "events_correlation_idx").SetArgDisplayNames("correlation");
-        yield return new TestCaseData(new TimelineQuery { CausedBy = "m7" }, "events_causation_idx").SetArgDisplayNames("causation");
-        yield return new TestCaseData(new TimelineQuery { RecordId = SomeRecord }, "events_parent_seq_key|events_parent_time_idx|sqlite_autoindex_events_2")
-            .SetArgDisplayNames("record");
-        yield return new TestCaseData(new TimelineQuery { From = DateTimeOffset.UnixEpoch.AddDays(1), To = DateTimeOffset.UnixEpoch.AddDays(1).AddHours(1) },
-            "events_inserted_at_idx").SetArgDisplayNames("time");
+        yield return new TestCaseData(
+            new TimelineQuery { Actor = new Actor("user", "u7") },
+            "events_actor_idx"
+        ).SetArgDisplayNames("actor");
+        yield return new TestCaseData(
+            new TimelineQuery { CorrelationId = "c7" },
+            "events_correlation_idx"
+        ).SetArgDisplayNames("correlation");
+        yield return new TestCaseData(new TimelineQuery { CausedBy = "m7" }, "events_causation_idx").SetArgDisplayNames(
+            "causation"
+        );
+        yield return new TestCaseData(
+            new TimelineQuery { RecordId = SomeRecord },
+            "events_parent_seq_key|events_parent_time_idx|sqlite_autoindex_events_2"
+        ).SetArgDisplayNames("record");
+        yield return new TestCaseData(
+            new TimelineQuery
+            {
+                From = DateTimeOffset.UnixEpoch.AddDays(1),
+                To = DateTimeOffset.UnixEpoch.AddDays(1).AddHours(1),
+            },
+            "events_inserted_at_idx"
+        ).SetArgDisplayNames("time");
     }
 
     [TestCaseSource(nameof(Queries))]
@@ -28,7 +44,15 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
     {
         await FillAsync();
         var dialect = Spector.Dialect.For(Dialect);
-        var sql = new TimelineSql(Log, Log.Shards[0], 0, dialect, query, new TimelineKey(19_000, default, 0), limit: 101);
+        var sql = new TimelineSql(
+            Log,
+            Log.Shards[0],
+            0,
+            dialect,
+            query,
+            new TimelineKey(19_000, default, 0),
+            limit: 101
+        );
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         sql.Bind(command);
@@ -48,19 +72,22 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
     {
         if (Database == Db.Postgres)
         {
-            await ExecuteRawAsync("""
+            await ExecuteRawAsync(
+                """
                 INSERT INTO "events" ("id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "actor_type", "actor_id",
                     "correlation_id", "causation_id")
                 SELECT md5('e' || n)::uuid, ('00000000-0000-0000-0000-' || lpad((n / 10)::text, 12, '0'))::uuid, n % 10 + 1, 0,
                     CASE WHEN n % 10 = 0 THEN 1 ELSE 2 END, '{}'::jsonb, timestamptz 'epoch' + n * interval '1 minute', 'user',
                     'u' || n % 200, 'c' || n % 1000, CASE WHEN n % 10 = 3 THEN 'm' || n % 100 END
                 FROM generate_series(0, 19999) AS n
-                """);
+                """
+            );
             await ExecuteRawAsync("ANALYZE \"events\"");
         }
         else
         {
-            await ExecuteRawAsync("""
+            await ExecuteRawAsync(
+                """
                 WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < 19999)
                 INSERT INTO "events" ("id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "actor_type", "actor_id",
                     "correlation_id", "causation_id")
@@ -68,7 +95,8 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
                     CASE WHEN n % 10 = 0 THEN 1 ELSE 2 END, '{}', 86400000000 * 0 + n * 60000000, 'user', 'u' || (n % 200),
                     'c' || (n % 1000), CASE WHEN n % 10 = 3 THEN 'm' || (n % 100) END
                 FROM s
-                """);
+                """
+            );
             await ExecuteRawAsync("ANALYZE \"events\"");
         }
     }

@@ -13,7 +13,8 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
     private async Task<List<StoredEvent>> AllAsync(TimelineQuery query, string? after = null)
     {
         var events = new List<StoredEvent>();
-        await foreach (var e in Audit.TimelineAsync(query, after)) events.Add(e);
+        await foreach (var e in Audit.TimelineAsync(query, after))
+            events.Add(e);
         return events;
     }
 
@@ -33,22 +34,48 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
             memo = await memo.RepriceAsync(3m);
             await user.UpdateAsync(new Attrs { ["age"] = 4 });
         }
-        using (SpectorContext.Begin(actor: new Actor("service", "ann")))   // same id, another actor type
+        using (SpectorContext.Begin(actor: new Actor("service", "ann"))) // same id, another actor type
             memo = await memo.UpdateAsync(new Attrs { ["title"] = "svc" });
         await Note.InsertAsync(new Attrs { ["title"] = "no actor" });
 
         var annEvents = await AllAsync(new TimelineQuery { Actor = Ann });
         Assert.That(annEvents.Select(e => e.ParentId), Is.EqualTo(new[] { user.Id, memo.Id }), "newest first");
-        Assert.That((await AllAsync(new TimelineQuery { Actor = Ann, NewestFirst = false })).Select(e => e.ParentId),
-            Is.EqualTo(new[] { memo.Id, user.Id }));
-        Assert.That((await AllAsync(new TimelineQuery { CorrelationId = "op-2" })).Select(e => e.Action), Is.EqualTo(new[] { "update", "reprice" }));
-        Assert.That((await AllAsync(new TimelineQuery { RecordId = memo.Id })).Select(e => e.Seq), Is.EqualTo(new[] { 3L, 2L, 1L }));
-        Assert.That((await AllAsync(new TimelineQuery { Schema = 9, Action = "update" })).Single().Actor, Is.EqualTo(new Actor("service", "ann")));
-        Assert.That(await AllAsync(new TimelineQuery { Actor = Bob, Schema = 9, Action = "insert" }), Is.Empty);
+        Assert.That(
+            (await AllAsync(new TimelineQuery { Actor = Ann, NewestFirst = false })).Select(e => e.ParentId),
+            Is.EqualTo(new[] { memo.Id, user.Id })
+        );
+        Assert.That(
+            (await AllAsync(new TimelineQuery { CorrelationId = "op-2" })).Select(e => e.Action),
+            Is.EqualTo(new[] { "update", "reprice" })
+        );
+        Assert.That(
+            (await AllAsync(new TimelineQuery { RecordId = memo.Id })).Select(e => e.Seq),
+            Is.EqualTo(new[] { 3L, 2L, 1L })
+        );
+        Assert.That(
+            (await AllAsync(new TimelineQuery { Schema = 9, Action = "update" })).Single().Actor,
+            Is.EqualTo(new Actor("service", "ann"))
+        );
+        Assert.That(
+            await AllAsync(
+                new TimelineQuery
+                {
+                    Actor = Bob,
+                    Schema = 9,
+                    Action = "insert",
+                }
+            ),
+            Is.Empty
+        );
         var bobFirst = (await AllAsync(new TimelineQuery { Actor = Bob, NewestFirst = false }))[0];
-        Assert.That((await AllAsync(new TimelineQuery { From = bobFirst.InsertedAt })).Select(e => e.Actor?.Id),
-            Is.EqualTo(new[] { null, "ann", "bob", "bob" }));
-        Assert.That((await AllAsync(new TimelineQuery { To = bobFirst.InsertedAt })).Select(e => e.Actor), Is.All.EqualTo(Ann));
+        Assert.That(
+            (await AllAsync(new TimelineQuery { From = bobFirst.InsertedAt })).Select(e => e.Actor?.Id),
+            Is.EqualTo(new[] { null, "ann", "bob", "bob" })
+        );
+        Assert.That(
+            (await AllAsync(new TimelineQuery { To = bobFirst.InsertedAt })).Select(e => e.Actor),
+            Is.All.EqualTo(Ann)
+        );
         Assert.That(await AllAsync(new TimelineQuery()), Has.Count.EqualTo(6));
     }
 
@@ -56,7 +83,8 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
     public async Task A_causation_chain_holds_the_event_and_everything_it_caused_transitively()
     {
         var root = (await Memo.AllEventsAsync((await Memo.InsertAsync(new Attrs { ["title"] = "order" })).Id)).Single();
-        StoredEvent child, grandchild;
+        StoredEvent child,
+            grandchild;
         using (SpectorContext.CausedBy(root))
         {
             var caused = await Note.InsertAsync(new Attrs { ["title"] = "caused by the order" });
@@ -74,10 +102,21 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
         var chain = await AllAsync(new TimelineQuery { CausedBy = root.Id.ToString(), NewestFirst = false });
         Assert.That(chain.Select(e => e.Id), Is.EqualTo(new[] { root.Id, child.Id, grandchild.Id }));
         // From the middle: that event and what it caused, not its cause.
-        Assert.That((await AllAsync(new TimelineQuery { CausedBy = child.Id.ToString("B").ToUpperInvariant() })).Select(e => e.Id),
-            Is.EqualTo(new[] { grandchild.Id, child.Id }));
-        Assert.That((await AllAsync(new TimelineQuery { CausedBy = "request-77" })).Single().CausationId, Is.EqualTo("request-77"));
-        Assert.That(await AllAsync(new TimelineQuery { CausedBy = Guid.NewGuid().ToString() }), Is.Empty, "an id that points at nothing");
+        Assert.That(
+            (await AllAsync(new TimelineQuery { CausedBy = child.Id.ToString("B").ToUpperInvariant() })).Select(e =>
+                e.Id
+            ),
+            Is.EqualTo(new[] { grandchild.Id, child.Id })
+        );
+        Assert.That(
+            (await AllAsync(new TimelineQuery { CausedBy = "request-77" })).Single().CausationId,
+            Is.EqualTo("request-77")
+        );
+        Assert.That(
+            await AllAsync(new TimelineQuery { CausedBy = Guid.NewGuid().ToString() }),
+            Is.Empty,
+            "an id that points at nothing"
+        );
         Assert.That(await AllAsync(new TimelineQuery { CausedBy = "nothing-here" }), Is.Empty);
     }
 
@@ -85,14 +124,19 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
     public async Task A_cancelled_stream_stops_at_the_next_event()
     {
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
-        for (var i = 0; i < 5; i++) memo = await memo.RepriceAsync(i);
+        for (var i = 0; i < 5; i++)
+            memo = await memo.RepriceAsync(i);
         using var cancel = new CancellationTokenSource();
         var read = 0;
-        Assert.That(async () =>
-        {
-            await foreach (var _ in Audit.TimelineAsync(new TimelineQuery()).WithCancellation(cancel.Token))
-                if (++read == 2) await cancel.CancelAsync();
-        }, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(
+            async () =>
+            {
+                await foreach (var _ in Audit.TimelineAsync(new TimelineQuery()).WithCancellation(cancel.Token))
+                    if (++read == 2)
+                        await cancel.CancelAsync();
+            },
+            Throws.InstanceOf<OperationCanceledException>()
+        );
         Assert.That(read, Is.EqualTo(2));
     }
 
@@ -100,7 +144,12 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
     public async Task A_guid_causation_id_in_any_spelling_is_found_by_any_spelling_of_it()
     {
         var root = (await Memo.AllEventsAsync((await Memo.InsertAsync(new Attrs { ["title"] = "root" })).Id)).Single();
-        var spellings = new[] { root.Id.ToString("D").ToUpperInvariant(), root.Id.ToString("N"), root.Id.ToString("B") };
+        var spellings = new[]
+        {
+            root.Id.ToString("D").ToUpperInvariant(),
+            root.Id.ToString("N"),
+            root.Id.ToString("B"),
+        };
         var caused = new List<Guid>();
         foreach (var spelling in spellings)
         {
@@ -113,18 +162,29 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
 
         var chain = await AllAsync(new TimelineQuery { CausedBy = root.Id.ToString(), NewestFirst = false });
         Assert.That(chain.Select(e => e.ParentId), Is.EqualTo(new[] { root.ParentId }.Concat(caused.Take(3))));
-        Assert.That(chain.Skip(1).Select(e => e.CausationId), Is.All.EqualTo(root.Id.ToString("D")), "stored canonical");
+        Assert.That(
+            chain.Skip(1).Select(e => e.CausationId),
+            Is.All.EqualTo(root.Id.ToString("D")),
+            "stored canonical"
+        );
         foreach (var spelling in spellings)
             Assert.That(await AllAsync(new TimelineQuery { CausedBy = spelling }), Has.Count.EqualTo(4), spelling);
-        Assert.That((await AllAsync(new TimelineQuery { CausedBy = message.ToString("N").ToUpperInvariant() })).Single().ParentId,
-            Is.EqualTo(caused[3]), "the exact string the message id was written as");
+        Assert.That(
+            (await AllAsync(new TimelineQuery { CausedBy = message.ToString("N").ToUpperInvariant() }))
+                .Single()
+                .ParentId,
+            Is.EqualTo(caused[3]),
+            "the exact string the message id was written as"
+        );
 
         // An event stored before causation GUIDs were made canonical keeps its spelling and is found by it.
         var old = (await Note.AllEventsAsync(caused[3])).Single();
         await DropAppendOnlyTriggersAsync();
         var verbatim = message.ToString("B").ToUpperInvariant();
-        await ExecuteRawAsync("UPDATE \"events\" SET \"causation_id\" = @cause WHERE \"position\" = @position",
-            new { cause = verbatim, position = old.Position });
+        await ExecuteRawAsync(
+            "UPDATE \"events\" SET \"causation_id\" = @cause WHERE \"position\" = @position",
+            new { cause = verbatim, position = old.Position }
+        );
         Assert.That((await AllAsync(new TimelineQuery { CausedBy = verbatim })).Single().Id, Is.EqualTo(old.Id));
     }
 
@@ -133,7 +193,8 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
     {
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
         using (SpectorContext.Begin(actor: Ann))
-            for (var i = 0; i < 25; i++) memo = await memo.RepriceAsync(i);
+            for (var i = 0; i < 25; i++)
+                memo = await memo.RepriceAsync(i);
         var query = new TimelineQuery { Actor = Ann };
 
         var seen = new List<long>();
@@ -146,7 +207,8 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
             cursor = page.NextCursor;
             pages++;
             // Newer events arriving meanwhile do not shift a newest-first timeline's later pages.
-            using (SpectorContext.Begin(actor: Ann)) memo = await memo.RepriceAsync(100 + pages);
+            using (SpectorContext.Begin(actor: Ann))
+                memo = await memo.RepriceAsync(100 + pages);
         } while (cursor is not null);
 
         Assert.That(pages, Is.EqualTo(3));
@@ -170,17 +232,36 @@ public sealed class TimelineTests(Db db) : DatabaseTest(db)
         await memo.RepriceAsync(1m);
         cursor = (await Audit.TimelinePageAsync(new TimelineQuery(), pageSize: 1)).NextCursor!;
 
-        Assert.That(() => Audit.TimelineAsync(query, "not-a-cursor"), Throws.ArgumentException.With.Message.Contains("not a timeline cursor"));
-        Assert.That(() => Audit.TimelineAsync(query, cursor), Throws.ArgumentException.With.Message.Contains("another timeline query"));
-        Assert.That(() => Audit.TimelinePageAsync(query, after: cursor[..^1] + (cursor[^1] == 'A' ? 'B' : 'A')), Throws.ArgumentException);
-        Assert.That(() => Audit.TimelinePageAsync(query, pageSize: 0), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(
+            () => Audit.TimelineAsync(query, "not-a-cursor"),
+            Throws.ArgumentException.With.Message.Contains("not a timeline cursor")
+        );
+        Assert.That(
+            () => Audit.TimelineAsync(query, cursor),
+            Throws.ArgumentException.With.Message.Contains("another timeline query")
+        );
+        Assert.That(
+            () => Audit.TimelinePageAsync(query, after: cursor[..^1] + (cursor[^1] == 'A' ? 'B' : 'A')),
+            Throws.ArgumentException
+        );
+        Assert.That(
+            () => Audit.TimelinePageAsync(query, pageSize: 0),
+            Throws.InstanceOf<ArgumentOutOfRangeException>()
+        );
         var now = DateTimeOffset.UtcNow;
-        Assert.That(() => Audit.TimelineAsync(new TimelineQuery { From = now, To = now.AddDays(-1) }),
-            Throws.ArgumentException.With.Message.Contains("inverted"));
-        Assert.That(() => Audit.TimelineAsync(new TimelineQuery { Action = "publish-everything" }),
-            Throws.ArgumentException.With.Message.Contains("no action 'publish-everything'"));
+        Assert.That(
+            () => Audit.TimelineAsync(new TimelineQuery { From = now, To = now.AddDays(-1) }),
+            Throws.ArgumentException.With.Message.Contains("inverted")
+        );
+        Assert.That(
+            () => Audit.TimelineAsync(new TimelineQuery { Action = "publish-everything" }),
+            Throws.ArgumentException.With.Message.Contains("no action 'publish-everything'")
+        );
         Assert.That(() => new TimelineQuery { CorrelationId = new string('c', 300) }, Throws.ArgumentException);
-        Assert.That(() => new TimelineQuery { Actor = new Actor("user", new string('x', 300)) }, Throws.ArgumentException);
+        Assert.That(
+            () => new TimelineQuery { Actor = new Actor("user", new string('x', 300)) },
+            Throws.ArgumentException
+        );
         Assert.That(() => new TimelineQuery { TraceId = "xyz" }, Throws.ArgumentException);
         Assert.That(await CountAsync("events"), Is.EqualTo(2));
     }

@@ -23,7 +23,12 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         Assert.That(stored.ActionCode, Is.EqualTo(ActionCodes.For("archive")));
         Assert.That(stored.ReadAttrs()["archived_at"]!.GetValue<DateTimeOffset>(), Is.EqualTo(when));
         await using var connection = await OpenAsync();
-        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM \"users\" WHERE \"archived_at\" IS NOT NULL"), Is.EqualTo(1));
+        Assert.That(
+            await connection.ExecuteScalarAsync<long>(
+                "SELECT COUNT(*) FROM \"users\" WHERE \"archived_at\" IS NOT NULL"
+            ),
+            Is.EqualTo(1)
+        );
     }
 
     [Test]
@@ -34,7 +39,10 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         var touched = await user.TouchAsync(new Attrs { ["age"] = 7 });
 
         Assert.That(touched.Age, Is.EqualTo(7));
-        Assert.That((await User.AllEventsAsync(user.Id)).Select(e => e.Action), Is.EqualTo(new[] { "insert", "touch" }));
+        Assert.That(
+            (await User.AllEventsAsync(user.Id)).Select(e => e.Action),
+            Is.EqualTo(new[] { "insert", "touch" })
+        );
         Assert.That((await User.GetAsync(user.Id))!.Age, Is.EqualTo(7));
     }
 
@@ -58,8 +66,20 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
     {
         var id = Guid.CreateVersion7();
         await InsertRawAsync(id, id, 1, EventActions.Insert, """{"__version__":0,"title":"Draft"}""");
-        await InsertRawAsync(Guid.CreateVersion7(), id, 2, EventActions.Update, """{"__version__":1,"name":"Draft 2"}""");
-        await InsertRawAsync(Guid.CreateVersion7(), id, 3, ActionCodes.For("release"), """{"__version__":1,"where":"mail"}""");
+        await InsertRawAsync(
+            Guid.CreateVersion7(),
+            id,
+            2,
+            EventActions.Update,
+            """{"__version__":1,"name":"Draft 2"}"""
+        );
+        await InsertRawAsync(
+            Guid.CreateVersion7(),
+            id,
+            3,
+            ActionCodes.For("release"),
+            """{"__version__":1,"where":"mail"}"""
+        );
 
         var replayed = await Doc.GetAsync(id);
 
@@ -70,13 +90,24 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         var updated = await replayed.UpdateAsync(new Attrs { ["name"] = "Final" });
         var published = await updated.PublishAsync("web", 5);
 
-        Assert.That(published.Handled, Is.EqualTo("default:v0;upcast0;default:v1;upcast1;publish1;default:v2;publish;"));
+        Assert.That(
+            published.Handled,
+            Is.EqualTo("default:v0;upcast0;default:v1;upcast1;publish1;default:v2;publish;")
+        );
         var events = await Doc.AllEventsAsync(id);
-        Assert.That(events.Select(e => e.Action), Is.EqualTo(new[] { "insert", "update", "publish", "update", "publish" }));
-        Assert.That(events[4].ActionCode, Is.EqualTo(ActionCodes.For("release")), "the alias keeps the stored code of the old name");
+        Assert.That(
+            events.Select(e => e.Action),
+            Is.EqualTo(new[] { "insert", "update", "publish", "update", "publish" })
+        );
+        Assert.That(
+            events[4].ActionCode,
+            Is.EqualTo(ActionCodes.For("release")),
+            "the alias keeps the stored code of the old name"
+        );
         Assert.That(events[4].ReadAttrs()["__version__"]!.GetValue<int>(), Is.EqualTo(2));
         var row = await (await OpenAsync()).QuerySingleAsync<(string Name, string Channel, int Priority)>(
-            "SELECT \"name\", \"channel\", \"priority\" FROM \"docs\"");
+            "SELECT \"name\", \"channel\", \"priority\" FROM \"docs\""
+        );
         Assert.That(row, Is.EqualTo(("Final", "web", 5)));
     }
 
@@ -99,7 +130,13 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         var id = Guid.CreateVersion7();
         var bad = Guid.CreateVersion7();
         await InsertRawAsync(id, id, 1, EventActions.Insert, """{"__version__":2,"name":"Doc"}""");
-        await InsertRawAsync(bad, id, 2, ActionCodes.For("release"), """{"__version__":2,"channel":"web","priority":"high"}""");
+        await InsertRawAsync(
+            bad,
+            id,
+            2,
+            ActionCodes.For("release"),
+            """{"__version__":2,"channel":"web","priority":"high"}"""
+        );
 
         var error = Assert.ThrowsAsync<EventReplayException>(() => Doc.GetAsync(id));
 
@@ -127,18 +164,43 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         Assert.That(Log.ActionName(ActionCodes.For("release")), Is.EqualTo("publish"));
         Assert.That(Log.ActionName(ActionCodes.For("archive")), Is.EqualTo("archive"));
         Assert.That(Log.ActionName(ActionCodes.For("publish")), Is.Null, "'publish' is stored under 'release''s code");
-        Assert.That(Log.Actions.Select(a => a.Name), Is.EquivalentTo(new[] { "archive", "publish", "reprice", "touch" }));
+        Assert.That(
+            Log.Actions.Select(a => a.Name),
+            Is.EquivalentTo(new[] { "archive", "publish", "reprice", "touch" })
+        );
     }
 
     private Task InsertRawAsync(Guid id, Guid parent, long seq, int action, string payload, int schema = DocSchema)
     {
         var at = DateTimeOffset.UtcNow;
         return Database == Db.Postgres
-            ? ExecuteRawAsync("INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") " +
-                              "VALUES (@id, @parent, @seq, @schema, @action, CAST(@payload AS jsonb), @at)",
-                new { id, parent, seq, schema, action, payload, at })
-            : ExecuteRawAsync("INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") " +
-                              "VALUES (@id, @parent, @seq, @schema, @action, @payload, @at)",
-                new { id, parent, seq, schema, action, payload, at = at.ToUnixTimeMilliseconds() * 1000 });
+            ? ExecuteRawAsync(
+                "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") "
+                    + "VALUES (@id, @parent, @seq, @schema, @action, CAST(@payload AS jsonb), @at)",
+                new
+                {
+                    id,
+                    parent,
+                    seq,
+                    schema,
+                    action,
+                    payload,
+                    at,
+                }
+            )
+            : ExecuteRawAsync(
+                "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") "
+                    + "VALUES (@id, @parent, @seq, @schema, @action, @payload, @at)",
+                new
+                {
+                    id,
+                    parent,
+                    seq,
+                    schema,
+                    action,
+                    payload,
+                    at = at.ToUnixTimeMilliseconds() * 1000,
+                }
+            );
     }
 }

@@ -26,14 +26,20 @@ public sealed class ConflictRuleTests(Db db) : DatabaseTest(db)
         foreach (var error in new[] { update, insert })
         {
             Assert.That(error, Is.InstanceOf<DbException>(), "the database's own error, not a retried 'conflict'");
-            if (error is PostgresException pg) Assert.That(pg.ConstraintName, Is.EqualTo("users_email_unique"));
-            else Assert.That(error!.Message, Does.Contain("users.email"));
+            if (error is PostgresException pg)
+                Assert.That(pg.ConstraintName, Is.EqualTo("users_email_unique"));
+            else
+                Assert.That(error!.Message, Does.Contain("users.email"));
         }
         Assert.That(await CountAsync("events"), Is.EqualTo(eventsBefore), "nothing stored");
         Assert.That(await CountAsync("events_heads"), Is.EqualTo(2), "no head for the refused insert");
         var stored = await User.GetVersionedAsync(bob.Id);
         Assert.That((stored!.Record.Email, stored.Seq), Is.EqualTo(("b@x", 1L)));
-        Assert.That((await bob.UpdateAsync(new Attrs { ["email"] = "bob@x" })).Email, Is.EqualTo("bob@x"), "the record still takes writes");
+        Assert.That(
+            (await bob.UpdateAsync(new Attrs { ["email"] = "bob@x" })).Email,
+            Is.EqualTo("bob@x"),
+            "the record still takes writes"
+        );
     }
 
     [Test]
@@ -46,7 +52,8 @@ public sealed class ConflictRuleTests(Db db) : DatabaseTest(db)
         await LongNameEvents.Log.MigrateUpAsync();
 
         var tally = await Tally.InsertAsync(new Attrs { ["name"] = "t", ["by"] = 1 });
-        for (var i = 0; i < 5; i++) tally = await tally.UpdateAsync(new Attrs { ["by"] = 1 });
+        for (var i = 0; i < 5; i++)
+            tally = await tally.UpdateAsync(new Attrs { ["by"] = 1 });
         await tally.DeleteAsync();
         await Tally.InsertAsync(new Attrs { ["name"] = "u", ["by"] = 2 });
 
@@ -64,6 +71,10 @@ public sealed class ConflictRuleTests(Db db) : DatabaseTest(db)
 
         Assert.That(tally.Count, Is.EqualTo(7));
         await using var connection = await OpenAsync();
-        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT \"__seq\" FROM \"tallies\""), Is.EqualTo(7), "the column holds the count, not the event's seq");
+        Assert.That(
+            await connection.ExecuteScalarAsync<long>("SELECT \"__seq\" FROM \"tallies\""),
+            Is.EqualTo(7),
+            "the column holds the count, not the event's seq"
+        );
     }
 }

@@ -46,15 +46,26 @@ public sealed class ContentionTests(Db db) : DatabaseTest(db)
                 break;
         }
 
-        await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(async () =>
-        {
-            for (var i = 0; i < Increments; i++) await increment();
-        })));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, Writers)
+                .Select(_ =>
+                    Task.Run(async () =>
+                    {
+                        for (var i = 0; i < Increments; i++)
+                            await increment();
+                    })
+                )
+        );
 
         Assert.That(await value(), Is.EqualTo(Writers * Increments));
         var stored = await events();
         Assert.That(stored.Count(e => e.Action is "update" or "deposit" or "refund"), Is.EqualTo(Writers * Increments));
-        Assert.That(stored.Select(e => e.Seq), Is.EqualTo(Enumerable.Range(1, stored.Count).Select(i => (long)i)), "seq has no gap");
+        Assert.That(
+            stored.Select(e => e.Seq),
+            Is.EqualTo(Enumerable.Range(1, stored.Count).Select(i => (long)i)),
+            "seq has no gap"
+        );
         if (table == Table.TableChain)
             Assert.That((await LedgerEvents.Log.VerifyHashChainAsync()).FirstBreak, Is.Null);
         if (table == Table.RecordChain)

@@ -1,6 +1,7 @@
 namespace Spector.Tests;
 
-/// <summary>Event rows edited by hand, around Spector and its triggers, are reported with the event that is wrong.</summary>
+/// <summary>Event rows edited by hand, around Spector and its triggers, are reported with the event that is
+/// wrong.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class CorruptLogTests(Db db) : DatabaseTest(db)
@@ -18,15 +19,20 @@ public sealed class CorruptLogTests(Db db) : DatabaseTest(db)
     private async Task<Guid> SecondEventIdAsync() => (await User.AllEventsAsync(_user.Id))[1].Id;
 
     private Task TamperAsync(string set) =>
-        ExecuteRawAsync($"UPDATE \"events\" SET {set} WHERE \"parent_id\" = @id AND \"seq\" = 2", new { id = _user.Id });
+        ExecuteRawAsync(
+            $"UPDATE \"events\" SET {set} WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = _user.Id }
+        );
 
     [Test]
     public async Task A_value_of_the_wrong_type_names_the_record_and_event()
     {
         var eventId = await SecondEventIdAsync();
-        await TamperAsync(Database == Db.Postgres
-            ? "\"payload\" = jsonb_set(\"payload\", '{age}', '\"thirty\"')"
-            : "\"payload\" = json_set(\"payload\", '$.age', 'thirty')");
+        await TamperAsync(
+            Database == Db.Postgres
+                ? "\"payload\" = jsonb_set(\"payload\", '{age}', '\"thirty\"')"
+                : "\"payload\" = json_set(\"payload\", '$.age', 'thirty')"
+        );
 
         var error = Assert.ThrowsAsync<EventReplayException>(() => User.GetAsync(_user.Id));
 
@@ -34,15 +40,20 @@ public sealed class CorruptLogTests(Db db) : DatabaseTest(db)
         Assert.That(error.EventId, Is.EqualTo(eventId));
         Assert.That(error.RecordId, Is.EqualTo(_user.Id));
         Assert.That(error.Seq, Is.EqualTo(2));
-        Assert.That(error.Message, Does.Contain("age").And.Contain(eventId.ToString()).And.Contain(_user.Id.ToString()));
+        Assert.That(
+            error.Message,
+            Does.Contain("age").And.Contain(eventId.ToString()).And.Contain(_user.Id.ToString())
+        );
     }
 
     [Test]
     public async Task A_write_to_a_record_with_a_corrupt_log_is_refused_and_stores_nothing()
     {
-        await TamperAsync(Database == Db.Postgres
-            ? "\"payload\" = jsonb_set(\"payload\", '{age}', '\"thirty\"')"
-            : "\"payload\" = json_set(\"payload\", '$.age', 'thirty')");
+        await TamperAsync(
+            Database == Db.Postgres
+                ? "\"payload\" = jsonb_set(\"payload\", '{age}', '\"thirty\"')"
+                : "\"payload\" = json_set(\"payload\", '$.age', 'thirty')"
+        );
 
         Assert.ThrowsAsync<EventReplayException>(() => _user.UpdateAsync(new Attrs { ["age"] = 31 }));
 
@@ -52,9 +63,11 @@ public sealed class CorruptLogTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task A_payload_from_a_newer_version_is_refused()
     {
-        await TamperAsync(Database == Db.Postgres
-            ? "\"payload\" = jsonb_set(\"payload\", '{__version__}', '7')"
-            : "\"payload\" = json_set(\"payload\", '$.__version__', 7)");
+        await TamperAsync(
+            Database == Db.Postgres
+                ? "\"payload\" = jsonb_set(\"payload\", '{__version__}', '7')"
+                : "\"payload\" = json_set(\"payload\", '$.__version__', 7)"
+        );
 
         var error = Assert.ThrowsAsync<EventReplayException>(() => User.GetAsync(_user.Id));
 
@@ -77,7 +90,10 @@ public sealed class CorruptLogTests(Db db) : DatabaseTest(db)
     public async Task A_missing_event_is_refused()
     {
         await _user.UpdateAsync(new Attrs { ["age"] = 31 });
-        await ExecuteRawAsync("DELETE FROM \"events\" WHERE \"parent_id\" = @id AND \"seq\" = 2", new { id = _user.Id });
+        await ExecuteRawAsync(
+            "DELETE FROM \"events\" WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = _user.Id }
+        );
 
         var error = Assert.ThrowsAsync<EventReplayException>(() => User.GetAsync(_user.Id));
 

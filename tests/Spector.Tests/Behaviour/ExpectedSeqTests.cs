@@ -1,6 +1,7 @@
 namespace Spector.Tests;
 
-/// <summary>Optimistic concurrency on the head: a stale expected seq is refused with both seqs, nothing stored.</summary>
+/// <summary>Optimistic concurrency on the head: a stale expected seq is refused with both seqs, nothing
+/// stored.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class ExpectedSeqTests(Db db) : DatabaseTest(db)
@@ -38,7 +39,9 @@ public sealed class ExpectedSeqTests(Db db) : DatabaseTest(db)
 
         await user.DeleteAsync(At(2));
         Assert.That(await User.GetVersionedAsync(user.Id), Is.Null);
-        Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => User.InsertAsync(new Attrs { ["name"] = "B", ["email"] = "b" }, At(1)));
+        Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
+            User.InsertAsync(new Attrs { ["name"] = "B", ["email"] = "b" }, At(1))
+        );
     }
 
     [Test]
@@ -61,7 +64,8 @@ public sealed class HeadsReadTests(Db db) : DatabaseTest(db)
     public async Task Exists_and_ids_see_live_records_of_their_own_type_only()
     {
         var users = new List<User>();
-        for (var i = 0; i < 3; i++) users.Add(await User.InsertAsync(new Attrs { ["name"] = $"u{i}", ["email"] = $"u{i}@x" }));
+        for (var i = 0; i < 3; i++)
+            users.Add(await User.InsertAsync(new Attrs { ["name"] = $"u{i}", ["email"] = $"u{i}@x" }));
         var counter = await Counter.InsertAsync(new Attrs { ["name"] = "hits" });
         await users[1].DeleteAsync();
 
@@ -70,18 +74,22 @@ public sealed class HeadsReadTests(Db db) : DatabaseTest(db)
         Assert.That(await User.ExistsAsync(counter.Id), Is.False, "a record of another type");
         Assert.That(await User.ExistsAsync(Guid.Empty), Is.False);
         var ids = new List<Guid>();
-        await foreach (var id in User.IdsAsync()) ids.Add(id);
+        await foreach (var id in User.IdsAsync())
+            ids.Add(id);
         Assert.That(ids, Is.EquivalentTo(new[] { users[0].Id, users[2].Id }));
-        await foreach (var id in Counter.IdsAsync()) Assert.That(id, Is.EqualTo(counter.Id));
+        await foreach (var id in Counter.IdsAsync())
+            Assert.That(id, Is.EqualTo(counter.Id));
     }
 
     [Test]
     public async Task Ids_cover_every_shard()
     {
         var ids = new List<Guid>();
-        for (var i = 0; i < 6; i++) ids.Add((await ShardNote.InsertAsync(new Attrs { ["title"] = $"n{i}" })).Id);
+        for (var i = 0; i < 6; i++)
+            ids.Add((await ShardNote.InsertAsync(new Attrs { ["title"] = $"n{i}" })).Id);
         var listed = new List<Guid>();
-        await foreach (var id in ShardNote.IdsAsync()) listed.Add(id);
+        await foreach (var id in ShardNote.IdsAsync())
+            listed.Add(id);
         Assert.That(listed, Is.EquivalentTo(ids));
     }
 }

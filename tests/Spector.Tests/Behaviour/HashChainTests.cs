@@ -18,17 +18,41 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
         await account.PostAsync(12.5m, "opening");
 
         await using var connection = await OpenAsync();
-        var rows = (await connection.QueryAsync<(long Position, byte[] Hash)>("SELECT \"position\", \"hash\" FROM \"ledger\" ORDER BY \"position\"")).ToList();
+        var rows = (
+            await connection.QueryAsync<(long Position, byte[] Hash)>(
+                "SELECT \"position\", \"hash\" FROM \"ledger\" ORDER BY \"position\""
+            )
+        ).ToList();
         var events = await LedgerAccount.AllEventsAsync(account.Id);
         Assert.That(rows, Has.Count.EqualTo(2));
 
-        var envelope = "{\"action\":1,\"id\":\"" + account.Id + "\",\"inserted_at\":" + EventHash.Micros(events[0].InsertedAt) +
-                       ",\"links\":[],\"metadata\":null,\"parent_id\":\"" + account.Id + "\",\"payload\":" +
-                       Encoding.UTF8.GetString(Jcs.Canonicalize(events[0].PayloadJson)) + ",\"schema\":0,\"seq\":1,\"v\":1}";
+        var envelope =
+            "{\"action\":1,\"id\":\""
+            + account.Id
+            + "\",\"inserted_at\":"
+            + EventHash.Micros(events[0].InsertedAt)
+            + ",\"links\":[],\"metadata\":null,\"parent_id\":\""
+            + account.Id
+            + "\",\"payload\":"
+            + Encoding.UTF8.GetString(Jcs.Canonicalize(events[0].PayloadJson))
+            + ",\"schema\":0,\"seq\":1,\"v\":1}";
         var expected = SHA256.HashData([.. new byte[32], .. Encoding.UTF8.GetBytes(envelope)]);
         Assert.That(rows[0].Hash, Is.EqualTo(expected));
-        Assert.That(Encoding.UTF8.GetString(EventHash.Envelope(events[0].Id, events[0].ParentId, 1, 0, 1, events[0].InsertedAt, events[0].PayloadJson, null)),
-            Is.EqualTo(envelope));
+        Assert.That(
+            Encoding.UTF8.GetString(
+                EventHash.Envelope(
+                    events[0].Id,
+                    events[0].ParentId,
+                    1,
+                    0,
+                    1,
+                    events[0].InsertedAt,
+                    events[0].PayloadJson,
+                    null
+                )
+            ),
+            Is.EqualTo(envelope)
+        );
 
         var report = await Ledger.VerifyHashChainAsync();
         Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
@@ -55,7 +79,8 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task Awkward_payloads_verify_after_a_round_trip_through_the_database()
     {
-        var attrs = Attrs.Parse("""
+        var attrs = Attrs.Parse(
+            """
             {
               "owner": "Zoë \u00e9\u0301 \ud83d\ude80 \u20ac \u05d3 \t\n\u0001 \"q\" \\ /",
               "deep": {"a": [{"b": {"c": [1, 2, {"d": [[[[["é"]]]]]}]}}], "z": {}, "y": []},
@@ -68,7 +93,8 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
               "half": 0.5,
               "flags": [true, false, null]
             }
-            """);
+            """
+        );
 
         var account = await LedgerAccount.InsertAsync(attrs);
         await account.PostAsync(0.1m, "ünïcødé ✓");
@@ -105,17 +131,27 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task The_tamper_matrix_reports_the_exact_first_break()
     {
-        const int records = 40, eventsPerRecord = 25;
+        const int records = 40,
+            eventsPerRecord = 25;
         var ids = new Guid[records];
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
-        {
-            for (var r = w; r < records; r += 8)
-            {
-                var account = await LedgerAccount.InsertAsync(new Attrs { ["owner"] = $"owner {r}", ["note"] = "ünïcødé 🚀" });
-                ids[r] = account.Id;
-                for (var e = 1; e < eventsPerRecord; e++) await account.PostAsync(e * 1.25m, $"memo {e}");
-            }
-        })));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 8)
+                .Select(w =>
+                    Task.Run(async () =>
+                    {
+                        for (var r = w; r < records; r += 8)
+                        {
+                            var account = await LedgerAccount.InsertAsync(
+                                new Attrs { ["owner"] = $"owner {r}", ["note"] = "ünïcødé 🚀" }
+                            );
+                            ids[r] = account.Id;
+                            for (var e = 1; e < eventsPerRecord; e++)
+                                await account.PostAsync(e * 1.25m, $"memo {e}");
+                        }
+                    })
+                )
+        );
 
         var intact = await Ledger.VerifyHashChainAsync();
         Assert.That(intact.IsValid, Is.True, intact.FirstBreak?.Message);
@@ -123,32 +159,71 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
         var head = intact.Head!;
 
         await using var connection = await OpenAsync();
-        var positions = (await connection.QueryAsync<long>("SELECT \"position\" FROM \"ledger\" ORDER BY \"position\"")).ToList();
+        var positions = (
+            await connection.QueryAsync<long>("SELECT \"position\" FROM \"ledger\" ORDER BY \"position\"")
+        ).ToList();
         long At(int index) => positions[index];
         var pg = Database == Db.Postgres;
 
-        await Case("payload byte", At(500), ChainBreakKind.HashMismatch,
-            pg ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{memo}', '\"memo x\"') WHERE \"position\" = @p"
-               : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.memo', 'memo x') WHERE \"position\" = @p");
-        await Case("metadata value", At(501), ChainBreakKind.HashMismatch,
-            pg ? "UPDATE \"ledger\" SET \"metadata\" = '{\"actor\":\"mallory\"}' WHERE \"position\" = @p"
-               : "UPDATE \"ledger\" SET \"metadata\" = '{\"actor\":\"mallory\"}' WHERE \"position\" = @p");
-        await Case("timestamp", At(502), ChainBreakKind.HashMismatch,
-            pg ? "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' WHERE \"position\" = @p"
-               : "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + 1 WHERE \"position\" = @p");
-        await Case("parent id", At(503), ChainBreakKind.HashMismatch,
-            "UPDATE \"ledger\" SET \"parent_id\" = @other WHERE \"position\" = @p");
-        await Case("action code", At(504), ChainBreakKind.HashMismatch,
-            "UPDATE \"ledger\" SET \"action\" = 2 WHERE \"position\" = @p");
-        await Case("hash overwritten", At(505), ChainBreakKind.HashMismatch,
-            "UPDATE \"ledger\" SET \"hash\" = @zeros WHERE \"position\" = @p");
-        await Case("deleted row", At(601), ChainBreakKind.MissingRow,
-            "DELETE FROM \"ledger\" WHERE \"position\" = @q", q: At(600));
+        await Case(
+            "payload byte",
+            At(500),
+            ChainBreakKind.HashMismatch,
+            pg
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{memo}', '\"memo x\"') WHERE \"position\" = @p"
+                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.memo', 'memo x') WHERE \"position\" = @p"
+        );
+        await Case(
+            "metadata value",
+            At(501),
+            ChainBreakKind.HashMismatch,
+            pg
+                ? "UPDATE \"ledger\" SET \"metadata\" = '{\"actor\":\"mallory\"}' WHERE \"position\" = @p"
+                : "UPDATE \"ledger\" SET \"metadata\" = '{\"actor\":\"mallory\"}' WHERE \"position\" = @p"
+        );
+        await Case(
+            "timestamp",
+            At(502),
+            ChainBreakKind.HashMismatch,
+            pg
+                ? "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' WHERE \"position\" = @p"
+                : "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + 1 WHERE \"position\" = @p"
+        );
+        await Case(
+            "parent id",
+            At(503),
+            ChainBreakKind.HashMismatch,
+            "UPDATE \"ledger\" SET \"parent_id\" = @other WHERE \"position\" = @p"
+        );
+        await Case(
+            "action code",
+            At(504),
+            ChainBreakKind.HashMismatch,
+            "UPDATE \"ledger\" SET \"action\" = 2 WHERE \"position\" = @p"
+        );
+        await Case(
+            "hash overwritten",
+            At(505),
+            ChainBreakKind.HashMismatch,
+            "UPDATE \"ledger\" SET \"hash\" = @zeros WHERE \"position\" = @p"
+        );
+        await Case(
+            "deleted row",
+            At(601),
+            ChainBreakKind.MissingRow,
+            "DELETE FROM \"ledger\" WHERE \"position\" = @q",
+            q: At(600)
+        );
         await Case("swapped rows", At(700), ChainBreakKind.ReorderedRows, Swap(At(700), At(710)));
         await Case("forged row slipped in", At(801), ChainBreakKind.InsertedRow, SlipIn(At(800)));
-        await Case("payload of the first event", At(0), ChainBreakKind.HashMismatch,
-            pg ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{owner}', '\"x\"') WHERE \"position\" = @p"
-               : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.owner', 'x') WHERE \"position\" = @p");
+        await Case(
+            "payload of the first event",
+            At(0),
+            ChainBreakKind.HashMismatch,
+            pg
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{owner}', '\"x\"') WHERE \"position\" = @p"
+                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.owner', 'x') WHERE \"position\" = @p"
+        );
 
         // Truncating the tail leaves a chain that verifies on its own; the anchored head catches it.
         await using (var tx = await connection.BeginTransactionAsync())
@@ -171,7 +246,17 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
             await using var tx = await connection.BeginTransactionAsync();
             await Unlock(connection, tx);
             foreach (var statement in sql.Split(";\n", StringSplitOptions.RemoveEmptyEntries))
-                await connection.ExecuteAsync(statement, new { p = expectedPosition, q, other = Guid.NewGuid(), zeros = new byte[32] }, tx);
+                await connection.ExecuteAsync(
+                    statement,
+                    new
+                    {
+                        p = expectedPosition,
+                        q,
+                        other = Guid.NewGuid(),
+                        zeros = new byte[32],
+                    },
+                    tx
+                );
             var report = await Ledger.VerifyHashChainAsync(new SpectorSession(connection, tx));
             await tx.RollbackAsync();
 
@@ -182,28 +267,32 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
             Assert.That(report.FirstBreak.LastGoodPosition, Is.EqualTo(lastGood), name);
         }
 
-        string Swap(long a, long b) => pg
-            ? $"""
-               ALTER TABLE "ledger" ALTER COLUMN "position" DROP IDENTITY;
-               UPDATE "ledger" SET "position" = -1 WHERE "position" = {a};
-               UPDATE "ledger" SET "position" = {a} WHERE "position" = {b};
-               UPDATE "ledger" SET "position" = {b} WHERE "position" = -1
-               """
-            : $"""
-               UPDATE "ledger" SET "position" = -1 WHERE "position" = {a};
-               UPDATE "ledger" SET "position" = {a} WHERE "position" = {b};
-               UPDATE "ledger" SET "position" = {b} WHERE "position" = -1
-               """;
+        string Swap(long a, long b) =>
+            pg
+                ? $"""
+                    ALTER TABLE "ledger" ALTER COLUMN "position" DROP IDENTITY;
+                    UPDATE "ledger" SET "position" = -1 WHERE "position" = {a};
+                    UPDATE "ledger" SET "position" = {a} WHERE "position" = {b};
+                    UPDATE "ledger" SET "position" = {b} WHERE "position" = -1
+                    """
+                : $"""
+                    UPDATE "ledger" SET "position" = -1 WHERE "position" = {a};
+                    UPDATE "ledger" SET "position" = {a} WHERE "position" = {b};
+                    UPDATE "ledger" SET "position" = {b} WHERE "position" = -1
+                    """;
 
         // Makes room after position p by moving every later row up one, then inserts a forged event there.
-        string SlipIn(long p) => (pg ? "ALTER TABLE \"ledger\" ALTER COLUMN \"position\" DROP IDENTITY;\n" : "") +
-            $"""
-            UPDATE "ledger" SET "position" = -"position" - 1 WHERE "position" > {p};
-            UPDATE "ledger" SET "position" = -"position" WHERE "position" < 0;
-            INSERT INTO "ledger" ("position", "id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "hash")
-            SELECT {p + 1}, {(pg ? "gen_random_uuid()" : "randomblob(16)")}, "parent_id", 999, "schema", "action", "payload", "inserted_at", "hash"
-            FROM "ledger" WHERE "position" = {p}
-            """;
+        string SlipIn(long p) =>
+            (pg ? "ALTER TABLE \"ledger\" ALTER COLUMN \"position\" DROP IDENTITY;\n" : "")
+            + $"""
+                UPDATE "ledger" SET "position" = -"position" - 1 WHERE "position" > {p};
+                UPDATE "ledger" SET "position" = -"position" WHERE "position" < 0;
+                INSERT INTO "ledger" ("position", "id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "hash")
+                SELECT {p + 1}, {(
+                    pg ? "gen_random_uuid()" : "randomblob(16)"
+                )}, "parent_id", 999, "schema", "action", "payload", "inserted_at", "hash"
+                FROM "ledger" WHERE "position" = {p}
+                """;
     }
 
     private async Task Unlock(DbConnection connection, DbTransaction tx)

@@ -15,10 +15,20 @@ public sealed class HookTests(Db db) : DatabaseTest(db)
 
         var events = await Ticket.AllEventsAsync(ticket.Id);
 
-        Assert.That(events.Select(e => System.Text.Json.Nodes.JsonNode.Parse(e.MetadataJson!)!["previous_events"]!.GetValue<int>()),
-            Is.EqualTo(new[] { 0, 1 }));
-        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].MetadataJson!)!["actor"]!.GetValue<string>(), Is.EqualTo("ops@example.com"));
-        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(events[1].MetadataJson!)!["action"]!.GetValue<string>(), Is.EqualTo("update"));
+        Assert.That(
+            events.Select(e =>
+                System.Text.Json.Nodes.JsonNode.Parse(e.MetadataJson!)!["previous_events"]!.GetValue<int>()
+            ),
+            Is.EqualTo(new[] { 0, 1 })
+        );
+        Assert.That(
+            System.Text.Json.Nodes.JsonNode.Parse(events[1].MetadataJson!)!["actor"]!.GetValue<string>(),
+            Is.EqualTo("ops@example.com")
+        );
+        Assert.That(
+            System.Text.Json.Nodes.JsonNode.Parse(events[1].MetadataJson!)!["action"]!.GetValue<string>(),
+            Is.EqualTo("update")
+        );
     }
 
     // Characters by code: a lone surrogate in an attribute argument would be compiled as U+FFFD.
@@ -33,8 +43,9 @@ public sealed class HookTests(Db db) : DatabaseTest(db)
         try
         {
             Ticket.Actor = actor;
-            var error = Assert.ThrowsAsync<ChangesetInvalidException>(
-                () => ticket.UpdateAsync(new Attrs { ["title"] = "Paper out" }))!;
+            var error = Assert.ThrowsAsync<ChangesetInvalidException>(() =>
+                ticket.UpdateAsync(new Attrs { ["title"] = "Paper out" })
+            )!;
             Assert.That(error.Errors.Keys, Is.EqualTo(new[] { "metadata" }));
             Assert.That(error.Errors["metadata"].Single(), Does.Contain(reason).And.Contain("metadata.actor"));
             Assert.That(error.RecordId, Is.EqualTo(ticket.Id));
@@ -54,9 +65,14 @@ public sealed class HookTests(Db db) : DatabaseTest(db)
         await ticket.UpdateAsync(new Attrs { ["title"] = "Paper out" });
 
         await using var connection = await OpenAsync();
-        Assert.That(await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""), Is.EqualTo("paper-out"));
+        Assert.That(
+            await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""),
+            Is.EqualTo("paper-out")
+        );
 
-        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() => ticket.UpdateAsync(new Attrs { ["title"] = "A title far too long to slug" }));
+        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() =>
+            ticket.UpdateAsync(new Attrs { ["title"] = "A title far too long to slug" })
+        );
         Assert.That(error!.Errors["title"], Is.EqualTo(new[] { "is too long for a slug" }));
         Assert.That(await CountAsync("events", "\"schema\" = 8"), Is.EqualTo(2), "nothing stored");
     }
@@ -65,7 +81,10 @@ public sealed class HookTests(Db db) : DatabaseTest(db)
     public void The_savepoint_hook_is_recognised()
     {
         Assert.That(Ticket.SpectorType.HasSavepoint, Is.True);
-        Assert.That(Ticket.SpectorType.CreateSavepoint(new Ticket { Title = "T" }, 0)["title"]!.GetValue<string>(), Is.EqualTo("T"));
+        Assert.That(
+            Ticket.SpectorType.CreateSavepoint(new Ticket { Title = "T" }, 0)["title"]!.GetValue<string>(),
+            Is.EqualTo("T")
+        );
         Assert.That(User.SpectorType.HasSavepoint, Is.False);
         Assert.That(User.SpectorType.HasPrepareEvent, Is.False);
     }

@@ -15,21 +15,38 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task A_retried_insert_returns_the_first_record_and_appends_nothing()
     {
-        var attrs = new Attrs { ["name"] = "Ann", ["email"] = "a@x", ["age"] = 30 };
+        var attrs = new Attrs
+        {
+            ["name"] = "Ann",
+            ["email"] = "a@x",
+            ["age"] = 30,
+        };
         var first = await User.InsertAsync(attrs, Key("signup-1"));
-        var retry = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x", ["age"] = 30 }, Key("signup-1"));
+        var retry = await User.InsertAsync(
+            new Attrs
+            {
+                ["name"] = "Ann",
+                ["email"] = "a@x",
+                ["age"] = 30,
+            },
+            Key("signup-1")
+        );
 
         Assert.That(retry.Id, Is.EqualTo(first.Id));
         Assert.That((retry.Name, retry.Age, retry.InsertedAt), Is.EqualTo((first.Name, first.Age, first.InsertedAt)));
         Assert.That(await CountAsync("events"), Is.EqualTo(1));
         Assert.That(await CountAsync("users"), Is.EqualTo(1));
         await using var connection = await OpenAsync();
-        Assert.That(await connection.ExecuteScalarAsync<string>("SELECT \"idempotency_key\" FROM \"events\""), Is.EqualTo("signup-1"));
+        Assert.That(
+            await connection.ExecuteScalarAsync<string>("SELECT \"idempotency_key\" FROM \"events\""),
+            Is.EqualTo("signup-1")
+        );
     }
 
     private static IEnumerable<TestCaseData> BadKeys()
     {
-        TestCaseData Case(string name, string key, string reason) => new TestCaseData(key, reason).SetName($"{{m}}({name})");
+        TestCaseData Case(string name, string key, string reason) =>
+            new TestCaseData(key, reason).SetName($"{{m}}({name})");
         yield return Case("empty", "", "empty");
         yield return Case("NUL", "order\0" + "1", "U+0000");
         yield return Case("lone high surrogate", "lone\uD800", "lone UTF-16 surrogate (U+D800)");
@@ -39,14 +56,21 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
     }
 
     [TestCaseSource(nameof(BadKeys))]
-    public async Task A_key_the_databases_cannot_store_alike_is_refused_before_anything_is_written(string key, string reason)
+    public async Task A_key_the_databases_cannot_store_alike_is_refused_before_anything_is_written(
+        string key,
+        string reason
+    )
     {
         var user = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x" });
 
-        var error = Assert.ThrowsAsync<ArgumentException>(() => user.UpdateAsync(new Attrs { ["age"] = 31 }, Key(key)))!;
+        var error = Assert.ThrowsAsync<ArgumentException>(() =>
+            user.UpdateAsync(new Attrs { ["age"] = 31 }, Key(key))
+        )!;
         Assert.That(error.Message, Does.Contain(reason));
         Assert.That(error.ParamName, Is.EqualTo(nameof(WriteOptions.IdempotencyKey)));
-        Assert.ThrowsAsync<ArgumentException>(() => User.InsertAsync(new Attrs { ["name"] = "Bo", ["email"] = "b@x" }, Key(key)));
+        Assert.ThrowsAsync<ArgumentException>(() =>
+            User.InsertAsync(new Attrs { ["name"] = "Bo", ["email"] = "b@x" }, Key(key))
+        );
         Assert.That(await CountAsync("events"), Is.EqualTo(1), "nothing written");
     }
 
@@ -61,9 +85,12 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
 
         Assert.That((await User.GetAsync(user.Id))!.Age, Is.EqualTo(33), "three keys, three writes");
         await using var connection = await OpenAsync();
-        Assert.That(await connection.QueryAsync<string>(
-                "SELECT \"idempotency_key\" FROM \"events\" WHERE \"idempotency_key\" IS NOT NULL ORDER BY \"seq\""),
-            Is.EqualTo(new[] { longest, "🚀", "🚁" }));
+        Assert.That(
+            await connection.QueryAsync<string>(
+                "SELECT \"idempotency_key\" FROM \"events\" WHERE \"idempotency_key\" IS NOT NULL ORDER BY \"seq\""
+            ),
+            Is.EqualTo(new[] { longest, "🚀", "🚁" })
+        );
     }
 
     [Test]
@@ -83,8 +110,14 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
         await user.DeleteAsync(Key("d1"));
 
         var events = await User.AllEventsAsync(user.Id);
-        Assert.That(events.Select(e => e.Action), Is.EqualTo(new[] { "insert", "update", "update", "archive", "delete" }));
-        Assert.ThrowsAsync<RecordNotFoundException>(() => user.DeleteAsync(), "an unkeyed second delete still finds the record gone");
+        Assert.That(
+            events.Select(e => e.Action),
+            Is.EqualTo(new[] { "insert", "update", "update", "archive", "delete" })
+        );
+        Assert.ThrowsAsync<RecordNotFoundException>(
+            () => user.DeleteAsync(),
+            "an unkeyed second delete still finds the record gone"
+        );
     }
 
     [Test]
@@ -96,11 +129,19 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
         var first = (await User.AllEventsAsync(ann.Id))[^1];
         var count = await CountAsync("events");
 
-        var otherPayload = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => ann.UpdateAsync(new Attrs { ["age"] = 32 }, Key("k")));
-        var otherRecord = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => bob.UpdateAsync(new Attrs { ["age"] = 31 }, Key("k")));
-        var otherAction = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => ann.TouchAsync(new Attrs { ["age"] = 31 }, Key("k")));
+        var otherPayload = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() =>
+            ann.UpdateAsync(new Attrs { ["age"] = 32 }, Key("k"))
+        );
+        var otherRecord = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() =>
+            bob.UpdateAsync(new Attrs { ["age"] = 31 }, Key("k"))
+        );
+        var otherAction = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() =>
+            ann.TouchAsync(new Attrs { ["age"] = 31 }, Key("k"))
+        );
         Assert.That(otherAction!.Message, Does.Contain("its action is update, not touch"), "no \"a update\"");
-        var insert = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => User.InsertAsync(new Attrs { ["name"] = "C", ["email"] = "c" }, Key("k")));
+        var insert = Assert.ThrowsAsync<IdempotencyKeyReusedException>(() =>
+            User.InsertAsync(new Attrs { ["name"] = "C", ["email"] = "c" }, Key("k"))
+        );
 
         foreach (var error in new[] { otherPayload, otherRecord, otherAction, insert })
         {
@@ -115,13 +156,23 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task Concurrent_duplicates_append_exactly_one_event()
     {
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
-            User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x" }, Key("once")))));
+        var results = await Task.WhenAll(
+            Enumerable
+                .Range(0, 8)
+                .Select(_ =>
+                    Task.Run(() => User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@x" }, Key("once")))
+                )
+        );
         Assert.That(results.Select(u => u.Id).Distinct().Count(), Is.EqualTo(1));
 
         var counter = await Counter.InsertAsync(new Attrs { ["name"] = "hits" });
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
-            new Counter { Id = counter.Id }.UpdateAsync(new Attrs { ["by"] = 1 }, Key("bump")))));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 8)
+                .Select(_ =>
+                    Task.Run(() => new Counter { Id = counter.Id }.UpdateAsync(new Attrs { ["by"] = 1 }, Key("bump")))
+                )
+        );
 
         Assert.That(await CountAsync("events"), Is.EqualTo(3));
         Assert.That((await Counter.GetAsync(counter.Id))!.Value, Is.EqualTo(1));
@@ -141,7 +192,11 @@ public sealed class IdempotencyTests(Db db) : DatabaseTest(db)
             await tx.RollbackAsync();
         }
         Assert.That(await CountAsync("events"), Is.EqualTo(1), "the rollback took the keyed event with it");
-        Assert.That((await counter.UpdateAsync(new Attrs { ["by"] = 1 }, Key("t1"))).Value, Is.EqualTo(1), "the key is free again");
+        Assert.That(
+            (await counter.UpdateAsync(new Attrs { ["by"] = 1 }, Key("t1"))).Value,
+            Is.EqualTo(1),
+            "the key is free again"
+        );
         Assert.That(await CountAsync("events"), Is.EqualTo(2));
     }
 }

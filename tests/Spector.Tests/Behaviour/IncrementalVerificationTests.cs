@@ -11,7 +11,8 @@ public sealed class IncrementalVerificationTests(Db db) : DatabaseTest(db)
     private async Task<LedgerAccount> PostAsync(int count, LedgerAccount? account = null)
     {
         account ??= await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "Ann" });
-        for (var i = 0; i < count; i++) account = await account.PostAsync(i + 1, $"p{i}");
+        for (var i = 0; i < count; i++)
+            account = await account.PostAsync(i + 1, $"p{i}");
         return account;
     }
 
@@ -39,9 +40,11 @@ public sealed class IncrementalVerificationTests(Db db) : DatabaseTest(db)
         var head = (await LedgerEvents.Log.VerifyHashChainAsync()).Head!;
         await PostAsync(2, account);
         await DropAppendOnlyTriggersAsync("ledger");
-        await ExecuteRawAsync(Database == Db.Postgres
-            ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '9') WHERE \"seq\" = 3"
-            : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.amount', 9) WHERE \"seq\" = 3");
+        await ExecuteRawAsync(
+            Database == Db.Postgres
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '9') WHERE \"seq\" = 3"
+                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.amount', 9) WHERE \"seq\" = 3"
+        );
 
         var result = await LedgerEvents.Log.VerifyHashChainFromAsync(head);
 
@@ -57,7 +60,12 @@ public sealed class IncrementalVerificationTests(Db db) : DatabaseTest(db)
         var forged = head with { Hash = [.. head.Hash.Select(b => (byte)~b)] };
 
         var replaced = await LedgerEvents.Log.VerifyHashChainFromAsync(forged);
-        var beyondTheEnd = await LedgerEvents.Log.VerifyHashChainFromAsync(head with { Position = head.Position + 100 });
+        var beyondTheEnd = await LedgerEvents.Log.VerifyHashChainFromAsync(
+            head with
+            {
+                Position = head.Position + 100,
+            }
+        );
 
         Assert.That(replaced.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.Truncated));
         Assert.That(replaced.FirstBreak!.StoredHash, Is.EqualTo(head.Hash));
@@ -69,7 +77,8 @@ public sealed class IncrementalVerificationTests(Db db) : DatabaseTest(db)
     public void Per_record_chains_have_no_table_head_to_continue_from()
     {
         var error = Assert.ThrowsAsync<InvalidOperationException>(() =>
-            ReceiptEvents.Log.VerifyHashChainFromAsync(new ChainHead(1, new byte[32])));
+            ReceiptEvents.Log.VerifyHashChainFromAsync(new ChainHead(1, new byte[32]))
+        );
 
         Assert.That(error!.Message, Does.Contain("VerifyRecordChainAsync"));
     }

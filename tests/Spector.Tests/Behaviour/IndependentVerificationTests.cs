@@ -24,8 +24,11 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     {
         for (var i = 0; i < 5; i++)
         {
-            var account = await LedgerAccount.InsertAsync(Attrs.Parse(
-                $$"""{"owner":"Zoë {{i}} 🚀 \"q\" \\ \t","deep":{"b":[1,{"a":null}],"a":1e-7},"big":9007199254740993,"money":0.1,"huge":1e300}"""));
+            var account = await LedgerAccount.InsertAsync(
+                Attrs.Parse(
+                    $$"""{"owner":"Zoë {{i}} 🚀 \"q\" \\ \t","deep":{"b":[1,{"a":null}],"a":1e-7},"big":9007199254740993,"money":0.1,"huge":1e300}"""
+                )
+            );
             await account.PostAsync(1234567.891m, "ünïcødé");
             await account.UpdateAsync(new Attrs { ["note"] = "€" });
         }
@@ -56,10 +59,14 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task A_changed_digit_of_a_large_number_in_an_export_is_caught_by_the_independent_verifier()
     {
-        var sample = await Sample.InsertAsync(new Attrs
-        {
-            ["text"] = "big", ["amount"] = 12345678901234.5678m, ["count"] = 9007199254740993L,
-        });
+        var sample = await Sample.InsertAsync(
+            new Attrs
+            {
+                ["text"] = "big",
+                ["amount"] = 12345678901234.5678m,
+                ["count"] = 9007199254740993L,
+            }
+        );
         await sample.UpdateAsync(new Attrs { ["text"] = "bigger" });
         var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
         try
@@ -69,7 +76,11 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
             var (code, text) = await RunAsync("node", "verify.mjs", file);
             Assert.That(code, Is.EqualTo(0), text);
 
-            var digits = new[] { ("12345678901234.5678", "12345678901234.5677"), ("9007199254740993", "9007199254740992") };
+            var digits = new[]
+            {
+                ("12345678901234.5678", "12345678901234.5677"),
+                ("9007199254740993", "9007199254740992"),
+            };
             foreach (var (stored, tampered) in digits)
             {
                 var lines = await File.ReadAllLinesAsync(file);
@@ -90,7 +101,9 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     [TestCase("16777217", "16777217.0000000001")]
     [TestCase("0.1", "0.1000000000000000055")]
     public async Task A_number_respelled_to_the_same_double_in_an_export_is_caught_by_the_independent_verifier(
-        string stored, string respelled)
+        string stored,
+        string respelled
+    )
     {
         var ratio = double.Parse(stored, System.Globalization.CultureInfo.InvariantCulture);
         var sample = await Sample.InsertAsync(new Attrs { ["text"] = "n", ["ratio"] = ratio });
@@ -105,7 +118,8 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
 
             var lines = await File.ReadAllLinesAsync(file);
             var number = new System.Text.RegularExpressions.Regex(
-                "(\"ratio\":\\s*)" + System.Text.RegularExpressions.Regex.Escape(stored) + "(?=[,}])");
+                "(\"ratio\":\\s*)" + System.Text.RegularExpressions.Regex.Escape(stored) + "(?=[,}])"
+            );
             Assert.That(number.IsMatch(lines[0]), Is.True, lines[0]);
             await File.WriteAllLinesAsync(file, [number.Replace(lines[0], "${1}" + respelled), lines[1]]);
             (code, text) = await RunAsync("node", "verify.mjs", file);
@@ -122,7 +136,14 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     public async Task Events_with_a_context_export_and_verify_independently_beside_events_without_one()
     {
         await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "no context" });
-        using (SpectorContext.Begin(actor: new Actor("user", "Zoë \"q\" 🚀"), reason: "a\nb", correlationId: "c", causationId: "m"))
+        using (
+            SpectorContext.Begin(
+                actor: new Actor("user", "Zoë \"q\" 🚀"),
+                reason: "a\nb",
+                correlationId: "c",
+                causationId: "m"
+            )
+        )
             await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "with context" });
         var head = (await LedgerEvents.Log.VerifyHashChainAsync()).Head!;
         var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
@@ -186,10 +207,14 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     public async Task Per_record_chains_export_record_by_record_and_verify_independently()
     {
         var receipts = new List<Receipt>();
-        for (var i = 0; i < 3; i++) receipts.Add(await Receipt.InsertAsync(new Attrs { ["customer"] = $"Zoë {i} ✓", ["total"] = 10.5m * (i + 1) }));
+        for (var i = 0; i < 3; i++)
+            receipts.Add(
+                await Receipt.InsertAsync(new Attrs { ["customer"] = $"Zoë {i} ✓", ["total"] = 10.5m * (i + 1) })
+            );
         // Interleaved writes: in position order the records' events alternate, in the export they are grouped.
         for (var round = 0; round < 3; round++)
-            foreach (var receipt in receipts) await receipt.RefundAsync(0.25m);
+            foreach (var receipt in receipts)
+                await receipt.RefundAsync(0.25m);
         var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
         try
         {
@@ -220,8 +245,14 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
 
     internal static async Task<(int Code, string Output)> RunAsync(string program, params string[] arguments)
     {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = Tool, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        var start = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = Tool,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
         Process process;
         try
         {
@@ -230,7 +261,8 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         catch (System.ComponentModel.Win32Exception e)
         {
             var message = $"{program} is needed to re-verify chains independently ({e.Message}); install Node.js.";
-            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ci && ci != "false") Assert.Fail(message);
+            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ci && ci != "false")
+                Assert.Fail(message);
             Assert.Inconclusive(message);
             throw;
         }
@@ -247,7 +279,8 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln"))) return dir.FullName;
+            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln")))
+                return dir.FullName;
         throw new InvalidOperationException("Spector.sln not found");
     }
 }

@@ -12,18 +12,30 @@ namespace Spector.Tests;
 [TestFixture(Db.Postgres)]
 public sealed class IsolationLevelTests(Db db) : DatabaseTest(db)
 {
-    private static readonly IsolationLevel[] Levels = [IsolationLevel.ReadCommitted, IsolationLevel.RepeatableRead, IsolationLevel.Serializable];
+    private static readonly IsolationLevel[] Levels =
+    [
+        IsolationLevel.ReadCommitted,
+        IsolationLevel.RepeatableRead,
+        IsolationLevel.Serializable,
+    ];
 
-    /// <summary>SQLite's transactions are serializable at every level; deferred ones read a snapshot before they write, like PostgreSQL's.</summary>
+    /// <summary>SQLite's transactions are serializable at every level; deferred ones read a snapshot before they write,
+    /// like PostgreSQL's.</summary>
     private static async Task<DbTransaction> BeginAsync(DbConnection connection, IsolationLevel level) =>
-        connection is SqliteConnection sqlite ? sqlite.BeginTransaction(level, deferred: true) : await connection.BeginTransactionAsync(level);
+        connection is SqliteConnection sqlite
+            ? sqlite.BeginTransaction(level, deferred: true)
+            : await connection.BeginTransactionAsync(level);
 
     /// <summary>
     /// Two transactions take their snapshots, then write: the first commits while the second waits for it. The
     /// second either commits on top (READ COMMITTED on PostgreSQL) or is refused with the typed error.
     /// </summary>
-    private async Task<bool> RaceAsync(Func<SpectorSession, Task> read, Func<SpectorSession, Task> first, Func<SpectorSession, Task> second,
-        IsolationLevel level)
+    private async Task<bool> RaceAsync(
+        Func<SpectorSession, Task> read,
+        Func<SpectorSession, Task> first,
+        Func<SpectorSession, Task> second,
+        IsolationLevel level
+    )
     {
         await using var connectionA = await OpenAsync();
         // Default timeouts: the second writer waits for the first's lock, and a stale snapshot is refused at once.
@@ -65,7 +77,8 @@ public sealed class IsolationLevelTests(Db db) : DatabaseTest(db)
             session => LedgerAccount.GetAsync(session, first.Id),
             session => first.PostAsync(session, 10m, "first"),
             session => second.PostAsync(session, 5m, "second"),
-            level);
+            level
+        );
 
         var report = await LedgerEvents.Log.VerifyHashChainAsync();
         Assert.That(report.FirstBreak, Is.Null, "honest writes verify");
@@ -86,10 +99,14 @@ public sealed class IsolationLevelTests(Db db) : DatabaseTest(db)
             session => Counter.GetAsync(session, counter.Id),
             session => counter.UpdateAsync(session, new Attrs { ["by"] = 1 }),
             session => new Counter { Id = counter.Id }.UpdateAsync(session, new Attrs { ["by"] = 1 }),
-            level);
+            level
+        );
 
         Assert.That((await Counter.GetAsync(counter.Id))!.Value, Is.EqualTo(secondCommitted ? 2 : 1));
-        Assert.That((await Counter.AllEventsAsync(counter.Id)).Select(e => e.Seq), Is.EqualTo(secondCommitted ? new[] { 1L, 2L, 3L } : [1L, 2L]));
+        Assert.That(
+            (await Counter.AllEventsAsync(counter.Id)).Select(e => e.Seq),
+            Is.EqualTo(secondCommitted ? new[] { 1L, 2L, 3L } : [1L, 2L])
+        );
         Assert.That(secondCommitted, Is.EqualTo(Database == Db.Postgres && level == IsolationLevel.ReadCommitted));
     }
 
@@ -120,14 +137,17 @@ public sealed class IsolationLevelTests(Db db) : DatabaseTest(db)
         else
         {
             var refused = Assert.ThrowsAsync<SerializationFailureException>(() =>
-                new Counter { Id = counter.Id }.UpdateAsync(session, new Attrs { ["by"] = 1 }));
+                new Counter { Id = counter.Id }.UpdateAsync(session, new Attrs { ["by"] = 1 })
+            );
             Assert.That(refused!.Message, Does.Contain("retry the whole transaction"));
             await tx.RollbackAsync();
         }
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "answered at once, not after the 30 s");
         Assert.That((await Counter.GetAsync(counter.Id))!.Value, Is.EqualTo(onTop ? 2 : 1), "none lost or half-done");
-        Assert.That((await Counter.AllEventsAsync(counter.Id)).Select(e => e.Seq),
-            Is.EqualTo(onTop ? new[] { 1L, 2L, 3L } : [1L, 2L]));
+        Assert.That(
+            (await Counter.AllEventsAsync(counter.Id)).Select(e => e.Seq),
+            Is.EqualTo(onTop ? new[] { 1L, 2L, 3L } : [1L, 2L])
+        );
     }
 
     /// <summary>
@@ -163,8 +183,10 @@ public sealed class IsolationLevelTests(Db db) : DatabaseTest(db)
         }
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "the wait ends with the other's commit");
         Assert.That((await Counter.GetAsync(counter.Id))!.Value, Is.EqualTo(onTop ? 2 : 1));
-        Assert.That((await Counter.AllEventsAsync(counter.Id)).Select(e => e.Seq),
-            Is.EqualTo(onTop ? new[] { 1L, 2L, 3L } : [1L, 2L]));
+        Assert.That(
+            (await Counter.AllEventsAsync(counter.Id)).Select(e => e.Seq),
+            Is.EqualTo(onTop ? new[] { 1L, 2L, 3L } : [1L, 2L])
+        );
     }
 
     [TestCaseSource(nameof(Levels))]
@@ -180,7 +202,11 @@ public sealed class IsolationLevelTests(Db db) : DatabaseTest(db)
             await tx.RollbackAsync();
         }
         var rolledBack = await Counter.GetVersionedAsync(counter.Id);
-        Assert.That((rolledBack!.Record.Value, rolledBack.Seq), Is.EqualTo((0, 1L)), "the head moved back with the rollback");
+        Assert.That(
+            (rolledBack!.Record.Value, rolledBack.Seq),
+            Is.EqualTo((0, 1L)),
+            "the head moved back with the rollback"
+        );
         await using (var connection = await OpenAsync())
         {
             await using var tx = await BeginAsync(connection, level);

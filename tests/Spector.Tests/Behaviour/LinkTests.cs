@@ -24,11 +24,23 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         chat = await chat.EditAsync(message, "Yes, at noon");
         chat = await chat.EditAsync(message, "Yes, at one");
 
-        Assert.That(await ChatHistory.EditHistoryAsync(message), Is.EqualTo(new[] { "Yse", "Yes", "Yes, at noon", "Yes, at one" }));
+        Assert.That(
+            await ChatHistory.EditHistoryAsync(message),
+            Is.EqualTo(new[] { "Yse", "Yes", "Yes, at noon", "Yes, at one" })
+        );
         var edits = (await Chat.AllEventsAsync(chat.Id)).Where(e => e.Action == "edit").ToList();
-        Assert.That(await ChatEvents.Log.LinkedEventsAsync(edits[0].Id, "edits"), Has.Count.EqualTo(1).And.One.Matches<StoredEvent>(e => e.Id == message));
-        Assert.That((await ChatEvents.Log.LinkedEventsAsync(edits[2].Id, "edits")).Single().Id, Is.EqualTo(edits[1].Id));
-        Assert.That((await ChatEvents.Log.LinksOfAsync(edits[1].Id)).Single(), Is.EqualTo(new EventLinkRow("edits", edits[0].Id)));
+        Assert.That(
+            await ChatEvents.Log.LinkedEventsAsync(edits[0].Id, "edits"),
+            Has.Count.EqualTo(1).And.One.Matches<StoredEvent>(e => e.Id == message)
+        );
+        Assert.That(
+            (await ChatEvents.Log.LinkedEventsAsync(edits[2].Id, "edits")).Single().Id,
+            Is.EqualTo(edits[1].Id)
+        );
+        Assert.That(
+            (await ChatEvents.Log.LinksOfAsync(edits[1].Id)).Single(),
+            Is.EqualTo(new EventLinkRow("edits", edits[0].Id))
+        );
     }
 
     [Test]
@@ -41,11 +53,16 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         chat = await chat.SayAsync("ada", "Great");
 
         var replayed = (await Chat.GetAsync(chat.Id))!;
-        Assert.That(replayed.Messages.Select(m => (m.Author, m.Content)),
-            Is.EqualTo(new[] { ("ada", "Lunch?"), ("bob", "Yes"), ("ada", "Great") }));
+        Assert.That(
+            replayed.Messages.Select(m => (m.Author, m.Content)),
+            Is.EqualTo(new[] { ("ada", "Lunch?"), ("bob", "Yes"), ("ada", "Great") })
+        );
         Assert.That(replayed.Messages.Select(m => m.Id), Is.EqualTo(chat.Messages.Select(m => m.Id)));
         var current = await ChatHistory.CurrentVersionsAsync(chat.Id);
-        Assert.That(current.Select(e => e.ReadAttrs()["content"]!.GetValue<string>()), Is.EqualTo(new[] { "Lunch?", "Yes", "Great" }));
+        Assert.That(
+            current.Select(e => e.ReadAttrs()["content"]!.GetValue<string>()),
+            Is.EqualTo(new[] { "Lunch?", "Yes", "Great" })
+        );
     }
 
     [Test]
@@ -55,7 +72,9 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         other = await other.SayAsync("eve", "Mine");
         var chat = await Chat.InsertAsync(new Attrs { ["title"] = "Plans" });
 
-        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() => chat.EditAsync(other.Messages[0].Id, "Hijacked"));
+        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() =>
+            chat.EditAsync(other.Messages[0].Id, "Hijacked")
+        );
         Assert.That(error!.Errors, Does.ContainKey("message_id"));
         Assert.That(await CountAsync("basic_chat_edits"), Is.Zero);
         Assert.That(await Chat.AllEventsAsync(chat.Id), Has.Count.EqualTo(1));
@@ -73,14 +92,27 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         chat = await chat.AppendAsync(rephrase, "assistant", "Go ahead");
         var deep = chat.Messages[^1].Id;
 
-        Assert.That((await Branches.BranchAsync(chat.Id, reply)).Select(m => m.Content), Is.EqualTo(new[] { "Hello, I need help", "Sure, with what?" }));
-        Assert.That((await Branches.BranchAsync(chat.Id, rephrase)).Select(m => m.Content),
-            Is.EqualTo(new[] { "Hello, I need help", "Actually, let me rephrase that" }));
-        Assert.That((await Branches.BranchAsync(chat.Id, deep)).Select(m => m.Content),
-            Is.EqualTo(new[] { "Hello, I need help", "Actually, let me rephrase that", "Go ahead" }));
+        Assert.That(
+            (await Branches.BranchAsync(chat.Id, reply)).Select(m => m.Content),
+            Is.EqualTo(new[] { "Hello, I need help", "Sure, with what?" })
+        );
+        Assert.That(
+            (await Branches.BranchAsync(chat.Id, rephrase)).Select(m => m.Content),
+            Is.EqualTo(new[] { "Hello, I need help", "Actually, let me rephrase that" })
+        );
+        Assert.That(
+            (await Branches.BranchAsync(chat.Id, deep)).Select(m => m.Content),
+            Is.EqualTo(new[] { "Hello, I need help", "Actually, let me rephrase that", "Go ahead" })
+        );
         // Closure links: the deepest message links to its parent and to the root; the root is everybody's ancestor.
-        Assert.That((await ConversationEvents.Log.LinkedEventsAsync(deep, "ancestors")).Select(e => e.Id), Is.EqualTo(new[] { hello, rephrase }));
-        Assert.That((await ConversationEvents.Log.LinkingEventsAsync(hello, "ancestors")).Select(e => e.Id), Is.EqualTo(new[] { reply, rephrase, deep }));
+        Assert.That(
+            (await ConversationEvents.Log.LinkedEventsAsync(deep, "ancestors")).Select(e => e.Id),
+            Is.EqualTo(new[] { hello, rephrase })
+        );
+        Assert.That(
+            (await ConversationEvents.Log.LinkingEventsAsync(hello, "ancestors")).Select(e => e.Id),
+            Is.EqualTo(new[] { reply, rephrase, deep })
+        );
         // The whole tree replays in write order with each message's parent.
         var replayed = (await Conversation.GetAsync(chat.Id))!;
         Assert.That(replayed.Messages.Select(m => m.ReplyTo), Is.EqualTo(new Guid?[] { null, hello, hello, rephrase }));
@@ -98,12 +130,23 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         var superseding = await DocumentHistory.SupersededByAsync(original);
         Assert.That(superseding, Has.Count.EqualTo(1));
         Assert.That(superseding[0].Action, Is.EqualTo("revise"));
-        Assert.That((await DocumentEvents.Log.LinkedEventsAsync(superseding[0].Id, "links", (int)DocLink.Supersedes)).Single().Id, Is.EqualTo(original));
-        Assert.That(await DocumentEvents.Log.LinksOfAsync(superseding[0].Id), Is.EqualTo(new[] { new EventLinkRow("links", original, (int)DocLink.Supersedes) }));
+        Assert.That(
+            (await DocumentEvents.Log.LinkedEventsAsync(superseding[0].Id, "links", (int)DocLink.Supersedes))
+                .Single()
+                .Id,
+            Is.EqualTo(original)
+        );
+        Assert.That(
+            await DocumentEvents.Log.LinksOfAsync(superseding[0].Id),
+            Is.EqualTo(new[] { new EventLinkRow("links", original, (int)DocLink.Supersedes) })
+        );
         // The same target through another type is a different link.
         Assert.That((await DocumentHistory.CommentsOnAsync(original)).Single().Action, Is.EqualTo("comment"));
         Assert.That(await DocumentEvents.Log.LinkingEventsAsync(original, "links"), Has.Count.EqualTo(2));
-        Assert.That((await DocumentHistory.RevisionsAsync(doc.Id)).Select(e => e.ReadAttrs()["body"]!.GetValue<string>()), Is.EqualTo(new[] { "v1", "v2" }));
+        Assert.That(
+            (await DocumentHistory.RevisionsAsync(doc.Id)).Select(e => e.ReadAttrs()["body"]!.GetValue<string>()),
+            Is.EqualTo(new[] { "v1", "v2" })
+        );
     }
 
     [Test]
@@ -113,7 +156,10 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         var theirs = await Document.InsertAsync(new Attrs { ["title"] = "Theirs", ["body"] = "b" });
 
         var error = Assert.ThrowsAsync<InvalidLinkException>(() => mine.CommentAsync(theirs.Id, "cross-record"));
-        Assert.That(error!.Message, Does.Contain(mine.Id.ToString()).And.Contain(theirs.Id.ToString()).And.Contain("same record"));
+        Assert.That(
+            error!.Message,
+            Does.Contain(mine.Id.ToString()).And.Contain(theirs.Id.ToString()).And.Contain("same record")
+        );
         Assert.That(error.Link, Is.EqualTo(new EventLinkRow("links", theirs.Id, (int)DocLink.Reference)));
         Assert.That(await Document.AllEventsAsync(mine.Id), Has.Count.EqualTo(1));
         Assert.That(await CountAsync("document_links"), Is.Zero);
@@ -131,11 +177,15 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
 
         var sql = "INSERT INTO \"document_links\" (\"event_id\", \"linked_id\", \"type\") VALUES (@a, @b, 2)";
         if (Database == Db.Postgres)
-            Assert.That(Assert.CatchAsync(() => ExecuteRawAsync(sql, new { a = a.Id, b = b.Id })), Is.InstanceOf<Npgsql.PostgresException>()
-                .With.Property("SqlState").EqualTo("SPE02"));
+            Assert.That(
+                Assert.CatchAsync(() => ExecuteRawAsync(sql, new { a = a.Id, b = b.Id })),
+                Is.InstanceOf<Npgsql.PostgresException>().With.Property("SqlState").EqualTo("SPE02")
+            );
         else
-            Assert.That(Assert.CatchAsync(() => ExecuteRawAsync(sql, new { a = a.Id, b = b.Id })), Is.InstanceOf<SqliteException>()
-                .With.Property("SqliteExtendedErrorCode").EqualTo(1811));
+            Assert.That(
+                Assert.CatchAsync(() => ExecuteRawAsync(sql, new { a = a.Id, b = b.Id })),
+                Is.InstanceOf<SqliteException>().With.Property("SqliteExtendedErrorCode").EqualTo(1811)
+            );
     }
 
     [Test]
@@ -149,8 +199,10 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
         Assert.That(good.EventsChecked, Is.EqualTo(3));
 
         // Removing one ancestor link of the last message breaks the chain at that message.
-        await ExecuteRawAsync("DELETE FROM \"ai_chat_ancestors\" WHERE \"event_id\" = @e AND \"ancestor_id\" = @root",
-            new { e = chat.Messages[2].Id, root = chat.Messages[0].Id });
+        await ExecuteRawAsync(
+            "DELETE FROM \"ai_chat_ancestors\" WHERE \"event_id\" = @e AND \"ancestor_id\" = @root",
+            new { e = chat.Messages[2].Id, root = chat.Messages[0].Id }
+        );
         var broken = await ConversationEvents.Log.VerifyHashChainAsync();
         Assert.That(broken.FirstBreak!.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
         Assert.That(broken.FirstBreak.EventId, Is.EqualTo(chat.Messages[2].Id));
@@ -160,6 +212,8 @@ public sealed class LinkTests(Db db) : DatabaseTest(db)
     public void Typed_and_untyped_links_are_used_as_declared()
     {
         Assert.ThrowsAsync<ArgumentException>(() => DocumentEvents.Log.LinkingEventsAsync(Guid.NewGuid(), "nope"));
-        Assert.ThrowsAsync<ArgumentException>(() => ChatEvents.Log.LinkingEventsAsync(Guid.NewGuid(), "edits", type: 1));
+        Assert.ThrowsAsync<ArgumentException>(() =>
+            ChatEvents.Log.LinkingEventsAsync(Guid.NewGuid(), "edits", type: 1)
+        );
     }
 }

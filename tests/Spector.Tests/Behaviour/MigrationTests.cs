@@ -47,9 +47,10 @@ public sealed class MigrationTests(Db db) : DatabaseTest(db)
     private async Task<bool> TableExistsAsync(string table)
     {
         await using var connection = await OpenAsync();
-        var sql = Database == Db.Postgres
-            ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @table"
-            : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @table";
+        var sql =
+            Database == Db.Postgres
+                ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @table"
+                : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @table";
         return await connection.ExecuteScalarAsync<long>(sql, new { table }) > 0;
     }
 }
@@ -58,7 +59,8 @@ public sealed class MigrationTests(Db db) : DatabaseTest(db)
 [TestFixture(Db.Postgres)]
 public sealed class PostgresOnlyTests(Db db) : DatabaseTest(db)
 {
-    /// <summary>PostgreSQL commits identity values out of order, so followers need the writing transaction's id.</summary>
+    /// <summary>PostgreSQL commits identity values out of order, so followers need the writing transaction's
+    /// id.</summary>
     [Test]
     public async Task PostgreSQL_events_record_their_transaction_id_for_followers()
     {

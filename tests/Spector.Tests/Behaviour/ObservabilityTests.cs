@@ -34,7 +34,10 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         _telemetry.Flush();
 
         var writes = _telemetry.SpansNamed("spector.write").ToList();
-        Assert.That(writes.Select(s => s.GetTagItem("spector.action")), Is.EqualTo(new[] { "insert", "update", "archive" }));
+        Assert.That(
+            writes.Select(s => s.GetTagItem("spector.action")),
+            Is.EqualTo(new[] { "insert", "update", "archive" })
+        );
         Assert.That(writes.Select(s => s.GetTagItem("spector.seq")), Is.EqualTo(new object[] { 1L, 2L, 3L }));
         Assert.That(writes.Select(s => s.GetTagItem("spector.record_id")), Is.All.EqualTo(user.Id.ToString()));
         Assert.That(writes.Select(s => s.GetTagItem("spector.table")), Is.All.EqualTo("events"));
@@ -50,7 +53,11 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         Assert.That(_telemetry.Sum("spector.events.appended", ("spector.table", "events")), Is.EqualTo(3));
         Assert.That(_telemetry.Sum("spector.events.appended", ("spector.action", "archive")), Is.EqualTo(1));
         Assert.That(_telemetry.Count("spector.write.duration", ("spector.outcome", "ok")), Is.EqualTo(3));
-        Assert.That(_telemetry.Sum("spector.replay.length"), Is.EqualTo(3), "1 event read for the update, 2 for the archive");
+        Assert.That(
+            _telemetry.Sum("spector.replay.length"),
+            Is.EqualTo(3),
+            "1 event read for the update, 2 for the archive"
+        );
         Assert.That(_telemetry.AllLogText(), Does.Not.Contain(Secret));
     }
 
@@ -96,13 +103,18 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         var session = new SpectorSession(caller, callerTx, _store);
         Assert.That((await Counter.GetAsync(session, counter.Id))!.Value, Is.EqualTo(2), "the snapshot is taken");
         await counter.UpdateAsync(_store, new Attrs { ["by"] = 1 });
-        var refused = Assert.ThrowsAsync<SerializationFailureException>(() => counter.UpdateAsync(session, new Attrs { ["by"] = 1 }));
+        var refused = Assert.ThrowsAsync<SerializationFailureException>(() =>
+            counter.UpdateAsync(session, new Attrs { ["by"] = 1 })
+        );
         Assert.That(refused!.Attempts, Is.EqualTo(1));
         _telemetry.Flush();
         var gaveUp = _telemetry.Logs.Single(l => l.EventId.Id == 1002);
         Assert.That(gaveUp.LogLevel, Is.EqualTo(LogLevel.Warning));
         Assert.That(gaveUp.FormattedMessage, Does.Contain(counter.Id.ToString()).And.Contain("after 1 attempts"));
-        Assert.That(_telemetry.SpansNamed("spector.write").Last().GetTagItem("spector.outcome"), Is.EqualTo("conflict"));
+        Assert.That(
+            _telemetry.SpansNamed("spector.write").Last().GetTagItem("spector.outcome"),
+            Is.EqualTo("conflict")
+        );
     }
 
     [Test]
@@ -112,20 +124,26 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         await User.GetAsync(_store, user.Id);
         Assert.That(_telemetry.Logs.Where(l => l.EventId.Id == 1003), Is.Empty, "under the default 500 ms");
 
-        var impatient = StoreWith(new SpectorOptions { LoggerFactory = _telemetry.LoggerFactory, SlowReplayThreshold = TimeSpan.FromTicks(1) });
+        var impatient = StoreWith(
+            new SpectorOptions { LoggerFactory = _telemetry.LoggerFactory, SlowReplayThreshold = TimeSpan.FromTicks(1) }
+        );
         await User.GetAsync(impatient, user.Id);
 
         var slow = _telemetry.Logs.Single(l => l.EventId.Id == 1003);
         Assert.That(slow.LogLevel, Is.EqualTo(LogLevel.Warning));
         Assert.That(slow.FormattedMessage, Does.Contain($"User {user.Id} in events: replay read 1 events"));
-        Assert.That(_telemetry.AllLogText(), Does.Not.Contain(Secret).And.Not.Contain("Data Source=").And.Not.Contain("Host="));
+        Assert.That(
+            _telemetry.AllLogText(),
+            Does.Not.Contain(Secret).And.Not.Contain("Data Source=").And.Not.Contain("Host=")
+        );
     }
 
     [Test]
     public async Task Verifications_report_results_in_spans_metrics_and_logs()
     {
         var wallet = await Wallet.InsertAsync(_store, new Attrs { ["owner"] = "Ann" });
-        for (var i = 0; i < 3; i++) wallet = await wallet.DepositAsync(_store, 5m, Secret);
+        for (var i = 0; i < 3; i++)
+            wallet = await wallet.DepositAsync(_store, 5m, Secret);
         await wallet.SavepointAsync(_store);
 
         var chain = await LedgerEvents.Log.VerifyHashChainAsync(_store);
@@ -134,18 +152,29 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         Assert.That(chain.IsValid && savepoints.IsValid, Is.True);
         _telemetry.Flush();
         var verifications = _telemetry.SpansNamed("spector.verify").ToList();
-        Assert.That(verifications.Select(v => v.GetTagItem("spector.action")), Is.EqualTo(new[] { "chain", "savepoints" }));
+        Assert.That(
+            verifications.Select(v => v.GetTagItem("spector.action")),
+            Is.EqualTo(new[] { "chain", "savepoints" })
+        );
         Assert.That(verifications[0].GetTagItem("spector.events"), Is.EqualTo(5L));
         Assert.That(verifications[0].GetTagItem("spector.outcome"), Is.EqualTo("intact"));
         Assert.That(_telemetry.Sum("spector.verify.events", ("spector.table", "ledger")), Is.EqualTo(5));
         Assert.That(_telemetry.Count("spector.verify.rate"), Is.EqualTo(1));
-        Assert.That(_telemetry.Logs.Single(l => l.EventId.Id == 1005).FormattedMessage, Does.Contain("ledger verified: 5 events, intact"));
-        Assert.That(_telemetry.Logs.Single(l => l.EventId.Id == 1007).FormattedMessage, Does.Contain("1 savepoints verified"));
+        Assert.That(
+            _telemetry.Logs.Single(l => l.EventId.Id == 1005).FormattedMessage,
+            Does.Contain("ledger verified: 5 events, intact")
+        );
+        Assert.That(
+            _telemetry.Logs.Single(l => l.EventId.Id == 1007).FormattedMessage,
+            Does.Contain("1 savepoints verified")
+        );
 
         await DropAppendOnlyTriggersAsync("ledger");
-        await ExecuteRawAsync(Database == Db.Postgres
-            ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '6') WHERE \"seq\" = 2"
-            : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.amount', 6) WHERE \"seq\" = 2");
+        await ExecuteRawAsync(
+            Database == Db.Postgres
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '6') WHERE \"seq\" = 2"
+                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.amount', 6) WHERE \"seq\" = 2"
+        );
         var broken = await LedgerEvents.Log.VerifyHashChainAsync(_store);
 
         Assert.That(broken.IsValid, Is.False);
@@ -155,7 +184,10 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         Assert.That(failed.GetTagItem("spector.outcome"), Is.EqualTo("broken"));
         var error = _telemetry.Logs.Single(l => l.EventId.Id == 1006);
         Assert.That(error.LogLevel, Is.EqualTo(LogLevel.Error));
-        Assert.That(error.FormattedMessage, Does.Contain("HashMismatch").And.Contain(broken.FirstBreak!.EventId.ToString()));
+        Assert.That(
+            error.FormattedMessage,
+            Does.Contain("HashMismatch").And.Contain(broken.FirstBreak!.EventId.ToString())
+        );
         Assert.That(_telemetry.AllLogText(), Does.Not.Contain(Secret));
     }
 
@@ -172,7 +204,12 @@ public sealed class ObservabilityTests(Db db) : DatabaseTest(db)
         var logs = _telemetry.Logs.Where(l => l.EventId.Id == 1004).ToList();
         Assert.That(logs.Select(l => l.LogLevel), Is.All.EqualTo(LogLevel.Information));
         var upStatements = LedgerEvents.Log.UpStatements(Dialect).Count;
-        Assert.That(logs[1].FormattedMessage, Is.EqualTo($"Events table ledger: migration up ran {upStatements} statements in " +
-            logs[1].FormattedMessage!.Split(" in ")[^1]));
+        Assert.That(
+            logs[1].FormattedMessage,
+            Is.EqualTo(
+                $"Events table ledger: migration up ran {upStatements} statements in "
+                    + logs[1].FormattedMessage!.Split(" in ")[^1]
+            )
+        );
     }
 }

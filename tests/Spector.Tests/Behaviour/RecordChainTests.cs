@@ -16,8 +16,12 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
     private async Task<List<(long Position, long Seq, byte[] Hash)>> RowsOfAsync(Guid recordId)
     {
         await using var connection = await OpenAsync();
-        return (await connection.QueryAsync<(long, long, byte[])>(
-            "SELECT \"position\", \"seq\", \"hash\" FROM \"receipts\" WHERE \"parent_id\" = @recordId ORDER BY \"seq\"", new { recordId })).ToList();
+        return (
+            await connection.QueryAsync<(long, long, byte[])>(
+                "SELECT \"position\", \"seq\", \"hash\" FROM \"receipts\" WHERE \"parent_id\" = @recordId ORDER BY \"seq\"",
+                new { recordId }
+            )
+        ).ToList();
     }
 
     [Test]
@@ -37,7 +41,16 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
-            var envelope = EventHash.Envelope(e.Id, e.ParentId, e.Seq, e.Schema, e.ActionCode, e.InsertedAt, e.PayloadJson, e.MetadataJson);
+            var envelope = EventHash.Envelope(
+                e.Id,
+                e.ParentId,
+                e.Seq,
+                e.Schema,
+                e.ActionCode,
+                e.InsertedAt,
+                e.PayloadJson,
+                e.MetadataJson
+            );
             Assert.That(rows[i].Hash, Is.EqualTo(SHA256.HashData([.. previous, .. envelope])), $"seq {e.Seq}");
             previous = rows[i].Hash;
         }
@@ -59,27 +72,46 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
     {
         var shared = await Receipt.InsertAsync(new Attrs { ["customer"] = "shared", ["total"] = 100m });
         var own = new Guid[4];
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
-        {
-            if (w < 4)
-            {
-                var receipt = await Receipt.InsertAsync(new Attrs { ["customer"] = $"writer {w}", ["total"] = 50m });
-                own[w] = receipt.Id;
-                for (var i = 0; i < 10; i++) receipt = await receipt.RefundAsync(1m);
-            }
-            else
-            {
-                for (var i = 0; i < 10; i++) await shared.RefundAsync(1m);
-            }
-        })));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 8)
+                .Select(w =>
+                    Task.Run(async () =>
+                    {
+                        if (w < 4)
+                        {
+                            var receipt = await Receipt.InsertAsync(
+                                new Attrs { ["customer"] = $"writer {w}", ["total"] = 50m }
+                            );
+                            own[w] = receipt.Id;
+                            for (var i = 0; i < 10; i++)
+                                receipt = await receipt.RefundAsync(1m);
+                        }
+                        else
+                        {
+                            for (var i = 0; i < 10; i++)
+                                await shared.RefundAsync(1m);
+                        }
+                    })
+                )
+        );
 
         var reloaded = await Receipt.GetAsync(shared.Id);
         Assert.That(reloaded!.Refunded, Is.EqualTo(40m));
         // 1 insert + 40 refunds, and a savepoint after every 4th event.
         var sharedRows = await RowsOfAsync(shared.Id);
-        Assert.That(sharedRows.Select(r => r.Seq), Is.EqualTo(Enumerable.Range(1, sharedRows.Count).Select(i => (long)i)));
-        Assert.That(await CountAsync("receipts", "\"parent_id\" = @id AND \"action\" = @a", new { id = shared.Id, a = EventActions.Savepoint }),
-            Is.GreaterThanOrEqualTo(10));
+        Assert.That(
+            sharedRows.Select(r => r.Seq),
+            Is.EqualTo(Enumerable.Range(1, sharedRows.Count).Select(i => (long)i))
+        );
+        Assert.That(
+            await CountAsync(
+                "receipts",
+                "\"parent_id\" = @id AND \"action\" = @a",
+                new { id = shared.Id, a = EventActions.Savepoint }
+            ),
+            Is.GreaterThanOrEqualTo(10)
+        );
 
         var table = await Receipts.VerifyHashChainAsync();
         Assert.That(table.IsValid, Is.True, table.FirstBreak?.Message);
@@ -102,10 +134,12 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
         var rows = await RowsOfAsync(tampered.Id);
         await DropAppendOnlyTriggersAsync("receipts");
 
-        await ExecuteRawAsync(Database == Db.Postgres
-            ? "UPDATE \"receipts\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '500') WHERE \"parent_id\" = @id AND \"seq\" = 2"
-            : "UPDATE \"receipts\" SET \"payload\" = json_set(\"payload\", '$.amount', 500) WHERE \"parent_id\" = @id AND \"seq\" = 2",
-            new { id = tampered.Id });
+        await ExecuteRawAsync(
+            Database == Db.Postgres
+                ? "UPDATE \"receipts\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '500') WHERE \"parent_id\" = @id AND \"seq\" = 2"
+                : "UPDATE \"receipts\" SET \"payload\" = json_set(\"payload\", '$.amount', 500) WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = tampered.Id }
+        );
 
         var table = await Receipts.VerifyHashChainAsync();
         Assert.That(table.IsValid, Is.False);
@@ -131,33 +165,48 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
         var gapRows = await RowsOfAsync(gap.Id);
         await DropAppendOnlyTriggersAsync("receipts");
 
-        await ExecuteRawAsync("DELETE FROM \"receipts\" WHERE \"parent_id\" = @id AND \"seq\" = 2", new { id = gap.Id });
+        await ExecuteRawAsync(
+            "DELETE FROM \"receipts\" WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = gap.Id }
+        );
         var missing = await Receipts.VerifyRecordChainAsync(gap.Id);
         Assert.That(missing.FirstBreak!.Kind, Is.EqualTo(ChainBreakKind.MissingRow));
         Assert.That(missing.FirstBreak.Position, Is.EqualTo(gapRows[2].Position));
         Assert.That(missing.FirstBreak.Message, Does.Contain("no seq 2"));
 
-        await ExecuteRawAsync("DELETE FROM \"receipts\" WHERE \"parent_id\" = @id AND \"seq\" = 2", new { id = tail.Id });
+        await ExecuteRawAsync(
+            "DELETE FROM \"receipts\" WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = tail.Id }
+        );
         // Without the anchor a shortened record still chains; the anchored head says what is gone.
         Assert.That((await Receipts.VerifyRecordChainAsync(tail.Id)).IsValid, Is.True);
         var truncated = await Receipts.VerifyRecordChainAsync(tail.Id, anchored);
         Assert.That(truncated.FirstBreak!.Kind, Is.EqualTo(ChainBreakKind.Truncated));
-        Assert.That(truncated.FirstBreak.Message, Does.Contain(tail.Id.ToString()).And.Contain($"position {anchored.Position}"));
+        Assert.That(
+            truncated.FirstBreak.Message,
+            Does.Contain(tail.Id.ToString()).And.Contain($"position {anchored.Position}")
+        );
     }
 
     [Test]
     public void Verifications_that_do_not_fit_the_scope_are_refused_clearly()
     {
-        var tableHead = Assert.ThrowsAsync<ArgumentException>(() => Receipts.VerifyHashChainAsync(new ChainHead(1, new byte[32])));
+        var tableHead = Assert.ThrowsAsync<ArgumentException>(() =>
+            Receipts.VerifyHashChainAsync(new ChainHead(1, new byte[32]))
+        );
         Assert.That(tableHead!.Message, Does.Contain("receipts").And.Contain("VerifyRecordChainAsync"));
 
-        var tableScoped = Assert.ThrowsAsync<InvalidOperationException>(() => LedgerEvents.Log.VerifyRecordChainAsync(Guid.NewGuid()));
+        var tableScoped = Assert.ThrowsAsync<InvalidOperationException>(() =>
+            LedgerEvents.Log.VerifyRecordChainAsync(Guid.NewGuid())
+        );
         Assert.That(tableScoped!.Message, Does.Contain("ledger").And.Contain("HashScope.Record"));
 
         var unhashed = Assert.ThrowsAsync<InvalidOperationException>(() => Log.VerifyRecordChainAsync(Guid.NewGuid()));
         Assert.That(unhashed!.Message, Does.Contain("Hashed = true"));
 
-        var declared = Assert.Throws<ArgumentException>(() => new EventLog("plain", [], [], hashScope: HashScope.Record));
+        var declared = Assert.Throws<ArgumentException>(() =>
+            new EventLog("plain", [], [], hashScope: HashScope.Record)
+        );
         Assert.That(declared!.Message, Does.Contain("plain").And.Contain("Hashed = true"));
     }
 }

@@ -3,7 +3,8 @@ using Dapper;
 
 namespace Spector.Tests;
 
-/// <summary>Materialize (a row rebuilt from the log) and bring-up (rows imported into the log), on both databases.</summary>
+/// <summary>Materialize (a row rebuilt from the log) and bring-up (rows imported into the log), on both
+/// databases.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class RecoveryTests(Db db) : DatabaseTest(db)
@@ -20,7 +21,10 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         Assert.That(result.Outcome, Is.EqualTo(MaterializeOutcome.Materialized));
         Assert.That(result.Record!.Title, Is.EqualTo("Broken Scanner"));
         await using var connection = await OpenAsync();
-        var slug = await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\" WHERE \"id\" = @id", new { id = ticket.Id });
+        var slug = await connection.ExecuteScalarAsync<string>(
+            "SELECT \"slug\" FROM \"tickets\" WHERE \"id\" = @id",
+            new { id = ticket.Id }
+        );
         Assert.That(slug, Is.EqualTo("broken-scanner"));
         // Nothing was appended: materializing only writes the row.
         Assert.That(await Ticket.AllEventsAsync(ticket.Id), Has.Count.EqualTo(2));
@@ -37,7 +41,10 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         Assert.That(result.Outcome, Is.EqualTo(MaterializeOutcome.RowExists));
         Assert.That(result.Record!.Title, Is.EqualTo("Kept"));
         await using var connection = await OpenAsync();
-        Assert.That(await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""), Is.EqualTo("hand-edited"));
+        Assert.That(
+            await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""),
+            Is.EqualTo("hand-edited")
+        );
     }
 
     [Test]
@@ -57,7 +64,10 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
     {
         var other = await Counter.InsertAsync(new Attrs { ["name"] = "not a ticket" });
 
-        Assert.That((await Ticket.MaterializeAsync(Guid.CreateVersion7())).Outcome, Is.EqualTo(MaterializeOutcome.NoEvents));
+        Assert.That(
+            (await Ticket.MaterializeAsync(Guid.CreateVersion7())).Outcome,
+            Is.EqualTo(MaterializeOutcome.NoEvents)
+        );
         Assert.That((await Ticket.MaterializeAsync(other.Id)).Outcome, Is.EqualTo(MaterializeOutcome.NoEvents));
         Assert.That(await CountAsync("tickets"), Is.Zero);
     }
@@ -71,8 +81,14 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         await ExecuteRawAsync("DELETE FROM \"tickets\"");
         await ticket.UpdateAsync(new Attrs { ["title"] = "x" });
         await ExecuteRawAsync("DELETE FROM \"tickets\"");
-        var payload = Database == Db.Postgres ? "jsonb_set(\"payload\", '{title}', '\"a title far too long for a slug\"')" : "json_set(\"payload\", '$.title', 'a title far too long for a slug')";
-        await ExecuteRawAsync($"UPDATE \"events\" SET \"payload\" = {payload} WHERE \"parent_id\" = @id AND \"seq\" = 2", new { id = ticket.Id });
+        var payload =
+            Database == Db.Postgres
+                ? "jsonb_set(\"payload\", '{title}', '\"a title far too long for a slug\"')"
+                : "json_set(\"payload\", '$.title', 'a title far too long for a slug')";
+        await ExecuteRawAsync(
+            $"UPDATE \"events\" SET \"payload\" = {payload} WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = ticket.Id }
+        );
 
         var error = Assert.ThrowsAsync<ChangesetInvalidException>(() => Ticket.MaterializeAsync(ticket.Id));
         Assert.That(error!.Errors, Does.ContainKey("title"));
@@ -86,19 +102,32 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         var oldIds = new[] { Guid.NewGuid(), Guid.NewGuid() };
         var insertedAt = new DateTimeOffset(2019, 5, 6, 7, 8, 9, TimeSpan.Zero).AddTicks(1230);
         await InsertLegacyUserAsync(oldIds[0], "Ada", "ada@example.com", insertedAt, balance: 12.5m, active: true);
-        await InsertLegacyUserAsync(oldIds[1], "Bob", "bob@example.com", insertedAt.AddDays(1), balance: 0.1m, active: false);
+        await InsertLegacyUserAsync(
+            oldIds[1],
+            "Bob",
+            "bob@example.com",
+            insertedAt.AddDays(1),
+            balance: 0.1m,
+            active: false
+        );
 
         var imported = await User.BringUpAsync();
 
         Assert.That(imported.Select(u => u.Name), Is.EquivalentTo(new[] { "Ada", "Bob" }));
         Assert.That(imported.Select(u => u.Id), Has.None.AnyOf(oldIds).And.None.EqualTo(tracked.Id));
         var ada = (await User.GetAsync(imported.Single(u => u.Name == "Ada").Id))!;
-        Assert.That((ada.Email, ada.Balance, ada.Active, ada.Plan, ada.Source), Is.EqualTo(("ada@example.com", 12.5m, true, Plan.Pro, "legacy")));
+        Assert.That(
+            (ada.Email, ada.Balance, ada.Active, ada.Plan, ada.Source),
+            Is.EqualTo(("ada@example.com", 12.5m, true, Plan.Pro, "legacy"))
+        );
         Assert.That(ada.InsertedAt, Is.EqualTo(insertedAt));
         Assert.That(ada.UpdatedAt, Is.EqualTo(insertedAt));
         var events = await User.AllEventsAsync(ada.Id);
         Assert.That(events.Select(e => e.Action), Is.EqualTo(new[] { "insert" }));
-        Assert.That(JsonNode.Parse(events[0].MetadataJson!)!["brought_up_from"]!.GetValue<Guid>(), Is.EqualTo(oldIds[0]));
+        Assert.That(
+            JsonNode.Parse(events[0].MetadataJson!)!["brought_up_from"]!.GetValue<Guid>(),
+            Is.EqualTo(oldIds[0])
+        );
 
         // Old rows are gone, the tracked row is untouched, and a second run has nothing left to import.
         Assert.That(await CountAsync("users"), Is.EqualTo(3));
@@ -114,18 +143,29 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         await InsertLegacyUserAsync(oldId, "ada", "ADA@EXAMPLE.COM", DateTimeOffset.UtcNow, balance: 1m, active: true);
         var transfers = new List<(object OldId, Guid NewId, long RowsInSession)>();
 
-        var imported = await User.BringUpAsync(new BringUpOptions<User>
-        {
-            Action = "touch",
-            Attrs = row => new Attrs { ["name"] = ((string)row["name"]!).ToUpperInvariant(), ["email"] = ((string)row["email"]!).ToLowerInvariant() },
-            Transfer = async (t, ct) =>
+        var imported = await User.BringUpAsync(
+            new BringUpOptions<User>
             {
-                // The transfer runs in the import's transaction: the new row is already visible there.
-                var rows = await t.Session.Connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                    "SELECT COUNT(*) FROM \"users\"", transaction: t.Session.Transaction, cancellationToken: ct));
-                transfers.Add((t.OldId, t.Record.Id, rows));
-            },
-        });
+                Action = "touch",
+                Attrs = row => new Attrs
+                {
+                    ["name"] = ((string)row["name"]!).ToUpperInvariant(),
+                    ["email"] = ((string)row["email"]!).ToLowerInvariant(),
+                },
+                Transfer = async (t, ct) =>
+                {
+                    // The transfer runs in the import's transaction: the new row is already visible there.
+                    var rows = await t.Session.Connection.ExecuteScalarAsync<long>(
+                        new CommandDefinition(
+                            "SELECT COUNT(*) FROM \"users\"",
+                            transaction: t.Session.Transaction,
+                            cancellationToken: ct
+                        )
+                    );
+                    transfers.Add((t.OldId, t.Record.Id, rows));
+                },
+            }
+        );
 
         var user = (await User.GetAsync(imported.Single().Id))!;
         Assert.That((user.Name, user.Email, user.Balance), Is.EqualTo(("ADA", "ada@example.com", 0m)));
@@ -141,8 +181,22 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task A_row_that_fails_validation_rolls_the_whole_bring_up_back()
     {
-        await InsertLegacyUserAsync(Guid.NewGuid(), "Ada", "ada@example.com", DateTimeOffset.UtcNow, balance: 1m, active: true);
-        await InsertLegacyUserAsync(Guid.NewGuid(), "", "nobody@example.com", DateTimeOffset.UtcNow, balance: 1m, active: true);
+        await InsertLegacyUserAsync(
+            Guid.NewGuid(),
+            "Ada",
+            "ada@example.com",
+            DateTimeOffset.UtcNow,
+            balance: 1m,
+            active: true
+        );
+        await InsertLegacyUserAsync(
+            Guid.NewGuid(),
+            "",
+            "nobody@example.com",
+            DateTimeOffset.UtcNow,
+            balance: 1m,
+            active: true
+        );
 
         var error = Assert.ThrowsAsync<ChangesetInvalidException>(() => User.BringUpAsync());
         Assert.That(error!.Errors, Does.ContainKey("name"));
@@ -151,14 +205,35 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         Assert.ThrowsAsync<ArgumentException>(() => User.BringUpAsync(new BringUpOptions<User> { Action = "nope" }));
     }
 
-    private async Task InsertLegacyUserAsync(Guid id, string name, string email, DateTimeOffset insertedAt, decimal balance, bool active)
+    private async Task InsertLegacyUserAsync(
+        Guid id,
+        string name,
+        string email,
+        DateTimeOffset insertedAt,
+        decimal balance,
+        bool active
+    )
     {
-        var args = new DynamicParameters(new { id, name, email, balance, active, plan = "Pro" });
+        var args = new DynamicParameters(
+            new
+            {
+                id,
+                name,
+                email,
+                balance,
+                active,
+                plan = "Pro",
+            }
+        );
         // Legacy rows as another tool wrote them: SQLite text times and decimals, PostgreSQL native types.
-        if (Database == Db.Postgres) args.Add("at", insertedAt);
-        else args.Add("at", AttrConvert.FormatTimestamp(insertedAt));
-        await ExecuteRawAsync("INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", " +
-                              "\"signup_source\", \"inserted_at\", \"updated_at\") VALUES (@id, @name, @email, 0, 0, @balance, 0, @active, @plan, 'legacy', @at, @at)",
-            args);
+        if (Database == Db.Postgres)
+            args.Add("at", insertedAt);
+        else
+            args.Add("at", AttrConvert.FormatTimestamp(insertedAt));
+        await ExecuteRawAsync(
+            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", "
+                + "\"signup_source\", \"inserted_at\", \"updated_at\") VALUES (@id, @name, @email, 0, 0, @balance, 0, @active, @plan, 'legacy', @at, @at)",
+            args
+        );
     }
 }

@@ -34,7 +34,10 @@ public sealed class SessionTests(Db db) : DatabaseTest(db)
         {
             var session = new SpectorSession(connection, tx);
             id = (await User.InsertAsync(session, new Attrs { ["name"] = "Ed", ["email"] = "ed@example.com" })).Id;
-            await connection.ExecuteAsync("INSERT INTO \"audit_note\" (\"text\") VALUES ('signed up')", transaction: tx);
+            await connection.ExecuteAsync(
+                "INSERT INTO \"audit_note\" (\"text\") VALUES ('signed up')",
+                transaction: tx
+            );
             await tx.CommitAsync();
         }
 
@@ -85,6 +88,8 @@ public sealed class SessionTests(Db db) : DatabaseTest(db)
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        Assert.CatchAsync<OperationCanceledException>(() => User.InsertAsync(new Attrs { ["name"] = "Ed", ["email"] = "e@x" }, cancellationToken: cancelled.Token));
+        Assert.CatchAsync<OperationCanceledException>(() =>
+            User.InsertAsync(new Attrs { ["name"] = "Ed", ["email"] = "e@x" }, cancellationToken: cancelled.Token)
+        );
     }
 }

@@ -15,7 +15,8 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
     [TearDown]
     public void RestoreRouting() => ShardedEvents.Misroute = null;
 
-    private static string Expected(Guid id) => Convert.ToInt32(id.ToString("N")[^1..], 16) % 2 == 0 ? "notes_even" : "notes_odd";
+    private static string Expected(Guid id) =>
+        Convert.ToInt32(id.ToString("N")[^1..], 16) % 2 == 0 ? "notes_even" : "notes_odd";
 
     private async Task<List<ShardNote>> InsertNotesAsync(int count)
     {
@@ -41,16 +42,23 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
     public async Task Each_record_is_written_to_and_read_from_the_shard_its_id_routes_to()
     {
         var notes = await InsertNotesAsync(24);
-        foreach (var note in notes.Take(6)) await note.UpdateAsync(new Attrs { ["body"] = "second" });
+        foreach (var note in notes.Take(6))
+            await note.UpdateAsync(new Attrs { ["body"] = "second" });
 
         foreach (var note in notes)
         {
             var home = Expected(note.Id);
             var other = Shards.Single(s => s != home);
             Assert.That(ShardedEvents.Log.ShardFor(note.Id).Table, Is.EqualTo(home));
-            Assert.That(await CountAsync(home, "\"parent_id\" = @id", new { id = note.Id }), Is.EqualTo(notes.IndexOf(note) < 6 ? 2 : 1));
+            Assert.That(
+                await CountAsync(home, "\"parent_id\" = @id", new { id = note.Id }),
+                Is.EqualTo(notes.IndexOf(note) < 6 ? 2 : 1)
+            );
             Assert.That(await CountAsync(other, "\"parent_id\" = @id", new { id = note.Id }), Is.Zero);
-            Assert.That((await ShardNote.GetAsync(note.Id))!.Body, Is.EqualTo(notes.IndexOf(note) < 6 ? "second" : "first"));
+            Assert.That(
+                (await ShardNote.GetAsync(note.Id))!.Body,
+                Is.EqualTo(notes.IndexOf(note) < 6 ? "second" : "first")
+            );
         }
         // 24 random ids land in both shards (all in one has odds of 2 in 16.7 million).
         Assert.That(await CountAsync("notes_even"), Is.GreaterThan(0));
@@ -76,8 +84,14 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
         var log = ShardedEvents.Log;
         Assert.That((await log.LinkedEventsAsync(events[2].Id, "revises")).Single().Id, Is.EqualTo(events[1].Id));
         Assert.That((await log.LinkingEventsAsync(events[0].Id, "revises")).Single().Id, Is.EqualTo(events[1].Id));
-        Assert.That(await log.LinksOfAsync(events[1].Id), Is.EqualTo(new[] { new EventLinkRow("revises", events[0].Id) }));
-        Assert.That((await log.PreviousEventsAsync(events[1].Id)).Select(e => e.Id), Is.EqualTo(events.Take(2).Select(e => e.Id)));
+        Assert.That(
+            await log.LinksOfAsync(events[1].Id),
+            Is.EqualTo(new[] { new EventLinkRow("revises", events[0].Id) })
+        );
+        Assert.That(
+            (await log.PreviousEventsAsync(events[1].Id)).Select(e => e.Id),
+            Is.EqualTo(events.Take(2).Select(e => e.Id))
+        );
         Assert.That(await log.PreviousEventsAsync(Guid.NewGuid()), Is.Empty, "an unknown event is in no shard");
     }
 
@@ -85,7 +99,8 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
     public async Task Savepoints_materialize_and_bring_up_work_through_the_shards()
     {
         var note = (await InsertNotesAsync(1))[0];
-        for (var i = 0; i < 5; i++) note = await note.ReviseAsync($"body {i}");
+        for (var i = 0; i < 5; i++)
+            note = await note.ReviseAsync($"body {i}");
         var events = await ShardNote.AllEventsAsync(note.Id);
         Assert.That(events.Count(e => e.Action == "savepoint"), Is.EqualTo(1));
         Assert.That((await ShardNote.GetAsync(note.Id))!.Revisions, Is.EqualTo(5));
@@ -93,15 +108,23 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
 
         await ExecuteRawAsync("DELETE FROM \"sharded_notes\" WHERE \"id\" = @id", new { id = note.Id });
         var materialized = await ShardNote.MaterializeAsync(note.Id);
-        Assert.That((materialized.Outcome, materialized.Record!.Body), Is.EqualTo((MaterializeOutcome.Materialized, "body 4")));
+        Assert.That(
+            (materialized.Outcome, materialized.Record!.Body),
+            Is.EqualTo((MaterializeOutcome.Materialized, "body 4"))
+        );
 
         // A row with no events in any shard is imported; tracked rows (whatever their shard) are not.
         var legacy = Guid.NewGuid();
-        await ExecuteRawAsync("INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") VALUES (@legacy, 'Legacy', 'old', 0)",
-            new { legacy });
+        await ExecuteRawAsync(
+            "INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") VALUES (@legacy, 'Legacy', 'old', 0)",
+            new { legacy }
+        );
         var imported = await ShardNote.BringUpAsync();
         Assert.That(imported.Select(n => n.Title), Is.EqualTo(new[] { "Legacy" }));
-        Assert.That(await CountAsync(Expected(imported[0].Id), "\"parent_id\" = @id", new { id = imported[0].Id }), Is.EqualTo(1));
+        Assert.That(
+            await CountAsync(Expected(imported[0].Id), "\"parent_id\" = @id", new { id = imported[0].Id }),
+            Is.EqualTo(1)
+        );
         Assert.That(await ShardNote.BringUpAsync(), Is.Empty);
         Assert.That(await CountAsync("sharded_notes"), Is.EqualTo(2));
     }
@@ -110,24 +133,38 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
     public async Task Every_shard_keeps_and_verifies_its_own_chain_and_a_broken_shard_is_named()
     {
         var notes = await InsertNotesAsync(16);
-        await Task.WhenAll(notes.Select(async note =>
-        {
-            for (var i = 0; i < 3; i++) note = await note.ReviseAsync($"body {i}");
-        }));
+        await Task.WhenAll(
+            notes.Select(async note =>
+            {
+                for (var i = 0; i < 3; i++)
+                    note = await note.ReviseAsync($"body {i}");
+            })
+        );
         var counts = new Dictionary<string, long>();
-        foreach (var shard in Shards) counts[shard] = await CountAsync(shard);
+        foreach (var shard in Shards)
+            counts[shard] = await CountAsync(shard);
 
         var verification = await ShardedEvents.Log.VerifyShardChainsAsync();
         Assert.That(verification.IsValid, Is.True);
         Assert.That(verification.Chains.Select(c => c.Table), Is.EqualTo(Shards));
-        foreach (var shard in Shards) Assert.That(verification[shard].EventsChecked, Is.EqualTo(counts[shard]));
-        Assert.That(verification.EventsChecked, Is.EqualTo(16 * 5), "insert, three revisions and the savepoint after seq 4");
-        Assert.That(Assert.ThrowsAsync<InvalidOperationException>(() => ShardedEvents.Log.VerifyHashChainAsync())!.Message,
-            Does.Contain("notes_even, notes_odd").And.Contain("VerifyShardChainsAsync"));
+        foreach (var shard in Shards)
+            Assert.That(verification[shard].EventsChecked, Is.EqualTo(counts[shard]));
+        Assert.That(
+            verification.EventsChecked,
+            Is.EqualTo(16 * 5),
+            "insert, three revisions and the savepoint after seq 4"
+        );
+        Assert.That(
+            Assert.ThrowsAsync<InvalidOperationException>(() => ShardedEvents.Log.VerifyHashChainAsync())!.Message,
+            Does.Contain("notes_even, notes_odd").And.Contain("VerifyShardChainsAsync")
+        );
 
         // Each shard's chain exports on its own and holds exactly that shard's events.
         using (var export = new MemoryStream())
-            Assert.That(await ShardedEvents.Log.ExportShardChainAsync("notes_odd", export), Is.EqualTo(counts["notes_odd"]));
+            Assert.That(
+                await ShardedEvents.Log.ExportShardChainAsync("notes_odd", export),
+                Is.EqualTo(counts["notes_odd"])
+            );
 
         // Tamper with one shard: it breaks at that row, the other shard still verifies.
         var heads = Shards.ToDictionary(s => s, s => verification[s].Head!);
@@ -135,17 +172,24 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
         await using (var connection = await OpenAsync())
         {
             var position = await connection.ExecuteScalarAsync<long>(
-                "SELECT \"position\" FROM \"notes_odd\" WHERE \"parent_id\" = @id AND \"seq\" = 2", new { id = target.Id });
+                "SELECT \"position\" FROM \"notes_odd\" WHERE \"parent_id\" = @id AND \"seq\" = 2",
+                new { id = target.Id }
+            );
             if (Database == Db.Postgres)
             {
                 await connection.ExecuteAsync("DROP TRIGGER \"notes_odd_no_change\" ON \"notes_odd\"");
-                await connection.ExecuteAsync("UPDATE \"notes_odd\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' WHERE \"position\" = @position",
-                    new { position });
+                await connection.ExecuteAsync(
+                    "UPDATE \"notes_odd\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' WHERE \"position\" = @position",
+                    new { position }
+                );
             }
             else
             {
                 await connection.ExecuteAsync("DROP TRIGGER \"notes_odd_no_update\"");
-                await connection.ExecuteAsync("UPDATE \"notes_odd\" SET \"inserted_at\" = \"inserted_at\" + 1 WHERE \"position\" = @position", new { position });
+                await connection.ExecuteAsync(
+                    "UPDATE \"notes_odd\" SET \"inserted_at\" = \"inserted_at\" + 1 WHERE \"position\" = @position",
+                    new { position }
+                );
             }
             var after = await ShardedEvents.Log.VerifyShardChainsAsync(heads);
             Assert.That(after.IsValid, Is.False);
@@ -153,7 +197,10 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
             Assert.That(after["notes_odd"].FirstBreak!.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
             Assert.That(after["notes_odd"].FirstBreak!.Position, Is.EqualTo(position));
             Assert.That(after["notes_odd"].FirstBreak!.Message, Does.Contain("of notes_odd"));
-            Assert.That((await ShardedEvents.Log.VerifyShardChainAsync("notes_odd")).FirstBreak!.Position, Is.EqualTo(position));
+            Assert.That(
+                (await ShardedEvents.Log.VerifyShardChainAsync("notes_odd")).FirstBreak!.Position,
+                Is.EqualTo(position)
+            );
         }
         Assert.ThrowsAsync<ArgumentException>(() => ShardedEvents.Log.VerifyShardChainAsync("notes"));
     }
@@ -164,12 +211,20 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
         var note = (await InsertNotesAsync(1))[0];
         ShardedEvents.Misroute = _ => "notes_elsewhere";
 
-        var error = Assert.ThrowsAsync<ShardRoutingException>(() => ShardNote.InsertAsync(new Attrs { ["title"] = "lost" }));
-        Assert.That(error!.Message, Does.Contain("ShardNote").And.Contain("'notes_elsewhere'").And.Contain("notes_even, notes_odd"));
+        var error = Assert.ThrowsAsync<ShardRoutingException>(() =>
+            ShardNote.InsertAsync(new Attrs { ["title"] = "lost" })
+        );
+        Assert.That(
+            error!.Message,
+            Does.Contain("ShardNote").And.Contain("'notes_elsewhere'").And.Contain("notes_even, notes_odd")
+        );
         Assert.That(error.Routed, Is.EqualTo("notes_elsewhere"));
         Assert.ThrowsAsync<ShardRoutingException>(() => note.ReviseAsync("lost"));
         ShardedEvents.Misroute = _ => throw new InvalidOperationException("routing table offline");
-        Assert.That(Assert.ThrowsAsync<ShardRoutingException>(() => ShardNote.GetAsync(note.Id))!.Message, Does.Contain("routing table offline"));
+        Assert.That(
+            Assert.ThrowsAsync<ShardRoutingException>(() => ShardNote.GetAsync(note.Id))!.Message,
+            Does.Contain("routing table offline")
+        );
 
         ShardedEvents.Misroute = null;
         Assert.That(await CountAsync("notes_even") + await CountAsync("notes_odd"), Is.EqualTo(1));

@@ -34,11 +34,14 @@ public sealed class StoreInstanceTests(Db db) : DatabaseTest(db)
     [TearDown]
     public async Task RemoveOtherDatabase()
     {
-        if (_otherSchema is not null) await _otherSchema.DisposeAsync();
+        if (_otherSchema is not null)
+            await _otherSchema.DisposeAsync();
         _otherSchema = null;
-        if (_otherFile is null) return;
+        if (_otherFile is null)
+            return;
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_otherFile + suffix);
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_otherFile + suffix);
         _otherFile = null;
     }
 
@@ -73,7 +76,10 @@ public sealed class StoreInstanceTests(Db db) : DatabaseTest(db)
 
         Assert.That((await AppEvents.Log.EventsOfAsync(other, there.Id)).Single().Id, Is.EqualTo(there.Id));
         Assert.That(await AppEvents.Log.EventsOfAsync(there.Id), Is.Empty, "the default store has none of them");
-        Assert.That((await AppEvents.Log.PreviousEventsAsync(other, there.Id)).Select(e => e.Seq), Is.EqualTo(new[] { 1L }));
+        Assert.That(
+            (await AppEvents.Log.PreviousEventsAsync(other, there.Id)).Select(e => e.Seq),
+            Is.EqualTo(new[] { 1L })
+        );
         Assert.That(await AppEvents.Log.LinksOfAsync(other, there.Id), Is.Empty);
         using var export = new MemoryStream();
         Assert.That(await LedgerEvents.Log.ExportChainAsync(other, export), Is.EqualTo(2));
@@ -86,12 +92,17 @@ public sealed class StoreInstanceTests(Db db) : DatabaseTest(db)
     {
         var stores = new[] { await OtherDatabaseAsync(), StoreWith(SpectorOptions.Default) };
 
-        var written = await Task.WhenAll(stores.Select(store => Task.Run(async () =>
-        {
-            var counter = await Counter.InsertAsync(store, new Attrs { ["name"] = "hits" });
-            for (var i = 0; i < 5; i++) counter = await counter.UpdateAsync(store, new Attrs { ["by"] = 1 });
-            return counter.Id;
-        })));
+        var written = await Task.WhenAll(
+            stores.Select(store =>
+                Task.Run(async () =>
+                {
+                    var counter = await Counter.InsertAsync(store, new Attrs { ["name"] = "hits" });
+                    for (var i = 0; i < 5; i++)
+                        counter = await counter.UpdateAsync(store, new Attrs { ["by"] = 1 });
+                    return counter.Id;
+                })
+            )
+        );
 
         for (var i = 0; i < stores.Length; i++)
         {
@@ -104,7 +115,9 @@ public sealed class StoreInstanceTests(Db db) : DatabaseTest(db)
     public void Store_options_are_validated_and_a_session_from_a_store_has_no_connection()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new SpectorOptions { MaxWriteAttempts = 0 });
-        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new SpectorOptions { SlowReplayThreshold = TimeSpan.Zero });
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            _ = new SpectorOptions { SlowReplayThreshold = TimeSpan.Zero }
+        );
 
         var store = StoreWith(SpectorOptions.Default);
         SpectorSession session = store;

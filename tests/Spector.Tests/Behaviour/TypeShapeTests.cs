@@ -42,7 +42,8 @@ public sealed class TypeShapeTests(Db db) : DatabaseTest(db)
         using var model = Load("Keyed", Source);
         var log = model.Log("Keyed.KeyedEvents");
         log.Use(Log.Store);
-        if (Database == Db.Postgres) await log.MigrateDownAsync();
+        if (Database == Db.Postgres)
+            await log.MigrateDownAsync();
         await log.MigrateUpAsync();
 
         var badge = (await model.CallAsync("Keyed.Badge", "InsertAsync", new Attrs { ["holder"] = "ada" }))!;
@@ -53,11 +54,17 @@ public sealed class TypeShapeTests(Db db) : DatabaseTest(db)
         await CallAsync(badge, "UpdateAsync", new Attrs { ["holder"] = "bob" });
         await CallAsync(badge, "RevokeAsync", "lost");
         var replayed = (await model.CallAsync("Keyed.Badge", "GetAsync", uuid))!;
-        Assert.That((Get(replayed, "Uuid"), Get(replayed, "Holder"), Get(replayed, "RevokedBecause")), Is.EqualTo((uuid, "bob", "lost")));
+        Assert.That(
+            (Get(replayed, "Uuid"), Get(replayed, "Holder"), Get(replayed, "RevokedBecause")),
+            Is.EqualTo((uuid, "bob", "lost"))
+        );
 
         await using (var connection = await OpenAsync())
         {
-            var holder = await connection.QuerySingleAsync<string>("SELECT \"holder\" FROM \"badges\" WHERE \"uuid\" = @uuid", new { uuid });
+            var holder = await connection.QuerySingleAsync<string>(
+                "SELECT \"holder\" FROM \"badges\" WHERE \"uuid\" = @uuid",
+                new { uuid }
+            );
             Assert.That(holder, Is.EqualTo("bob"));
         }
         await CallAsync(replayed, "DeleteAsync");
@@ -68,7 +75,9 @@ public sealed class TypeShapeTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task An_evented_record_class_is_written_replayed_and_materialized()
     {
-        using var model = Load("Notes", """
+        using var model = Load(
+            "Notes",
+            """
             using System;
             using Spector;
             namespace Notes;
@@ -82,10 +91,12 @@ public sealed class TypeShapeTests(Db db) : DatabaseTest(db)
                 public string Text { get; set; } = "";
                 static void Changeset(Changeset<Note> c) => c.Cast("text").ValidateRequired("text");
             }
-            """);
+            """
+        );
         var log = model.Log("Notes.NoteEvents");
         log.Use(Log.Store);
-        if (Database == Db.Postgres) await log.MigrateDownAsync();
+        if (Database == Db.Postgres)
+            await log.MigrateDownAsync();
         await log.MigrateUpAsync();
 
         var note = (await model.CallAsync("Notes.Note", "InsertAsync", new Attrs { ["text"] = "draft" }))!;

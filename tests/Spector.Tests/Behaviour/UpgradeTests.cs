@@ -44,14 +44,19 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
 
         Assert.That(Get(replayed, "FrozenBecause"), Is.EqualTo("audit"));
         Assert.That(Get(replayed, "Freezes"), Is.EqualTo(1));
-        Assert.That(Get(replayed, "Handled"), Is.EqualTo("default:v1;freeze:v1;"), "the typed handler, not the default one");
+        Assert.That(
+            Get(replayed, "Handled"),
+            Is.EqualTo("default:v1;freeze:v1;"),
+            "the typed handler, not the default one"
+        );
 
         // The next write replays the same way, so the row keeps the freeze instead of losing it.
         var updated = (await CallAsync(replayed, "UpdateAsync", new Attrs { ["owner"] = "bob" }))!;
         Assert.That(Get(updated, "Handled"), Is.EqualTo("default:v1;freeze:v1;default:v2;"));
         await using var connection = await OpenAsync();
         var row = await connection.QuerySingleAsync<(string Owner, string? FrozenBecause, int Freezes)>(
-            "SELECT \"owner\", \"frozen_because\", \"freezes\" FROM \"upgrade_accounts\"");
+            "SELECT \"owner\", \"frozen_because\", \"freezes\" FROM \"upgrade_accounts\""
+        );
         Assert.That(row, Is.EqualTo(("bob", (string?)"audit", 1)));
         var chain = await after.Log(Events).VerifyHashChainAsync();
         Assert.That(chain.IsValid, Is.True, chain.FirstBreak?.ToString());
@@ -62,25 +67,31 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
     public async Task An_explicit_upcaster_takes_over_its_version_and_the_unversioned_handler_keeps_the_new_events()
     {
         using var before = await LoadAsync("V1", Version1);
-        using var after = await LoadAsync("V2Upcast", Model(2, """
-                [OnAction("freeze")]
-                static void Freeze(Changeset<Account> c, string reason, string by)
-                {
-                    c.Record.FrozenBecause = reason;
-                    c.Record.FrozenBy = by;
-                    c.Record.Freezes++;
-                    c.Record.Handled += $"freeze:v{c.Version};";
-                }
+        using var after = await LoadAsync(
+            "V2Upcast",
+            Model(
+                2,
+                """
+                    [OnAction("freeze")]
+                    static void Freeze(Changeset<Account> c, string reason, string by)
+                    {
+                        c.Record.FrozenBecause = reason;
+                        c.Record.FrozenBy = by;
+                        c.Record.Freezes++;
+                        c.Record.Handled += $"freeze:v{c.Version};";
+                    }
 
-                [OnAction("freeze"), VersionIs(1)]
-                static void FreezeV1(Changeset<Account> c, string reason)
-                {
-                    c.Record.FrozenBecause = reason;
-                    c.Record.FrozenBy = "(before v2)";
-                    c.Record.Freezes++;
-                    c.Record.Handled += "freeze-from-v1;";
-                }
-            """));
+                    [OnAction("freeze"), VersionIs(1)]
+                    static void FreezeV1(Changeset<Account> c, string reason)
+                    {
+                        c.Record.FrozenBecause = reason;
+                        c.Record.FrozenBy = "(before v2)";
+                        c.Record.Freezes++;
+                        c.Record.Handled += "freeze-from-v1;";
+                    }
+                """
+            )
+        );
         var id = await WriteFrozenAccountAsync(before);
 
         var replayed = (await after.CallAsync(Account, "GetAsync", id))!;
@@ -113,18 +124,31 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
             """;
         const string cast = "\"owner\", \"address\"";
         var ambiguous = Model(2, Freeze + "\n" + upcast, properties: address, cast: cast);
-        var explicitV1 = Model(2, Freeze + "\n" + upcast + """
+        var explicitV1 = Model(
+            2,
+            Freeze
+                + "\n"
+                + upcast
+                + """
 
-                [OnAction("freeze"), VersionIs(1)]
-                static void FreezeV1(Changeset<Account> c, string reason) => Freeze(c, reason);
-            """, properties: address, cast: cast);
+                    [OnAction("freeze"), VersionIs(1)]
+                    static void FreezeV1(Changeset<Account> c, string reason) => Freeze(c, reason);
+                """,
+            properties: address,
+            cast: cast
+        );
 
         // FromV1 and Freeze could both claim a version 1 freeze: the build says so instead of picking one.
         var errors = Errors(ambiguous);
         Assert.That(errors.Select(e => e.Id), Is.EqualTo(new[] { "SPEC028" }), string.Join("\n", errors));
         Assert.That(errors[0].GetMessage(), Does.Contain("[OnAction(\"freeze\"), VersionIs(1)]"));
 
-        var withCity = Model(1, Freeze, properties: "    public string? City { get; set; }", cast: "\"owner\", \"city\"");
+        var withCity = Model(
+            1,
+            Freeze,
+            properties: "    public string? City { get; set; }",
+            cast: "\"owner\", \"city\""
+        );
         using var before = await LoadAsync("V1City", withCity);
         using var after = await LoadAsync("V2Address", explicitV1);
         var id = await WriteFrozenAccountAsync(before, new Attrs { ["owner"] = "ada", ["city"] = "Oslo" });
@@ -141,15 +165,23 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
     public async Task A_renamed_action_keeps_replaying_through_its_alias_after_the_upgrade()
     {
         using var before = await LoadAsync("V1", Version1);
-        using var after = await LoadAsync("V2Suspend", Model(2, """
-                [OnAction("suspend")]
-                static void Suspend(Changeset<Account> c, string reason)
-                {
-                    c.Record.FrozenBecause = reason;
-                    c.Record.Freezes++;
-                    c.Record.Handled += $"suspend:v{c.Version};";
-                }
-            """, actions: "\"suspend\"", alias: "[ActionAlias(\"suspend\", \"freeze\")]"));
+        using var after = await LoadAsync(
+            "V2Suspend",
+            Model(
+                2,
+                """
+                    [OnAction("suspend")]
+                    static void Suspend(Changeset<Account> c, string reason)
+                    {
+                        c.Record.FrozenBecause = reason;
+                        c.Record.Freezes++;
+                        c.Record.Handled += $"suspend:v{c.Version};";
+                    }
+                """,
+                actions: "\"suspend\"",
+                alias: "[ActionAlias(\"suspend\", \"freeze\")]"
+            )
+        );
         var id = await WriteFrozenAccountAsync(before);
 
         var replayed = (await after.CallAsync(Account, "GetAsync", id))!;
@@ -160,7 +192,11 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
         var events = (IReadOnlyList<StoredEvent>)(await after.CallAsync(Account, "AllEventsAsync", id))!;
         Assert.That(events.Select(e => e.Action), Is.EqualTo(new[] { "insert", "suspend", "suspend" }));
         var codes = events.Select(e => e.ActionCode).Distinct();
-        Assert.That(codes, Is.EqualTo(new[] { EventActions.Insert, ActionCodes.For("freeze") }), "the alias keeps the stored code");
+        Assert.That(
+            codes,
+            Is.EqualTo(new[] { EventActions.Insert, ActionCodes.For("freeze") }),
+            "the alias keeps the stored code"
+        );
         var latest = (await after.CallAsync(Account, "GetAsync", id))!;
         Assert.That((Get(latest, "FrozenBecause"), Get(latest, "Freezes")), Is.EqualTo(("fraud", 2)));
     }
@@ -185,7 +221,8 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
         var model = Load("Upgrade" + name, source);
         var log = model.Log(Events);
         log.Use(Log.Store);
-        if (Database == Db.Postgres && !_migrated) await log.MigrateDownAsync();
+        if (Database == Db.Postgres && !_migrated)
+            await log.MigrateDownAsync();
         await log.MigrateUpAsync();
         _migrated = true;
         return model;
@@ -199,43 +236,50 @@ public sealed class UpgradeTests(Db db) : DatabaseTest(db)
     }
 
     /// <summary>One build of the model: the same events table and class at a version, with the given members.</summary>
-    private static string Model(int version, string handlers, string actions = "\"freeze\"", string alias = "",
-        string properties = "", string cast = "\"owner\"") => $$"""
-        using System;
-        using System.ComponentModel.DataAnnotations.Schema;
-        using System.Text.Json.Serialization;
-        using Spector;
+    private static string Model(
+        int version,
+        string handlers,
+        string actions = "\"freeze\"",
+        string alias = "",
+        string properties = "",
+        string cast = "\"owner\""
+    ) =>
+        $$"""
+            using System;
+            using System.ComponentModel.DataAnnotations.Schema;
+            using System.Text.Json.Serialization;
+            using Spector;
 
-        namespace Upgrade;
+            namespace Upgrade;
 
-        [EventsTable("upgrade_events", Hashed = true)]
-        [EventSchema(typeof(Account), 0)]
-        {{alias}}
-        public partial class UpgradeEvents;
+            [EventsTable("upgrade_events", Hashed = true)]
+            [EventSchema(typeof(Account), 0)]
+            {{alias}}
+            public partial class UpgradeEvents;
 
-        public sealed class Address
-        {
-            [JsonPropertyName("city")] public string? City { get; set; }
-        }
-
-        [Evented(Version = {{version}}, Table = "upgrade_accounts", Actions = [{{actions}}])]
-        public partial class Account
-        {
-            public Guid Id { get; set; }
-            public string Owner { get; set; } = "";
-            public string? FrozenBecause { get; set; }
-            public string? FrozenBy { get; set; }
-            public int Freezes { get; set; }
-            public string Handled { get; set; } = "";
-        {{properties}}
-
-            static void Changeset(Changeset<Account> c)
+            public sealed class Address
             {
-                c.Cast({{cast}});
-                c.Record.Handled += $"default:v{c.Version};";
+                [JsonPropertyName("city")] public string? City { get; set; }
             }
 
-        {{handlers}}
-        }
-        """;
+            [Evented(Version = {{version}}, Table = "upgrade_accounts", Actions = [{{actions}}])]
+            public partial class Account
+            {
+                public Guid Id { get; set; }
+                public string Owner { get; set; } = "";
+                public string? FrozenBecause { get; set; }
+                public string? FrozenBy { get; set; }
+                public int Freezes { get; set; }
+                public string Handled { get; set; } = "";
+            {{properties}}
+
+                static void Changeset(Changeset<Account> c)
+                {
+                    c.Cast({{cast}});
+                    c.Record.Handled += $"default:v{c.Version};";
+                }
+
+            {{handlers}}
+            }
+            """;
 }

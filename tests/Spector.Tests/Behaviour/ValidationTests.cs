@@ -7,13 +7,18 @@ public sealed class ValidationTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task An_insert_missing_required_fields_is_refused_with_field_errors_and_stores_nothing()
     {
-        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() => User.InsertAsync(new Attrs { ["name"] = "  " }));
+        var error = Assert.ThrowsAsync<ChangesetInvalidException>(() =>
+            User.InsertAsync(new Attrs { ["name"] = "  " })
+        );
 
         Assert.That(error!.Errors.Keys, Is.EquivalentTo(new[] { "name", "email" }));
         Assert.That(error.Errors["email"], Is.EqualTo(new[] { "can't be blank" }));
         Assert.That(error.RecordType, Is.EqualTo("User"));
         Assert.That(error.Action, Is.EqualTo("insert"));
-        Assert.That(error.Message, Does.Contain("User").And.Contain(error.RecordId.ToString()).And.Contain(error.EventId.ToString()));
+        Assert.That(
+            error.Message,
+            Does.Contain("User").And.Contain(error.RecordId.ToString()).And.Contain(error.EventId.ToString())
+        );
         Assert.That(await CountAsync("events"), Is.EqualTo(0));
         Assert.That(await CountAsync("users"), Is.EqualTo(0));
     }
@@ -30,14 +35,26 @@ public sealed class ValidationTests(Db db) : DatabaseTest(db)
         Assert.That(await CountAsync("events"), Is.EqualTo(1));
         Assert.That((await Counter.GetAsync(counter.Id))!.Value, Is.EqualTo(2));
         await using var connection = await OpenAsync();
-        Assert.That(await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT \"value\" FROM \"counters\""), Is.EqualTo(2));
+        Assert.That(
+            await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT \"value\" FROM \"counters\""),
+            Is.EqualTo(2)
+        );
     }
 
     [Test]
     public async Task A_value_of_the_wrong_type_is_a_field_error_not_a_crash()
     {
         var error = Assert.ThrowsAsync<ChangesetInvalidException>(() =>
-            User.InsertAsync(new Attrs { ["name"] = "Bo", ["email"] = "bo@example.com", ["age"] = "forty", ["plan"] = "Platinum" }));
+            User.InsertAsync(
+                new Attrs
+                {
+                    ["name"] = "Bo",
+                    ["email"] = "bo@example.com",
+                    ["age"] = "forty",
+                    ["plan"] = "Platinum",
+                }
+            )
+        );
 
         Assert.That(error!.Errors.Keys, Is.EquivalentTo(new[] { "age", "plan" }));
         Assert.That(error.Errors["plan"][0], Does.Contain("Platinum"));
@@ -48,7 +65,15 @@ public sealed class ValidationTests(Db db) : DatabaseTest(db)
     public async Task Reserved_keys_are_refused()
     {
         var error = Assert.ThrowsAsync<ChangesetInvalidException>(() =>
-            User.InsertAsync(new Attrs { ["name"] = "Bo", ["email"] = "bo@example.com", ["__version__"] = 99 }));
+            User.InsertAsync(
+                new Attrs
+                {
+                    ["name"] = "Bo",
+                    ["email"] = "bo@example.com",
+                    ["__version__"] = 99,
+                }
+            )
+        );
 
         Assert.That(error!.Errors.Keys, Is.EqualTo(new[] { "__version__" }));
         Assert.That(await CountAsync("events"), Is.EqualTo(0));

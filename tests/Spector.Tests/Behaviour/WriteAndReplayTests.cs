@@ -7,19 +7,20 @@ namespace Spector.Tests;
 [TestFixture(Db.Postgres)]
 public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
 {
-    private static Attrs Ann() => new()
-    {
-        ["name"] = "Ann",
-        ["email"] = "ann@example.com",
-        ["age"] = 41,
-        ["visits"] = 9_000_000_000L,
-        ["balance"] = 12.345m,
-        ["score"] = 0.25,
-        ["active"] = true,
-        ["plan"] = "Pro",
-        ["source"] = "newsletter",
-        ["tags"] = new JsonArray("a", "b"),
-    };
+    private static Attrs Ann() =>
+        new()
+        {
+            ["name"] = "Ann",
+            ["email"] = "ann@example.com",
+            ["age"] = 41,
+            ["visits"] = 9_000_000_000L,
+            ["balance"] = 12.345m,
+            ["score"] = 0.25,
+            ["active"] = true,
+            ["plan"] = "Pro",
+            ["source"] = "newsletter",
+            ["tags"] = new JsonArray("a", "b"),
+        };
 
     [Test]
     public async Task Insert_assigns_a_uuidv7_id_equal_to_the_insert_event_id_and_writes_the_row()
@@ -105,7 +106,12 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
     {
         var original = await User.InsertAsync(Ann());
         await original.UpdateAsync(new Attrs { ["age"] = 42 });
-        var stale = new User { Id = original.Id, Name = "stale", Age = 1 };
+        var stale = new User
+        {
+            Id = original.Id,
+            Name = "stale",
+            Age = 1,
+        };
 
         var updated = await stale.UpdateAsync(new Attrs { ["email"] = "ann@new.example" });
 
@@ -118,7 +124,10 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
             Assert.That(updated.UpdatedAt, Is.GreaterThanOrEqualTo(original.UpdatedAt));
         });
         var events = await User.AllEventsAsync(original.Id);
-        Assert.That(events.Select(e => (e.Seq, e.Action)), Is.EqualTo(new[] { (1L, "insert"), (2L, "update"), (3L, "update") }));
+        Assert.That(
+            events.Select(e => (e.Seq, e.Action)),
+            Is.EqualTo(new[] { (1L, "insert"), (2L, "update"), (3L, "update") })
+        );
         Assert.That(events[1].ReadAttrs().ContainsKey("inserted_at"), Is.False, "updates stamp only updated_at");
         await AssertRowMatchesReplayAsync(original.Id);
     }
@@ -184,7 +193,9 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
         var counter = await Counter.InsertAsync(new Attrs { ["name"] = "c" });
 
         Assert.That(await User.GetAsync(counter.Id), Is.Null);
-        Assert.ThrowsAsync<RecordNotFoundException>(() => new User { Id = counter.Id }.UpdateAsync(new Attrs { ["age"] = 3 }));
+        Assert.ThrowsAsync<RecordNotFoundException>(() =>
+            new User { Id = counter.Id }.UpdateAsync(new Attrs { ["age"] = 3 })
+        );
     }
 
     [Test]
@@ -225,7 +236,8 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
         await using var connection = await OpenAsync();
         var row = await connection.QuerySingleAsync(
             "SELECT \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", \"signup_source\", \"archived_at\" FROM \"users\" WHERE \"id\" = @id",
-            new { id });
+            new { id }
+        );
         var columns = (IDictionary<string, object?>)row;
         Assert.Multiple(() =>
         {
@@ -233,7 +245,10 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
             Assert.That(columns["email"], Is.EqualTo(replayed.Email));
             Assert.That(Convert.ToInt32(columns["age"]), Is.EqualTo(replayed.Age));
             Assert.That(Convert.ToInt64(columns["visits"]), Is.EqualTo(replayed.Visits));
-            Assert.That(Convert.ToDecimal(columns["balance"], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(replayed.Balance));
+            Assert.That(
+                Convert.ToDecimal(columns["balance"], System.Globalization.CultureInfo.InvariantCulture),
+                Is.EqualTo(replayed.Balance)
+            );
             Assert.That(Convert.ToDouble(columns["score"]), Is.EqualTo(replayed.Score));
             Assert.That(Convert.ToBoolean(columns["active"]), Is.EqualTo(replayed.Active));
             Assert.That(columns["plan"], Is.EqualTo(replayed.Plan.ToString()));

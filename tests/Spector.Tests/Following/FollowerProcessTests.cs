@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Microsoft.Data.Sqlite;
 using Followers;
+using Microsoft.Data.Sqlite;
 
 namespace Spector.Tests;
 
@@ -16,7 +16,8 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
 
     private async Task<string> ConnectionStringAsync()
     {
-        if (Database == Db.Postgres) return PostgresServer.DataSource.ConnectionString;
+        if (Database == Db.Postgres)
+            return PostgresServer.DataSource.ConnectionString;
         await using var connection = await OpenAsync();
         return $"Data Source={((SqliteConnection)connection).DataSource}";
     }
@@ -27,7 +28,8 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         var projection = new OrdersPerCustomerDay();
         await projection.MigrateAsync();
         var random = new Random(11);
-        for (var i = 0; i < 150; i++) await PlaceAsync(random);
+        for (var i = 0; i < 150; i++)
+            await PlaceAsync(random);
         using var stopWriting = new CancellationTokenSource();
         var writer = Task.Run(async () =>
         {
@@ -44,7 +46,11 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         var progress = new List<long>();
         for (var kill = 0; kill < Kills; kill++)
         {
-            using var child = FollowersSample.Start("follow", Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite", connectionString);
+            using var child = FollowersSample.Start(
+                "follow",
+                Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite",
+                connectionString
+            );
             // Wait until it follows, then let it work for a random moment before killing it mid-stride.
             var line = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
             if (line != "following")
@@ -55,7 +61,8 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
             // The killed process's lease must lapse first: kill only once this one is delivering, at a random moment.
             var before = progress.Count == 0 ? 0 : progress[^1];
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while ((await follower.ReadStatusAsync()).Processed <= before && DateTime.UtcNow < deadline) await Task.Delay(5);
+            while ((await follower.ReadStatusAsync()).Processed <= before && DateTime.UtcNow < deadline)
+                await Task.Delay(5);
             await Task.Delay(random.Next(0, 300));
             child.Kill(entireProcessTree: true);
             await child.WaitForExitAsync();
@@ -64,12 +71,19 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         stopWriting.Cancel();
         await writer;
 
-        using (var last = FollowersSample.Start("follow", Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite", connectionString))
+        using (
+            var last = FollowersSample.Start(
+                "follow",
+                Dialect == SqlDialect.PostgreSql ? "postgres" : "sqlite",
+                connectionString
+            )
+        )
         {
             var deadline = DateTime.UtcNow.AddSeconds(120);
             while ((await follower.ReadStatusAsync()).LagEvents > 0)
             {
-                if (DateTime.UtcNow > deadline) Assert.Fail("the last follower process did not catch up");
+                if (DateTime.UtcNow > deadline)
+                    Assert.Fail("the last follower process did not catch up");
                 await Task.Delay(50);
             }
             last.Kill(entireProcessTree: true);
@@ -77,7 +91,11 @@ public sealed class FollowerProcessTests(Db db) : ShopTest(db)
         }
 
         var expected = await ExpectedAsync();
-        Assert.That(progress, Is.Ordered.Ascending.And.Unique, "every killed process made progress before it was killed");
+        Assert.That(
+            progress,
+            Is.Ordered.Ascending.And.Unique,
+            "every killed process made progress before it was killed"
+        );
         Assert.That(progress[^1], Is.LessThan(expected.Sum(r => r.Orders)), "the kills left work for the last process");
         Assert.That(await ProjectedAsync(), Is.EqualTo(expected), "every order counted exactly once");
         Assert.That((await follower.ReadStatusAsync()).Processed, Is.EqualTo(await CountAsync("shop_events")));
@@ -103,7 +121,8 @@ public sealed class FollowersSample
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Dll);
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
         return Process.Start(start)!;
     }
 

@@ -3,7 +3,8 @@ using Dapper;
 
 namespace Spector.Tests;
 
-/// <summary>Followers deliver every committed event once caught up and live, in each record's order, and stop clearly.</summary>
+/// <summary>Followers deliver every committed event once caught up and live, in each record's order, and stop
+/// clearly.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class FollowerTests(Db db) : DatabaseTest(db)
@@ -11,26 +12,31 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     /// <summary>Checkpoints left by an earlier test would point past the recreated events table.</summary>
     [SetUp]
     public Task DropCheckpointsAsync() =>
-        ExecuteRawAsync("DROP TABLE IF EXISTS \"spector_followers\"; DROP TABLE IF EXISTS \"spector_follower_positions\"");
+        ExecuteRawAsync(
+            "DROP TABLE IF EXISTS \"spector_followers\"; DROP TABLE IF EXISTS \"spector_follower_positions\""
+        );
 
     private static string NewName() => "f_" + Guid.NewGuid().ToString("N")[..12];
 
-    private FollowerOptions Options(string name) => new(name, Log)
-    {
-        MinPollInterval = TimeSpan.FromMilliseconds(5),
-        MaxPollInterval = TimeSpan.FromMilliseconds(100),
-        FirstRetryDelay = TimeSpan.FromMilliseconds(5),
-        LeaseDuration = TimeSpan.FromSeconds(5),
-    };
+    private FollowerOptions Options(string name) =>
+        new(name, Log)
+        {
+            MinPollInterval = TimeSpan.FromMilliseconds(5),
+            MaxPollInterval = TimeSpan.FromMilliseconds(100),
+            FirstRetryDelay = TimeSpan.FromMilliseconds(5),
+            LeaseDuration = TimeSpan.FromSeconds(5),
+        };
 
     private async Task<List<(Guid Id, Guid Record, long Seq, long Position)>> LoggedEventsAsync()
     {
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT \"id\", \"parent_id\", \"seq\", \"position\" FROM \"events\" ORDER BY \"position\"";
+        command.CommandText =
+            "SELECT \"id\", \"parent_id\", \"seq\", \"position\" FROM \"events\" ORDER BY \"position\"";
         var rows = new List<(Guid, Guid, long, long)>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync()) rows.Add((reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetInt64(3)));
+        while (await reader.ReadAsync())
+            rows.Add((reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetInt64(3)));
         return rows;
     }
 
@@ -38,26 +44,48 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     public async Task Catch_up_delivers_every_event_once_in_each_records_order_and_the_checkpoint_survives_a_new_instance()
     {
         var counters = new List<Counter>();
-        for (var i = 0; i < 5; i++) counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
+        for (var i = 0; i < 5; i++)
+            counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
         for (var round = 0; round < 4; round++)
-            foreach (var c in counters) await c.UpdateAsync(new Attrs { ["by"] = round + 1 });
+            foreach (var c in counters)
+                await c.UpdateAsync(new Attrs { ["by"] = round + 1 });
         await Note.InsertAsync(new Attrs { ["title"] = "other schema" });
 
         var name = NewName();
         var seen = new List<FollowedEvent>();
-        var follower = new Follower(Options(name), (e, _) => { seen.Add(e); return Task.CompletedTask; });
+        var follower = new Follower(
+            Options(name),
+            (e, _) =>
+            {
+                seen.Add(e);
+                return Task.CompletedTask;
+            }
+        );
         await follower.MigrateAsync();
         Assert.That(await follower.CatchUpAsync(), Is.EqualTo(26));
 
         var logged = await LoggedEventsAsync();
         Assert.That(seen.Select(e => e.Id), Is.EquivalentTo(logged.Select(e => e.Id)));
         foreach (var record in seen.GroupBy(e => e.RecordId))
-            Assert.That(record.Select(e => e.Event.Seq), Is.EqualTo(Enumerable.Range(1, record.Count()).Select(i => (long)i)));
-        Assert.That(seen.First(e => e.Event.Schema == 1).Event.ReadAttrs()["name"]!.GetValue<string>(), Is.EqualTo("c0"));
+            Assert.That(
+                record.Select(e => e.Event.Seq),
+                Is.EqualTo(Enumerable.Range(1, record.Count()).Select(i => (long)i))
+            );
+        Assert.That(
+            seen.First(e => e.Event.Schema == 1).Event.ReadAttrs()["name"]!.GetValue<string>(),
+            Is.EqualTo("c0")
+        );
 
         await counters[0].UpdateAsync(new Attrs { ["by"] = 9 });
         var again = new List<FollowedEvent>();
-        var second = new Follower(Options(name), (e, _) => { again.Add(e); return Task.CompletedTask; });
+        var second = new Follower(
+            Options(name),
+            (e, _) =>
+            {
+                again.Add(e);
+                return Task.CompletedTask;
+            }
+        );
         Assert.That(await second.CatchUpAsync(), Is.EqualTo(1), "a new instance resumes from the stored checkpoint");
         Assert.That(again.Single().Event.Seq, Is.EqualTo(6));
 
@@ -78,8 +106,18 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         await counter.DeleteAsync();
 
         var seen = new List<string?>();
-        var follower = new Follower(Options(NewName()) with { Schemas = [1], Actions = ["insert", "delete"] },
-            (e, _) => { seen.Add(e.Event.Action); return Task.CompletedTask; });
+        var follower = new Follower(
+            Options(NewName()) with
+            {
+                Schemas = [1],
+                Actions = ["insert", "delete"],
+            },
+            (e, _) =>
+            {
+                seen.Add(e.Event.Action);
+                return Task.CompletedTask;
+            }
+        );
         await follower.MigrateAsync();
         Assert.That(await follower.CatchUpAsync(), Is.EqualTo(4));
         Assert.That(seen, Is.EqualTo(new[] { "insert", "delete" }));
@@ -91,7 +129,14 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     {
         await Counter.InsertAsync(new Attrs { ["name"] = "old" });
         var seen = new List<FollowedEvent>();
-        var follower = new Follower(Options(NewName()), (e, _) => { seen.Add(e); return Task.CompletedTask; });
+        var follower = new Follower(
+            Options(NewName()),
+            (e, _) =>
+            {
+                seen.Add(e);
+                return Task.CompletedTask;
+            }
+        );
         await follower.MigrateAsync();
         await follower.StartAtEndAsync();
         var fresh = await Counter.InsertAsync(new Attrs { ["name"] = "new" });
@@ -103,19 +148,28 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     public async Task A_failing_handler_is_retried_then_the_follower_stops_at_that_event_and_resumes_there_once_fixed()
     {
         var counters = new List<Counter>();
-        for (var i = 0; i < 6; i++) counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
+        for (var i = 0; i < 6; i++)
+            counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
         var poison = counters[3].Id;
         var calls = new ConcurrentDictionary<Guid, int>();
         var broken = true;
         var delivered = new List<Guid>();
         var name = NewName();
-        var follower = new Follower(Options(name) with { MaxAttempts = 3, BatchSize = 100 }, (e, _) =>
-        {
-            calls.AddOrUpdate(e.RecordId, 1, (_, n) => n + 1);
-            if (broken && e.RecordId == poison) throw new InvalidOperationException("projection store is down");
-            delivered.Add(e.RecordId);
-            return Task.CompletedTask;
-        });
+        var follower = new Follower(
+            Options(name) with
+            {
+                MaxAttempts = 3,
+                BatchSize = 100,
+            },
+            (e, _) =>
+            {
+                calls.AddOrUpdate(e.RecordId, 1, (_, n) => n + 1);
+                if (broken && e.RecordId == poison)
+                    throw new InvalidOperationException("projection store is down");
+                delivered.Add(e.RecordId);
+                return Task.CompletedTask;
+            }
+        );
         await follower.MigrateAsync();
 
         var error = Assert.ThrowsAsync<FollowerFailedException>(() => follower.CatchUpAsync());
@@ -125,7 +179,11 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         Assert.That(error.InnerException, Is.TypeOf<InvalidOperationException>());
         Assert.That(follower.State, Is.EqualTo(FollowerState.Failed));
         Assert.That(calls[poison], Is.EqualTo(3));
-        Assert.That(delivered, Is.EqualTo(counters.Take(3).Select(c => c.Id)), "nothing after the failing event was delivered");
+        Assert.That(
+            delivered,
+            Is.EqualTo(counters.Take(3).Select(c => c.Id)),
+            "nothing after the failing event was delivered"
+        );
 
         var status = await follower.ReadStatusAsync();
         Assert.That(status.FailedEventId, Is.EqualTo(poison));
@@ -136,7 +194,11 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
 
         broken = false;
         Assert.That(await follower.CatchUpAsync(), Is.EqualTo(3));
-        Assert.That(delivered, Is.EqualTo(counters.Select(c => c.Id)), "it resumes at the failed event, skipping nothing");
+        Assert.That(
+            delivered,
+            Is.EqualTo(counters.Select(c => c.Id)),
+            "it resumes at the failed event, skipping nothing"
+        );
         status = await follower.ReadStatusAsync();
         Assert.That(status.FailedEventId, Is.Null);
         Assert.That(status.FailedAttempts, Is.EqualTo(0));
@@ -147,16 +209,24 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     public async Task A_live_follower_that_recovers_from_a_flaky_handler_clears_its_last_error()
     {
         var counters = new List<Counter>();
-        for (var i = 0; i < 4; i++) counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
+        for (var i = 0; i < 4; i++)
+            counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
         var failures = 0;
         var delivered = new ConcurrentQueue<Guid>();
         var name = NewName();
-        var follower = new Follower(Options(name) with { MaxAttempts = 5 }, (e, _) =>
-        {
-            if (e.RecordId == counters[1].Id && Interlocked.Increment(ref failures) <= 2) throw new TimeoutException("flaky");
-            delivered.Enqueue(e.RecordId);
-            return Task.CompletedTask;
-        });
+        var follower = new Follower(
+            Options(name) with
+            {
+                MaxAttempts = 5,
+            },
+            (e, _) =>
+            {
+                if (e.RecordId == counters[1].Id && Interlocked.Increment(ref failures) <= 2)
+                    throw new TimeoutException("flaky");
+                delivered.Enqueue(e.RecordId);
+                return Task.CompletedTask;
+            }
+        );
         await follower.MigrateAsync();
         using var stop = new CancellationTokenSource();
         var running = follower.RunAsync(stop.Token);
@@ -182,20 +252,38 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
             await connection.ExecuteAsync("CREATE TABLE \"seen_events\" (\"event_id\" text NOT NULL)");
         }
         var counters = new List<Counter>();
-        for (var i = 0; i < 5; i++) counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
+        for (var i = 0; i < 5; i++)
+            counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
         var failures = 0;
-        var follower = new Follower(Options(NewName()) with { MaxAttempts = 3 }, async (e, session, ct) =>
-        {
-            await session.Connection.ExecuteAsync(new CommandDefinition("INSERT INTO \"seen_events\" (\"event_id\") VALUES (@id)",
-                new { id = e.Id.ToString() }, session.Transaction, cancellationToken: ct));
-            if (e.RecordId == counters[2].Id && failures++ < 2) throw new TimeoutException("flaky");
-        });
+        var follower = new Follower(
+            Options(NewName()) with
+            {
+                MaxAttempts = 3,
+            },
+            async (e, session, ct) =>
+            {
+                await session.Connection.ExecuteAsync(
+                    new CommandDefinition(
+                        "INSERT INTO \"seen_events\" (\"event_id\") VALUES (@id)",
+                        new { id = e.Id.ToString() },
+                        session.Transaction,
+                        cancellationToken: ct
+                    )
+                );
+                if (e.RecordId == counters[2].Id && failures++ < 2)
+                    throw new TimeoutException("flaky");
+            }
+        );
         await follower.MigrateAsync();
         Assert.That(await follower.CatchUpAsync(), Is.EqualTo(5));
         Assert.That(failures, Is.EqualTo(3), "two failures, then success on the third attempt");
         await using var check = await OpenAsync();
         var rows = (await check.QueryAsync<string>("SELECT \"event_id\" FROM \"seen_events\"")).ToList();
-        Assert.That(rows, Is.EquivalentTo(counters.Select(c => c.Id.ToString())), "each effect exactly once: failed attempts rolled back");
+        Assert.That(
+            rows,
+            Is.EquivalentTo(counters.Select(c => c.Id.ToString())),
+            "each effect exactly once: failed attempts rolled back"
+        );
     }
 
     [Test]
@@ -204,12 +292,24 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         await using (var connection = await OpenAsync())
         {
             await connection.ExecuteAsync("DROP TABLE IF EXISTS \"seen_events\"");
-            await connection.ExecuteAsync("CREATE TABLE \"seen_events\" (\"event_id\" text NOT NULL, \"instance\" integer NOT NULL)");
+            await connection.ExecuteAsync(
+                "CREATE TABLE \"seen_events\" (\"event_id\" text NOT NULL, \"instance\" integer NOT NULL)"
+            );
         }
         var name = NewName();
-        Follower Instance(int number) => new(Options(name), async (e, session, ct) =>
-            await session.Connection.ExecuteAsync(new CommandDefinition("INSERT INTO \"seen_events\" (\"event_id\", \"instance\") VALUES (@id, @number)",
-                new { id = e.Id.ToString(), number }, session.Transaction, cancellationToken: ct)));
+        Follower Instance(int number) =>
+            new(
+                Options(name),
+                async (e, session, ct) =>
+                    await session.Connection.ExecuteAsync(
+                        new CommandDefinition(
+                            "INSERT INTO \"seen_events\" (\"event_id\", \"instance\") VALUES (@id, @number)",
+                            new { id = e.Id.ToString(), number },
+                            session.Transaction,
+                            cancellationToken: ct
+                        )
+                    )
+            );
         var first = Instance(1);
         var second = Instance(2);
         await first.MigrateAsync();
@@ -220,20 +320,29 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         var runSecond = second.RunAsync(stopSecond.Token);
         await WaitForAsync(() => second.State == FollowerState.Standby);
 
-        for (var i = 0; i < 30; i++) await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" });
+        for (var i = 0; i < 30; i++)
+            await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" });
         await WaitForAsync(async () => await CountAsync("seen_events") == 30);
-        Assert.That(await CountAsync("seen_events", "\"instance\" = 2"), Is.EqualTo(0), "the standby delivered nothing");
+        Assert.That(
+            await CountAsync("seen_events", "\"instance\" = 2"),
+            Is.EqualTo(0),
+            "the standby delivered nothing"
+        );
 
         stopFirst.Cancel();
         await runFirst;
         await WaitForAsync(() => second.State == FollowerState.Running);
-        for (var i = 0; i < 10; i++) await Counter.InsertAsync(new Attrs { ["name"] = $"d{i}" });
+        for (var i = 0; i < 10; i++)
+            await Counter.InsertAsync(new Attrs { ["name"] = $"d{i}" });
         await WaitForAsync(async () => await CountAsync("seen_events") == 40);
         stopSecond.Cancel();
         await runSecond;
         Assert.That(await CountAsync("seen_events", "\"instance\" = 2"), Is.EqualTo(10));
         await using var check = await OpenAsync();
-        Assert.That(await check.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT \"event_id\") FROM \"seen_events\""), Is.EqualTo(40));
+        Assert.That(
+            await check.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT \"event_id\") FROM \"seen_events\""),
+            Is.EqualTo(40)
+        );
     }
 
     [Test]
@@ -242,7 +351,11 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         var name = NewName();
         // Idle polls three times as long as the lease: an instance that slept through its renewal lost the lease
         // to the standby while still reporting Running.
-        var options = Options(name) with { LeaseDuration = TimeSpan.FromSeconds(1), MaxPollInterval = TimeSpan.FromSeconds(3) };
+        var options = Options(name) with
+        {
+            LeaseDuration = TimeSpan.FromSeconds(1),
+            MaxPollInterval = TimeSpan.FromSeconds(3),
+        };
         var first = new Follower(options, (_, _) => Task.CompletedTask);
         var second = new Follower(options, (_, _) => Task.CompletedTask);
         await first.MigrateAsync();
@@ -259,8 +372,10 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
         while (clock.Elapsed < TimeSpan.FromSeconds(5))
         {
             var (a, b) = (first.State, second.State);
-            if (a == FollowerState.Running && b == FollowerState.Running) both++;
-            if (b == FollowerState.Running && wasFirst) takeovers++;
+            if (a == FollowerState.Running && b == FollowerState.Running)
+                both++;
+            if (b == FollowerState.Running && wasFirst)
+                takeovers++;
             wasFirst = a == FollowerState.Running;
             await Task.Delay(5);
         }
@@ -280,34 +395,55 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task A_follower_whose_lease_was_taken_over_commits_nothing_more()
     {
-        for (var i = 0; i < 4; i++) await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" });
+        for (var i = 0; i < 4; i++)
+            await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" });
         var name = NewName();
         var seenByFirst = new List<Guid>();
-        var first = new Follower(Options(name) with { BatchSize = 2 }, async (e, _) =>
-        {
-            seenByFirst.Add(e.Id);
-            if (seenByFirst.Count != 3) return;
-            // Another process takes the lease (as if ours had lapsed) while we are mid-batch.
-            await ExecuteRawAsync("UPDATE \"spector_followers\" SET \"owner\" = 'rival' WHERE \"name\" = @name", new { name });
-        });
+        var first = new Follower(
+            Options(name) with
+            {
+                BatchSize = 2,
+            },
+            async (e, _) =>
+            {
+                seenByFirst.Add(e.Id);
+                if (seenByFirst.Count != 3)
+                    return;
+                // Another process takes the lease (as if ours had lapsed) while we are mid-batch.
+                await ExecuteRawAsync(
+                    "UPDATE \"spector_followers\" SET \"owner\" = 'rival' WHERE \"name\" = @name",
+                    new { name }
+                );
+            }
+        );
         await first.MigrateAsync();
-        Assert.That(await first.CatchUpAsync(), Is.EqualTo(2), "the first batch committed; the second found the lease gone");
+        Assert.That(
+            await first.CatchUpAsync(),
+            Is.EqualTo(2),
+            "the first batch committed; the second found the lease gone"
+        );
         var rival = new Follower(Options(name), (_, _) => Task.CompletedTask);
         var status = await rival.ReadStatusAsync();
         Assert.That(status.Owner, Is.EqualTo("rival"));
         Assert.That(status.Processed, Is.EqualTo(2));
-        Assert.That(seenByFirst, Has.Count.EqualTo(4), "events 3 and 4 reached the handler, so they stay for the new holder");
+        Assert.That(
+            seenByFirst,
+            Has.Count.EqualTo(4),
+            "events 3 and 4 reached the handler, so they stay for the new holder"
+        );
         Assert.That(status.LagEvents, Is.EqualTo(2));
     }
 
-    private static async Task WaitForAsync(Func<bool> condition) => await WaitForAsync(() => Task.FromResult(condition()));
+    private static async Task WaitForAsync(Func<bool> condition) =>
+        await WaitForAsync(() => Task.FromResult(condition()));
 
     private static async Task WaitForAsync(Func<Task<bool>> condition, int seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting");
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail("timed out waiting");
             await Task.Delay(20);
         }
     }

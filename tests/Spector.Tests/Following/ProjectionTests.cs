@@ -2,7 +2,8 @@ using Followers;
 
 namespace Spector.Tests;
 
-/// <summary>A projection across records, async (a follower) and inline (the write's transaction), rebuilt from zero.</summary>
+/// <summary>A projection across records, async (a follower) and inline (the write's transaction), rebuilt from
+/// zero.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class ProjectionTests(Db db) : ShopTest(db)
@@ -13,7 +14,8 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         var projection = new OrdersPerCustomerDay();
         await projection.MigrateAsync();
         var random = new Random(3);
-        for (var i = 0; i < 60; i++) await PlaceAsync(random);
+        for (var i = 0; i < 60; i++)
+            await PlaceAsync(random);
         var follower = projection.CreateFollower(o => o with { BatchSize = 16 });
         Assert.That(await follower.CatchUpAsync(), Is.EqualTo(60));
         var expected = await ExpectedAsync();
@@ -29,7 +31,8 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         Assert.That(reports[^1], Is.EqualTo(60));
 
         // The rebuild moved the follower's checkpoint too: nothing is applied twice afterwards.
-        for (var i = 0; i < 5; i++) await PlaceAsync(random);
+        for (var i = 0; i < 5; i++)
+            await PlaceAsync(random);
         Assert.That(await follower.CatchUpAsync(), Is.EqualTo(5));
         Assert.That(await ProjectedAsync(), Is.EqualTo(await ExpectedAsync()));
     }
@@ -43,8 +46,13 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         try
         {
             var random = new Random(5);
-            for (var i = 0; i < 20; i++) await PlaceAsync(random);
-            Assert.That(await ProjectedAsync(), Is.EqualTo(await ExpectedAsync()), "up to date the moment each write returns");
+            for (var i = 0; i < 20; i++)
+                await PlaceAsync(random);
+            Assert.That(
+                await ProjectedAsync(),
+                Is.EqualTo(await ExpectedAsync()),
+                "up to date the moment each write returns"
+            );
 
             await using (var connection = await OpenAsync())
             await using (var tx = await connection.BeginTransactionAsync())
@@ -52,7 +60,11 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
                 await PlaceAsync(random, new SpectorSession(connection, tx));
                 await tx.RollbackAsync();
             }
-            Assert.That((await ProjectedAsync()).Sum(r => r.Orders), Is.EqualTo(20), "a rolled-back write leaves no trace");
+            Assert.That(
+                (await ProjectedAsync()).Sum(r => r.Orders),
+                Is.EqualTo(20),
+                "a rolled-back write leaves no trace"
+            );
 
             await ExecuteRawAsync($"DROP TABLE \"{OrdersPerCustomerDay.Table}\"");
             Assert.That(async () => await PlaceAsync(random), Throws.InstanceOf<System.Data.Common.DbException>());
@@ -73,15 +85,22 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         var projection = new OrdersPerCustomerDay();
         await projection.MigrateAsync();
         var random = new Random(7);
-        for (var i = 0; i < 40; i++) await PlaceAsync(random);
+        for (var i = 0; i < 40; i++)
+            await PlaceAsync(random);
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var follower = projection.CreateFollower(o => o with
-        {
-            MinPollInterval = TimeSpan.FromMilliseconds(5), MaxPollInterval = TimeSpan.FromMilliseconds(200), Log = lines.Enqueue,
-        });
+        var follower = projection.CreateFollower(o =>
+            o with
+            {
+                MinPollInterval = TimeSpan.FromMilliseconds(5),
+                MaxPollInterval = TimeSpan.FromMilliseconds(200),
+                Log = lines.Enqueue,
+            }
+        );
         using var stop = new CancellationTokenSource();
         var running = follower.RunAsync(stop.Token);
-        await WaitForAsync(async () => (await follower.ReadStatusAsync()).LagEvents == 0 && follower.State == FollowerState.Running);
+        await WaitForAsync(async () =>
+            (await follower.ReadStatusAsync()).LagEvents == 0 && follower.State == FollowerState.Running
+        );
         await ExecuteRawAsync($"UPDATE \"{OrdersPerCustomerDay.Table}\" SET \"orders\" = 999");
 
         // Before the fix this waited forever for the lease the running follower kept renewing.
@@ -91,7 +110,8 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         Assert.That(lines, Has.Some.Contains("stepped aside"));
 
         // The same RunAsync carries on from the rebuilt checkpoint: new orders once, old ones not again.
-        for (var i = 0; i < 15; i++) await PlaceAsync(random);
+        for (var i = 0; i < 15; i++)
+            await PlaceAsync(random);
         await WaitForAsync(async () => (await follower.ReadStatusAsync()).LagEvents == 0);
         Assert.That(follower.State, Is.EqualTo(FollowerState.Running));
         Assert.That(await ProjectedAsync(), Is.EqualTo(await ExpectedAsync()));
@@ -105,12 +125,19 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
     {
         var projection = new OrdersPerCustomerDay();
         await projection.MigrateAsync();
-        for (var i = 0; i < 5; i++) await PlaceAsync(new Random(i));
+        for (var i = 0; i < 5; i++)
+            await PlaceAsync(new Random(i));
         // Another process's follower: a lease that will not lapse during the test.
-        await ExecuteRawAsync("UPDATE \"spector_followers\" SET \"owner\" = 'other-process', \"lease_expires_at\" = 99999999999999");
+        await ExecuteRawAsync(
+            "UPDATE \"spector_followers\" SET \"owner\" = 'other-process', \"lease_expires_at\" = 99999999999999"
+        );
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var error = Assert.ThrowsAsync<FollowerBusyException>(() => projection.RebuildAsync());
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)), "fails fast rather than waiting for the lease");
+        Assert.That(
+            clock.Elapsed,
+            Is.LessThan(TimeSpan.FromSeconds(20)),
+            "fails fast rather than waiting for the lease"
+        );
         Assert.That(error!.Holder, Is.EqualTo("other-process"));
         Assert.That(error.Follower, Is.EqualTo("projection:" + projection.Name));
         Assert.That(error.Message, Does.Contain("other-process").And.Contain("Stop that instance"));
@@ -123,23 +150,29 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         var projection = new OrdersPerCustomerDay();
         await projection.MigrateAsync();
         var random = new Random(9);
-        for (var i = 0; i < 10; i++) await PlaceAsync(random);
+        for (var i = 0; i < 10; i++)
+            await PlaceAsync(random);
         var gate = new TaskCompletionSource();
         gate.SetResult();
         var stuck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var follower = new Follower(new FollowerOptions("projection:" + projection.Name, ShopEvents.Log)
-        {
-            MinPollInterval = TimeSpan.FromMilliseconds(5), MaxPollInterval = TimeSpan.FromMilliseconds(50),
-        }, async (e, ct) =>
-        {
-            // A plain handler: stuck, it holds the lease but no transaction (SQLite's write lock stays free).
-            if (!gate.Task.IsCompleted) stuck.TrySetResult();
-            await gate.Task.WaitAsync(ct);
-            await using var connection = await OpenAsync();
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            await projection.ApplyAsync(e, new SpectorSession(connection, tx), ct);
-            await tx.CommitAsync(ct);
-        });
+        var follower = new Follower(
+            new FollowerOptions("projection:" + projection.Name, ShopEvents.Log)
+            {
+                MinPollInterval = TimeSpan.FromMilliseconds(5),
+                MaxPollInterval = TimeSpan.FromMilliseconds(50),
+            },
+            async (e, ct) =>
+            {
+                // A plain handler: stuck, it holds the lease but no transaction (SQLite's write lock stays free).
+                if (!gate.Task.IsCompleted)
+                    stuck.TrySetResult();
+                await gate.Task.WaitAsync(ct);
+                await using var connection = await OpenAsync();
+                await using var tx = await connection.BeginTransactionAsync(ct);
+                await projection.ApplyAsync(e, new SpectorSession(connection, tx), ct);
+                await tx.CommitAsync(ct);
+            }
+        );
         using var stop = new CancellationTokenSource();
         var running = follower.RunAsync(stop.Token);
         await WaitForAsync(async () => (await follower.ReadStatusAsync()).LagEvents == 0);
@@ -149,7 +182,10 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         await PlaceAsync(random);
         await stuck.Task.WaitAsync(TimeSpan.FromSeconds(30));
         using var patience = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-        Assert.That(async () => await projection.RebuildAsync(cancellationToken: patience.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(
+            async () => await projection.RebuildAsync(cancellationToken: patience.Token),
+            Throws.InstanceOf<OperationCanceledException>()
+        );
         gate.SetResult();
         await PlaceAsync(random);
         await WaitForAsync(async () => (await follower.ReadStatusAsync()).LagEvents == 0);
@@ -165,7 +201,8 @@ public sealed class ProjectionTests(Db db) : ShopTest(db)
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) Assert.Fail("timed out waiting");
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail("timed out waiting");
             await Task.Delay(20);
         }
     }

@@ -3,29 +3,43 @@ using Dapper;
 
 namespace Spector.Tests;
 
-/// <summary>Record tables rebuilt from the log: equal to a replay of every record, never empty to readers, resumable.</summary>
+/// <summary>Record tables rebuilt from the log: equal to a replay of every record, never empty to readers,
+/// resumable.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class RebuildTests(Db db) : DatabaseTest(db)
 {
     [SetUp]
     public Task DropRebuildStateAsync() =>
-        ExecuteRawAsync("DROP TABLE IF EXISTS \"spector_rebuilds\"; DROP TABLE IF EXISTS \"users__rebuild\"; DROP TABLE IF EXISTS \"tickets__rebuild\"; " +
-                       "DROP TABLE IF EXISTS \"sharded_notes__rebuild\"");
+        ExecuteRawAsync(
+            "DROP TABLE IF EXISTS \"spector_rebuilds\"; DROP TABLE IF EXISTS \"users__rebuild\"; DROP TABLE IF EXISTS \"tickets__rebuild\"; "
+                + "DROP TABLE IF EXISTS \"sharded_notes__rebuild\""
+        );
 
     private async Task<List<User>> SeedUsersAsync(int count)
     {
         var users = new List<User>();
         for (var i = 0; i < count; i++)
         {
-            var user = await User.InsertAsync(new Attrs
-            {
-                ["name"] = $"user {i}", ["email"] = $"u{i}@example.com", ["age"] = i % 90, ["balance"] = 10.25m * i,
-                ["score"] = i / 3.0, ["active"] = i % 2 == 0, ["plan"] = i % 3 == 0 ? "Pro" : "Free", ["source"] = i % 4 == 0 ? null : "ad",
-            });
-            if (i % 3 == 0) user = await user.UpdateAsync(new Attrs { ["visits"] = i * 10L, ["age"] = i % 90 + 1 });
-            if (i % 7 == 0) await user.ArchiveAsync(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(5)));
-            if (i % 11 == 5) await user.DeleteAsync();
+            var user = await User.InsertAsync(
+                new Attrs
+                {
+                    ["name"] = $"user {i}",
+                    ["email"] = $"u{i}@example.com",
+                    ["age"] = i % 90,
+                    ["balance"] = 10.25m * i,
+                    ["score"] = i / 3.0,
+                    ["active"] = i % 2 == 0,
+                    ["plan"] = i % 3 == 0 ? "Pro" : "Free",
+                    ["source"] = i % 4 == 0 ? null : "ad",
+                }
+            );
+            if (i % 3 == 0)
+                user = await user.UpdateAsync(new Attrs { ["visits"] = i * 10L, ["age"] = i % 90 + 1 });
+            if (i % 7 == 0)
+                await user.ArchiveAsync(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(5)));
+            if (i % 11 == 5)
+                await user.DeleteAsync();
             users.Add(user);
         }
         return users;
@@ -37,17 +51,24 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         await using var connection = await OpenAsync();
         var rows = await connection.QueryAsync($"SELECT * FROM \"{table}\"");
         return rows.Cast<IDictionary<string, object?>>()
-            .Select(row => string.Join("|", row.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Key + "=" + Show(c.Value))))
-            .OrderBy(s => s, StringComparer.Ordinal).ToList();
+            .Select(row =>
+                string.Join(
+                    "|",
+                    row.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => c.Key + "=" + Show(c.Value))
+                )
+            )
+            .OrderBy(s => s, StringComparer.Ordinal)
+            .ToList();
 
-        static string Show(object? value) => value switch
-        {
-            null or DBNull => "null",
-            byte[] bytes => Convert.ToHexString(bytes),
-            DateTime d => d.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => value.ToString()!,
-        };
+        static string Show(object? value) =>
+            value switch
+            {
+                null or DBNull => "null",
+                byte[] bytes => Convert.ToHexString(bytes),
+                DateTime d => d.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+                IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+                _ => value.ToString()!,
+            };
     }
 
     /// <summary>The row of every record the log has agrees with GetAsync; deleted records have none.</summary>
@@ -57,8 +78,12 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         foreach (var id in ids)
         {
             var record = await User.GetAsync(id);
-            var row = (await connection.QueryAsync<(string Name, long Age, long Visits)>(
-                "SELECT \"name\", \"age\", \"visits\" FROM \"users\" WHERE \"id\" = @id", new { id })).ToList();
+            var row = (
+                await connection.QueryAsync<(string Name, long Age, long Visits)>(
+                    "SELECT \"name\", \"age\", \"visits\" FROM \"users\" WHERE \"id\" = @id",
+                    new { id }
+                )
+            ).ToList();
             if (record is null)
             {
                 Assert.That(row, Is.Empty, $"deleted record {id} has no row");
@@ -76,17 +101,34 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         var written = await SnapshotAsync("users");
         // Damage: a lost row, a wrong value, a row with no events behind it.
         await ExecuteRawAsync("DELETE FROM \"users\" WHERE \"id\" = @id", new { id = users[1].Id });
-        await ExecuteRawAsync("UPDATE \"users\" SET \"name\" = 'tampered' WHERE \"id\" = @id", new { id = users[2].Id });
-        await ExecuteRawAsync("UPDATE \"users\" SET \"id\" = @other WHERE \"id\" = @id", new { other = Guid.NewGuid(), id = users[4].Id });
+        await ExecuteRawAsync(
+            "UPDATE \"users\" SET \"name\" = 'tampered' WHERE \"id\" = @id",
+            new { id = users[2].Id }
+        );
+        await ExecuteRawAsync(
+            "UPDATE \"users\" SET \"id\" = @other WHERE \"id\" = @id",
+            new { other = Guid.NewGuid(), id = users[4].Id }
+        );
 
         var reports = new List<RebuildProgress>();
         var lines = new List<string>();
-        var result = await RecordTables.RebuildAsync(User.SpectorType, new RebuildOptions
-        {
-            BatchSize = 16, Parallelism = 3, Progress = new SyncProgress<RebuildProgress>(reports), Log = lines.Add, LogEvery = 50,
-        });
+        var result = await RecordTables.RebuildAsync(
+            User.SpectorType,
+            new RebuildOptions
+            {
+                BatchSize = 16,
+                Parallelism = 3,
+                Progress = new SyncProgress<RebuildProgress>(reports),
+                Log = lines.Add,
+                LogEvery = 50,
+            }
+        );
 
-        Assert.That(await SnapshotAsync("users"), Is.EqualTo(written), "the rebuilt table equals the one the writes kept");
+        Assert.That(
+            await SnapshotAsync("users"),
+            Is.EqualTo(written),
+            "the rebuilt table equals the one the writes kept"
+        );
         await AssertTableMatchesReplayAsync(users.Select(u => u.Id));
         var live = 120 - users.Count(u => users.IndexOf(u) % 11 == 5);
         Assert.That(result.Records, Is.EqualTo(live), "deleted records (flagged in the heads table) are not replayed");
@@ -94,10 +136,17 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         Assert.That(result.Resumed, Is.False);
         Assert.That(reports.Max(r => r.Done), Is.EqualTo(live));
         Assert.That(reports.All(r => r.Total == live && r.Table == "users"));
-        Assert.That(lines.Count(l => l.Contains($" of {live} records")), Is.EqualTo(2), "a line at 50 and at 100 records");
+        Assert.That(
+            lines.Count(l => l.Contains($" of {live} records")),
+            Is.EqualTo(2),
+            "a line at 50 and at 100 records"
+        );
         await using var connection = await OpenAsync();
-        Assert.That(async () => await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM \"users__rebuild\""),
-            Throws.InstanceOf<System.Data.Common.DbException>(), "the table built beside is gone after the swap");
+        Assert.That(
+            async () => await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM \"users__rebuild\""),
+            Throws.InstanceOf<System.Data.Common.DbException>(),
+            "the table built beside is gone after the swap"
+        );
     }
 
     [Test]
@@ -107,24 +156,36 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         for (var i = 0; i < 24; i++)
         {
             var note = await ShardNote.InsertAsync(new Attrs { ["title"] = $"note {i}", ["body"] = "first" });
-            if (i % 2 == 0) note = await note.ReviseAsync($"second {i}");
-            if (i % 5 == 0) await note.DeleteAsync();
+            if (i % 2 == 0)
+                note = await note.ReviseAsync($"second {i}");
+            if (i % 5 == 0)
+                await note.DeleteAsync();
             notes.Add(note);
         }
-        Assert.That(notes.Select(n => Convert.ToInt32(n.Id.ToString("N")[^1..], 16) % 2).Distinct().Count(), Is.EqualTo(2), "both shards hold records");
+        Assert.That(
+            notes.Select(n => Convert.ToInt32(n.Id.ToString("N")[^1..], 16) % 2).Distinct().Count(),
+            Is.EqualTo(2),
+            "both shards hold records"
+        );
         var written = await SnapshotAsync("sharded_notes");
         await ExecuteRawAsync("DELETE FROM \"sharded_notes\"");
         // A row of a deleted record, left by a bug: the rebuilt table must not keep it.
-        await ExecuteRawAsync("INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") VALUES (@id, 'ghost', 'ghost', 0)",
-            new { id = notes[0].Id });
+        await ExecuteRawAsync(
+            "INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") VALUES (@id, 'ghost', 'ghost', 0)",
+            new { id = notes[0].Id }
+        );
 
-        var result = await RecordTables.RebuildAsync(ShardNote.SpectorType, new RebuildOptions { BatchSize = 4, Parallelism = 2 });
+        var result = await RecordTables.RebuildAsync(
+            ShardNote.SpectorType,
+            new RebuildOptions { BatchSize = 4, Parallelism = 2 }
+        );
 
         var live = notes.Where((_, i) => i % 5 != 0).ToList();
         Assert.That(result.Records, Is.EqualTo(live.Count), "only live records are replayed");
         Assert.That(result.Rows, Is.EqualTo(live.Count));
         Assert.That(await SnapshotAsync("sharded_notes"), Is.EqualTo(written));
-        foreach (var note in live) Assert.That((await ShardNote.GetAsync(note.Id))!.Body, Is.EqualTo(note.Body));
+        foreach (var note in live)
+            Assert.That((await ShardNote.GetAsync(note.Id))!.Body, Is.EqualTo(note.Body));
     }
 
     [Test]
@@ -135,12 +196,24 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         // An import tool that wrote events but no heads: the write path adds a head on first write, a rebuild must not
         // drop the row meanwhile.
         var heads = Log.Shards[0].HeadsTable;
-        await ExecuteRawAsync($"DELETE FROM \"{heads}\" WHERE \"record_id\" IN (@a, @b, @c)", new { a = users[1].Id, b = users[2].Id, c = users[5].Id });
+        await ExecuteRawAsync(
+            $"DELETE FROM \"{heads}\" WHERE \"record_id\" IN (@a, @b, @c)",
+            new
+            {
+                a = users[1].Id,
+                b = users[2].Id,
+                c = users[5].Id,
+            }
+        );
 
         var result = await RecordTables.RebuildAsync(User.SpectorType);
 
         Assert.That(await SnapshotAsync("users"), Is.EqualTo(written));
-        Assert.That(result.Records, Is.EqualTo(30 - users.Count(u => users.IndexOf(u) % 11 == 5)), "users[5] was deleted: its new head says so");
+        Assert.That(
+            result.Records,
+            Is.EqualTo(30 - users.Count(u => users.IndexOf(u) % 11 == 5)),
+            "users[5] was deleted: its new head says so"
+        );
         Assert.That(await User.ExistsAsync(users[1].Id), Is.True);
         Assert.That(await User.ExistsAsync(users[5].Id), Is.False);
         await users[2].UpdateAsync(new Attrs { ["visits"] = 77L });
@@ -155,7 +228,10 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         await ExecuteRawAsync("UPDATE \"tickets\" SET \"slug\" = 'stale'");
         await RecordTables.RebuildAsync(Ticket.SpectorType);
         await using var connection = await OpenAsync();
-        Assert.That(await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""), Is.EqualTo("broken-build-again"));
+        Assert.That(
+            await connection.ExecuteScalarAsync<string>("SELECT \"slug\" FROM \"tickets\""),
+            Is.EqualTo("broken-build-again")
+        );
     }
 
     [Test]
@@ -167,7 +243,8 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         var smallest = long.MaxValue;
         var reader = Task.Run(async () =>
         {
-            while (!stop.IsCancellationRequested) smallest = Math.Min(smallest, await CountAsync("users"));
+            while (!stop.IsCancellationRequested)
+                smallest = Math.Min(smallest, await CountAsync("users"));
         });
         var writer = Task.Run(async () =>
         {
@@ -175,7 +252,8 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
             while (!stop.IsCancellationRequested)
             {
                 var user = users[random.Next(users.Count)];
-                if (await User.GetAsync(user.Id) is not null) await user.UpdateAsync(new Attrs { ["visits"] = random.Next(1000) });
+                if (await User.GetAsync(user.Id) is not null)
+                    await user.UpdateAsync(new Attrs { ["visits"] = random.Next(1000) });
             }
         });
         await Task.Delay(50);
@@ -195,11 +273,23 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         using var crash = new CancellationTokenSource();
         var first = new RebuildOptions
         {
-            BatchSize = 10, Parallelism = 1,
-            Progress = new SyncProgress<RebuildProgress>(p => { if (p.Done >= 20) crash.Cancel(); }),
+            BatchSize = 10,
+            Parallelism = 1,
+            Progress = new SyncProgress<RebuildProgress>(p =>
+            {
+                if (p.Done >= 20)
+                    crash.Cancel();
+            }),
         };
-        Assert.That(async () => await RecordTables.RebuildAsync(User.SpectorType, first, crash.Token), Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(await CountAsync("users__rebuild"), Is.GreaterThanOrEqualTo(15), "the built rows survive the crash");
+        Assert.That(
+            async () => await RecordTables.RebuildAsync(User.SpectorType, first, crash.Token),
+            Throws.InstanceOf<OperationCanceledException>()
+        );
+        Assert.That(
+            await CountAsync("users__rebuild"),
+            Is.GreaterThanOrEqualTo(15),
+            "the built rows survive the crash"
+        );
         Assert.That(await SnapshotAsync("users"), Is.EqualTo(written), "the live table is untouched");
 
         await users[0].UpdateAsync(new Attrs { ["visits"] = 4242L });
@@ -207,7 +297,11 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         var second = await RecordTables.RebuildAsync(User.SpectorType, new RebuildOptions { BatchSize = 10 });
         Assert.That(second.Resumed, Is.True);
         Assert.That(second.Records, Is.LessThan(60).And.GreaterThan(0));
-        Assert.That(second.CaughtUp, Is.GreaterThanOrEqualTo(1), "the record written after the first run started is replayed again");
+        Assert.That(
+            second.CaughtUp,
+            Is.GreaterThanOrEqualTo(1),
+            "the record written after the first run started is replayed again"
+        );
         Assert.That(await SnapshotAsync("users"), Is.EqualTo(written));
     }
 
@@ -226,8 +320,11 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
 
         // A renamed property (the table still has the old name): rebuilt from the log.
         await ExecuteRawAsync("ALTER TABLE \"users\" RENAME COLUMN \"name\" TO \"full_name\"");
-        Assert.That(async () => await users[0].UpdateAsync(new Attrs { ["age"] = 3 }), Throws.InstanceOf<System.Data.Common.DbException>(),
-            "the write path cannot write a table that lags its class");
+        Assert.That(
+            async () => await users[0].UpdateAsync(new Attrs { ["age"] = 3 }),
+            Throws.InstanceOf<System.Data.Common.DbException>(),
+            "the write path cannot write a table that lags its class"
+        );
         var renamed = await RecordTables.MigrateAsync(User.SpectorType);
         Assert.That(renamed.Change, Is.EqualTo(RecordTableChange.Rebuilt));
         Assert.That(renamed.Removed, Is.EqualTo(new[] { "full_name" }));
@@ -238,7 +335,9 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         // A retyped property: the table is created again with the class's type.
         await ExecuteRawAsync("DROP TABLE \"users\"");
         var create = User.SpectorType.Table!.CreateSql(Dialect);
-        var retypedSql = create.Replace("\"age\" integer NOT NULL", "\"age\" text NOT NULL").Replace("\"age\" INTEGER NOT NULL", "\"age\" TEXT NOT NULL");
+        var retypedSql = create
+            .Replace("\"age\" integer NOT NULL", "\"age\" text NOT NULL")
+            .Replace("\"age\" INTEGER NOT NULL", "\"age\" TEXT NOT NULL");
         Assert.That(retypedSql, Is.Not.EqualTo(create));
         await ExecuteRawAsync(retypedSql);
         var retyped = await RecordTables.MigrateAsync(User.SpectorType);
@@ -254,14 +353,16 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
 
     [Test]
     public void An_embedded_type_has_no_table_to_rebuild() =>
-        Assert.That(async () => await RecordTables.RebuildAsync(Note.SpectorType), Throws.InvalidOperationException.With.Message.Contains("embedded"));
+        Assert.That(
+            async () => await RecordTables.RebuildAsync(Note.SpectorType),
+            Throws.InvalidOperationException.With.Message.Contains("embedded")
+        );
 
     /// <summary>Reports on the reporting thread (Progress&lt;T&gt; would post them later).</summary>
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
-        public SyncProgress(List<T> reports) : this(reports.Add)
-        {
-        }
+        public SyncProgress(List<T> reports)
+            : this(reports.Add) { }
 
         public void Report(T value) => report(value);
     }

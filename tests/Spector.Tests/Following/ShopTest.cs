@@ -13,7 +13,8 @@ public abstract class ShopTest(Db db) : DatabaseTest(db)
         await ExecuteRawAsync($"DROP TABLE IF EXISTS \"{OrdersPerCustomerDay.Table}\"");
         await ExecuteRawAsync("DROP TABLE IF EXISTS \"spector_followers\"");
         await ExecuteRawAsync("DROP TABLE IF EXISTS \"spector_follower_positions\"");
-        if (Database == Db.Postgres) await ShopEvents.Log.MigrateDownAsync();
+        if (Database == Db.Postgres)
+            await ShopEvents.Log.MigrateDownAsync();
         await ShopEvents.Log.MigrateUpAsync();
     }
 
@@ -24,19 +25,23 @@ public abstract class ShopTest(Db db) : DatabaseTest(db)
     {
         var attrs = new Attrs
         {
-            ["customer"] = Customers[random.Next(Customers.Length)], ["day"] = Days[random.Next(Days.Length)],
+            ["customer"] = Customers[random.Next(Customers.Length)],
+            ["day"] = Days[random.Next(Days.Length)],
             ["amount_cents"] = random.Next(1, 10_000),
         };
         return session is null ? Order.InsertAsync(attrs) : Order.InsertAsync(session, attrs);
     }
 
-    /// <summary>The projection as it should be: computed from the record table, which the write path keeps exact.</summary>
+    /// <summary>The projection as it should be: computed from the record table, which the write path keeps
+    /// exact.</summary>
     protected async Task<List<(string Customer, string Day, long Orders, long TotalCents)>> ExpectedAsync()
     {
         await using var connection = await OpenAsync();
-        return (await connection.QueryAsync<(string, string, long, long)>(
-            "SELECT \"customer\", \"day\", COUNT(*), SUM(\"amount_cents\") FROM \"orders\" GROUP BY \"customer\", \"day\" ORDER BY \"customer\", \"day\""))
-            .ToList();
+        return (
+            await connection.QueryAsync<(string, string, long, long)>(
+                "SELECT \"customer\", \"day\", COUNT(*), SUM(\"amount_cents\") FROM \"orders\" GROUP BY \"customer\", \"day\" ORDER BY \"customer\", \"day\""
+            )
+        ).ToList();
     }
 
     protected Task<List<(string Customer, string Day, long Orders, long TotalCents)>> ProjectedAsync() =>

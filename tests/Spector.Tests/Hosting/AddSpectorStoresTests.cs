@@ -20,15 +20,18 @@ public sealed class AddSpectorStoresTests(Db db)
     [OneTimeSetUp]
     public void RequireDatabase()
     {
-        if (db == Db.Postgres) PostgresServer.Require();
+        if (db == Db.Postgres)
+            PostgresServer.Require();
     }
 
     [TearDown]
     public async Task RemoveDatabasesAsync()
     {
-        if (_services is not null) await _services.DisposeAsync();
+        if (_services is not null)
+            await _services.DisposeAsync();
         _services = null;
-        foreach (var schema in _schemas) await schema.DisposeAsync();
+        foreach (var schema in _schemas)
+            await schema.DisposeAsync();
         _schemas.Clear();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var file in _files)
@@ -63,8 +66,11 @@ public sealed class AddSpectorStoresTests(Db db)
     {
         var services = new ServiceCollection().AddLogging();
         register(services);
-        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        foreach (var hosted in _services.GetServices<IHostedService>()) await hosted.StartAsync(CancellationToken.None);
+        _services = services.BuildServiceProvider(
+            new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }
+        );
+        foreach (var hosted in _services.GetServices<IHostedService>())
+            await hosted.StartAsync(CancellationToken.None);
         return _services;
     }
 
@@ -75,9 +81,10 @@ public sealed class AddSpectorStoresTests(Db db)
     {
         // A default left over from elsewhere in the process: AddSpector's store must replace it.
         var elsewhere = await EmptyDatabaseAsync();
-        var stale = db == Db.Postgres
-            ? SpectorStore.Postgres(Npgsql.NpgsqlDataSource.Create(elsewhere))
-            : SpectorStore.Sqlite(elsewhere);
+        var stale =
+            db == Db.Postgres
+                ? SpectorStore.Postgres(Npgsql.NpgsqlDataSource.Create(elsewhere))
+                : SpectorStore.Sqlite(elsewhere);
         await AppEvents.Log.MigrateUpAsync(stale);
         AppEvents.Log.Use(stale);
         var connectionString = await EmptyDatabaseAsync();
@@ -95,47 +102,71 @@ public sealed class AddSpectorStoresTests(Db db)
     public async Task Keyed_stores_live_side_by_side_and_are_injected_with_FromKeyedServices()
     {
         var (a, b) = (await EmptyDatabaseAsync(), await EmptyDatabaseAsync());
-        var services = await StartAsync(s => s.AddSpector("tenantA", o => Configure(o, a))
-            .AddSpector("tenantB", o => Configure(o, b)).AddSingleton<TenantReports>());
+        var services = await StartAsync(s =>
+            s.AddSpector("tenantA", o => Configure(o, a))
+                .AddSpector("tenantB", o => Configure(o, b))
+                .AddSingleton<TenantReports>()
+        );
         var reports = services.GetRequiredService<TenantReports>();
-        var (storeA, storeB) = (services.GetRequiredKeyedService<SpectorStore>("tenantA"), services.GetRequiredKeyedService<SpectorStore>("tenantB"));
+        var (storeA, storeB) = (
+            services.GetRequiredKeyedService<SpectorStore>("tenantA"),
+            services.GetRequiredKeyedService<SpectorStore>("tenantB")
+        );
 
         var inA = await User.InsertAsync(reports.A, Ada);
         var inB = await User.InsertAsync(reports.B, new Attrs { ["name"] = "Bob", ["email"] = "bob@example.com" });
 
-        Assert.That((reports.A, reports.B), Is.EqualTo((storeA, storeB)), "the attribute resolves the keyed singletons");
+        Assert.That(
+            (reports.A, reports.B),
+            Is.EqualTo((storeA, storeB)),
+            "the attribute resolves the keyed singletons"
+        );
         Assert.That(storeA, Is.Not.SameAs(storeB));
         Assert.That(services.GetService<SpectorStore>(), Is.Null, "no unkeyed store was registered");
         Assert.That((await User.GetAsync(storeA, inA.Id))?.Name, Is.EqualTo("Ada"));
         Assert.That(await User.GetAsync(storeB, inA.Id), Is.Null, "tenant A's record is not in tenant B's database");
         Assert.That((await User.GetAsync(storeB, inB.Id))?.Name, Is.EqualTo("Bob"));
         Assert.That(await User.GetAsync(storeA, inB.Id), Is.Null);
-        Assert.That(AppEvents.Log.DefaultStoreIs(storeA) || AppEvents.Log.DefaultStoreIs(storeB), Is.False,
-            "a keyed store does not become the default unless asked");
+        Assert.That(
+            AppEvents.Log.DefaultStoreIs(storeA) || AppEvents.Log.DefaultStoreIs(storeB),
+            Is.False,
+            "a keyed store does not become the default unless asked"
+        );
     }
 
     [Test]
     public async Task A_keyed_store_becomes_the_default_only_when_asked_and_a_key_is_registered_once()
     {
         var connectionString = await EmptyDatabaseAsync();
-        var services = await StartAsync(s => s.AddSpector("main", o =>
-        {
-            Configure(o, connectionString);
-            o.UseAsDefaultStore = true;
-        }));
+        var services = await StartAsync(s =>
+            s.AddSpector(
+                "main",
+                o =>
+                {
+                    Configure(o, connectionString);
+                    o.UseAsDefaultStore = true;
+                }
+            )
+        );
         Assert.That(AppEvents.Log.Store, Is.SameAs(services.GetRequiredKeyedService<SpectorStore>("main")));
 
         var twice = Assert.Throws<InvalidOperationException>(() =>
-            new ServiceCollection().AddSpector("x", o => { }).AddSpector("x", o => { }));
+            new ServiceCollection().AddSpector("x", o => { }).AddSpector("x", o => { })
+        );
         Assert.That(twice!.Message, Does.Contain("already registered under the key 'x'"));
         Assert.Throws<ArgumentException>(() => new ServiceCollection().AddSpector(" ", o => { }));
         var invalid = new ServiceCollection().AddSpector("bad", o => o.MaxWriteAttempts = 0).BuildServiceProvider();
-        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => invalid.GetRequiredKeyedService<SpectorStore>("bad"));
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            invalid.GetRequiredKeyedService<SpectorStore>("bad")
+        );
         Assert.That(error!.Message, Does.Contain("Spector store 'bad': MaxWriteAttempts must be at least 1"));
     }
 
     /// <summary>An app service that takes two tenants' stores, as a controller or endpoint would.</summary>
-    private sealed class TenantReports([FromKeyedServices("tenantA")] SpectorStore a, [FromKeyedServices("tenantB")] SpectorStore b)
+    private sealed class TenantReports(
+        [FromKeyedServices("tenantA")] SpectorStore a,
+        [FromKeyedServices("tenantB")] SpectorStore b
+    )
     {
         public SpectorStore A { get; } = a;
 

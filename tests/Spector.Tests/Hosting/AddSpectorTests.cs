@@ -24,18 +24,23 @@ public sealed class AddSpectorTests(Db db)
     [OneTimeSetUp]
     public void RequireDatabase()
     {
-        if (db == Db.Postgres) PostgresServer.Require();
+        if (db == Db.Postgres)
+            PostgresServer.Require();
     }
 
     [TearDown]
     public async Task RemoveDatabaseAsync()
     {
-        if (_services is not null) await _services.DisposeAsync();
-        if (_schema is not null) await _schema.DisposeAsync();
+        if (_services is not null)
+            await _services.DisposeAsync();
+        if (_schema is not null)
+            await _schema.DisposeAsync();
         (_services, _schema) = (null, null);
-        if (_file is null) return;
+        if (_file is null)
+            return;
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(_file + suffix);
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+            File.Delete(_file + suffix);
         _file = null;
     }
 
@@ -68,19 +73,24 @@ public sealed class AddSpectorTests(Db db)
         var services = new ServiceCollection();
         services.AddLogging();
         register(services);
-        return _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        return _services = services.BuildServiceProvider(
+            new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }
+        );
     }
 
     private static async Task StartHostedServicesAsync(IServiceProvider services)
     {
-        foreach (var hosted in services.GetServices<IHostedService>()) await hosted.StartAsync(CancellationToken.None);
+        foreach (var hosted in services.GetServices<IHostedService>())
+            await hosted.StartAsync(CancellationToken.None);
     }
 
     [Test]
     public async Task Options_bound_from_configuration_build_the_store_and_startup_migrates()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(await SettingsAsync()).Build();
-        var services = Build(s => s.AddSpector(configuration.GetSection("Spector"), o => o.EventsTables.Add(AppEvents.Log)));
+        var services = Build(s =>
+            s.AddSpector(configuration.GetSection("Spector"), o => o.EventsTables.Add(AppEvents.Log))
+        );
 
         var store = services.GetRequiredService<SpectorStore>();
         Assert.That(store.Dialect, Is.EqualTo(db == Db.Postgres ? SqlDialect.PostgreSql : SqlDialect.Sqlite));
@@ -89,8 +99,10 @@ public sealed class AddSpectorTests(Db db)
         Assert.That(store.Options.LoggerFactory, Is.SameAs(services.GetRequiredService<ILoggerFactory>()));
         Assert.That(services.GetRequiredService<SpectorStore>(), Is.SameAs(store), "one store per container");
 
-        Assert.CatchAsync(() => User.InsertAsync(store, new Attrs { ["name"] = "Ada", ["email"] = "a@example.com" }),
-            "nothing is migrated before the host starts");
+        Assert.CatchAsync(
+            () => User.InsertAsync(store, new Attrs { ["name"] = "Ada", ["email"] = "a@example.com" }),
+            "nothing is migrated before the host starts"
+        );
         await StartHostedServicesAsync(services);
         var user = await User.InsertAsync(store, new Attrs { ["name"] = "Ada", ["email"] = "a@example.com" });
         Assert.That((await User.GetAsync(store, user.Id))!.Name, Is.EqualTo("Ada"));
@@ -102,15 +114,30 @@ public sealed class AddSpectorTests(Db db)
         var settings = await SettingsAsync();
         settings["Spector:MigrateOnStartup"] = "false";
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var services = Build(s => s.AddSpector(configuration.GetSection("Spector"), o => o.EventsTables.Add(AppEvents.Log)));
+        var services = Build(s =>
+            s.AddSpector(configuration.GetSection("Spector"), o => o.EventsTables.Add(AppEvents.Log))
+        );
         await StartHostedServicesAsync(services);
-        Assert.CatchAsync(() => User.InsertAsync(services.GetRequiredService<SpectorStore>(), new Attrs { ["name"] = "A", ["email"] = "a@x" }));
+        Assert.CatchAsync(() =>
+            User.InsertAsync(
+                services.GetRequiredService<SpectorStore>(),
+                new Attrs { ["name"] = "A", ["email"] = "a@x" }
+            )
+        );
 
-        await using var invalid = new ServiceCollection().AddSpector(o => o.MaxWriteAttempts = 0).BuildServiceProvider();
-        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => invalid.GetRequiredService<SpectorStore>());
+        await using var invalid = new ServiceCollection()
+            .AddSpector(o => o.MaxWriteAttempts = 0)
+            .BuildServiceProvider();
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            invalid.GetRequiredService<SpectorStore>()
+        );
         Assert.That(error!.Message, Does.Contain("MaxWriteAttempts must be at least 1"));
-        await using var noTables = new ServiceCollection().AddSpector(o => o.MigrateOnStartup = true).BuildServiceProvider();
-        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => noTables.GetRequiredService<SpectorStore>());
+        await using var noTables = new ServiceCollection()
+            .AddSpector(o => o.MigrateOnStartup = true)
+            .BuildServiceProvider();
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            noTables.GetRequiredService<SpectorStore>()
+        );
     }
 
     [Test]
@@ -118,25 +145,39 @@ public sealed class AddSpectorTests(Db db)
     {
         if (db == Db.Sqlite)
         {
-            await using var noConnection = new ServiceCollection().AddSpector(o => o.EventsTables.Add(AppEvents.Log)).BuildServiceProvider();
-            var missing = Assert.Throws<InvalidOperationException>(() => noConnection.GetRequiredService<SpectorStore>());
+            await using var noConnection = new ServiceCollection()
+                .AddSpector(o => o.EventsTables.Add(AppEvents.Log))
+                .BuildServiceProvider();
+            var missing = Assert.Throws<InvalidOperationException>(() =>
+                noConnection.GetRequiredService<SpectorStore>()
+            );
             Assert.That(missing!.Message, Does.Contain("set ConnectionString for SQLite"));
             return;
         }
         var settings = await SettingsAsync();
         await using var dataSource = NpgsqlDataSource.Create(settings["Spector:ConnectionString"]!);
-        var services = Build(s => s.AddSingleton(dataSource).AddSpector(o =>
-        {
-            o.Dialect = SqlDialect.PostgreSql;
-            o.MigrateOnStartup = true;
-            o.EventsTables.Add(AppEvents.Log);
-        }));
+        var services = Build(s =>
+            s.AddSingleton(dataSource)
+                .AddSpector(o =>
+                {
+                    o.Dialect = SqlDialect.PostgreSql;
+                    o.MigrateOnStartup = true;
+                    o.EventsTables.Add(AppEvents.Log);
+                })
+        );
 
         await StartHostedServicesAsync(services);
-        var user = await User.InsertAsync(services.GetRequiredService<SpectorStore>(), new Attrs { ["name"] = "Ada", ["email"] = "a@x" });
+        var user = await User.InsertAsync(
+            services.GetRequiredService<SpectorStore>(),
+            new Attrs { ["name"] = "Ada", ["email"] = "a@x" }
+        );
 
         await using var command = dataSource.CreateCommand("SELECT COUNT(*) FROM \"users\"");
-        Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo(1L), $"written through the container's data source ({user.Id})");
+        Assert.That(
+            await command.ExecuteScalarAsync(),
+            Is.EqualTo(1L),
+            $"written through the container's data source ({user.Id})"
+        );
     }
 
     [Test]
@@ -154,21 +195,45 @@ public sealed class AddSpectorTests(Db db)
 
         var unmigrated = (await health.CheckHealthAsync()).Entries["spector-database"];
         Assert.That(unmigrated.Status, Is.EqualTo(HealthStatus.Unhealthy));
-        Assert.That(unmigrated.Description, Does.Contain("Not migrated").And.Contain("events (events)").And.Contain("users (events)"));
+        Assert.That(
+            unmigrated.Description,
+            Does.Contain("Not migrated").And.Contain("events (events)").And.Contain("users (events)")
+        );
 
         await AppEvents.Log.MigrateUpAsync(services.GetRequiredService<SpectorStore>());
         var ready = (await health.CheckHealthAsync()).Entries["spector-database"];
         Assert.That(ready.Status, Is.EqualTo(HealthStatus.Healthy), ready.Description);
 
-        var unreachable = db == Db.Postgres
-            ? new() { ["Spector:Dialect"] = "PostgreSql", ["Spector:ConnectionString"] = "Host=127.0.0.1;Port=1;Timeout=2" }
-            : new Dictionary<string, string?> { ["Spector:ConnectionString"] = "Data Source=/nonexistent/dir/app.db" };
-        await using var down = new ServiceCollection().AddSpector(new ConfigurationBuilder().AddInMemoryCollection(unreachable).Build().GetSection("Spector"),
-            o => o.EventsTables.Add(AppEvents.Log)).AddLogging().AddHealthChecks().AddSpectorDatabase().Services.BuildServiceProvider();
-        var report = (await down.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["spector-database"];
+        var unreachable =
+            db == Db.Postgres
+                ? new()
+                {
+                    ["Spector:Dialect"] = "PostgreSql",
+                    ["Spector:ConnectionString"] = "Host=127.0.0.1;Port=1;Timeout=2",
+                }
+                : new Dictionary<string, string?>
+                {
+                    ["Spector:ConnectionString"] = "Data Source=/nonexistent/dir/app.db",
+                };
+        await using var down = new ServiceCollection()
+            .AddSpector(
+                new ConfigurationBuilder().AddInMemoryCollection(unreachable).Build().GetSection("Spector"),
+                o => o.EventsTables.Add(AppEvents.Log)
+            )
+            .AddLogging()
+            .AddHealthChecks()
+            .AddSpectorDatabase()
+            .Services.BuildServiceProvider();
+        var report = (await down.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries[
+            "spector-database"
+        ];
         Assert.That(report.Status, Is.EqualTo(HealthStatus.Unhealthy));
         Assert.That(report.Description, Does.Contain("unreachable"));
-        Assert.That(report.Description, Does.Not.Contain("Port=1").And.Not.Contain("Data Source"), "no connection string in the report");
+        Assert.That(
+            report.Description,
+            Does.Not.Contain("Port=1").And.Not.Contain("Data Source"),
+            "no connection string in the report"
+        );
     }
 
     [Test]
@@ -184,7 +249,8 @@ public sealed class AddSpectorTests(Db db)
         var store = services.GetRequiredService<SpectorStore>();
         var health = services.GetRequiredService<HealthCheckService>();
         var account = await LedgerAccount.InsertAsync(store, new Attrs { ["owner"] = "Ann" });
-        for (var i = 0; i < 3; i++) account = await account.PostAsync(store, 1m, "p");
+        for (var i = 0; i < 3; i++)
+            account = await account.PostAsync(store, 1m, "p");
 
         var first = (await health.CheckHealthAsync()).Entries["spector-chain-ledger"];
         await account.PostAsync(store, 1m, "later");
@@ -198,9 +264,10 @@ public sealed class AddSpectorTests(Db db)
         await using (var connection = await store.OpenConnectionAsync())
         await using (var tamper = connection.CreateCommand())
         {
-            tamper.CommandText = db == Db.Postgres
-                ? "ALTER TABLE \"ledger\" DISABLE TRIGGER USER; UPDATE \"ledger\" SET \"hash\" = sha256('x') WHERE \"seq\" = 5"
-                : "DROP TRIGGER \"ledger_no_update\"; UPDATE \"ledger\" SET \"hash\" = zeroblob(32) WHERE \"seq\" = 5";
+            tamper.CommandText =
+                db == Db.Postgres
+                    ? "ALTER TABLE \"ledger\" DISABLE TRIGGER USER; UPDATE \"ledger\" SET \"hash\" = sha256('x') WHERE \"seq\" = 5"
+                    : "DROP TRIGGER \"ledger_no_update\"; UPDATE \"ledger\" SET \"hash\" = zeroblob(32) WHERE \"seq\" = 5";
             await tamper.ExecuteNonQueryAsync();
         }
         var broken = (await health.CheckHealthAsync()).Entries["spector-chain-ledger"];

@@ -18,7 +18,8 @@ public sealed class SpectorCommandsTests(Db db) : DatabaseTest(db)
     {
         _output.GetStringBuilder().Clear();
         _error.GetStringBuilder().Clear();
-        var services = new ServiceCollection().AddSingleton(StoreWith(SpectorOptions.Default))
+        var services = new ServiceCollection()
+            .AddSingleton(StoreWith(SpectorOptions.Default))
             .Configure<SpectorServiceOptions>(o =>
             {
                 o.EventsTables.Add(ShardedEvents.Log);
@@ -36,7 +37,8 @@ public sealed class SpectorCommandsTests(Db db) : DatabaseTest(db)
         while (notes.Count < 4 || !BothShards())
         {
             var note = await ShardNote.InsertAsync(new Attrs { ["title"] = $"note {notes.Count}", ["body"] = "b" });
-            for (var i = 0; i < 9; i++) note = await note.ReviseAsync($"body {i}");
+            for (var i = 0; i < 9; i++)
+                note = await note.ReviseAsync($"body {i}");
             notes.Add(note);
         }
         var receipt = await Receipt.InsertAsync(new Attrs { ["customer"] = "Ann", ["total"] = 10m });
@@ -50,7 +52,9 @@ public sealed class SpectorCommandsTests(Db db) : DatabaseTest(db)
     public async Task Verify_checks_every_shard_the_per_record_chains_and_the_savepoints()
     {
         var notes = await WriteNotesAsync();
-        var shards = notes.GroupBy(n => ShardedEvents.Log.ShardFor(n.Id).Table).ToDictionary(g => g.Key, g => g.Count());
+        var shards = notes
+            .GroupBy(n => ShardedEvents.Log.ShardFor(n.Id).Table)
+            .ToDictionary(g => g.Key, g => g.Count());
         Assert.That(shards.Keys, Is.EquivalentTo(new[] { "notes_even", "notes_odd" }));
 
         var code = await RunAsync("verify");
@@ -72,18 +76,25 @@ public sealed class SpectorCommandsTests(Db db) : DatabaseTest(db)
         await using (var connection = await OpenAsync())
         await using (var tamper = connection.CreateCommand())
         {
-            // The victim's savepoints, found by the stored id's own spelling (SQLite keeps it as text, PostgreSQL as uuid).
+            // The victim's savepoints, found by the stored id's own spelling (SQLite keeps it as text, PostgreSQL as
+            // uuid).
             var match = Database == Db.Postgres ? "\"id\" = @id" : "lower(\"id\") = @id";
-            var victimRows = $"\"action\" = 4 AND \"parent_id\" = (SELECT \"parent_id\" FROM \"{shard}\" WHERE {match})";
-            tamper.CommandText = Database == Db.Postgres
-                ? $"ALTER TABLE \"{shard}\" DISABLE TRIGGER USER; UPDATE \"{shard}\" SET \"payload\" = jsonb_set(\"payload\", '{{revisions}}', '99') WHERE {victimRows}"
-                : $"DROP TRIGGER \"{shard}_no_update\"; UPDATE \"{shard}\" SET \"payload\" = json_set(\"payload\", '$.revisions', 99) WHERE {victimRows}";
+            var victimRows =
+                $"\"action\" = 4 AND \"parent_id\" = (SELECT \"parent_id\" FROM \"{shard}\" WHERE {match})";
+            tamper.CommandText =
+                Database == Db.Postgres
+                    ? $"ALTER TABLE \"{shard}\" DISABLE TRIGGER USER; UPDATE \"{shard}\" SET \"payload\" = jsonb_set(\"payload\", '{{revisions}}', '99') WHERE {victimRows}"
+                    : $"DROP TRIGGER \"{shard}_no_update\"; UPDATE \"{shard}\" SET \"payload\" = json_set(\"payload\", '$.revisions', 99) WHERE {victimRows}";
             var id = tamper.CreateParameter();
             (id.ParameterName, id.Value) = ("id", Database == Db.Postgres ? victim.Id : victim.Id.ToString());
             tamper.Parameters.Add(id);
             await tamper.ExecuteNonQueryAsync();
             tamper.CommandText = $"SELECT COUNT(*) FROM \"{shard}\" WHERE {victimRows}";
-            Assert.That(Convert.ToInt64(await tamper.ExecuteScalarAsync()), Is.EqualTo(3), "the victim's three savepoints");
+            Assert.That(
+                Convert.ToInt64(await tamper.ExecuteScalarAsync()),
+                Is.EqualTo(3),
+                "the victim's three savepoints"
+            );
         }
 
         var code = await RunAsync("verify");
@@ -105,10 +116,17 @@ public sealed class SpectorCommandsTests(Db db) : DatabaseTest(db)
         var folder = Directory.CreateTempSubdirectory("spector-commands-").FullName;
         try
         {
-            Assert.That(await RunAsync("export", "--output", folder, "--table", "notes"), Is.EqualTo(ExitCodes.Ok), _error.ToString());
+            Assert.That(
+                await RunAsync("export", "--output", folder, "--table", "notes"),
+                Is.EqualTo(ExitCodes.Ok),
+                _error.ToString()
+            );
             var exported = Directory.GetFiles(folder).Select(Path.GetFileName).Order().ToList();
             Assert.That(exported, Is.EqualTo(new[] { "notes_even.jsonl", "notes_odd.jsonl" }));
-            Assert.That(exported.Sum(f => File.ReadAllLines(Path.Combine(folder, f!)).Length), Is.EqualTo(notes.Count * 13));
+            Assert.That(
+                exported.Sum(f => File.ReadAllLines(Path.Combine(folder, f!)).Length),
+                Is.EqualTo(notes.Count * 13)
+            );
         }
         finally
         {

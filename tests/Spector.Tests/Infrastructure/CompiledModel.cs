@@ -19,7 +19,8 @@ internal sealed class CompiledModel : IDisposable
 
     private static readonly MetadataReference[] References =
     [
-        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+        .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
+            .Split(Path.PathSeparator)
             .Append(typeof(EventLog).Assembly.Location)
             .Append(typeof(Dapper.SqlMapper).Assembly.Location)
             .Append(typeof(Npgsql.NpgsqlDataSource).Assembly.Location)
@@ -40,7 +41,8 @@ internal sealed class CompiledModel : IDisposable
         _assembly = _context.LoadFromStream(stream);
     }
 
-    /// <summary>Compiles <paramref name="source"/> with the generator; any error, Spector's or the compiler's, fails.</summary>
+    /// <summary>Compiles <paramref name="source"/> with the generator; any error, Spector's or the compiler's,
+    /// fails.</summary>
     public static CompiledModel Load(string name, string source)
     {
         var image = Images.GetOrAdd(source, s => new Lazy<byte[]>(() => Build(name, s))).Value;
@@ -58,8 +60,7 @@ internal sealed class CompiledModel : IDisposable
     public EventLog Log(string eventsTableType) =>
         (EventLog)Type(eventsTableType).GetProperty("Log", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
 
-    public Type Type(string fullName) =>
-        _assembly.GetType(fullName, throwOnError: true)!;
+    public Type Type(string fullName) => _assembly.GetType(fullName, throwOnError: true)!;
 
     /// <summary>Calls a generated static operation on the default store, e.g. <c>InsertAsync(attrs)</c>.</summary>
     public Task<object?> CallAsync(string type, string method, params object?[] arguments) =>
@@ -72,7 +73,9 @@ internal sealed class CompiledModel : IDisposable
     /// <summary>A property of a record built by the model.</summary>
     public static object? Get(object record, string property)
     {
-        var info = record.GetType().GetProperty(property) ?? throw new MissingMemberException(record.GetType().FullName, property);
+        var info =
+            record.GetType().GetProperty(property)
+            ?? throw new MissingMemberException(record.GetType().FullName, property);
         return info.GetValue(record);
     }
 
@@ -83,14 +86,16 @@ internal sealed class CompiledModel : IDisposable
         // The overload on the default store: every argument, its optional parameters (write options) left at their
         // defaults, then the cancellation token; not the session one.
         var flags = BindingFlags.Public | (target is null ? BindingFlags.Static : BindingFlags.Instance);
-        var method = type.GetMethods(flags).Single(m =>
-        {
-            var parameters = m.GetParameters();
-            return m.Name == name && parameters.Length > arguments.Length
-                   && parameters[arguments.Length..^1].All(p => p.HasDefaultValue)
-                   && parameters[^1].ParameterType == typeof(CancellationToken)
-                   && (arguments.Length == 0 || parameters[0].ParameterType != typeof(SpectorSession));
-        });
+        var method = type.GetMethods(flags)
+            .Single(m =>
+            {
+                var parameters = m.GetParameters();
+                return m.Name == name
+                    && parameters.Length > arguments.Length
+                    && parameters[arguments.Length..^1].All(p => p.HasDefaultValue)
+                    && parameters[^1].ParameterType == typeof(CancellationToken)
+                    && (arguments.Length == 0 || parameters[0].ParameterType != typeof(SpectorSession));
+            });
         var defaults = method.GetParameters()[arguments.Length..^1].Select(p => p.DefaultValue);
         var task = (Task)method.Invoke(target, [.. arguments, .. defaults, CancellationToken.None])!;
         await task;
@@ -105,18 +110,29 @@ internal sealed class CompiledModel : IDisposable
         using var image = new MemoryStream();
         var emitted = compilation.Emit(image);
         if (!emitted.Success)
-            throw new InvalidOperationException($"The model {name} does not emit:\n{string.Join("\n", emitted.Diagnostics)}");
+            throw new InvalidOperationException(
+                $"The model {name} does not emit:\n{string.Join("\n", emitted.Diagnostics)}"
+            );
         return image.ToArray();
     }
 
     private static (Compilation Compilation, IReadOnlyList<Diagnostic> Errors) Compile(string name, string source)
     {
-        var options = new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable);
+        var options = new CSharpCompilationOptions(
+            OutputKind.DynamicallyLinkedLibrary,
+            nullableContextOptions: NullableContextOptions.Enable
+        );
         var compilation = CSharpCompilation.Create(
-            name, [CSharpSyntaxTree.ParseText(source, ParseOptions, path: name + ".cs")], References, options);
-        CSharpGeneratorDriver.Create([new SpectorGenerator().AsSourceGenerator()], parseOptions: ParseOptions)
+            name,
+            [CSharpSyntaxTree.ParseText(source, ParseOptions, path: name + ".cs")],
+            References,
+            options
+        );
+        CSharpGeneratorDriver
+            .Create([new SpectorGenerator().AsSourceGenerator()], parseOptions: ParseOptions)
             .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
-        var errors = generatorDiagnostics.Concat(output.GetDiagnostics())
+        var errors = generatorDiagnostics
+            .Concat(output.GetDiagnostics())
             .Where(d => d.Severity == DiagnosticSeverity.Error)
             .ToList();
         return (output, errors);

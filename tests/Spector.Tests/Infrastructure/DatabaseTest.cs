@@ -26,13 +26,24 @@ public abstract class DatabaseTest(Db db)
 
     /// <summary>Every events table of the test model, reset before each test.</summary>
     protected static EventLog[] AllLogs =>
-        [AppEvents.Log, LedgerEvents.Log, BasicChat.ChatEvents.Log, AIChat.ConversationEvents.Log, DocumentLinks.DocumentEvents.Log, ShardedEvents.Log, ReceiptEvents.Log, LongNameEvents.Log, ValueEvents.Log];
+        [
+            AppEvents.Log,
+            LedgerEvents.Log,
+            BasicChat.ChatEvents.Log,
+            AIChat.ConversationEvents.Log,
+            DocumentLinks.DocumentEvents.Log,
+            ShardedEvents.Log,
+            ReceiptEvents.Log,
+            LongNameEvents.Log,
+            ValueEvents.Log,
+        ];
 
     /// <summary>Without PostgreSQL, skips (or under CI fails) the fixture's tests at once, with one reason.</summary>
     [OneTimeSetUp]
     public void RequireDatabase()
     {
-        if (Database == Db.Postgres) PostgresServer.Require();
+        if (Database == Db.Postgres)
+            PostgresServer.Require();
     }
 
     [SetUp]
@@ -51,7 +62,8 @@ public abstract class DatabaseTest(Db db)
         foreach (var log in AllLogs)
         {
             log.Use(store);
-            if (Database == Db.Postgres) await log.MigrateDownAsync();
+            if (Database == Db.Postgres)
+                await log.MigrateDownAsync();
             await log.MigrateUpAsync();
         }
     }
@@ -59,7 +71,8 @@ public abstract class DatabaseTest(Db db)
     [TearDown]
     public void RemoveSqliteFile()
     {
-        if (_sqliteFile is null) return;
+        if (_sqliteFile is null)
+            return;
         SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { "", "-wal", "-shm" })
             File.Delete(_sqliteFile + suffix);
@@ -67,9 +80,10 @@ public abstract class DatabaseTest(Db db)
     }
 
     /// <summary>Another store on this test's database, with its own options.</summary>
-    protected SpectorStore StoreWith(SpectorOptions options) => Database == Db.Postgres
-        ? SpectorStore.Postgres(PostgresServer.DataSource, options)
-        : SpectorStore.Sqlite($"Data Source={_sqliteFile}", options);
+    protected SpectorStore StoreWith(SpectorOptions options) =>
+        Database == Db.Postgres
+            ? SpectorStore.Postgres(PostgresServer.DataSource, options)
+            : SpectorStore.Sqlite($"Data Source={_sqliteFile}", options);
 
     protected async Task<DbConnection> OpenAsync() => await Log.Store.OpenConnectionAsync();
 

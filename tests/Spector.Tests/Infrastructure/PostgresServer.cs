@@ -19,7 +19,8 @@ public sealed class PostgresServer
     private static string? _connectionString;
     private static string? _failure;
 
-    /// <summary>The data source of the tests' own schema; stops the test as <see cref="Require"/> does when there is none.</summary>
+    /// <summary>The data source of the tests' own schema; stops the test as <see cref="Require"/> does when there is
+    /// none.</summary>
     public static NpgsqlDataSource DataSource
     {
         get
@@ -29,7 +30,8 @@ public sealed class PostgresServer
         }
     }
 
-    /// <summary>Connects to the server's database itself, outside the tests' schema, for tests that make databases.</summary>
+    /// <summary>Connects to the server's database itself, outside the tests' schema, for tests that make
+    /// databases.</summary>
     public static string ConnectionString
     {
         get
@@ -45,20 +47,22 @@ public sealed class PostgresServer
     /// </summary>
     public static void Require()
     {
-        if (_schema is null) Unavailable(UnavailableMessage);
+        if (_schema is null)
+            Unavailable(UnavailableMessage);
     }
 
     /// <summary>Stops the calling test for want of PostgreSQL: failed under CI, skipped elsewhere.</summary>
     public static void Unavailable(string reason)
     {
-        if (IsCi) Assert.Fail(reason);
+        if (IsCi)
+            Assert.Fail(reason);
         Assert.Ignore(reason);
     }
 
     private static string UnavailableMessage =>
-        $"PostgreSQL is not available: {_failure}. Install PostgreSQL (initdb and pg_ctl on the PATH), " +
-        $"set {PostgresSearch.BinDirectoryVariable} to its bin directory, or set {ConnectionStringVariable} to a database " +
-        "the tests may create a schema in.";
+        $"PostgreSQL is not available: {_failure}. Install PostgreSQL (initdb and pg_ctl on the PATH), "
+        + $"set {PostgresSearch.BinDirectoryVariable} to its bin directory, or set {ConnectionStringVariable} to a database "
+        + "the tests may create a schema in.";
 
     private static bool IsCi => Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ci && ci != "false";
 
@@ -81,14 +85,18 @@ public sealed class PostgresServer
             _failure = e.Message;
             _schema = null;
             // Said once on the console (errors show at dotnet test's default verbosity); each test carries it too.
-            TestContext.Error.WriteLine((IsCi ? "PostgreSQL tests fail: " : "PostgreSQL tests skipped: ") + UnavailableMessage);
+            TestContext.Error.WriteLine(
+                (IsCi ? "PostgreSQL tests fail: " : "PostgreSQL tests skipped: ") + UnavailableMessage
+            );
         }
     }
 
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_schema is not null) await _schema.DisposeAsync();
-        if (_cluster is not null) await _cluster.DisposeAsync();
+        if (_schema is not null)
+            await _schema.DisposeAsync();
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
     }
 }

@@ -8,7 +8,8 @@ internal static class RepositoryRoot
     private static string Find()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "Spector.sln"))) return dir.FullName;
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "Spector.sln")))
+                return dir.FullName;
         throw new InvalidOperationException("Spector.sln not found above the test assembly.");
     }
 }

@@ -46,11 +46,26 @@ public partial class User
     public DateTimeOffset UpdatedAt { get; set; }
 
     static void Changeset(Changeset<User> c) =>
-        c.Cast("name", "email", "age", "visits", "balance", "score", "active", "plan", "referrer_id", "archived_at", "source", "tags",
-                "inserted_at", "updated_at")
+        c.Cast(
+                "name",
+                "email",
+                "age",
+                "visits",
+                "balance",
+                "score",
+                "active",
+                "plan",
+                "referrer_id",
+                "archived_at",
+                "source",
+                "tags",
+                "inserted_at",
+                "updated_at"
+            )
             .ValidateRequired("name", "email");
 
-    /// <summary>A typed action: the generated <c>ArchiveAsync(DateTimeOffset archivedAt)</c> stores "archived_at".</summary>
+    /// <summary>A typed action: the generated <c>ArchiveAsync(DateTimeOffset archivedAt)</c> stores
+    /// "archived_at".</summary>
     [OnAction("archive")]
     static void Archive(Changeset<User> c, DateTimeOffset archivedAt) => c.Record.ArchivedAt = archivedAt;
 }
@@ -67,8 +82,10 @@ public partial class Counter
     static void Changeset(Changeset<Counter> c)
     {
         c.Cast("name", "updated_at");
-        if (c.Attrs["by"] is JsonNode by) c.Record.Value += by.GetValue<int>();
-        if (c.Record.Value < 0) c.AddError("value", "must not go below zero");
+        if (c.Attrs["by"] is JsonNode by)
+            c.Record.Value += by.GetValue<int>();
+        if (c.Record.Value < 0)
+            c.AddError("value", "must not go below zero");
     }
 }
 
@@ -83,6 +100,7 @@ public partial class Note
     static void Changeset(Changeset<Note> c)
     {
         c.Cast("title");
-        if (c.Attrs["line"] is JsonNode line) c.Record.Lines.Add(line.GetValue<string>());
+        if (c.Attrs["line"] is JsonNode line)
+            c.Record.Lines.Add(line.GetValue<string>());
     }
 }

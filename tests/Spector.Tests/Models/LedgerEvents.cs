@@ -33,7 +33,8 @@ public partial class Wallet
     [System.ComponentModel.DataAnnotations.Schema.NotMapped]
     public List<string> Memos { get; set; } = [];
 
-    static void Changeset(Changeset<Wallet> c) => c.Cast("owner", "balance", "deposits", "memos").ValidateRequired("owner");
+    static void Changeset(Changeset<Wallet> c) =>
+        c.Cast("owner", "balance", "deposits", "memos").ValidateRequired("owner");
 
     [OnAction("deposit")]
     static void Deposit(Changeset<Wallet> c, decimal amount, string memo)
@@ -43,10 +44,16 @@ public partial class Wallet
         c.Record.Memos.Add(memo);
     }
 
-    static Attrs Savepoint(Wallet w, int version) => new()
-    {
-        ["owner"] = w.Owner, ["balance"] = w.Balance, ["deposits"] = w.Deposits, ["memos"] = new System.Text.Json.Nodes.JsonArray([.. w.Memos.Select(m => (System.Text.Json.Nodes.JsonNode?)m)]),
-    };
+    static Attrs Savepoint(Wallet w, int version) =>
+        new()
+        {
+            ["owner"] = w.Owner,
+            ["balance"] = w.Balance,
+            ["deposits"] = w.Deposits,
+            ["memos"] = new System.Text.Json.Nodes.JsonArray([
+                .. w.Memos.Select(m => (System.Text.Json.Nodes.JsonNode?)m),
+            ]),
+        };
 }
 
 /// <summary>A Savepoint hook that forgets a field: Spector refuses to store such a savepoint.</summary>

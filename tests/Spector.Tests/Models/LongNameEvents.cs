@@ -26,6 +26,7 @@ public partial class Tally
     static void Changeset(Changeset<Tally> c)
     {
         c.Cast("name");
-        if (c.Attrs["by"] is System.Text.Json.Nodes.JsonNode by) c.Record.Count += by.GetValue<int>();
+        if (c.Attrs["by"] is System.Text.Json.Nodes.JsonNode by)
+            c.Record.Count += by.GetValue<int>();
     }
 }

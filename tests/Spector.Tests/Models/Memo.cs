@@ -14,7 +14,8 @@ public partial class Memo
     public DateTimeOffset? DueAt { get; set; }
     public List<string> Tags { get; set; } = [];
 
-    static void Changeset(Changeset<Memo> c) => c.Cast("title", "price", "plan", "due_at", "tags").ValidateRequired("title");
+    static void Changeset(Changeset<Memo> c) =>
+        c.Cast("title", "price", "plan", "due_at", "tags").ValidateRequired("title");
 
     [OnAction("reprice")]
     static void Reprice(Changeset<Memo> c, decimal price) => c.Record.Price = price;

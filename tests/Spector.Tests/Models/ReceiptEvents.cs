@@ -2,7 +2,8 @@ using System.Text.Json.Nodes;
 
 namespace Spector.Tests;
 
-/// <summary>A hashed table with per-record chains: each receipt's events chain on their own, with no table-wide lock.</summary>
+/// <summary>A hashed table with per-record chains: each receipt's events chain on their own, with no table-wide
+/// lock.</summary>
 [EventsTable("receipts", Hashed = true, HashScope = HashScope.Record)]
 [EventSchema(typeof(Receipt), 0)]
 public partial class ReceiptEvents;
@@ -25,9 +26,12 @@ public partial class Receipt
     [OnAction("refund")]
     static void Refund(Changeset<Receipt> c, decimal amount) => c.Record.Refunded += amount;
 
-    static Attrs Savepoint(Receipt r, int version) => new()
-    {
-        ["customer"] = r.Customer, ["total"] = r.Total, ["refunded"] = r.Refunded,
-        ["lines"] = JsonValue.Create(r.Lines),
-    };
+    static Attrs Savepoint(Receipt r, int version) =>
+        new()
+        {
+            ["customer"] = r.Customer,
+            ["total"] = r.Total,
+            ["refunded"] = r.Refunded,
+            ["lines"] = JsonValue.Create(r.Lines),
+        };
 }

@@ -13,7 +13,8 @@ public partial class ShardedEvents
     internal static Func<Guid, string>? Misroute;
 
     private static string Route(Guid recordId) =>
-        Misroute?.Invoke(recordId) ?? (Convert.ToInt32(recordId.ToString("N")[^1..], 16) % 2 == 0 ? "notes_even" : "notes_odd");
+        Misroute?.Invoke(recordId)
+        ?? (Convert.ToInt32(recordId.ToString("N")[^1..], 16) % 2 == 0 ? "notes_even" : "notes_odd");
 }
 
 /// <summary>A note whose revisions link to the wording they replace.</summary>
@@ -34,11 +35,18 @@ public partial class ShardNote
         c.Record.Revisions++;
     }
 
-    static Attrs Savepoint(ShardNote n, int version) => new() { ["title"] = n.Title, ["body"] = n.Body, ["revisions"] = n.Revisions };
+    static Attrs Savepoint(ShardNote n, int version) =>
+        new()
+        {
+            ["title"] = n.Title,
+            ["body"] = n.Body,
+            ["revisions"] = n.Revisions,
+        };
 
     static void PrepareEvent(EventDraft draft, IReadOnlyList<StoredEvent> previous)
     {
-        if (draft.Action != "revise") return;
+        if (draft.Action != "revise")
+            return;
         var replaced = previous.Last(e => e.Action is "insert" or "revise");
         draft.Link("revises", replaced.Id);
     }

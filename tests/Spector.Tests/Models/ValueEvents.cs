@@ -47,7 +47,25 @@ public partial class Sample
     public List<decimal> Prices { get; set; } = [];
 
     public static readonly string[] Keys =
-        ["text", "amount", "count", "small", "ratio", "single", "flag", "at", "until", "when", "ref", "plan", "access", "huge", "wide", "big", "prices"];
+    [
+        "text",
+        "amount",
+        "count",
+        "small",
+        "ratio",
+        "single",
+        "flag",
+        "at",
+        "until",
+        "when",
+        "ref",
+        "plan",
+        "access",
+        "huge",
+        "wide",
+        "big",
+        "prices",
+    ];
 
     static void Changeset(Changeset<Sample> c) => c.Cast(Keys);
 

@@ -44,20 +44,26 @@ public sealed partial class AotPublishTests
     {
         var output = await RunAsync(db, context: true);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.That(lines, Is.EqualTo(new[]
-        {
-            "label=second",
-            "tags=fragile,red,ü€",
-            "destination=Main St 1|Springfield",
-            "floors=1,2",
-            "weights=box:1.25,lid:0.1",
-            // Decimals nested in a dictionary keep their stored form (strings), as in a JIT-compiled app.
-            "events=2 stored_weights=box:String:1.25,lid:String:0.1",
-            "invalid=label",
-            "courier=Ana|13.75|1970-01-01T00:00:00.0000000+00:00",
-            "courier_deleted=True",
-            "chain=True",
-        }), output);
+        Assert.That(
+            lines,
+            Is.EqualTo(
+                new[]
+                {
+                    "label=second",
+                    "tags=fragile,red,ü€",
+                    "destination=Main St 1|Springfield",
+                    "floors=1,2",
+                    "weights=box:1.25,lid:0.1",
+                    // Decimals nested in a dictionary keep their stored form (strings), as in a JIT-compiled app.
+                    "events=2 stored_weights=box:String:1.25,lid:String:0.1",
+                    "invalid=label",
+                    "courier=Ana|13.75|1970-01-01T00:00:00.0000000+00:00",
+                    "courier_deleted=True",
+                    "chain=True",
+                }
+            ),
+            output
+        );
     }
 
     [TestCase(Db.Sqlite)]
@@ -65,8 +71,10 @@ public sealed partial class AotPublishTests
     public async Task Without_a_context_the_native_binary_says_which_type_needs_one(Db db)
     {
         var output = await RunAsync(db, context: false);
-        Assert.That(output,
-            Does.Contain("refused=Spector has no JSON metadata for System.Collections.Generic.List`1[System.String]"));
+        Assert.That(
+            output,
+            Does.Contain("refused=Spector has no JSON metadata for System.Collections.Generic.List`1[System.String]")
+        );
         Assert.That(output, Does.Contain("Log.UseJson(MyJsonContext.Default)"));
         Assert.That(output, Does.Contain("stored=0"), "nothing may be written when the metadata is missing");
     }
@@ -80,8 +88,11 @@ public sealed partial class AotPublishTests
         {
             PostgresServer.Require();
             // The probe's own tables, emptied first: a run is one insert chain from the start.
-            await using (var dropping = PostgresServer.DataSource.CreateCommand(
-                             "DROP TABLE IF EXISTS aot_events_links, aot_events_heads, aot_events, couriers CASCADE"))
+            await using (
+                var dropping = PostgresServer.DataSource.CreateCommand(
+                    "DROP TABLE IF EXISTS aot_events_links, aot_events_heads, aot_events, couriers CASCADE"
+                )
+            )
                 await dropping.ExecuteNonQueryAsync();
             connection = PostgresServer.DataSource.ConnectionString;
         }
@@ -95,7 +106,8 @@ public sealed partial class AotPublishTests
             var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var argument in new[] { db == Db.Postgres ? "postgres" : "sqlite", connection })
                 start.ArgumentList.Add(argument);
-            if (!context) start.ArgumentList.Add("--no-context");
+            if (!context)
+                start.ArgumentList.Add("--no-context");
             using var process = Process.Start(start)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
@@ -117,8 +129,19 @@ public sealed partial class AotPublishTests
     {
         var output = Directory.CreateTempSubdirectory("spector-aot-").FullName;
         var project = Path.Combine(Dotnet.Root, "tests", "Spector.AotProbe", "Spector.AotProbe.csproj");
-        var text = await Dotnet.RunAsync(Dotnet.Root, TimeSpan.FromMinutes(15), "publish", project, "-c", "Release",
-            "-r", "linux-x64", "-o", output, "--nologo");
+        var text = await Dotnet.RunAsync(
+            Dotnet.Root,
+            TimeSpan.FromMinutes(15),
+            "publish",
+            project,
+            "-c",
+            "Release",
+            "-r",
+            "linux-x64",
+            "-o",
+            output,
+            "--nologo"
+        );
         return (text, Path.Combine(output, "Spector.AotProbe"));
     }
 

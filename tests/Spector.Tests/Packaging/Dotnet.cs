@@ -20,13 +20,24 @@ internal static class Dotnet
     public static Task<(int Code, string Output)> RawAsync(string directory, params string[] arguments) =>
         RawAsync(directory, TimeSpan.FromMinutes(5), arguments);
 
-    public static async Task<(int Code, string Output)> RawAsync(string directory, TimeSpan limit,
-        params string[] arguments)
+    public static async Task<(int Code, string Output)> RawAsync(
+        string directory,
+        TimeSpan limit,
+        params string[] arguments
+    )
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
         // The outer `dotnet test` sets MSBuild variables that must not leak into these independent builds.
-        foreach (var name in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH" })
+        foreach (
+            var name in new[] { "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "DOTNET_HOST_PATH" }
+        )
             start.Environment.Remove(name);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -21,8 +21,10 @@ public sealed class SpectorLockWebSdkTests
         foreach (var file in Directory.GetFiles(sample).Where(f => Path.GetExtension(f) is ".cs" or ".json"))
             File.Copy(file, Path.Combine(_project, Path.GetFileName(file)));
         var src = Path.Combine(Dotnet.Root, "src") + Path.DirectorySeparatorChar;
-        File.WriteAllText(Path.Combine(_project, "WebApi.csproj"),
-            File.ReadAllText(Path.Combine(sample, "WebApi.csproj")).Replace(@"..\..\src\", src));
+        File.WriteAllText(
+            Path.Combine(_project, "WebApi.csproj"),
+            File.ReadAllText(Path.Combine(sample, "WebApi.csproj")).Replace(@"..\..\src\", src)
+        );
     }
 
     [TearDown]
@@ -37,17 +39,28 @@ public sealed class SpectorLockWebSdkTests
         var second = await Dotnet.RunAsync(_project, "build", "-t:SpectorLock");
 
         Assert.That(new[] { first, second }, Has.All.Contain("Spector: wrote"));
-        Assert.That(File.ReadAllText(Path.Combine(_project, "spector.lock")),
-            Is.EqualTo(File.ReadAllText(Path.Combine(Dotnet.Root, "samples", "WebApi", "spector.lock"))));
-        Assert.That(ProjectFiles().Except(before), Is.EquivalentTo(new[] { "spector.lock" }),
-            "only the lock is new outside bin/ and obj/");
-        Assert.That(Directory.GetFiles(Path.Combine(_project, "obj"), "spector.lock.g.cs", SearchOption.AllDirectories), Is.Not.Empty);
+        Assert.That(
+            File.ReadAllText(Path.Combine(_project, "spector.lock")),
+            Is.EqualTo(File.ReadAllText(Path.Combine(Dotnet.Root, "samples", "WebApi", "spector.lock")))
+        );
+        Assert.That(
+            ProjectFiles().Except(before),
+            Is.EquivalentTo(new[] { "spector.lock" }),
+            "only the lock is new outside bin/ and obj/"
+        );
+        Assert.That(
+            Directory.GetFiles(Path.Combine(_project, "obj"), "spector.lock.g.cs", SearchOption.AllDirectories),
+            Is.Not.Empty
+        );
     }
 
     /// <summary>Every file under the project folder outside bin/ and obj/, relative to it.</summary>
     private List<string> ProjectFiles() =>
-        Directory.GetFiles(_project, "*", SearchOption.AllDirectories)
+        Directory
+            .GetFiles(_project, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(_project, f).Replace('\\', '/'))
-            .Where(f => !f.StartsWith("bin/", StringComparison.Ordinal) && !f.StartsWith("obj/", StringComparison.Ordinal))
+            .Where(f =>
+                !f.StartsWith("bin/", StringComparison.Ordinal) && !f.StartsWith("obj/", StringComparison.Ordinal)
+            )
             .ToList();
 }

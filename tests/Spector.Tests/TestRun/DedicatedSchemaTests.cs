@@ -17,19 +17,25 @@ public sealed class DedicatedSchemaTests
         var database = $"spector_user_{Guid.NewGuid():N}"[..24];
         await using var server = NpgsqlDataSource.Create(PostgresServer.ConnectionString);
         await server.CreateCommand($"CREATE DATABASE \"{database}\"").ExecuteNonQueryAsync();
-        var userDatabase = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Database = database, Pooling = false };
+        var userDatabase = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString)
+        {
+            Database = database,
+            Pooling = false,
+        };
         try
         {
             await using (var user = new NpgsqlConnection(userDatabase.ConnectionString))
             {
                 await user.OpenAsync();
                 // The user's tables carry the names the test model migrates and drops.
-                await user.ExecuteAsync("""
+                await user.ExecuteAsync(
+                    """
                     CREATE TABLE "events" ("note" text);
                     INSERT INTO "events" VALUES ('ledger of 2025');
                     CREATE TABLE "users" ("name" text);
                     INSERT INTO "users" VALUES ('Ada');
-                    """);
+                    """
+                );
             }
 
             string schemaName;
@@ -47,10 +53,22 @@ public sealed class DedicatedSchemaTests
 
             await using var after = new NpgsqlConnection(userDatabase.ConnectionString);
             await after.OpenAsync();
-            Assert.That(await after.QueryAsync<string>("SELECT \"note\" FROM public.\"events\""), Is.EqualTo(new[] { "ledger of 2025" }));
-            Assert.That(await after.QueryAsync<string>("SELECT \"name\" FROM public.\"users\""), Is.EqualTo(new[] { "Ada" }));
-            Assert.That(await after.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM pg_namespace WHERE nspname = @schemaName", new { schemaName }),
-                Is.EqualTo(0), "the test schema is dropped after the run");
+            Assert.That(
+                await after.QueryAsync<string>("SELECT \"note\" FROM public.\"events\""),
+                Is.EqualTo(new[] { "ledger of 2025" })
+            );
+            Assert.That(
+                await after.QueryAsync<string>("SELECT \"name\" FROM public.\"users\""),
+                Is.EqualTo(new[] { "Ada" })
+            );
+            Assert.That(
+                await after.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM pg_namespace WHERE nspname = @schemaName",
+                    new { schemaName }
+                ),
+                Is.EqualTo(0),
+                "the test schema is dropped after the run"
+            );
         }
         finally
         {

@@ -40,8 +40,10 @@ public sealed class PostgresDiscoveryTests
     [Test]
     public void Binaries_are_found_through_pg_config_on_the_PATH()
     {
-        var pgConfig = new[] { RealBinaries() }.Concat(PathOf(Environment.GetEnvironmentVariable("PATH")))
-            .Select(d => Path.Combine(d, "pg_config")).FirstOrDefault(File.Exists);
+        var pgConfig = new[] { RealBinaries() }
+            .Concat(PathOf(Environment.GetEnvironmentVariable("PATH")))
+            .Select(d => Path.Combine(d, "pg_config"))
+            .FirstOrDefault(File.Exists);
         Assume.That(pgConfig, Is.Not.Null, "this installation has no pg_config");
         var onPath = Directory.CreateDirectory(Path.Combine(_work, "only-pg-config")).FullName;
         File.CreateSymbolicLink(Path.Combine(onPath, "pg_config"), pgConfig!);
@@ -80,13 +82,17 @@ public sealed class PostgresDiscoveryTests
     public void A_miss_names_every_place_looked()
     {
         var error = Assert.ThrowsAsync<InvalidOperationException>(() =>
-            PostgresCluster.StartAsync(durable: false, new PostgresSearch(null, _work, Nowhere)));
+            PostgresCluster.StartAsync(durable: false, new PostgresSearch(null, _work, Nowhere))
+        );
 
-        Assert.That(error!.Message, Does.Contain("initdb, pg_ctl").And.Contain("PATH").And.Contain("pg_config --bindir")
-            .And.Contain(Nowhere));
+        Assert.That(
+            error!.Message,
+            Does.Contain("initdb, pg_ctl").And.Contain("PATH").And.Contain("pg_config --bindir").And.Contain(Nowhere)
+        );
     }
 
-    private static string[] PathOf(string? variable) => (variable ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+    private static string[] PathOf(string? variable) =>
+        (variable ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>A folder of links to the named programs of this machine's PostgreSQL.</summary>
     private static string LinkServerInto(string directory, params string[] programs)
@@ -101,7 +107,8 @@ public sealed class PostgresDiscoveryTests
     private static string RealBinaries()
     {
         var real = PostgresBinaries.Find(PostgresSearch.FromEnvironment(), out var searched);
-        if (real is null) PostgresServer.Unavailable($"no PostgreSQL server binaries (initdb, pg_ctl) in {searched}");
+        if (real is null)
+            PostgresServer.Unavailable($"no PostgreSQL server binaries (initdb, pg_ctl) in {searched}");
         return real!;
     }
 }

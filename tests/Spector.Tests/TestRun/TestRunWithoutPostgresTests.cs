@@ -22,14 +22,20 @@ public sealed class TestRunWithoutPostgresTests
         try
         {
             var noBinaries = Directory.CreateDirectory(Path.Combine(work, "no-binaries")).FullName;
-            var runs = await Task.WhenAll(RunChildAsync(work, "local", "false", noBinaries), RunChildAsync(work, "ci", "true", noBinaries));
+            var runs = await Task.WhenAll(
+                RunChildAsync(work, "local", "false", noBinaries),
+                RunChildAsync(work, "ci", "true", noBinaries)
+            );
             var (local, ci) = (runs[0], runs[1]);
 
             Assert.That(local.ExitCode, Is.EqualTo(0), local.Output);
             AssertOutcomes(local, postgres: "NotExecuted", noBinaries);
             Assert.That(local.Output, Does.Contain("PostgreSQL tests skipped: PostgreSQL is not available"));
-            Assert.That(await CiDatabasesLineAsync(local.TrxFile), Is.EqualTo("databases: sqlite 4 tests, postgresql 0 tests"),
-                "skipped tests are not counted as run");
+            Assert.That(
+                await CiDatabasesLineAsync(local.TrxFile),
+                Is.EqualTo("databases: sqlite 4 tests, postgresql 0 tests"),
+                "skipped tests are not counted as run"
+            );
 
             Assert.That(ci.ExitCode, Is.Not.EqualTo(0), ci.Output);
             AssertOutcomes(ci, postgres: "Failed", noBinaries);
@@ -50,9 +56,12 @@ public sealed class TestRunWithoutPostgresTests
         Assert.That(onPostgres.Select(r => r.Outcome), Is.All.EqualTo(postgres), run.Output);
         var reasons = onPostgres.Select(r => r.Message).Distinct().ToList();
         Assert.That(reasons, Has.Count.EqualTo(1), "one reason for every PostgreSQL test");
-        Assert.That(reasons[0], Does.Contain("PostgreSQL is not available")
-            .And.Contain($"{PostgresSearch.BinDirectoryVariable}={noBinaries}")
-            .And.Contain(PostgresServer.ConnectionStringVariable));
+        Assert.That(
+            reasons[0],
+            Does.Contain("PostgreSQL is not available")
+                .And.Contain($"{PostgresSearch.BinDirectoryVariable}={noBinaries}")
+                .And.Contain(PostgresServer.ConnectionStringVariable)
+        );
     }
 
     private sealed record TestResult(string Fixture, string Outcome, string Message);
@@ -63,7 +72,8 @@ public sealed class TestRunWithoutPostgresTests
     private static async Task<string> CiDatabasesLineAsync(string trxFile)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(RepositoryRoot.Path, ".ci", "databases"), trxFile }) start.ArgumentList.Add(argument);
+        foreach (var argument in new[] { Path.Combine(RepositoryRoot.Path, ".ci", "databases"), trxFile })
+            start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
@@ -80,8 +90,19 @@ public sealed class TestRunWithoutPostgresTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { "test", assembly, "--filter", Filter, "--logger", "trx;LogFileName=run.trx",
-                     "--results-directory", results })
+        foreach (
+            var argument in new[]
+            {
+                "test",
+                assembly,
+                "--filter",
+                Filter,
+                "--logger",
+                "trx;LogFileName=run.trx",
+                "--results-directory",
+                results,
+            }
+        )
             start.ArgumentList.Add(argument);
         start.Environment.Remove(PostgresServer.ConnectionStringVariable);
         start.Environment[PostgresSearch.BinDirectoryVariable] = binDirectory;
@@ -98,18 +119,25 @@ public sealed class TestRunWithoutPostgresTests
 
     private static IReadOnlyList<TestResult> ReadTrx(string file)
     {
-        if (!File.Exists(file)) return [];
+        if (!File.Exists(file))
+            return [];
         XNamespace ns = "http://microsoft.com/schemas/VisualStudio/TeamTest/2010";
         var document = XDocument.Load(file);
-        var fixtures = document.Descendants(ns + "UnitTest").ToDictionary(
-            t => (string?)t.Attribute("id") ?? "",
-            t => (string?)t.Element(ns + "TestMethod")?.Attribute("className") ?? "");
-        return document.Descendants(ns + "UnitTestResult")
+        var fixtures = document
+            .Descendants(ns + "UnitTest")
+            .ToDictionary(
+                t => (string?)t.Attribute("id") ?? "",
+                t => (string?)t.Element(ns + "TestMethod")?.Attribute("className") ?? ""
+            );
+        return document
+            .Descendants(ns + "UnitTestResult")
             .Select(r => new TestResult(
                 fixtures.GetValueOrDefault((string?)r.Attribute("testId") ?? "", ""),
                 (string?)r.Attribute("outcome") ?? "",
                 r.Descendants(ns + "Message").FirstOrDefault()?.Value
-                    ?? r.Descendants(ns + "StdOut").FirstOrDefault()?.Value ?? ""))
+                    ?? r.Descendants(ns + "StdOut").FirstOrDefault()?.Value
+                    ?? ""
+            ))
             .ToList();
     }
 }

@@ -11,11 +11,30 @@ public sealed class AttrConvertTests
 {
     private static readonly string[] StoredValues =
     [
-        "\"text\"", "\"\"", "12", "-3", "12.5", "1e3", "99999999999", "true", "false", "null", "{}", "[1,2]",
-        "\"2026-01-02T03:04:05.123456Z\"", "\"0f8fad5b-d9cb-469f-a165-70867728950e\"", "\"Friday\"", "5", "\"Someday\"",
+        "\"text\"",
+        "\"\"",
+        "12",
+        "-3",
+        "12.5",
+        "1e3",
+        "99999999999",
+        "true",
+        "false",
+        "null",
+        "{}",
+        "[1,2]",
+        "\"2026-01-02T03:04:05.123456Z\"",
+        "\"0f8fad5b-d9cb-469f-a165-70867728950e\"",
+        "\"Friday\"",
+        "5",
+        "\"Someday\"",
     ];
 
-    private static readonly (string Name, Func<JsonNode?, object?> FromNode, Func<JsonElement, object?> FromStored)[] Conversions =
+    private static readonly (
+        string Name,
+        Func<JsonNode?, object?> FromNode,
+        Func<JsonElement, object?> FromStored
+    )[] Conversions =
     [
         ("String", n => AttrConvert.ToString(n), e => AttrConvert.ToString(e)),
         ("NullableString", n => AttrConvert.ToNullableString(n), e => AttrConvert.ToNullableString(e)),
@@ -34,8 +53,11 @@ public sealed class AttrConvertTests
         ("NullableDateTime", n => AttrConvert.ToNullableDateTime(n), e => AttrConvert.ToNullableDateTime(e)),
         ("Enum", n => AttrConvert.ToEnum<DayOfWeek>(n), e => AttrConvert.ToEnum<DayOfWeek>(e)),
         ("NullableEnum", n => AttrConvert.ToNullableEnum<DayOfWeek>(n), e => AttrConvert.ToNullableEnum<DayOfWeek>(e)),
-        ("Object", n => AttrConvert.ToObject<int[]>(n) is { } a ? string.Join(",", a) : null,
-            e => AttrConvert.ToObject<int[]>(e) is { } a ? string.Join(",", a) : null),
+        (
+            "Object",
+            n => AttrConvert.ToObject<int[]>(n) is { } a ? string.Join(",", a) : null,
+            e => AttrConvert.ToObject<int[]>(e) is { } a ? string.Join(",", a) : null
+        ),
     ];
 
     [Test]
@@ -50,7 +72,8 @@ public sealed class AttrConvertTests
             var viaStored = Outcome(() => fromStored(JsonElement.Parse(json)));
             Assert.That(viaStored, Is.EqualTo(viaNode), $"{name} of {json}");
             compared++;
-            if (!viaNode.StartsWith("threw", StringComparison.Ordinal)) converted++;
+            if (!viaNode.StartsWith("threw", StringComparison.Ordinal))
+                converted++;
         }
         // The table exercises both sides: values that convert and values that are refused.
         Assert.That(converted, Is.GreaterThan(40).And.LessThan(compared - 100));
@@ -121,7 +144,10 @@ public sealed class AttrConvertTests
     public void Flags_combinations_of_defined_values_are_values_and_other_bits_are_not()
     {
         Assert.That(AttrConvert.ToEnum<Access>(JsonElement.Parse("3")), Is.EqualTo(Access.Read | Access.Write));
-        Assert.That(AttrConvert.ToEnum<Access>(JsonElement.Parse("\"Read, Write\"")), Is.EqualTo(Access.Read | Access.Write));
+        Assert.That(
+            AttrConvert.ToEnum<Access>(JsonElement.Parse("\"Read, Write\"")),
+            Is.EqualTo(Access.Read | Access.Write)
+        );
         Assert.Throws<FormatException>(() => AttrConvert.ToEnum<Access>(JsonElement.Parse("4")));
     }
 

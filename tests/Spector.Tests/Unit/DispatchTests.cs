@@ -68,8 +68,10 @@ public sealed class DispatchTests
     [TestCase("touch", 2, "v1-2")]
     [TestCase("touch", 3, "default")]
     public void With_version_handlers_each_action_and_version_reaches_one_handler(
-        string action, int version, string handler) =>
-        Assert.That(Apply("Dispatch.Upcast", action, version), Is.EqualTo(handler));
+        string action,
+        int version,
+        string handler
+    ) => Assert.That(Apply("Dispatch.Upcast", action, version), Is.EqualTo(handler));
 
     [TestCase("freeze", 0, "freeze audit", Description = "older than every versioned handler: the action's handler")]
     [TestCase("freeze", 1, "freeze-v1")]
@@ -77,8 +79,10 @@ public sealed class DispatchTests
     [TestCase("freeze", 3, "freeze audit")]
     [TestCase("insert", 0, "default")]
     public void An_unversioned_action_handler_covers_every_version_no_versioned_handler_claims(
-        string action, int version, string handler) =>
-        Assert.That(Apply("Dispatch.Plain", action, version), Is.EqualTo(handler));
+        string action,
+        int version,
+        string handler
+    ) => Assert.That(Apply("Dispatch.Plain", action, version), Is.EqualTo(handler));
 
     /// <summary>Applies one stored event (payload <c>{"reason":"audit"}</c>) to a new record, as replay does.</summary>
     private static string Apply(string typeName, string action, int version)
@@ -88,8 +92,13 @@ public sealed class DispatchTests
         var evented = type.GetProperty("SpectorType", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
         var record = evented.GetType().GetMethod("Create")!.Invoke(evented, [Guid.CreateVersion7()])!;
         var attrs = Attrs.Parse("""{"reason":"audit"}""");
-        var changeset = Activator.CreateInstance(typeof(Changeset<>).MakeGenericType(type), BindingFlags.NonPublic | BindingFlags.Instance,
-            null, [evented, record, action, version, Guid.CreateVersion7(), attrs, true], null)!;
+        var changeset = Activator.CreateInstance(
+            typeof(Changeset<>).MakeGenericType(type),
+            BindingFlags.NonPublic | BindingFlags.Instance,
+            null,
+            [evented, record, action, version, Guid.CreateVersion7(), attrs, true],
+            null
+        )!;
         evented.GetType().GetMethod("Apply")!.Invoke(evented, [changeset]);
         return (string)CompiledModel.Get(record, "Handled")!;
     }

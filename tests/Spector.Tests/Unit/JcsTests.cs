@@ -48,8 +48,9 @@ public sealed class JcsTests
               "literals": [null, true, false]
             }
             """;
-        const string expected = "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27]," +
-                                "\"string\":\"€$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
+        const string expected =
+            "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
+            + "\"string\":\"€$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}";
 
         Assert.That(Canonical(input), Is.EqualTo(expected));
     }
@@ -63,19 +64,35 @@ public sealed class JcsTests
              "\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"}
             """;
 
-        var names = System.Text.Json.JsonDocument.Parse(Canonical(input)).RootElement.EnumerateObject().Select(p => p.Value.GetString());
+        var names = System
+            .Text.Json.JsonDocument.Parse(Canonical(input))
+            .RootElement.EnumerateObject()
+            .Select(p => p.Value.GetString());
 
-        Assert.That(names, Is.EqualTo(new[]
-        {
-            "Carriage Return", "One", "Control", "Latin Small Letter O With Diaeresis", "Euro Sign", "Emoji: Grinning Face",
-            "Hebrew Letter Dalet With Dagesh",
-        }));
+        Assert.That(
+            names,
+            Is.EqualTo(
+                new[]
+                {
+                    "Carriage Return",
+                    "One",
+                    "Control",
+                    "Latin Small Letter O With Diaeresis",
+                    "Euro Sign",
+                    "Emoji: Grinning Face",
+                    "Hebrew Letter Dalet With Dagesh",
+                }
+            )
+        );
     }
 
     [Test]
     public void Whitespace_goes_and_nesting_is_kept()
     {
-        Assert.That(Canonical("""{ "b" : [ 1 , { "z":1, "a":[ ] } ], "a":{} }"""), Is.EqualTo("""{"a":{},"b":[1,{"a":[],"z":1}]}"""));
+        Assert.That(
+            Canonical("""{ "b" : [ 1 , { "z":1, "a":[ ] } ], "a":{} }"""),
+            Is.EqualTo("""{"a":{},"b":[1,{"a":[],"z":1}]}""")
+        );
     }
 
     [Test]

@@ -10,7 +10,13 @@ namespace Spector.Tests;
 /// </summary>
 public sealed class ProviderSplitTests
 {
-    private static readonly string[] Drivers = ["Npgsql", "Microsoft.Data.Sqlite", "SQLitePCLRaw.core", "SQLitePCLRaw.batteries_v2"];
+    private static readonly string[] Drivers =
+    [
+        "Npgsql",
+        "Microsoft.Data.Sqlite",
+        "SQLitePCLRaw.core",
+        "SQLitePCLRaw.batteries_v2",
+    ];
 
     private static string[] References(Assembly assembly) =>
         [.. assembly.GetReferencedAssemblies().Select(a => a.Name!)];
@@ -31,8 +37,14 @@ public sealed class ProviderSplitTests
         var postgres = typeof(PostgreSqlProvider).Assembly;
         var sqlite = typeof(SqliteProvider).Assembly;
 
-        Assert.That(References(postgres), Does.Contain("Npgsql").And.Contain("Spector").And.Not.Contain("Microsoft.Data.Sqlite"));
-        Assert.That(References(sqlite), Does.Contain("Microsoft.Data.Sqlite").And.Contain("Spector").And.Not.Contain("Npgsql"));
+        Assert.That(
+            References(postgres),
+            Does.Contain("Npgsql").And.Contain("Spector").And.Not.Contain("Microsoft.Data.Sqlite")
+        );
+        Assert.That(
+            References(sqlite),
+            Does.Contain("Microsoft.Data.Sqlite").And.Contain("Spector").And.Not.Contain("Npgsql")
+        );
     }
 
     [Test]

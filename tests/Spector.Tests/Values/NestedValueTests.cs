@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 
 namespace Spector.Tests;
 
-/// <summary>A value nested in a collection, dictionary or object is stored in the form it has as an attribute.</summary>
+/// <summary>A value nested in a collection, dictionary or object is stored in the form it has as an
+/// attribute.</summary>
 [TestFixture(Db.Sqlite)]
 [TestFixture(Db.Postgres)]
 public sealed class NestedValueTests(Db db) : DatabaseTest(db)
@@ -17,15 +18,18 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
     public async Task Nested_values_keep_decimal_scale_utc_times_and_big_integers_as_strings()
     {
         var unspecified = new DateTime(2026, 3, 8, 2, 30, 0, DateTimeKind.Unspecified);
-        var sample = await Sample.InsertAsync(new Attrs
-        {
-            ["text"] = "n",
-            ["prices"] = JsonValue.Create(new List<decimal> { 1.50m, 3m, 0.1000000000000000055m }),
-            ["free"] = JsonValue.Create(new Dictionary<string, decimal> { ["a"] = 1.10m }),
-            ["extra"] = JsonValue.Create(new Inner(1.50m, LocalTime, 9_007_199_254_740_993, BigInteger.Pow(10, 30),
-                Plan.Pro)),
-            ["times"] = JsonValue.Create(new[] { LocalTime, unspecified }),
-        });
+        var sample = await Sample.InsertAsync(
+            new Attrs
+            {
+                ["text"] = "n",
+                ["prices"] = JsonValue.Create(new List<decimal> { 1.50m, 3m, 0.1000000000000000055m }),
+                ["free"] = JsonValue.Create(new Dictionary<string, decimal> { ["a"] = 1.10m }),
+                ["extra"] = JsonValue.Create(
+                    new Inner(1.50m, LocalTime, 9_007_199_254_740_993, BigInteger.Pow(10, 30), Plan.Pro)
+                ),
+                ["times"] = JsonValue.Create(new[] { LocalTime, unspecified }),
+            }
+        );
 
         var payload = (await Sample.AllEventsAsync(sample.Id))[0].Payload;
         Assert.That(Text(payload, "prices"), Is.EqualTo("""["1.50","3","0.1000000000000000055"]"""));
@@ -36,15 +40,25 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
         Assert.That(payload.GetProperty("extra").GetProperty("Count").GetString(), Is.EqualTo("9007199254740993"));
         Assert.That(payload.GetProperty("extra").GetProperty("Big").GetString(), Is.EqualTo("1" + new string('0', 30)));
         Assert.That(payload.GetProperty("extra").GetProperty("Plan").GetString(), Is.EqualTo("Pro"), "by name");
-        Assert.That(Text(payload, "times"), Is.EqualTo($"""["{utc}","2026-03-08T02:30:00Z"]"""),
-            "unspecified is UTC, as at the top level");
+        Assert.That(
+            Text(payload, "times"),
+            Is.EqualTo($"""["{utc}","2026-03-08T02:30:00Z"]"""),
+            "unspecified is UTC, as at the top level"
+        );
 
         var replayed = (await Sample.GetAsync(sample.Id))!;
-        Assert.That(replayed.Prices.Select(decimal.GetBits),
-            Is.EqualTo(new[] { 1.50m, 3m, 0.1000000000000000055m }.Select(decimal.GetBits)), "every digit and the scale");
+        Assert.That(
+            replayed.Prices.Select(decimal.GetBits),
+            Is.EqualTo(new[] { 1.50m, 3m, 0.1000000000000000055m }.Select(decimal.GetBits)),
+            "every digit and the scale"
+        );
         var inner = AttrConvert.ToObject<Inner>(payload.GetProperty("extra"))!;
-        Assert.That(inner, Is.EqualTo(new Inner(1.50m, LocalTime.ToUniversalTime(), 9_007_199_254_740_993,
-            BigInteger.Pow(10, 30), Plan.Pro)));
+        Assert.That(
+            inner,
+            Is.EqualTo(
+                new Inner(1.50m, LocalTime.ToUniversalTime(), 9_007_199_254_740_993, BigInteger.Pow(10, 30), Plan.Pro)
+            )
+        );
         Assert.That(inner.At.Kind, Is.EqualTo(DateTimeKind.Utc));
         Assert.That((await ValueEvents.Log.VerifyHashChainAsync()).IsValid, Is.True);
     }
@@ -63,7 +77,10 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
         var replayed = (await Sample.GetAsync(sample.Id))!;
         Assert.That(replayed.Big, Is.EqualTo(big));
         Assert.That(replayed.Prices.Select(decimal.GetBits), Is.EqualTo(repriced.Prices.Select(decimal.GetBits)));
-        Assert.That(replayed.Prices.Select(decimal.GetBits), Is.EqualTo(new[] { 1.50m, 2.000m }.Select(decimal.GetBits)));
+        Assert.That(
+            replayed.Prices.Select(decimal.GetBits),
+            Is.EqualTo(new[] { 1.50m, 2.000m }.Select(decimal.GetBits))
+        );
         Assert.That(replayed.Text, Is.EqualTo("é"));
     }
 
@@ -71,12 +88,22 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
     {
         TestCaseData Case(string name, string field, Func<Attrs> attrs) =>
             new TestCaseData(field, attrs).SetName($"{{m}}({name})");
-        yield return Case("NaN in a list", "dbls", () => new() { ["dbls"] = JsonValue.Create(new List<double> { 1, double.NaN }) });
-        yield return Case("NaN in an object", "obj",
-            () => new() { ["obj"] = JsonValue.Create(new Dictionary<string, float> { ["x"] = float.PositiveInfinity }) });
+        yield return Case(
+            "NaN in a list",
+            "dbls",
+            () => new() { ["dbls"] = JsonValue.Create(new List<double> { 1, double.NaN }) }
+        );
+        yield return Case(
+            "NaN in an object",
+            "obj",
+            () => new() { ["obj"] = JsonValue.Create(new Dictionary<string, float> { ["x"] = float.PositiveInfinity }) }
+        );
         yield return Case("lone surrogate key", "raw", () => new() { ["raw"] = JsonNode.Parse("{\"\\udfff\":1}") });
-        yield return Case("lone surrogate in a nested string", "obj",
-            () => new() { ["obj"] = JsonValue.Create(new[] { "ok", "a\uD800" }) });
+        yield return Case(
+            "lone surrogate in a nested string",
+            "obj",
+            () => new() { ["obj"] = JsonValue.Create(new[] { "ok", "a\uD800" }) }
+        );
     }
 
     [TestCaseSource(nameof(Unserializable))]
@@ -106,11 +133,16 @@ public sealed class NestedValueTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task Savepoints_of_a_record_with_nested_decimals_prove_and_keep_it_writable()
     {
-        var receipt = await Receipt.InsertAsync(new Attrs
-        {
-            ["customer"] = "Ann", ["total"] = 10m, ["lines"] = JsonValue.Create(new List<decimal> { 1.50m, 2.0m }),
-        });
-        for (var i = 0; i < 6; i++) receipt = await receipt.RefundAsync(0.10m);
+        var receipt = await Receipt.InsertAsync(
+            new Attrs
+            {
+                ["customer"] = "Ann",
+                ["total"] = 10m,
+                ["lines"] = JsonValue.Create(new List<decimal> { 1.50m, 2.0m }),
+            }
+        );
+        for (var i = 0; i < 6; i++)
+            receipt = await receipt.RefundAsync(0.10m);
 
         var replayed = (await Receipt.GetAsync(receipt.Id))!;
         Assert.That(replayed.Refunded, Is.EqualTo(0.60m));

@@ -36,13 +36,16 @@ public sealed class ReplayAcrossTimeZonesTests(Db db)
                 outputs.Add(string.Join("\n", lines.Skip(1)));
             }
 
-            var expected = string.Join("\n",
+            var expected = string.Join(
+                "\n",
                 $"old {ids[1]} at=2026-03-08T02:30:00.0000000Z/Utc",
-                $"replay {ids[0]} placed_at=2026-03-08T02:30:00.0000000Z/Utc due_at=2026-10-31T16:30:00.0000000Z/Utc " +
-                "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z/Utc amount=1234.5",
-                $"table {ids[0]} placed_at=2026-03-08T02:30:00.0000000Z due_at=2026-10-31T16:30:00.0000000Z " +
-                "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z");
-            foreach (var output in outputs) Assert.That(output, Is.EqualTo(expected));
+                $"replay {ids[0]} placed_at=2026-03-08T02:30:00.0000000Z/Utc due_at=2026-10-31T16:30:00.0000000Z/Utc "
+                    + "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z/Utc amount=1234.5",
+                $"table {ids[0]} placed_at=2026-03-08T02:30:00.0000000Z due_at=2026-10-31T16:30:00.0000000Z "
+                    + "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z"
+            );
+            foreach (var output in outputs)
+                Assert.That(output, Is.EqualTo(expected));
         }
         finally
         {
@@ -55,11 +58,16 @@ public sealed class ReplayAcrossTimeZonesTests(Db db)
         if (db == Db.Sqlite)
         {
             var file = Path.Combine(Path.GetTempPath(), $"spector-tz-{Guid.NewGuid():N}.db");
-            return ("sqlite", $"Data Source={file}", () =>
-            {
-                foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
-                return Task.CompletedTask;
-            });
+            return (
+                "sqlite",
+                $"Data Source={file}",
+                () =>
+                {
+                    foreach (var suffix in new[] { "", "-wal", "-shm" })
+                        File.Delete(file + suffix);
+                    return Task.CompletedTask;
+                }
+            );
         }
         var name = $"spector_tz_{Guid.NewGuid():N}";
         await using (var admin = new NpgsqlConnection(PostgresServer.ConnectionString))
@@ -68,21 +76,30 @@ public sealed class ReplayAcrossTimeZonesTests(Db db)
             await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", admin);
             await create.ExecuteNonQueryAsync();
         }
-        var connection = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString) { Database = name, Pooling = false }.ToString();
-        return ("postgres", connection, async () =>
+        var connection = new NpgsqlConnectionStringBuilder(PostgresServer.ConnectionString)
         {
-            await using var admin = new NpgsqlConnection(PostgresServer.ConnectionString);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        });
+            Database = name,
+            Pooling = false,
+        }.ToString();
+        return (
+            "postgres",
+            connection,
+            async () =>
+            {
+                await using var admin = new NpgsqlConnection(PostgresServer.ConnectionString);
+                await admin.OpenAsync();
+                await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin);
+                await drop.ExecuteNonQueryAsync();
+            }
+        );
     }
 
     private static async Task<string[]> ProbeAsync(string zone, string culture, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(ProbePath);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
         start.Environment["TZ"] = zone;
         var locale = culture.Replace('-', '_') + ".UTF-8";
         start.Environment["LANG"] = locale;
@@ -91,11 +108,16 @@ public sealed class ReplayAcrossTimeZonesTests(Db db)
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        Assert.That(process.ExitCode, Is.EqualTo(0), $"probe {string.Join(' ', args)} under {zone}/{culture}: {await error}");
+        Assert.That(
+            process.ExitCode,
+            Is.EqualTo(0),
+            $"probe {string.Join(' ', args)} under {zone}/{culture}: {await error}"
+        );
         return (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    /// <summary>The probe's build output, next to this assembly's configuration (the test project builds it first).</summary>
+    /// <summary>The probe's build output, next to this assembly's configuration (the test project builds it
+    /// first).</summary>
     private static string ProbePath
     {
         get
@@ -103,9 +125,20 @@ public sealed class ReplayAcrossTimeZonesTests(Db db)
             var here = new DirectoryInfo(AppContext.BaseDirectory);
             var (framework, configuration) = (here.Name, here.Parent!.Name);
             var root = here;
-            while (!File.Exists(Path.Combine(root.FullName, "Spector.sln"))) root = root.Parent!;
-            var path = Path.Combine(root.FullName, "tests", "Spector.ReplayProbe", "bin", configuration, framework, "Spector.ReplayProbe.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("Build tests/Spector.ReplayProbe first.", path);
+            while (!File.Exists(Path.Combine(root.FullName, "Spector.sln")))
+                root = root.Parent!;
+            var path = Path.Combine(
+                root.FullName,
+                "tests",
+                "Spector.ReplayProbe",
+                "bin",
+                configuration,
+                framework,
+                "Spector.ReplayProbe.dll"
+            );
+            return File.Exists(path)
+                ? path
+                : throw new FileNotFoundException("Build tests/Spector.ReplayProbe first.", path);
         }
     }
 }

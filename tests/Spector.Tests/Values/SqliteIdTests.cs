@@ -18,15 +18,27 @@ public sealed class SqliteIdTests(Db db) : DatabaseTest(db)
 
         await using var connection = await OpenAsync();
         var declared = await connection.QueryAsync<string>(
-            "SELECT \"type\" FROM pragma_table_info('ledger') WHERE \"name\" IN ('id', 'parent_id')");
+            "SELECT \"type\" FROM pragma_table_info('ledger') WHERE \"name\" IN ('id', 'parent_id')"
+        );
         Assert.That(declared, Is.EqualTo(new[] { "TEXT", "TEXT" }));
-        var (type, text) = await connection.QuerySingleAsync<(string, string)>("SELECT typeof(\"id\"), \"id\" FROM \"ledger\"");
+        var (type, text) = await connection.QuerySingleAsync<(string, string)>(
+            "SELECT typeof(\"id\"), \"id\" FROM \"ledger\""
+        );
         Assert.That((type, text), Is.EqualTo(("text", account.Id.ToString("D").ToUpperInvariant())));
-        Assert.That(await connection.QuerySingleAsync<string>(
-            "SELECT \"type\" FROM pragma_table_info('ledger_heads') WHERE \"name\" = 'record_id'"), Is.EqualTo("TEXT"));
+        Assert.That(
+            await connection.QuerySingleAsync<string>(
+                "SELECT \"type\" FROM pragma_table_info('ledger_heads') WHERE \"name\" = 'record_id'"
+            ),
+            Is.EqualTo("TEXT")
+        );
         var heads = await connection.QueryAsync<(string, string)>(
-            "SELECT typeof(\"record_id\"), \"record_id\" FROM \"ledger_heads\" WHERE \"schema\" >= 0");
-        Assert.That(heads, Is.EqualTo(new[] { ("text", account.Id.ToString("D").ToUpperInvariant()) }), "the heads table too");
+            "SELECT typeof(\"record_id\"), \"record_id\" FROM \"ledger_heads\" WHERE \"schema\" >= 0"
+        );
+        Assert.That(
+            heads,
+            Is.EqualTo(new[] { ("text", account.Id.ToString("D").ToUpperInvariant()) }),
+            "the heads table too"
+        );
 
         using var export = new MemoryStream();
         await LedgerEvents.Log.ExportChainAsync(export);
@@ -39,7 +51,8 @@ public sealed class SqliteIdTests(Db db) : DatabaseTest(db)
     {
         await ExecuteRawAsync("DROP TABLE \"ledger\"");
         // The events table as earlier versions created it.
-        await ExecuteRawAsync("""
+        await ExecuteRawAsync(
+            """
             CREATE TABLE "ledger" (
                 "position" INTEGER PRIMARY KEY AUTOINCREMENT,
                 "hash" BLOB NOT NULL,
@@ -54,7 +67,8 @@ public sealed class SqliteIdTests(Db db) : DatabaseTest(db)
                 "inserted_at" INTEGER NOT NULL,
                 UNIQUE ("parent_id", "seq")
             )
-            """);
+            """
+        );
         await LedgerEvents.Log.MigrateUpAsync();
 
         var account = await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "Old" });
@@ -65,7 +79,10 @@ public sealed class SqliteIdTests(Db db) : DatabaseTest(db)
         Assert.That(replayed.Balance, Is.EqualTo(12.75m));
         Assert.That(await LedgerAccount.AllEventsAsync(account.Id), Has.Count.EqualTo(3));
         Assert.That((await LedgerEvents.Log.VerifyHashChainAsync()).IsValid, Is.True);
-        Assert.That(await CountAsync("ledger", "\"parent_id\" = @id", new { id = account.Id }), Is.EqualTo(3),
-            "a Guid parameter finds the stored text");
+        Assert.That(
+            await CountAsync("ledger", "\"parent_id\" = @id", new { id = account.Id }),
+            Is.EqualTo(3),
+            "a Guid parameter finds the stored text"
+        );
     }
 }

@@ -7,8 +7,15 @@ using Spector.Diagnostics;
 namespace Spector.Analyzers.SchemaLock;
 
 /// <summary>One listed schema of an events table as the source declares it now.</summary>
-internal sealed record ListedSchema(int Index, INamedTypeSymbol Type, string TypeName, int Version, IReadOnlyList<string> Actions,
-    Location SchemaLocation, Location EventedLocation)
+internal sealed record ListedSchema(
+    int Index,
+    INamedTypeSymbol Type,
+    string TypeName,
+    int Version,
+    IReadOnlyList<string> Actions,
+    Location SchemaLocation,
+    Location EventedLocation
+)
 {
     /// <summary>Where <c>Version = n</c> is written; the [Evented] attribute when it is not.</summary>
     public Location VersionLocation { get; init; } = EventedLocation;
@@ -18,11 +25,17 @@ internal sealed record ListedSchema(int Index, INamedTypeSymbol Type, string Typ
 }
 
 /// <summary>One events table as the source declares it now.</summary>
-internal sealed record DeclaredTable(string Name, INamedTypeSymbol Class, Location Location, IReadOnlyList<ListedSchema> Schemas,
-    IReadOnlyDictionary<string, string> Aliases)
+internal sealed record DeclaredTable(
+    string Name,
+    INamedTypeSymbol Class,
+    Location Location,
+    IReadOnlyList<ListedSchema> Schemas,
+    IReadOnlyDictionary<string, string> Aliases
+)
 {
     /// <summary>The code each of a type's actions is stored under: its alias target's when it has one.</summary>
-    public int CodeOf(string action) => StoredActionCode.For(Aliases.TryGetValue(action, out var storedAs) ? storedAs : action);
+    public int CodeOf(string action) =>
+        StoredActionCode.For(Aliases.TryGetValue(action, out var storedAs) ? storedAs : action);
 }
 
 /// <summary>Reads every [EventsTable] class of a compilation with its schemas, versions, actions and aliases.</summary>
@@ -33,8 +46,14 @@ internal static class EventsTables
         var tables = new List<DeclaredTable>();
         foreach (var type in AllTypes(compilation.Assembly.GlobalNamespace))
         {
-            var table = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventsTableAttribute");
-            if (table is null || table.ConstructorArguments.Length == 0 || table.ConstructorArguments[0].Value is not string name) continue;
+            var table = type.GetAttributes()
+                .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventsTableAttribute");
+            if (
+                table is null
+                || table.ConstructorArguments.Length == 0
+                || table.ConstructorArguments[0].Value is not string name
+            )
+                continue;
             var schemas = new List<ListedSchema>();
             var aliases = new Dictionary<string, string>();
             foreach (var attribute in type.GetAttributes())
@@ -42,21 +61,41 @@ internal static class EventsTables
                 var args = attribute.ConstructorArguments;
                 switch (attribute.AttributeClass?.ToDisplayString())
                 {
-                    case "Spector.EventSchemaAttribute" when args.Length == 2 && args[0].Value is INamedTypeSymbol schema && args[1].Value is int index:
-                        var evented = schema.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventedAttribute");
-                        var version = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Version").Value.Value as int? ?? 0;
+                    case "Spector.EventSchemaAttribute"
+                        when args.Length == 2 && args[0].Value is INamedTypeSymbol schema && args[1].Value is int index:
+                        var evented = schema
+                            .GetAttributes()
+                            .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Spector.EventedAttribute");
+                        var version =
+                            evented?.NamedArguments.FirstOrDefault(n => n.Key == "Version").Value.Value as int? ?? 0;
                         // A name no lock line can hold is SPEC029 already; recording it would write an unreadable lock.
-                        var actions = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Actions").Value is { Kind: TypedConstantKind.Array } list
-                            ? list.Values.Select(v => v.Value as string).Where(v => v is not null && LockFile.CanHold(v)).Select(v => v!).ToList()
+                        var actions = evented?.NamedArguments.FirstOrDefault(n => n.Key == "Actions").Value
+                            is { Kind: TypedConstantKind.Array } list
+                            ? list
+                                .Values.Select(v => v.Value as string)
+                                .Where(v => v is not null && LockFile.CanHold(v))
+                                .Select(v => v!)
+                                .ToList()
                             : new List<string>();
                         var eventedAt = evented is null ? LocationOf(attribute) : LocationOf(evented);
-                        schemas.Add(new ListedSchema(index, schema, schema.ToDisplayString(), version, actions, LocationOf(attribute), eventedAt)
-                        {
-                            VersionLocation = ArgumentLocation(evented, "Version") ?? eventedAt,
-                            ActionsLocation = ArgumentLocation(evented, "Actions") ?? eventedAt,
-                        });
+                        schemas.Add(
+                            new ListedSchema(
+                                index,
+                                schema,
+                                schema.ToDisplayString(),
+                                version,
+                                actions,
+                                LocationOf(attribute),
+                                eventedAt
+                            )
+                            {
+                                VersionLocation = ArgumentLocation(evented, "Version") ?? eventedAt,
+                                ActionsLocation = ArgumentLocation(evented, "Actions") ?? eventedAt,
+                            }
+                        );
                         break;
-                    case "Spector.ActionAliasAttribute" when args.Length == 2 && args[0].Value is string alias && args[1].Value is string storedAs:
+                    case "Spector.ActionAliasAttribute"
+                        when args.Length == 2 && args[0].Value is string alias && args[1].Value is string storedAs:
                         aliases[alias] = storedAs;
                         break;
                 }
@@ -68,8 +107,9 @@ internal static class EventsTables
 
     /// <summary>The value of a named argument (<c>Version = 2</c>) as written, so a diagnostic points at it.</summary>
     private static Location? ArgumentLocation(AttributeData? attribute, string name) =>
-        (attribute?.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax)?.ArgumentList?.Arguments
-        .FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name)?.Expression.GetLocation();
+        (attribute?.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax)
+            ?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name)
+            ?.Expression.GetLocation();
 
     private static Location LocationOf(AttributeData attribute) =>
         attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation() ?? Location.None;
@@ -79,9 +119,11 @@ internal static class EventsTables
         foreach (var member in ns.GetMembers())
         {
             if (member is INamespaceSymbol child)
-                foreach (var type in AllTypes(child)) yield return type;
+                foreach (var type in AllTypes(child))
+                    yield return type;
             else if (member is INamedTypeSymbol type)
-                foreach (var nested in WithNested(type)) yield return nested;
+                foreach (var nested in WithNested(type))
+                    yield return nested;
         }
     }
 
@@ -89,6 +131,7 @@ internal static class EventsTables
     {
         yield return type;
         foreach (var nested in type.GetTypeMembers())
-            foreach (var inner in WithNested(nested)) yield return inner;
+        foreach (var inner in WithNested(nested))
+            yield return inner;
     }
 }

@@ -14,7 +14,8 @@ internal static class LockRecording
     public static List<LockEntry> Record(IEnumerable<LockEntry> locked, IEnumerable<DeclaredTable> tables)
     {
         var byKey = new Dictionary<string, LockEntry>(StringComparer.Ordinal);
-        foreach (var entry in locked) byKey[entry.Key] = entry;
+        foreach (var entry in locked)
+            byKey[entry.Key] = entry;
         foreach (var entry in tables.SelectMany(Declared))
         {
             if (!byKey.TryGetValue(entry.Key, out var old))
@@ -36,11 +37,13 @@ internal static class LockRecording
         }
     }
 
-    /// <summary>The lock with the given lines (as <see cref="LockEntry.Text"/> prints them) prefixed with 'retired'.</summary>
+    /// <summary>The lock with the given lines (as <see cref="LockEntry.Text"/> prints them) prefixed with
+    /// 'retired'.</summary>
     public static List<LockEntry> Retire(IEnumerable<LockEntry> locked, ICollection<string> lines) =>
         locked.Select(e => !e.Retired && lines.Contains(e.Text) ? e with { Retired = true } : e).ToList();
 
-    /// <summary>The lock with the live entries of <paramref name="from"/> in <paramref name="table"/> moved to a renamed type.</summary>
+    /// <summary>The lock with the live entries of <paramref name="from"/> in <paramref name="table"/> moved to a
+    /// renamed type.</summary>
     public static List<LockEntry> RenameType(IEnumerable<LockEntry> locked, string table, string from, string to) =>
         locked.Select(e => !e.Retired && e.Table == table && e.Type == from ? e with { Type = to } : e).ToList();
 
@@ -48,8 +51,10 @@ internal static class LockRecording
     public static List<LockEntry> Upsert(IEnumerable<LockEntry> locked, IEnumerable<LockEntry> entries)
     {
         var byKey = new Dictionary<string, LockEntry>(StringComparer.Ordinal);
-        foreach (var entry in locked) byKey[entry.Key] = entry;
-        foreach (var entry in entries) byKey[entry.Key] = entry;
+        foreach (var entry in locked)
+            byKey[entry.Key] = entry;
+        foreach (var entry in entries)
+            byKey[entry.Key] = entry;
         return byKey.Values.ToList();
     }
 }
