@@ -64,7 +64,8 @@ internal sealed class EventLogSql
             $" AND \"seq\" >= (SELECT \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id)"
         );
         _headRead =
-            $"SELECT \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id";
+            $"SELECT \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\" FROM {h} "
+            + "WHERE \"record_id\" = @parent_id";
         _chainRead = $"SELECT \"last_hash\", \"last_at\" FROM {h} WHERE \"record_id\" = @__chain";
         IdempotencyLookup =
             $"SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" FROM {t} WHERE \"idempotency_key\" = @key";
@@ -149,7 +150,7 @@ internal sealed class EventLogSql
     public string Heads { get; }
 
     /// <summary>
-    /// Locks the head of record @parent_id (schema, last_seq, last_hash, deleted, savepoint_seq) and, as later
+    /// Locks the head of record @parent_id (schema, last_seq, last_hash, deleted, savepoint_seq, last_at) and, as later
     /// statements of the same command (each with a snapshot taken after the lock), reads the event under
     /// idempotency key @key when <paramref name="keyed"/>, then the events to replay: from the head's savepoint
     /// when <paramref name="fromSavepoint"/>.

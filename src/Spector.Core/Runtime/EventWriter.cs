@@ -178,7 +178,8 @@ internal static class EventWriter
         long LastSeq,
         byte[]? LastHash,
         bool Deleted,
-        long SavepointSeq
+        long SavepointSeq,
+        DateTimeOffset? LastAt = null
     );
 
     /// <summary>The event stored under a write's idempotency key.</summary>
@@ -369,7 +370,11 @@ internal static class EventWriter
         }
 
         var seq = head.LastSeq + 1;
-        var built = await BuildAsync(request, context, shard, record, seq, Clock.UtcNow(), connection, tx, dialect, ct)
+        // A record's events never go back in time, even when this server's clock is behind the one that wrote the
+        // last event: as-of reads and time bounds then agree with sequence order.
+        var eventTime =
+            Clock.UtcNow() is var reading && head.LastAt is { } lastAt && lastAt > reading ? lastAt : reading;
+        var built = await BuildAsync(request, context, shard, record, seq, eventTime, connection, tx, dialect, ct)
             .ConfigureAwait(false);
         var previousHash = log.Hashed ? head.LastHash ?? EventHash.Genesis.ToArray() : null;
         var tableChain = log is { Hashed: true, HashScope: HashScope.Table };
@@ -491,7 +496,8 @@ internal static class EventWriter
                 reader.GetInt64(1),
                 reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
                 reader.GetBoolean(3),
-                reader.GetInt64(4)
+                reader.GetInt64(4),
+                dialect.ReadTimestamp(reader, 5)
             )
             : null;
         await reader.NextResultAsync(ct).ConfigureAwait(false);

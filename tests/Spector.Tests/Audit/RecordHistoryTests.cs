@@ -41,6 +41,33 @@ public sealed class RecordHistoryTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_write_never_stamps_an_event_before_the_records_last_one_whatever_this_servers_clock_says()
+    {
+        var user = await User.InsertAsync(new Attrs { ["name"] = "Ann", ["email"] = "a@example.com" });
+        user = await user.UpdateAsync(new Attrs { ["age"] = 30 });
+        // Another server, its clock an hour ahead, wrote the last event: its time is in this server's future.
+        var ahead = (await User.AllEventsAsync(user.Id))[1].InsertedAt.AddHours(1);
+        object stored = Database == Db.Postgres ? ahead : EventHash.Micros(ahead);
+        await DropAppendOnlyTriggersAsync();
+        await ExecuteRawAsync(
+            "UPDATE \"events\" SET \"inserted_at\" = @stored WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { stored, id = user.Id }
+        );
+        await ExecuteRawAsync(
+            "UPDATE \"events_heads\" SET \"last_at\" = @stored WHERE \"record_id\" = @id",
+            new { stored, id = user.Id }
+        );
+
+        user = await user.UpdateAsync(new Attrs { ["age"] = 31 });
+
+        var events = await User.AllEventsAsync(user.Id);
+        Assert.That(events[2].InsertedAt, Is.GreaterThanOrEqualTo(events[1].InsertedAt), "time order is seq order");
+        Assert.That((await User.GetAsOfAsync(user.Id, ahead))!.Age, Is.EqualTo(31));
+        Assert.That((await User.GetAsOfAsync(user.Id, DateTimeOffset.MaxValue))!.Age, Is.EqualTo(31));
+        Assert.That((await User.GetAsOfAsync(user.Id, ahead.AddTicks(-10)))!.Age, Is.Zero, "before the second event");
+    }
+
+    [Test]
     public async Task As_of_starts_from_the_savepoint_before_the_instant_and_agrees_with_replay_by_sequence()
     {
         var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
