@@ -402,6 +402,7 @@ internal static class ChainVerifier
             row.Metadata,
             row.Links,
             row.Context,
+            checkNumbers: true,
             out var nonCanonicalNumber
         );
         return computed.AsSpan().SequenceEqual(row.Hash) && nonCanonicalNumber is null;

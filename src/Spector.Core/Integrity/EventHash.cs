@@ -40,13 +40,9 @@ public static class EventHash
         string? metadata,
         IReadOnlyList<EventLinkRow>? links = null,
         StoredContext context = default
-    )
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        buffer.Write(previous);
-        string? ignored = null;
-        WriteEnvelope(
-            buffer,
+    ) =>
+        Compute(
+            previous,
             id,
             parentId,
             seq,
@@ -58,15 +54,13 @@ public static class EventHash
             links,
             context,
             checkNumbers: false,
-            ref ignored
+            out _
         );
-        return SHA256.HashData(buffer.WrittenSpan);
-    }
 
     /// <summary>
-    /// Computes one link of the chain as verification does: also returns the first number of the payload or
-    /// metadata not spelled as Spector writes it (it hashes like the original yet is not what was written), in the
-    /// same parse that canonicalizes them.
+    /// Computes one link of the chain; with <paramref name="checkNumbers"/>, as verification does, also returns the
+    /// first number of the payload or metadata not spelled as Spector writes it (it hashes like the original yet is
+    /// not what was written), found in the same parse that canonicalizes them.
     /// </summary>
     internal static byte[] Compute(
         ReadOnlySpan<byte> previous,
@@ -80,6 +74,7 @@ public static class EventHash
         string? metadata,
         IReadOnlyList<EventLinkRow>? links,
         StoredContext context,
+        bool checkNumbers,
         out string? nonCanonicalNumber
     )
     {
@@ -98,7 +93,7 @@ public static class EventHash
             metadata,
             links,
             context,
-            checkNumbers: true,
+            checkNumbers,
             ref nonCanonicalNumber
         );
         return SHA256.HashData(buffer.WrittenSpan);
