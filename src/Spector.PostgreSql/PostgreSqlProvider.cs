@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Spector;
@@ -25,12 +26,17 @@ public sealed class PostgreSqlProvider : SpectorProvider
 
     /// <summary>
     /// A store over the <see cref="NpgsqlDataSource"/> registered in <paramref name="services"/> (as
-    /// <c>AddNpgsqlDataSource</c> registers it), or null without one.
+    /// <c>AddNpgsqlDataSource</c> registers it; with <paramref name="serviceKey"/>, the one registered under that
+    /// key), or null without one.
     /// </summary>
-    public override SpectorStore? CreateStore(IServiceProvider services, SpectorOptions? options) =>
-        services.GetService(typeof(NpgsqlDataSource)) is NpgsqlDataSource dataSource
-            ? new PostgresStore(dataSource, options)
+    public override SpectorStore? CreateStore(IServiceProvider services, object? serviceKey, SpectorOptions? options)
+    {
+        var registered =
+            serviceKey is null ? services.GetService(typeof(NpgsqlDataSource))
+            : services is IKeyedServiceProvider keyed ? keyed.GetKeyedService(typeof(NpgsqlDataSource), serviceKey)
             : null;
+        return registered is NpgsqlDataSource dataSource ? new PostgresStore(dataSource, options) : null;
+    }
 
     /// <inheritdoc/>
     protected internal override bool Handles(DbConnection connection) => connection is NpgsqlConnection;

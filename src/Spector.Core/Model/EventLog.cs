@@ -197,6 +197,17 @@ public sealed partial class EventLog
     /// </summary>
     public void Use(SpectorStore store) => _store = store ?? throw new ArgumentNullException(nameof(store));
 
+    /// <summary>True when a default store is set (by <see cref="Use"/> or a host).</summary>
+    public bool HasDefaultStore => Volatile.Read(ref _store) is not null;
+
+    /// <summary>
+    /// Clears the default store, but only while it is still <paramref name="store"/>: a host that set it calls this
+    /// when it stops, so later calls without a session fail clearly instead of writing to a disposed store. True when
+    /// it was cleared.
+    /// </summary>
+    public bool ClearDefault(SpectorStore store) =>
+        ReferenceEquals(Interlocked.CompareExchange(ref _store, null, store), store);
+
     /// <summary>The name of a stored action code, or null when the code is unknown.</summary>
     public string? ActionName(int code) =>
         EventActions.NameOf(code) ?? (_customActions.TryGetValue(code, out var name) ? name : null);

@@ -46,8 +46,12 @@ public abstract class SpectorProvider
         SpectorOptions? options
     );
 
-    /// <summary>A store over a data source registered in <paramref name="services"/>, or null when none is.</summary>
-    public virtual SpectorStore? CreateStore(IServiceProvider services, SpectorOptions? options) => null;
+    /// <summary>
+    /// A store over a data source registered in <paramref name="services"/>, or null when none is. With a
+    /// <paramref name="serviceKey"/> only the data source registered under that key counts, never the unkeyed one.
+    /// </summary>
+    public virtual SpectorStore? CreateStore(IServiceProvider services, object? serviceKey, SpectorOptions? options) =>
+        null;
 
     /// <summary>True when <paramref name="connection"/> is this provider's connection type.</summary>
     protected internal abstract bool Handles(DbConnection connection);

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Spector.Testing;
 
 namespace Spector.Tests;
@@ -160,6 +162,110 @@ public sealed class AddSpectorStoresTests(Db db)
             invalid.GetRequiredKeyedService<SpectorStore>("bad")
         );
         Assert.That(error!.Message, Does.Contain("Spector store 'bad': MaxWriteAttempts must be at least 1"));
+    }
+
+    [Test]
+    public async Task A_hosts_default_ends_with_its_container_and_a_second_host_replacing_it_is_logged()
+    {
+        var (first, second) = (await EmptyDatabaseAsync(), await EmptyDatabaseAsync());
+        var warnings = new WarningLog();
+        await using var host1 = await BuildStartedAsync(s => s.AddSpector(o => Configure(o, first)), warnings);
+        var store1 = host1.GetRequiredService<SpectorStore>();
+        Assert.That(warnings.EventIds, Is.Empty, "the first host replaced no host's default");
+        var host2 = await BuildStartedAsync(s => s.AddSpector(o => Configure(o, second)), warnings);
+        var store2 = host2.GetRequiredService<SpectorStore>();
+
+        Assert.That(AppEvents.Log.Store, Is.SameAs(store2), "last started wins while both live");
+        Assert.That(warnings.EventIds, Is.EqualTo(new[] { 1010 }), "the replacement is logged, not silent");
+        await host2.DisposeAsync();
+
+        Assert.That(AppEvents.Log.HasDefaultStore, Is.False, "the disposed host's store is no longer the default");
+        var error = Assert.ThrowsAsync<InvalidOperationException>(() => User.InsertAsync(Ada));
+        Assert.That(error!.Message, Does.Contain("No store is configured for events table"));
+
+        // Disposing a host whose default was already replaced leaves the other host's default alone.
+        AppEvents.Log.Use(store1);
+        await using (var host3 = await BuildStartedAsync(s => s.AddSpector(o => Configure(o, second)), warnings))
+        {
+            AppEvents.Log.Use(store1);
+        }
+        Assert.That(AppEvents.Log.Store, Is.SameAs(store1));
+        await host1.DisposeAsync();
+        Assert.That(AppEvents.Log.HasDefaultStore, Is.False);
+    }
+
+    [Test]
+    public async Task A_keyed_PostgreSQL_store_without_a_connection_string_uses_the_data_source_under_its_key()
+    {
+        if (db != Db.Postgres)
+            Assert.Ignore("Data sources in the container are PostgreSQL's (SQLite needs a connection string).");
+        var (main, tenant) = (await EmptyDatabaseAsync(), await EmptyDatabaseAsync());
+        await using var mainSource = Npgsql.NpgsqlDataSource.Create(main);
+        await using var tenantSource = Npgsql.NpgsqlDataSource.Create(tenant);
+        void Keyed(SpectorServiceOptions o)
+        {
+            Configure(o, main);
+            o.ConnectionString = null;
+        }
+        var services = await StartAsync(s =>
+            s.AddSingleton(mainSource).AddKeyedSingleton("b", tenantSource).AddSpector("b", Keyed)
+        );
+        var store = services.GetRequiredKeyedService<SpectorStore>("b");
+
+        var user = await User.InsertAsync(store, Ada);
+
+        Assert.That((await User.GetAsync(store, user.Id))?.Name, Is.EqualTo("Ada"));
+        var tenantStore = SpectorStore.Postgres(tenantSource);
+        Assert.That(
+            (await User.GetAsync(tenantStore, user.Id))?.Name,
+            Is.EqualTo("Ada"),
+            "written to the data source keyed 'b'"
+        );
+        await using var alone = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(mainSource)
+            .AddSpector("b", Keyed)
+            .BuildServiceProvider();
+        var refused = Assert.Throws<InvalidOperationException>(() => alone.GetRequiredKeyedService<SpectorStore>("b"));
+        Assert.That(refused!.Message, Does.Contain("under the key 'b'").And.Contain("never uses the unkeyed"));
+    }
+
+    private static async Task<ServiceProvider> BuildStartedAsync(Action<IServiceCollection> register, WarningLog log)
+    {
+        var services = new ServiceCollection().AddLogging(l => l.AddProvider(log));
+        register(services);
+        var provider = services.BuildServiceProvider();
+        foreach (var hosted in provider.GetServices<IHostedService>())
+            await hosted.StartAsync(CancellationToken.None);
+        return provider;
+    }
+
+    /// <summary>Records the event ids of warnings logged under category Spector.</summary>
+    private sealed class WarningLog : ILoggerProvider, ILogger
+    {
+        public List<int> EventIds { get; } = [];
+
+        public ILogger CreateLogger(string categoryName) => categoryName == "Spector" ? this : NullLogger.Instance;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter
+        )
+        {
+            if (IsEnabled(logLevel))
+                lock (EventIds)
+                    EventIds.Add(eventId.Id);
+        }
+
+        public void Dispose() { }
     }
 
     /// <summary>An app service that takes two tenants' stores, as a controller or endpoint would.</summary>
