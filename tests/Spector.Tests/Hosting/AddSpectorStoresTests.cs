@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -228,6 +229,39 @@ public sealed class AddSpectorStoresTests(Db db)
             .BuildServiceProvider();
         var refused = Assert.Throws<InvalidOperationException>(() => alone.GetRequiredKeyedService<SpectorStore>("b"));
         Assert.That(refused!.Message, Does.Contain("under the key 'b'").And.Contain("never uses the unkeyed"));
+    }
+
+    [Test]
+    public async Task Health_checks_target_keyed_stores_and_a_missing_store_reports_unhealthy_instead_of_throwing()
+    {
+        var (a, b) = (await EmptyDatabaseAsync(), await EmptyDatabaseAsync());
+        var services = await StartAsync(s =>
+        {
+            s.AddSpector("tenantA", o => Configure(o, a))
+                .AddSpector(
+                    "tenantB",
+                    o =>
+                    {
+                        Configure(o, b);
+                        o.MigrateOnStartup = false;
+                    }
+                );
+            s.AddHealthChecks()
+                .AddSpectorDatabase(storeKey: "tenantA")
+                .AddSpectorDatabase(storeKey: "tenantB")
+                .AddSpectorDatabase()
+                .AddSpectorDatabase("typo", storeKey: "tenantC");
+        });
+
+        var report = await services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        var entries = report.Entries;
+        Assert.That(entries["spector-database-tenantA"].Status, Is.EqualTo(HealthStatus.Healthy));
+        Assert.That(entries["spector-database-tenantB"].Status, Is.EqualTo(HealthStatus.Unhealthy));
+        Assert.That(entries["spector-database-tenantB"].Description, Does.StartWith("Not migrated"));
+        Assert.That(entries["spector-database"].Status, Is.EqualTo(HealthStatus.Unhealthy));
+        Assert.That(entries["spector-database"].Description, Does.Contain("No unkeyed SpectorStore is registered"));
+        Assert.That(entries["typo"].Description, Does.Contain("under the key 'tenantC'"));
     }
 
     private static async Task<ServiceProvider> BuildStartedAsync(Action<IServiceCollection> register, WarningLog log)
