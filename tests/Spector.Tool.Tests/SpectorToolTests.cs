@@ -148,7 +148,9 @@ public sealed class SpectorToolTests(Db db)
         var head = (await BankEvents.Log.VerifyHashChainAsync(_store)).Head!;
         Assert.That(text.Output, Does.Contain($"ok      bank_events: 9 events, table chain, head {head}"));
         Assert.That(json.Code, Is.EqualTo(0), json.ToString());
-        using var report = JsonDocument.Parse(json.Output.Trim().Split('\n')[^1]);
+        // Standard output is exactly one JSON document (progress went to standard error), as CI scripts parse it.
+        using var report = JsonDocument.Parse(json.Output);
+        Assert.That(json.Error, Does.Contain("verifying chains ..."));
         Assert.That(report.RootElement.GetProperty("valid").GetBoolean(), Is.True);
         var chain = report.RootElement.GetProperty("chains")[0];
         Assert.That(
@@ -175,7 +177,7 @@ public sealed class SpectorToolTests(Db db)
         Assert.That(broken.Code, Is.EqualTo(2), broken.ToString());
         Assert.That(broken.Output, Does.Contain("BROKEN  bank_events: HashMismatch at position 4"));
         Assert.That(brokenJson.Code, Is.EqualTo(2));
-        using (var report = JsonDocument.Parse(brokenJson.Output.Trim().Split('\n')[^1]))
+        using (var report = JsonDocument.Parse(brokenJson.Output))
         {
             Assert.That(report.RootElement.GetProperty("valid").GetBoolean(), Is.False);
             var failure = report.RootElement.GetProperty("chains")[0].GetProperty("break");
@@ -197,7 +199,15 @@ public sealed class SpectorToolTests(Db db)
             unreachable
         );
         Assert.That(down.Code, Is.EqualTo(1), down.ToString());
-        Assert.That(down.Error, Does.StartWith("spector: cannot reach the database"));
+        // Progress lines may precede the error on standard error; the error is the last line.
+        Assert.That(
+            down.Error.Trim().Split('\n')[^1],
+            Does.StartWith(
+                db == Db.Postgres
+                    ? "spector: cannot reach the database"
+                    : "spector: No SQLite database at /nonexistent/spector/app.db"
+            )
+        );
         Assert.That(
             down.Error,
             Does.Not.Contain("Port=1").And.Not.Contain("Data Source"),
@@ -245,6 +255,55 @@ public sealed class SpectorToolTests(Db db)
         Assert.That(missing.Error, Does.Contain("No assembly at").And.Contain("Nope.dll"));
         Assert.That(noDatabase.Code, Is.EqualTo(1), noDatabase.ToString());
         Assert.That(noDatabase.Error, Does.Contain("pass --connection and --provider"));
+    }
+
+    [Test]
+    public async Task Read_commands_on_a_missing_database_fail_clearly_and_create_nothing()
+    {
+        var name = $"spector_typo_{Guid.NewGuid():N}";
+        var typo = Path.Combine(_folder, name + ".db");
+        var connection =
+            db == Db.Postgres
+                ? new Npgsql.NpgsqlConnectionStringBuilder(_connection) { Database = name }.ConnectionString
+                : $"Data Source={typo}";
+        Task<ToolRun> Run(params string[] command) =>
+            ToolProcess.SpectorAsync([
+                .. command,
+                "--assembly",
+                ToolProcess.SampleDll,
+                "--provider",
+                Provider,
+                "--connection",
+                connection,
+            ]);
+
+        var runs = new[]
+        {
+            await Run("verify", "--json"),
+            await Run("export", "--output", _folder),
+            await Run("events", Guid.NewGuid().ToString()),
+            await Run("rebuild"),
+        };
+
+        foreach (var run in runs)
+        {
+            Assert.That(run.Code, Is.EqualTo(1), run.ToString());
+            Assert.That(
+                run.Error.Trim().Split('\n')[^1],
+                Does.StartWith("spector: ").And.Contain(name),
+                run.ToString()
+            );
+            Assert.That(run.Error, Does.Not.Contain("no such table"));
+            if (db == Db.Sqlite)
+                Assert.That(run.Error, Does.Contain($"No SQLite database at {typo}"));
+        }
+        Assert.That(File.Exists(typo), Is.False, "a read command does not create the database file");
+        if (db == Db.Sqlite)
+        {
+            Assert.That((await Run("migrate")).Code, Is.EqualTo(0), "migrate still creates it");
+            Assert.That(File.Exists(typo), Is.True);
+            SqliteConnection.ClearAllPools();
+        }
     }
 
     [Test]
@@ -331,6 +390,8 @@ public sealed class SpectorToolTests(Db db)
             ["Spector__MigrateOnStartup"] = "false",
             // The app's console logger writes from a thread of its own; quiet it so the command's lines stand alone.
             ["Logging__LogLevel__Default"] = "Warning",
+            // The app's console logs go to standard error, as tool.md advises, so --json's standard output is JSON.
+            ["Logging__Console__LogToStandardErrorThreshold"] = "Trace",
         };
 
         var migrate = await ToolProcess.SampleAsync(environment, "spector", "migrate");
@@ -345,8 +406,7 @@ public sealed class SpectorToolTests(Db db)
         Assert.That(intact.Code, Is.EqualTo(0), intact.ToString());
         Assert.That(intact.Output, Does.Contain("ok      bank_events: 9 events"));
         Assert.That(broken.Code, Is.EqualTo(2), broken.ToString());
-        using var report = JsonDocument.Parse(broken.Output.Trim().Split('\n')[^1]);
-        Assert.That(broken.Output.Trim().Split('\n')[0], Is.EqualTo("verifying chains ..."), "no log lines in between");
+        using var report = JsonDocument.Parse(broken.Output); // the whole of standard output: no log or progress lines
         Assert.That(report.RootElement.GetProperty("valid").GetBoolean(), Is.False);
         Assert.That(unknownKey.Code, Is.EqualTo(1));
         Assert.That(unknownKey.Error, Does.Contain("No Spector store registered under the key 'tenantZ'"));

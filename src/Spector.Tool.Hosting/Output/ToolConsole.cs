@@ -4,11 +4,13 @@ namespace Spector.Tool;
 
 /// <summary>
 /// Where the commands write: progress bars and tables on a terminal, plain lines when the output is redirected or
-/// runs under CI (a log file gets one line per step, not a screen of redraws). Errors go to standard error.
+/// runs under CI (a log file gets one line per step, not a screen of redraws). Progress and errors go to standard
+/// error, so standard output holds only results (one JSON document with <c>--json</c>).
 /// </summary>
 public sealed class ToolConsole
 {
     private readonly IAnsiConsole? _terminal;
+    private readonly IAnsiConsole? _progressTerminal;
 
     /// <summary>Writes to <paramref name="output"/> and <paramref name="error"/>; progress bars only when <paramref
     /// name="interactive"/>.</summary>
@@ -16,8 +18,10 @@ public sealed class ToolConsole
     {
         Out = output;
         Error = error;
-        if (interactive)
-            _terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        if (!interactive)
+            return;
+        _terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        _progressTerminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
     }
 
     /// <summary>The process console: interactive unless redirected or under CI (<c>CI</c> or <c>TF_BUILD</c>
@@ -45,14 +49,14 @@ public sealed class ToolConsole
 
     /// <summary>
     /// Runs <paramref name="work"/> with a progress bar named <paramref name="title"/>; the work reports
-    /// (done, total). Plain output gets a start line and a line at each quarter.
+    /// (done, total). Plain output gets a start line and a line at each quarter. Both go to standard error.
     /// </summary>
     public async Task<T> ProgressAsync<T>(string title, Func<Action<long, long>, Task<T>> work)
     {
-        if (_terminal is null)
+        if (_progressTerminal is null)
             return await PlainProgressAsync(title, work).ConfigureAwait(false);
         T result = default!;
-        await _terminal
+        await _progressTerminal
             .Progress()
             .AutoClear(false)
             .Columns(
@@ -80,7 +84,7 @@ public sealed class ToolConsole
 
     private async Task<T> PlainProgressAsync<T>(string title, Func<Action<long, long>, Task<T>> work)
     {
-        Line($"{title} ...");
+        Error.WriteLine($"{title} ...");
         var quarter = 0;
         var gate = new object();
         return await work(
@@ -94,7 +98,7 @@ public sealed class ToolConsole
                         if (reached <= quarter || reached == 4)
                             return;
                         quarter = reached;
-                        Line($"{title}: {done}/{total}");
+                        Error.WriteLine($"{title}: {done}/{total}");
                     }
                 }
             )

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Spector.Tool;
@@ -72,7 +73,28 @@ internal sealed class AssemblyAppSource : ISpectorAppSource
                 )
                 : null;
         return dialect == SqlDialect.Sqlite
-            ? SpectorStore.Sqlite(connection)
+            ? SpectorStore.Sqlite(needsStore ? ExistingSqliteFile(connection) : connection)
             : SpectorStore.Postgres(NpgsqlDataSource.Create(connection));
+    }
+
+    /// <summary>
+    /// Commands that need a store read (or rebuild) an existing database: on a mistyped path SQLite would create an
+    /// empty file, then fail with "no such table". Only <c>migrate</c> may create the file.
+    /// </summary>
+    private static string ExistingSqliteFile(string connection)
+    {
+        var builder = new SqliteConnectionStringBuilder(connection);
+        if (builder.Mode is SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:")
+            return connection;
+        // A file: URI is SQLite's to parse, so only ReadWrite guards it.
+        var isUri = builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase);
+        var path = isUri ? builder.DataSource : Path.GetFullPath(builder.DataSource);
+        if (!isUri && !File.Exists(path))
+            throw new SpectorToolException(
+                $"No SQLite database at {path}: check the path, or run `spector migrate` to create it."
+            );
+        if (builder.Mode is SqliteOpenMode.ReadWriteCreate)
+            builder.Mode = SqliteOpenMode.ReadWrite;
+        return builder.ConnectionString;
     }
 }
