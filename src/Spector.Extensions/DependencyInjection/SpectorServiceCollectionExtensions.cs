@@ -109,6 +109,13 @@ public static class SpectorServiceCollectionExtensions
     {
         var store = name == Options.DefaultName ? "Spector" : $"Spector store '{name}'";
         options
+            .Validate(o => Enum.IsDefined(o.Dialect), $"{store}: Dialect must be Sqlite or PostgreSql.")
+            // An empty string would open SQLite's private temporary database: migrations and data vanish silently.
+            .Validate(
+                o => o.ConnectionString is null || !string.IsNullOrWhiteSpace(o.ConnectionString),
+                $"{store}: ConnectionString is empty; set it, or leave it out for PostgreSQL to use the container's "
+                    + "NpgsqlDataSource."
+            )
             .Validate(o => o.MaxWriteAttempts >= 1, $"{store}: MaxWriteAttempts must be at least 1.")
             .Validate(o => o.SlowReplayThreshold > TimeSpan.Zero, $"{store}: SlowReplayThreshold must be positive.")
             .Validate(

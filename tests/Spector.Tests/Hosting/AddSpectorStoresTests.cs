@@ -264,6 +264,37 @@ public sealed class AddSpectorStoresTests(Db db)
         Assert.That(entries["typo"].Description, Does.Contain("under the key 'tenantC'"));
     }
 
+    [TestCase("")]
+    [TestCase("   ")]
+    public void An_empty_connection_string_or_an_unknown_dialect_is_refused_naming_the_option(string connectionString)
+    {
+        using var empty = new ServiceCollection()
+            .AddSpector(o => Configure(o, connectionString))
+            .AddSpector("tenantB", o => Configure(o, connectionString))
+            .BuildServiceProvider();
+        using var unknown = new ServiceCollection()
+            .AddSpector(o =>
+            {
+                Configure(o, "Data Source=never.db");
+                o.Dialect = (SqlDialect)99;
+            })
+            .BuildServiceProvider();
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            empty.GetRequiredService<SpectorStore>()
+        );
+        var keyed = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            empty.GetRequiredKeyedService<SpectorStore>("tenantB")
+        );
+        var dialect = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            unknown.GetRequiredService<SpectorStore>()
+        );
+        Assert.That(error!.Message, Does.Contain("Spector: ConnectionString is empty"));
+        Assert.That(keyed!.Message, Does.Contain("Spector store 'tenantB': ConnectionString is empty"));
+        Assert.That(dialect!.Message, Does.Contain("Dialect must be Sqlite or PostgreSql"));
+        Assert.That(File.Exists("never.db"), Is.False);
+    }
+
     private static async Task<ServiceProvider> BuildStartedAsync(Action<IServiceCollection> register, WarningLog log)
     {
         var services = new ServiceCollection().AddLogging(l => l.AddProvider(log));
