@@ -22,9 +22,13 @@ public partial class Account
     [OnAction("deposit")]
     static void Deposit(Changeset<Account> c, decimal amount)
     {
+        // Refused amounts never touch the balance: decimal arithmetic past its range throws, which would be a 500.
         if (amount <= 0)
             c.AddError("amount", "must be positive");
-        c.Record.Balance += amount;
+        else if (c.Record.Balance > decimal.MaxValue - amount)
+            c.AddError("amount", "would take the balance past the largest amount an account holds");
+        else
+            c.Record.Balance += amount;
     }
 
     [OnAction("withdraw")]
@@ -32,8 +36,9 @@ public partial class Account
     {
         if (amount <= 0)
             c.AddError("amount", "must be positive");
-        if (c.Record.Balance < amount)
+        else if (c.Record.Balance < amount)
             c.AddError("amount", "is more than the balance");
-        c.Record.Balance -= amount;
+        else
+            c.Record.Balance -= amount;
     }
 }

@@ -39,7 +39,21 @@ internal static class Versions
         return new WriteOptions
         {
             ExpectedSeq = expected,
-            Context = actor.Length == 0 ? null : new EventContext { Actor = new Actor("user", actor) },
+            Context = actor.Length == 0 ? null : new EventContext { Actor = ActorFrom(actor) },
         };
+    }
+
+    // The header is the client's text: one Spector cannot store (too long, control characters) is the client's
+    // mistake, a 400, not a server error.
+    private static Actor ActorFrom(string header)
+    {
+        try
+        {
+            return new Actor("user", header);
+        }
+        catch (ArgumentException e)
+        {
+            throw new BadHttpRequestException($"{ActorHeader}: {e.Message}");
+        }
     }
 }

@@ -217,6 +217,52 @@ public sealed class BankApiTests(Db db)
     }
 
     [Test]
+    public async Task Client_mistakes_in_the_actor_header_or_an_overflowing_amount_are_400s_and_the_account_stays_usable()
+    {
+        var id = (await JsonAsync(await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" })))
+            .GetProperty("id")
+            .GetGuid();
+        async Task<HttpResponseMessage> DepositAsync(decimal value, string? actor = null)
+        {
+            var message = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/deposits")
+            {
+                Content = JsonContent.Create(new { value }),
+            };
+            if (actor is not null)
+                message.Headers.TryAddWithoutValidation("X-Actor", actor);
+            return await _http.SendAsync(message);
+        }
+
+        var tooLong = await DepositAsync(1m, new string('a', 300));
+        var control = await DepositAsync(1m, "tab\there");
+        Assert.That(await DepositAsync(decimal.MaxValue), Has.Property("StatusCode").EqualTo(HttpStatusCode.OK));
+        var overflow = await DepositAsync(1m);
+        var negative = await _http.PostAsJsonAsync($"/accounts/{id}/withdrawals", new { value = -decimal.MaxValue });
+
+        foreach (var refused in new[] { tooLong, control, overflow, negative })
+        {
+            Assert.That(
+                refused.StatusCode,
+                Is.EqualTo(HttpStatusCode.BadRequest),
+                await refused.Content.ReadAsStringAsync()
+            );
+            Assert.That(refused.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        }
+        Assert.That((await JsonAsync(tooLong)).GetProperty("detail").GetString(), Does.StartWith("X-Actor: "));
+        Assert.That((await JsonAsync(control)).GetProperty("detail").GetString(), Does.Contain("U+0009"));
+        Assert.That(
+            (await JsonAsync(overflow)).GetProperty("errors").GetProperty("amount")[0].GetString(),
+            Does.Contain("largest amount")
+        );
+        var withdrawn = await _http.PostAsJsonAsync($"/accounts/{id}/withdrawals", new { value = 1m });
+        Assert.That(withdrawn.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the full account still takes writes");
+        var read = await JsonAsync(await _http.GetAsync($"/accounts/{id}"));
+        Assert.That(read.GetProperty("balance").GetDecimal(), Is.EqualTo(decimal.MaxValue - 1m));
+        var history = await JsonAsync(await _http.GetAsync($"/events/{id}"));
+        Assert.That(history.GetArrayLength(), Is.EqualTo(3), "insert, the one deposit, the one withdrawal");
+    }
+
+    [Test]
     public async Task A_request_span_holds_Spectors_write_span()
     {
         var opened = await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" });
