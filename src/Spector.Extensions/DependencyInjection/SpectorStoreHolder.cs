@@ -62,7 +62,8 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
             provider.CreateStore(services, key, storeOptions)
                 ?? throw new InvalidOperationException(
                     key is null
-                        ? "Spector: set ConnectionString for PostgreSQL, or register an NpgsqlDataSource in the container."
+                        ? "Spector: set ConnectionString for PostgreSQL, or register an NpgsqlDataSource in the "
+                            + "container."
                         : $"Spector store '{key}': set ConnectionString for PostgreSQL, or register an NpgsqlDataSource "
                             + $"under the key '{key}' (AddNpgsqlDataSource(..., serviceKey: \"{key}\")); a keyed store "
                             + "never uses the unkeyed data source."
@@ -77,16 +78,4 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
             log.ClearDefault(Store);
         return _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
-}
-
-/// <summary>What hosting logs, under category Spector like the core's messages.</summary>
-internal static partial class HostingLogMessages
-{
-    [LoggerMessage(
-        EventId = 1010,
-        Level = LogLevel.Warning,
-        Message = "Events table {Table} already had a default store; AddSpector's store replaces it. One default per "
-            + "events table per process: for several hosts or databases use keyed stores or pass the store."
-    )]
-    public static partial void DefaultStoreReplaced(this ILogger logger, string table);
 }

@@ -170,6 +170,8 @@ public sealed class AddSpectorStoresTests(Db db)
     {
         var (first, second) = (await EmptyDatabaseAsync(), await EmptyDatabaseAsync());
         var warnings = new WarningLog();
+        if (AppEvents.Log.DefaultStore is { } leftOver) // by an earlier test in this process
+            AppEvents.Log.ClearDefault(leftOver);
         await using var host1 = await BuildStartedAsync(s => s.AddSpector(o => Configure(o, first)), warnings);
         var store1 = host1.GetRequiredService<SpectorStore>();
         Assert.That(warnings.EventIds, Is.Empty, "the first host replaced no host's default");
