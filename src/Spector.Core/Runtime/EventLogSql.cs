@@ -22,6 +22,8 @@ internal sealed class EventLogSql
     public const int FirstContextColumn = 9;
     private readonly string _table;
     private readonly string[] _appends;
+    private readonly string[] _lockHeadAndReplay;
+    private readonly string[] _lockChain;
     private readonly string _chainPostgres;
     private readonly string _chainSqlite;
     private readonly string _chainFromPostgres;
@@ -63,10 +65,10 @@ internal sealed class EventLogSql
             replayColumns,
             $" AND \"seq\" >= (SELECT \"savepoint_seq\" FROM {h} WHERE \"record_id\" = @parent_id)"
         );
-        _headRead =
+        var headRead =
             $"SELECT \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\" FROM {h} "
             + "WHERE \"record_id\" = @parent_id";
-        _chainRead = $"SELECT \"last_hash\", \"last_at\" FROM {h} WHERE \"record_id\" = @__chain";
+        var chainRead = $"SELECT \"last_hash\", \"last_at\" FROM {h} WHERE \"record_id\" = @__chain";
         IdempotencyLookup =
             $"SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" FROM {t} WHERE \"idempotency_key\" = @key";
         HeadInsert =
@@ -117,6 +119,19 @@ internal sealed class EventLogSql
             _appends[AppendIndex(kind, withContext, keyed: false, creates)] = append;
             _appends[AppendIndex(kind, withContext, keyed: true, creates)] = append + keyedConflict;
         }
+        // Every write locks a head (and a table-chain write the chain's): their texts are made here, once.
+        _lockHeadAndReplay = new string[8];
+        _lockChain = new string[2];
+        foreach (var kind in (SqlDialect[])[SqlDialect.PostgreSql, SqlDialect.Sqlite])
+        {
+            var forUpdate = Dialect.For(kind).ForUpdate;
+            _lockChain[kind == SqlDialect.PostgreSql ? 1 : 0] = chainRead + forUpdate;
+            foreach (var fromSavepoint in (bool[])[false, true])
+            foreach (var keyed in (bool[])[false, true])
+                _lockHeadAndReplay[LockHeadIndex(kind, fromSavepoint, keyed)] =
+                    $"{headRead}{forUpdate};\n{(keyed ? IdempotencyLookup + ";\n" : "")}"
+                    + (fromSavepoint ? _replayFromHeadSavepoint : Replay);
+        }
         // Each event's links come with it, so verification stays one ordered stream. Per-record chains are
         // walked record by record, through the (parent_id, seq) unique index.
         var chainOrder = hashScope == HashScope.Record ? "e.\"parent_id\", e.\"seq\"" : "e.\"position\"";
@@ -143,9 +158,6 @@ internal sealed class EventLogSql
     /// <summary>As <see cref="Replay"/>, from the record's latest savepoint.</summary>
     public string ReplayFromSavepoint { get; }
 
-    private readonly string _headRead;
-    private readonly string _chainRead;
-
     /// <summary>The heads table: one row per record (and one per table chain).</summary>
     public string Heads { get; }
 
@@ -156,10 +168,13 @@ internal sealed class EventLogSql
     /// when <paramref name="fromSavepoint"/>.
     /// </summary>
     public string LockHeadAndReplay(Dialect dialect, bool fromSavepoint, bool keyed) =>
-        $"{_headRead}{dialect.ForUpdate};\n{(keyed ? IdempotencyLookup + ";\n" : "")}{(fromSavepoint ? _replayFromHeadSavepoint : Replay)}";
+        _lockHeadAndReplay[LockHeadIndex(dialect.Kind, fromSavepoint, keyed)];
+
+    private static int LockHeadIndex(SqlDialect kind, bool fromSavepoint, bool keyed) =>
+        (kind == SqlDialect.PostgreSql ? 4 : 0) + (fromSavepoint ? 2 : 0) + (keyed ? 1 : 0);
 
     /// <summary>Locks the table chain's head row @__chain and reads its last hash and time.</summary>
-    public string LockChain(Dialect dialect) => _chainRead + dialect.ForUpdate;
+    public string LockChain(Dialect dialect) => _lockChain[dialect.Kind == SqlDialect.PostgreSql ? 1 : 0];
 
     /// <summary>The event stored under idempotency key @key, if any.</summary>
     public string IdempotencyLookup { get; }
