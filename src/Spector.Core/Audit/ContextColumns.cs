@@ -109,7 +109,7 @@ internal static class ContextColumns
     }
 
     /// <summary>Binds the columns as <c>@__actor_type</c>.. for the append statement.</summary>
-    public static void Bind(DynamicParameters parameters, StoredContext context)
+    public static void Bind(SqlArgs parameters, StoredContext context)
     {
         parameters.Add("__actor_type", context.ActorType, System.Data.DbType.String);
         parameters.Add("__actor_id", context.ActorId, System.Data.DbType.String);

@@ -726,7 +726,7 @@ internal static class EventWriter
     }
 
     /// <summary>A statement on the record's table, run in the same command as the event insert.</summary>
-    private sealed record RecordWrite(string Sql, DynamicParameters Parameters);
+    private sealed record RecordWrite(string Sql, SqlArgs Parameters);
 
     /// <summary>One event row to insert.</summary>
     private sealed record EventRow(
@@ -779,7 +779,7 @@ internal static class EventWriter
                 row.Links,
                 row.Context
             );
-        var parameters = new DynamicParameters();
+        var parameters = new SqlArgs(24);
         parameters.Add("__id", row.EventId);
         parameters.Add("__parent_id", row.RecordId);
         parameters.Add("__seq", row.Seq);
@@ -812,7 +812,7 @@ internal static class EventWriter
                 return null;
         }
         if (recordWrite is not null)
-            parameters.AddDynamicParams(recordWrite.Parameters);
+            parameters.AddAll(recordWrite.Parameters);
         var command = sql.AppendCommand(dialect, withEvent: !keyed, withContext, creates, tableChain, recordWrite?.Sql);
         await connection
             .ExecuteAsync(new CommandDefinition(command, parameters, tx, cancellationToken: ct))
@@ -1001,7 +1001,7 @@ internal static class EventWriter
 
     /// <summary>The record's column values, after the PrepareMaterialization hook; errors it adds refuse the
     /// write.</summary>
-    private static DynamicParameters RecordParameters<T>(EventedType<T> type, Changeset<T> changeset)
+    private static SqlArgs RecordParameters<T>(EventedType<T> type, Changeset<T> changeset)
         where T : class
     {
         type.PrepareMaterialization(changeset);
@@ -1014,8 +1014,10 @@ internal static class EventWriter
                 changeset.EventId,
                 changeset.Errors
             );
-        var parameters = new DynamicParameters();
-        type.BindColumns(changeset.Record, parameters);
+        var columns = new DynamicParameters();
+        type.BindColumns(changeset.Record, columns);
+        var parameters = new SqlArgs(columns.ParameterNames.Count());
+        parameters.AddAll(columns);
         return parameters;
     }
 

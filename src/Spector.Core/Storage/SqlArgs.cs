@@ -1,12 +1,17 @@
+using System.Data;
 using Dapper;
 
 namespace Spector;
 
 /// <summary>
-/// Command parameters as name/value pairs. Dapper binds an anonymous object through IL it emits at run time, which
-/// Native AOT cannot run; parameters added one by one are bound by plain code (docs/aot.md).
+/// Command parameters as name/value pairs, bound by plain code. Dapper binds an anonymous object through IL it
+/// emits at run time, which Native AOT cannot run (docs/aot.md); its <see cref="DynamicParameters"/> reads back
+/// each parameter's <c>DbType</c>, which Npgsql answers by resolving the value's type afresh every time (more than
+/// half of a PostgreSQL write's client time). Here each value gets the DbType Dapper would give it, set once, and
+/// its name carries the <c>@</c> prefix so Microsoft.Data.Sqlite finds it in one lookup. Values of any other type
+/// (lists, enums, user types with Dapper type handlers) are left to Dapper, all of a command's together.
 /// </summary>
-internal static class SqlArgs
+internal sealed class SqlArgs : SqlMapper.IDynamicParameters
 {
     /// <summary>Why an API still needs Dapper's run-time IL (rows mapped to tuples); the AOT analyzer shows
     /// it.</summary>
@@ -14,11 +19,78 @@ internal static class SqlArgs
         "Reads rows into tuples through Dapper, which emits IL at run time; not available under Native AOT yet "
         + "(docs/aot.md lists what is).";
 
-    public static DynamicParameters Of(params ReadOnlySpan<(string Name, object? Value)> values)
+    private readonly List<(string Name, object? Value, DbType? Type)> _values;
+
+    public SqlArgs(int capacity = 8) => _values = new(capacity);
+
+    public int Count => _values.Count;
+
+    public static SqlArgs Of(params ReadOnlySpan<(string Name, object? Value)> values)
+    {
+        var args = new SqlArgs(values.Length);
+        foreach (var (name, value) in values)
+            args.Add(name, value);
+        return args;
+    }
+
+    /// <summary>Adds a parameter; <paramref name="type"/> types a null that the database must still know.</summary>
+    public void Add(string name, object? value, DbType? type = null) => _values.Add((name, value, type));
+
+    /// <summary>Adds every parameter of <paramref name="other"/>.</summary>
+    public void AddAll(SqlArgs other) => _values.AddRange(other._values);
+
+    /// <summary>Adds the values a generated <c>BindColumns</c> put in Dapper's bag.</summary>
+    public void AddAll(DynamicParameters parameters)
+    {
+        var lookup = (SqlMapper.IParameterLookup)parameters;
+        foreach (var name in parameters.ParameterNames)
+            _values.Add((name, lookup[name], null));
+    }
+
+    void SqlMapper.IDynamicParameters.AddParameters(IDbCommand command, SqlMapper.Identity identity)
+    {
+        foreach (var (_, value, _) in _values)
+            if (value is not null && TypeOf(value) is null)
+            {
+                ((SqlMapper.IDynamicParameters)ToDapper()).AddParameters(command, identity);
+                return;
+            }
+        foreach (var (name, value, type) in _values)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@" + name;
+            parameter.Value = value ?? DBNull.Value;
+            if ((value is null ? type : TypeOf(value)) is { } dbType)
+                parameter.DbType = dbType;
+            command.Parameters.Add(parameter);
+        }
+    }
+
+    private DynamicParameters ToDapper()
     {
         var parameters = new DynamicParameters();
-        foreach (var (name, value) in values)
-            parameters.Add(name, value);
+        foreach (var (name, value, type) in _values)
+            parameters.Add(name, value, type);
         return parameters;
     }
+
+    // The DbType Dapper's own lookup gives these types; anything else goes through Dapper.
+    private static DbType? TypeOf(object value) =>
+        value switch
+        {
+            string => DbType.String,
+            Guid => DbType.Guid,
+            long => DbType.Int64,
+            int => DbType.Int32,
+            short => DbType.Int16,
+            byte => DbType.Byte,
+            bool => DbType.Boolean,
+            decimal => DbType.Decimal,
+            double => DbType.Double,
+            float => DbType.Single,
+            byte[] => DbType.Binary,
+            DateTimeOffset => DbType.DateTimeOffset,
+            DateTime => DbType.DateTime,
+            _ => null,
+        };
 }
