@@ -41,6 +41,11 @@ public sealed class PostgreSqlProvider : SpectorProvider
     /// <inheritdoc/>
     protected internal override bool Handles(DbConnection connection) => connection is NpgsqlConnection;
 
+    // A COMMIT at the end of a command ends the transaction server-side; NpgsqlTransaction then reports itself
+    // completed, so disposing it sends nothing.
+    /// <inheritdoc/>
+    protected internal override bool CommitsInCommand => true;
+
     /// <inheritdoc/>
     protected internal override bool IsSerializationFailure(DbException error) =>
         error

@@ -48,10 +48,21 @@ internal static class WriteTransaction
     /// Inside the caller's transaction it runs under a savepoint, so a lost race or an invalid changeset
     /// undoes only this write and the caller's transaction stays usable.
     /// </summary>
-    public static async Task<TResult> RunAsync<TResult>(
+    public static Task<TResult> RunAsync<TResult>(
         EventLog log,
         SpectorSession? session,
         Func<DbConnection, DbTransaction, Dialect, Task<TResult>> attempt,
+        CancellationToken ct
+    ) => RunAsync(log, session, (connection, tx, dialect, _) => attempt(connection, tx, dialect), ct);
+
+    /// <summary>
+    /// As above; in its own transaction on a database whose last command can carry the COMMIT, the attempt gets an
+    /// <see cref="InlineCommit"/> and, when it commits that way, nothing is sent afterwards.
+    /// </summary>
+    public static async Task<TResult> RunAsync<TResult>(
+        EventLog log,
+        SpectorSession? session,
+        Func<DbConnection, DbTransaction, Dialect, InlineCommit?, Task<TResult>> attempt,
         CancellationToken ct
     )
     {
@@ -61,7 +72,7 @@ internal static class WriteTransaction
             await outer.SaveAsync(SavepointName, ct).ConfigureAwait(false);
             try
             {
-                var result = await attempt(lease.Connection, outer, lease.Dialect).ConfigureAwait(false);
+                var result = await attempt(lease.Connection, outer, lease.Dialect, null).ConfigureAwait(false);
                 await outer.ReleaseAsync(SavepointName, ct).ConfigureAwait(false);
                 return result;
             }
@@ -73,10 +84,23 @@ internal static class WriteTransaction
         }
 
         await using var tx = await lease.Dialect.BeginWriteAsync(lease.Connection, ct).ConfigureAwait(false);
-        var value = await attempt(lease.Connection, tx, lease.Dialect).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+        var inline = lease.Dialect.CommitsInCommand ? new InlineCommit() : null;
+        var value = await attempt(lease.Connection, tx, lease.Dialect, inline).ConfigureAwait(false);
+        if (inline is not { Committed: true })
+            await tx.CommitAsync(ct).ConfigureAwait(false);
         // Followers of this log in this process need not wait for their next poll.
         (session?.Store ?? log.Store).Followers.Appended(log);
         return value;
     }
+}
+
+/// <summary>
+/// Lets a write in its own transaction end its last command with COMMIT (a round trip fewer). The writer sets
+/// <see cref="Committed"/> once that command has run; the transaction is then over and is not committed again.
+/// </summary>
+internal sealed class InlineCommit
+{
+    public bool Committed { get; private set; }
+
+    public void MarkCommitted() => Committed = true;
 }

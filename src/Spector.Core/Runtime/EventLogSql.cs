@@ -288,12 +288,14 @@ internal sealed class EventLogSql
         bool WithContext,
         bool Creates,
         bool TableChain,
-        string? RecordSql
+        string? RecordSql,
+        bool Commits
     );
 
     /// <summary>
     /// The command that appends an event: its insert unless <paramref name="withEvent"/> is false (a keyed event is
-    /// inserted alone first), <paramref name="recordSql"/>, the head's insert or update and the chain's advance.
+    /// inserted alone first), <paramref name="recordSql"/>, the head's insert or update and the chain's advance, then
+    /// COMMIT when <paramref name="commits"/>.
     /// </summary>
     public string AppendCommand(
         Dialect dialect,
@@ -301,10 +303,11 @@ internal sealed class EventLogSql
         bool withContext,
         bool creates,
         bool tableChain,
-        string? recordSql
+        string? recordSql,
+        bool commits
     ) =>
         _appendCommands.GetOrAdd(
-            new AppendShape(dialect.Kind, withEvent, withContext, creates, tableChain, recordSql),
+            new AppendShape(dialect.Kind, withEvent, withContext, creates, tableChain, recordSql, commits),
             shape =>
             {
                 var statements = new List<string>(4);
@@ -315,6 +318,8 @@ internal sealed class EventLogSql
                 statements.Add(shape.Creates ? HeadInsert : HeadUpdate);
                 if (shape.TableChain)
                     statements.Add(ChainAdvance);
+                if (shape.Commits)
+                    statements.Add("COMMIT");
                 return string.Join(";\n", statements);
             }
         );

@@ -247,7 +247,7 @@ internal static class EventWriter
                     .RunAsync(
                         log,
                         session,
-                        (connection, tx, _) =>
+                        (connection, tx, _, inline) =>
                             AttemptAsync(
                                 request,
                                 context,
@@ -257,6 +257,7 @@ internal static class EventWriter
                                 tx,
                                 dialect,
                                 callerTransaction: session?.Transaction is not null,
+                                inline,
                                 ct
                             ),
                         ct
@@ -293,6 +294,7 @@ internal static class EventWriter
         DbTransaction tx,
         Dialect dialect,
         bool callerTransaction,
+        InlineCommit? inline,
         CancellationToken ct
     )
         where T : class
@@ -413,6 +415,11 @@ internal static class EventWriter
             request.Key,
             StoredContext.From(built.Draft?.Context ?? context)
         );
+        var savepointDue =
+            built.Result is not null
+            && request.Action != EventActions.Savepoint
+            && type is { HasSavepoint: true, SavepointEvery: > 0 }
+            && seq % type.SavepointEvery == 0;
         var appended = await AppendAsync(
                 type.Log,
                 shard,
@@ -425,6 +432,7 @@ internal static class EventWriter
                 request.Creates,
                 tableChain,
                 built.RecordWrite,
+                savepointDue ? null : inline,
                 ct
             )
             .ConfigureAwait(false);
@@ -439,12 +447,7 @@ internal static class EventWriter
             return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
         }
 
-        if (
-            built.Result is not null
-            && request.Action != EventActions.Savepoint
-            && type is { HasSavepoint: true, SavepointEvery: > 0 }
-            && seq % type.SavepointEvery == 0
-        )
+        if (savepointDue)
         {
             var advanced = head with { LastSeq = seq, LastHash = appended.Value.Hash ?? head.LastHash };
             var at = Clock.UtcNow() is var later && later > built.Now ? later : built.Now;
@@ -454,12 +457,13 @@ internal static class EventWriter
                     tx,
                     dialect,
                     type,
-                    record: built.Result,
+                    record: built.Result!,
                     advanced,
                     appended.Value.Hash,
                     tableChain,
                     at,
                     context,
+                    inline,
                     ct
                 )
                 .ConfigureAwait(false);
@@ -761,6 +765,7 @@ internal static class EventWriter
         bool creates,
         bool tableChain,
         RecordWrite? recordWrite,
+        InlineCommit? inline,
         CancellationToken ct
     )
     {
@@ -813,10 +818,14 @@ internal static class EventWriter
         }
         if (recordWrite is not null)
             parameters.AddAll(recordWrite.Parameters);
-        var command = sql.AppendCommand(dialect, withEvent: !keyed, withContext, creates, tableChain, recordWrite?.Sql);
+        // The last command of the write carries the COMMIT when nothing (links, inline projections) follows it.
+        var commits = inline is not null && row.Links is not { Count: > 0 } && log.InlineProjections.Count == 0;
+        var command = sql.AppendCommand(dialect, !keyed, withContext, creates, tableChain, recordWrite?.Sql, commits);
         await connection
             .ExecuteAsync(new CommandDefinition(command, parameters, tx, cancellationToken: ct))
             .ConfigureAwait(false);
+        if (commits)
+            inline!.MarkCommitted();
         Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
         if (log.InlineProjections.Count > 0)
             await InlineProjection
@@ -919,6 +928,7 @@ internal static class EventWriter
         bool tableChain,
         DateTimeOffset now,
         EventContext context,
+        InlineCommit? inline,
         CancellationToken ct
     )
         where T : class
@@ -951,6 +961,7 @@ internal static class EventWriter
                 creates: false,
                 tableChain,
                 null,
+                inline,
                 ct
             )
             .ConfigureAwait(false);

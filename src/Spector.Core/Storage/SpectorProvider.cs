@@ -70,6 +70,13 @@ public abstract class SpectorProvider
     /// <summary>The database's own message text of <paramref name="error"/>, without provider decoration.</summary>
     protected internal virtual string MessageText(DbException error) => error.Message;
 
+    /// <summary>
+    /// A write in its own transaction may end its last command with <c>COMMIT</c> instead of committing in a round
+    /// trip of its own: worth it where the database is across a network, and only where the driver then takes its
+    /// transaction as completed (Npgsql does). False by default.
+    /// </summary>
+    protected internal virtual bool CommitsInCommand => false;
+
     /// <summary>Starts the transaction of one write.</summary>
     protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(
         DbConnection connection,

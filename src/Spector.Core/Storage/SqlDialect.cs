@@ -135,6 +135,9 @@ internal abstract class Dialect
 
     public abstract DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal);
 
+    /// <inheritdoc cref="SpectorProvider.CommitsInCommand"/>
+    public bool CommitsInCommand => Provider.CommitsInCommand;
+
     /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
     public ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         Provider.BeginWriteAsync(connection, ct);
