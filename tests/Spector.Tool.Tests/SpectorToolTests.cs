@@ -381,6 +381,38 @@ public sealed class SpectorToolTests(Db db)
     }
 
     [Test]
+    public async Task Rebuild_refuses_a_log_whose_chain_does_not_verify_unless_told_not_to_verify()
+    {
+        Assert.That((await SpectorAsync("migrate")).Code, Is.EqualTo(0));
+        await WriteAccountsAsync();
+        await ExecuteAsync("DELETE FROM \"accounts\"");
+        // A payload rewritten so that it still replays: only the chain tells.
+        await ExecuteAsync(
+            db == Db.Postgres
+                ? "ALTER TABLE \"bank_events\" DISABLE TRIGGER USER; UPDATE \"bank_events\" "
+                    + "SET \"payload\" = jsonb_set(\"payload\", '{owner}', '\"Mallory\"') WHERE \"position\" = 1"
+                : "DROP TRIGGER \"bank_events_no_update\"; UPDATE \"bank_events\" "
+                    + "SET \"payload\" = json_set(\"payload\", '$.owner', 'Mallory') WHERE \"position\" = 1"
+        );
+
+        var refused = await SpectorAsync("rebuild");
+
+        Assert.That(refused.Code, Is.EqualTo(2), refused.ToString());
+        Assert.That(refused.Output, Does.Contain("BROKEN  bank_events: HashMismatch at position 1"));
+        Assert.That(refused.Output, Does.Contain("nothing rebuilt"));
+        Assert.That(await CountAsync("accounts"), Is.Zero, "a refused rebuild writes nothing");
+
+        var forced = await SpectorAsync("rebuild", "--no-verify");
+
+        Assert.That(forced.Code, Is.EqualTo(0), forced.ToString());
+        Assert.That(await CountAsync("accounts"), Is.EqualTo(3));
+        await using var connection = await _store.OpenConnectionAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM \"accounts\" WHERE \"owner\" = 'Mallory'";
+        Assert.That(Convert.ToInt64(await command.ExecuteScalarAsync()), Is.EqualTo(1), "copied as it is");
+    }
+
+    [Test]
     public async Task Inside_the_app_the_same_commands_use_its_registered_store_and_exit_codes()
     {
         var environment = new Dictionary<string, string>

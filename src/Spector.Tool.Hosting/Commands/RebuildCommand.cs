@@ -2,19 +2,27 @@ using System.CommandLine;
 
 namespace Spector.Tool;
 
-/// <summary><c>spector rebuild</c>: every record table replayed from the log (<see
-/// cref="RecordTables.RebuildAsync{T}"/>).</summary>
+/// <summary>
+/// <c>spector rebuild</c>: every record table replayed from the log (<see cref="RecordTables.RebuildAsync{T}"/>).
+/// A hashed table's chain is verified first: a rebuild makes the log's state the tables' state, so a tampered log
+/// is refused (exit 2) unless <c>--no-verify</c> says the operator knows.
+/// </summary>
 internal static class RebuildCommand
 {
     public static Command Create(CommandContext context)
     {
         var tables = CommandContext.TableOption();
+        var noVerify = new Option<bool>("--no-verify")
+        {
+            Description = "Rebuild without verifying hashed tables' chains first.",
+        };
         var command = new Command(
             "rebuild",
             "Rebuild record tables from the events; readers see the old rows until it commits."
         )
         {
             tables,
+            noVerify,
         };
         context.SetAction(
             command,
@@ -23,6 +31,29 @@ internal static class RebuildCommand
             {
                 var logs = CommandContext.Selected(app, parsed.GetValue(tables));
                 var types = app.Types.Where(t => t.HasRecordTable && logs.Contains(t.Log)).ToList();
+                var rebuilt = types.Select(t => t.Log).Distinct().ToList();
+                if (!parsed.GetValue(noVerify) && rebuilt.Any(l => l.Hashed))
+                {
+                    var chains = await context
+                        .Console.ProgressAsync(
+                            "verifying chains",
+                            report => VerifyCommand.VerifyChainsAsync(rebuilt, report, cancellationToken)
+                        )
+                        .ConfigureAwait(false);
+                    var broken = chains.Where(c => !c.Valid).ToList();
+                    foreach (var chain in broken)
+                        context.Console.Line(
+                            $"BROKEN  {chain.Table}: {chain.Break!.Kind} at position {chain.Break.Position}: "
+                                + chain.Break.Message
+                        );
+                    if (broken.Count > 0)
+                    {
+                        context.Console.Line(
+                            "nothing rebuilt: the log does not verify (rebuild --no-verify copies it as it is)"
+                        );
+                        return ExitCodes.VerificationFailed;
+                    }
+                }
                 if (types.Count == 0)
                     context.Console.Line("no record tables to rebuild");
                 foreach (var type in types)

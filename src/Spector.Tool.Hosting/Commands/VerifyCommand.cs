@@ -68,7 +68,8 @@ internal static class VerifyCommand
 
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    private static async Task<List<ChainReport>> VerifyChainsAsync(
+    /// <summary>Each shard chain of the hashed tables among <paramref name="logs"/>, verified.</summary>
+    internal static async Task<List<ChainReport>> VerifyChainsAsync(
         IReadOnlyList<EventLog> logs,
         Action<long, long> report,
         CancellationToken ct
@@ -152,7 +153,7 @@ internal static class VerifyCommand
         }
     }
 
-    private sealed record ChainReport(
+    internal sealed record ChainReport(
         string Table,
         string Scope,
         long Events,
@@ -161,7 +162,7 @@ internal static class VerifyCommand
         BreakReport? Break
     );
 
-    private sealed record BreakReport(
+    internal sealed record BreakReport(
         string Kind,
         long Position,
         Guid? EventId,
