@@ -358,6 +358,40 @@ public sealed class SpectorToolTests(Db db)
     }
 
     [Test]
+    public async Task Verify_with_an_expected_head_finds_events_removed_from_the_end()
+    {
+        Assert.That((await SpectorAsync("migrate")).Code, Is.EqualTo(0));
+        await WriteAccountsAsync();
+        var head = (await BankEvents.Log.VerifyHashChainAsync(_store)).Head!;
+        var anchored = await SpectorAsync("verify", "--expect-head", $"bank_events={head}");
+        Assert.That(anchored.Code, Is.EqualTo(0), anchored.ToString());
+
+        // The last event goes, and nothing else: the shorter chain still verifies on its own.
+        await ExecuteAsync(
+            (
+                db == Db.Postgres
+                    ? "ALTER TABLE \"bank_events\" DISABLE TRIGGER USER; "
+                    : "DROP TRIGGER \"bank_events_no_delete\"; "
+            ) + "DELETE FROM \"bank_events\" WHERE \"position\" = (SELECT MAX(\"position\") FROM \"bank_events\")"
+        );
+        var plain = await SpectorAsync("verify", "--no-savepoints");
+        var truncated = await SpectorAsync("verify", "--no-savepoints", "--expect-head", $"bank_events={head}");
+
+        Assert.That(plain.Code, Is.EqualTo(0), plain.ToString());
+        Assert.That(truncated.Code, Is.EqualTo(2), truncated.ToString());
+        Assert.That(
+            truncated.Output,
+            Does.Contain($"Truncated at position {head.Position - 1}").And.Contain("before the expected head")
+        );
+
+        var malformed = await SpectorAsync("verify", "--expect-head", "bank_events=9:abc");
+        var unknown = await SpectorAsync("verify", "--expect-head", $"nope={head}");
+        Assert.That((malformed.Code, unknown.Code), Is.EqualTo((1, 1)));
+        Assert.That(malformed.Error, Does.Contain("is not <position>:<hash>"));
+        Assert.That(unknown.Error, Does.Contain("naming a hashed events table"));
+    }
+
+    [Test]
     public async Task Rebuild_brings_back_record_rows_from_the_events()
     {
         Assert.That((await SpectorAsync("migrate")).Code, Is.EqualTo(0));

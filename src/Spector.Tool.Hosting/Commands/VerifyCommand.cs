@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json;
 
 namespace Spector.Tool;
@@ -13,11 +14,19 @@ internal static class VerifyCommand
     {
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON document (for CI)." };
         var noSavepoints = new Option<bool>("--no-savepoints") { Description = "Check hash chains only." };
+        var expectHeads = new Option<string[]>("--expect-head")
+        {
+            Description =
+                "A head an earlier verify printed, as <table>=<position>:<hash>: the chain must still hold it, so "
+                + "events removed from its end are found. Repeat for several tables.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var tables = CommandContext.TableOption();
         var command = new Command("verify", "Verify hash chains and savepoints; exit 2 when something does not hold.")
         {
             json,
             noSavepoints,
+            expectHeads,
             tables,
         };
         context.SetAction(
@@ -26,13 +35,14 @@ internal static class VerifyCommand
             async (parsed, app, cancellationToken) =>
             {
                 var logs = CommandContext.Selected(app, parsed.GetValue(tables));
+                var expected = ExpectedHeads(parsed.GetValue(expectHeads), logs);
                 var types = parsed.GetValue(noSavepoints)
                     ? []
                     : app.Types.Where(t => t.HasSavepoints && logs.Contains(t.Log)).ToList();
                 var chains = await context
                     .Console.ProgressAsync(
                         "verifying chains",
-                        report => VerifyChainsAsync(logs, report, cancellationToken)
+                        report => VerifyChainsAsync(logs, report, cancellationToken, expected)
                     )
                     .ConfigureAwait(false);
                 var savepoints = new List<SavepointReport>();
@@ -72,7 +82,8 @@ internal static class VerifyCommand
     internal static async Task<List<ChainReport>> VerifyChainsAsync(
         IReadOnlyList<EventLog> logs,
         Action<long, long> report,
-        CancellationToken ct
+        CancellationToken ct,
+        IReadOnlyDictionary<string, ChainHead>? expected = null
     )
     {
         var hashed = logs.Where(l => l.Hashed).ToList();
@@ -81,7 +92,8 @@ internal static class VerifyCommand
         foreach (var log in hashed)
         foreach (var shard in log.Shards)
         {
-            var result = await log.VerifyShardChainAsync(shard.Table, cancellationToken: ct).ConfigureAwait(false);
+            var result = await log.VerifyShardChainAsync(shard.Table, expected?.GetValueOrDefault(shard.Table), ct)
+                .ConfigureAwait(false);
             reports.Add(
                 new ChainReport(
                     shard.Table,
@@ -97,6 +109,44 @@ internal static class VerifyCommand
             report(reports.Count, total);
         }
         return reports;
+    }
+
+    /// <summary>
+    /// Parses <c>--expect-head</c> values (<c>table=position:hash</c>, as <see cref="ChainHead.ToString"/> prints a
+    /// head) into heads by shard table; a value that names no table-chained shard of <paramref name="logs"/> or
+    /// does not parse is an error that says so.
+    /// </summary>
+    private static Dictionary<string, ChainHead> ExpectedHeads(string[]? values, IReadOnlyList<EventLog> logs)
+    {
+        var heads = new Dictionary<string, ChainHead>(StringComparer.Ordinal);
+        foreach (var value in values ?? [])
+        {
+            var (table, head) = value.Split('=', 2) is [var t, var h] ? (t, h) : ("", value);
+            var log = logs.FirstOrDefault(l => l.Shards.Any(s => s.Table == table));
+            if (log is not { Hashed: true, HashScope: HashScope.Table })
+                throw new SpectorToolException(
+                    log is null
+                        ? $"--expect-head '{value}': expected <table>=<position>:<hash> naming a hashed events table "
+                            + "(or shard) of the selection."
+                        : $"--expect-head: events table {table} "
+                            + (log.Hashed ? "chains each record on its own; it has no table head." : "is not hashed.")
+                );
+            var parts = head.Split(':', 2);
+            if (
+                parts.Length != 2
+                || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+                || position < 1
+                || parts[1].Length != 64
+                || !parts[1].All(Uri.IsHexDigit)
+            )
+                throw new SpectorToolException(
+                    $"--expect-head for {table}: '{head}' is not <position>:<hash> (a position from 1 and 64 hex "
+                        + "digits, as verify prints a head)."
+                );
+            if (!heads.TryAdd(table, new ChainHead(position, Convert.FromHexString(parts[1]))))
+                throw new SpectorToolException($"--expect-head names {table} twice.");
+        }
+        return heads;
     }
 
     private static async Task<SavepointReport> VerifySavepointsAsync(
