@@ -392,6 +392,32 @@ public sealed class SpectorToolTests(Db db)
     }
 
     [Test]
+    public async Task The_connection_string_can_come_from_SPECTOR_CONNECTION_instead_of_the_command_line()
+    {
+        Assert.That((await SpectorAsync("migrate")).Code, Is.EqualTo(0));
+        await WriteAccountsAsync();
+        string[] command = ["verify", "--assembly", ToolProcess.SampleDll, "--provider", Provider];
+
+        var fromVariable = await ToolProcess.RunAsync(
+            "dotnet",
+            ToolProcess.Root,
+            new Dictionary<string, string> { ["SPECTOR_CONNECTION"] = _connection },
+            [ToolProcess.ToolDll, .. command]
+        );
+        var without = await ToolProcess.RunAsync(
+            "dotnet",
+            ToolProcess.Root,
+            new Dictionary<string, string> { ["SPECTOR_CONNECTION"] = "" },
+            [ToolProcess.ToolDll, .. command]
+        );
+
+        Assert.That(fromVariable.Code, Is.EqualTo(0), fromVariable.ToString());
+        Assert.That(fromVariable.Output, Does.Contain("ok      bank_events: 9 events"));
+        Assert.That(without.Code, Is.EqualTo(1));
+        Assert.That(without.Error, Does.Contain("pass --connection (or set SPECTOR_CONNECTION)"));
+    }
+
+    [Test]
     public async Task Rebuild_brings_back_record_rows_from_the_events()
     {
         Assert.That((await SpectorAsync("migrate")).Code, Is.EqualTo(0));

@@ -14,9 +14,13 @@ internal sealed class AssemblyAppSource : ISpectorAppSource
         Required = true,
     };
 
+    /// <summary>Read when <c>--connection</c> is not given, so a password need not be on the command line (where
+    /// other users of the machine can read it in the process list).</summary>
+    public const string ConnectionVariable = "SPECTOR_CONNECTION";
+
     private readonly Option<string> _connection = new("--connection", "-c")
     {
-        Description = "The database's connection string.",
+        Description = $"The database's connection string (default: the {ConnectionVariable} environment variable).",
     };
 
     private readonly Option<string> _provider = new("--provider")
@@ -64,12 +68,15 @@ internal sealed class AssemblyAppSource : ISpectorAppSource
 
     private SpectorStore? Store(ParseResult parsed, bool needsStore)
     {
-        var connection = parsed.GetValue(_connection);
+        var connection =
+            parsed.GetValue(_connection)
+            ?? (Environment.GetEnvironmentVariable(ConnectionVariable) is { Length: > 0 } variable ? variable : null);
         var dialect = Dialect(parsed);
         if (connection is null || dialect is null)
             return needsStore
                 ? throw new SpectorToolException(
-                    "This command needs a database: pass --connection and --provider (sqlite or postgres)."
+                    $"This command needs a database: pass --connection (or set {ConnectionVariable}) and --provider "
+                        + "(sqlite or postgres)."
                 )
                 : null;
         return dialect == SqlDialect.Sqlite
