@@ -418,6 +418,27 @@ public sealed class SpectorToolTests(Db db)
     }
 
     [Test]
+    public async Task A_malformed_connection_string_is_refused_without_echoing_any_part_of_it()
+    {
+        var malformed =
+            db == Db.Postgres ? "Host=127.0.0.1;Username=u;Password=hunt;er2=xy" : "Data Source=x.db;Mode=hunter2";
+
+        var run = await ToolProcess.SpectorAsync(
+            "verify",
+            "--assembly",
+            ToolProcess.SampleDll,
+            "--provider",
+            Provider,
+            "--connection",
+            malformed
+        );
+
+        Assert.That(run.Code, Is.EqualTo(1), run.ToString());
+        Assert.That(run.Error, Does.Contain("The connection string does not parse"));
+        Assert.That(run.Error, Does.Not.Contain("er2").And.Not.Contain("hunter2").And.Not.Contain("hunt"));
+    }
+
+    [Test]
     public async Task Rebuild_brings_back_record_rows_from_the_events()
     {
         Assert.That((await SpectorAsync("migrate")).Code, Is.EqualTo(0));

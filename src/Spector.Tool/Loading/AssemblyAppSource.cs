@@ -79,9 +79,20 @@ internal sealed class AssemblyAppSource : ISpectorAppSource
                         + "(sqlite or postgres)."
                 )
                 : null;
-        return dialect == SqlDialect.Sqlite
-            ? SpectorStore.Sqlite(needsStore ? ExistingSqliteFile(connection) : connection)
-            : SpectorStore.Postgres(NpgsqlDataSource.Create(connection));
+        try
+        {
+            return dialect == SqlDialect.Sqlite
+                ? SpectorStore.Sqlite(needsStore ? ExistingSqliteFile(connection) : connection)
+                : SpectorStore.Postgres(NpgsqlDataSource.Create(connection));
+        }
+        catch (ArgumentException)
+        {
+            // The drivers' messages quote the part they could not read, which may be the tail of a password.
+            throw new SpectorToolException(
+                "The connection string does not parse: check its keywords, and quote a value that contains ';' or "
+                    + "'=' (Password='a;b')."
+            );
+        }
     }
 
     /// <summary>
