@@ -22,6 +22,8 @@ public partial class Account
     [OnAction("deposit")]
     static void Deposit(Changeset<Account> c, decimal amount)
     {
+        // Every event carries its time as "updated_at"; a typed action takes it like the insert does.
+        c.Cast("updated_at");
         // Refused amounts never touch the balance: decimal arithmetic past its range throws, which would be a 500.
         if (amount <= 0)
             c.AddError("amount", "must be positive");
@@ -34,6 +36,7 @@ public partial class Account
     [OnAction("withdraw")]
     static void Withdraw(Changeset<Account> c, decimal amount)
     {
+        c.Cast("updated_at");
         if (amount <= 0)
             c.AddError("amount", "must be positive");
         else if (c.Record.Balance < amount)

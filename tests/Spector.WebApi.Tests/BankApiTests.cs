@@ -115,6 +115,12 @@ public sealed class BankApiTests(Db db)
 
         var history = await JsonAsync(await _http.GetAsync($"/events/{id}"));
         Assert.That(
+            read.GetProperty("updatedAt").GetDateTimeOffset(),
+            Is.EqualTo(history[1].GetProperty("insertedAt").GetDateTimeOffset())
+                .And.GreaterThan(read.GetProperty("insertedAt").GetDateTimeOffset()),
+            "a deposit moves UpdatedAt to its event's time"
+        );
+        Assert.That(
             history.EnumerateArray().Select(e => e.GetProperty("action").GetString()),
             Is.EqualTo(new[] { "insert", "deposit" })
         );
