@@ -254,7 +254,7 @@ public sealed class SpectorToolTests(Db db)
         Assert.That(missing.Code, Is.EqualTo(1), missing.ToString());
         Assert.That(missing.Error, Does.Contain("No assembly at").And.Contain("Nope.dll"));
         Assert.That(noDatabase.Code, Is.EqualTo(1), noDatabase.ToString());
-        Assert.That(noDatabase.Error, Does.Contain("pass --connection and --provider"));
+        Assert.That(noDatabase.Error, Does.Contain("pass --connection (or set SPECTOR_CONNECTION) and --provider"));
     }
 
     [Test]
