@@ -126,6 +126,28 @@ internal sealed partial class RebuildSql
         $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """
         + $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
 
+    /// <summary>
+    /// The events of <paramref name="count"/> records of one events table for a batch replay, record by record in seq
+    /// order, from each one's latest savepoint when <paramref name="fromSavepoint"/>: parent_id, id, seq, schema,
+    /// action, payload. The ids are @ids on PostgreSQL, an array literal (Npgsql resolves a Guid[] parameter's type
+    /// afresh on every command, a fifth of a batch's client time), and @id0, @id1.. on SQLite.
+    /// </summary>
+    public string ReplayMany(string eventsTable, int count, bool fromSavepoint)
+    {
+        var t = SqlIdentifier.Quote(eventsTable);
+        var ids = Postgres
+            ? "= ANY(CAST(@ids AS uuid[]))"
+            : "IN (" + string.Join(", ", Enumerable.Range(0, count).Select(i => "@id" + i)) + ")";
+        // As a single replay's latest-savepoint search, correlated to each row's record.
+        var savepoint = fromSavepoint
+            ? $" AND e.\"seq\" >= COALESCE((SELECT MAX(s.\"seq\") FROM {t} s WHERE s.\"parent_id\" = e.\"parent_id\" "
+                + $"AND s.\"action\" = {EventActions.Savepoint}), 1)"
+            : "";
+        return $"""SELECT e."parent_id", e."id", e."seq", e."schema", e."action", e."payload" FROM {t} e WHERE e."parent_id" {ids}"""
+            + savepoint
+            + """ ORDER BY e."parent_id", e."seq" """;
+    }
+
     /// <summary>The type's records with an event after the horizon.</summary>
     public string ChangedIds(string eventsTable) =>
         Postgres

@@ -242,21 +242,12 @@ public static class RecordTables
                 async (batch, token) =>
                 {
                     await using var connection = await store.OpenConnectionAsync(token).ConfigureAwait(false);
-                    var states = new List<(Guid Id, T? Record)>(batch.Ids.Count);
-                    foreach (var id in batch.Ids)
-                        states.Add(
-                            (
-                                id,
-                                (
-                                    await EventReader
-                                        .ReplayAsync(type, batch.Shard, connection, null, id, null, token)
-                                        .ConfigureAwait(false)
-                                ).Record
-                            )
-                        );
+                    var states = await ReplayAsync(type, sql, batch.Shard, connection, null, batch.Ids, token)
+                        .ConfigureAwait(false);
                     await using var tx = await dialect.BeginWriteAsync(connection, token).ConfigureAwait(false);
-                    foreach (var (id, record) in states)
-                        await WriteAsync(connection, tx, type, sql, id, record, token).ConfigureAwait(false);
+                    foreach (var id in batch.Ids)
+                        await WriteAsync(connection, tx, type, sql, id, states.GetValueOrDefault(id).Record, token)
+                            .ConfigureAwait(false);
                     await tx.CommitAsync(token).ConfigureAwait(false);
                     var now = Interlocked.Add(ref done, batch.Ids.Count);
                     options.Progress?.Report(new RebuildProgress(table.Name, now, total));
@@ -289,13 +280,10 @@ public static class RecordTables
                         sql.Postgres ? ("tx_id", txId) : ("position", position)
                     )
                     .ConfigureAwait(false);
+                var states = await ReplayAsync(type, sql, shard, connection, tx, changed, ct).ConfigureAwait(false);
                 foreach (var id in changed)
-                {
-                    var replayed = await EventReader
-                        .ReplayAsync(type, shard, connection, tx, id, null, ct)
+                    await WriteAsync(connection, tx, type, sql, id, states.GetValueOrDefault(id).Record, ct)
                         .ConfigureAwait(false);
-                    await WriteAsync(connection, tx, type, sql, id, replayed.Record, ct).ConfigureAwait(false);
-                }
                 caughtUp += changed.Count;
             }
             foreach (
@@ -327,6 +315,42 @@ public static class RecordTables
         options.Log?.Invoke($"Rebuilt {table.Name}: {rows} rows from {done} records, {caughtUp} caught up.");
         return new RebuildResult(table.Name, done, rows, caughtUp, resumed, recreate);
     }
+
+    /// <summary>The ids' states from their events, read a few hundred records per query (SQLite caps a statement's
+    /// parameters).</summary>
+    private static async Task<Dictionary<Guid, EventReader.Replayed<T>>> ReplayAsync<T>(
+        EventedType<T> type,
+        RebuildSql sql,
+        EventShard shard,
+        DbConnection connection,
+        DbTransaction? tx,
+        IReadOnlyList<Guid> ids,
+        CancellationToken ct
+    )
+        where T : class
+    {
+        var states = new Dictionary<Guid, EventReader.Replayed<T>>(ids.Count);
+        foreach (var chunk in ids.Chunk(ReplayChunk))
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = sql.ReplayMany(shard.Table, chunk.Length, type.HasSavepoint);
+            if (sql.Postgres)
+                EventReader.AddParameter(command, "ids", "{" + string.Join(",", chunk) + "}");
+            else
+                for (var i = 0; i < chunk.Length; i++)
+                    EventReader.AddParameter(command, "id" + i, chunk[i]);
+            foreach (
+                var (id, replayed) in await EventReader
+                    .ReplayManyAsync(type, command, type.HasSavepoint, ct)
+                    .ConfigureAwait(false)
+            )
+                states[id] = replayed;
+        }
+        return states;
+    }
+
+    private const int ReplayChunk = 500;
 
     /// <summary>Record ids read as the events table stores them (SQLite hands back text or blobs, which Dapper does not
     /// map to Guid).</summary>

@@ -13,7 +13,8 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
     public Task DropRebuildStateAsync() =>
         ExecuteRawAsync(
             "DROP TABLE IF EXISTS \"spector_rebuilds\"; DROP TABLE IF EXISTS \"users__rebuild\"; DROP TABLE IF EXISTS \"tickets__rebuild\"; "
-                + "DROP TABLE IF EXISTS \"sharded_notes__rebuild\""
+                + "DROP TABLE IF EXISTS \"sharded_notes__rebuild\"; DROP TABLE IF EXISTS \"receipt_rows__rebuild\"; "
+                + "DROP TABLE IF EXISTS \"counters__rebuild\""
         );
 
     private async Task<List<User>> SeedUsersAsync(int count)
@@ -147,6 +148,56 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
             Throws.InstanceOf<System.Data.Common.DbException>(),
             "the table built beside is gone after the swap"
         );
+    }
+
+    [Test]
+    public async Task Records_replayed_in_one_batch_each_start_from_their_own_latest_savepoint()
+    {
+        // Savepoints every 4 events: these receipts have none, one or two, each at its own seq, and share one read.
+        var receipts = new List<Receipt>();
+        for (var i = 0; i < 12; i++)
+        {
+            var receipt = await Receipt.InsertAsync(new Attrs { ["customer"] = $"c{i}", ["total"] = 100m + i });
+            for (var k = 0; k < i; k++)
+                receipt = await receipt.RefundAsync(1m + k);
+            receipts.Add(receipt);
+        }
+        var written = await SnapshotAsync("receipt_rows");
+        await ExecuteRawAsync("DELETE FROM \"receipt_rows\"");
+
+        var result = await RecordTables.RebuildAsync(
+            Receipt.SpectorType,
+            new RebuildOptions { BatchSize = 50, Parallelism = 1 }
+        );
+
+        Assert.That(result.Rows, Is.EqualTo(receipts.Count));
+        Assert.That(await SnapshotAsync("receipt_rows"), Is.EqualTo(written));
+        foreach (var receipt in receipts)
+            Assert.That((await Receipt.GetAsync(receipt.Id))!.Refunded, Is.EqualTo(receipt.Refunded));
+    }
+
+    [Test]
+    public async Task A_batch_larger_than_one_replay_query_is_rebuilt_whole()
+    {
+        // More records in one batch than one replay query takes: the batch is read in several queries.
+        var counters = new List<Counter>();
+        for (var i = 0; i < 530; i++)
+        {
+            var counter = await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" });
+            if (i % 2 == 0)
+                counter = await counter.UpdateAsync(new Attrs { ["by"] = i });
+            counters.Add(counter);
+        }
+        var written = await SnapshotAsync("counters");
+        await ExecuteRawAsync("DELETE FROM \"counters\"");
+
+        var result = await RecordTables.RebuildAsync(
+            Counter.SpectorType,
+            new RebuildOptions { BatchSize = 1000, Parallelism = 1 }
+        );
+
+        Assert.That(result.Rows, Is.EqualTo(counters.Count));
+        Assert.That(await SnapshotAsync("counters"), Is.EqualTo(written));
     }
 
     [Test]
