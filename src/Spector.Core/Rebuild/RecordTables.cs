@@ -245,9 +245,7 @@ public static class RecordTables
                     var states = await ReplayAsync(type, sql, batch.Shard, connection, null, batch.Ids, token)
                         .ConfigureAwait(false);
                     await using var tx = await dialect.BeginWriteAsync(connection, token).ConfigureAwait(false);
-                    foreach (var id in batch.Ids)
-                        await WriteAsync(connection, tx, type, sql, id, states.GetValueOrDefault(id).Record, token)
-                            .ConfigureAwait(false);
+                    await WriteAsync(connection, tx, type, sql, batch.Ids, states, token).ConfigureAwait(false);
                     await tx.CommitAsync(token).ConfigureAwait(false);
                     var now = Interlocked.Add(ref done, batch.Ids.Count);
                     options.Progress?.Report(new RebuildProgress(table.Name, now, total));
@@ -281,9 +279,7 @@ public static class RecordTables
                     )
                     .ConfigureAwait(false);
                 var states = await ReplayAsync(type, sql, shard, connection, tx, changed, ct).ConfigureAwait(false);
-                foreach (var id in changed)
-                    await WriteAsync(connection, tx, type, sql, id, states.GetValueOrDefault(id).Record, ct)
-                        .ConfigureAwait(false);
+                await WriteAsync(connection, tx, type, sql, changed, states, ct).ConfigureAwait(false);
                 caughtUp += changed.Count;
             }
             foreach (
@@ -374,27 +370,46 @@ public static class RecordTables
         return ids;
     }
 
-    /// <summary>The record's row beside, through PrepareMaterialization; a deleted (or absent) record has
-    /// none.</summary>
+    /// <summary>
+    /// The records' rows beside, through PrepareMaterialization, many rows per statement; a deleted (or absent) record
+    /// has none.
+    /// </summary>
     private static async Task WriteAsync<T>(
         DbConnection connection,
         DbTransaction tx,
         EventedType<T> type,
         RebuildSql sql,
-        Guid id,
-        T? record,
+        IReadOnlyList<Guid> ids,
+        Dictionary<Guid, EventReader.Replayed<T>> states,
         CancellationToken ct
     )
         where T : class
     {
-        if (record is null)
+        var rows = new List<SqlArgs>(ids.Count);
+        foreach (var id in ids)
         {
-            await connection
-                .ExecuteAsync(new CommandDefinition(sql.DeleteBeside, new { id }, tx, cancellationToken: ct))
-                .ConfigureAwait(false);
-            return;
+            if (states.GetValueOrDefault(id).Record is not { } record)
+            {
+                await connection
+                    .ExecuteAsync(
+                        new CommandDefinition(sql.DeleteBeside, SqlArgs.Of(("id", id)), tx, cancellationToken: ct)
+                    )
+                    .ConfigureAwait(false);
+                continue;
+            }
+            var changeset = new Changeset<T>(type, record, "rebuild", type.Version, id, new Attrs(), isReplay: false);
+            rows.Add(EventWriter.RecordParameters(type, changeset));
         }
-        var changeset = new Changeset<T>(type, record, "rebuild", type.Version, id, new Attrs(), isReplay: false);
-        await EventWriter.WriteRecordAsync(connection, tx, type, sql.UpsertBeside, changeset, ct).ConfigureAwait(false);
+        foreach (var chunk in rows.Chunk(sql.RowsPerUpsert))
+        {
+            var parameters = new SqlArgs(chunk.Length * chunk[0].Count);
+            for (var i = 0; i < chunk.Length; i++)
+                parameters.AddAll(chunk[i], "__" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await connection
+                .ExecuteAsync(
+                    new CommandDefinition(sql.UpsertBeside(chunk.Length), parameters, tx, cancellationToken: ct)
+                )
+                .ConfigureAwait(false);
+        }
     }
 }

@@ -246,14 +246,18 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         var written = await SnapshotAsync("users");
         // An import tool that wrote events but no heads: the write path adds a head on first write, a rebuild must not
         // drop the row meanwhile.
+        // The first and last records in id order too: the search for headless records skips from record to record.
         var heads = Log.Shards[0].HeadsTable;
+        var ordered = users.Select(u => u.Id).Order().ToList();
         await ExecuteRawAsync(
-            $"DELETE FROM \"{heads}\" WHERE \"record_id\" IN (@a, @b, @c)",
+            $"DELETE FROM \"{heads}\" WHERE \"record_id\" IN (@a, @b, @c, @first, @last)",
             new
             {
                 a = users[1].Id,
                 b = users[2].Id,
                 c = users[5].Id,
+                first = ordered[0],
+                last = ordered[^1],
             }
         );
 
@@ -269,6 +273,31 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         Assert.That(await User.ExistsAsync(users[5].Id), Is.False);
         await users[2].UpdateAsync(new Attrs { ["visits"] = 77L });
         Assert.That((await User.GetAsync(users[2].Id))!.Visits, Is.EqualTo(77));
+    }
+
+    [Test]
+    public async Task A_headless_record_without_a_first_event_is_left_out_as_before()
+    {
+        var users = await SeedUsersAsync(6);
+        // users[3] has two events; an import lost its insert and its head. It has no state to rebuild.
+        await DropAppendOnlyTriggersAsync();
+        await ExecuteRawAsync(
+            "DELETE FROM \"events\" WHERE \"parent_id\" = @id AND \"seq\" = 1",
+            new { id = users[3].Id }
+        );
+        await ExecuteRawAsync(
+            $"DELETE FROM \"{Log.Shards[0].HeadsTable}\" WHERE \"record_id\" = @id",
+            new { id = users[3].Id }
+        );
+
+        var result = await RecordTables.RebuildAsync(User.SpectorType);
+
+        Assert.That(result.Records, Is.EqualTo(5 - 1), "users[5] is deleted, users[3] has no head");
+        Assert.That(await CountAsync("users", "\"id\" = @id", new { id = users[3].Id }), Is.Zero);
+        Assert.That(
+            await CountAsync(Log.Shards[0].HeadsTable, "\"record_id\" = @id", new { id = users[3].Id }),
+            Is.Zero
+        );
     }
 
     [Test]
