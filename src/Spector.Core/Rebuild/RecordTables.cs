@@ -312,8 +312,7 @@ public static class RecordTables
         return new RebuildResult(table.Name, done, rows, caughtUp, resumed, recreate);
     }
 
-    /// <summary>The ids' states from their events, read a few hundred records per query (SQLite caps a statement's
-    /// parameters).</summary>
+    /// <summary>The ids' states from their events, read <see cref="ReplayChunk"/> records per query.</summary>
     private static async Task<Dictionary<Guid, EventReader.Replayed<T>>> ReplayAsync<T>(
         EventedType<T> type,
         RebuildSql sql,
@@ -346,7 +345,8 @@ public static class RecordTables
         return states;
     }
 
-    private const int ReplayChunk = 500;
+    // A hundred records per query keep a sort of their events (PostgreSQL orders them by record) in memory.
+    private const int ReplayChunk = 100;
 
     /// <summary>Record ids read as the events table stores them (SQLite hands back text or blobs, which Dapper does not
     /// map to Guid).</summary>
