@@ -31,21 +31,22 @@ public sealed partial class Follower
     private async Task<long> PumpAsync(CancellationToken ct)
     {
         long total = 0;
-        for (var more = true; more; )
-        {
-            more = false;
-            foreach (var (log, shard) in _tables)
+        await using (var reads = new BatchReads(this))
+            for (var more = true; more; )
             {
-                var batch = await ReadBatchAsync(log, shard, ct).ConfigureAwait(false);
-                if (batch.Count == 0)
-                    continue;
-                await DeliverAsync(shard.Table, batch, ct).ConfigureAwait(false);
-                total += batch.Count;
-                more |= batch.Count == _options.BatchSize;
+                more = false;
+                foreach (var (log, shard) in _tables)
+                {
+                    var batch = await reads.ReadAsync(log, shard, ct).ConfigureAwait(false);
+                    if (batch.Count == 0)
+                        continue;
+                    await DeliverAsync(shard.Table, batch, ct).ConfigureAwait(false);
+                    total += batch.Count;
+                    more |= batch.Count == _options.BatchSize;
+                }
+                // A rebuild waiting for this follower to step aside should not wait for a whole catch-up.
+                more &= Volatile.Read(ref _pause) is null;
             }
-            // A rebuild waiting for this follower to step aside should not wait for a whole catch-up.
-            more &= Volatile.Read(ref _pause) is null;
-        }
         if (_live)
             StartFlush(ct);
         else
@@ -66,27 +67,6 @@ public sealed partial class Follower
             await using var tx = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
             await CommitCheckpointAsync(connection, tx, table, cursor, ct).ConfigureAwait(false);
         }
-    }
-
-    private async Task<List<FollowedEvent>> ReadBatchAsync(EventLog log, EventShard shard, CancellationToken ct)
-    {
-        var cursor = _cursors[shard.Table];
-        var dialect = Dialect;
-        await using var connection = await Store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = Sql.ReadBatch(shard.Table);
-        if (dialect.Kind == SqlDialect.PostgreSql)
-            EventReader.AddParameter(command, "tx_id", cursor.TxId);
-        EventReader.AddParameter(command, "position", cursor.Position);
-        EventReader.AddParameter(command, "limit", _options.BatchSize);
-        var events = new List<FollowedEvent>();
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            var stored = EventReader.ReadEvent(log, dialect, reader);
-            events.Add(new FollowedEvent(shard.Table, log, stored, reader.GetInt64(FollowerSql.StampColumn)));
-        }
-        return events;
     }
 
     /// <summary>

@@ -101,7 +101,8 @@ internal abstract class FollowerSql
 
     /// <summary>
     /// Up to @limit events after the cursor (@tx_id, @position) that no running transaction can still add to, in
-    /// delivery order; the columns of <see cref="EventReader"/>'s event reads plus the stamped transaction id.
+    /// delivery order; the columns of <see cref="EventReader"/>'s event reads, the stamped transaction id and whether
+    /// the event has a context.
     /// </summary>
     public abstract string ReadBatch(string eventsTable);
 
@@ -129,6 +130,16 @@ internal abstract class FollowerSql
     /// <summary>The ordinal of the transaction stamp after <see cref="Columns"/>.</summary>
     public const int StampColumn = EventLogSql.FirstContextColumn + 7;
 
+    /// <summary>
+    /// The ordinal of the flag after the stamp: true when any context column holds a value. Events written without a
+    /// context are the common case, and their seven null columns cost a catch-up more than the rest of the row.
+    /// </summary>
+    public const int HasContextColumn = StampColumn + 1;
+
+    /// <summary>The expression of <see cref="HasContextColumn"/>.</summary>
+    protected static readonly string HasContext =
+        "(" + string.Join(" OR ", ContextColumns.Names.Select(n => SqlIdentifier.Quote(n) + " IS NOT NULL")) + ")";
+
     private sealed class Postgres : FollowerSql
     {
         public static readonly Postgres Instance = new();
@@ -140,7 +151,9 @@ internal abstract class FollowerSql
         // is aliased: named "tx_id", ORDER BY would sort by it instead of walking the index.
         public override string ReadBatch(string eventsTable) =>
             $"""
-                SELECT {Columns}, "tx_id"::text::bigint AS "stamped_tx_id" FROM {SqlIdentifier.Quote(eventsTable)}
+                SELECT {Columns}, "tx_id"::text::bigint AS "stamped_tx_id", {HasContext} FROM {SqlIdentifier.Quote(
+                    eventsTable
+                )}
                 WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)
                   AND "tx_id" < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY "tx_id", "position" LIMIT @limit
@@ -186,7 +199,7 @@ internal abstract class FollowerSql
 
         // One writer at a time: positions are handed out in commit order, so position alone is a safe cursor.
         public override string ReadBatch(string eventsTable) =>
-            $"""SELECT {Columns}, 0 FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
+            $"""SELECT {Columns}, 0, {HasContext} FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
 
         public override string Lag(string eventsTable) =>
             $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position""";

@@ -23,13 +23,17 @@ internal sealed partial class RebuildSql
         var id = SqlIdentifier.Quote(table.IdColumn);
         _id = id;
         var others = columns.Where(c => c != id).ToList();
-        UpsertBeside =
-            $"INSERT INTO {beside} ({list}) VALUES ({string.Join(", ", table.Columns.Select(c => "@r_" + c.Column))}) ON CONFLICT ({id}) "
+        _upsertHead = $"INSERT INTO {beside} ({list}) VALUES ";
+        _rowParameters = table.Columns.Select(c => "@r_" + c.Column).ToArray();
+        _upsertTail =
+            $" ON CONFLICT ({id}) "
             + (
                 others.Count == 0
                     ? "DO NOTHING"
                     : "DO UPDATE SET " + string.Join(", ", others.Select(c => $"{c} = excluded.{c}"))
             );
+        // Well under both databases' parameter limits (SQLite 32,766, PostgreSQL 65,535) and short to parse.
+        RowsPerUpsert = Math.Clamp(10_000 / Math.Max(1, _rowParameters.Length), 1, 200);
         DeleteBeside = $"DELETE FROM {beside} WHERE {id} = @id";
         DropBeside = $"DROP TABLE IF EXISTS {beside}";
         CopyIn = $"INSERT INTO {live} ({list}) SELECT {list} FROM {beside}";
@@ -56,7 +60,27 @@ internal sealed partial class RebuildSql
     public bool Postgres { get; }
     public string CreateLive { get; }
     public string CreateBeside { get; }
-    public string UpsertBeside { get; }
+
+    /// <summary>
+    /// Writes <paramref name="rows"/> records' rows beside (each inserted or replaced) in one statement: row i's
+    /// parameters are the record's <c>@r_column</c> names followed by <c>__i</c>.
+    /// </summary>
+    public string UpsertBeside(int rows)
+    {
+        var text = new System.Text.StringBuilder(_upsertHead);
+        for (var i = 0; i < rows; i++)
+        {
+            text.Append(i == 0 ? "(" : ", (");
+            for (var c = 0; c < _rowParameters.Length; c++)
+                text.Append(c == 0 ? "" : ", ").Append(_rowParameters[c]).Append("__").Append(i);
+            text.Append(')');
+        }
+        return text.Append(_upsertTail).ToString();
+    }
+
+    /// <summary>The most rows one <see cref="UpsertBeside"/> statement writes.</summary>
+    public int RowsPerUpsert { get; }
+
     public string DeleteBeside { get; }
     public string DropBeside { get; }
     public string CopyIn { get; }
@@ -107,14 +131,19 @@ internal sealed partial class RebuildSql
     public static string BackfillHeads(string eventsTable, bool hashed)
     {
         var (events, heads) = (SqlIdentifier.Quote(eventsTable), SqlIdentifier.Quote(Dialect.Heads(eventsTable)));
-        // The headless records are found once, from their first events (a scan of the (parent_id, seq) index), not
-        // by probing the heads for every event.
+        // The headless records are found by skipping through the (parent_id, seq) index one record at a time (a probe
+        // per record, where a filter on seq = 1 read every event), keeping those with a first event, as before.
         return Dialect.HeadsFromLog(
                 eventsTable,
                 Dialect.Heads(eventsTable),
                 hashed,
-                $"""e."parent_id" IN (SELECT x."parent_id" FROM {events} x WHERE x."seq" = 1 """
-                    + $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = x."parent_id"))"""
+                $"""e."parent_id" IN (WITH RECURSIVE r("id") AS ("""
+                    + $"""SELECT (SELECT x."parent_id" FROM {events} x ORDER BY x."parent_id" LIMIT 1) UNION ALL """
+                    + $"""SELECT (SELECT x."parent_id" FROM {events} x WHERE x."parent_id" > r."id" ORDER BY x."parent_id" LIMIT 1) """
+                    + """FROM r WHERE r."id" IS NOT NULL) """
+                    + """SELECT r."id" FROM r WHERE r."id" IS NOT NULL """
+                    + $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = r."id") """
+                    + $"""AND EXISTS (SELECT 1 FROM {events} f WHERE f."parent_id" = r."id" AND f."seq" = 1))"""
             ) + "\nON CONFLICT (\"record_id\") DO NOTHING";
     }
 
@@ -126,6 +155,28 @@ internal sealed partial class RebuildSql
         $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """
         + $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
 
+    /// <summary>
+    /// The events of <paramref name="count"/> records of one events table for a batch replay, record by record in seq
+    /// order, from each one's latest savepoint when <paramref name="fromSavepoint"/>: parent_id, id, seq, schema,
+    /// action, payload. The ids are @ids on PostgreSQL, an array literal (Npgsql resolves a Guid[] parameter's type
+    /// afresh on every command, a fifth of a batch's client time), and @id0, @id1.. on SQLite.
+    /// </summary>
+    public string ReplayMany(string eventsTable, int count, bool fromSavepoint)
+    {
+        var t = SqlIdentifier.Quote(eventsTable);
+        var ids = Postgres
+            ? "= ANY(CAST(@ids AS uuid[]))"
+            : "IN (" + string.Join(", ", Enumerable.Range(0, count).Select(i => "@id" + i)) + ")";
+        // As a single replay's latest-savepoint search, correlated to each row's record.
+        var savepoint = fromSavepoint
+            ? $" AND e.\"seq\" >= COALESCE((SELECT MAX(s.\"seq\") FROM {t} s WHERE s.\"parent_id\" = e.\"parent_id\" "
+                + $"AND s.\"action\" = {EventActions.Savepoint}), 1)"
+            : "";
+        return $"""SELECT e."parent_id", e."id", e."seq", e."schema", e."action", e."payload" FROM {t} e WHERE e."parent_id" {ids}"""
+            + savepoint
+            + """ ORDER BY e."parent_id", e."seq" """;
+    }
+
     /// <summary>The type's records with an event after the horizon.</summary>
     public string ChangedIds(string eventsTable) =>
         Postgres
@@ -133,6 +184,9 @@ internal sealed partial class RebuildSql
             : $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "position" > @position""";
 
     private readonly string _id;
+    private readonly string _upsertHead;
+    private readonly string _upsertTail;
+    private readonly string[] _rowParameters;
 
     [GeneratedRegex("\"([A-Za-z_][A-Za-z0-9_]*)\" ([a-z A-Z]+?)( PRIMARY KEY| NULL| NOT NULL)(?=, \"|\\)$)")]
     private static partial Regex ColumnRule();

@@ -242,21 +242,10 @@ public static class RecordTables
                 async (batch, token) =>
                 {
                     await using var connection = await store.OpenConnectionAsync(token).ConfigureAwait(false);
-                    var states = new List<(Guid Id, T? Record)>(batch.Ids.Count);
-                    foreach (var id in batch.Ids)
-                        states.Add(
-                            (
-                                id,
-                                (
-                                    await EventReader
-                                        .ReplayAsync(type, batch.Shard, connection, null, id, null, token)
-                                        .ConfigureAwait(false)
-                                ).Record
-                            )
-                        );
+                    var states = await ReplayAsync(type, sql, batch.Shard, connection, null, batch.Ids, token)
+                        .ConfigureAwait(false);
                     await using var tx = await dialect.BeginWriteAsync(connection, token).ConfigureAwait(false);
-                    foreach (var (id, record) in states)
-                        await WriteAsync(connection, tx, type, sql, id, record, token).ConfigureAwait(false);
+                    await WriteAsync(connection, tx, type, sql, batch.Ids, states, token).ConfigureAwait(false);
                     await tx.CommitAsync(token).ConfigureAwait(false);
                     var now = Interlocked.Add(ref done, batch.Ids.Count);
                     options.Progress?.Report(new RebuildProgress(table.Name, now, total));
@@ -289,13 +278,8 @@ public static class RecordTables
                         sql.Postgres ? ("tx_id", txId) : ("position", position)
                     )
                     .ConfigureAwait(false);
-                foreach (var id in changed)
-                {
-                    var replayed = await EventReader
-                        .ReplayAsync(type, shard, connection, tx, id, null, ct)
-                        .ConfigureAwait(false);
-                    await WriteAsync(connection, tx, type, sql, id, replayed.Record, ct).ConfigureAwait(false);
-                }
+                var states = await ReplayAsync(type, sql, shard, connection, tx, changed, ct).ConfigureAwait(false);
+                await WriteAsync(connection, tx, type, sql, changed, states, ct).ConfigureAwait(false);
                 caughtUp += changed.Count;
             }
             foreach (
@@ -328,6 +312,42 @@ public static class RecordTables
         return new RebuildResult(table.Name, done, rows, caughtUp, resumed, recreate);
     }
 
+    /// <summary>The ids' states from their events, read <see cref="ReplayChunk"/> records per query.</summary>
+    private static async Task<Dictionary<Guid, EventReader.Replayed<T>>> ReplayAsync<T>(
+        EventedType<T> type,
+        RebuildSql sql,
+        EventShard shard,
+        DbConnection connection,
+        DbTransaction? tx,
+        IReadOnlyList<Guid> ids,
+        CancellationToken ct
+    )
+        where T : class
+    {
+        var states = new Dictionary<Guid, EventReader.Replayed<T>>(ids.Count);
+        foreach (var chunk in ids.Chunk(ReplayChunk))
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = sql.ReplayMany(shard.Table, chunk.Length, type.HasSavepoint);
+            if (sql.Postgres)
+                EventReader.AddParameter(command, "ids", "{" + string.Join(",", chunk) + "}");
+            else
+                for (var i = 0; i < chunk.Length; i++)
+                    EventReader.AddParameter(command, "id" + i, chunk[i]);
+            foreach (
+                var (id, replayed) in await EventReader
+                    .ReplayManyAsync(type, command, type.HasSavepoint, ct)
+                    .ConfigureAwait(false)
+            )
+                states[id] = replayed;
+        }
+        return states;
+    }
+
+    // A hundred records per query keep a sort of their events (PostgreSQL orders them by record) in memory.
+    private const int ReplayChunk = 100;
+
     /// <summary>Record ids read as the events table stores them (SQLite hands back text or blobs, which Dapper does not
     /// map to Guid).</summary>
     private static async Task<List<Guid>> ReadIdsAsync(
@@ -350,27 +370,46 @@ public static class RecordTables
         return ids;
     }
 
-    /// <summary>The record's row beside, through PrepareMaterialization; a deleted (or absent) record has
-    /// none.</summary>
+    /// <summary>
+    /// The records' rows beside, through PrepareMaterialization, many rows per statement; a deleted (or absent) record
+    /// has none.
+    /// </summary>
     private static async Task WriteAsync<T>(
         DbConnection connection,
         DbTransaction tx,
         EventedType<T> type,
         RebuildSql sql,
-        Guid id,
-        T? record,
+        IReadOnlyList<Guid> ids,
+        Dictionary<Guid, EventReader.Replayed<T>> states,
         CancellationToken ct
     )
         where T : class
     {
-        if (record is null)
+        var rows = new List<SqlArgs>(ids.Count);
+        foreach (var id in ids)
         {
-            await connection
-                .ExecuteAsync(new CommandDefinition(sql.DeleteBeside, new { id }, tx, cancellationToken: ct))
-                .ConfigureAwait(false);
-            return;
+            if (states.GetValueOrDefault(id).Record is not { } record)
+            {
+                await connection
+                    .ExecuteAsync(
+                        new CommandDefinition(sql.DeleteBeside, SqlArgs.Of(("id", id)), tx, cancellationToken: ct)
+                    )
+                    .ConfigureAwait(false);
+                continue;
+            }
+            var changeset = new Changeset<T>(type, record, "rebuild", type.Version, id, new Attrs(), isReplay: false);
+            rows.Add(EventWriter.RecordParameters(type, changeset));
         }
-        var changeset = new Changeset<T>(type, record, "rebuild", type.Version, id, new Attrs(), isReplay: false);
-        await EventWriter.WriteRecordAsync(connection, tx, type, sql.UpsertBeside, changeset, ct).ConfigureAwait(false);
+        foreach (var chunk in rows.Chunk(sql.RowsPerUpsert))
+        {
+            var parameters = new SqlArgs(chunk.Length * chunk[0].Count);
+            for (var i = 0; i < chunk.Length; i++)
+                parameters.AddAll(chunk[i], "__" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await connection
+                .ExecuteAsync(
+                    new CommandDefinition(sql.UpsertBeside(chunk.Length), parameters, tx, cancellationToken: ct)
+                )
+                .ConfigureAwait(false);
+        }
     }
 }

@@ -1012,7 +1012,7 @@ internal static class EventWriter
 
     /// <summary>The record's column values, after the PrepareMaterialization hook; errors it adds refuse the
     /// write.</summary>
-    private static SqlArgs RecordParameters<T>(EventedType<T> type, Changeset<T> changeset)
+    internal static SqlArgs RecordParameters<T>(EventedType<T> type, Changeset<T> changeset)
         where T : class
     {
         type.PrepareMaterialization(changeset);

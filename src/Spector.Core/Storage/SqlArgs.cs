@@ -39,6 +39,14 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
     /// <summary>Adds every parameter of <paramref name="other"/>.</summary>
     public void AddAll(SqlArgs other) => _values.AddRange(other._values);
 
+    /// <summary>Adds every parameter of <paramref name="other"/> with <paramref name="suffix"/> after its name (one
+    /// row of a statement that writes many).</summary>
+    public void AddAll(SqlArgs other, string suffix)
+    {
+        foreach (var (name, value, type) in other._values)
+            _values.Add((name + suffix, value, type));
+    }
+
     /// <summary>Adds the values a generated <c>BindColumns</c> put in Dapper's bag.</summary>
     public void AddAll(DynamicParameters parameters)
     {

@@ -98,6 +98,75 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task Each_context_column_reaches_the_handler_even_when_it_is_the_only_one_stored()
+    {
+        // The batch read skips the context columns of an event that has none: each column alone must still count.
+        string[] columns =
+        [
+            "actor_type",
+            "actor_id",
+            "correlation_id",
+            "causation_id",
+            "reason",
+            "trace_id",
+            "span_id",
+        ];
+        var counter = await Counter.InsertAsync(new Attrs { ["name"] = "ctx" });
+        for (var i = 0; i < columns.Length + 1; i++)
+            await counter.UpdateAsync(new Attrs { ["by"] = i + 1 });
+        await DropAppendOnlyTriggersAsync();
+        for (var i = 0; i < columns.Length; i++)
+            await ExecuteRawAsync(
+                $"UPDATE \"events\" SET \"{columns[i]}\" = @value WHERE \"seq\" = @seq",
+                new { value = $"v{i}", seq = i + 1 }
+            );
+        await ExecuteRawAsync(
+            "UPDATE \"events\" SET "
+                + string.Join(", ", columns.Select(c => $"\"{c}\" = 'all-{c}'"))
+                + " WHERE \"seq\" = @seq",
+            new { seq = columns.Length + 1 }
+        );
+
+        var seen = new ConcurrentDictionary<long, StoredContext>();
+        var follower = new Follower(
+            Options(NewName()),
+            (e, _) =>
+            {
+                seen[e.Event.Seq] = e.Event.StoredContext;
+                return Task.CompletedTask;
+            }
+        );
+        await follower.MigrateAsync();
+        Assert.That(await follower.CatchUpAsync(), Is.EqualTo(columns.Length + 2));
+
+        for (var i = 0; i < columns.Length; i++)
+        {
+            string?[] only = new string?[columns.Length];
+            only[i] = $"v{i}";
+            Assert.That(
+                seen[i + 1],
+                Is.EqualTo(new StoredContext(only[0], only[1], only[2], only[3], only[4], only[5], only[6])),
+                columns[i]
+            );
+        }
+        Assert.That(
+            seen[columns.Length + 1],
+            Is.EqualTo(
+                new StoredContext(
+                    "all-actor_type",
+                    "all-actor_id",
+                    "all-correlation_id",
+                    "all-causation_id",
+                    "all-reason",
+                    "all-trace_id",
+                    "all-span_id"
+                )
+            )
+        );
+        Assert.That(seen[columns.Length + 2].IsEmpty, Is.True);
+    }
+
+    [Test]
     public async Task A_filter_delivers_only_the_chosen_schemas_and_actions_but_passes_the_others()
     {
         var counter = await Counter.InsertAsync(new Attrs { ["name"] = "c" });
