@@ -17,10 +17,15 @@ public sealed class SqliteProvider : SpectorProvider
     public static SqliteProvider Instance { get; } = new();
 
     /// <inheritdoc/>
+    /// <remarks>The host disposes the store when it stops: that closes the connections it keeps open.</remarks>
     public override (SpectorStore Store, IAsyncDisposable? Owned) CreateStore(
         string connectionString,
         SpectorOptions? options
-    ) => (new SqliteStore(connectionString, options), null);
+    )
+    {
+        var store = new SqliteStore(connectionString, options);
+        return (store, store);
+    }
 
     /// <inheritdoc/>
     protected internal override bool Handles(DbConnection connection) => connection is SqliteConnection;

@@ -1,41 +1,110 @@
 using System.Data.Common;
+using Dapper;
 
 namespace Spector;
 
 /// <summary>
-/// A connection for one operation: the caller's (from a <see cref="SpectorSession"/>) or one opened from the
-/// events table's store, which the lease then closes.
+/// A connection for one operation: the caller's (from a <see cref="SpectorSession"/>), one opened from the events
+/// table's store, which the lease then closes, or one lent by the store's <see cref="ConnectionPool"/>, which goes
+/// back when the operation <see cref="Succeeded"/> and is closed otherwise.
 /// </summary>
 internal sealed class ConnectionLease : IAsyncDisposable
 {
     private readonly bool _owned;
+    private readonly ConnectionPool? _pool;
+    private readonly PooledConnection? _pooled;
+    private bool _succeeded;
 
-    private ConnectionLease(DbConnection connection, DbTransaction? transaction, Dialect dialect, bool owned)
+    private ConnectionLease(
+        DbConnection connection,
+        DbTransaction? transaction,
+        Dialect dialect,
+        bool owned,
+        ConnectionPool? pool = null,
+        PooledConnection? pooled = null
+    )
     {
         Connection = connection;
         Transaction = transaction;
         Dialect = dialect;
         _owned = owned;
+        _pool = pool;
+        _pooled = pooled;
     }
 
     public DbConnection Connection { get; }
     public DbTransaction? Transaction { get; }
     public Dialect Dialect { get; }
 
+    /// <summary>The session's connection, or one of its store's; <paramref name="pooled"/> takes it from the
+    /// store's pool when it keeps one (writes).</summary>
     public static async ValueTask<ConnectionLease> OpenAsync(
         EventLog log,
         SpectorSession? session,
-        CancellationToken ct
+        CancellationToken ct,
+        bool pooled = false
     )
     {
         if (session is { HasConnection: true })
             return new(session.Connection, session.Transaction, session.Dialect, owned: false);
         var store = session?.Store ?? log.Store;
+        if (pooled && store.Pool is { } pool)
+        {
+            var lent = await pool.RentAsync(ct).ConfigureAwait(false);
+            return new(lent.Connection, null, Dialect.For(store), owned: true, pool, lent);
+        }
         var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         return new(connection, null, Dialect.For(store), owned: true);
     }
 
-    public ValueTask DisposeAsync() => _owned ? Connection.DisposeAsync() : ValueTask.CompletedTask;
+    /// <summary>The operation ended cleanly: a pooled connection may serve the next one.</summary>
+    public void Succeeded() => _succeeded = true;
+
+    /// <summary>
+    /// A command for <paramref name="sql"/> in <paramref name="transaction"/>: on a pooled connection the one kept
+    /// for that text, its statements already prepared. Give it back with <see cref="ReleaseAsync"/>.
+    /// </summary>
+    public DbCommand Command(string sql, DbTransaction? transaction)
+    {
+        var command = _pooled?.Rent(sql);
+        if (command is null)
+        {
+            command = Connection.CreateCommand();
+            command.CommandText = sql;
+        }
+        command.Transaction = transaction;
+        return command;
+    }
+
+    /// <summary>Ends the use of a <see cref="Command"/>: a kept command stays prepared, any other is
+    /// disposed.</summary>
+    public ValueTask ReleaseAsync(DbCommand command) =>
+        _pooled?.Return(command) == true ? ValueTask.CompletedTask : command.DisposeAsync();
+
+    /// <summary>Runs <paramref name="sql"/> with <paramref name="args"/>; returns the rows it changed.</summary>
+    public async Task<int> ExecuteAsync(string sql, SqlArgs args, DbTransaction transaction, CancellationToken ct)
+    {
+        // Values only Dapper knows how to bind (type handlers, lists) go through Dapper, on a command of their own.
+        if (_pooled is null || !args.BindsPlainly)
+            return await Connection
+                .ExecuteAsync(new CommandDefinition(sql, args, transaction, cancellationToken: ct))
+                .ConfigureAwait(false);
+        var command = Command(sql, transaction);
+        try
+        {
+            args.AddTo(command);
+            return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ReleaseAsync(command).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask DisposeAsync() =>
+        _pooled is not null ? _pool!.ReturnAsync(_pooled, _succeeded)
+        : _owned ? Connection.DisposeAsync()
+        : ValueTask.CompletedTask;
 }
 
 /// <summary>Runs one write attempt in a transaction that commits or rolls back as a unit.</summary>
@@ -53,26 +122,27 @@ internal static class WriteTransaction
         SpectorSession? session,
         Func<DbConnection, DbTransaction, Dialect, Task<TResult>> attempt,
         CancellationToken ct
-    ) => RunAsync(log, session, (connection, tx, dialect, _) => attempt(connection, tx, dialect), ct);
+    ) => RunAsync(log, session, (lease, tx, _) => attempt(lease.Connection, tx, lease.Dialect), ct);
 
     /// <summary>
-    /// As above; in its own transaction on a database whose last command can carry the COMMIT, the attempt gets an
-    /// <see cref="InlineCommit"/> and, when it commits that way, nothing is sent afterwards.
+    /// As above, with the lease itself (its kept commands); in its own transaction on a database whose last command
+    /// can carry the COMMIT, the attempt gets an <see cref="InlineCommit"/> and, when it commits that way, nothing
+    /// is sent afterwards.
     /// </summary>
     public static async Task<TResult> RunAsync<TResult>(
         EventLog log,
         SpectorSession? session,
-        Func<DbConnection, DbTransaction, Dialect, InlineCommit?, Task<TResult>> attempt,
+        Func<ConnectionLease, DbTransaction, InlineCommit?, Task<TResult>> attempt,
         CancellationToken ct
     )
     {
-        await using var lease = await ConnectionLease.OpenAsync(log, session, ct).ConfigureAwait(false);
+        await using var lease = await ConnectionLease.OpenAsync(log, session, ct, pooled: true).ConfigureAwait(false);
         if (lease.Transaction is { } outer)
         {
             await outer.SaveAsync(SavepointName, ct).ConfigureAwait(false);
             try
             {
-                var result = await attempt(lease.Connection, outer, lease.Dialect, null).ConfigureAwait(false);
+                var result = await attempt(lease, outer, null).ConfigureAwait(false);
                 await outer.ReleaseAsync(SavepointName, ct).ConfigureAwait(false);
                 return result;
             }
@@ -83,13 +153,24 @@ internal static class WriteTransaction
             }
         }
 
-        await using var tx = await lease.Dialect.BeginWriteAsync(lease.Connection, ct).ConfigureAwait(false);
-        var inline = lease.Dialect.CommitsInCommand ? new InlineCommit() : null;
-        var value = await attempt(lease.Connection, tx, lease.Dialect, inline).ConfigureAwait(false);
-        if (inline is not { Committed: true })
-            await tx.CommitAsync(ct).ConfigureAwait(false);
+        var value = await CommitAsync(lease, attempt, ct).ConfigureAwait(false);
+        lease.Succeeded();
         // Followers of this log in this process need not wait for their next poll.
         (session?.Store ?? log.Store).Followers.Appended(log);
+        return value;
+    }
+
+    private static async Task<TResult> CommitAsync<TResult>(
+        ConnectionLease lease,
+        Func<ConnectionLease, DbTransaction, InlineCommit?, Task<TResult>> attempt,
+        CancellationToken ct
+    )
+    {
+        await using var tx = await lease.Dialect.BeginWriteAsync(lease.Connection, ct).ConfigureAwait(false);
+        var inline = lease.Dialect.CommitsInCommand ? new InlineCommit() : null;
+        var value = await attempt(lease, tx, inline).ConfigureAwait(false);
+        if (inline is not { Committed: true })
+            await tx.CommitAsync(ct).ConfigureAwait(false);
         return value;
     }
 }

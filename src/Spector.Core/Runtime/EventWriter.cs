@@ -247,13 +247,13 @@ internal static class EventWriter
                     .RunAsync(
                         log,
                         session,
-                        (connection, tx, _, inline) =>
+                        (lease, tx, inline) =>
                             AttemptAsync(
                                 request,
                                 context,
                                 options,
                                 shard,
-                                connection,
+                                lease,
                                 tx,
                                 dialect,
                                 callerTransaction: session?.Transaction is not null,
@@ -290,7 +290,7 @@ internal static class EventWriter
         EventContext context,
         SpectorOptions options,
         EventShard shard,
-        DbConnection connection,
+        ConnectionLease lease,
         DbTransaction tx,
         Dialect dialect,
         bool callerTransaction,
@@ -299,6 +299,7 @@ internal static class EventWriter
     )
         where T : class
     {
+        var connection = lease.Connection;
         var (type, id) = (request.Type, request.RecordId);
         var log = type.Log;
         // Before anything is read: a caller's stale snapshot is refused now, not after the busy timeout.
@@ -318,23 +319,16 @@ internal static class EventWriter
         }
         else
         {
-            var (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct)
+            var (locked, twin, replayed) = await LockHeadAsync(request, options, shard, lease, tx, dialect, ct)
                 .ConfigureAwait(false);
             if (
                 locked is null
                 && twin is null
-                && await connection
-                    .ExecuteAsync(
-                        new CommandDefinition(
-                            shard.Sql.HeadFromLog,
-                            SqlArgs.Of(("parent_id", id)),
-                            tx,
-                            cancellationToken: ct
-                        )
-                    )
+                && await lease
+                    .ExecuteAsync(shard.Sql.HeadFromLog, SqlArgs.Of(("parent_id", id)), tx, ct)
                     .ConfigureAwait(false) > 0
             )
-                (locked, twin, replayed) = await LockHeadAsync(request, options, shard, connection, tx, dialect, ct)
+                (locked, twin, replayed) = await LockHeadAsync(request, options, shard, lease, tx, dialect, ct)
                     .ConfigureAwait(false);
             if (twin is not null)
                 return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
@@ -423,7 +417,7 @@ internal static class EventWriter
         var appended = await AppendAsync(
                 type.Log,
                 shard,
-                connection,
+                lease,
                 tx,
                 dialect,
                 row,
@@ -453,7 +447,7 @@ internal static class EventWriter
             var at = Clock.UtcNow() is var later && later > built.Now ? later : built.Now;
             await AppendSavepointAsync(
                     shard,
-                    connection,
+                    lease,
                     tx,
                     dialect,
                     type,
@@ -479,7 +473,7 @@ internal static class EventWriter
         WriteRequest<T> request,
         SpectorOptions options,
         EventShard shard,
-        DbConnection connection,
+        ConnectionLease lease,
         DbTransaction tx,
         Dialect dialect,
         CancellationToken ct
@@ -487,12 +481,34 @@ internal static class EventWriter
         where T : class
     {
         var type = request.Type;
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = shard.Sql.LockHeadAndReplay(dialect, type.HasSavepoint, request.Key is not null);
-        EventReader.AddParameter(command, "parent_id", request.RecordId);
-        if (request.Key is { } key)
-            EventReader.AddParameter(command, "key", key);
+        var command = lease.Command(
+            shard.Sql.LockHeadAndReplay(dialect, type.HasSavepoint, request.Key is not null),
+            tx
+        );
+        try
+        {
+            EventReader.AddParameter(command, "@parent_id", request.RecordId);
+            if (request.Key is { } key)
+                EventReader.AddParameter(command, "@key", key);
+            return await ReadHeadAsync(request, options, shard, command, dialect, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await lease.ReleaseAsync(command).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<(RecordHead? Head, KeyedEvent? Twin, EventReader.Replayed<T> Replayed)> ReadHeadAsync<T>(
+        WriteRequest<T> request,
+        SpectorOptions options,
+        EventShard shard,
+        DbCommand command,
+        Dialect dialect,
+        CancellationToken ct
+    )
+        where T : class
+    {
+        var type = request.Type;
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         RecordHead? head = await reader.ReadAsync(ct).ConfigureAwait(false)
             ? new RecordHead(
@@ -756,7 +772,7 @@ internal static class EventWriter
     private static async Task<(byte[]? Hash, bool Stored)?> AppendAsync(
         EventLog log,
         EventShard shard,
-        DbConnection connection,
+        ConnectionLease lease,
         DbTransaction tx,
         Dialect dialect,
         EventRow row,
@@ -810,9 +826,7 @@ internal static class EventWriter
             // A keyed event goes alone first: if a twin committed meanwhile it inserts nothing, and neither may the
             // rest.
             var keyedAppend = sql.Append(dialect, withContext, keyed: true, creates);
-            var inserted = await connection
-                .ExecuteAsync(new CommandDefinition(keyedAppend, parameters, tx, cancellationToken: ct))
-                .ConfigureAwait(false);
+            var inserted = await lease.ExecuteAsync(keyedAppend, parameters, tx, ct).ConfigureAwait(false);
             if (inserted == 0)
                 return null;
         }
@@ -821,9 +835,8 @@ internal static class EventWriter
         // The last command of the write carries the COMMIT when nothing (links, inline projections) follows it.
         var commits = inline is not null && row.Links is not { Count: > 0 } && log.InlineProjections.Count == 0;
         var command = sql.AppendCommand(dialect, !keyed, withContext, creates, tableChain, recordWrite?.Sql, commits);
-        await connection
-            .ExecuteAsync(new CommandDefinition(command, parameters, tx, cancellationToken: ct))
-            .ConfigureAwait(false);
+        await lease.ExecuteAsync(command, parameters, tx, ct).ConfigureAwait(false);
+        var connection = lease.Connection;
         if (commits)
             inline!.MarkCommitted();
         Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
@@ -918,7 +931,7 @@ internal static class EventWriter
     /// transaction.</summary>
     private static async Task AppendSavepointAsync<T>(
         EventShard shard,
-        DbConnection connection,
+        ConnectionLease lease,
         DbTransaction tx,
         Dialect dialect,
         EventedType<T> type,
@@ -952,7 +965,7 @@ internal static class EventWriter
         await AppendAsync(
                 type.Log,
                 shard,
-                connection,
+                lease,
                 tx,
                 dialect,
                 row,

@@ -8,7 +8,7 @@ namespace Spector;
 /// any generated method as its session (<c>Account.InsertAsync(store, attrs)</c>), or make it an events table's
 /// default with <c>UseSqlite</c>/<c>UsePostgres</c>.
 /// </summary>
-public abstract class SpectorStore
+public abstract class SpectorStore : IAsyncDisposable
 {
     /// <summary>A store of <paramref name="provider"/>'s database, run with <paramref name="options"/>.</summary>
     protected SpectorStore(SpectorProvider provider, SpectorOptions? options)
@@ -37,6 +37,19 @@ public abstract class SpectorStore
 
     /// <summary>Opens a connection; the caller disposes it.</summary>
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Open connections Spector's own writes reuse, or null when each write opens its own.</summary>
+    internal virtual ConnectionPool? Pool => null;
+
+    /// <summary>
+    /// Closes the connections this store keeps open between writes (SQLite); a data source the caller gave stays
+    /// open. The store still works afterwards, opening a connection per operation.
+    /// </summary>
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>

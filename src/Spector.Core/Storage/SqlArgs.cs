@@ -55,14 +55,21 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
             _values.Add((name, lookup[name], null));
     }
 
-    void SqlMapper.IDynamicParameters.AddParameters(IDbCommand command, SqlMapper.Identity identity)
+    /// <summary>True when every value has a type bound here, without Dapper.</summary>
+    public bool BindsPlainly
     {
-        foreach (var (_, value, _) in _values)
-            if (value is not null && TypeOf(value) is null)
-            {
-                ((SqlMapper.IDynamicParameters)ToDapper()).AddParameters(command, identity);
-                return;
-            }
+        get
+        {
+            foreach (var (_, value, _) in _values)
+                if (value is not null && TypeOf(value) is null)
+                    return false;
+            return true;
+        }
+    }
+
+    /// <summary>Adds the parameters to <paramref name="command"/>; only when <see cref="BindsPlainly"/>.</summary>
+    public void AddTo(IDbCommand command)
+    {
         foreach (var (name, value, type) in _values)
         {
             var parameter = command.CreateParameter();
@@ -72,6 +79,14 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
                 parameter.DbType = dbType;
             command.Parameters.Add(parameter);
         }
+    }
+
+    void SqlMapper.IDynamicParameters.AddParameters(IDbCommand command, SqlMapper.Identity identity)
+    {
+        if (BindsPlainly)
+            AddTo(command);
+        else
+            ((SqlMapper.IDynamicParameters)ToDapper()).AddParameters(command, identity);
     }
 
     private DynamicParameters ToDapper()
