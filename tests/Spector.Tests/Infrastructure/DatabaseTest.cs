@@ -20,6 +20,9 @@ public abstract class DatabaseTest(Db db)
 
     protected Db Database { get; } = db;
 
+    /// <summary>The SQLite database file of this test.</summary>
+    protected string SqliteFile => _sqliteFile ?? throw new InvalidOperationException("This test runs on PostgreSQL.");
+
     protected SqlDialect Dialect => Database == Db.Postgres ? SqlDialect.PostgreSql : SqlDialect.Sqlite;
 
     protected EventLog Log => AppEvents.Log;
