@@ -47,7 +47,8 @@ internal sealed class ConnectionPool : IAsyncDisposable
     /// </summary>
     public ValueTask ReturnAsync(PooledConnection connection, bool succeeded)
     {
-        if (succeeded && _usable(connection.Connection))
+        // Whether it is still usable is asked when it is next rented: that covers the time it waits here too.
+        if (succeeded)
             lock (_idle)
                 if (!_disposed && _idle.Count < IdleLimit)
                 {
