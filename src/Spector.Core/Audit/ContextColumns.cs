@@ -120,6 +120,18 @@ internal static class ContextColumns
         parameters.Add("__span_id", context.SpanId, System.Data.DbType.String);
     }
 
+    /// <summary>The columns packed by SQLite's <c>json_array(...)</c> of <see cref="SelectList"/>, in that
+    /// order.</summary>
+    public static StoredContext Unpack(string json)
+    {
+        var values = new string?[Names.Length];
+        var reader = new System.Text.Json.Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json));
+        reader.Read(); // [
+        for (var i = 0; i < values.Length && reader.Read(); i++)
+            values[i] = reader.TokenType == System.Text.Json.JsonTokenType.Null ? null : reader.GetString();
+        return new StoredContext(values[0], values[1], values[2], values[3], values[4], values[5], values[6]);
+    }
+
     /// <summary>Reads the columns from <paramref name="first"/> on, as they were stored (not judged again).</summary>
     public static StoredContext Read(DbDataReader reader, int first)
     {

@@ -20,7 +20,6 @@ public sealed partial class Follower
         {
             var cursor = follower._cursors[shard.Table];
             var dialect = follower.Dialect;
-            var postgres = dialect.Kind == SqlDialect.PostgreSql;
             var read = await CommandAsync(shard.Table, ct).ConfigureAwait(false);
             if (read.TxId is { } txId)
                 txId.Value = cursor.TxId;
@@ -31,14 +30,7 @@ public sealed partial class Follower
             await using var reader = await read.Command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                var stored = EventReader.ReadEvent(
-                    log,
-                    dialect,
-                    reader,
-                    withContext: reader.GetBoolean(FollowerSql.HasContextColumn)
-                );
-                // SQLite has no transaction stamp (position alone orders its log): its column is a constant 0.
-                var stamp = postgres ? reader.GetInt64(FollowerSql.StampColumn) : 0;
+                var (stored, stamp) = follower.Sql.ReadRow(log, dialect, reader);
                 events ??= new List<FollowedEvent>(Math.Min(follower._options.BatchSize, 1024));
                 events.Add(new FollowedEvent(shard.Table, log, stored, stamp));
             }

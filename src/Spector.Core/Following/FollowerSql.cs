@@ -1,3 +1,5 @@
+using System.Data.Common;
+
 namespace Spector;
 
 /// <summary>
@@ -123,20 +125,12 @@ internal abstract class FollowerSql
     /// <summary>The lock that keeps two processes from creating the tables at once, or null.</summary>
     public virtual string? MigrationLock => null;
 
-    /// <summary>An event's columns as <see cref="EventReader"/> reads them (context included); the stamp follows
-    /// them.</summary>
-    protected static readonly string Columns = EventLogSql.EventColumns;
+    /// <summary>An event of a batch read by <see cref="ReadBatch"/>, with its transaction stamp (0 where position
+    /// alone orders the log).</summary>
+    public abstract (StoredEvent Event, long Stamp) ReadRow(EventLog log, Dialect dialect, DbDataReader reader);
 
-    /// <summary>The ordinal of the transaction stamp after <see cref="Columns"/>.</summary>
-    public const int StampColumn = EventLogSql.FirstContextColumn + 7;
-
-    /// <summary>
-    /// The ordinal of the flag after the stamp: true when any context column holds a value. Events written without a
-    /// context are the common case, and their seven null columns cost a catch-up more than the rest of the row.
-    /// </summary>
-    public const int HasContextColumn = StampColumn + 1;
-
-    /// <summary>The expression of <see cref="HasContextColumn"/>.</summary>
+    /// <summary>True when any context column holds a value (events written without a context are the common
+    /// case).</summary>
     protected static readonly string HasContext =
         "(" + string.Join(" OR ", ContextColumns.Names.Select(n => SqlIdentifier.Quote(n) + " IS NOT NULL")) + ")";
 
@@ -151,13 +145,21 @@ internal abstract class FollowerSql
         // is aliased: named "tx_id", ORDER BY would sort by it instead of walking the index.
         public override string ReadBatch(string eventsTable) =>
             $"""
-                SELECT {Columns}, "tx_id"::text::bigint AS "stamped_tx_id", {HasContext} FROM {SqlIdentifier.Quote(
+                SELECT {EventLogSql.EventColumns}, "tx_id"::text::bigint AS "stamped_tx_id", {HasContext} FROM {SqlIdentifier.Quote(
                     eventsTable
                 )}
                 WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)
                   AND "tx_id" < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY "tx_id", "position" LIMIT @limit
                 """;
+
+        private const int StampColumn = EventLogSql.FirstContextColumn + 7;
+
+        public override (StoredEvent Event, long Stamp) ReadRow(EventLog log, Dialect dialect, DbDataReader reader) =>
+            (
+                EventReader.ReadEvent(log, dialect, reader, withContext: reader.GetBoolean(StampColumn + 1)),
+                reader.GetInt64(StampColumn)
+            );
 
         public override string Lag(string eventsTable) =>
             $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)""";
@@ -199,7 +201,29 @@ internal abstract class FollowerSql
 
         // One writer at a time: positions are handed out in commit order, so position alone is a safe cursor.
         public override string ReadBatch(string eventsTable) =>
-            $"""SELECT {Columns}, 0, {HasContext} FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
+            $"""SELECT {CoreColumns}, {PackedContext} FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
+
+        // The event's own columns; its context follows them as one JSON array, or NULL when it has none. Seven null
+        // columns selected per row cost SQLite more than the test that finds them null.
+        private static readonly string CoreColumns = EventLogSql.EventColumns[
+            ..EventLogSql.EventColumns.IndexOf(", " + ContextColumns.SelectList(), StringComparison.Ordinal)
+        ];
+
+        private static readonly string PackedContext =
+            $"CASE WHEN {HasContext} THEN json_array({ContextColumns.SelectList()}) END";
+
+        public override (StoredEvent Event, long Stamp) ReadRow(EventLog log, Dialect dialect, DbDataReader reader) =>
+            (
+                EventReader.ReadEvent(
+                    log,
+                    dialect,
+                    reader,
+                    reader.IsDBNull(EventLogSql.FirstContextColumn)
+                        ? default
+                        : ContextColumns.Unpack(reader.GetString(EventLogSql.FirstContextColumn))
+                ),
+                0
+            );
 
         public override string Lag(string eventsTable) =>
             $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position""";

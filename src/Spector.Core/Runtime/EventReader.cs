@@ -502,7 +502,16 @@ internal static class EventReader
     /// As the other overload; without <paramref name="withContext"/> the context columns are not read and the event
     /// has an empty context (the caller knows from its query that every one of them is null).
     /// </summary>
-    internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader, bool withContext)
+    internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader, bool withContext) =>
+        ReadEvent(
+            log,
+            dialect,
+            reader,
+            withContext ? ContextColumns.Read(reader, EventLogSql.FirstContextColumn) : default
+        );
+
+    /// <summary>As the other overloads, with the context read by the caller (a follower's batch packs it).</summary>
+    internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader, StoredContext context)
     {
         var action = reader.GetInt32(5);
         return new StoredEvent(
@@ -516,7 +525,7 @@ internal static class EventReader
             payloadJson: reader.GetString(6),
             metadataJson: reader.IsDBNull(7) ? null : reader.GetString(7),
             insertedAt: dialect.ReadTimestamp(reader, 8),
-            context: withContext ? ContextColumns.Read(reader, EventLogSql.FirstContextColumn) : default
+            context: context
         );
     }
 
