@@ -82,6 +82,19 @@ public sealed class SpectorToolTests(Db db)
             _connection,
         ]);
 
+    /// <summary><c>verify</c> against the sample with <paramref name="connection"/> instead of this test's
+    /// database.</summary>
+    private Task<ToolRun> VerifyWithAsync(string connection) =>
+        ToolProcess.SpectorAsync(
+            "verify",
+            "--assembly",
+            ToolProcess.SampleDll,
+            "--provider",
+            Provider,
+            "--connection",
+            connection
+        );
+
     /// <summary>Three accounts, each opened and credited twice: 9 events.</summary>
     private async Task<List<Account>> WriteAccountsAsync()
     {
@@ -189,15 +202,7 @@ public sealed class SpectorToolTests(Db db)
 
         var unreachable =
             db == Db.Postgres ? "Host=127.0.0.1;Port=1;Timeout=2" : "Data Source=/nonexistent/spector/app.db";
-        var down = await ToolProcess.SpectorAsync(
-            "verify",
-            "--assembly",
-            ToolProcess.SampleDll,
-            "--provider",
-            Provider,
-            "--connection",
-            unreachable
-        );
+        var down = await VerifyWithAsync(unreachable);
         Assert.That(down.Code, Is.EqualTo(1), down.ToString());
         // Progress lines may precede the error on standard error; the error is the last line.
         Assert.That(
@@ -423,15 +428,7 @@ public sealed class SpectorToolTests(Db db)
         var malformed =
             db == Db.Postgres ? "Host=127.0.0.1;Username=u;Password=hunt;er2=xy" : "Data Source=x.db;Mode=hunter2";
 
-        var run = await ToolProcess.SpectorAsync(
-            "verify",
-            "--assembly",
-            ToolProcess.SampleDll,
-            "--provider",
-            Provider,
-            "--connection",
-            malformed
-        );
+        var run = await VerifyWithAsync(malformed);
 
         Assert.That(run.Code, Is.EqualTo(1), run.ToString());
         Assert.That(run.Error, Does.Contain("The connection string does not parse"));
