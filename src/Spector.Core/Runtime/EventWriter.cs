@@ -1040,7 +1040,7 @@ internal static class EventWriter
             );
         var columns = new DynamicParameters();
         type.BindColumns(changeset.Record, columns);
-        var parameters = new SqlArgs(columns.ParameterNames.Count());
+        var parameters = new SqlArgs();
         parameters.AddAll(columns);
         return parameters;
     }

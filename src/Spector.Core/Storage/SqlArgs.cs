@@ -19,7 +19,11 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
         "Reads rows into tuples through Dapper, which emits IL at run time; not available under Native AOT yet "
         + "(docs/aot.md lists what is).";
 
+    // Each value with the DbType it is bound with: Dapper's for a plain value, the given one for a null.
     private readonly List<(string Name, object? Value, DbType? Type)> _values;
+
+    // A value of a type only Dapper binds (enum, list, a type with a Dapper handler): then Dapper binds them all.
+    private bool _needsDapper;
 
     public SqlArgs(int capacity = 8) => _values = new(capacity);
 
@@ -34,10 +38,19 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
     }
 
     /// <summary>Adds a parameter; <paramref name="type"/> types a null that the database must still know.</summary>
-    public void Add(string name, object? value, DbType? type = null) => _values.Add((name, value, type));
+    public void Add(string name, object? value, DbType? type = null)
+    {
+        var bound = value is null ? type : TypeOf(value);
+        _needsDapper |= value is not null && bound is null;
+        _values.Add((name, value, bound));
+    }
 
     /// <summary>Adds every parameter of <paramref name="other"/>.</summary>
-    public void AddAll(SqlArgs other) => _values.AddRange(other._values);
+    public void AddAll(SqlArgs other)
+    {
+        _values.AddRange(other._values);
+        _needsDapper |= other._needsDapper;
+    }
 
     /// <summary>Adds every parameter of <paramref name="other"/> with <paramref name="suffix"/> after its name (one
     /// row of a statement that writes many).</summary>
@@ -45,6 +58,7 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
     {
         foreach (var (name, value, type) in other._values)
             _values.Add((name + suffix, value, type));
+        _needsDapper |= other._needsDapper;
     }
 
     /// <summary>Adds the values a generated <c>BindColumns</c> put in Dapper's bag.</summary>
@@ -52,20 +66,11 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
     {
         var lookup = (SqlMapper.IParameterLookup)parameters;
         foreach (var name in parameters.ParameterNames)
-            _values.Add((name, lookup[name], null));
+            Add(name, lookup[name]);
     }
 
     /// <summary>True when every value has a type bound here, without Dapper.</summary>
-    public bool BindsPlainly
-    {
-        get
-        {
-            foreach (var (_, value, _) in _values)
-                if (value is not null && TypeOf(value) is null)
-                    return false;
-            return true;
-        }
-    }
+    public bool BindsPlainly => !_needsDapper;
 
     /// <summary>Adds the parameters to <paramref name="command"/>; only when <see cref="BindsPlainly"/>.</summary>
     public void AddTo(IDbCommand command)
@@ -75,7 +80,7 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
             var parameter = command.CreateParameter();
             parameter.ParameterName = "@" + name;
             parameter.Value = value ?? DBNull.Value;
-            if ((value is null ? type : TypeOf(value)) is { } dbType)
+            if (type is { } dbType)
                 parameter.DbType = dbType;
             command.Parameters.Add(parameter);
         }
@@ -89,11 +94,12 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
             ((SqlMapper.IDynamicParameters)ToDapper()).AddParameters(command, identity);
     }
 
+    // Dapper looks each value's type up again (type handlers included), as it would have without Spector.
     private DynamicParameters ToDapper()
     {
         var parameters = new DynamicParameters();
         foreach (var (name, value, type) in _values)
-            parameters.Add(name, value, type);
+            parameters.Add(name, value, value is null ? type : null);
         return parameters;
     }
 
