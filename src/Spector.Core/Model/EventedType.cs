@@ -1,7 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Dapper;
 
 namespace Spector;
 
@@ -92,8 +91,8 @@ public abstract class EventedType<T>
             $"{Name} has no Savepoint hook: add 'static Attrs Savepoint({Name} record, int version)'."
         );
 
-    /// <summary>Adds one parameter per record-table column, named after the column.</summary>
-    public virtual void BindColumns(T record, DynamicParameters parameters) =>
+    /// <summary>Adds one value per record-table column, named after the column.</summary>
+    public virtual void BindColumns(T record, RecordColumns columns) =>
         throw new InvalidOperationException($"{Name} is embedded: it has no record table.");
 }
 

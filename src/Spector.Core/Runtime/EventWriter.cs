@@ -1038,11 +1038,9 @@ internal static class EventWriter
                 changeset.EventId,
                 changeset.Errors
             );
-        var columns = new DynamicParameters();
+        var columns = new RecordColumns(type.Table?.Columns.Count ?? 8);
         type.BindColumns(changeset.Record, columns);
-        var parameters = new SqlArgs();
-        parameters.AddAll(columns);
-        return parameters;
+        return columns.Args;
     }
 
     private static ChangesetInvalidException Unstorable<T>(

@@ -61,14 +61,6 @@ internal sealed class SqlArgs : SqlMapper.IDynamicParameters
         _needsDapper |= other._needsDapper;
     }
 
-    /// <summary>Adds the values a generated <c>BindColumns</c> put in Dapper's bag.</summary>
-    public void AddAll(DynamicParameters parameters)
-    {
-        var lookup = (SqlMapper.IParameterLookup)parameters;
-        foreach (var name in parameters.ParameterNames)
-            Add(name, lookup[name]);
-    }
-
     /// <summary>True when every value has a type bound here, without Dapper.</summary>
     public bool BindsPlainly => !_needsDapper;
 

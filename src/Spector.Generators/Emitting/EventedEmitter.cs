@@ -297,9 +297,9 @@ internal static class EventedEmitter
         if (sql is not null)
         {
             w.Line();
-            w.Open($"public override void BindColumns({self} record, global::Dapper.DynamicParameters parameters)");
+            w.Open($"public override void BindColumns({self} record, global::Spector.RecordColumns columns)");
             foreach (var p in sql.Columns)
-                w.Line($"parameters.Add({SourceWriter.Literal(RecordTableSql.Parameter(p))}, {ColumnValue(p)});");
+                w.Line($"columns.Add({SourceWriter.Literal(RecordTableSql.Parameter(p))}, {ColumnValue(p)});");
             w.Close();
         }
         w.Close();

@@ -285,16 +285,16 @@ partial class Order
             return differences;
         }
 
-        public override void BindColumns(global::Shop.Order record, global::Dapper.DynamicParameters parameters)
+        public override void BindColumns(global::Shop.Order record, global::Spector.RecordColumns columns)
         {
-            parameters.Add("r_id", record.Id);
-            parameters.Add("r_customer", record.Customer);
-            parameters.Add("r_note", record.Note);
-            parameters.Add("r_total", record.Total);
-            parameters.Add("r_items", record.Items);
-            parameters.Add("r_state", record.State.ToString());
-            parameters.Add("r_paid", global::Spector.SqlValues.Utc(record.PaidAt));
-            parameters.Add("r_inserted_at", global::Spector.SqlValues.Utc(record.InsertedAt));
+            columns.Add("r_id", record.Id);
+            columns.Add("r_customer", record.Customer);
+            columns.Add("r_note", record.Note);
+            columns.Add("r_total", record.Total);
+            columns.Add("r_items", record.Items);
+            columns.Add("r_state", record.State.ToString());
+            columns.Add("r_paid", global::Spector.SqlValues.Utc(record.PaidAt));
+            columns.Add("r_inserted_at", global::Spector.SqlValues.Utc(record.InsertedAt));
         }
     }
 }

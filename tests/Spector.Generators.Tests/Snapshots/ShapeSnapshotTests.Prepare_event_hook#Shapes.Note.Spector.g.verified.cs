@@ -218,10 +218,10 @@ partial class Note
             return differences;
         }
 
-        public override void BindColumns(global::Shapes.Note record, global::Dapper.DynamicParameters parameters)
+        public override void BindColumns(global::Shapes.Note record, global::Spector.RecordColumns columns)
         {
-            parameters.Add("r_id", record.Id);
-            parameters.Add("r_text", record.Text);
+            columns.Add("r_id", record.Id);
+            columns.Add("r_text", record.Text);
         }
     }
 }
