@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Spector;
 
@@ -48,6 +49,30 @@ public sealed class SqliteProvider : SpectorProvider
     /// <inheritdoc/>
     protected internal override bool CannotConnect(DbException error) =>
         error is SqliteException { SqliteErrorCode: SqliteCantOpen };
+
+    /// <inheritdoc/>
+    // IMMEDIATE: the write lock is taken at BEGIN, before the write reads the record's head.
+    protected internal override string? OwnTransactionBegin => "BEGIN IMMEDIATE";
+
+    /// <inheritdoc/>
+    protected internal override async ValueTask AbandonOwnTransactionAsync(DbConnection connection)
+    {
+        var sqlite = (SqliteConnection)connection;
+        // Some errors (a full disk, an I/O error) end the transaction themselves: then nothing is left to undo.
+        if (sqlite.Handle is not { } handle || raw.sqlite3_get_autocommit(handle) != 0)
+            return;
+        try
+        {
+            await using var rollback = sqlite.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch (SqliteException)
+        {
+            // A connection that may still be inside the transaction must never serve anyone again.
+            SqliteConnection.ClearPool(sqlite);
+        }
+    }
 
     /// <inheritdoc/>
     protected internal override async ValueTask<DbTransaction> BeginWriteAsync(

@@ -9,7 +9,7 @@ internal static class InlineProjection
         EventLog log,
         EventShard shard,
         DbConnection connection,
-        DbTransaction tx,
+        DbTransaction? tx,
         Guid eventId,
         Guid recordId,
         long seq,

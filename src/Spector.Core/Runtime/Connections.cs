@@ -36,6 +36,10 @@ internal sealed class ConnectionLease : IAsyncDisposable
     public DbTransaction? Transaction { get; }
     public Dialect Dialect { get; }
 
+    /// <summary>True for a connection lent by the store's pool: its commands stay prepared between
+    /// operations.</summary>
+    public bool KeepsCommands => _pooled is not null;
+
     /// <summary>The session's connection, or one of its store's; <paramref name="pooled"/> takes it from the
     /// store's pool when it keeps one (writes).</summary>
     public static async ValueTask<ConnectionLease> OpenAsync(
@@ -82,7 +86,7 @@ internal sealed class ConnectionLease : IAsyncDisposable
         _pooled?.Return(command) == true ? ValueTask.CompletedTask : command.DisposeAsync();
 
     /// <summary>Runs <paramref name="sql"/> with <paramref name="args"/>; returns the rows it changed.</summary>
-    public async Task<int> ExecuteAsync(string sql, SqlArgs args, DbTransaction transaction, CancellationToken ct)
+    public async Task<int> ExecuteAsync(string sql, SqlArgs args, DbTransaction? transaction, CancellationToken ct)
     {
         // Values only Dapper knows how to bind (type handlers, lists) go through Dapper, on a command of their own.
         if (_pooled is null || !args.BindsPlainly)
@@ -122,18 +126,28 @@ internal static class WriteTransaction
         SpectorSession? session,
         Func<DbConnection, DbTransaction, Dialect, Task<TResult>> attempt,
         CancellationToken ct
-    ) => RunAsync(log, session, (lease, tx, _) => attempt(lease.Connection, tx, lease.Dialect), ct);
+    ) =>
+        RunAsync(
+            log,
+            session,
+            // Without statements every attempt runs in a driver transaction: tx is never null here.
+            (lease, tx, _) => attempt(lease.Connection, tx!, lease.Dialect),
+            ct,
+            statements: false
+        );
 
     /// <summary>
     /// As above, with the lease itself (its kept commands); in its own transaction on a database whose last command
     /// can carry the COMMIT, the attempt gets an <see cref="InlineCommit"/> and, when it commits that way, nothing
-    /// is sent afterwards.
+    /// is sent afterwards. With <paramref name="statements"/>, a kept connection whose provider begins with a
+    /// statement (SQLite) runs the transaction as kept statements and the attempt gets no transaction object.
     /// </summary>
     public static async Task<TResult> RunAsync<TResult>(
         EventLog log,
         SpectorSession? session,
-        Func<ConnectionLease, DbTransaction, InlineCommit?, Task<TResult>> attempt,
-        CancellationToken ct
+        Func<ConnectionLease, DbTransaction?, InlineCommit?, Task<TResult>> attempt,
+        CancellationToken ct,
+        bool statements = true
     )
     {
         await using var lease = await ConnectionLease.OpenAsync(log, session, ct, pooled: true).ConfigureAwait(false);
@@ -153,16 +167,50 @@ internal static class WriteTransaction
             }
         }
 
-        var value = await CommitAsync(lease, attempt, ct).ConfigureAwait(false);
+        // Inline projections get the write's transaction as a session: they need a transaction object.
+        var value =
+            statements
+            && lease.KeepsCommands
+            && log.InlineProjections.Count == 0
+            && lease.Dialect.OwnTransactionBegin is { } begin
+                ? await CommitInStatementsAsync(lease, begin, attempt, ct).ConfigureAwait(false)
+                : await CommitAsync(lease, attempt, ct).ConfigureAwait(false);
         lease.Succeeded();
         // Followers of this log in this process need not wait for their next poll.
         (session?.Store ?? log.Store).Followers.Appended(log);
         return value;
     }
 
+    /// <summary>
+    /// The write's transaction without a driver transaction object: BEGIN, COMMIT (unless the write's last command
+    /// carried it) and, after a failure, ROLLBACK run as statements the connection keeps prepared.
+    /// </summary>
+    private static async Task<TResult> CommitInStatementsAsync<TResult>(
+        ConnectionLease lease,
+        string begin,
+        Func<ConnectionLease, DbTransaction?, InlineCommit?, Task<TResult>> attempt,
+        CancellationToken ct
+    )
+    {
+        await lease.ExecuteAsync(begin, new SqlArgs(0), null, ct).ConfigureAwait(false);
+        try
+        {
+            var inline = new InlineCommit();
+            var value = await attempt(lease, null, inline).ConfigureAwait(false);
+            if (!inline.Committed)
+                await lease.ExecuteAsync("COMMIT", new SqlArgs(0), null, ct).ConfigureAwait(false);
+            return value;
+        }
+        catch
+        {
+            await lease.Dialect.AbandonOwnTransactionAsync(lease.Connection).ConfigureAwait(false);
+            throw;
+        }
+    }
+
     private static async Task<TResult> CommitAsync<TResult>(
         ConnectionLease lease,
-        Func<ConnectionLease, DbTransaction, InlineCommit?, Task<TResult>> attempt,
+        Func<ConnectionLease, DbTransaction?, InlineCommit?, Task<TResult>> attempt,
         CancellationToken ct
     )
     {

@@ -291,7 +291,7 @@ internal static class EventWriter
         SpectorOptions options,
         EventShard shard,
         ConnectionLease lease,
-        DbTransaction tx,
+        DbTransaction? tx,
         Dialect dialect,
         bool callerTransaction,
         InlineCommit? inline,
@@ -474,7 +474,7 @@ internal static class EventWriter
         SpectorOptions options,
         EventShard shard,
         ConnectionLease lease,
-        DbTransaction tx,
+        DbTransaction? tx,
         Dialect dialect,
         CancellationToken ct
     )
@@ -550,7 +550,7 @@ internal static class EventWriter
     private static async Task<(byte[] Hash, DateTimeOffset At)> LockChainAsync(
         EventShard shard,
         DbConnection connection,
-        DbTransaction tx,
+        DbTransaction? tx,
         Dialect dialect,
         CancellationToken ct
     )
@@ -590,7 +590,7 @@ internal static class EventWriter
     private static async Task<KeyedEvent?> FindKeyedAsync(
         EventShard shard,
         DbConnection connection,
-        DbTransaction tx,
+        DbTransaction? tx,
         string key,
         CancellationToken ct
     )
@@ -622,7 +622,7 @@ internal static class EventWriter
         EventShard shard,
         KeyedEvent twin,
         DbConnection connection,
-        DbTransaction tx,
+        DbTransaction? tx,
         CancellationToken ct
     )
         where T : class
@@ -678,7 +678,7 @@ internal static class EventWriter
         long seq,
         DateTimeOffset now,
         DbConnection connection,
-        DbTransaction tx,
+        DbTransaction? tx,
         Dialect dialect,
         CancellationToken ct
     )
@@ -773,7 +773,7 @@ internal static class EventWriter
         EventLog log,
         EventShard shard,
         ConnectionLease lease,
-        DbTransaction tx,
+        DbTransaction? tx,
         Dialect dialect,
         EventRow row,
         RecordHead head,
@@ -932,7 +932,7 @@ internal static class EventWriter
     private static async Task AppendSavepointAsync<T>(
         EventShard shard,
         ConnectionLease lease,
-        DbTransaction tx,
+        DbTransaction? tx,
         Dialect dialect,
         EventedType<T> type,
         T record,
@@ -1012,7 +1012,7 @@ internal static class EventWriter
     /// <summary>Writes the record table from the changeset's record, after the PrepareMaterialization hook.</summary>
     public static Task WriteRecordAsync<T>(
         DbConnection connection,
-        DbTransaction tx,
+        DbTransaction? tx,
         EventedType<T> type,
         string sql,
         Changeset<T> changeset,

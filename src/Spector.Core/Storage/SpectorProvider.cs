@@ -77,6 +77,21 @@ public abstract class SpectorProvider
     /// </summary>
     protected internal virtual bool CommitsInCommand => false;
 
+    /// <summary>
+    /// The statement that starts a write's own transaction when the write runs on a connection the store keeps,
+    /// or null to use the driver's transaction object. Microsoft.Data.Sqlite prepares its transaction's BEGIN and
+    /// COMMIT afresh every time; as kept statements they are prepared once per connection, and the write's last
+    /// command can carry the COMMIT.
+    /// </summary>
+    protected internal virtual string? OwnTransactionBegin => null;
+
+    /// <summary>
+    /// Ends a transaction begun with <see cref="OwnTransactionBegin"/> after the write failed: rolls back what is
+    /// still open, so the connection goes back to the driver's pool outside any transaction.
+    /// </summary>
+    protected internal virtual ValueTask AbandonOwnTransactionAsync(DbConnection connection) =>
+        throw new NotSupportedException("This provider starts no transaction with a statement.");
+
     /// <summary>Starts the transaction of one write.</summary>
     protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(
         DbConnection connection,

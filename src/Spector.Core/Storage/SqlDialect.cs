@@ -138,6 +138,13 @@ internal abstract class Dialect
     /// <inheritdoc cref="SpectorProvider.CommitsInCommand"/>
     public bool CommitsInCommand => Provider.CommitsInCommand;
 
+    /// <inheritdoc cref="SpectorProvider.OwnTransactionBegin"/>
+    public string? OwnTransactionBegin => Provider.OwnTransactionBegin;
+
+    /// <inheritdoc cref="SpectorProvider.AbandonOwnTransactionAsync"/>
+    public ValueTask AbandonOwnTransactionAsync(DbConnection connection) =>
+        Provider.AbandonOwnTransactionAsync(connection);
+
     /// <summary>Starts the transaction of one write: on SQLite it takes the write lock at once.</summary>
     public ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         Provider.BeginWriteAsync(connection, ct);

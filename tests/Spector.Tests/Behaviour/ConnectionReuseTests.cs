@@ -64,6 +64,7 @@ public sealed class ConnectionReuseTests(Db db) : DatabaseTest(db)
         Assert.CatchAsync(() => LedgerAccount.InsertAsync(Opening("Ann")));
         // A handler's refusal comes after the head row was locked and the record replayed.
         Assert.ThrowsAsync<ChangesetInvalidException>(() => ann.UpdateAsync(new Attrs { ["owner"] = "" }));
+        Assert.That(await NoTransactionLeftOpenAsync(), Is.True, "a failed write rolled its transaction back");
 
         var bob = await LedgerAccount.InsertAsync(Opening("Bob"));
         await Task.WhenAll(Enumerable.Range(0, 8).Select(i => bob.PostAsync(1m, $"deposit {i}")));
@@ -74,6 +75,31 @@ public sealed class ConnectionReuseTests(Db db) : DatabaseTest(db)
         Assert.That((await LedgerAccount.GetAsync(bob.Id))!.Balance, Is.EqualTo(8m));
         Assert.That(ann.Balance, Is.EqualTo(1m));
         Assert.That((await LedgerEvents.Log.VerifyHashChainAsync()).IsValid, Is.True);
+    }
+
+    /// <summary>
+    /// No connection is left inside a transaction: on SQLite another connection takes the write lock at once (a
+    /// leftover transaction in the driver's pool would hold it); on PostgreSQL no session of this database is idle
+    /// in a transaction.
+    /// </summary>
+    private async Task<bool> NoTransactionLeftOpenAsync()
+    {
+        await using var connection = await OpenAsync();
+        if (Database == Db.Postgres)
+            return await connection.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        + "AND state LIKE 'idle in transaction%'"
+                ) == 0;
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 0");
+        try
+        {
+            await connection.ExecuteAsync("BEGIN IMMEDIATE; ROLLBACK;", commandTimeout: 1);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 5)
+        {
+            return false;
+        }
     }
 
     [Test]
