@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Globalization;
 
 namespace Spector;
 
@@ -9,10 +10,25 @@ namespace Spector;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class RecordColumns
 {
-    internal RecordColumns(int capacity) => Args = new SqlArgs(capacity);
+    private readonly bool _decimalsAsText;
+
+    /// <param name="capacity">The number of columns.</param>
+    /// <param name="decimalsAsText">
+    /// Binds decimals as their invariant text (SQLite's TEXT columns): Microsoft.Data.Sqlite would write 1.50 as 1.5,
+    /// losing the scale the record holds.
+    /// </param>
+    internal RecordColumns(int capacity, bool decimalsAsText)
+    {
+        Args = new SqlArgs(capacity);
+        _decimalsAsText = decimalsAsText;
+    }
 
     internal SqlArgs Args { get; }
 
     /// <summary>Adds the value of the column whose parameter is <paramref name="name"/>.</summary>
-    public void Add(string name, object? value) => Args.Add(name, value);
+    public void Add(string name, object? value) =>
+        Args.Add(
+            name,
+            _decimalsAsText && value is decimal number ? number.ToString(CultureInfo.InvariantCulture) : value
+        );
 }

@@ -729,7 +729,10 @@ internal static class EventWriter
         RecordWrite? recordWrite =
             type.Table is not { } table ? null
             : changeset is null ? new RecordWrite(table.DeleteSql, SqlArgs.Of(("id", id)))
-            : new RecordWrite(request.Creates ? table.InsertSql : table.UpsertSql, RecordParameters(type, changeset));
+            : new RecordWrite(
+                request.Creates ? table.InsertSql : table.UpsertSql,
+                RecordParameters(type, changeset, dialect.Kind)
+            );
         string? metadata;
         try
         {
@@ -1013,6 +1016,7 @@ internal static class EventWriter
     public static Task WriteRecordAsync<T>(
         DbConnection connection,
         DbTransaction? tx,
+        Dialect dialect,
         EventedType<T> type,
         string sql,
         Changeset<T> changeset,
@@ -1020,12 +1024,12 @@ internal static class EventWriter
     )
         where T : class =>
         connection.ExecuteAsync(
-            new CommandDefinition(sql, RecordParameters(type, changeset), tx, cancellationToken: ct)
+            new CommandDefinition(sql, RecordParameters(type, changeset, dialect.Kind), tx, cancellationToken: ct)
         );
 
     /// <summary>The record's column values, after the PrepareMaterialization hook; errors it adds refuse the
     /// write.</summary>
-    internal static SqlArgs RecordParameters<T>(EventedType<T> type, Changeset<T> changeset)
+    internal static SqlArgs RecordParameters<T>(EventedType<T> type, Changeset<T> changeset, SqlDialect dialect)
         where T : class
     {
         type.PrepareMaterialization(changeset);
@@ -1038,7 +1042,7 @@ internal static class EventWriter
                 changeset.EventId,
                 changeset.Errors
             );
-        var columns = new RecordColumns(type.Table?.Columns.Count ?? 8);
+        var columns = new RecordColumns(type.Table?.Columns.Count ?? 8, decimalsAsText: dialect == SqlDialect.Sqlite);
         type.BindColumns(changeset.Record, columns);
         return columns.Args;
     }

@@ -24,7 +24,7 @@ internal static class RecordRecovery
         return WriteTransaction.RunAsync(
             type.Log,
             session,
-            async (connection, tx, _) =>
+            async (connection, tx, dialect) =>
             {
                 var replayed = await EventReader
                     .ReplayAsync(type, shard, connection, tx, id, upToSeq: null, ct)
@@ -51,7 +51,7 @@ internal static class RecordRecovery
                     isReplay: false
                 );
                 await EventWriter
-                    .WriteRecordAsync(connection, tx, type, table.InsertSql, changeset, ct)
+                    .WriteRecordAsync(connection, tx, dialect, type, table.InsertSql, changeset, ct)
                     .ConfigureAwait(false);
                 return new Materialization<T>(MaterializeOutcome.Materialized, id, record);
             },

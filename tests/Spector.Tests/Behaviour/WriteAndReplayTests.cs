@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
 
@@ -227,6 +228,36 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
         Assert.That(events[1].Position, Is.GreaterThan(events[0].Position));
         Assert.That(events[1].InsertedAt, Is.GreaterThanOrEqualTo(events[0].InsertedAt));
         Assert.That(events[0].InsertedAt, Is.EqualTo(user.InsertedAt), "the event time is the payload's inserted_at");
+    }
+
+    [Test]
+    public async Task A_decimal_keeps_its_scale_in_the_record_table_when_written_and_when_rebuilt()
+    {
+        var attrs = Ann();
+        attrs["balance"] = 1.50m;
+        var user = await User.InsertAsync(attrs);
+        Assert.That(await BalanceTextAsync(user.Id), Is.EqualTo("1.50"), "an insert");
+        user = await user.UpdateAsync(new Attrs { ["balance"] = 120.000m });
+        var other = await User.InsertAsync(Ann());
+        Assert.That(await BalanceTextAsync(user.Id), Is.EqualTo("120.000"), "an update");
+
+        await RecordTables.RebuildAsync(User.SpectorType);
+
+        Assert.That(await BalanceTextAsync(user.Id), Is.EqualTo("120.000"), "a rebuild");
+        Assert.That(await BalanceTextAsync(other.Id), Is.EqualTo("12.345"));
+        Assert.That(
+            (await User.GetAsync(user.Id))!.Balance.ToString(CultureInfo.InvariantCulture),
+            Is.EqualTo("120.000")
+        );
+    }
+
+    private async Task<string> BalanceTextAsync(Guid id)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<string>(
+            "SELECT CAST(\"balance\" AS TEXT) FROM \"users\" WHERE \"id\" = @id",
+            new { id }
+        );
     }
 
     /// <summary>The record table must hold exactly the state a replay of the log produces.</summary>
