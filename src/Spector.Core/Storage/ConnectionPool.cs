@@ -16,6 +16,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
     private readonly Func<CancellationToken, ValueTask<DbConnection>> _open;
     private readonly Func<DbConnection, bool> _usable;
     private readonly Stack<PooledConnection> _idle = new();
+    private readonly Lock _gate = new();
     private bool _disposed;
 
     /// <param name="open">Opens a connection and applies its settings.</param>
@@ -49,7 +50,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
     {
         // Whether it is still usable is asked when it is next rented: that covers the time it waits here too.
         if (succeeded)
-            lock (_idle)
+            lock (_gate)
                 if (!_disposed && _idle.Count < IdleLimit)
                 {
                     _idle.Push(connection);
@@ -62,7 +63,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         PooledConnection[] idle;
-        lock (_idle)
+        lock (_gate)
         {
             _disposed = true;
             idle = [.. _idle];
@@ -74,7 +75,7 @@ internal sealed class ConnectionPool : IAsyncDisposable
 
     private PooledConnection? TakeIdle()
     {
-        lock (_idle)
+        lock (_gate)
             return _idle.TryPop(out var idle) ? idle : null;
     }
 }
