@@ -803,7 +803,8 @@ internal static class EventWriter
                 row.Links,
                 row.Context
             );
-        var parameters = new SqlArgs(24);
+        // Sized for everything bound below, so the list never grows: 13 event and head values, the context, the row.
+        var parameters = new SqlArgs(13 + ContextColumns.Names.Length + (recordWrite?.Parameters.Count ?? 0));
         parameters.Add("__id", row.EventId);
         parameters.Add("__parent_id", row.RecordId);
         parameters.Add("__seq", row.Seq);
