@@ -27,8 +27,8 @@ public sealed partial class Follower
     }
 
     /// <summary>
-    /// Reads and delivers batch after batch, one table after another, until every table is caught up. A table whose
-    /// read came back full is behind, and its next read takes twice as many events, up to
+    /// Reads and delivers batch after batch, one table after another, until every table is caught up. On PostgreSQL
+    /// a table whose read came back full is behind, and its next read takes twice as many events, up to
     /// <see cref="ReadAhead"/> batches: each batch is still delivered and committed on its own, but a catch-up pays
     /// one round trip per read instead of one per batch. A follower that keeps up reads one batch at a time.
     /// </summary>
@@ -36,7 +36,11 @@ public sealed partial class Follower
     {
         long total = 0;
         var batchSize = _options.BatchSize;
-        var maxRead = Math.Max(batchSize, Math.Min(batchSize * ReadAhead, MaxReadEvents));
+        // SQLite reads in process: there is no round trip to save, and a longer read only keeps its events alive.
+        var maxRead =
+            Dialect.Kind == SqlDialect.PostgreSql
+                ? Math.Max(batchSize, Math.Min(batchSize * ReadAhead, MaxReadEvents))
+                : batchSize;
         var limits = _tables.ToDictionary(t => t.Shard.Table, _ => batchSize);
         await using (var reads = new BatchReads(this))
             for (var more = true; more; )
