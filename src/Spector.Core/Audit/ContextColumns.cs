@@ -120,8 +120,8 @@ internal static class ContextColumns
         parameters.Add("__span_id", context.SpanId, System.Data.DbType.String);
     }
 
-    /// <summary>The columns packed by SQLite's <c>json_array(...)</c> of <see cref="SelectList"/>, in that
-    /// order.</summary>
+    /// <summary>The columns packed into one JSON array of <see cref="SelectList"/> (SQLite's <c>json_array</c>,
+    /// PostgreSQL's <c>json_build_array</c>), in that order.</summary>
     public static StoredContext Unpack(string json)
     {
         var values = new string?[Names.Length];

@@ -14,9 +14,20 @@ public sealed partial class Follower
         private readonly Dictionary<string, BatchCommand> _commands = [];
         private DbConnection? _connection;
 
-        private sealed record BatchCommand(DbCommand Command, DbParameter? TxId, DbParameter Position);
+        private sealed record BatchCommand(
+            DbCommand Command,
+            DbParameter? TxId,
+            DbParameter Position,
+            DbParameter Limit
+        );
 
-        public async Task<List<FollowedEvent>> ReadAsync(EventLog log, EventShard shard, CancellationToken ct)
+        /// <summary>Up to <paramref name="limit"/> events after the table's cursor, in delivery order.</summary>
+        public async Task<List<FollowedEvent>> ReadAsync(
+            EventLog log,
+            EventShard shard,
+            int limit,
+            CancellationToken ct
+        )
         {
             var cursor = follower._cursors[shard.Table];
             var dialect = follower.Dialect;
@@ -24,14 +35,15 @@ public sealed partial class Follower
             if (read.TxId is { } txId)
                 txId.Value = cursor.TxId;
             read.Position.Value = cursor.Position;
-            // Sized for a full batch once a row arrives (an empty poll allocates nothing): growing it copied every
+            read.Limit.Value = limit;
+            // Sized for a full read once a row arrives (an empty poll allocates nothing): growing it copied every
             // reference of a 1,000-event batch about ten times.
             List<FollowedEvent>? events = null;
             await using var reader = await read.Command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 var (stored, stamp) = follower.Sql.ReadRow(log, dialect, reader);
-                events ??= new List<FollowedEvent>(Math.Min(follower._options.BatchSize, 1024));
+                events ??= new List<FollowedEvent>(Math.Min(limit, 8192));
                 events.Add(new FollowedEvent(shard.Table, log, stored, stamp));
             }
             return events ?? [];
@@ -45,8 +57,7 @@ public sealed partial class Follower
             var command = _connection.CreateCommand();
             command.CommandText = follower.Sql.ReadBatch(table);
             var txId = follower.Dialect.Kind == SqlDialect.PostgreSql ? Add(command, "tx_id", 0L) : null;
-            var read = new BatchCommand(command, txId, Add(command, "position", 0L));
-            Add(command, "limit", follower._options.BatchSize);
+            var read = new BatchCommand(command, txId, Add(command, "position", 0L), Add(command, "limit", 0));
             // Microsoft.Data.Sqlite keeps a statement across runs only once prepared; PostgreSQL plans a
             // parameterised read as fast as it parses it, and a server-side statement would bind the pump to one
             // backend.

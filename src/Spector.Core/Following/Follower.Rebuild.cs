@@ -83,7 +83,7 @@ public sealed partial class Follower
                 foreach (var (log, shard) in _tables)
                 {
                     // Read beside the transaction, which SQLite's write lock does not block (WAL readers never wait).
-                    var batch = await reads.ReadAsync(log, shard, ct).ConfigureAwait(false);
+                    var batch = await reads.ReadAsync(log, shard, _options.BatchSize, ct).ConfigureAwait(false);
                     foreach (var followed in batch)
                         if (Matches(followed))
                             await _handler(followed, session, ct).ConfigureAwait(false);

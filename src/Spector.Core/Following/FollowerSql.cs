@@ -103,8 +103,7 @@ internal abstract class FollowerSql
 
     /// <summary>
     /// Up to @limit events after the cursor (@tx_id, @position) that no running transaction can still add to, in
-    /// delivery order; the columns of <see cref="EventReader"/>'s event reads, the stamped transaction id and whether
-    /// the event has a context.
+    /// delivery order: the event's own columns, its packed context, and (PostgreSQL) the stamped transaction id.
     /// </summary>
     public abstract string ReadBatch(string eventsTable);
 
@@ -129,10 +128,29 @@ internal abstract class FollowerSql
     /// alone orders the log).</summary>
     public abstract (StoredEvent Event, long Stamp) ReadRow(EventLog log, Dialect dialect, DbDataReader reader);
 
-    /// <summary>True when any context column holds a value (events written without a context are the common
-    /// case).</summary>
-    protected static readonly string HasContext =
-        "(" + string.Join(" OR ", ContextColumns.Names.Select(n => SqlIdentifier.Quote(n) + " IS NOT NULL")) + ")";
+    /// <summary>The event's own columns of <see cref="EventLogSql.EventColumns"/>, without its context.</summary>
+    protected static readonly string CoreColumns = EventLogSql.EventColumns[
+        ..EventLogSql.EventColumns.IndexOf(", " + ContextColumns.SelectList(), StringComparison.Ordinal)
+    ];
+
+    /// <summary>
+    /// The event's context as one JSON array of its columns, or NULL when it has none (the common case): seven null
+    /// columns per row cost both drivers more than the test that finds them null.
+    /// </summary>
+    protected static string PackedContext(string jsonArray) =>
+        $"CASE WHEN ({string.Join(" OR ", ContextColumns.Names.Select(n => SqlIdentifier.Quote(n) + " IS NOT NULL"))}) "
+        + $"THEN {jsonArray}({ContextColumns.SelectList()}) END";
+
+    /// <summary>An event of a batch: the event's own columns, then its packed context.</summary>
+    protected static StoredEvent ReadPacked(EventLog log, Dialect dialect, DbDataReader reader) =>
+        EventReader.ReadEvent(
+            log,
+            dialect,
+            reader,
+            reader.IsDBNull(EventLogSql.FirstContextColumn)
+                ? default
+                : ContextColumns.Unpack(reader.GetString(EventLogSql.FirstContextColumn))
+        );
 
     private sealed class Postgres : FollowerSql
     {
@@ -141,11 +159,11 @@ internal abstract class FollowerSql
         protected override string NowMs => "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
         // The row comparison walks the ("tx_id", "position") index; xmin is taken from the statement's own snapshot,
-        // so every row below it is visible to this very read (docs/followers.md has the argument). The converted id
-        // is aliased: named "tx_id", ORDER BY would sort by it instead of walking the index.
+        // so every row below it is visible to this very read (docs/followers.md has the argument). The id is read as
+        // it is stored (Npgsql reads xid8 as ulong) rather than converted on the server row by row.
         public override string ReadBatch(string eventsTable) =>
             $"""
-                SELECT {EventLogSql.EventColumns}, "tx_id"::text::bigint AS "stamped_tx_id", {HasContext} FROM {SqlIdentifier.Quote(
+                SELECT {CoreColumns}, {Context}, "tx_id" FROM {SqlIdentifier.Quote(
                     eventsTable
                 )}
                 WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)
@@ -153,13 +171,12 @@ internal abstract class FollowerSql
                 ORDER BY "tx_id", "position" LIMIT @limit
                 """;
 
-        private const int StampColumn = EventLogSql.FirstContextColumn + 7;
+        private static readonly string Context = PackedContext("json_build_array");
+
+        private const int StampColumn = EventLogSql.FirstContextColumn + 1;
 
         public override (StoredEvent Event, long Stamp) ReadRow(EventLog log, Dialect dialect, DbDataReader reader) =>
-            (
-                EventReader.ReadEvent(log, dialect, reader, withContext: reader.GetBoolean(StampColumn + 1)),
-                reader.GetInt64(StampColumn)
-            );
+            (ReadPacked(log, dialect, reader), checked((long)reader.GetFieldValue<ulong>(StampColumn)));
 
         public override string Lag(string eventsTable) =>
             $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)""";
@@ -201,29 +218,12 @@ internal abstract class FollowerSql
 
         // One writer at a time: positions are handed out in commit order, so position alone is a safe cursor.
         public override string ReadBatch(string eventsTable) =>
-            $"""SELECT {CoreColumns}, {PackedContext} FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
+            $"""SELECT {CoreColumns}, {Context} FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
 
-        // The event's own columns; its context follows them as one JSON array, or NULL when it has none. Seven null
-        // columns selected per row cost SQLite more than the test that finds them null.
-        private static readonly string CoreColumns = EventLogSql.EventColumns[
-            ..EventLogSql.EventColumns.IndexOf(", " + ContextColumns.SelectList(), StringComparison.Ordinal)
-        ];
-
-        private static readonly string PackedContext =
-            $"CASE WHEN {HasContext} THEN json_array({ContextColumns.SelectList()}) END";
+        private static readonly string Context = PackedContext("json_array");
 
         public override (StoredEvent Event, long Stamp) ReadRow(EventLog log, Dialect dialect, DbDataReader reader) =>
-            (
-                EventReader.ReadEvent(
-                    log,
-                    dialect,
-                    reader,
-                    reader.IsDBNull(EventLogSql.FirstContextColumn)
-                        ? default
-                        : ContextColumns.Unpack(reader.GetString(EventLogSql.FirstContextColumn))
-                ),
-                0
-            );
+            (ReadPacked(log, dialect, reader), 0);
 
         public override string Lag(string eventsTable) =>
             $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position""";

@@ -496,19 +496,7 @@ internal static class EventReader
 
     /// <summary>One event from a row of <see cref="EventLogSql.EventColumns"/>.</summary>
     internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader) =>
-        ReadEvent(log, dialect, reader, withContext: true);
-
-    /// <summary>
-    /// As the other overload; without <paramref name="withContext"/> the context columns are not read and the event
-    /// has an empty context (the caller knows from its query that every one of them is null).
-    /// </summary>
-    internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader, bool withContext) =>
-        ReadEvent(
-            log,
-            dialect,
-            reader,
-            withContext ? ContextColumns.Read(reader, EventLogSql.FirstContextColumn) : default
-        );
+        ReadEvent(log, dialect, reader, ContextColumns.Read(reader, EventLogSql.FirstContextColumn));
 
     /// <summary>As the other overloads, with the context read by the caller (a follower's batch packs it).</summary>
     internal static StoredEvent ReadEvent(EventLog log, Dialect dialect, DbDataReader reader, StoredContext context)

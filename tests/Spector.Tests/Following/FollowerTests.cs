@@ -356,6 +356,69 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_follower_far_behind_reads_several_batches_at_once_but_commits_and_stops_batch_by_batch()
+    {
+        // 40 events with batches of 3: reads grow to 6, 12 and 24 events, each split into batches of 3.
+        var counters = new List<Counter>();
+        for (var i = 0; i < 40; i++)
+            counters.Add(await Counter.InsertAsync(new Attrs { ["name"] = $"c{i}" }));
+        var transactions = new List<SpectorSession>();
+        var transactional = new Follower(
+            Options(NewName()) with
+            {
+                BatchSize = 3,
+            },
+            (_, session, _) =>
+            {
+                transactions.Add(session);
+                return Task.CompletedTask;
+            }
+        );
+        await transactional.MigrateAsync();
+        Assert.That(await transactional.CatchUpAsync(), Is.EqualTo(40));
+        var commits = new List<int>();
+        for (var i = 0; i < transactions.Count; i++)
+            if (i > 0 && ReferenceEquals(transactions[i], transactions[i - 1]))
+                commits[^1]++;
+            else
+                commits.Add(1);
+        Assert.That(
+            commits,
+            Is.EqualTo(Enumerable.Repeat(3, 13).Append(1)),
+            "one transaction per batch of 3, whatever a read took"
+        );
+
+        // A failure in the middle of a large read (event 17 of 40 is in the third read, events 10 to 21) stops the
+        // follower right before it, and it resumes there.
+        var poison = counters[16].Id;
+        var broken = true;
+        var delivered = new List<Guid>();
+        var plain = new Follower(
+            Options(NewName()) with
+            {
+                BatchSize = 3,
+                MaxAttempts = 2,
+                CheckpointInterval = TimeSpan.FromHours(1),
+            },
+            (e, _) =>
+            {
+                if (broken && e.RecordId == poison)
+                    throw new InvalidOperationException("down");
+                delivered.Add(e.RecordId);
+                return Task.CompletedTask;
+            }
+        );
+        await plain.MigrateAsync();
+        var error = Assert.ThrowsAsync<FollowerFailedException>(() => plain.CatchUpAsync());
+        Assert.That(error!.EventId, Is.EqualTo(poison));
+        Assert.That(delivered, Is.EqualTo(counters.Take(16).Select(c => c.Id)));
+        Assert.That((await plain.ReadStatusAsync()).Processed, Is.EqualTo(16), "the checkpoint is right before it");
+        broken = false;
+        Assert.That(await plain.CatchUpAsync(), Is.EqualTo(24));
+        Assert.That(delivered, Is.EqualTo(counters.Select(c => c.Id)), "nothing skipped, nothing twice");
+    }
+
+    [Test]
     public async Task Two_instances_of_one_follower_never_both_deliver_and_the_standby_takes_over_when_the_first_stops()
     {
         await using (var connection = await OpenAsync())
