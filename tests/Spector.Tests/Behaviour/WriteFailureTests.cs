@@ -1,0 +1,667 @@
+using System.Data;
+using System.Globalization;
+using Dapper;
+using DocumentLinks;
+using Microsoft.Data.Sqlite;
+
+namespace Spector.Tests;
+
+/// <summary>
+/// A write can fail at every step: the handler, a hook, the database (a unique index, a trigger, a link), a stale
+/// seq, a cancelled token. After each failure nothing of the write is stored, no transaction is left open, and the
+/// next writes on the same store append at exactly the next seq with a valid chain.
+/// </summary>
+[TestFixture(Db.Sqlite)]
+[TestFixture(Db.Postgres)]
+public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
+{
+    private static Attrs Opening(string owner) => new() { ["owner"] = owner };
+
+    [Test]
+    public async Task A_unique_index_refusing_an_update_stores_nothing_and_the_next_update_takes_the_next_seq()
+    {
+        await ExecuteRawAsync("CREATE UNIQUE INDEX \"ledger_owner_unique\" ON \"ledger_accounts\" (\"owner\")");
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var bob = await LedgerAccount.InsertAsync(Opening("Bob"));
+        bob = await bob.PostAsync(2m, "before");
+
+        for (var i = 0; i < 3; i++)
+            Assert.CatchAsync<System.Data.Common.DbException>(() => bob.UpdateAsync(Opening("Ann")));
+        await AssertCleanAsync();
+
+        bob = await bob.PostAsync(3m, "after");
+        var stored = await LedgerAccount.GetVersionedAsync(bob.Id);
+        Assert.That((stored!.Record.Owner, stored.Record.Balance, stored.Seq), Is.EqualTo(("Bob", 5m, 3L)));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(4));
+        Assert.That(await RowBalanceAsync(bob.Id), Is.EqualTo("5"));
+        Assert.That((await LedgerAccount.GetAsync(ann.Id))!.Owner, Is.EqualTo("Ann"));
+    }
+
+    [Test]
+    public async Task A_handler_that_throws_or_refuses_stores_nothing()
+    {
+        var counter = await Counter.InsertAsync(new Attrs { ["name"] = "c" });
+        counter = await counter.UpdateAsync(new Attrs { ["by"] = 2 });
+
+        // GetValue<int> on a string throws inside the handler, after the head row was locked.
+        Assert.CatchAsync<Exception>(() => counter.UpdateAsync(new Attrs { ["by"] = "two" }));
+        Assert.ThrowsAsync<ChangesetInvalidException>(() => counter.UpdateAsync(new Attrs { ["by"] = -5 }));
+        await AssertCleanAsync();
+
+        counter = await counter.UpdateAsync(new Attrs { ["by"] = 1 });
+        var stored = await Counter.GetVersionedAsync(counter.Id);
+        Assert.That((stored!.Record.Value, stored.Seq), Is.EqualTo((3, 3L)));
+        Assert.That(await CountAsync("events"), Is.EqualTo(3));
+        Assert.That(await CountAsync("counters", "\"value\" = 3"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Hooks_that_refuse_or_throw_store_nothing()
+    {
+        var ticket = await Ticket.InsertAsync(new Attrs { ["title"] = "Short" });
+        Assert.ThrowsAsync<ChangesetInvalidException>(() =>
+            Ticket.InsertAsync(new Attrs { ["title"] = "A title far too long for any slug" })
+        );
+        Assert.ThrowsAsync<ChangesetInvalidException>(() =>
+            ticket.UpdateAsync(new Attrs { ["title"] = "A title far too long for any slug" })
+        );
+        var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
+        // The PrepareEvent hook reads signed_by as a string: a number makes it throw inside the write.
+        Assert.CatchAsync<Exception>(() => memo.UpdateAsync(new Attrs { ["signed_by"] = 7 }));
+        await AssertCleanAsync();
+
+        ticket = await ticket.UpdateAsync(new Attrs { ["title"] = "Second Title" });
+        memo = await memo.UpdateAsync(new Attrs { ["title"] = "m2", ["signed_by"] = "ann" });
+        Assert.That((await Ticket.GetVersionedAsync(ticket.Id))!.Seq, Is.EqualTo(2));
+        Assert.That((await Memo.GetVersionedAsync(memo.Id))!.Seq, Is.EqualTo(2));
+        Assert.That(await CountAsync("events"), Is.EqualTo(4));
+        Assert.That(await CountAsync("tickets", "\"slug\" = 'second-title'"), Is.EqualTo(1));
+        Assert.That(await CountAsync("tickets"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_link_to_a_missing_event_stores_nothing_and_later_linked_writes_commit()
+    {
+        var doc = await Document.InsertAsync(new Attrs { ["title"] = "D", ["body"] = "v1" });
+        var first = (await Document.AllEventsAsync(doc.Id))[0].Id;
+
+        for (var i = 0; i < 3; i++)
+            Assert.ThrowsAsync<InvalidLinkException>(() => doc.CommentAsync(Guid.CreateVersion7(), "to nowhere"));
+        await AssertCleanAsync();
+
+        doc = await doc.CommentAsync(first, "fine");
+        doc = await doc.ReviseAsync("v2");
+        Assert.ThrowsAsync<InvalidLinkException>(() => doc.CommentAsync(Guid.CreateVersion7(), "again"));
+        await AssertCleanAsync();
+        doc = await doc.ReviseAsync("v3");
+
+        Assert.That((await Document.GetVersionedAsync(doc.Id))!.Seq, Is.EqualTo(4));
+        Assert.That(await CountAsync("document_events"), Is.EqualTo(4));
+        Assert.That(await CountAsync("document_links"), Is.EqualTo(3));
+        Assert.That(await CountAsync("documents", "\"comments\" = 1 AND \"revision\" = 3"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Idempotency_twins_and_stale_seqs_store_one_event_each_and_leave_nothing_open()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var results = await Task.WhenAll(
+            Enumerable
+                .Range(0, 16)
+                .Select(_ => ann.PostAsync(4m, "once", options: new WriteOptions { IdempotencyKey = "k1" }))
+        );
+        Assert.That(results.Select(r => r.Balance), Is.All.EqualTo(4m));
+        Assert.ThrowsAsync<IdempotencyKeyReusedException>(() =>
+            ann.PostAsync(5m, "once", options: new WriteOptions { IdempotencyKey = "k1" })
+        );
+        var error = Assert.ThrowsAsync<ConcurrencyConflictException>(() =>
+            ann.PostAsync(1m, "stale", options: new WriteOptions { ExpectedSeq = 1 })
+        );
+        Assert.That((error!.ExpectedSeq, error.ActualSeq), Is.EqualTo((1L, 2L)));
+        await AssertCleanAsync();
+
+        var inserts = await Task.WhenAll(
+            Enumerable
+                .Range(0, 16)
+                .Select(_ => LedgerAccount.InsertAsync(Opening("Twin"), new WriteOptions { IdempotencyKey = "k2" }))
+        );
+        Assert.That(inserts.Select(r => r.Id).Distinct().Count(), Is.EqualTo(1));
+        ann = await ann.PostAsync(1m, "next", options: new WriteOptions { ExpectedSeq = 2 });
+
+        Assert.That((await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq, Is.EqualTo(3));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(4));
+        Assert.That(await CountAsync("ledger_accounts"), Is.EqualTo(2));
+        await AssertCleanAsync();
+    }
+
+    [Test]
+    public async Task A_cancelled_token_stores_nothing()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(() =>
+            ann.PostAsync(1m, "never", cancellationToken: cancelled.Token)
+        );
+        Assert.CatchAsync<OperationCanceledException>(() =>
+            LedgerAccount.InsertAsync(Opening("Bob"), cancellationToken: cancelled.Token)
+        );
+        await AssertCleanAsync();
+
+        ann = await ann.PostAsync(1m, "after");
+        Assert.That((await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq, Is.EqualTo(2));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(2));
+    }
+
+    /// <summary>
+    /// Tokens cancelled at random moments while writes run: a write either returns and is stored, or throws and
+    /// stores nothing. A write that committed must not report a cancellation.
+    /// </summary>
+    [Test]
+    public async Task Writes_cancelled_while_they_run_are_stored_exactly_when_they_return()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var random = new Random(7);
+        var tasks = Enumerable
+            .Range(0, 32)
+            .Select(async i =>
+            {
+                using var cancel = new CancellationTokenSource();
+                var write = ann.PostAsync(1m, $"p{i}", cancellationToken: cancel.Token);
+                if (i % 2 == 0)
+                    cancel.CancelAfter(random.Next(0, 5));
+                else
+                    cancel.Cancel();
+                try
+                {
+                    await write;
+                    return true;
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+            })
+            .ToList();
+        var succeeded = (await Task.WhenAll(tasks)).Count(ok => ok);
+        await AssertCleanAsync();
+
+        ann = await ann.PostAsync(0m, "last");
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That(stored!.Seq, Is.EqualTo(1 + succeeded + 1), "exactly the writes that returned were stored");
+        Assert.That(stored.Record.Balance, Is.EqualTo((decimal)succeeded));
+        Assert.That(await RowBalanceAsync(ann.Id), Is.EqualTo(succeeded.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>A trigger refuses the wallet row whenever its deposit count equals the value in a control table,
+    /// so any write, savepoint-due or not, can be made to fail.</summary>
+    [Test]
+    public async Task Savepoint_due_writes_that_fail_store_nothing_and_the_savepoint_lands_on_the_retry()
+    {
+        await InstallWalletRefusalAsync();
+        var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
+        var seq = 1L;
+        for (var deposits = 1; deposits <= 23; deposits++)
+        {
+            await ExecuteRawAsync("UPDATE \"wallet_fail_at\" SET \"deposits\" = @deposits", new { deposits });
+            Assert.CatchAsync<System.Data.Common.DbException>(() => wallet.DepositAsync(1m, $"refused {deposits}"));
+            await AssertCleanAsync();
+            await ExecuteRawAsync("UPDATE \"wallet_fail_at\" SET \"deposits\" = -1");
+            wallet = await wallet.DepositAsync(1m, $"m{deposits}");
+            var stored = await Wallet.GetVersionedAsync(wallet.Id);
+            // A savepoint follows, in the same transaction, every event whose seq is a multiple of 10.
+            seq += seq + 1 is var next && next % 10 == 0 ? 2 : 1;
+            Assert.That((stored!.Seq, stored.Record.Deposits), Is.EqualTo((seq, deposits)));
+        }
+        Assert.That(seq, Is.EqualTo(26), "savepoints at 11 and 21");
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(seq));
+        Assert.That(await CountAsync("ledger", "\"action\" = 4"), Is.EqualTo(2));
+        var replayed = await Wallet.GetAsync(wallet.Id);
+        Assert.That(replayed!.Memos, Is.EqualTo(Enumerable.Range(1, 23).Select(i => $"m{i}")));
+        Assert.That(replayed.Balance, Is.EqualTo(23m));
+    }
+
+    private async Task InstallWalletRefusalAsync()
+    {
+        if (Database == Db.Postgres)
+        {
+            await ExecuteRawAsync("DROP TABLE IF EXISTS \"wallet_fail_at\"");
+            await ExecuteRawAsync("CREATE TABLE \"wallet_fail_at\" (\"deposits\" integer NOT NULL)");
+            await ExecuteRawAsync(
+                """
+                CREATE OR REPLACE FUNCTION wallet_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.deposits = (SELECT deposits FROM wallet_fail_at) THEN
+                    RAISE EXCEPTION 'refused by test';
+                  END IF;
+                  RETURN NEW;
+                END $$
+                """
+            );
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"wallet_refuse\" BEFORE INSERT OR UPDATE ON \"wallets\" "
+                    + "FOR EACH ROW EXECUTE FUNCTION wallet_refuse()"
+            );
+        }
+        else
+        {
+            await ExecuteRawAsync("CREATE TABLE \"wallet_fail_at\" (\"deposits\" INTEGER NOT NULL)");
+            foreach (var when in new[] { "INSERT", "UPDATE" })
+                await ExecuteRawAsync(
+                    $"CREATE TRIGGER \"wallet_refuse_{when}\" BEFORE {when} ON \"wallets\" "
+                        + "WHEN NEW.\"deposits\" = (SELECT \"deposits\" FROM \"wallet_fail_at\") "
+                        + "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+                );
+        }
+        await ExecuteRawAsync("INSERT INTO \"wallet_fail_at\" VALUES (-1)");
+    }
+
+    /// <summary>
+    /// A deferred foreign key, broken by a trigger on the record table, fails the COMMIT itself: the statement the
+    /// write's last command ends with. SQLite leaves the transaction open after such a COMMIT, PostgreSQL ends it.
+    /// </summary>
+    [Test]
+    public async Task A_write_whose_commit_itself_fails_stores_nothing_and_leaves_nothing_open()
+    {
+        await InstallCommitGuardAsync();
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        ann = await ann.PostAsync(1m, "before");
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.CatchAsync<System.Data.Common.DbException>(() =>
+                ann.UpdateAsync(new Attrs { ["note"] = "fail at commit" })
+            );
+            Assert.CatchAsync<System.Data.Common.DbException>(() =>
+                LedgerAccount.InsertAsync(new Attrs { ["owner"] = "Bob", ["note"] = "fail at commit" })
+            );
+            await AssertCleanAsync();
+            ann = await ann.PostAsync(1m, $"after {i}");
+        }
+
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance, stored.Record.Note), Is.EqualTo((5L, 4m, (string?)null)));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(5));
+        Assert.That(await CountAsync("ledger_accounts"), Is.EqualTo(1));
+        Assert.That(await CountAsync("commit_guard"), Is.Zero);
+    }
+
+    private async Task InstallCommitGuardAsync()
+    {
+        if (Database == Db.Postgres)
+        {
+            await ExecuteRawAsync("DROP TABLE IF EXISTS \"commit_guard\", \"commit_parent\" CASCADE");
+            await ExecuteRawAsync("CREATE TABLE \"commit_parent\" (\"id\" text PRIMARY KEY)");
+            await ExecuteRawAsync(
+                "CREATE TABLE \"commit_guard\" (\"ref\" text REFERENCES \"commit_parent\" (\"id\") "
+                    + "DEFERRABLE INITIALLY DEFERRED)"
+            );
+            await ExecuteRawAsync(
+                """
+                CREATE OR REPLACE FUNCTION commit_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.note = 'fail at commit' THEN
+                    INSERT INTO commit_guard VALUES ('missing');
+                  END IF;
+                  RETURN NEW;
+                END $$
+                """
+            );
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"commit_guard\" AFTER INSERT OR UPDATE ON \"ledger_accounts\" "
+                    + "FOR EACH ROW EXECUTE FUNCTION commit_guard()"
+            );
+            return;
+        }
+        await ExecuteRawAsync("CREATE TABLE \"commit_parent\" (\"id\" TEXT PRIMARY KEY)");
+        await ExecuteRawAsync(
+            "CREATE TABLE \"commit_guard\" (\"ref\" TEXT REFERENCES \"commit_parent\" (\"id\") "
+                + "DEFERRABLE INITIALLY DEFERRED)"
+        );
+        foreach (var when in new[] { "INSERT", "UPDATE" })
+            await ExecuteRawAsync(
+                $"CREATE TRIGGER \"commit_guard_{when}\" AFTER {when} ON \"ledger_accounts\" "
+                    + "WHEN NEW.\"note\" = 'fail at commit' "
+                    + "BEGIN INSERT INTO \"commit_guard\" VALUES ('missing'); END"
+            );
+    }
+
+    [Test]
+    public async Task A_replay_that_fails_on_a_corrupt_event_stores_nothing_and_other_records_still_write()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        ann = await ann.PostAsync(1m, "ok");
+        var bob = await LedgerAccount.InsertAsync(Opening("Bob"));
+        await DropAppendOnlyTriggersAsync("ledger");
+        var corrupt = Database == Db.Postgres ? "'{\"amount\": []}'::jsonb" : "'{\"amount\": []}'";
+        await ExecuteRawAsync(
+            $"UPDATE \"ledger\" SET \"payload\" = {corrupt} WHERE \"parent_id\" = @id AND \"seq\" = 2",
+            new { id = IdArg(ann.Id) }
+        );
+
+        for (var i = 0; i < 3; i++)
+            Assert.CatchAsync<SpectorException>(() => ann.PostAsync(1m, "replays the corrupt event"));
+        Assert.That(await NoTransactionLeftOpenAsync(), Is.True);
+
+        bob = await bob.PostAsync(2m, "other record");
+        Assert.That((await LedgerAccount.GetVersionedAsync(bob.Id))!.Seq, Is.EqualTo(2));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(4));
+    }
+
+    /// <summary>32 writers on one record and across records, a third of them failing in different ways.</summary>
+    [Test]
+    public async Task Concurrent_writers_mixing_failures_and_successes_end_in_the_exact_state()
+    {
+        await ExecuteRawAsync("CREATE UNIQUE INDEX \"ledger_owner_unique\" ON \"ledger_accounts\" (\"owner\")");
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var bob = await LedgerAccount.InsertAsync(Opening("Bob"));
+        var kinds = new int[32];
+        var tasks = Enumerable
+            .Range(0, 32)
+            .Select(async i =>
+            {
+                await Task.Yield();
+                var target = i % 4 == 3 ? bob : ann;
+                try
+                {
+                    switch (i % 8)
+                    {
+                        case 0:
+                            await target.UpdateAsync(Opening("Bob")); // unique index (or no change for bob)
+                            break;
+                        case 1:
+                            await target.UpdateAsync(new Attrs { ["owner"] = "" }); // refused by the handler
+                            break;
+                        case 2:
+                            await target.PostAsync(1m, "stale", options: new WriteOptions { ExpectedSeq = 99 });
+                            break;
+                        case 5:
+                            await LedgerAccount.InsertAsync(Opening("Ann")); // unique index
+                            break;
+                        default:
+                            await target.PostAsync(1m, $"p{i}");
+                            break;
+                    }
+                    kinds[i] = 1;
+                }
+                catch (Exception e) when (e is SpectorException or System.Data.Common.DbException)
+                {
+                    kinds[i] = -1;
+                }
+            });
+        await Task.WhenAll(tasks);
+        await AssertCleanAsync();
+
+        // i % 8 in {3, 4, 6, 7} post 1; 3 and 7 go to bob; case 0 on ann fails, on bob (i % 4 == 3 never) n/a.
+        var annPosts = Enumerable.Range(0, 32).Count(i => i % 8 is 4 or 6);
+        var bobPosts = Enumerable.Range(0, 32).Count(i => i % 8 is 3 or 7);
+        Assert.That(kinds.Count(k => k == 1), Is.EqualTo(annPosts + bobPosts));
+        var annStored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        var bobStored = await LedgerAccount.GetVersionedAsync(bob.Id);
+        Assert.That((annStored!.Seq, annStored.Record.Balance), Is.EqualTo((1L + annPosts, (decimal)annPosts)));
+        Assert.That((bobStored!.Seq, bobStored.Record.Balance), Is.EqualTo((1L + bobPosts, (decimal)bobPosts)));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(2 + annPosts + bobPosts));
+        Assert.That(await CountAsync("ledger_accounts"), Is.EqualTo(2));
+        Assert.That(await RowBalanceAsync(ann.Id), Is.EqualTo(annPosts.ToString(CultureInfo.InvariantCulture)));
+        await AssertSeqsGapFreeAsync(ann.Id, bob.Id);
+
+        ann = await ann.PostAsync(1m, "after");
+        Assert.That((await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq, Is.EqualTo(2L + annPosts));
+    }
+
+    [Test]
+    public async Task A_store_disposed_while_its_writes_run_still_stores_every_write()
+    {
+        var store = StoreWith(new SpectorOptions());
+        var ann = await LedgerAccount.InsertAsync(store, Opening("Ann"));
+        var writes = Enumerable.Range(0, 24).Select(i => Task.Run(() => ann.PostAsync(store, 1m, $"p{i}"))).ToList();
+        await Task.Delay(5);
+        await store.DisposeAsync();
+        var more = Enumerable.Range(0, 8).Select(i => ann.PostAsync(store, 1m, $"q{i}"));
+        await Task.WhenAll(writes.Concat(more));
+        await AssertCleanAsync();
+
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance), Is.EqualTo((33L, 32m)));
+        Assert.That(await RowBalanceAsync(ann.Id), Is.EqualTo("32"));
+        await store.DisposeAsync();
+    }
+
+    /// <summary>An inline projection that counts posts and refuses the memo "boom"; own-transaction writes of
+    /// another log on the same store run beside it.</summary>
+    private sealed class PostCount() : Projection("post_count", LedgerEvents.Log)
+    {
+        public override IReadOnlyList<string> CreateSql(SqlDialect dialect) =>
+            ["CREATE TABLE IF NOT EXISTS \"post_count\" (\"record_id\" TEXT NOT NULL, \"seq\" BIGINT NOT NULL)"];
+
+        public override IReadOnlyList<string> ClearSql(SqlDialect dialect) => ["DELETE FROM \"post_count\""];
+
+        public override async Task ApplyAsync(
+            FollowedEvent followed,
+            SpectorSession session,
+            CancellationToken cancellationToken
+        )
+        {
+            if (followed.Event.Action == "post" && followed.Event.ReadAttrs()["memo"]?.GetValue<string>() == "boom")
+                throw new InvalidOperationException("boom");
+            await session.Connection.ExecuteAsync(
+                "INSERT INTO \"post_count\" (\"record_id\", \"seq\") VALUES (@id, @seq)",
+                new { id = followed.Event.ParentId.ToString(), seq = followed.Event.Seq },
+                session.Transaction
+            );
+        }
+    }
+
+    [Test]
+    public async Task Inline_projections_and_own_transaction_writes_mixed_on_one_store_store_exactly_what_returned()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var counter = await Counter.InsertAsync(new Attrs { ["name"] = "c" });
+        var projection = new PostCount();
+        if (Database == Db.Postgres)
+            await ExecuteRawAsync("DROP TABLE IF EXISTS \"post_count\"");
+        await projection.MigrateAsync();
+        LedgerEvents.Log.AddInlineProjection(projection);
+        int[] outcomes;
+        try
+        {
+            outcomes = await Task.WhenAll(
+                Enumerable
+                    .Range(0, 24)
+                    .Select(async i =>
+                    {
+                        await Task.Yield();
+                        try
+                        {
+                            if (i % 3 == 0)
+                                await counter.UpdateAsync(new Attrs { ["by"] = 1 });
+                            else
+                                await ann.PostAsync(1m, i % 3 == 1 ? "boom" : $"p{i}");
+                            return i % 3 == 0 ? 0 : 1;
+                        }
+                        catch (InvalidOperationException)
+                        {
+                            return -1;
+                        }
+                    })
+            );
+        }
+        finally
+        {
+            LedgerEvents.Log.RemoveInlineProjection(projection);
+        }
+        await AssertCleanAsync();
+        Assert.That(outcomes.Count(o => o == -1), Is.EqualTo(8), "every boom failed, nothing else did");
+
+        ann = await ann.PostAsync(1m, "boom");
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance), Is.EqualTo((10L, 9m)));
+        Assert.That((await Counter.GetVersionedAsync(counter.Id))!.Seq, Is.EqualTo(9));
+        Assert.That(await CountAsync("counters", "\"value\" = 8"), Is.EqualTo(1));
+        Assert.That(await CountAsync("post_count"), Is.EqualTo(8), "the projection saw the 8 stored posts only");
+        await AssertSeqsGapFreeAsync(ann.Id);
+    }
+
+    [Test]
+    public async Task Caller_sessions_at_each_isolation_level_mixed_with_own_transaction_writes(
+        [Values(IsolationLevel.ReadCommitted, IsolationLevel.RepeatableRead, IsolationLevel.Serializable)]
+            IsolationLevel level
+    )
+    {
+        await ExecuteRawAsync("CREATE UNIQUE INDEX \"ledger_owner_unique\" ON \"ledger_accounts\" (\"owner\")");
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        await LedgerAccount.InsertAsync(Opening("Bob"));
+        var expectedSeq = 1L;
+        for (var round = 0; round < 3; round++)
+        {
+            await using (var connection = await OpenAsync())
+            await using (var tx = await connection.BeginTransactionAsync(level))
+            {
+                var session = new SpectorSession(connection, tx);
+                await ann.PostAsync(session, 10m, "in session, rolled back");
+                Assert.CatchAsync<System.Data.Common.DbException>(() => ann.UpdateAsync(session, Opening("Bob")));
+                await tx.RollbackAsync();
+            }
+            ann = await ann.PostAsync(1m, "own");
+            expectedSeq++;
+            await using (var connection = await OpenAsync())
+            await using (var tx = await connection.BeginTransactionAsync(level))
+            {
+                var session = new SpectorSession(connection, tx);
+                Assert.CatchAsync<System.Data.Common.DbException>(() => ann.UpdateAsync(session, Opening("Bob")));
+                ann = await ann.PostAsync(session, 2m, "in session, committed");
+                await tx.CommitAsync();
+            }
+            expectedSeq++;
+            Assert.ThrowsAsync<ChangesetInvalidException>(() => ann.UpdateAsync(Opening("")));
+            await AssertCleanAsync();
+            ann = await ann.PostAsync(1m, "own again");
+            expectedSeq++;
+        }
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance), Is.EqualTo((expectedSeq, 12m)));
+        Assert.That(await RowBalanceAsync(ann.Id), Is.EqualTo("12"));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(expectedSeq + 1));
+        await AssertSeqsGapFreeAsync(ann.Id);
+    }
+
+    private static readonly decimal[] Decimals =
+    [
+        1.50m,
+        1.500m,
+        -0.10m,
+        0.00m,
+        100m,
+        0.0000000000000000000000000001m,
+        -0.0000000000000000000000000010m,
+        1.0000000000000000000000000000m,
+        7.9228162514264337593543950335m,
+        decimal.MaxValue,
+        decimal.MinValue,
+        12345678901234.5678m,
+    ];
+
+    [Test]
+    public async Task Decimals_keep_their_text_through_insert_update_rebuild_and_materialize(
+        [ValueSource(nameof(Decimals))] decimal value
+    )
+    {
+        var expected = value.ToString(CultureInfo.InvariantCulture);
+        // The handler adds to 0m, which keeps the amount's scale.
+        var account = await LedgerAccount.InsertAsync(Opening("Ann"));
+        account = await account.PostAsync(value, "set");
+        Assert.That(account.Balance.ToString(CultureInfo.InvariantCulture), Is.EqualTo(expected));
+        Assert.That(await RowBalanceAsync(account.Id), Is.EqualTo(expected), "after the update");
+        account = await account.UpdateAsync(new Attrs { ["note"] = "touched" });
+        Assert.That(await RowBalanceAsync(account.Id), Is.EqualTo(expected), "after a second update");
+
+        await RecordTables.RebuildAsync(LedgerAccount.SpectorType);
+        Assert.That(await RowBalanceAsync(account.Id), Is.EqualTo(expected), "after a rebuild");
+
+        await ExecuteRawAsync("DELETE FROM \"ledger_accounts\"");
+        var materialized = await LedgerAccount.MaterializeAsync(account.Id);
+        Assert.That(materialized.Outcome, Is.EqualTo(MaterializeOutcome.Materialized));
+        Assert.That(await RowBalanceAsync(account.Id), Is.EqualTo(expected), "after materialize");
+
+        var replayed = await LedgerAccount.GetAsync(account.Id);
+        Assert.That(replayed!.Balance.ToString(CultureInfo.InvariantCulture), Is.EqualTo(expected), "replay");
+        await using var connection = await OpenAsync();
+        var read = await connection.QuerySingleAsync<decimal>(
+            "SELECT \"balance\" FROM \"ledger_accounts\" WHERE \"id\" = @id",
+            new { id = IdArg(account.Id) }
+        );
+        Assert.That(read, Is.EqualTo(value), "the column reads back as the same decimal");
+    }
+
+    [Test]
+    public async Task A_decimal_inserted_in_a_record_row_keeps_its_scale()
+    {
+        var wallet = await Wallet.InsertAsync(
+            new Attrs
+            {
+                ["owner"] = "Ann",
+                ["balance"] = 2.50m,
+                ["deposits"] = 0,
+            }
+        );
+        await using var connection = await OpenAsync();
+        var text = await connection.QuerySingleAsync<string>(
+            $"SELECT {TextOf("balance")} FROM \"wallets\" WHERE \"id\" = @id",
+            new { id = IdArg(wallet.Id) }
+        );
+        Assert.That(text, Is.EqualTo("2.50"));
+    }
+
+    // SQLite stores ids as upper-case hyphenated text.
+    private object IdArg(Guid id) => Database == Db.Postgres ? id : id.ToString().ToUpperInvariant();
+
+    private string TextOf(string column) =>
+        Database == Db.Postgres ? $"\"{column}\"::text" : $"CAST(\"{column}\" AS TEXT)";
+
+    private async Task<string> RowBalanceAsync(Guid id)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<string>(
+            $"SELECT {TextOf("balance")} FROM \"ledger_accounts\" WHERE \"id\" = @id",
+            new { id = IdArg(id) }
+        );
+    }
+
+    private async Task AssertSeqsGapFreeAsync(params Guid[] ids)
+    {
+        foreach (var id in ids)
+        {
+            var seqs = (await LedgerAccount.AllEventsAsync(id)).Select(e => e.Seq).ToList();
+            Assert.That(seqs, Is.EqualTo(Enumerable.Range(1, seqs.Count).Select(s => (long)s)), $"seqs of {id}");
+        }
+    }
+
+    /// <summary>No transaction is left open and every chain is valid.</summary>
+    private async Task AssertCleanAsync()
+    {
+        Assert.That(await NoTransactionLeftOpenAsync(), Is.True, "a failed write left a transaction open");
+        foreach (var log in new[] { LedgerEvents.Log })
+            Assert.That((await log.VerifyHashChainAsync()).IsValid, Is.True, "the chain is valid");
+    }
+
+    private async Task<bool> NoTransactionLeftOpenAsync()
+    {
+        await using var connection = await OpenAsync();
+        if (Database == Db.Postgres)
+            return await connection.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        + "AND state LIKE 'idle in transaction%'"
+                ) == 0;
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 0");
+        try
+        {
+            await connection.ExecuteAsync("BEGIN IMMEDIATE; ROLLBACK;", commandTimeout: 1);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 5)
+        {
+            return false;
+        }
+    }
+}
