@@ -546,6 +546,130 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         await AssertSeqsGapFreeAsync(ann.Id);
     }
 
+    [Test]
+    public async Task Decimals_keep_their_invariant_text_under_a_comma_culture_with_and_without_Dapper_columns()
+    {
+        var previous = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+        try
+        {
+            var account = await LedgerAccount.InsertAsync(Opening("Ann"));
+            account = await account.PostAsync(-1234.50m, "comma culture");
+            Assert.That(await RowBalanceAsync(account.Id), Is.EqualTo("-1234.50"));
+
+            // An enum column sends the user's row through Dapper: its decimal must keep its scale too.
+            var user = await User.InsertAsync(
+                new Attrs
+                {
+                    ["name"] = "Ann",
+                    ["email"] = "a@x",
+                    ["balance"] = 2.50m,
+                    ["plan"] = "Pro",
+                }
+            );
+            user = await user.UpdateAsync(new Attrs { ["balance"] = 0.10m });
+            await using var connection = await OpenAsync();
+            var text = await connection.QuerySingleAsync<string>(
+                $"SELECT {TextOf("balance")} FROM \"users\" WHERE \"id\" = @id",
+                new { id = IdArg(user.Id) }
+            );
+            Assert.That(text, Is.EqualTo("0.10"));
+            Assert.That(
+                (await User.GetAsync(user.Id))!.Balance.ToString(CultureInfo.InvariantCulture),
+                Is.EqualTo("0.10")
+            );
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
+    }
+
+    [Test]
+    public async Task Bring_up_keeps_a_decimal_s_scale_in_the_new_row()
+    {
+        await using (var connection = await OpenAsync())
+        {
+            var args = new DynamicParameters(new { id = IdArg(Guid.NewGuid()) });
+            // As another tool would have written it: SQLite text, PostgreSQL numeric.
+            args.Add("balance", Database == Db.Postgres ? 1.50m : "1.50");
+            args.Add("at", Database == Db.Postgres ? DateTimeOffset.UnixEpoch : "2020-01-01T00:00:00.000000Z");
+            await connection.ExecuteAsync(
+                "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", "
+                    + "\"score\", \"active\", \"plan\", \"inserted_at\", \"updated_at\") "
+                    + "VALUES (@id, 'Old', 'o@x', 0, 0, @balance, 0, @active, 'Pro', @at, @at)",
+                AddActive(args)
+            );
+        }
+
+        var user = (await User.BringUpAsync()).Single();
+
+        Assert.That(await UserBalanceTextAsync(user.Id), Is.EqualTo("1.50"));
+        Assert.That((await User.GetAsync(user.Id))!.Balance.ToString(CultureInfo.InvariantCulture), Is.EqualTo("1.50"));
+        await ExecuteRawAsync("DELETE FROM \"users\"");
+        Assert.That((await User.MaterializeAsync(user.Id)).Outcome, Is.EqualTo(MaterializeOutcome.Materialized));
+        Assert.That(await UserBalanceTextAsync(user.Id), Is.EqualTo("1.50"), "materialized");
+        await RecordTables.RebuildAsync(User.SpectorType);
+        Assert.That(await UserBalanceTextAsync(user.Id), Is.EqualTo("1.50"), "rebuilt");
+    }
+
+    private static DynamicParameters AddActive(DynamicParameters args)
+    {
+        args.Add("active", true);
+        return args;
+    }
+
+    private async Task<string> UserBalanceTextAsync(Guid id)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<string>(
+            $"SELECT {TextOf("balance")} FROM \"users\" WHERE \"id\" = @id",
+            new { id = IdArg(id) }
+        );
+    }
+
+    [Test]
+    public async Task A_failed_write_in_a_session_without_a_transaction_leaves_the_caller_s_connection_usable()
+    {
+        await ExecuteRawAsync("CREATE UNIQUE INDEX \"ledger_owner_unique\" ON \"ledger_accounts\" (\"owner\")");
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        await using var connection = await OpenAsync();
+        var session = new SpectorSession(connection);
+        var bob = await LedgerAccount.InsertAsync(session, Opening("Bob"));
+        Assert.CatchAsync<System.Data.Common.DbException>(() => bob.UpdateAsync(session, Opening("Ann")));
+        Assert.ThrowsAsync<ChangesetInvalidException>(() => bob.UpdateAsync(session, Opening("")));
+        await AssertCleanAsync();
+
+        bob = await bob.PostAsync(session, 1m, "session");
+        ann = await ann.PostAsync(1m, "own");
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            bob = await bob.PostAsync(new SpectorSession(connection, tx), 1m, "caller's transaction");
+            await tx.CommitAsync();
+        }
+        Assert.That((await LedgerAccount.GetVersionedAsync(bob.Id))!.Seq, Is.EqualTo(3));
+        Assert.That((await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq, Is.EqualTo(2));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(5));
+    }
+
+    [Test]
+    public async Task A_store_disposed_while_writes_run_closes_every_connection_once_they_end()
+    {
+        if (Database == Db.Postgres)
+            Assert.Ignore("PostgreSQL stores keep no connections.");
+        var store = StoreWith(new SpectorOptions());
+        var ann = await LedgerAccount.InsertAsync(store, Opening("Ann"));
+        var writes = Enumerable.Range(0, 24).Select(i => Task.Run(() => ann.PostAsync(store, 1m, $"p{i}"))).ToList();
+        await Task.Delay(2);
+        await store.DisposeAsync();
+        await Task.WhenAll(writes);
+
+        foreach (var log in AllLogs)
+            await log.Store.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        Assert.That(File.Exists(SqliteFile + "-wal"), Is.False, "a connection returned after disposal was closed");
+    }
+
     private static readonly decimal[] Decimals =
     [
         1.50m,
