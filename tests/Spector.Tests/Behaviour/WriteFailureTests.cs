@@ -503,6 +503,167 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         await AssertSeqsGapFreeAsync(ann.Id);
     }
 
+    /// <summary>An inline projection added and removed over and over while own-transaction writes run: a write
+    /// that began without projections may find one when it appends.</summary>
+    [Test]
+    public async Task Inline_projections_toggled_while_writes_run_leave_every_write_whole()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var projection = new PostCount();
+        if (Database == Db.Postgres)
+            await ExecuteRawAsync("DROP TABLE IF EXISTS \"post_count\"");
+        await projection.MigrateAsync();
+        using var stop = new CancellationTokenSource();
+        var toggler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                LedgerEvents.Log.AddInlineProjection(projection);
+                await Task.Yield();
+                LedgerEvents.Log.RemoveInlineProjection(projection);
+                await Task.Yield();
+            }
+        });
+        var writes = await Task.WhenAll(
+            Enumerable
+                .Range(0, 32)
+                .Select(async i =>
+                {
+                    await Task.Yield();
+                    try
+                    {
+                        await ann.PostAsync(1m, $"p{i}");
+                        return 1;
+                    }
+                    catch (Exception e) when (e is not AssertionException)
+                    {
+                        TestContext.Out.WriteLine(e);
+                        return 0;
+                    }
+                })
+        );
+        await stop.CancelAsync();
+        await toggler;
+        LedgerEvents.Log.RemoveInlineProjection(projection);
+        await AssertCleanAsync();
+
+        Assert.That(writes.Sum(), Is.EqualTo(32), "no write fails because a projection came or went");
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance), Is.EqualTo((33L, 32m)));
+        Assert.That(await CountAsync("post_count"), Is.LessThanOrEqualTo(32));
+        await AssertSeqsGapFreeAsync(ann.Id);
+    }
+
+    /// <summary>
+    /// The projection is added at the one moment a write passes between appending its event and applying inline
+    /// projections (the appends counter's measurement runs there, synchronously): the write must either apply it in
+    /// its transaction (and fail with it, storing nothing) or not apply it at all. It must never commit and then
+    /// fail, nor run the projection outside its transaction.
+    /// </summary>
+    [Test]
+    public async Task A_projection_added_while_a_write_appends_is_applied_in_its_transaction_or_not_at_all(
+        [Values("p", "boom")] string memo
+    )
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var projection = new PostCount();
+        if (Database == Db.Postgres)
+            await ExecuteRawAsync("DROP TABLE IF EXISTS \"post_count\"");
+        await projection.MigrateAsync();
+        var armed = 1;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SpectorTelemetry.MeterName && instrument.Name == "spector.events.appended")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>(
+            (_, _, tags, _) =>
+            {
+                foreach (var tag in tags)
+                    if (tag is { Key: "spector.table", Value: "ledger" } && Interlocked.Exchange(ref armed, 0) == 1)
+                        LedgerEvents.Log.AddInlineProjection(projection);
+            }
+        );
+        listener.Start();
+        bool returned;
+        try
+        {
+            await ann.PostAsync(1m, memo);
+            returned = true;
+        }
+        catch (InvalidOperationException)
+        {
+            returned = false;
+        }
+        finally
+        {
+            listener.Dispose();
+            LedgerEvents.Log.RemoveInlineProjection(projection);
+        }
+        Assert.That(armed, Is.Zero, "the projection was added mid-write");
+        await AssertCleanAsync();
+
+        var stored = (await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq;
+        var projected = await CountAsync("post_count");
+        Assert.That(stored, Is.EqualTo(returned ? 2 : 1), "a write is stored exactly when it returns");
+        Assert.That(projected, Is.EqualTo(0).Or.EqualTo(stored - 1), "the projection saw only a stored event");
+    }
+
+    /// <summary>A trigger makes the record write slow; the token is cancelled while it runs.</summary>
+    [Test]
+    public async Task A_token_cancelled_during_a_slow_statement_stores_the_write_exactly_when_it_returns()
+    {
+        if (Database == Db.Postgres)
+        {
+            await ExecuteRawAsync(
+                """
+                CREATE OR REPLACE FUNCTION ledger_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.note = 'slow' THEN PERFORM pg_sleep(0.3); END IF;
+                  RETURN NEW;
+                END $$
+                """
+            );
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"ledger_slow\" BEFORE INSERT OR UPDATE ON \"ledger_accounts\" "
+                    + "FOR EACH ROW EXECUTE FUNCTION ledger_slow()"
+            );
+        }
+        else
+        {
+            foreach (var when in new[] { "INSERT", "UPDATE" })
+                await ExecuteRawAsync(
+                    $"CREATE TRIGGER \"ledger_slow_{when}\" BEFORE {when} ON \"ledger_accounts\" "
+                        + "WHEN NEW.\"note\" = 'slow' AND length(hex(randomblob(30000000))) < 0 "
+                        + "BEGIN SELECT 1; END"
+                );
+        }
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        var doc = await Document.InsertAsync(new Attrs { ["title"] = "D", ["body"] = "v1" });
+        var returned = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(60));
+            var slowReturned = false;
+            try
+            {
+                ann = await ann.UpdateAsync(new Attrs { ["note"] = "slow" }, cancellationToken: cancel.Token);
+                slowReturned = true;
+                returned++;
+            }
+            catch (OperationCanceledException) { }
+            await AssertCleanAsync();
+            Assert.That((await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq, Is.EqualTo(1 + returned));
+            Assert.That(await CountAsync("ledger_accounts", "\"note\" = 'slow'"), Is.EqualTo(slowReturned ? 1 : 0));
+            ann = await ann.UpdateAsync(new Attrs { ["note"] = null });
+            returned++;
+            doc = await doc.ReviseAsync($"v{i + 2}");
+        }
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(1 + returned));
+        Assert.That(await CountAsync("document_links"), Is.EqualTo(4));
+    }
+
     [Test]
     public async Task Caller_sessions_at_each_isolation_level_mixed_with_own_transaction_writes(
         [Values(IsolationLevel.ReadCommitted, IsolationLevel.RepeatableRead, IsolationLevel.Serializable)]
