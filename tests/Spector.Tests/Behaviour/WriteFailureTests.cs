@@ -222,6 +222,85 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         Assert.That(replayed.Balance, Is.EqualTo(23m));
     }
 
+    /// <summary>The savepoint's own event row is refused (a trigger on the events table): the deposit that made it
+    /// due is undone with it, and the next deposit lands the savepoint.</summary>
+    [Test]
+    public async Task A_refused_savepoint_row_undoes_the_event_that_made_it_due()
+    {
+        var guard = Database == Db.Postgres ? "\"ledger_savepoint_guard\"" : "\"ledger_savepoint_guard\"";
+        await ExecuteRawAsync($"CREATE TABLE {guard} (\"refuse\" INTEGER NOT NULL)");
+        await ExecuteRawAsync($"INSERT INTO {guard} VALUES (1)");
+        if (Database == Db.Postgres)
+        {
+            await ExecuteRawAsync(
+                """
+                CREATE OR REPLACE FUNCTION ledger_savepoint_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF NEW.action = 4 AND (SELECT refuse FROM ledger_savepoint_guard) = 1 THEN
+                    RAISE EXCEPTION 'savepoint refused by test';
+                  END IF;
+                  RETURN NEW;
+                END $$
+                """
+            );
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"ledger_savepoint_guard\" BEFORE INSERT ON \"ledger\" "
+                    + "FOR EACH ROW EXECUTE FUNCTION ledger_savepoint_guard()"
+            );
+        }
+        else
+        {
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"ledger_savepoint_guard\" BEFORE INSERT ON \"ledger\" "
+                    + "WHEN NEW.\"action\" = 4 AND (SELECT \"refuse\" FROM \"ledger_savepoint_guard\") = 1 "
+                    + "BEGIN SELECT RAISE(ABORT, 'savepoint refused by test'); END"
+            );
+        }
+        var wallet = await Wallet.InsertAsync(new Attrs { ["owner"] = "Ann" });
+        for (var i = 1; i <= 8; i++)
+            wallet = await wallet.DepositAsync(1m, $"m{i}");
+        Assert.That((await Wallet.GetVersionedAsync(wallet.Id))!.Seq, Is.EqualTo(9));
+
+        // Seq 10 makes a savepoint due; its row is refused, so seq 10 must not stay either.
+        for (var i = 0; i < 3; i++)
+            Assert.CatchAsync<System.Data.Common.DbException>(() => wallet.DepositAsync(1m, "refused"));
+        await AssertCleanAsync();
+        Assert.That((await Wallet.GetVersionedAsync(wallet.Id))!.Seq, Is.EqualTo(9));
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(9));
+        Assert.That(await CountAsync("wallets", "\"deposits\" = 8"), Is.EqualTo(1));
+
+        await ExecuteRawAsync($"UPDATE {guard} SET \"refuse\" = 0");
+        wallet = await wallet.DepositAsync(1m, "m9");
+        wallet = await wallet.DepositAsync(1m, "m10");
+        var stored = await Wallet.GetVersionedAsync(wallet.Id);
+        Assert.That((stored!.Seq, stored.Record.Deposits), Is.EqualTo((12L, 10)));
+        Assert.That(await CountAsync("ledger", "\"action\" = 4"), Is.EqualTo(1));
+        Assert.That((await Wallet.GetAsync(wallet.Id))!.Memos.Last(), Is.EqualTo("m10"));
+    }
+
+    /// <summary>Another connection holds SQLite's write lock for a while: the kept BEGIN IMMEDIATE waits for it,
+    /// then every queued write lands.</summary>
+    [Test]
+    public async Task Writes_wait_for_a_foreign_write_lock_and_then_all_land()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        await using var connection = await OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        // A lock on the heads of both databases' writers: SQLite's write lock, PostgreSQL's row lock on ann's head.
+        await connection.ExecuteAsync(
+            "UPDATE \"ledger_heads\" SET \"last_seq\" = \"last_seq\" WHERE 1 = 1",
+            transaction: tx
+        );
+        var writes = Enumerable.Range(0, 16).Select(i => Task.Run(() => ann.PostAsync(1m, $"p{i}"))).ToList();
+        await Task.Delay(300);
+        Assert.That(writes.Count(w => w.IsCompleted), Is.Zero, "every write waits for the lock");
+        await tx.CommitAsync();
+        await Task.WhenAll(writes);
+        await AssertCleanAsync();
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance), Is.EqualTo((17L, 16m)));
+    }
+
     private async Task InstallWalletRefusalAsync()
     {
         if (Database == Db.Postgres)
