@@ -207,6 +207,55 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
+    public async Task A_refused_delete_stores_nothing_and_writes_to_a_deleted_record_leave_nothing_open()
+    {
+        await ExecuteRawAsync("CREATE TABLE \"keep_rows\" (\"on\" INTEGER NOT NULL)");
+        await ExecuteRawAsync("INSERT INTO \"keep_rows\" VALUES (1)");
+        if (Database == Db.Postgres)
+        {
+            await ExecuteRawAsync(
+                """
+                CREATE OR REPLACE FUNCTION keep_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF (SELECT "on" FROM keep_rows) = 1 THEN RAISE EXCEPTION 'delete refused by test'; END IF;
+                  RETURN OLD;
+                END $$
+                """
+            );
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"keep_rows\" BEFORE DELETE ON \"ledger_accounts\" "
+                    + "FOR EACH ROW EXECUTE FUNCTION keep_rows()"
+            );
+        }
+        else
+        {
+            await ExecuteRawAsync(
+                "CREATE TRIGGER \"keep_rows\" BEFORE DELETE ON \"ledger_accounts\" "
+                    + "WHEN (SELECT \"on\" FROM \"keep_rows\") = 1 "
+                    + "BEGIN SELECT RAISE(ABORT, 'delete refused by test'); END"
+            );
+        }
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        ann = await ann.PostAsync(1m, "before");
+
+        Assert.CatchAsync<System.Data.Common.DbException>(() => ann.DeleteAsync());
+        await AssertCleanAsync();
+        Assert.That((await LedgerAccount.GetVersionedAsync(ann.Id))!.Seq, Is.EqualTo(2));
+        Assert.That(await CountAsync("ledger_accounts"), Is.EqualTo(1));
+
+        await ExecuteRawAsync("UPDATE \"keep_rows\" SET \"on\" = 0");
+        await ann.DeleteAsync();
+        var gone = Assert.ThrowsAsync<RecordNotFoundException>(() => ann.PostAsync(1m, "after the delete"));
+        Assert.That(gone!.WasDeleted, Is.True);
+        Assert.ThrowsAsync<RecordNotFoundException>(() => ann.DeleteAsync());
+        await AssertCleanAsync();
+        Assert.That(await CountAsync("ledger"), Is.EqualTo(3));
+        Assert.That(await CountAsync("ledger_accounts"), Is.Zero);
+        var bob = await LedgerAccount.InsertAsync(Opening("Bob"));
+        Assert.That((await LedgerAccount.GetVersionedAsync(bob.Id))!.Seq, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_cancelled_token_stores_nothing()
     {
         var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
