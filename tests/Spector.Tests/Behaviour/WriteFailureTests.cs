@@ -1018,6 +1018,32 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         Assert.That(await CountAsync("ledger"), Is.EqualTo(5));
     }
 
+    /// <summary>A caller's snapshot goes stale under an own-transaction write: its write is refused as a
+    /// serialization failure, and the store's own writes go on at the exact next seq.</summary>
+    [Test]
+    public async Task A_stale_caller_snapshot_is_refused_while_own_transaction_writes_go_on()
+    {
+        var ann = await LedgerAccount.InsertAsync(Opening("Ann"));
+        for (var round = 0; round < 3; round++)
+        {
+            await using var connection = await OpenAsync();
+            await using var tx = connection is SqliteConnection sqlite
+                ? sqlite.BeginTransaction(deferred: true)
+                : await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead);
+            var session = new SpectorSession(connection, tx);
+            Assert.That((await LedgerAccount.GetAsync(session, ann.Id))!.Balance, Is.EqualTo((decimal)round));
+
+            ann = await ann.PostAsync(1m, $"own {round}");
+            Assert.ThrowsAsync<SerializationFailureException>(() => ann.PostAsync(session, 100m, "stale"));
+            await tx.RollbackAsync();
+            await AssertCleanAsync();
+        }
+        ann = await ann.PostAsync(1m, "last");
+        var stored = await LedgerAccount.GetVersionedAsync(ann.Id);
+        Assert.That((stored!.Seq, stored.Record.Balance), Is.EqualTo((5L, 4m)));
+        Assert.That(await RowBalanceAsync(ann.Id), Is.EqualTo("4"));
+    }
+
     private static readonly decimal[] Decimals =
     [
         1.50m,
