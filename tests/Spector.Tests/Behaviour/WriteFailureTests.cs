@@ -1044,6 +1044,31 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         Assert.That(await RowBalanceAsync(ann.Id), Is.EqualTo("4"));
     }
 
+    [Test]
+    public async Task Decimals_written_in_a_caller_s_session_keep_their_text_too(
+        [Values("1.50", "-0.10", "0.000")] string text
+    )
+    {
+        var value = decimal.Parse(text, CultureInfo.InvariantCulture);
+        var expected = value.ToString(CultureInfo.InvariantCulture);
+        await using var connection = await OpenAsync();
+        LedgerAccount account;
+        await using (var tx = await connection.BeginTransactionAsync())
+        {
+            var session = new SpectorSession(connection, tx);
+            account = await LedgerAccount.InsertAsync(session, Opening("Ann"));
+            account = await account.PostAsync(session, value, "in a session");
+            await tx.CommitAsync();
+        }
+        Assert.That(await RowBalanceAsync(account.Id), Is.EqualTo(expected), "a caller's transaction");
+        account = await account.PostAsync(new SpectorSession(connection), value, "in a session without one");
+        Assert.That(
+            await RowBalanceAsync(account.Id),
+            Is.EqualTo((value + value).ToString(CultureInfo.InvariantCulture)),
+            "a session without a transaction"
+        );
+    }
+
     private static readonly decimal[] Decimals =
     [
         1.50m,
