@@ -348,7 +348,7 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
     [Test]
     public async Task A_refused_savepoint_row_undoes_the_event_that_made_it_due()
     {
-        var guard = Database == Db.Postgres ? "\"ledger_savepoint_guard\"" : "\"ledger_savepoint_guard\"";
+        const string guard = "\"ledger_savepoint_guard\"";
         await ExecuteRawAsync($"CREATE TABLE {guard} (\"refuse\" INTEGER NOT NULL)");
         await ExecuteRawAsync($"INSERT INTO {guard} VALUES (1)");
         if (Database == Db.Postgres)
@@ -568,7 +568,7 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
                     switch (i % 8)
                     {
                         case 0:
-                            await target.UpdateAsync(Opening("Bob")); // unique index (or no change for bob)
+                            await target.UpdateAsync(Opening("Bob")); // unique index
                             break;
                         case 1:
                             await target.UpdateAsync(new Attrs { ["owner"] = "" }); // refused by the handler
@@ -593,7 +593,8 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         await Task.WhenAll(tasks);
         await AssertCleanAsync();
 
-        // i % 8 in {3, 4, 6, 7} post 1; 3 and 7 go to bob; case 0 on ann fails, on bob (i % 4 == 3 never) n/a.
+        // By i % 8: 0, 1, 2 and 5 fail (unique index, handler, stale seq, duplicate insert); 4 and 6 post to Ann,
+        // 3 and 7 to Bob.
         var annPosts = Enumerable.Range(0, 32).Count(i => i % 8 is 4 or 6);
         var bobPosts = Enumerable.Range(0, 32).Count(i => i % 8 is 3 or 7);
         Assert.That(kinds.Count(k => k == 1), Is.EqualTo(annPosts + bobPosts));
