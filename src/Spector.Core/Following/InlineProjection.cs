@@ -5,8 +5,11 @@ namespace Spector;
 /// <summary>Runs a log's inline projections on an event just appended, in the write's transaction.</summary>
 internal static class InlineProjection
 {
+    /// <summary>Applies <paramref name="projections"/>, the log's inline projections as the write read them when it
+    /// decided where its COMMIT goes.</summary>
     public static async Task ApplyAsync(
         EventLog log,
+        IReadOnlyList<Projection> projections,
         EventShard shard,
         DbConnection connection,
         DbTransaction? tx,
@@ -43,7 +46,7 @@ internal static class InlineProjection
             0
         );
         var session = new SpectorSession(connection, tx);
-        foreach (var projection in log.InlineProjections)
+        foreach (var projection in projections)
             if (projection.Accepts(schema, actionName))
                 await projection.ApplyAsync(followed, session, ct).ConfigureAwait(false);
     }

@@ -836,18 +836,21 @@ internal static class EventWriter
         }
         if (recordWrite is not null)
             parameters.AddAll(recordWrite.Parameters);
+        // Read once: a projection added while this write runs must not find it committed (or half done).
+        var projections = log.InlineProjections;
         // The last command of the write carries the COMMIT when nothing (links, inline projections) follows it.
-        var commits = inline is not null && row.Links is not { Count: > 0 } && log.InlineProjections.Count == 0;
+        var commits = inline is not null && row.Links is not { Count: > 0 } && projections.Count == 0;
         var command = sql.AppendCommand(dialect, !keyed, withContext, creates, tableChain, recordWrite?.Sql, commits);
         await lease.ExecuteAsync(command, parameters, tx, ct).ConfigureAwait(false);
         var connection = lease.Connection;
         if (commits)
             inline!.MarkCommitted();
         Instrument.Appended(log, shard.Table, row.Action, row.RecordId, row.Seq);
-        if (log.InlineProjections.Count > 0)
+        if (projections.Count > 0)
             await InlineProjection
                 .ApplyAsync(
                     log,
+                    projections,
                     shard,
                     connection,
                     tx,
