@@ -80,6 +80,11 @@ internal sealed class ConnectionLease : IAsyncDisposable
         return command;
     }
 
+    /// <summary>Prepares <paramref name="command"/>, its parameters added, where the provider prepares Spector's
+    /// statements (<see cref="Dialect.PreparesCommands"/>).</summary>
+    public Task PrepareAsync(DbCommand command, CancellationToken ct) =>
+        Dialect.PreparesCommands ? command.PrepareAsync(ct) : Task.CompletedTask;
+
     /// <summary>Ends the use of a <see cref="Command"/>: a kept command stays prepared, any other is
     /// disposed.</summary>
     public ValueTask ReleaseAsync(DbCommand command) =>
@@ -89,7 +94,7 @@ internal sealed class ConnectionLease : IAsyncDisposable
     public async Task<int> ExecuteAsync(string sql, SqlArgs args, DbTransaction? transaction, CancellationToken ct)
     {
         // Values only Dapper knows how to bind (type handlers, lists) go through Dapper, on a command of their own.
-        if (_pooled is null || !args.BindsPlainly)
+        if (!args.BindsPlainly || (_pooled is null && !Dialect.PreparesCommands))
             return await Connection
                 .ExecuteAsync(new CommandDefinition(sql, args, transaction, cancellationToken: ct))
                 .ConfigureAwait(false);
@@ -97,6 +102,7 @@ internal sealed class ConnectionLease : IAsyncDisposable
         try
         {
             args.AddTo(command);
+            await PrepareAsync(command, ct).ConfigureAwait(false);
             return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         finally

@@ -490,6 +490,7 @@ internal static class EventWriter
             EventReader.AddParameter(command, "@parent_id", request.RecordId);
             if (request.Key is { } key)
                 EventReader.AddParameter(command, "@key", key);
+            await lease.PrepareAsync(command, ct).ConfigureAwait(false);
             return await ReadHeadAsync(request, options, shard, command, dialect, ct).ConfigureAwait(false);
         }
         finally

@@ -92,6 +92,13 @@ public abstract class SpectorProvider
     protected internal virtual ValueTask AbandonOwnTransactionAsync(DbConnection connection) =>
         throw new NotSupportedException("This provider starts no transaction with a statement.");
 
+    /// <summary>
+    /// Whether Spector prepares the statements of its writes before running them: worth it where the driver keeps
+    /// prepared statements per physical connection and reuses them by SQL text (Npgsql), so a statement is parsed and
+    /// planned once per connection. False by default.
+    /// </summary>
+    protected internal virtual bool PreparesCommands => false;
+
     /// <summary>Starts the transaction of one write.</summary>
     protected internal virtual async ValueTask<DbTransaction> BeginWriteAsync(
         DbConnection connection,

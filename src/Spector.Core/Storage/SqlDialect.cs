@@ -138,6 +138,9 @@ internal abstract class Dialect
     /// <inheritdoc cref="SpectorProvider.CommitsInCommand"/>
     public bool CommitsInCommand => Provider.CommitsInCommand;
 
+    /// <inheritdoc cref="SpectorProvider.PreparesCommands"/>
+    public bool PreparesCommands => Provider.PreparesCommands;
+
     /// <inheritdoc cref="SpectorProvider.OwnTransactionBegin"/>
     public string? OwnTransactionBegin => Provider.OwnTransactionBegin;
 
