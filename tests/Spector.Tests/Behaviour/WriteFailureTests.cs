@@ -1168,26 +1168,6 @@ public sealed class WriteFailureTests(Db db) : DatabaseTest(db)
         foreach (var log in new[] { LedgerEvents.Log })
             Assert.That((await log.VerifyHashChainAsync()).IsValid, Is.True, "the chain is valid");
     }
-
-    private async Task<bool> NoTransactionLeftOpenAsync()
-    {
-        await using var connection = await OpenAsync();
-        if (Database == Db.Postgres)
-            return await connection.ExecuteScalarAsync<long>(
-                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        + "AND state LIKE 'idle in transaction%'"
-                ) == 0;
-        await connection.ExecuteAsync("PRAGMA busy_timeout = 0");
-        try
-        {
-            await connection.ExecuteAsync("BEGIN IMMEDIATE; ROLLBACK;", commandTimeout: 1);
-            return true;
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode == 5)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>A SQLite file deleted under a store with kept connections, written before it is migrated again.</summary>

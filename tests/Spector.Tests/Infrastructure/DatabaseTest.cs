@@ -90,6 +90,31 @@ public abstract class DatabaseTest(Db db)
 
     protected async Task<DbConnection> OpenAsync() => await Log.Store.OpenConnectionAsync();
 
+    /// <summary>
+    /// No connection is left inside a transaction: on SQLite another connection takes the write lock at once (a
+    /// leftover transaction in the driver's pool would hold it); on PostgreSQL no session of this database is idle
+    /// in a transaction.
+    /// </summary>
+    protected async Task<bool> NoTransactionLeftOpenAsync()
+    {
+        await using var connection = await OpenAsync();
+        if (Database == Db.Postgres)
+            return await connection.ExecuteScalarAsync<long>(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        + "AND state LIKE 'idle in transaction%'"
+                ) == 0;
+        await connection.ExecuteAsync("PRAGMA busy_timeout = 0");
+        try
+        {
+            await connection.ExecuteAsync("BEGIN IMMEDIATE; ROLLBACK;", commandTimeout: 1);
+            return true;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 5)
+        {
+            return false;
+        }
+    }
+
     protected async Task<long> CountAsync(string table, string where = "1 = 1", object? args = null)
     {
         await using var connection = await OpenAsync();
