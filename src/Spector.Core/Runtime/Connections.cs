@@ -13,6 +13,7 @@ internal sealed class ConnectionLease : IAsyncDisposable
     private readonly bool _owned;
     private readonly ConnectionPool? _pool;
     private readonly PooledConnection? _pooled;
+    private readonly SpectorStore? _store;
     private bool _succeeded;
 
     private ConnectionLease(
@@ -20,10 +21,12 @@ internal sealed class ConnectionLease : IAsyncDisposable
         DbTransaction? transaction,
         Dialect dialect,
         bool owned,
+        SpectorStore? store,
         ConnectionPool? pool = null,
         PooledConnection? pooled = null
     )
     {
+        _store = store;
         Connection = connection;
         Transaction = transaction;
         Dialect = dialect;
@@ -50,15 +53,15 @@ internal sealed class ConnectionLease : IAsyncDisposable
     )
     {
         if (session is { HasConnection: true })
-            return new(session.Connection, session.Transaction, session.Dialect, owned: false);
+            return new(session.Connection, session.Transaction, session.Dialect, owned: false, session.Store);
         var store = session?.Store ?? log.Store;
         if (pooled && store.Pool is { } pool)
         {
             var lent = await pool.RentAsync(ct).ConfigureAwait(false);
-            return new(lent.Connection, null, Dialect.For(store), owned: true, pool, lent);
+            return new(lent.Connection, null, Dialect.For(store), owned: true, store, pool, lent);
         }
         var connection = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        return new(connection, null, Dialect.For(store), owned: true);
+        return new(connection, null, Dialect.For(store), owned: true, store);
     }
 
     /// <summary>The operation ended cleanly: a pooled connection may serve the next one.</summary>
@@ -82,8 +85,20 @@ internal sealed class ConnectionLease : IAsyncDisposable
 
     /// <summary>Prepares <paramref name="command"/>, its parameters added, where the provider prepares Spector's
     /// statements (<see cref="Dialect.PreparesCommands"/>).</summary>
-    public Task PrepareAsync(DbCommand command, CancellationToken ct) =>
-        Dialect.PreparesCommands ? command.PrepareAsync(ct) : Task.CompletedTask;
+    public async Task PrepareAsync(DbCommand command, CancellationToken ct)
+    {
+        if (!Dialect.PreparesCommands || _store is { CannotPrepare: true })
+            return;
+        try
+        {
+            await command.PrepareAsync(ct).ConfigureAwait(false);
+        }
+        catch (NotSupportedException)
+        {
+            // Npgsql prepares nothing on a multiplexing data source: the statement runs unprepared.
+            _store?.CannotPrepare = true;
+        }
+    }
 
     /// <summary>Ends the use of a <see cref="Command"/>: a kept command stays prepared, any other is
     /// disposed.</summary>

@@ -41,6 +41,10 @@ public abstract class SpectorStore : IAsyncDisposable
     /// <summary>Open connections Spector's own writes reuse, or null when each write opens its own.</summary>
     internal virtual ConnectionPool? Pool => null;
 
+    /// <summary>Set once the driver refused to prepare a statement of this store (Npgsql on a multiplexing data
+    /// source): its writes then run unprepared without asking again.</summary>
+    internal bool CannotPrepare { get; set; }
+
     /// <summary>
     /// Closes the connections this store keeps open between writes (SQLite); a data source the caller gave stays
     /// open. The store still works afterwards, opening a connection per operation.
