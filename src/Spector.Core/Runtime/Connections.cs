@@ -87,7 +87,7 @@ internal sealed class ConnectionLease : IAsyncDisposable
     /// statements (<see cref="Dialect.PreparesCommands"/>).</summary>
     public async Task PrepareAsync(DbCommand command, CancellationToken ct)
     {
-        if (!Dialect.PreparesCommands || _store is { CannotPrepare: true })
+        if (!Dialect.PreparesCommands || _store is { CannotPrepare: true } or { Options.PrepareStatements: false })
             return;
         try
         {

@@ -51,6 +51,13 @@ public sealed class SpectorOptions
     }
 
     /// <summary>
+    /// Whether Spector prepares the statements of its writes where the driver keeps prepared statements per
+    /// connection (PostgreSQL; docs/storage.md). True by default. Turn it off behind a pooler that cannot carry
+    /// prepared statements, such as PgBouncer in transaction mode before version 1.21.
+    /// </summary>
+    public bool PrepareStatements { get; init; } = true;
+
+    /// <summary>
     /// Where Spector logs retries and conflicts, migrations, slow replays and verification results. Payloads,
     /// metadata and connection strings are never logged.
     /// </summary>

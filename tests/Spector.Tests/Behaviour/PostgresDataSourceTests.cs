@@ -24,4 +24,26 @@ public sealed class PostgresDataSourceTests() : DatabaseTest(Db.Postgres)
         Assert.That((stored!.Record.Balance, stored.Seq), Is.EqualTo((7.50m, 3L)));
         Assert.That((await LedgerEvents.Log.VerifyHashChainAsync(store)).IsValid, Is.True);
     }
+
+    [Test]
+    public async Task Statements_are_prepared_on_the_writing_connection_unless_the_store_says_not_to()
+    {
+        foreach (var prepare in new[] { false, true })
+        {
+            await using var store = SpectorStore.Postgres(
+                PostgresServer.DataSource,
+                new SpectorOptions { PrepareStatements = prepare }
+            );
+            // A session's own connection: the statements it prepares are visible on it.
+            await using var connection = await PostgresServer.DataSource.OpenConnectionAsync();
+            var session = new SpectorSession(connection, store: store);
+            var account = await LedgerAccount.InsertAsync(session, new Attrs { ["owner"] = "Ann" });
+            await account.PostAsync(session, 5m, "first");
+
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM pg_prepared_statements WHERE statement LIKE '%ledger_heads%'";
+            var prepared = (long)(await command.ExecuteScalarAsync())!;
+            Assert.That(prepared > 0, Is.EqualTo(prepare), $"PrepareStatements = {prepare}: {prepared} prepared");
+        }
+    }
 }
