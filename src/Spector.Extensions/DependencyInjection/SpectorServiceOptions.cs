@@ -22,6 +22,9 @@ public sealed class SpectorServiceOptions
     /// <summary>See <see cref="SpectorOptions.SlowReplayThreshold"/>.</summary>
     public TimeSpan SlowReplayThreshold { get; set; } = SpectorOptions.Default.SlowReplayThreshold;
 
+    /// <summary>See <see cref="SpectorOptions.PrepareStatements"/>.</summary>
+    public bool PrepareStatements { get; set; } = SpectorOptions.Default.PrepareStatements;
+
     /// <summary>Migrate every table of <see cref="EventsTables"/> when the host starts, before it serves
     /// requests.</summary>
     public bool MigrateOnStartup { get; set; }

@@ -42,6 +42,7 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
         {
             MaxWriteAttempts = options.MaxWriteAttempts,
             SlowReplayThreshold = options.SlowReplayThreshold,
+            PrepareStatements = options.PrepareStatements,
             LoggerFactory = services.GetService<ILoggerFactory>() ?? SpectorOptions.Default.LoggerFactory,
         };
         var provider = SpectorProvider.For(options.Dialect);
