@@ -354,4 +354,103 @@ public sealed class FollowerAttackTests(Db db) : DatabaseTest(db)
         );
         Assert.That(seen.Count(e => e.Event.Reason is { Length: 2000 }), Is.GreaterThan(0), "a long reason");
     }
+
+    [Test]
+    public async Task A_far_behind_follower_stops_short_of_a_transaction_held_open_and_delivers_it_before_later_commits()
+    {
+        var before = await WriteAsync(300);
+        // Migrated first: creating the notify trigger would wait for the held writer.
+        var name = NewName();
+        var follower = new Follower(Options(name, 3), Recording(new ConcurrentQueue<Guid>(), _ => false));
+        await follower.MigrateAsync();
+        await using var heldConnection = await OpenAsync();
+        await using var heldTx =
+            Database == Db.Postgres
+                ? await heldConnection.BeginTransactionAsync()
+                : ((Microsoft.Data.Sqlite.SqliteConnection)heldConnection).BeginTransaction(deferred: true);
+        Guid? held = null;
+        if (Database == Db.Postgres)
+            held = (
+                await Counter.InsertAsync(new SpectorSession(heldConnection, heldTx), new Attrs { ["name"] = "held" })
+            ).Id;
+        else
+            await heldConnection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM \"events\"", transaction: heldTx);
+        var after = (await WriteAsync(300)).Except(before).ToList();
+
+        var first = await follower.CatchUpAsync();
+        if (Database == Db.Postgres)
+        {
+            Assert.That(first, Is.EqualTo(300), "only what committed before the held transaction began writing");
+            Assert.That(await EffectsAsync(), Is.EqualTo(before));
+            Assert.That((await follower.ReadStatusAsync()).LagEvents, Is.EqualTo(300), "the later commits wait");
+        }
+        else
+            Assert.That(first, Is.EqualTo(600), "SQLite: a read transaction holds nothing back");
+
+        await heldTx.CommitAsync();
+        var rest = await follower.CatchUpAsync();
+        Assert.That(first + rest, Is.EqualTo(Database == Db.Postgres ? 601 : 600));
+        var effects = await EffectsAsync();
+        var expected = Database == Db.Postgres ? before.Append(held!.Value).Concat(after) : before.Concat(after);
+        Assert.That(
+            effects,
+            Is.EqualTo(expected),
+            "the held transaction's event in (tx_id, position) order, none twice"
+        );
+    }
+
+    [TestCase(3)]
+    [TestCase(1000)]
+    public async Task Writers_committing_while_a_transactional_follower_reads_ahead_lose_nothing_and_repeat_nothing(
+        int batchSize
+    )
+    {
+        await WriteAsync(1500);
+        var follower = new Follower(Options(NewName(), batchSize), Recording(new ConcurrentQueue<Guid>(), _ => false));
+        await follower.MigrateAsync();
+        using var stop = new CancellationTokenSource();
+        var running = Task.Run(() => follower.RunAsync(stop.Token));
+        await Task.WhenAll(
+            Enumerable
+                .Range(0, 4)
+                .Select(writer =>
+                    Task.Run(async () =>
+                    {
+                        for (var i = 0; i < 60; i++)
+                        {
+                            if (i % 10 == 9)
+                            {
+                                await using var connection = await OpenAsync();
+                                await using var tx = await connection.BeginTransactionAsync();
+                                var session = new SpectorSession(connection, tx);
+                                var mine = await Counter.InsertAsync(session, new Attrs { ["name"] = $"t{writer}" });
+                                await mine.UpdateAsync(session, new Attrs { ["by"] = 1 });
+                                await Task.Delay(3);
+                                await tx.CommitAsync();
+                            }
+                            else
+                                await Counter.InsertAsync(new Attrs { ["name"] = $"w{writer}-{i}" });
+                        }
+                    })
+                )
+        );
+        var logged = await LoggedIdsAsync();
+        await WaitForAsync(async () => (await CountAsync("attack_effects")) >= logged.Count);
+        stop.Cancel();
+        await running;
+        var effects = await EffectsAsync();
+        Assert.That(effects, Is.EquivalentTo(logged), "every committed event's effect exactly once");
+        Assert.That(effects.Distinct().Count(), Is.EqualTo(effects.Count));
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail("timed out waiting");
+            await Task.Delay(20);
+        }
+    }
 }
