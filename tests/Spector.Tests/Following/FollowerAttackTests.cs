@@ -17,7 +17,7 @@ public sealed class FollowerAttackTests(Db db) : DatabaseTest(db)
     public Task DropCheckpointsAndEffectsAsync() =>
         ExecuteRawAsync(
             "DROP TABLE IF EXISTS \"spector_followers\"; DROP TABLE IF EXISTS \"spector_follower_positions\"; "
-                + "DROP TABLE IF EXISTS \"attack_effects\"; "
+                + "DROP TABLE IF EXISTS \"attack_effects\"; DROP TABLE IF EXISTS \"attack_projection\"; "
                 + "CREATE TABLE \"attack_effects\" (\"n\" bigint NOT NULL, \"event_id\" text NOT NULL)"
         );
 
@@ -451,6 +451,90 @@ public sealed class FollowerAttackTests(Db db) : DatabaseTest(db)
             if (DateTime.UtcNow > deadline)
                 Assert.Fail("timed out waiting");
             await Task.Delay(20);
+        }
+    }
+
+    [TestCase(3, 16)]
+    [TestCase(3, 40)]
+    [TestCase(1000, 1400)]
+    public async Task A_rebuild_requested_while_a_read_ahead_is_half_delivered_applies_every_event_once(
+        int batchSize,
+        int gateAt
+    )
+    {
+        var ids = await WriteAsync(batchSize == 3 ? 120 : 2500);
+        var projection = new GatedProjection(Log, ids[gateAt]);
+        await projection.MigrateAsync();
+        var follower = projection.CreateFollower(o =>
+            o with
+            {
+                BatchSize = batchSize,
+                MinPollInterval = TimeSpan.FromMilliseconds(5),
+                MaxPollInterval = TimeSpan.FromMilliseconds(50),
+            }
+        );
+        using var stop = new CancellationTokenSource();
+        var running = Task.Run(() => follower.RunAsync(stop.Token));
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await projection.Reached.Task.WaitAsync(patience.Token);
+        // On its own task: on SQLite the rebuild's lease write waits synchronously for the write lock the gated
+        // batch holds, so called here it would block the thread that releases the gate.
+        var rebuild = Task.Run(() => projection.RebuildAsync(cancellationToken: patience.Token));
+        await Task.Delay(50);
+        projection.Release.SetResult();
+        Assert.That(await rebuild, Is.EqualTo(ids.Count));
+
+        var later = (await WriteAsync(10)).Except(ids).ToList();
+        await WaitForAsync(async () => (await follower.ReadStatusAsync()).LagEvents == 0);
+        await WaitForAsync(async () => await CountAsync("attack_projection") >= ids.Count + later.Count, 10);
+        await Task.Delay(100);
+        stop.Cancel();
+        await running;
+        var applied = await ProjectedIdsAsync();
+        Assert.That(applied, Is.EquivalentTo(ids.Concat(later)), "every event once: none skipped, none twice");
+    }
+
+    private async Task<List<Guid>> ProjectedIdsAsync()
+    {
+        await using var connection = await OpenAsync();
+        return (await connection.QueryAsync<string>("SELECT \"event_id\" FROM \"attack_projection\""))
+            .Select(Guid.Parse)
+            .ToList();
+    }
+
+    /// <summary>Records each applied event; the first time it meets <paramref name="gate"/> it waits for the test,
+    /// holding the follower in the middle of a read.</summary>
+    private sealed class GatedProjection(EventLog log, Guid gate)
+        : Projection("attack-" + Guid.NewGuid().ToString("N")[..8], log)
+    {
+        private int _gated;
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override IReadOnlyList<string> CreateSql(SqlDialect dialect) =>
+            ["CREATE TABLE IF NOT EXISTS \"attack_projection\" (\"event_id\" text NOT NULL)"];
+
+        public override IReadOnlyList<string> ClearSql(SqlDialect dialect) => ["DELETE FROM \"attack_projection\""];
+
+        public override async Task ApplyAsync(
+            FollowedEvent followed,
+            SpectorSession session,
+            CancellationToken cancellationToken
+        )
+        {
+            await session.Connection.ExecuteAsync(
+                new CommandDefinition(
+                    "INSERT INTO \"attack_projection\" (\"event_id\") VALUES (@id)",
+                    new { id = followed.Id.ToString() },
+                    session.Transaction,
+                    cancellationToken: cancellationToken
+                )
+            );
+            if (followed.Id == gate && Interlocked.Exchange(ref _gated, 1) == 0)
+            {
+                Reached.SetResult();
+                await Release.Task;
+            }
         }
     }
 }
