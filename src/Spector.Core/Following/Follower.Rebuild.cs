@@ -36,13 +36,17 @@ public sealed partial class Follower
         IAsyncDisposable? paused = null;
         try
         {
+            // An instance running in this process steps aside before the lease is asked for: on SQLite asking is a
+            // write, which would wait behind the write lock of that instance's batch (and time out behind a long one).
+            if (Store.Followers.FindOther(Name, this) is { } running)
+                paused = await running.PauseAsync(ct).ConfigureAwait(false);
             // Twice at most: once to find the holder, once after pausing it (or after its lease lapsed meanwhile).
             for (var attempt = 0; !await HoldLeaseAsync(ct).ConfigureAwait(false); attempt++)
             {
                 var local = _holder is { } holder ? Store.Followers.Find(Name, holder) : null;
                 if (attempt > 0 || (_holder is not null && local is null))
                     throw new FollowerBusyException(Name, _tables[0].Shard.Table, _holder, _options.LeaseDuration);
-                if (local is not null)
+                if (local is not null && paused is null)
                     paused = await local.PauseAsync(ct).ConfigureAwait(false);
             }
             _state = FollowerState.Running;

@@ -41,6 +41,14 @@ internal sealed class FollowerRegistry
                 follower.Wake(log);
     }
 
+    /// <summary>A running instance of follower <paramref name="name"/> other than <paramref name="self"/>, or
+    /// null.</summary>
+    public Follower? FindOther(string name, Follower self)
+    {
+        lock (_gate)
+            return _running.FirstOrDefault(f => f.Name == name && !ReferenceEquals(f, self));
+    }
+
     /// <summary>The running instance of follower <paramref name="name"/> whose lease token is <paramref name="owner"/>,
     /// or null.</summary>
     public Follower? Find(string name, string? owner)
