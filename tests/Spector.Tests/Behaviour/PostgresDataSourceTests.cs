@@ -30,12 +30,14 @@ public sealed class PostgresDataSourceTests() : DatabaseTest(Db.Postgres)
     {
         foreach (var prepare in new[] { false, true })
         {
+            // A data source of its own: physical connections no earlier test prepared anything on.
+            await using var dataSource = NpgsqlDataSource.Create(PostgresServer.DataSource.ConnectionString);
             await using var store = SpectorStore.Postgres(
-                PostgresServer.DataSource,
+                dataSource,
                 new SpectorOptions { PrepareStatements = prepare }
             );
             // A session's own connection: the statements it prepares are visible on it.
-            await using var connection = await PostgresServer.DataSource.OpenConnectionAsync();
+            await using var connection = await dataSource.OpenConnectionAsync();
             var session = new SpectorSession(connection, store: store);
             var account = await LedgerAccount.InsertAsync(session, new Attrs { ["owner"] = "Ann" });
             await account.PostAsync(session, 5m, "first");
