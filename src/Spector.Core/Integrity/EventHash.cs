@@ -1,7 +1,7 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text.Json;
 
 namespace Spector;
 
@@ -153,49 +153,58 @@ public static class EventHash
         ref string? nonCanonicalNumber
     )
     {
-        Raw(output, "{\"action\":" + action.ToString(CultureInfo.InvariantCulture));
+        output.Write("{\"action\":"u8);
+        Number(output, action);
         if (!context.IsEmpty)
         {
-            Raw(output, ",\"context\":{");
+            output.Write(",\"context\":{"u8);
             var firstMember = true;
             foreach (var (name, value) in context.EnvelopeMembers())
             {
-                Raw(output, firstMember ? "\"" : ",\"");
+                output.Write(firstMember ? "\""u8 : ",\""u8);
                 firstMember = false;
-                Raw(output, name + "\":");
+                Raw(output, name);
+                output.Write("\":"u8);
                 Jcs.WriteString(output, value);
             }
-            Raw(output, "}");
+            output.Write("}"u8);
         }
-        Raw(output, ",\"id\":\"" + id.ToString("D") + "\"");
-        Raw(output, ",\"inserted_at\":" + Micros(insertedAt).ToString(CultureInfo.InvariantCulture));
-        Raw(output, ",\"links\":[");
+        output.Write(",\"id\":"u8);
+        Uuid(output, id);
+        output.Write(",\"inserted_at\":"u8);
+        Number(output, Micros(insertedAt));
+        output.Write(",\"links\":["u8);
         var first = true;
         foreach (var link in Sorted(links))
         {
-            if (!first)
-                Raw(output, ",");
+            output.Write(first ? "["u8 : ",["u8);
             first = false;
-            Raw(output, "[");
             Jcs.WriteString(output, link.Name);
-            Raw(output, ",\"" + link.Target.ToString("D") + "\"");
+            output.Write(","u8);
+            Uuid(output, link.Target);
             if (link.Type is { } type)
-                Raw(output, "," + type.ToString(CultureInfo.InvariantCulture));
-            Raw(output, "]");
+            {
+                output.Write(","u8);
+                Number(output, type);
+            }
+            output.Write("]"u8);
         }
-        Raw(output, "]");
-        Raw(output, ",\"metadata\":");
+        output.Write("],\"metadata\":"u8);
         if (metadata is null)
-            Raw(output, "null");
+            output.Write("null"u8);
         else
             Canonical(output, metadata, checkNumbers, ref nonCanonicalNumber);
-        Raw(output, ",\"parent_id\":\"" + parentId.ToString("D") + "\"");
-        Raw(output, ",\"payload\":");
+        output.Write(",\"parent_id\":"u8);
+        Uuid(output, parentId);
+        output.Write(",\"payload\":"u8);
         Canonical(output, payload, checkNumbers, ref nonCanonicalNumber);
-        Raw(output, ",\"schema\":" + schema.ToString(CultureInfo.InvariantCulture));
-        Raw(output, ",\"seq\":" + seq.ToString(CultureInfo.InvariantCulture));
-        var version = context.IsEmpty ? EnvelopeVersion : ContextEnvelopeVersion;
-        Raw(output, ",\"v\":" + version.ToString(CultureInfo.InvariantCulture) + "}");
+        output.Write(",\"schema\":"u8);
+        Number(output, schema);
+        output.Write(",\"seq\":"u8);
+        Number(output, seq);
+        output.Write(",\"v\":"u8);
+        Number(output, context.IsEmpty ? EnvelopeVersion : ContextEnvelopeVersion);
+        output.Write("}"u8);
     }
 
     /// <summary>Links in the envelope's order: by name, then target id text, then type (ordinal).</summary>
@@ -232,11 +241,25 @@ public static class EventHash
         ref string? nonCanonicalNumber
     )
     {
-        using var document = JsonDocument.Parse(json);
-        if (!checkNumbers)
-            Jcs.Write(output, document.RootElement);
-        else if (Jcs.WriteCheckingNumbers(output, document.RootElement) is { } found)
-            nonCanonicalNumber ??= found;
+        string? found = null;
+        Jcs.WriteText(output, json, checkNumbers, ref found);
+        nonCanonicalNumber ??= found;
+    }
+
+    private static void Number(ArrayBufferWriter<byte> output, long value)
+    {
+        Utf8Formatter.TryFormat(value, output.GetSpan(20), out var written);
+        output.Advance(written);
+    }
+
+    // Lowercase and hyphenated, as Guid.ToString("D") writes it.
+    private static void Uuid(ArrayBufferWriter<byte> output, Guid value)
+    {
+        var span = output.GetSpan(38);
+        span[0] = (byte)'"';
+        Utf8Formatter.TryFormat(value, span[1..], out var written, 'D');
+        span[written + 1] = (byte)'"';
+        output.Advance(written + 2);
     }
 
     private static void Raw(ArrayBufferWriter<byte> output, string ascii)

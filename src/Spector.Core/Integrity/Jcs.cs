@@ -11,7 +11,7 @@ namespace Spector;
 /// writes a double, and there is no whitespace. Any RFC 8785 library in another language produces the same
 /// bytes from the same JSON.
 /// </summary>
-public static class Jcs
+public static partial class Jcs
 {
     /// <summary>The canonical UTF-8 bytes of a JSON value.</summary>
     public static byte[] Canonicalize(JsonElement value)
@@ -24,47 +24,30 @@ public static class Jcs
     /// <summary>The canonical UTF-8 bytes of JSON text.</summary>
     public static byte[] Canonicalize(string json)
     {
-        using var document = JsonDocument.Parse(json);
-        return Canonicalize(document.RootElement);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        string? ignored = null;
+        WriteText(buffer, json, checkSpelling: false, ref ignored);
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Appends the canonical form of <paramref name="value"/>.</summary>
     public static void Write(IBufferWriter<byte> output, JsonElement value)
     {
-        string? ignored = null;
-        Write(output, value, checkSpelling: false, ref ignored);
-    }
-
-    /// <summary>
-    /// Appends the canonical form of <paramref name="value"/> and returns the text of its first number not spelled
-    /// in the shortest form of its double (see <see cref="NumberText.SameValue"/>), or null: verification's check,
-    /// made in the same pass that canonicalizes. RFC 8785 hashes "16777217.0000000001" like "16777217", so a digit
-    /// re-spelled outside Spector would otherwise go unseen. Digits and exponent are compared, not formatting:
-    /// PostgreSQL's jsonb re-spells 1E+20 as 100000000000000000000.
-    /// </summary>
-    internal static string? WriteCheckingNumbers(IBufferWriter<byte> output, JsonElement value)
-    {
-        string? nonCanonical = null;
-        Write(output, value, checkSpelling: true, ref nonCanonical);
-        return nonCanonical;
-    }
-
-    private static void Write(
-        IBufferWriter<byte> output,
-        JsonElement value,
-        bool checkSpelling,
-        ref string? nonCanonical
-    )
-    {
         switch (value.ValueKind)
         {
             case JsonValueKind.Object:
                 // Each name is read once: JsonProperty.Name builds a new string on every call.
-                var members = new List<(string Name, JsonElement Value)>();
+                var members = new List<(string Name, JsonElement Value, int Index)>();
                 foreach (var member in value.EnumerateObject())
-                    members.Add((member.Name, member.Value));
-                // string.CompareOrdinal compares UTF-16 code units, which is the order RFC 8785 prescribes.
-                members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                    members.Add((member.Name, member.Value, members.Count));
+                // string.CompareOrdinal compares UTF-16 code units, which is the order RFC 8785 prescribes; a name
+                // given twice keeps its input order.
+                members.Sort(
+                    static (a, b) =>
+                        string.CompareOrdinal(a.Name, b.Name) is var byName and not 0
+                            ? byName
+                            : a.Index.CompareTo(b.Index)
+                );
                 Raw(output, "{");
                 for (var i = 0; i < members.Count; i++)
                 {
@@ -72,7 +55,7 @@ public static class Jcs
                         Raw(output, ",");
                     WriteString(output, members[i].Name);
                     Raw(output, ":");
-                    Write(output, members[i].Value, checkSpelling, ref nonCanonical);
+                    Write(output, members[i].Value);
                 }
                 Raw(output, "}");
                 break;
@@ -84,7 +67,7 @@ public static class Jcs
                     if (!first)
                         Raw(output, ",");
                     first = false;
-                    Write(output, item, checkSpelling, ref nonCanonical);
+                    Write(output, item);
                 }
                 Raw(output, "]");
                 break;
@@ -94,22 +77,13 @@ public static class Jcs
             case JsonValueKind.Number:
                 // Integers a double holds exactly print as their digits (and -0 as 0): the common case, without
                 // going through the double's shortest form. Their JSON text is already the shortest spelling.
-                if (value.TryGetInt64(out var integer) && Math.Abs(integer) <= MaxExactInteger)
+                if (value.TryGetInt64(out var integer) && integer is >= -MaxExactInteger and <= MaxExactInteger)
                 {
                     Raw(output, integer.ToString(CultureInfo.InvariantCulture));
                     break;
                 }
                 if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
-                    throw new JsonException(
-                        $"The number {value.GetRawText()} is outside the range of an IEEE 754 double, which RFC 8785 requires."
-                    );
-                if (
-                    checkSpelling
-                    && nonCanonical is null
-                    && value.GetRawText() is var text
-                    && !NumberText.SameValue(text, number)
-                )
-                    nonCanonical = text;
+                    throw NotADouble(value.GetRawText());
                 Raw(output, FormatNumber(number));
                 break;
             case JsonValueKind.True:

@@ -1,0 +1,224 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+
+namespace Spector;
+
+/// <summary>
+/// RFC 8785 straight from UTF-8 JSON text, read once with <see cref="Utf8JsonReader"/>: no document is built and
+/// text that is already canonical (unescaped strings, integers a double holds) is copied as it stands. Hashing
+/// canonicalizes every payload it writes or verifies, so this is the path the chain takes; the
+/// <see cref="JsonElement"/> overloads give the same bytes.
+/// </summary>
+public static partial class Jcs
+{
+    // Strict: a string with a lone surrogate is refused, as JsonDocument.Parse(string) refuses it.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, true);
+
+    /// <summary>Appends the canonical form of the JSON text <paramref name="json"/> (see <see cref="WriteUtf8"/>).</summary>
+    internal static void WriteText(
+        IBufferWriter<byte> output,
+        string json,
+        bool checkSpelling,
+        ref string? nonCanonical
+    )
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(StrictUtf8.GetMaxByteCount(json.Length));
+        try
+        {
+            var length = StrictUtf8.GetBytes(json, rented);
+            WriteUtf8(output, rented.AsSpan(0, length), checkSpelling, ref nonCanonical);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Appends the canonical form of the UTF-8 JSON text <paramref name="json"/>: one value, nested at most 64
+    /// deep, nothing after it. With <paramref name="checkSpelling"/> (verification's check, made in the same pass),
+    /// also sets <paramref name="nonCanonical"/> to the first number, in text order, not spelled in the shortest
+    /// form of its double (<see cref="NumberText.SameValue"/>). RFC 8785 hashes "16777217.0000000001" like
+    /// "16777217", so a digit re-spelled outside Spector would otherwise go unseen. Digits and exponent are
+    /// compared, not formatting: PostgreSQL's jsonb re-spells 1E+20 as 100000000000000000000.
+    /// </summary>
+    internal static void WriteUtf8(
+        IBufferWriter<byte> output,
+        ReadOnlySpan<byte> json,
+        bool checkSpelling,
+        ref string? nonCanonical
+    )
+    {
+        var reader = new Utf8JsonReader(json, isFinalBlock: true, state: default);
+        reader.Read();
+        WriteToken(ref reader, output, checkSpelling, ref nonCanonical);
+        // Anything but whitespace after the value makes the reader throw, as a document parse does.
+        if (reader.Read())
+            throw new JsonException("JSON text holds more than one value.");
+    }
+
+    private static void WriteToken(
+        ref Utf8JsonReader reader,
+        IBufferWriter<byte> output,
+        bool checkSpelling,
+        ref string? nonCanonical
+    )
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                WriteObject(ref reader, output, checkSpelling, ref nonCanonical);
+                break;
+            case JsonTokenType.StartArray:
+                Raw(output, "[");
+                var first = true;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (!first)
+                        Raw(output, ",");
+                    first = false;
+                    WriteToken(ref reader, output, checkSpelling, ref nonCanonical);
+                }
+                Raw(output, "]");
+                break;
+            case JsonTokenType.String:
+                // Unescaped JSON text holds no quote, backslash or control character: it is canonical as it is.
+                if (reader.ValueIsEscaped)
+                    WriteString(output, reader.GetString()!);
+                else
+                    Quoted(output, reader.ValueSpan);
+                break;
+            case JsonTokenType.Number:
+                WriteNumber(ref reader, output, checkSpelling, ref nonCanonical);
+                break;
+            case JsonTokenType.True:
+                Raw(output, "true");
+                break;
+            case JsonTokenType.False:
+                Raw(output, "false");
+                break;
+            case JsonTokenType.Null:
+                Raw(output, "null");
+                break;
+            default:
+                throw new JsonException($"Cannot canonicalize a JSON {reader.TokenType}.");
+        }
+    }
+
+    private static void WriteNumber(
+        ref Utf8JsonReader reader,
+        IBufferWriter<byte> output,
+        bool checkSpelling,
+        ref string? nonCanonical
+    )
+    {
+        if (reader.TryGetInt64(out var integer) && integer is >= -MaxExactInteger and <= MaxExactInteger)
+        {
+            // The reader refuses leading zeros, so only "-0" is spelled otherwise than its digits.
+            var span = output.GetSpan(20);
+            Utf8Formatter.TryFormat(integer, span, out var written);
+            output.Advance(written);
+            return;
+        }
+        if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
+            throw NotADouble(Encoding.UTF8.GetString(reader.ValueSpan));
+        if (checkSpelling && nonCanonical is null && Encoding.UTF8.GetString(reader.ValueSpan) is var text)
+            if (!NumberText.SameValue(text, number))
+                nonCanonical = text;
+        Raw(output, FormatNumber(number));
+    }
+
+    /// <summary>One member of an object: where its unescaped name and its canonical value sit in the
+    /// scratch buffers.</summary>
+    private readonly record struct Member(int NameStart, int NameLength, int ValueStart, int ValueLength, int Index);
+
+    private static void WriteObject(
+        ref Utf8JsonReader reader,
+        IBufferWriter<byte> output,
+        bool checkSpelling,
+        ref string? nonCanonical
+    )
+    {
+        var names = new ArrayBufferWriter<byte>(128);
+        var values = new ArrayBufferWriter<byte>(256);
+        var members = new List<Member>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var nameStart = names.WrittenCount;
+            if (reader.ValueIsEscaped)
+            {
+                var name = reader.GetString()!;
+                var span = names.GetSpan(StrictUtf8.GetMaxByteCount(name.Length));
+                names.Advance(StrictUtf8.GetBytes(name, span));
+            }
+            else
+            {
+                names.Write(reader.ValueSpan);
+            }
+            var nameLength = names.WrittenCount - nameStart;
+            reader.Read();
+            var valueStart = values.WrittenCount;
+            WriteToken(ref reader, values, checkSpelling, ref nonCanonical);
+            members.Add(new Member(nameStart, nameLength, valueStart, values.WrittenCount - valueStart, members.Count));
+        }
+        var nameBytes = names.WrittenMemory;
+        members.Sort(
+            (a, b) =>
+            {
+                var byName = CompareUtf16(
+                    nameBytes.Span.Slice(a.NameStart, a.NameLength),
+                    nameBytes.Span.Slice(b.NameStart, b.NameLength)
+                );
+                // A name given twice keeps its input order: the sort itself is not stable.
+                return byName != 0 ? byName : a.Index.CompareTo(b.Index);
+            }
+        );
+        Raw(output, "{");
+        for (var i = 0; i < members.Count; i++)
+        {
+            var member = members[i];
+            if (i > 0)
+                Raw(output, ",");
+            WriteUtf8String(output, nameBytes.Span.Slice(member.NameStart, member.NameLength));
+            Raw(output, ":");
+            output.Write(values.WrittenSpan.Slice(member.ValueStart, member.ValueLength));
+        }
+        Raw(output, "}");
+    }
+
+    /// <summary>
+    /// Orders two UTF-8 names as RFC 8785 orders them, by UTF-16 code units. Byte order is code point order, which
+    /// is UTF-16 order unless a name holds a character outside the Basic Multilingual Plane (a four-byte sequence,
+    /// led by 0xF0-0xF4): a surrogate sorts before U+E000-U+FFFF.
+    /// </summary>
+    private static int CompareUtf16(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        if (a.IndexOfAnyInRange((byte)0xF0, (byte)0xFF) < 0 && b.IndexOfAnyInRange((byte)0xF0, (byte)0xFF) < 0)
+            return a.SequenceCompareTo(b);
+        return string.CompareOrdinal(Encoding.UTF8.GetString(a), Encoding.UTF8.GetString(b));
+    }
+
+    /// <summary>A string given as unescaped UTF-8, escaped as <see cref="WriteString"/> escapes it.</summary>
+    private static void WriteUtf8String(IBufferWriter<byte> output, ReadOnlySpan<byte> text)
+    {
+        // In UTF-8 these bytes never occur inside a multi-byte sequence.
+        if (text.IndexOfAnyInRange((byte)0, (byte)0x1F) < 0 && text.IndexOfAny((byte)'"', (byte)'\\') < 0)
+            Quoted(output, text);
+        else
+            WriteString(output, Encoding.UTF8.GetString(text));
+    }
+
+    private static void Quoted(IBufferWriter<byte> output, ReadOnlySpan<byte> text)
+    {
+        var span = output.GetSpan(text.Length + 2);
+        span[0] = (byte)'"';
+        text.CopyTo(span[1..]);
+        span[text.Length + 1] = (byte)'"';
+        output.Advance(text.Length + 2);
+    }
+
+    private static JsonException NotADouble(string text) =>
+        new($"The number {text} is outside the range of an IEEE 754 double, which RFC 8785 requires.");
+}
