@@ -141,7 +141,7 @@ internal static class QuickComparison
     private static async Task HashedAsync(string database, Report report)
     {
         // Longer and more rounds than the other parts: eight SQLite writers sleep in the busy handler at random, and
-        // with 0.6 s x 5 rounds even two identical variants came out 0.06 apart.
+        // with 0.6 s x 5 rounds two identical variants came out up to 0.10 apart.
         var duration = TimeSpan.FromSeconds(1);
         foreach (var writers in new[] { 1, 8 })
         {
