@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Text.Json;
 using Dapper;
 
 namespace Spector;
@@ -387,8 +388,23 @@ internal static class ChainVerifier
         return new ChainVerification(checkedCount, head, found);
     }
 
-    // A number spelled otherwise than Spector writes it hashes like the original yet is not what was written.
-    private static bool Intact(byte[] previous, Row row, out byte[] computed)
+    // A number spelled otherwise than Spector writes it hashes like the original yet is not what was written. Stored
+    // text that cannot be hashed at all (not one JSON value, a lone surrogate, nesting past 64, a number past the
+    // double's range) was not written by Spector either: it is a break at this row, with no recomputed hash.
+    private static bool Intact(byte[] previous, Row row, out byte[]? computed)
+    {
+        try
+        {
+            return Hashes(previous, row, out computed);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
+        {
+            computed = null;
+            return false;
+        }
+    }
+
+    private static bool Hashes(byte[] previous, Row row, out byte[] computed)
     {
         computed = EventHash.Compute(
             previous,

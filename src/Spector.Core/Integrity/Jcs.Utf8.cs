@@ -117,6 +117,8 @@ public static partial class Jcs
         if (reader.TryGetInt64(out var integer) && integer is >= -MaxExactInteger and <= MaxExactInteger)
         {
             // The reader refuses leading zeros, so only "-0" is spelled otherwise than its digits.
+            if (checkSpelling && nonCanonical is null && integer == 0 && reader.ValueSpan[0] == (byte)'-')
+                nonCanonical = Encoding.UTF8.GetString(reader.ValueSpan);
             var span = output.GetSpan(20);
             Utf8Formatter.TryFormat(integer, span, out var written);
             output.Advance(written);
@@ -124,8 +126,10 @@ public static partial class Jcs
         }
         if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
             throw NotADouble(Encoding.UTF8.GetString(reader.ValueSpan));
+        // A negative zero is refused too: Spector stores -0 as 0, yet "-0" replays as a double's negative zero
+        // while RFC 8785 hashes it as 0.
         if (checkSpelling && nonCanonical is null && Encoding.UTF8.GetString(reader.ValueSpan) is var text)
-            if (!NumberText.SameValue(text, number))
+            if (!NumberText.SameValue(text, number) || (number == 0 && text[0] == '-'))
                 nonCanonical = text;
         Raw(output, FormatNumber(number));
     }

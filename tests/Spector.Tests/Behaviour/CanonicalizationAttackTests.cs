@@ -1,0 +1,532 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Dapper;
+
+namespace Spector.Tests;
+
+/// <summary>
+/// The chain canonicalizes stored payload and metadata text with a UTF-8 reader (Jcs.Utf8.cs). These tests attack
+/// that path the way docs/integrity.md invites: rows edited in the database so that they hash alike yet replay
+/// otherwise, or so that they cannot be hashed at all, and honest events of every awkward shape, which must verify
+/// exactly as the document path (the canonicalizer of earlier versions) hashed them.
+/// </summary>
+[TestFixture(Db.Sqlite)]
+[TestFixture(Db.Postgres)]
+public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
+{
+    private async Task<string> StoredPayloadAsync(string table, Guid recordId, long seq)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.QuerySingleAsync<string>(
+            $"SELECT CAST(\"payload\" AS TEXT) FROM \"{table}\" WHERE \"parent_id\" = @recordId AND \"seq\" = @seq",
+            new { recordId, seq }
+        );
+    }
+
+    /// <summary>Stores <paramref name="payload"/> as the payload text of one event, as someone with write access
+    /// to the database could; PostgreSQL parses it into jsonb (and may refuse it).</summary>
+    private Task<int> ReplacePayloadAsync(string table, Guid recordId, long seq, string payload) =>
+        ExecuteRawAsync(
+            Database == Db.Postgres
+                ? $"UPDATE \"{table}\" SET \"payload\" = CAST(@payload AS jsonb) WHERE \"parent_id\" = @recordId AND \"seq\" = @seq"
+                : $"UPDATE \"{table}\" SET \"payload\" = @payload WHERE \"parent_id\" = @recordId AND \"seq\" = @seq",
+            new
+            {
+                payload,
+                recordId,
+                seq,
+            }
+        );
+
+    // ---- Edits that hash like the original ----
+
+    /// <summary>
+    /// RFC 8785 hashes -0 as 0, so "ratio":0 edited to -0 keeps the stored hash, yet it replays as a negative
+    /// zero: other bits than were written. Spector stores -0 as 0, so verification must refuse the spelling.
+    /// PostgreSQL's numeric has no negative zero; there the edit cannot even be stored.
+    /// </summary>
+    [TestCase("-0")]
+    [TestCase("-0.0")]
+    [TestCase("-0e0")]
+    [TestCase("-0.000E+3")]
+    public async Task A_zero_edited_to_a_negative_zero_is_refused_by_verification(string negativeZero)
+    {
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "z", ["ratio"] = 0.0 });
+        await sample.UpdateAsync(new Attrs { ["text"] = "y" });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var events = await ValueEvents.Log.EventsOfAsync(sample.Id);
+        var stored = await StoredPayloadAsync("value_events", sample.Id, 1);
+        var zero = new Regex("(\"ratio\":\\s*)0(?=[,}])");
+        Assert.That(zero.IsMatch(stored), Is.True, stored);
+
+        await ReplacePayloadAsync("value_events", sample.Id, 1, zero.Replace(stored, "${1}" + negativeZero));
+
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        var replayed = (await Sample.GetAsync(sample.Id)).Ratio;
+        if (Database == Db.Postgres)
+        {
+            var ratio = new Regex("\"ratio\":\\s*([^,}]*)").Match(
+                await StoredPayloadAsync("value_events", sample.Id, 1)
+            );
+            Assert.That(ratio.Groups[1].Value, Does.Not.StartWith("-"));
+            Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+            Assert.That(double.IsNegative(replayed), Is.False);
+            return;
+        }
+        // The edit matters: what replays is not what was written.
+        Assert.That(double.IsNegative(replayed), Is.True, "the edit did not reach replay");
+        Assert.That(report.IsValid, Is.False, "an edit that replays otherwise verified as intact");
+        Assert.That(report.FirstBreak!.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        Assert.That(report.FirstBreak.Position, Is.EqualTo(events[0].Position));
+        Assert.That(report.FirstBreak.EventId, Is.EqualTo(events[0].Id));
+    }
+
+    [Test]
+    public async Task A_negative_zero_in_a_per_record_chain_is_refused_by_record_verification()
+    {
+        var receipt = await Receipt.InsertAsync(new Attrs { ["customer"] = "c", ["total"] = 3m });
+        await receipt.RefundAsync(1m);
+        await DropAppendOnlyTriggersAsync("receipts");
+        var stored = await StoredPayloadAsync("receipts", receipt.Id, 2);
+        var version = new Regex("(\"__version__\":\\s*)0(?=[,}])");
+        Assert.That(version.IsMatch(stored), Is.True, stored);
+
+        await ReplacePayloadAsync("receipts", receipt.Id, 2, version.Replace(stored, "${1}-0"));
+
+        var record = await ReceiptEvents.Log.VerifyRecordChainAsync(receipt.Id);
+        var table = await ReceiptEvents.Log.VerifyHashChainAsync();
+        if (Database == Db.Postgres)
+        {
+            Assert.That(record.IsValid && table.IsValid, Is.True, record.FirstBreak?.Message);
+            return;
+        }
+        Assert.That(record.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        Assert.That(table.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        var second = (await ReceiptEvents.Log.EventsOfAsync(receipt.Id))[1];
+        Assert.That(record.FirstBreak!.EventId, Is.EqualTo(second.Id));
+        Assert.That(table.FirstBreak!.EventId, Is.EqualTo(second.Id));
+    }
+
+    /// <summary>
+    /// Spellings that JSON and RFC 8785 treat as the same text replay as the same values: escapes for plain
+    /// characters, whitespace, member order. The hash is unchanged and the replayed record is identical, so the
+    /// promise holds without a break.
+    /// </summary>
+    [Test]
+    public async Task Respelled_strings_whitespace_and_member_order_replay_the_same_record()
+    {
+        var sample = await Sample.InsertAsync(
+            new Attrs
+            {
+                ["text"] = "Aé😀/",
+                ["count"] = 7,
+                ["ratio"] = 0.5,
+            }
+        );
+        await DropAppendOnlyTriggersAsync("value_events");
+        var before = await Sample.GetAsync(sample.Id);
+        var node = JsonNode.Parse(await StoredPayloadAsync("value_events", sample.Id, 1))!.AsObject();
+        var members = node.Select(m => (m.Key, Text: m.Value!.ToJsonString())).Reverse().ToList();
+        var respelled =
+            " {\n"
+            + string.Join(
+                " ,\t",
+                members.Select(m =>
+                    (m.Key == "text" ? "\"\\u0074ext\"" : JsonSerializer.Serialize(m.Key))
+                    + " : "
+                    + (m.Key == "text" ? "\"\\u0041\\u00e9\\ud83d\\ude00\\/\"" : m.Text)
+                )
+            )
+            + "\r\n} ";
+
+        await ReplacePayloadAsync("value_events", sample.Id, 1, respelled);
+
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+        var after = await Sample.GetAsync(sample.Id);
+        Assert.That(after.Text, Is.EqualTo(before.Text));
+        Assert.That(after.Count, Is.EqualTo(before.Count));
+        Assert.That(BitConverter.DoubleToInt64Bits(after.Ratio), Is.EqualTo(BitConverter.DoubleToInt64Bits(0.5)));
+    }
+
+    /// <summary>
+    /// A key given twice hashes as both members in their order, so no arrangement of duplicates hashes like the
+    /// honest payload (which never repeats a key): the edit is a break, whichever value replay would take.
+    /// </summary>
+    [TestCase("first")]
+    [TestCase("last")]
+    public async Task A_duplicated_key_is_a_break_whichever_copy_replay_would_keep(string where)
+    {
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "honest" });
+        await sample.UpdateAsync(new Attrs { ["text"] = "later" });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var stored = await StoredPayloadAsync("value_events", sample.Id, 1);
+        var body = stored.Trim()[1..^1];
+        var edited = where == "first" ? "{\"text\":\"forged\"," + body + "}" : "{" + body + ",\"text\":\"forged\"}";
+
+        await ReplacePayloadAsync("value_events", sample.Id, 1, edited);
+
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        // jsonb keeps the last copy of a key: a forged first copy does not even reach the database.
+        if (!(await StoredPayloadAsync("value_events", sample.Id, 1)).Contains("forged"))
+        {
+            Assert.That(Database, Is.EqualTo(Db.Postgres));
+            Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+            return;
+        }
+        Assert.That(report.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch), report.FirstBreak?.Message);
+        Assert.That(report.FirstBreak!.EventId, Is.EqualTo((await ValueEvents.Log.EventsOfAsync(sample.Id))[0].Id));
+    }
+
+    // ---- Edits that cannot be hashed at all ----
+
+    /// <summary>
+    /// Stored text the canonicalizer cannot read (not JSON, a lone surrogate, nesting past 64, a number past the
+    /// double's range, a byte order mark) is an edit like any other: verification reports it as a break at that
+    /// event instead of throwing a parser's exception that names no event. PostgreSQL's jsonb refuses some of
+    /// these edits outright; those leave the chain intact.
+    /// </summary>
+    [TestCase("not json")]
+    [TestCase("trailing")]
+    [TestCase("byte order mark")]
+    [TestCase("lone surrogate")]
+    [TestCase("lone surrogate key")]
+    [TestCase("nested 65 deep")]
+    [TestCase("beyond a double")]
+    public async Task A_payload_edited_beyond_what_can_be_hashed_is_a_break_at_its_event(string edit)
+    {
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "t", ["ratio"] = 2.5 });
+        await sample.UpdateAsync(new Attrs { ["text"] = "u" });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var first = (await ValueEvents.Log.EventsOfAsync(sample.Id))[0];
+        var stored = await StoredPayloadAsync("value_events", sample.Id, 1);
+        var body = stored.Trim()[1..^1];
+        var edited = edit switch
+        {
+            "not json" => "{" + body,
+            "trailing" => stored + " {}",
+            "byte order mark" => "\uFEFF" + stored,
+            "lone surrogate" => "{" + body + ",\"extra\":\"\\ud800\"}",
+            "lone surrogate key" => "{" + body + ",\"\\udc00\":1}",
+            "nested 65 deep" => "{" + body + ",\"deep\":" + new string('[', 64) + new string(']', 64) + "}",
+            "beyond a double" => "{" + body + ",\"extra\":1e400}",
+            _ => throw new ArgumentOutOfRangeException(nameof(edit)),
+        };
+
+        var refusedByDatabase = false;
+        try
+        {
+            await ReplacePayloadAsync("value_events", sample.Id, 1, edited);
+        }
+        catch (Npgsql.PostgresException) when (Database == Db.Postgres)
+        {
+            refusedByDatabase = true;
+        }
+
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        if (refusedByDatabase)
+        {
+            Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+            return;
+        }
+        Assert.That(report.IsValid, Is.False, "an edited payload verified");
+        Assert.That(report.FirstBreak!.Kind, Is.EqualTo(ChainBreakKind.HashMismatch), report.FirstBreak.Message);
+        Assert.That(report.FirstBreak.Position, Is.EqualTo(first.Position));
+        Assert.That(report.FirstBreak.EventId, Is.EqualTo(first.Id));
+        Assert.That(report.FirstBreak.Message, Does.Contain(first.Id.ToString()));
+    }
+
+    [TestCase("lone surrogate")]
+    [TestCase("nested 65 deep")]
+    public async Task A_per_record_chain_reports_an_unhashable_payload_at_its_event(string edit)
+    {
+        var receipt = await Receipt.InsertAsync(new Attrs { ["customer"] = "c", ["total"] = 3m });
+        await receipt.RefundAsync(1m);
+        await DropAppendOnlyTriggersAsync("receipts");
+        var second = (await ReceiptEvents.Log.EventsOfAsync(receipt.Id))[1];
+        var body = (await StoredPayloadAsync("receipts", receipt.Id, 2)).Trim()[1..^1];
+        var edited =
+            edit == "lone surrogate"
+                ? "{" + body + ",\"extra\":\"\\udfff\"}"
+                : "{" + body + ",\"deep\":" + new string('{', 1) + Nested(63) + "}}";
+
+        var refusedByDatabase = false;
+        try
+        {
+            await ReplacePayloadAsync("receipts", receipt.Id, 2, edited);
+        }
+        catch (Npgsql.PostgresException) when (Database == Db.Postgres)
+        {
+            refusedByDatabase = true;
+        }
+
+        var record = await ReceiptEvents.Log.VerifyRecordChainAsync(receipt.Id);
+        var table = await ReceiptEvents.Log.VerifyHashChainAsync();
+        if (refusedByDatabase)
+        {
+            Assert.That(record.IsValid && table.IsValid, Is.True);
+            return;
+        }
+        Assert.That(record.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        Assert.That(record.FirstBreak!.EventId, Is.EqualTo(second.Id));
+        Assert.That(table.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        Assert.That(table.FirstBreak!.EventId, Is.EqualTo(second.Id));
+
+        // 1 + 63 nested objects + the payload itself: 65 levels.
+        static string Nested(int depth) => depth == 0 ? "\"x\":1" : "\"n\":{" + Nested(depth - 1) + "}";
+    }
+
+    // ---- Honest events of every awkward shape ----
+
+    /// <summary>
+    /// Random attributes (keys and text from the whole of Unicode but U+0000 and lone surrogates: characters
+    /// outside the BMP beside U+E000-U+FFFF, controls, quotes; integers, large integers, decimals, doubles; nested
+    /// objects and arrays up to the nesting limit) written through the public API with and without a context verify
+    /// on the table chain, and every stored hash is the one the document path (earlier versions' canonicalizer)
+    /// computes over the same stored row: chains written before the reader path verify, and chains it writes verify
+    /// with earlier versions.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public async Task Random_honest_events_verify_and_hash_as_the_document_path_does(int seed)
+    {
+        var random = new Random(seed);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            var attrs = new Attrs { ["owner"] = RandomText(random, 1, 12) };
+            for (var k = 0; k < random.Next(1, 6); k++)
+                attrs[RandomText(random, 0, 6) + "#" + k] = RandomNode(random, random.Next(0, 4));
+            var options = random.Next(3) == 0 ? null : new WriteOptions { Context = RandomContext(random) };
+            var account = await LedgerAccount.InsertAsync(attrs, options);
+            ids.Add(account.Id);
+            await account.PostAsync(
+                decimal.Round((decimal)random.NextDouble() * 1_000_000m, random.Next(0, 9)),
+                RandomText(random, 0, 20),
+                new WriteOptions { Context = RandomContext(random) }
+            );
+            if (random.Next(2) == 0)
+                await account.UpdateAsync(new Attrs { ["note"] = RandomText(random, 0, 40) });
+        }
+        // One attribute nested as deep as a payload may be: the payload object, "deep" and 62 arrays.
+        var deepest = await LedgerAccount.InsertAsync(
+            new Attrs { ["owner"] = "deep", ["deep"] = JsonNode.Parse(new string('[', 63) + new string(']', 63)) }
+        );
+        ids.Add(deepest.Id);
+
+        var report = await LedgerEvents.Log.VerifyHashChainAsync();
+        Assert.That(report.IsValid, Is.True, $"seed {seed}: {report.FirstBreak?.Message}");
+
+        var previous = new byte[32];
+        var rows = await StoredRowsAsync("ledger");
+        Assert.That(rows, Has.Count.GreaterThanOrEqualTo(25));
+        Assert.That(report.EventsChecked, Is.EqualTo(rows.Count));
+        var times = new Dictionary<Guid, DateTimeOffset>();
+        foreach (var id in ids)
+        foreach (var e in await LedgerEvents.Log.EventsOfAsync(id))
+            times[e.Id] = e.InsertedAt;
+        foreach (var row in rows)
+        {
+            var expected = SHA256.HashData([.. previous, .. DocumentPathEnvelope(row, times[row.Id])]);
+            Assert.That(
+                Convert.ToHexStringLower(row.Hash),
+                Is.EqualTo(Convert.ToHexStringLower(expected)),
+                row.Payload
+            );
+            previous = row.Hash;
+        }
+    }
+
+    private sealed record StoredRow(
+        long Position,
+        Guid Id,
+        Guid ParentId,
+        long Seq,
+        int Schema,
+        int Action,
+        string Payload,
+        string? Metadata,
+        byte[] Hash,
+        StoredContext Context
+    );
+
+    private async Task<List<StoredRow>> StoredRowsAsync(string table)
+    {
+        await using var connection = await OpenAsync();
+        var rows = await connection.QueryAsync(
+            $"""
+            SELECT "position", CAST("id" AS TEXT) AS "id", CAST("parent_id" AS TEXT) AS "parent_id", "seq",
+                   "schema", "action", CAST("payload" AS TEXT) AS "payload", CAST("metadata" AS TEXT) AS "metadata",
+                   "hash", "actor_type", "actor_id", "correlation_id", "causation_id", "reason", "trace_id", "span_id"
+            FROM "{table}" ORDER BY "position"
+            """
+        );
+        return rows.Select(r => new StoredRow(
+                (long)r.position,
+                Guid.Parse((string)r.id),
+                Guid.Parse((string)r.parent_id),
+                (long)r.seq,
+                (int)(long)Convert.ToInt64(r.schema),
+                (int)(long)Convert.ToInt64(r.action),
+                (string)r.payload,
+                (string?)r.metadata,
+                (byte[])r.hash,
+                new StoredContext(
+                    (string?)r.actor_type,
+                    (string?)r.actor_id,
+                    (string?)r.correlation_id,
+                    (string?)r.causation_id,
+                    (string?)r.reason,
+                    (string?)r.trace_id,
+                    (string?)r.span_id
+                )
+            ))
+            .ToList();
+    }
+
+    /// <summary>The envelope of docs/integrity.md built as a JSON document and canonicalized as a whole by the
+    /// document path, sharing none of the writer's envelope code.</summary>
+    private static byte[] DocumentPathEnvelope(StoredRow row, DateTimeOffset insertedAt)
+    {
+        var envelope = new JsonObject
+        {
+            ["v"] = row.Context.IsEmpty ? 1 : 2,
+            ["id"] = row.Id.ToString("D"),
+            ["parent_id"] = row.ParentId.ToString("D"),
+            ["seq"] = row.Seq,
+            ["schema"] = row.Schema,
+            ["action"] = row.Action,
+            ["inserted_at"] = (insertedAt - DateTimeOffset.UnixEpoch).Ticks / 10,
+            ["payload"] = JsonNode.Parse(row.Payload, documentOptions: Deep),
+            ["metadata"] = row.Metadata is null ? null : JsonNode.Parse(row.Metadata, documentOptions: Deep),
+            ["links"] = new JsonArray(),
+        };
+        if (!row.Context.IsEmpty)
+        {
+            var context = new JsonObject();
+            void Add(string name, string? value)
+            {
+                if (value is not null)
+                    context[name] = value;
+            }
+            Add("span_id", row.Context.SpanId);
+            Add("trace_id", row.Context.TraceId);
+            Add("reason", row.Context.Reason);
+            Add("causation_id", row.Context.CausationId);
+            Add("correlation_id", row.Context.CorrelationId);
+            Add("actor_type", row.Context.ActorType);
+            Add("actor_id", row.Context.ActorId);
+            envelope["context"] = context;
+        }
+        using var document = JsonDocument.Parse(envelope.ToJsonString(), Deep);
+        return Jcs.Canonicalize(document.RootElement);
+    }
+
+    // The envelope nests the payload one level deeper than the payload's own limit.
+    private static readonly JsonDocumentOptions Deep = new() { MaxDepth = 128 };
+
+    private static readonly string[] Characters =
+    [
+        "a",
+        "Z",
+        "0",
+        "_",
+        " ",
+        "é",
+        "\u00e9\u0301",
+        "€",
+        "\u05d3",
+        "\u007f",
+        "\u0080",
+        "\u2028",
+        "\u0001",
+        "\u001f",
+        "\t",
+        "\n",
+        "\"",
+        "\\",
+        "/",
+        "<",
+        "&",
+        "\ud7ff",
+        "\ue000",
+        "\uf8ff",
+        "\ufb33",
+        "\ufeff",
+        "\ufffd",
+        "\uffff",
+        "😀",
+        "🚀",
+        "\U00010000",
+        "\U0010FFFF",
+    ];
+
+    private static string RandomText(Random random, int min, int max)
+    {
+        var text = new StringBuilder();
+        for (var i = random.Next(min, max + 1); i > 0; i--)
+            text.Append(Characters[random.Next(Characters.Length)]);
+        return text.ToString();
+    }
+
+    private static JsonNode? RandomNode(Random random, int depth)
+    {
+        switch (random.Next(depth > 0 ? 12 : 9))
+        {
+            case 0:
+                return RandomText(random, 0, 10);
+            case 1:
+                return random.NextInt64(long.MinValue, long.MaxValue);
+            case 2:
+                return random.Next(-1000, 1000);
+            case 3:
+                return BitConverter.Int64BitsToDouble(random.NextInt64()) is var d && double.IsFinite(d) ? d : 0.1;
+            case 4:
+                return (decimal)random.NextInt64() / (decimal)Math.Pow(10, random.Next(0, 19));
+            case 5:
+                return JsonNode.Parse(
+                    random.Next(4) switch
+                    {
+                        0 => "123456789012345678901234567890",
+                        1 => "9007199254740993",
+                        2 => "1E+20",
+                        _ => "0.1000000000000000055",
+                    }
+                );
+            case 6:
+                return random.Next(2) == 0;
+            case 7:
+                return null;
+            case 8:
+                return random.NextDouble() * Math.Pow(10, random.Next(-30, 30));
+            case 9:
+            case 10:
+                var obj = new JsonObject();
+                for (var i = random.Next(0, 5); i > 0; i--)
+                    obj[RandomText(random, 0, 4) + "#" + i] = RandomNode(random, depth - 1);
+                return obj;
+            default:
+                var array = new JsonArray();
+                for (var i = random.Next(0, 5); i > 0; i--)
+                    array.Add(RandomNode(random, depth - 1));
+                return array;
+        }
+    }
+
+    // Context text refuses control characters (docs/audit-trail.md); everything else is fair.
+    private static EventContext RandomContext(Random random) =>
+        new()
+        {
+            Actor = random.Next(2) == 0 ? null : new Actor("user", Printable(RandomText(random, 1, 8))),
+            CorrelationId = random.Next(2) == 0 ? null : Printable(RandomText(random, 1, 8)),
+            Reason = random.Next(2) == 0 ? null : Printable(RandomText(random, 1, 16)),
+        };
+
+    private static string Printable(string text) =>
+        string.Concat(text.Where(c => !char.IsControl(c))) is { Length: > 0 } printable ? printable : "p";
+}
