@@ -27,13 +27,14 @@ function normalized(text) {
   return `${match[1]}${trimmed}e${exponent}`;
 }
 
-// The first number token of a raw JSON line (outside strings) not in its shortest round-trip form, or null.
+// The first number token of a raw JSON line (outside strings) not in its shortest round-trip form, or null. A
+// negative zero is one too: Spector stores -0 as 0, and RFC 8785 hashes -0 as 0 although it parses as -0.
 function firstNonCanonicalNumber(line) {
   const token = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
   for (const [text] of line.matchAll(token)) {
     if (text[0] === '"') continue;
     const value = Number(text);
-    if (!Number.isFinite(value) || normalized(text) !== normalized(String(value))) return text;
+    if (!Number.isFinite(value) || Object.is(value, -0) || normalized(text) !== normalized(String(value))) return text;
   }
   return null;
 }

@@ -27,18 +27,18 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         );
     }
 
+    private string PayloadParameter => Database == Db.Postgres ? "CAST(@payload AS jsonb)" : "@payload";
+
     /// <summary>Stores <paramref name="payload"/> as the payload text of one event, as someone with write access
     /// to the database could; PostgreSQL parses it into jsonb (and may refuse it).</summary>
     private Task<int> ReplacePayloadAsync(string table, Guid recordId, long seq, string payload) =>
         ExecuteRawAsync(
-            Database == Db.Postgres
-                ? $"UPDATE \"{table}\" SET \"payload\" = CAST(@payload AS jsonb) WHERE \"parent_id\" = @recordId AND \"seq\" = @seq"
-                : $"UPDATE \"{table}\" SET \"payload\" = @payload WHERE \"parent_id\" = @recordId AND \"seq\" = @seq",
+            $"UPDATE \"{table}\" SET \"payload\" = {PayloadParameter} WHERE \"parent_id\" = @recordId AND \"seq\" = @n",
             new
             {
                 payload,
                 recordId,
-                seq,
+                n = seq,
             }
         );
 
@@ -280,6 +280,45 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         static string Nested(int depth) => depth == 0 ? "\"x\":1" : "\"n\":{" + Nested(depth - 1) + "}";
     }
 
+    [TestCase("lone surrogate")]
+    [TestCase("nested 65 deep")]
+    public async Task Metadata_edited_beyond_what_can_be_hashed_is_a_break_at_its_event(string edit)
+    {
+        var account = await LedgerAccount.InsertAsync(new Attrs { ["owner"] = "m" });
+        await account.PostAsync(1m, "memo");
+        await DropAppendOnlyTriggersAsync("ledger");
+        var first = (await LedgerEvents.Log.EventsOfAsync(account.Id))[0];
+        var metadata =
+            edit == "lone surrogate"
+                ? "{\"actor\":\"\\ud800\"}"
+                : "{\"deep\":" + new string('[', 64) + new string(']', 64) + "}";
+
+        var refusedByDatabase = false;
+        try
+        {
+            await ExecuteRawAsync(
+                Database == Db.Postgres
+                    ? "UPDATE \"ledger\" SET \"metadata\" = CAST(@metadata AS jsonb) WHERE \"id\" = @id"
+                    : "UPDATE \"ledger\" SET \"metadata\" = @metadata WHERE \"id\" = @id",
+                new { metadata, id = first.Id }
+            );
+        }
+        catch (Npgsql.PostgresException) when (Database == Db.Postgres)
+        {
+            refusedByDatabase = true;
+        }
+
+        var report = await LedgerEvents.Log.VerifyHashChainAsync();
+        if (refusedByDatabase)
+        {
+            Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+            return;
+        }
+        Assert.That(report.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        Assert.That(report.FirstBreak!.EventId, Is.EqualTo(first.Id));
+        Assert.That(report.FirstBreak.ExpectedHash, Is.Null, "nothing can be recomputed from such text");
+    }
+
     // ---- Honest events of every awkward shape ----
 
     /// <summary>
@@ -299,20 +338,31 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         var ids = new List<Guid>();
         for (var i = 0; i < 12; i++)
         {
-            var attrs = new Attrs { ["owner"] = RandomText(random, 1, 12) };
+            var attrs = new Attrs { ["owner"] = AwkwardValues.Text(random, 1, 12) };
             for (var k = 0; k < random.Next(1, 6); k++)
-                attrs[RandomText(random, 0, 6) + "#" + k] = RandomNode(random, random.Next(0, 4));
-            var options = random.Next(3) == 0 ? null : new WriteOptions { Context = RandomContext(random) };
+                attrs[AwkwardValues.Text(random, 0, 6) + "#" + k] = AwkwardValues.Node(random, random.Next(0, 4));
+            var options = random.Next(3) == 0 ? null : new WriteOptions { Context = AwkwardValues.Context(random) };
             var account = await LedgerAccount.InsertAsync(attrs, options);
             ids.Add(account.Id);
             await account.PostAsync(
                 decimal.Round((decimal)random.NextDouble() * 1_000_000m, random.Next(0, 9)),
-                RandomText(random, 0, 20),
-                new WriteOptions { Context = RandomContext(random) }
+                AwkwardValues.Text(random, 0, 20),
+                new WriteOptions { Context = AwkwardValues.Context(random) }
             );
             if (random.Next(2) == 0)
-                await account.UpdateAsync(new Attrs { ["note"] = RandomText(random, 0, 40) });
+                await account.UpdateAsync(new Attrs { ["note"] = AwkwardValues.Text(random, 0, 40) });
         }
+        // Keys whose UTF-8 byte order differs from their UTF-16 order (outside the BMP against U+E000-U+FFFF).
+        var keys = new Attrs { ["owner"] = "keys" };
+        foreach (var key in new[] { "\ue000", "\U0001F600", "\uffff", "\ufb33", "\U0010FFFF", "\ud7ff", "a" })
+            keys[key] = new JsonObject
+            {
+                [key + "\ue000"] = 1,
+                [key + "\U00010000"] = 2,
+                [key] = key,
+            };
+        var keysId = (await LedgerAccount.InsertAsync(keys)).Id;
+        ids.Add(keysId);
         // One attribute nested as deep as a payload may be: the payload object, "deep" and 62 arrays.
         var deepest = await LedgerAccount.InsertAsync(
             new Attrs { ["owner"] = "deep", ["deep"] = JsonNode.Parse(new string('[', 63) + new string(']', 63)) }
@@ -324,7 +374,9 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
 
         var previous = new byte[32];
         var rows = await StoredRowsAsync("ledger");
-        Assert.That(rows, Has.Count.GreaterThanOrEqualTo(25));
+        Assert.That(rows, Has.Count.GreaterThanOrEqualTo(26));
+        var keysPayload = JsonNode.Parse(rows.Single(r => r.ParentId == keysId).Payload)!.AsObject();
+        Assert.That(keysPayload["\U0001F600"]?["\U0001F600\ue000"]?.GetValue<int>(), Is.EqualTo(1), "stored as given");
         Assert.That(report.EventsChecked, Is.EqualTo(rows.Count));
         var times = new Dictionary<Guid, DateTimeOffset>();
         foreach (var id in ids)
@@ -429,104 +481,4 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
 
     // The envelope nests the payload one level deeper than the payload's own limit.
     private static readonly JsonDocumentOptions Deep = new() { MaxDepth = 128 };
-
-    private static readonly string[] Characters =
-    [
-        "a",
-        "Z",
-        "0",
-        "_",
-        " ",
-        "é",
-        "\u00e9\u0301",
-        "€",
-        "\u05d3",
-        "\u007f",
-        "\u0080",
-        "\u2028",
-        "\u0001",
-        "\u001f",
-        "\t",
-        "\n",
-        "\"",
-        "\\",
-        "/",
-        "<",
-        "&",
-        "\ud7ff",
-        "\ue000",
-        "\uf8ff",
-        "\ufb33",
-        "\ufeff",
-        "\ufffd",
-        "\uffff",
-        "😀",
-        "🚀",
-        "\U00010000",
-        "\U0010FFFF",
-    ];
-
-    private static string RandomText(Random random, int min, int max)
-    {
-        var text = new StringBuilder();
-        for (var i = random.Next(min, max + 1); i > 0; i--)
-            text.Append(Characters[random.Next(Characters.Length)]);
-        return text.ToString();
-    }
-
-    private static JsonNode? RandomNode(Random random, int depth)
-    {
-        switch (random.Next(depth > 0 ? 12 : 9))
-        {
-            case 0:
-                return RandomText(random, 0, 10);
-            case 1:
-                return random.NextInt64(long.MinValue, long.MaxValue);
-            case 2:
-                return random.Next(-1000, 1000);
-            case 3:
-                return BitConverter.Int64BitsToDouble(random.NextInt64()) is var d && double.IsFinite(d) ? d : 0.1;
-            case 4:
-                return (decimal)random.NextInt64() / (decimal)Math.Pow(10, random.Next(0, 19));
-            case 5:
-                return JsonNode.Parse(
-                    random.Next(4) switch
-                    {
-                        0 => "123456789012345678901234567890",
-                        1 => "9007199254740993",
-                        2 => "1E+20",
-                        _ => "0.1000000000000000055",
-                    }
-                );
-            case 6:
-                return random.Next(2) == 0;
-            case 7:
-                return null;
-            case 8:
-                return random.NextDouble() * Math.Pow(10, random.Next(-30, 30));
-            case 9:
-            case 10:
-                var obj = new JsonObject();
-                for (var i = random.Next(0, 5); i > 0; i--)
-                    obj[RandomText(random, 0, 4) + "#" + i] = RandomNode(random, depth - 1);
-                return obj;
-            default:
-                var array = new JsonArray();
-                for (var i = random.Next(0, 5); i > 0; i--)
-                    array.Add(RandomNode(random, depth - 1));
-                return array;
-        }
-    }
-
-    // Context text refuses control characters (docs/audit-trail.md); everything else is fair.
-    private static EventContext RandomContext(Random random) =>
-        new()
-        {
-            Actor = random.Next(2) == 0 ? null : new Actor("user", Printable(RandomText(random, 1, 8))),
-            CorrelationId = random.Next(2) == 0 ? null : Printable(RandomText(random, 1, 8)),
-            Reason = random.Next(2) == 0 ? null : Printable(RandomText(random, 1, 16)),
-        };
-
-    private static string Printable(string text) =>
-        string.Concat(text.Where(c => !char.IsControl(c))) is { Length: > 0 } printable ? printable : "p";
 }

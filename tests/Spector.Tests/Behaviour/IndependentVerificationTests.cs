@@ -56,6 +56,44 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         }
     }
 
+    /// <summary>
+    /// Random awkward attributes and contexts (AwkwardValues: keys outside the BMP beside keys in U+E000-U+FFFF,
+    /// controls, escapes, large and fractional numbers, nesting) canonicalize in Spector exactly as in the public
+    /// "canonicalize" package: the exported chain verifies there with the head Spector reports.
+    /// </summary>
+    [TestCase(11)]
+    [TestCase(12)]
+    public async Task Random_awkward_events_export_and_verify_with_the_off_the_shelf_library(int seed)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < 10; i++)
+        {
+            var attrs = new Attrs { ["owner"] = AwkwardValues.Text(random, 1, 12) };
+            for (var k = 0; k < random.Next(1, 6); k++)
+                attrs[AwkwardValues.Text(random, 0, 6) + "#" + k] = AwkwardValues.Node(random, random.Next(0, 4));
+            var account = await LedgerAccount.InsertAsync(
+                attrs,
+                new WriteOptions { Context = AwkwardValues.Context(random) }
+            );
+            await account.PostAsync(0.5m * i, AwkwardValues.Text(random, 0, 20));
+        }
+        var head = (await LedgerEvents.Log.VerifyHashChainAsync()).Head!;
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            await using (var output = File.Create(file))
+                Assert.That(await LedgerEvents.Log.ExportChainAsync(output), Is.EqualTo(20));
+
+            var (code, text) = await RunAsync("node", "verify.mjs", file, head.ToString());
+            Assert.That(code, Is.EqualTo(0), $"seed {seed}: {text}");
+            Assert.That(text, Does.Contain($"ok: 20 events, head {head}"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Test]
     public async Task A_changed_digit_of_a_large_number_in_an_export_is_caught_by_the_independent_verifier()
     {
@@ -100,6 +138,8 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
 
     [TestCase("16777217", "16777217.0000000001")]
     [TestCase("0.1", "0.1000000000000000055")]
+    [TestCase("0", "-0")]
+    [TestCase("0", "-0.0e1")]
     public async Task A_number_respelled_to_the_same_double_in_an_export_is_caught_by_the_independent_verifier(
         string stored,
         string respelled
