@@ -154,6 +154,117 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
     }
 
     /// <summary>
+    /// Verification compares a number's digits and exponent, not its formatting (PostgreSQL re-spells numbers, and
+    /// versions before stored-value forms wrote decimals as numbers with their scale, "10.00"), so 7 re-spelled
+    /// 7.0 or 7e0 verifies. A double replays the same bits from any such spelling.
+    /// </summary>
+    [TestCase("7.0")]
+    [TestCase("7e0")]
+    [TestCase("0.7E+1")]
+    [TestCase("700e-2")]
+    public async Task A_double_respelled_to_the_same_value_verifies_and_replays_the_same_bits(string respelled)
+    {
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "d", ["ratio"] = 7.0 });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var stored = await StoredPayloadAsync("value_events", sample.Id, 1);
+        var seven = new Regex("(\"ratio\":\\s*)7(?=[,}])");
+        Assert.That(seven.IsMatch(stored), Is.True, stored);
+
+        await ReplacePayloadAsync("value_events", sample.Id, 1, seven.Replace(stored, "${1}" + respelled));
+
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+        var ratio = (await Sample.GetAsync(sample.Id)).Ratio;
+        Assert.That(BitConverter.DoubleToInt64Bits(ratio), Is.EqualTo(BitConverter.DoubleToInt64Bits(7.0)));
+    }
+
+    /// <summary>
+    /// The same re-spelling of an integer attribute also verifies (the hash cannot tell it from an old decimal),
+    /// but it never replays as another value: an integer property refuses a number with a fraction or exponent,
+    /// naming the event and the attribute. Where PostgreSQL stores the edit as plain digits, it replays as 7.
+    /// </summary>
+    [TestCase("7.0")]
+    [TestCase("7e0")]
+    [TestCase("700e-2")]
+    public async Task An_integer_respelled_to_the_same_value_never_replays_as_another(string respelled)
+    {
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "i", ["count"] = 7L });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var first = (await ValueEvents.Log.EventsOfAsync(sample.Id))[0];
+        var stored = await StoredPayloadAsync("value_events", sample.Id, 1);
+        var seven = new Regex("(\"count\":\\s*)7(?=[,}])");
+        Assert.That(seven.IsMatch(stored), Is.True, stored);
+
+        await ReplacePayloadAsync("value_events", sample.Id, 1, seven.Replace(stored, "${1}" + respelled));
+
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+        var count = new Regex("\"count\":\\s*([^,}]*)").Match(await StoredPayloadAsync("value_events", sample.Id, 1));
+        if (count.Groups[1].Value == "7")
+        {
+            Assert.That(Database, Is.EqualTo(Db.Postgres), "only jsonb re-spells the edit back");
+            Assert.That((await Sample.GetAsync(sample.Id)).Count, Is.EqualTo(7L));
+            return;
+        }
+        var error = Assert.ThrowsAsync<EventReplayException>(() => Sample.GetAsync(sample.Id));
+        Assert.That(error!.Failure, Is.EqualTo(ReplayFailure.CorruptPayload));
+        Assert.That(error.EventId, Is.EqualTo(first.Id));
+        Assert.That(error.Message, Does.Contain("count").And.Contain(count.Groups[1].Value));
+    }
+
+    /// <summary>
+    /// SQLite keeps whatever bytes a TEXT column is given; invalid UTF-8 reads back as U+FFFD on every path
+    /// (verification, replay, export alike), so what is hashed is what replays: replacing the bytes of a stored
+    /// U+FFFD by an invalid byte changes neither, and replacing a real character by one is a break. PostgreSQL
+    /// refuses text that is not UTF-8.
+    /// </summary>
+    [Test]
+    public async Task Invalid_utf8_bytes_in_a_stored_payload_replay_as_what_the_hash_covered()
+    {
+        if (Database == Db.Postgres)
+        {
+            var refused = Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+                ExecuteRawAsync("SELECT CAST(convert_from(CAST('\\x7bff7d' AS bytea), 'UTF8') AS jsonb)")
+            );
+            Assert.That(refused!.SqlState, Is.EqualTo("22021"), "character_not_in_repertoire");
+            return;
+        }
+        var replacement = await Sample.InsertAsync(new Attrs { ["text"] = "a\uFFFDb" });
+        var accented = await Sample.InsertAsync(new Attrs { ["text"] = "aéb" });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var invalid = (Guid id, string bytes) =>
+            ExecuteRawAsync(
+                "UPDATE \"value_events\" SET \"payload\" = CAST(replace(CAST(\"payload\" AS BLOB), "
+                    + $"X'{bytes}', X'FF') AS TEXT) WHERE \"parent_id\" = @id",
+                new { id }
+            );
+
+        Assert.That(await invalid(replacement.Id, "EFBFBD"), Is.EqualTo(1));
+        Assert.That(
+            await ExecuteScalarAsync(
+                "SELECT instr(CAST(\"payload\" AS BLOB), X'FF') > 0 FROM \"value_events\" WHERE \"parent_id\" = @id",
+                replacement.Id
+            ),
+            Is.EqualTo(1L),
+            "the invalid byte is stored"
+        );
+        var report = await ValueEvents.Log.VerifyHashChainAsync();
+        Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
+        Assert.That((await Sample.GetAsync(replacement.Id)).Text, Is.EqualTo("a\uFFFDb"));
+
+        Assert.That(await invalid(accented.Id, "C3A9"), Is.EqualTo(1));
+        report = await ValueEvents.Log.VerifyHashChainAsync();
+        Assert.That(report.FirstBreak?.Kind, Is.EqualTo(ChainBreakKind.HashMismatch));
+        Assert.That(report.FirstBreak!.EventId, Is.EqualTo((await ValueEvents.Log.EventsOfAsync(accented.Id))[0].Id));
+    }
+
+    private async Task<object?> ExecuteScalarAsync(string sql, Guid id)
+    {
+        await using var connection = await OpenAsync();
+        return await connection.ExecuteScalarAsync(sql, new { id });
+    }
+
+    /// <summary>
     /// A key given twice hashes as both members in their order, so no arrangement of duplicates hashes like the
     /// honest payload (which never repeats a key): the edit is a break, whichever value replay would take.
     /// </summary>
