@@ -91,7 +91,15 @@ for await (const line of createInterface({ input: createReadStream(file), crlfDe
     links: row.links,
   };
   if (hasContext) envelope.context = row.context;
-  const hash = createHash('sha256').update(previous).update(Buffer.from(canonicalize(envelope), 'utf8')).digest('hex');
+  // Text Spector stores always canonicalizes; a lone surrogate ("\ud800") can only be an edit.
+  let canonical;
+  try {
+    canonical = canonicalize(envelope);
+  } catch (error) {
+    console.log(`break at position ${row.position} (event ${row.id}): it cannot be canonicalized (${error.message})`);
+    process.exit(1);
+  }
+  const hash = createHash('sha256').update(previous).update(Buffer.from(canonical, 'utf8')).digest('hex');
   if (hash !== row.hash) {
     console.log(`break at position ${row.position} (event ${row.id}): computed ${hash}, stored ${row.hash}`);
     process.exit(1);

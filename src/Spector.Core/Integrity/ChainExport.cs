@@ -34,14 +34,20 @@ internal static class ChainExport
         long count = 0;
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
+            var (position, id, parentId, seq) = (
+                reader.GetInt64(0),
+                reader.GetGuid(1),
+                reader.GetGuid(2),
+                reader.GetInt64(3)
+            );
             // One writer per line keeps memory flat however long the chain is.
             await using (var writer = new Utf8JsonWriter(output, Options))
             {
                 writer.WriteStartObject();
-                writer.WriteNumber("position", reader.GetInt64(0));
-                writer.WriteString("id", reader.GetGuid(1).ToString("D"));
-                writer.WriteString("parent_id", reader.GetGuid(2).ToString("D"));
-                writer.WriteNumber("seq", reader.GetInt64(3));
+                writer.WriteNumber("position", position);
+                writer.WriteString("id", id.ToString("D"));
+                writer.WriteString("parent_id", parentId.ToString("D"));
+                writer.WriteNumber("seq", seq);
                 writer.WriteNumber("schema", reader.GetInt32(4));
                 writer.WriteNumber("action", reader.GetInt32(5));
                 var payload = reader.GetString(6);
@@ -57,12 +63,12 @@ internal static class ChainExport
                     writer.WriteEndObject();
                 }
                 writer.WritePropertyName("payload");
-                writer.WriteRawValue(payload);
+                Stored(writer, payload, "payload", Where);
                 writer.WritePropertyName("metadata");
                 if (metadata is null)
                     writer.WriteNullValue();
                 else
-                    writer.WriteRawValue(metadata);
+                    Stored(writer, metadata, "metadata", Where);
                 // Sequential access: the hash (column 16) must be read before the links (17).
                 var hash = (byte[])reader.GetValue(16);
                 writer.WriteStartArray("links");
@@ -85,8 +91,28 @@ internal static class ChainExport
             }
             output.WriteByte((byte)'\n');
             count++;
+
+            string Where() => $"event {id} (record {parentId}, seq {seq}) at position {position} of {shard.Table}";
         }
         await output.FlushAsync(ct).ConfigureAwait(false);
         return count;
+    }
+
+    // Spector stores only JSON that verification can hash; text that is not (changed in the database behind its
+    // back) cannot go on a JSON line, so the export stops naming the event, which verification reports as a break.
+    private static void Stored(Utf8JsonWriter writer, string json, string column, Func<string> where)
+    {
+        try
+        {
+            writer.WriteRawValue(json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException(
+                $"The stored {column} of {where()} is not JSON that can be exported ({e.Message}): it was changed "
+                    + "outside Spector; VerifyHashChainAsync reports it as a break.",
+                e
+            );
+        }
     }
 }

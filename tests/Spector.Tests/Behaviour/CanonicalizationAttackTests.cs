@@ -351,6 +351,65 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         Assert.That(report.FirstBreak.Message, Does.Contain(first.Id.ToString()));
     }
 
+    /// <summary>
+    /// The export is the way to verify without Spector. A payload edited into text that is not JSON (or nests past
+    /// the writer's 64 levels, which PostgreSQL's jsonb holds) cannot go on a JSON line: the export stops with an
+    /// error naming the event instead of a parser's exception. One that is JSON (an escaped lone surrogate) is
+    /// exported as stored, and tools/verify-chain reports the break at its position.
+    /// </summary>
+    [TestCase("not json")]
+    [TestCase("nested 65 deep")]
+    [TestCase("lone surrogate")]
+    public async Task An_edited_payload_stops_the_export_naming_its_event_or_is_caught_by_the_independent_tool(
+        string edit
+    )
+    {
+        var sample = await Sample.InsertAsync(new Attrs { ["text"] = "t", ["ratio"] = 2.5 });
+        await sample.UpdateAsync(new Attrs { ["text"] = "u" });
+        await DropAppendOnlyTriggersAsync("value_events");
+        var first = (await ValueEvents.Log.EventsOfAsync(sample.Id))[0];
+        var body = (await StoredPayloadAsync("value_events", sample.Id, 1)).Trim()[1..^1];
+        var edited = edit switch
+        {
+            "not json" => "{" + body,
+            "lone surrogate" => "{" + body + ",\"extra\":\"\\ud800\"}",
+            _ => "{" + body + ",\"deep\":" + new string('[', 64) + new string(']', 64) + "}",
+        };
+        try
+        {
+            await ReplacePayloadAsync("value_events", sample.Id, 1, edited);
+        }
+        catch (Npgsql.PostgresException) when (Database == Db.Postgres && edit != "nested 65 deep")
+        {
+            Assert.Pass("PostgreSQL's jsonb refuses the edit");
+        }
+
+        var file = Path.Combine(Path.GetTempPath(), $"spector-chain-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            if (edit == "lone surrogate")
+            {
+                await using (var output = File.Create(file))
+                    Assert.That(await ValueEvents.Log.ExportChainAsync(output), Is.EqualTo(2));
+                await IndependentVerificationTests.InstallAsync();
+                var (code, text) = await IndependentVerificationTests.RunAsync("node", "verify.mjs", file);
+                Assert.That(code, Is.EqualTo(1), text);
+                Assert.That(text, Does.StartWith($"break at position {first.Position} "));
+                return;
+            }
+            await using var stream = File.Create(file);
+            var error = Assert.ThrowsAsync<InvalidDataException>(() => ValueEvents.Log.ExportChainAsync(stream));
+            Assert.That(
+                error!.Message,
+                Does.Contain($"event {first.Id}").And.Contain($"position {first.Position}").And.Contain("payload")
+            );
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [TestCase("lone surrogate")]
     [TestCase("nested 65 deep")]
     public async Task A_per_record_chain_reports_an_unhashable_payload_at_its_event(string edit)
@@ -503,6 +562,54 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
             );
             previous = row.Hash;
         }
+    }
+
+    /// <summary>Per-record chains (savepoints every 4 events) and sharded chains with links take the same
+    /// canonicalizer: random awkward text in their payloads verifies record by record and shard by shard.</summary>
+    [TestCase(4)]
+    [TestCase(5)]
+    public async Task Random_honest_events_verify_in_per_record_and_sharded_chains(int seed)
+    {
+        var random = new Random(seed);
+        var receipts = new List<Guid>();
+        for (var i = 0; i < 6; i++)
+        {
+            var receipt = await Receipt.InsertAsync(
+                new Attrs
+                {
+                    ["customer"] = AwkwardValues.Text(random, 1, 12),
+                    ["total"] = (decimal)random.NextInt64() / 1000m,
+                    ["extra"] = AwkwardValues.Node(random, 3),
+                },
+                new WriteOptions { Context = AwkwardValues.Context(random) }
+            );
+            for (var r = random.Next(1, 7); r > 0; r--)
+                receipt = await receipt.RefundAsync(random.Next(1, 100) / 7m);
+            receipts.Add(receipt.Id);
+        }
+        foreach (var id in receipts)
+        {
+            var record = await ReceiptEvents.Log.VerifyRecordChainAsync(id);
+            Assert.That(record.IsValid, Is.True, $"seed {seed}: {record.FirstBreak?.Message}");
+        }
+        var whole = await ReceiptEvents.Log.VerifyHashChainAsync();
+        Assert.That(whole.IsValid, Is.True, $"seed {seed}: {whole.FirstBreak?.Message}");
+
+        for (var i = 0; i < 6; i++)
+        {
+            var note = await ShardNote.InsertAsync(
+                new Attrs
+                {
+                    ["title"] = AwkwardValues.Text(random, 1, 10),
+                    ["body"] = AwkwardValues.Text(random, 0, 30),
+                }
+            );
+            for (var r = random.Next(1, 6); r > 0; r--)
+                note = await note.ReviseAsync(AwkwardValues.Text(random, 0, 30));
+        }
+        var shards = await ShardedEvents.Log.VerifyShardChainsAsync();
+        Assert.That(shards.IsValid, Is.True, string.Join("; ", shards.Chains.Select(c => c.FirstBreak?.Message)));
+        Assert.That(shards.EventsChecked, Is.GreaterThanOrEqualTo(12));
     }
 
     private sealed record StoredRow(
