@@ -40,9 +40,10 @@ public static partial class Jcs
     /// Appends the canonical form of the UTF-8 JSON text <paramref name="json"/>: one value, nested at most 64
     /// deep, nothing after it. With <paramref name="checkSpelling"/> (verification's check, made in the same pass),
     /// also sets <paramref name="nonCanonical"/> to the first number, in text order, not spelled in the shortest
-    /// form of its double (<see cref="NumberText.SameValue"/>). RFC 8785 hashes "16777217.0000000001" like
-    /// "16777217", so a digit re-spelled outside Spector would otherwise go unseen. Digits and exponent are
-    /// compared, not formatting: PostgreSQL's jsonb re-spells 1E+20 as 100000000000000000000.
+    /// form of its double (<see cref="NumberText.SameValue"/>) or spelled as a negative zero. RFC 8785 hashes
+    /// "16777217.0000000001" like "16777217", so a digit re-spelled outside Spector would otherwise go unseen.
+    /// Digits and exponent are compared, not formatting: PostgreSQL's jsonb re-spells 1E+20 as
+    /// 100000000000000000000.
     /// </summary>
     internal static void WriteUtf8(
         IBufferWriter<byte> output,
