@@ -8,8 +8,8 @@ namespace Spector;
 /// <summary>
 /// RFC 8785 straight from UTF-8 JSON text, read once with <see cref="Utf8JsonReader"/>: no document is built and
 /// text that is already canonical (unescaped strings, integers a double holds) is copied as it stands. Hashing
-/// canonicalizes every payload it writes or verifies, so this is the path the chain takes; the
-/// <see cref="JsonElement"/> overloads give the same bytes.
+/// canonicalizes every payload it writes or verifies; the <see cref="JsonElement"/> overloads read the element's
+/// text the same way.
 /// </summary>
 public static partial class Jcs
 {
@@ -28,7 +28,7 @@ public static partial class Jcs
         try
         {
             var length = StrictUtf8.GetBytes(json, rented);
-            WriteUtf8(output, rented.AsSpan(0, length), checkSpelling, ref nonCanonical);
+            WriteUtf8(output, rented.AsSpan(0, length), default, checkSpelling, ref nonCanonical);
         }
         finally
         {
@@ -37,8 +37,8 @@ public static partial class Jcs
     }
 
     /// <summary>
-    /// Appends the canonical form of the UTF-8 JSON text <paramref name="json"/>: one value, nested at most 64
-    /// deep, nothing after it. With <paramref name="checkSpelling"/> (verification's check, made in the same pass),
+    /// Appends the canonical form of the UTF-8 JSON text <paramref name="json"/>: one value, nothing after it, read
+    /// with <paramref name="options"/> (the default: no comments, nested at most 64 deep). With <paramref name="checkSpelling"/> (verification's check, made in the same pass),
     /// also sets <paramref name="nonCanonical"/> to the first number, in text order, not spelled in the shortest
     /// form of its double (<see cref="NumberText.SameValue"/>) or spelled as a negative zero. RFC 8785 hashes
     /// "16777217.0000000001" like "16777217", so a digit re-spelled outside Spector would otherwise go unseen.
@@ -48,11 +48,12 @@ public static partial class Jcs
     internal static void WriteUtf8(
         IBufferWriter<byte> output,
         ReadOnlySpan<byte> json,
+        JsonReaderOptions options,
         bool checkSpelling,
         ref string? nonCanonical
     )
     {
-        var reader = new Utf8JsonReader(json, isFinalBlock: true, state: default);
+        var reader = new Utf8JsonReader(json, options);
         reader.Read();
         WriteToken(ref reader, output, checkSpelling, ref nonCanonical);
         // Anything but whitespace after the value makes the reader throw, as a document parse does.

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -30,75 +31,23 @@ public static partial class Jcs
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Appends the canonical form of <paramref name="value"/>.</summary>
+    /// <summary>Appends the canonical form of <paramref name="value"/>, read from the element's own text.</summary>
     public static void Write(IBufferWriter<byte> output, JsonElement value)
     {
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Object:
-                // Each name is read once: JsonProperty.Name builds a new string on every call.
-                var members = new List<(string Name, JsonElement Value, int Index)>();
-                foreach (var member in value.EnumerateObject())
-                    members.Add((member.Name, member.Value, members.Count));
-                // string.CompareOrdinal compares UTF-16 code units, which is the order RFC 8785 prescribes; a name
-                // given twice keeps its input order.
-                members.Sort(
-                    static (a, b) =>
-                        string.CompareOrdinal(a.Name, b.Name) is var byName and not 0
-                            ? byName
-                            : a.Index.CompareTo(b.Index)
-                );
-                Raw(output, "{");
-                for (var i = 0; i < members.Count; i++)
-                {
-                    if (i > 0)
-                        Raw(output, ",");
-                    WriteString(output, members[i].Name);
-                    Raw(output, ":");
-                    Write(output, members[i].Value);
-                }
-                Raw(output, "}");
-                break;
-            case JsonValueKind.Array:
-                Raw(output, "[");
-                var first = true;
-                foreach (var item in value.EnumerateArray())
-                {
-                    if (!first)
-                        Raw(output, ",");
-                    first = false;
-                    Write(output, item);
-                }
-                Raw(output, "]");
-                break;
-            case JsonValueKind.String:
-                WriteString(output, value.GetString()!);
-                break;
-            case JsonValueKind.Number:
-                // Integers a double holds exactly print as their digits (and -0 as 0): the common case, without
-                // going through the double's shortest form. Their JSON text is already the shortest spelling.
-                if (value.TryGetInt64(out var integer) && integer is >= -MaxExactInteger and <= MaxExactInteger)
-                {
-                    Raw(output, integer.ToString(CultureInfo.InvariantCulture));
-                    break;
-                }
-                if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
-                    throw NotADouble(value.GetRawText());
-                Raw(output, FormatNumber(number));
-                break;
-            case JsonValueKind.True:
-                Raw(output, "true");
-                break;
-            case JsonValueKind.False:
-                Raw(output, "false");
-                break;
-            case JsonValueKind.Null:
-                Raw(output, "null");
-                break;
-            default:
-                throw new JsonException($"Cannot canonicalize a JSON {value.ValueKind}.");
-        }
+        if (value.ValueKind == JsonValueKind.Undefined)
+            throw new JsonException("Cannot canonicalize a JSON Undefined.");
+        string? ignored = null;
+        WriteUtf8(output, JsonMarshal.GetRawUtf8Value(value), ElementText, checkSpelling: false, ref ignored);
     }
+
+    // An element's text is what its document accepted: comments and trailing commas if its options allowed them,
+    // nesting as deep as they allowed.
+    private static readonly JsonReaderOptions ElementText = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        MaxDepth = int.MaxValue,
+    };
 
     /// <summary>2^53: every integer up to it in magnitude is exactly a double.</summary>
     private const long MaxExactInteger = 9_007_199_254_740_992;

@@ -7,9 +7,10 @@ using CsCheck;
 namespace Spector.Tests;
 
 /// <summary>
-/// The chain canonicalizes by reading UTF-8 text once (<c>Jcs.WriteUtf8</c>); the public document path walks a
-/// parsed <see cref="JsonElement"/>. Both must give the same bytes for any JSON text, however it is spelled, and
-/// verification's spelling check must flag a number exactly when one is not written as Spector writes it.
+/// The chain canonicalizes by reading UTF-8 text once (<c>Jcs.WriteUtf8</c>), from a string or from a
+/// <see cref="JsonElement"/>'s text; <see cref="ReferenceJcs"/> walks the parsed document instead. Both must give the
+/// same bytes for any JSON text, however it is spelled, and verification's spelling check must flag a number exactly
+/// when one is not written as Spector writes it.
 /// </summary>
 public sealed class JcsReaderTests
 {
@@ -20,7 +21,10 @@ public sealed class JcsReaderTests
             text =>
             {
                 var (fromText, flag) = ReaderPath(text);
-                Assert.That(fromText, Is.EqualTo(DocumentPath(text)), text);
+                var reference = DocumentPath(text);
+                Assert.That(fromText, Is.EqualTo(reference), text);
+                using (var document = JsonDocument.Parse(text))
+                    Assert.That(Jcs.Canonicalize(document.RootElement), Is.EqualTo(reference), text);
                 var misspelled = Misspelled(text);
                 Assert.That(flag, Is.EqualTo(misspelled.FirstOrDefault()), text);
             },
@@ -49,6 +53,30 @@ public sealed class JcsReaderTests
         var (bytes, flag) = ReaderPath(json);
         Assert.That(flag, Is.EqualTo(flagged));
         Assert.That(Encoding.UTF8.GetString(bytes), Does.Not.Contain("-"), "RFC 8785 writes every zero as 0");
+    }
+
+    [Test]
+    public void An_element_canonicalizes_whatever_its_document_accepted()
+    {
+        var lenient = new JsonDocumentOptions
+        {
+            CommentHandling = JsonCommentHandling.Skip,
+            AllowTrailingCommas = true,
+            MaxDepth = 200,
+        };
+        var deep = new string('[', 100) + "1.50" + new string(']', 100);
+        using var commented = JsonDocument.Parse("{\"b\": [1, /* two */ 2,], // end\n \"a\": true,}", lenient);
+        using var nested = JsonDocument.Parse(deep, lenient);
+
+        Assert.That(
+            Encoding.UTF8.GetString(Jcs.Canonicalize(commented.RootElement)),
+            Is.EqualTo("{\"a\":true,\"b\":[1,2]}")
+        );
+        Assert.That(Jcs.Canonicalize(nested.RootElement), Is.EqualTo(ReferenceJcs.Canonicalize(nested.RootElement)));
+        Assert.That(
+            Encoding.UTF8.GetString(Jcs.Canonicalize(commented.RootElement.GetProperty("b")[1])),
+            Is.EqualTo("2")
+        );
     }
 
     [TestCase("")]
@@ -84,7 +112,7 @@ public sealed class JcsReaderTests
     private static byte[] DocumentPath(string json)
     {
         using var document = JsonDocument.Parse(json);
-        return Jcs.Canonicalize(document.RootElement);
+        return ReferenceJcs.Canonicalize(document.RootElement);
     }
 
     /// <summary>Numbers in text order that are a negative zero, or neither integers a double holds nor the
