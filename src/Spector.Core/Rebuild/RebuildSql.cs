@@ -40,7 +40,7 @@ internal sealed partial class RebuildSql
         ClearLive = $"DELETE FROM {live}";
         DropLive = $"DROP TABLE {live}";
         CountLive = $"SELECT COUNT(*) FROM {live}";
-        Postgres = dialect == SqlDialect.PostgreSql;
+        Kind = dialect;
         LockLive = Postgres ? $"LOCK TABLE {live} IN EXCLUSIVE MODE" : null;
         DeclaredColumns = ColumnRule()
             .Matches(create[prefix.Length..])
@@ -57,7 +57,12 @@ internal sealed partial class RebuildSql
 
     public string Live { get; }
     public string Beside { get; }
-    public bool Postgres { get; }
+
+    /// <summary>The database the SQL is written for.</summary>
+    public SqlDialect Kind { get; }
+
+    public bool Postgres => Kind == SqlDialect.PostgreSql;
+
     public string CreateLive { get; }
     public string CreateBeside { get; }
 

@@ -398,9 +398,7 @@ public static class RecordTables
                 continue;
             }
             var changeset = new Changeset<T>(type, record, "rebuild", type.Version, id, new Attrs(), isReplay: false);
-            rows.Add(
-                EventWriter.RecordParameters(type, changeset, sql.Postgres ? SqlDialect.PostgreSql : SqlDialect.Sqlite)
-            );
+            rows.Add(EventWriter.RecordParameters(type, changeset, sql.Kind));
         }
         foreach (var chunk in rows.Chunk(sql.RowsPerUpsert))
         {
