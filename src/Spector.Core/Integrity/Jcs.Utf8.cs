@@ -16,7 +16,7 @@ public static partial class Jcs
     // Strict: a string with a lone surrogate is refused, as JsonDocument.Parse(string) refuses it.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, true);
 
-    /// <summary>Appends the canonical form of the JSON text <paramref name="json"/> (see <see cref="WriteUtf8"/>).</summary>
+    /// <summary>Appends the canonical form of the JSON text <paramref name="json"/> (<see cref="WriteUtf8"/>).</summary>
     internal static void WriteText(
         IBufferWriter<byte> output,
         string json,
@@ -38,9 +38,10 @@ public static partial class Jcs
 
     /// <summary>
     /// Appends the canonical form of the UTF-8 JSON text <paramref name="json"/>: one value, nothing after it, read
-    /// with <paramref name="options"/> (the default: no comments, nested at most 64 deep). With <paramref name="checkSpelling"/> (verification's check, made in the same pass),
-    /// also sets <paramref name="nonCanonical"/> to the first number, in text order, not spelled in the shortest
-    /// form of its double (<see cref="NumberText.SameValue"/>) or spelled as a negative zero. RFC 8785 hashes
+    /// with <paramref name="options"/> (the default: no comments, nested at most 64 deep). With
+    /// <paramref name="checkSpelling"/> (verification's check, made in the same pass), also sets
+    /// <paramref name="nonCanonical"/> to the first number, in text order, not spelled in the shortest form of its
+    /// double (<see cref="NumberText.SameValue"/>) or spelled as a negative zero. RFC 8785 hashes
     /// "16777217.0000000001" like "16777217", so a digit re-spelled outside Spector would otherwise go unseen.
     /// Digits and exponent are compared, not formatting: PostgreSQL's jsonb re-spells 1E+20 as
     /// 100000000000000000000.
