@@ -16,7 +16,8 @@ public static partial class Jcs
     // Strict: a string with a lone surrogate is refused, as JsonDocument.Parse(string) refuses it.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, true);
 
-    /// <summary>Appends the canonical form of the JSON text <paramref name="json"/> (<see cref="WriteUtf8"/>).</summary>
+    /// <summary>Appends the canonical form of the JSON text <paramref name="json"/>, as
+    /// <see cref="WriteUtf8"/> does.</summary>
     internal static void WriteText(
         IBufferWriter<byte> output,
         string json,
