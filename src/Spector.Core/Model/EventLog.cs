@@ -579,40 +579,47 @@ public sealed partial class EventLog
     /// Concurrent migrations (several app instances starting at once) take turns, and each statement changes only
     /// what is missing, so a migration of a table in use takes no lock against its writers.
     /// </summary>
-    private Task MigrateAsync(SpectorSession session, bool up, bool appendOnly, CancellationToken ct)
+    private async Task MigrateAsync(SpectorSession session, bool up, bool appendOnly, CancellationToken ct)
     {
         var statements = up ? UpStatements(session.Dialect.Kind, appendOnly) : DownStatements(session.Dialect.Kind);
-        return Instrument.MigrateAsync(
-            this,
-            session,
-            up ? "up" : "down",
-            statements.Count,
-            () =>
-                WriteTransaction.RunAsync(
-                    this,
-                    session,
-                    async (connection, tx, dialect) =>
-                    {
-                        if (dialect.MigrationLockSql is { } lockSql)
-                            await connection
-                                .ExecuteAsync(new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct))
-                                .ConfigureAwait(false);
-                        // PostgreSQL's statements add missing columns themselves; SQLite has no ADD COLUMN IF NOT
-                        // EXISTS.
-                        if (up && dialect.Kind == SqlDialect.Sqlite)
-                            foreach (var shard in Shards)
-                                await ContextColumns
-                                    .AddIfMissingSqliteAsync(connection, tx, shard.Table, ct)
+        // SQLite: this process's writers wait for the migration instead of keeping the write lock from it.
+        using var migrating =
+            session.Dialect.Kind == SqlDialect.Sqlite ? (session.Store ?? Store).Migrations.Enter() : null;
+        await Instrument
+            .MigrateAsync(
+                this,
+                session,
+                up ? "up" : "down",
+                statements.Count,
+                () =>
+                    WriteTransaction.RunAsync(
+                        this,
+                        session,
+                        async (connection, tx, dialect) =>
+                        {
+                            if (dialect.MigrationLockSql is { } lockSql)
+                                await connection
+                                    .ExecuteAsync(
+                                        new CommandDefinition(lockSql, transaction: tx, cancellationToken: ct)
+                                    )
                                     .ConfigureAwait(false);
-                        foreach (var sql in statements)
-                            await connection
-                                .ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct))
-                                .ConfigureAwait(false);
-                        return true;
-                    },
-                    ct
-                )
-        );
+                            // PostgreSQL's statements add missing columns themselves; SQLite has no ADD COLUMN IF NOT
+                            // EXISTS.
+                            if (up && dialect.Kind == SqlDialect.Sqlite)
+                                foreach (var shard in Shards)
+                                    await ContextColumns
+                                        .AddIfMissingSqliteAsync(connection, tx, shard.Table, ct)
+                                        .ConfigureAwait(false);
+                            foreach (var sql in statements)
+                                await connection
+                                    .ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct))
+                                    .ConfigureAwait(false);
+                            return true;
+                        },
+                        ct
+                    )
+            )
+            .ConfigureAwait(false);
     }
 
     private static string Script(IEnumerable<string> statements) => string.Join(";\n\n", statements) + ";\n";

@@ -239,6 +239,9 @@ internal static class EventWriter
             ? (session?.Context ?? EventContext.Empty).Overlay(call)
             : session?.Context;
         var context = EventContext.Capture(perCall);
+        // Not inside a caller's transaction: on SQLite it may hold the write lock the migration waits for.
+        if (dialect.Kind == SqlDialect.Sqlite && session?.Transaction is null)
+            await (session?.Store ?? log.Store).Migrations.WaitAsync(ct).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
             try

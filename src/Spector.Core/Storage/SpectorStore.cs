@@ -35,6 +35,9 @@ public abstract class SpectorStore : IAsyncDisposable
     /// it).</summary>
     internal FollowerRegistry Followers { get; } = new();
 
+    /// <summary>The migrations of this store object running now, which its SQLite writers wait for.</summary>
+    internal MigrationGate Migrations { get; } = new();
+
     /// <summary>Opens a connection; the caller disposes it.</summary>
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default);
 
