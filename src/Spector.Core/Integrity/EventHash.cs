@@ -78,7 +78,7 @@ public static class EventHash
         out string? nonCanonicalNumber
     )
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
+        using var buffer = new PooledBufferWriter(512);
         buffer.Write(previous);
         nonCanonicalNumber = null;
         WriteEnvelope(
@@ -113,7 +113,7 @@ public static class EventHash
         StoredContext context = default
     )
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
+        using var buffer = new PooledBufferWriter(512);
         string? ignored = null;
         WriteEnvelope(
             buffer,
@@ -138,7 +138,7 @@ public static class EventHash
 
     // Members in RFC 8785 order (sorted by name); each value is written canonically.
     private static void WriteEnvelope(
-        ArrayBufferWriter<byte> output,
+        PooledBufferWriter output,
         Guid id,
         Guid parentId,
         long seq,
@@ -235,7 +235,7 @@ public static class EventHash
     }
 
     private static void Canonical(
-        ArrayBufferWriter<byte> output,
+        PooledBufferWriter output,
         string json,
         bool checkNumbers,
         ref string? nonCanonicalNumber
@@ -246,14 +246,14 @@ public static class EventHash
         nonCanonicalNumber ??= found;
     }
 
-    private static void Number(ArrayBufferWriter<byte> output, long value)
+    private static void Number(PooledBufferWriter output, long value)
     {
         Utf8Formatter.TryFormat(value, output.GetSpan(20), out var written);
         output.Advance(written);
     }
 
     // Lowercase and hyphenated, as Guid.ToString("D") writes it.
-    private static void Uuid(ArrayBufferWriter<byte> output, Guid value)
+    private static void Uuid(PooledBufferWriter output, Guid value)
     {
         var span = output.GetSpan(38);
         span[0] = (byte)'"';
@@ -262,7 +262,7 @@ public static class EventHash
         output.Advance(written + 2);
     }
 
-    private static void Raw(ArrayBufferWriter<byte> output, string ascii)
+    private static void Raw(PooledBufferWriter output, string ascii)
     {
         var span = output.GetSpan(ascii.Length);
         for (var i = 0; i < ascii.Length; i++)

@@ -149,51 +149,74 @@ public static partial class Jcs
         ref string? nonCanonical
     )
     {
-        var names = new ArrayBufferWriter<byte>(128);
-        var values = new ArrayBufferWriter<byte>(256);
-        var members = new List<Member>();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        // Scratch from the shared pools: hashing canonicalizes an object or two in every chained write.
+        using var names = new PooledBufferWriter(128);
+        using var values = new PooledBufferWriter(256);
+        var members = ArrayPool<Member>.Shared.Rent(8);
+        var count = 0;
+        try
         {
-            var nameStart = names.WrittenCount;
-            if (reader.ValueIsEscaped)
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var name = reader.GetString()!;
-                var span = names.GetSpan(StrictUtf8.GetMaxByteCount(name.Length));
-                names.Advance(StrictUtf8.GetBytes(name, span));
+                var nameStart = names.WrittenCount;
+                if (reader.ValueIsEscaped)
+                {
+                    var name = reader.GetString()!;
+                    var span = names.GetSpan(StrictUtf8.GetMaxByteCount(name.Length));
+                    names.Advance(StrictUtf8.GetBytes(name, span));
+                }
+                else
+                {
+                    names.Write(reader.ValueSpan);
+                }
+                var nameLength = names.WrittenCount - nameStart;
+                reader.Read();
+                var valueStart = values.WrittenCount;
+                WriteToken(ref reader, values, checkSpelling, ref nonCanonical);
+                if (count == members.Length)
+                    members = Grown(members);
+                members[count] = new Member(nameStart, nameLength, valueStart, values.WrittenCount - valueStart, count);
+                count++;
             }
-            else
+            var nameBytes = names.WrittenSpan;
+            var sorted = members.AsSpan(0, count);
+            sorted.Sort(new MemberOrder(names.WrittenMemory));
+            Raw(output, "{");
+            for (var i = 0; i < sorted.Length; i++)
             {
-                names.Write(reader.ValueSpan);
+                var member = sorted[i];
+                if (i > 0)
+                    Raw(output, ",");
+                WriteUtf8String(output, nameBytes.Slice(member.NameStart, member.NameLength));
+                Raw(output, ":");
+                output.Write(values.WrittenSpan.Slice(member.ValueStart, member.ValueLength));
             }
-            var nameLength = names.WrittenCount - nameStart;
-            reader.Read();
-            var valueStart = values.WrittenCount;
-            WriteToken(ref reader, values, checkSpelling, ref nonCanonical);
-            members.Add(new Member(nameStart, nameLength, valueStart, values.WrittenCount - valueStart, members.Count));
+            Raw(output, "}");
         }
-        var nameBytes = names.WrittenMemory;
-        members.Sort(
-            (a, b) =>
-            {
-                var byName = CompareUtf16(
-                    nameBytes.Span.Slice(a.NameStart, a.NameLength),
-                    nameBytes.Span.Slice(b.NameStart, b.NameLength)
-                );
-                // A name given twice keeps its input order: the sort itself is not stable.
-                return byName != 0 ? byName : a.Index.CompareTo(b.Index);
-            }
-        );
-        Raw(output, "{");
-        for (var i = 0; i < members.Count; i++)
+        finally
         {
-            var member = members[i];
-            if (i > 0)
-                Raw(output, ",");
-            WriteUtf8String(output, nameBytes.Span.Slice(member.NameStart, member.NameLength));
-            Raw(output, ":");
-            output.Write(values.WrittenSpan.Slice(member.ValueStart, member.ValueLength));
+            ArrayPool<Member>.Shared.Return(members);
         }
-        Raw(output, "}");
+    }
+
+    private static Member[] Grown(Member[] members)
+    {
+        var larger = ArrayPool<Member>.Shared.Rent(members.Length * 2);
+        members.CopyTo(larger, 0);
+        ArrayPool<Member>.Shared.Return(members);
+        return larger;
+    }
+
+    /// <summary>Members by name as RFC 8785 orders names; a name given twice keeps its input order (the sort itself
+    /// is not stable).</summary>
+    private readonly struct MemberOrder(ReadOnlyMemory<byte> names) : IComparer<Member>
+    {
+        public int Compare(Member a, Member b)
+        {
+            var span = names.Span;
+            var byName = CompareUtf16(span.Slice(a.NameStart, a.NameLength), span.Slice(b.NameStart, b.NameLength));
+            return byName != 0 ? byName : a.Index.CompareTo(b.Index);
+        }
     }
 
     /// <summary>

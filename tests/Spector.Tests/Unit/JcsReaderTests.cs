@@ -79,6 +79,24 @@ public sealed class JcsReaderTests
         );
     }
 
+    [Test]
+    public void Objects_larger_than_the_pooled_scratch_canonicalize_as_their_document_does()
+    {
+        // Scratch starts at 8 members, 128 name bytes and 256 value bytes; this object outgrows each, in reverse
+        // order, with members that are objects themselves (each level rents its own scratch).
+        var members = Enumerable
+            .Range(0, 300)
+            .Reverse()
+            .Select(i =>
+                $"\"{new string((char)('a' + i % 26), 1 + i % 40)}{i:D3}\":"
+                + (i % 3 == 0 ? $"{{\"z{i}\":[{i},\"{new string('v', i)}\"],\"a\":{{}}}}" : $"{i}.5")
+            );
+        var json = "{" + string.Join(",", members) + "}";
+        Assert.That(ReaderPath(json).Bytes, Is.EqualTo(DocumentPath(json)));
+        // The pooled arrays came back clean for the next caller: the same text gives the same bytes again.
+        Assert.That(ReaderPath(json).Bytes, Is.EqualTo(DocumentPath(json)));
+    }
+
     [TestCase("")]
     [TestCase("{} {}")]
     [TestCase("{\"a\":1,}")]
