@@ -90,9 +90,10 @@ public sealed class AddEventSchemaFix : CodeFixProvider
     {
         var attributes = types.Select(
             (type, i) =>
-                SyntaxEdits.Attribute(
-                    $"Spector.EventSchema(typeof({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}), {first + i})"
-                )
+            {
+                var name = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+                return SyntaxEdits.Attribute($"Spector.EventSchema(typeof({name}), {first + i})");
+            }
         );
         return await SyntaxEdits.AddAttributesAsync(solution, table.Class, attributes, ct).ConfigureAwait(false);
     }

@@ -127,7 +127,8 @@ public sealed class AddHandlerFix : CodeFixProvider
         )
             return (
                 $"Add a typed handler for action '{action}'",
-                $"[Spector.OnAction(\"{action}\")]\nstatic void {SyntaxEdits.PascalCase(action)}(Spector.Changeset<{name}> c)\n{{\n}}\n",
+                $"[Spector.OnAction(\"{action}\")]\n"
+                    + $"static void {SyntaxEdits.PascalCase(action)}(Spector.Changeset<{name}> c)\n{{\n}}\n",
                 "SpectorTypedHandler"
             );
         return null;

@@ -165,8 +165,8 @@ public sealed class SchemaLockAnalyzer : DiagnosticAnalyzer
                     entry.Table,
                     entry.Type,
                     listed.TypeName,
-                    $"if '{listed.TypeName}' is '{entry.Type}' renamed, change the type on its spector.lock lines; otherwise give "
-                        + $"'{listed.TypeName}' a new index ({nextIndex} is free)"
+                    $"if '{listed.TypeName}' is '{entry.Type}' renamed, change the type on its spector.lock lines; "
+                        + $"otherwise give '{listed.TypeName}' a new index ({nextIndex} is free)"
                 )
             );
             return;
@@ -218,10 +218,11 @@ public sealed class SchemaLockAnalyzer : DiagnosticAnalyzer
             declaredElsewhere.Count > 0
                 // An alias maps a name to a code for the whole table; with the old name still live on another type it
                 // cannot.
-                ? $"'{string.Join("', '", declaredElsewhere)}' still declares '{entry.Action}', so an alias cannot rename it; declare "
-                    + $"'{entry.Action}' on '{entry.Type}' again, or retire it with the spector.lock line '{retireLine}'"
-                : $"if it was renamed, add [ActionAlias(\"<new name>\", \"{entry.Action}\")] to '{table.Class.Name}'; if its events "
-                    + $"are abandoned, change its spector.lock line to '{retireLine}'";
+                ? $"'{string.Join("', '", declaredElsewhere)}' still declares '{entry.Action}', "
+                    + $"so an alias cannot rename it; declare '{entry.Action}' on '{entry.Type}' again, "
+                    + $"or retire it with the spector.lock line '{retireLine}'"
+                : $"if it was renamed, add [ActionAlias(\"<new name>\", \"{entry.Action}\")] to '{table.Class.Name}'; "
+                    + $"if its events are abandoned, change its spector.lock line to '{retireLine}'";
         context.ReportDiagnostic(
             Diagnostic.Create(
                 DiagnosticDescriptors.LockedActionRemoved,

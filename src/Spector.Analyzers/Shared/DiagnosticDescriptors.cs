@@ -19,14 +19,16 @@ internal static class DiagnosticDescriptors
         "SPEC001",
         SchemaCategory,
         "Evented type has no schema index",
-        "'{0}' is [Evented] but no [EventsTable] lists it; add [EventSchema(typeof({0}), <next free index>)] to an events table class"
+        "'{0}' is [Evented] but no [EventsTable] lists it; "
+            + "add [EventSchema(typeof({0}), <next free index>)] to an events table class"
     );
 
     public static readonly DiagnosticDescriptor DuplicateSchemaIndex = Error(
         "SPEC002",
         SchemaCategory,
         "Schema index used twice",
-        "Schema index {0} of events table '{1}' is given to both '{2}' and '{3}'; every type needs its own index, never reused"
+        "Schema index {0} of events table '{1}' is given to both '{2}' and '{3}'; "
+            + "every type needs its own index, never reused"
     );
 
     public static readonly DiagnosticDescriptor OnTwoEventsTables = Error(
@@ -68,7 +70,8 @@ internal static class DiagnosticDescriptors
         "SPEC008",
         UsageCategory,
         "Version handler reaches the current version",
-        "'{0}' handles version {1}, but '{2}' is at version {3}; [VersionIs]/[VersionIn] handlers upcast older payloads only"
+        "'{0}' handles version {1}, but '{2}' is at version {3}; "
+            + "[VersionIs]/[VersionIn] handlers upcast older payloads only"
     );
 
     public static readonly DiagnosticDescriptor DuplicateHandler = Error(
@@ -89,7 +92,8 @@ internal static class DiagnosticDescriptors
         "SPEC011",
         SchemaCategory,
         "Alias shadows a live action",
-        "[ActionAlias(\"{0}\", \"{1}\")]: '{1}' is still declared as an action on events table '{2}', so both names would share one stored code"
+        "[ActionAlias(\"{0}\", \"{1}\")]: '{1}' is still declared as an action on events table '{2}', "
+            + "so both names would share one stored code"
     );
 
     public static readonly DiagnosticDescriptor ActionCodeCollision = Error(
@@ -110,22 +114,24 @@ internal static class DiagnosticDescriptors
         "SPEC014",
         StorageCategory,
         "Invalid SQL identifier",
-        "'{0}' is not a valid {1} name: use letters, digits and underscores, not starting with a digit, at most 63 characters"
+        "'{0}' is not a valid {1} name: "
+            + "use letters, digits and underscores, not starting with a digit, at most 63 characters"
     );
 
     public static readonly DiagnosticDescriptor NoGuidKey = Error(
         "SPEC015",
         UsageCategory,
         "Evented type needs a Guid Id",
-        "'{0}' needs one public settable Guid key, a property 'Guid Id' or one marked [Key]: Spector assigns it the id of "
-            + "the record's insert event"
+        "'{0}' needs one public settable Guid key, a property 'Guid Id' or one marked [Key]: "
+            + "Spector assigns it the id of the record's insert event"
     );
 
     public static readonly DiagnosticDescriptor UnsupportedColumnType = Error(
         "SPEC016",
         StorageCategory,
         "Property type has no column type",
-        "Property '{0}' of '{1}' has type '{2}', which has no column in record table '{3}'; use a scalar type or mark it [NotMapped]"
+        "Property '{0}' of '{1}' has type '{2}', which has no column in record table '{3}'; "
+            + "use a scalar type or mark it [NotMapped]"
     );
 
     public static readonly DiagnosticDescriptor NoParameterlessConstructor = Error(
@@ -147,9 +153,9 @@ internal static class DiagnosticDescriptors
         "SPEC019",
         LockCategory,
         "Locked schema index is no longer listed",
-        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, so its stored events could "
-            + "not be read; put back [EventSchema(typeof({2}), {0})], or retire it by changing its spector.lock line to "
-            + "'retired schema {1} {0} {2} v{3}'"
+        "Schema index {0} of events table '{1}' is locked to '{2}' but no longer listed, "
+            + "so its stored events could not be read; put back [EventSchema(typeof({2}), {0})], "
+            + "or retire it by changing its spector.lock line to 'retired schema {1} {0} {2} v{3}'"
     );
 
     public static readonly DiagnosticDescriptor LockedSchemaReassigned = Error(
@@ -164,7 +170,8 @@ internal static class DiagnosticDescriptors
         "SPEC021",
         LockCategory,
         "Version is lower than the locked version",
-        "'{0}' has Version = {1} but spector.lock records version {2}: events written at version {2} would be refused on replay; set Version = {2} or higher"
+        "'{0}' has Version = {1} but spector.lock records version {2}: "
+            + "events written at version {2} would be refused on replay; set Version = {2} or higher"
     );
 
     public static readonly DiagnosticDescriptor LockedActionRemoved = Error(
@@ -187,7 +194,8 @@ internal static class DiagnosticDescriptors
         "SPEC024",
         LockCategory,
         "spector.lock line cannot be read",
-        "spector.lock line {0} cannot be read: '{1}'; expected 'schema <table> <index> <type> v<version>', 'action <table> <type> <name> <code>', or either prefixed with 'retired'"
+        "spector.lock line {0} cannot be read: '{1}'; expected 'schema <table> <index> <type> v<version>', "
+            + "'action <table> <type> <name> <code>', or either prefixed with 'retired'"
     );
 
     public static readonly DiagnosticDescriptor ActionWithoutHandler = new(
@@ -318,8 +326,8 @@ internal static class DiagnosticDescriptors
         "Locked events table is gone",
         "Events table '{0}' has {1} live spector.lock lines but no [EventsTable(\"{0}\")] declares it, so the events "
             + "stored in table '{0}' would be orphaned; if the class was renamed or its table name changed, put back "
-            + "[EventsTable(\"{0}\")] (the name is the SQL table that holds the rows); if its events are abandoned, prefix each "
-            + "of its lines with 'retired'"
+            + "[EventsTable(\"{0}\")] (the name is the SQL table that holds the rows); "
+            + "if its events are abandoned, prefix each of its lines with 'retired'"
     );
 
     public static readonly DiagnosticDescriptor NoLockFile = Warning(

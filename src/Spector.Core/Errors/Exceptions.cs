@@ -67,7 +67,8 @@ public sealed class RecordNotFoundException : SpectorException
 {
     internal RecordNotFoundException(string recordType, string action, string table, Guid recordId, bool deleted)
         : base(
-            $"Cannot {action} {recordType} {recordId}: {(deleted ? "it was deleted" : "no such record")} in events table {table}. Nothing was stored.",
+            $"Cannot {action} {recordType} {recordId}: {(deleted ? "it was deleted" : "no such record")} "
+                + $"in events table {table}. Nothing was stored.",
             table,
             recordId,
             null
@@ -138,8 +139,9 @@ public sealed class SerializationFailureException : SpectorException
         Exception inner
     )
         : base(
-            $"Cannot {action} {recordType} {recordId} (event {eventId}) in events table {table}: the database refused it to keep the "
-                + "transaction serializable (another transaction wrote the record or the table chain after this one's snapshot). "
+            $"Cannot {action} {recordType} {recordId} (event {eventId}) in events table {table}: "
+                + "the database refused it to keep the transaction serializable "
+                + "(another transaction wrote the record or the table chain after this one's snapshot). "
                 + "Nothing was stored; roll back and retry the whole transaction.",
             table,
             recordId,
@@ -175,9 +177,9 @@ public sealed class IdempotencyKeyReusedException : SpectorException
         string difference
     )
         : base(
-            $"Cannot {action} {recordType} {recordId} in events table {table}: idempotency key '{key}' already belongs to event "
-                + $"{firstEventId} of record {firstRecordId}, and this write differs ({difference}). Use a new key for a new write. "
-                + "Nothing was stored.",
+            $"Cannot {action} {recordType} {recordId} in events table {table}: "
+                + $"idempotency key '{key}' already belongs to event {firstEventId} of record {firstRecordId}, "
+                + $"and this write differs ({difference}). Use a new key for a new write. Nothing was stored.",
             table,
             recordId,
             firstEventId
@@ -274,7 +276,8 @@ public sealed class StaleRecordException : SpectorException
 {
     internal StaleRecordException(string recordType, string table, Guid recordId, IReadOnlyList<string> fields)
         : base(
-            $"Cannot save a savepoint of {recordType} {recordId} in events table {table}: the record passed in differs from its log in "
+            $"Cannot save a savepoint of {recordType} {recordId} in events table {table}: "
+                + "the record passed in differs from its log in "
                 + $"{string.Join(", ", fields)}. Read it again and retry. Nothing was stored.",
             table,
             recordId,
@@ -333,7 +336,8 @@ public sealed class InvalidLinkException : SpectorException
 {
     internal InvalidLinkException(string table, Guid recordId, Guid eventId, EventLinkRow link, Exception inner)
         : base(
-            $"Event {eventId} of record {recordId} cannot link to {link.Target} through '{link.Name}' in events table {table}: "
+            $"Event {eventId} of record {recordId} cannot link to {link.Target} "
+                + $"through '{link.Name}' in events table {table}: "
                 + "links may only join events of the same record. Nothing was stored.",
             table,
             recordId,
@@ -363,10 +367,13 @@ public sealed class ShardRoutingException : SpectorException
         : base(
             (
                 inner is null
-                    ? $"Events table {table} routed {recordType ?? "record"} {recordId} to '{routed}', which is not one of its shards"
-                    : $"The route function of events table {table} failed for {recordType ?? "record"} {recordId}: {inner.Message}"
+                    ? $"Events table {table} routed {recordType ?? "record"} {recordId} to '{routed}', "
+                        + "which is not one of its shards"
+                    : $"The route function of events table {table} failed for {recordType ?? "record"} {recordId}: "
+                        + inner.Message
             )
-                + $" (shards: {string.Join(", ", shards.Select(s => s.Table))}). The ShardBy function must return one of the declared Shards. "
+                + $" (shards: {string.Join(", ", shards.Select(s => s.Table))}). "
+                + "The ShardBy function must return one of the declared Shards. "
                 + "Nothing was stored.",
             table,
             recordId,

@@ -330,7 +330,8 @@ public sealed partial class Follower
         catch (Exception e) when (e is FollowerLeaseLostException or DbException or OperationCanceledException)
         {
             Report(
-                $"Follower {Name}: a checkpoint commit did not complete ({e.Message}); those events are delivered again."
+                $"Follower {Name}: a checkpoint commit did not complete ({e.Message}); "
+                    + "those events are delivered again."
             );
         }
     }

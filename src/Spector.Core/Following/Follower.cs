@@ -291,7 +291,8 @@ public sealed partial class Follower
                 catch (Exception e) when (e is FollowerLeaseLostException or DbException)
                 {
                     Report(
-                        $"Follower {Name}: the last checkpoint did not commit ({e.Message}); those events are delivered again."
+                        $"Follower {Name}: the last checkpoint did not commit ({e.Message}); "
+                            + "those events are delivered again."
                     );
                 }
             }

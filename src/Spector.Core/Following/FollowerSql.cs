@@ -46,7 +46,10 @@ internal abstract class FollowerSql
     public string AddFollower => $"""INSERT INTO "{FollowersTable}" ("name") VALUES (@name) ON CONFLICT DO NOTHING""";
 
     public string AddPosition =>
-        $"""INSERT INTO "{PositionsTable}" ("name", "events_table") VALUES (@name, @events_table) ON CONFLICT DO NOTHING""";
+        $"""
+            INSERT INTO "{PositionsTable}" ("name", "events_table") VALUES (@name, @events_table)
+            ON CONFLICT DO NOTHING
+            """;
 
     /// <summary>Takes or renews the lease: free, lapsed or already ours. One row changed means it is ours.</summary>
     public string AcquireLease =>
@@ -61,17 +64,22 @@ internal abstract class FollowerSql
     /// </summary>
     public string RenewLease =>
         $"""
-            UPDATE "{FollowersTable}" SET "lease_expires_at" = {NowMs} + @lease_ms, "last_error" = NULL, "failed_event_id" = NULL,
+            UPDATE "{FollowersTable}"
+            SET "lease_expires_at" = {NowMs} + @lease_ms, "last_error" = NULL, "failed_event_id" = NULL,
                 "failed_attempts" = 0
             WHERE "name" = @name AND "owner" = @owner
             """;
 
     public string ReleaseLease =>
-        $"""UPDATE "{FollowersTable}" SET "owner" = NULL, "lease_expires_at" = 0 WHERE "name" = @name AND "owner" = @owner""";
+        $"""
+            UPDATE "{FollowersTable}" SET "owner" = NULL, "lease_expires_at" = 0
+            WHERE "name" = @name AND "owner" = @owner
+            """;
 
     public string RecordFailure =>
         $"""
-            UPDATE "{FollowersTable}" SET "last_error" = @error, "failed_event_id" = @event_id, "failed_attempts" = @attempts
+            UPDATE "{FollowersTable}"
+            SET "last_error" = @error, "failed_event_id" = @event_id, "failed_attempts" = @attempts
             WHERE "name" = @name
             """;
 
@@ -83,18 +91,25 @@ internal abstract class FollowerSql
         $"""SELECT "events_table", "tx_id", "position", "processed" FROM "{PositionsTable}" WHERE "name" = @name""";
 
     public string ReadFollower =>
-        $"""SELECT "owner", "lease_expires_at" > {NowMs}, "last_error", "failed_event_id", "failed_attempts" FROM "{FollowersTable}" WHERE "name" = @name""";
+        $"""
+            SELECT "owner", "lease_expires_at" > {NowMs}, "last_error", "failed_event_id", "failed_attempts"
+            FROM "{FollowersTable}" WHERE "name" = @name
+            """;
 
     /// <summary>Moves a cursor forward only from where this process last saw it: a rival's progress makes it change
     /// nothing.</summary>
     public string AdvancePosition =>
         $"""
             UPDATE "{PositionsTable}" SET "tx_id" = @tx_id, "position" = @position, "processed" = "processed" + @count
-            WHERE "name" = @name AND "events_table" = @events_table AND "tx_id" = @old_tx_id AND "position" = @old_position
+            WHERE "name" = @name AND "events_table" = @events_table
+                AND "tx_id" = @old_tx_id AND "position" = @old_position
             """;
 
     public string SetPosition =>
-        $"""UPDATE "{PositionsTable}" SET "tx_id" = @tx_id, "position" = @position WHERE "name" = @name AND "events_table" = @events_table""";
+        $"""
+            UPDATE "{PositionsTable}" SET "tx_id" = @tx_id, "position" = @position
+            WHERE "name" = @name AND "events_table" = @events_table
+            """;
 
     public string Forget(bool positions) =>
         positions
@@ -179,7 +194,10 @@ internal abstract class FollowerSql
             (ReadPacked(log, dialect, reader), checked((long)reader.GetFieldValue<ulong>(StampColumn)));
 
         public override string Lag(string eventsTable) =>
-            $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)""";
+            $"""
+                SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)}
+                WHERE ("tx_id", "position") > (@tx_id::text::xid8, @position)
+                """;
 
         // Everything below xmin is complete; the rows at or above it are read from (xmin, 0) on.
         public override string End(string eventsTable) =>
@@ -218,7 +236,10 @@ internal abstract class FollowerSql
 
         // One writer at a time: positions are handed out in commit order, so position alone is a safe cursor.
         public override string ReadBatch(string eventsTable) =>
-            $"""SELECT {CoreColumns}, {Context} FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position ORDER BY "position" LIMIT @limit""";
+            $"""
+                SELECT {CoreColumns}, {Context} FROM {SqlIdentifier.Quote(eventsTable)}
+                WHERE "position" > @position ORDER BY "position" LIMIT @limit
+                """;
 
         private static readonly string Context = PackedContext("json_array");
 
@@ -226,7 +247,10 @@ internal abstract class FollowerSql
             (ReadPacked(log, dialect, reader), 0);
 
         public override string Lag(string eventsTable) =>
-            $"""SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)} WHERE "position" > @position""";
+            $"""
+                SELECT COUNT(*), MIN("inserted_at") FROM {SqlIdentifier.Quote(eventsTable)}
+                WHERE "position" > @position
+                """;
 
         public override string End(string eventsTable) =>
             $"""SELECT 0, COALESCE(MAX("position"), 0) FROM {SqlIdentifier.Quote(eventsTable)}""";

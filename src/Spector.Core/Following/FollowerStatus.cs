@@ -52,8 +52,10 @@ public sealed class FollowerFailedException : SpectorException
 {
     internal FollowerFailedException(string follower, FollowedEvent followed, int attempts, Exception inner)
         : base(
-            $"Follower {follower} stopped at event {followed.Id} (record {followed.RecordId}, seq {followed.Event.Seq}, position "
-                + $"{followed.Event.Position} of {followed.EventsTable}) after {attempts} failed attempt(s): {inner.Message}. "
+            $"Follower {follower} stopped at event {followed.Id} "
+                + $"(record {followed.RecordId}, seq {followed.Event.Seq}, "
+                + $"position {followed.Event.Position} of {followed.EventsTable}) "
+                + $"after {attempts} failed attempt(s): {inner.Message}. "
                 + "The checkpoint stays before it; fix the handler and start the follower again.",
             followed.EventsTable,
             followed.RecordId,
@@ -85,11 +87,13 @@ public sealed class FollowerBusyException : SpectorException
     internal FollowerBusyException(string follower, string table, string? holder, TimeSpan leaseDuration)
         : base(
             holder is null
-                ? $"Follower {follower} could not take its lease: it has no row (call MigrateAsync first) or another instance took it meanwhile."
-                : $"Follower {follower} is held by instance {holder}, which does not run on this store object (another process, or "
-                    + "another SpectorStore in this one). Stop that instance and try again: a stopped follower releases its lease at "
-                    + $"once, a crashed one lets it lapse within {leaseDuration.TotalSeconds:0.#} s. A follower running on this store "
-                    + "object is paused for the rebuild instead.",
+                ? $"Follower {follower} could not take its lease: "
+                    + "it has no row (call MigrateAsync first) or another instance took it meanwhile."
+                : $"Follower {follower} is held by instance {holder}, which does not run on this store object "
+                    + "(another process, or another SpectorStore in this one). Stop that instance and try again: "
+                    + "a stopped follower releases its lease at once, "
+                    + $"a crashed one lets it lapse within {leaseDuration.TotalSeconds:0.#} s. "
+                    + "A follower running on this store object is paused for the rebuild instead.",
             table,
             null,
             null

@@ -129,7 +129,8 @@ internal static class ChainVerifier
         RequireHashed(log);
         if (log.HashScope != HashScope.Record)
             throw new InvalidOperationException(
-                $"Events table {log.Table} has one chain over the whole table, so a record's events are not a chain of their own: "
+                $"Events table {log.Table} has one chain over the whole table, "
+                    + "so a record's events are not a chain of their own: "
                     + "verify the table with VerifyHashChainAsync, or declare HashScope = HashScope.Record."
             );
         var shard = log.ShardFor(recordId);
@@ -143,7 +144,8 @@ internal static class ChainVerifier
     {
         if (!log.Hashed)
             throw new InvalidOperationException(
-                $"Events table {log.Table} is not hashed: declare [EventsTable(\"{log.Table}\", Hashed = true)] to chain its events."
+                $"Events table {log.Table} is not hashed: "
+                    + $"declare [EventsTable(\"{log.Table}\", Hashed = true)] to chain its events."
             );
     }
 
@@ -193,7 +195,8 @@ internal static class ChainVerifier
                             from.Hash,
                             anchor?.Position == from.Position ? anchor.Hash : null,
                             null,
-                            $"The event verified earlier at position {from.Position} of {shard.Table} is gone or has another hash: "
+                            $"The event verified earlier at position {from.Position} of {shard.Table} "
+                                + "is gone or has another hash: "
                                 + "the chain was changed at or before it; verify the whole chain to find where."
                         )
                     );
@@ -223,7 +226,8 @@ internal static class ChainVerifier
                         expected.Hash,
                         row.Hash,
                         last?.Position,
-                        $"The event at the expected head position {row.Position} has another hash: the chain after position "
+                        $"The event at the expected head position {row.Position} has another hash: "
+                            + "the chain after position "
                             + $"{last?.Position ?? 0} was replaced (a rollback to another history)."
                     );
                     break;
@@ -264,7 +268,8 @@ internal static class ChainVerifier
                     expected.Hash,
                     last?.Hash,
                     last?.Position,
-                    $"The chain of {shard.Table} ends at position {last?.Position ?? 0}, before the expected head at position {expected.Position}: "
+                    $"The chain of {shard.Table} ends at position {last?.Position ?? 0}, "
+                        + $"before the expected head at position {expected.Position}: "
                         + "events were removed from the end, or the database was restored from an older backup."
                 )
             );
@@ -319,7 +324,8 @@ internal static class ChainVerifier
                         null,
                         row.Hash,
                         before?.Position,
-                        $"An event before {Where(row)} is missing (no seq {(before?.Seq ?? 0) + 1}); {LastGood(before)}."
+                        $"An event before {Where(row)} is missing "
+                            + $"(no seq {(before?.Seq ?? 0) + 1}); {LastGood(before)}."
                     );
                     break;
                 }
@@ -336,8 +342,10 @@ internal static class ChainVerifier
                         row.Hash,
                         before?.Position,
                         inserted
-                            ? $"{Capitalized(Where(row))} was inserted into the record's chain: the next event chains to the one before it; {LastGood(before)}."
-                            : $"The stored hash of {Where(row)} does not match its content: the event or its hash was changed; {LastGood(before)}."
+                            ? $"{Capitalized(Where(row))} was inserted into the record's chain: "
+                                + $"the next event chains to the one before it; {LastGood(before)}."
+                            : $"The stored hash of {Where(row)} does not match its content: "
+                                + $"the event or its hash was changed; {LastGood(before)}."
                     );
                     break;
                 }
@@ -354,7 +362,8 @@ internal static class ChainVerifier
                         expected.Hash,
                         row.Hash,
                         before?.Position,
-                        $"The event at the expected head position {row.Position} has another hash: the record's chain after "
+                        $"The event at the expected head position {row.Position} has another hash: "
+                            + "the record's chain after "
                             + $"position {before?.Position ?? 0} was replaced (a rollback to another history)."
                     );
                     break;
@@ -382,8 +391,9 @@ internal static class ChainVerifier
                 expected.Hash,
                 last?.Hash,
                 last?.Position,
-                $"The chain of record {recordId} in {shard.Table} ends at position {last?.Position ?? 0}, before the expected head at position "
-                    + $"{expected.Position}: events were removed from its end, or the database was restored from an older backup."
+                $"The chain of record {recordId} in {shard.Table} ends at position {last?.Position ?? 0}, "
+                    + $"before the expected head at position {expected.Position}: "
+                    + "events were removed from its end, or the database was restored from an older backup."
             );
         return new ChainVerification(checkedCount, head, found);
     }
@@ -474,7 +484,8 @@ internal static class ChainVerifier
         var earlierSeqLater = await lease
             .Connection.ExecuteScalarAsync<long>(
                 new CommandDefinition(
-                    $"SELECT COUNT(*) FROM {t} WHERE \"parent_id\" = @parent AND \"seq\" < @seq AND \"position\" > @position",
+                    $"SELECT COUNT(*) FROM {t} "
+                        + "WHERE \"parent_id\" = @parent AND \"seq\" < @seq AND \"position\" > @position",
                     SqlArgs.Of(("parent", row.ParentId), ("seq", row.Seq), ("position", row.Position)),
                     lease.Transaction,
                     cancellationToken: ct
@@ -493,10 +504,10 @@ internal static class ChainVerifier
         {
             ChainBreakKind.MissingRow => $"An event before {where} is missing (no seq {row.Seq - 1}); {lastGood}.",
             ChainBreakKind.ReorderedRows => $"Events around {where} are out of order; {lastGood}.",
-            ChainBreakKind.InsertedRow =>
-                $"{char.ToUpperInvariant(where[0])}{where[1..]} was inserted into the chain: the next event chains to the one before it; {lastGood}.",
-            _ =>
-                $"The stored hash of {where} does not match its content: the event or its hash was changed; {lastGood}.",
+            ChainBreakKind.InsertedRow => $"{char.ToUpperInvariant(where[0])}{where[1..]} was inserted into the chain: "
+                + $"the next event chains to the one before it; {lastGood}.",
+            _ => $"The stored hash of {where} does not match its content: "
+                + $"the event or its hash was changed; {lastGood}.",
         };
     }
 

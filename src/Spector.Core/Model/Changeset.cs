@@ -193,7 +193,8 @@ public sealed class Changeset<T>
 
     private InvalidOperationException UnknownKey(string key) =>
         new(
-            $"{_type.Name} has no property stored under the key '{key}'. Keys are the snake_case names of its public settable properties."
+            $"{_type.Name} has no property stored under the key '{key}'. "
+                + "Keys are the snake_case names of its public settable properties."
         );
 }
 

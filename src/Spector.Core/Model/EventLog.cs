@@ -120,7 +120,8 @@ public sealed partial class EventLog
         _shardsByTable.TryGetValue(table, out var shard)
             ? shard
             : throw new ArgumentException(
-                $"Events table {Table} has no shard '{table}'; its tables are {string.Join(", ", Shards.Select(s => s.Table))}.",
+                $"Events table {Table} has no shard '{table}'; "
+                    + $"its tables are {string.Join(", ", Shards.Select(s => s.Table))}.",
                 nameof(table)
             );
 
@@ -183,7 +184,8 @@ public sealed partial class EventLog
     public SpectorStore Store =>
         _store
         ?? throw new InvalidOperationException(
-            $"No store is configured for events table {Table}: call UseSqlite(...) or UsePostgres(...) on its [EventsTable] class, "
+            $"No store is configured for events table {Table}: "
+                + "call UseSqlite(...) or UsePostgres(...) on its [EventsTable] class, "
                 + "or pass a SpectorStore or SpectorSession."
         );
 
@@ -569,8 +571,10 @@ public sealed partial class EventLog
     private EventShard OnlyShard(string what) =>
         IsSharded
             ? throw new InvalidOperationException(
-                $"Events table {Table} is sharded into {string.Join(", ", Shards.Select(s => s.Table))}, and each shard keeps its own chain: "
-                    + $"{what} them one at a time by shard name{(what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")}."
+                $"Events table {Table} is sharded into {string.Join(", ", Shards.Select(s => s.Table))}, "
+                    + $"and each shard keeps its own chain: {what} them one at a time by shard name"
+                    + (what == "verify" ? ", or all of them with VerifyShardChainsAsync()" : "")
+                    + "."
             )
             : Shards[0];
 

@@ -145,11 +145,13 @@ public sealed class RecordTable
     /// <summary>The rows with no event of schema <c>@schema</c> in any of <paramref name="eventsTables"/> (every
     /// shard): the rows Spector does not track yet.</summary>
     public string UntrackedSql(IEnumerable<string> eventsTables) =>
-        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} FROM {SqlIdentifier.Quote(Name)} r WHERE "
+        $"SELECT {string.Join(", ", Columns.Select(c => "r." + SqlIdentifier.Quote(c.Column)))} "
+        + $"FROM {SqlIdentifier.Quote(Name)} r WHERE "
         + string.Join(
             " AND ",
             eventsTables.Select(table =>
-                $"NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(table)} e WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} AND e.\"schema\" = @schema)"
+                $"NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(table)} e "
+                + $"WHERE e.\"parent_id\" = r.{SqlIdentifier.Quote(IdColumn)} AND e.\"schema\" = @schema)"
             )
         );
 

@@ -11,7 +11,8 @@ internal static partial class LogMessages
     [LoggerMessage(
         1001,
         LogLevel.Debug,
-        "{RecordType} {RecordId} in {Table}: {Action} met a serialization failure on attempt {Attempt} of {MaxAttempts}; starting over"
+        "{RecordType} {RecordId} in {Table}: {Action} met a serialization failure "
+            + "on attempt {Attempt} of {MaxAttempts}; starting over"
     )]
     public static partial void WriteRetried(
         this ILogger logger,
@@ -40,7 +41,8 @@ internal static partial class LogMessages
     [LoggerMessage(
         1003,
         LogLevel.Warning,
-        "{RecordType} {RecordId} in {Table}: replay read {Events} events in {ElapsedMs:F1} ms (slow above {ThresholdMs} ms); consider savepoints"
+        "{RecordType} {RecordId} in {Table}: replay read {Events} events in {ElapsedMs:F1} ms "
+            + "(slow above {ThresholdMs} ms); consider savepoints"
     )]
     public static partial void SlowReplay(
         this ILogger logger,
@@ -102,7 +104,8 @@ internal static partial class LogMessages
     [LoggerMessage(
         1008,
         LogLevel.Error,
-        "{RecordType} {RecordId} in {Table}: {Mismatches} of {Checked} savepoints disagree with the replay, first at seq {Seq}"
+        "{RecordType} {RecordId} in {Table}: {Mismatches} of {Checked} savepoints disagree with the replay, "
+            + "first at seq {Seq}"
     )]
     public static partial void SavepointsMismatch(
         this ILogger logger,

@@ -51,7 +51,8 @@ internal sealed partial class RebuildSql
             .Select(m => m.Groups[1].Value)
             .ToHashSet();
         LiveColumns = Postgres
-            ? "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = @table"
+            ? "SELECT column_name, data_type FROM information_schema.columns "
+                + "WHERE table_schema = current_schema() AND table_name = @table"
             : "SELECT name, type FROM pragma_table_info(@table)";
     }
 
@@ -107,16 +108,19 @@ internal sealed partial class RebuildSql
         Postgres && declared == "timestamptz" ? "timestamp with time zone" : declared;
 
     public string AddColumn(string column) =>
-        $"ALTER TABLE {SqlIdentifier.Quote(Live)} ADD COLUMN {SqlIdentifier.Quote(column)} {DeclaredColumns[column]} NULL";
+        $"ALTER TABLE {SqlIdentifier.Quote(Live)} "
+        + $"ADD COLUMN {SqlIdentifier.Quote(column)} {DeclaredColumns[column]} NULL";
 
     public static string CreateProgress =>
-        $"""CREATE TABLE IF NOT EXISTS "{ProgressTable}" ("record_table" text NOT NULL, "events_table" text NOT NULL, "tx_id" bigint NOT NULL, "position" bigint NOT NULL, PRIMARY KEY ("record_table", "events_table"))""";
+        $"""CREATE TABLE IF NOT EXISTS "{ProgressTable}" ("record_table" text NOT NULL, "events_table" text NOT NULL,"""
+        + """ "tx_id" bigint NOT NULL, "position" bigint NOT NULL, PRIMARY KEY ("record_table", "events_table"))""";
 
     public static string ReadProgress =>
         $"""SELECT "events_table", "tx_id", "position" FROM "{ProgressTable}" WHERE "record_table" = @table""";
 
     public static string AddProgress =>
-        $"""INSERT INTO "{ProgressTable}" ("record_table", "events_table", "tx_id", "position") VALUES (@table, @events_table, @tx_id, @position)""";
+        $"""INSERT INTO "{ProgressTable}" ("record_table", "events_table", "tx_id", "position") """
+        + "VALUES (@table, @events_table, @tx_id, @position)";
 
     public static string ClearProgress => $"""DELETE FROM "{ProgressTable}" WHERE "record_table" = @table""";
 
@@ -144,7 +148,8 @@ internal sealed partial class RebuildSql
                 hashed,
                 $"""e."parent_id" IN (WITH RECURSIVE r("id") AS ("""
                     + $"""SELECT (SELECT x."parent_id" FROM {events} x ORDER BY x."parent_id" LIMIT 1) UNION ALL """
-                    + $"""SELECT (SELECT x."parent_id" FROM {events} x WHERE x."parent_id" > r."id" ORDER BY x."parent_id" LIMIT 1) """
+                    + $"""SELECT (SELECT x."parent_id" FROM {events} x WHERE x."parent_id" > r."id" """
+                    + """ORDER BY x."parent_id" LIMIT 1) """
                     + """FROM r WHERE r."id" IS NOT NULL) """
                     + """SELECT r."id" FROM r WHERE r."id" IS NOT NULL """
                     + $"""AND NOT EXISTS (SELECT 1 FROM {heads} h WHERE h."record_id" = r."id") """
@@ -157,8 +162,10 @@ internal sealed partial class RebuildSql
     /// per record, deleted ones flagged): a deleted record has no row to build.
     /// </summary>
     public string PendingIds(string eventsTable) =>
-        $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h WHERE h."schema" = @schema AND NOT h."deleted" """
-        + $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") ORDER BY h."record_id" """;
+        $"""SELECT h."record_id" FROM {SqlIdentifier.Quote(Dialect.Heads(eventsTable))} h """
+        + """WHERE h."schema" = @schema AND NOT h."deleted" """
+        + $"""AND NOT EXISTS (SELECT 1 FROM {SqlIdentifier.Quote(Beside)} b WHERE b.{_id} = h."record_id") """
+        + """ORDER BY h."record_id" """;
 
     /// <summary>
     /// The events of <paramref name="count"/> records of one events table for a batch replay, record by record in seq
@@ -177,7 +184,8 @@ internal sealed partial class RebuildSql
             ? $" AND e.\"seq\" >= COALESCE((SELECT MAX(s.\"seq\") FROM {t} s WHERE s.\"parent_id\" = e.\"parent_id\" "
                 + $"AND s.\"action\" = {EventActions.Savepoint}), 1)"
             : "";
-        return $"""SELECT e."parent_id", e."id", e."seq", e."schema", e."action", e."payload" FROM {t} e WHERE e."parent_id" {ids}"""
+        return """SELECT e."parent_id", e."id", e."seq", e."schema", e."action", e."payload" """
+            + $"""FROM {t} e WHERE e."parent_id" {ids}"""
             + savepoint
             + """ ORDER BY e."parent_id", e."seq" """;
     }
@@ -185,8 +193,10 @@ internal sealed partial class RebuildSql
     /// <summary>The type's records with an event after the horizon.</summary>
     public string ChangedIds(string eventsTable) =>
         Postgres
-            ? $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "tx_id" >= @tx_id::text::xid8"""
-            : $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} WHERE "schema" = @schema AND "position" > @position""";
+            ? $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} """
+                + """WHERE "schema" = @schema AND "tx_id" >= @tx_id::text::xid8"""
+            : $"""SELECT DISTINCT "parent_id" FROM {SqlIdentifier.Quote(eventsTable)} """
+                + """WHERE "schema" = @schema AND "position" > @position""";
 
     private readonly string _id;
     private readonly string _upsertHead;

@@ -109,7 +109,8 @@ public static class RecordTables
         where T : class =>
         type.Table
         ?? throw new InvalidOperationException(
-            $"{type.Name} is embedded (no Table): it has no record table to rebuild; its state lives only in events table {type.Log.Table}."
+            $"{type.Name} is embedded (no Table): it has no record table to rebuild; "
+                + $"its state lives only in events table {type.Log.Table}."
         );
 
     private static async Task<RebuildResult> RunAsync<T>(

@@ -8,14 +8,15 @@ internal sealed class EventLogSql
     /// <summary>Every stored column of an event but its hash, in the order <see cref="EventReader"/> reads them
     /// (context from 9).</summary>
     public static readonly string EventColumns =
-        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", "
+        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", "
+        + "\"metadata\", \"inserted_at\", "
         + ContextColumns.SelectList();
 
     /// <summary>As <see cref="EventColumns"/> after the alias <c>e</c>; the chain query reads the hash at 16, the links
     /// at 17.</summary>
     public static readonly string AliasedColumns =
-        "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", e.\"metadata\", "
-        + "e.\"inserted_at\", "
+        "e.\"position\", e.\"id\", e.\"parent_id\", e.\"seq\", e.\"schema\", e.\"action\", e.\"payload\", "
+        + "e.\"metadata\", e.\"inserted_at\", "
         + ContextColumns.SelectList("e");
 
     /// <summary>The ordinal of the first context column in <see cref="EventColumns"/>.</summary>
@@ -41,7 +42,8 @@ internal sealed class EventLogSql
         _insertLink = links.ToDictionary(
             l => l.Name,
             l =>
-                $"INSERT INTO {SqlIdentifier.Quote(l.Table)} (\"event_id\", {SqlIdentifier.Quote(l.Column)}{(l.Typed ? ", \"type\"" : "")}) "
+                $"INSERT INTO {SqlIdentifier.Quote(l.Table)} "
+                + $"(\"event_id\", {SqlIdentifier.Quote(l.Column)}{(l.Typed ? ", \"type\"" : "")}) "
                 + $"VALUES (@event_id, @target{(l.Typed ? ", @type" : "")})"
         );
         _table = table;
@@ -50,7 +52,8 @@ internal sealed class EventLogSql
         string ReplaySql(string columns, string where) =>
             $"SELECT {columns} FROM {t} WHERE \"parent_id\" = @parent_id{where} ORDER BY \"seq\"";
         string LatestSavepoint(string where) =>
-            $" AND \"seq\" >= COALESCE((SELECT MAX(\"seq\") FROM {t} WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint}{where}), 1)";
+            $" AND \"seq\" >= COALESCE((SELECT MAX(\"seq\") FROM {t} "
+            + $"WHERE \"parent_id\" = @parent_id AND \"action\" = {EventActions.Savepoint}{where}), 1)";
         Replay = ReplaySql(replayColumns, "");
         ReplayUpTo = ReplaySql(replayColumns, " AND \"seq\" <= @up_to");
         ReplayFromSavepoint = ReplaySql(replayColumns, LatestSavepoint(""));
@@ -70,9 +73,11 @@ internal sealed class EventLogSql
             + "WHERE \"record_id\" = @parent_id";
         var chainRead = $"SELECT \"last_hash\", \"last_at\" FROM {h} WHERE \"record_id\" = @__chain";
         IdempotencyLookup =
-            $"SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" FROM {t} WHERE \"idempotency_key\" = @key";
+            "SELECT \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\" "
+            + $"FROM {t} WHERE \"idempotency_key\" = @key";
         HeadInsert =
-            $"INSERT INTO {h} (\"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\") "
+            $"INSERT INTO {h} "
+            + "(\"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\", \"last_at\") "
             + "VALUES (@__parent_id, @__schema, @__seq, @__hash, @__deleted, @__savepoint_seq, @__inserted_at)";
         HeadUpdate =
             $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, "
@@ -91,7 +96,8 @@ internal sealed class EventLogSql
         // (parent_id, inserted_at, seq) index; no such event leaves the bound NULL and the read empty. SQLite,
         // without statistics, may pick the table-wide inserted_at index instead and walk it: it is told which.
         string AsOfSeq(string hint) =>
-            $" AND \"seq\" <= (SELECT \"seq\" FROM {t}{hint} WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of "
+            $" AND \"seq\" <= (SELECT \"seq\" FROM {t}{hint} "
+            + "WHERE \"parent_id\" = @parent_id AND \"inserted_at\" <= @as_of "
             + "ORDER BY \"inserted_at\" DESC, \"seq\" DESC LIMIT 1)";
         var postgresAsOf = AsOfSeq("");
         var sqliteAsOf = AsOfSeq(
@@ -105,7 +111,8 @@ internal sealed class EventLogSql
         ReplayBackwardsAsOfSqlite = ReplaySql(replayColumns, sqliteAsOf) + " DESC";
         EventsOf = $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id ORDER BY \"seq\"";
         EventsOfSchema =
-            $"SELECT {EventColumns} FROM {t} WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
+            $"SELECT {EventColumns} FROM {t} "
+            + "WHERE \"parent_id\" = @parent_id AND \"schema\" = @schema ORDER BY \"seq\"";
         // A keyed append that meets a committed twin inserts nothing (READ COMMITTED) or fails with 40001 (a snapshot
         // that cannot see the twin): either way the writer learns it without reading an error.
         const string keyedConflict =
@@ -136,7 +143,8 @@ internal sealed class EventLogSql
         // walked record by record, through the (parent_id, seq) unique index.
         var chainOrder = hashScope == HashScope.Record ? "e.\"parent_id\", e.\"seq\"" : "e.\"position\"";
         string ChainSql(SqlDialect kind, string where) =>
-            $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(kind).LinksOfEventSql("e", links)} FROM {t} e{where} ORDER BY {chainOrder}";
+            $"SELECT {AliasedColumns}, e.\"hash\", {Dialect.For(kind).LinksOfEventSql("e", links)} "
+            + $"FROM {t} e{where} ORDER BY {chainOrder}";
         _chainPostgres = ChainSql(SqlDialect.PostgreSql, "");
         _chainSqlite = ChainSql(SqlDialect.Sqlite, "");
         _chainFromPostgres = ChainSql(SqlDialect.PostgreSql, " WHERE e.\"position\" >= @from");
@@ -256,7 +264,8 @@ internal sealed class EventLogSql
         var (l, c) = (SqlIdentifier.Quote(link.Table), SqlIdentifier.Quote(link.Column));
         var (select, match) = outgoing ? (c, "\"event_id\"") : ("\"event_id\"", c);
         return $"SELECT {EventColumns} FROM {SqlIdentifier.Quote(_table)} WHERE \"id\" IN "
-            + $"(SELECT {select} FROM {l} WHERE {match} = @id{(typed ? " AND \"type\" = @type" : "")}) ORDER BY \"seq\"";
+            + $"(SELECT {select} FROM {l} WHERE {match} = @id{(typed ? " AND \"type\" = @type" : "")}) "
+            + "ORDER BY \"seq\"";
     }
 
     /// <summary>Inserts one row (@event_id, @target, @type) into the declared link <paramref name="name"/>'s table;

@@ -311,7 +311,8 @@ internal static class EventReader
                 if (version > type.Version)
                     throw Fail(
                         ReplayFailure.NewerVersion,
-                        $"it was written with version {version}, newer than {type.Name}'s version {type.Version}; deploy the newer code to read it"
+                        $"it was written with version {version}, newer than {type.Name}'s version {type.Version}; "
+                            + "deploy the newer code to read it"
                     );
                 try
                 {

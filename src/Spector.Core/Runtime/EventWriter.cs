@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Dapper;
 
@@ -439,7 +440,8 @@ internal static class EventWriter
             var twin =
                 await FindKeyedAsync(shard, connection, tx, request.Key!, ct).ConfigureAwait(false)
                 ?? throw new InvalidOperationException(
-                    $"Idempotency key '{request.Key}' of events table {shard.Table} is taken but its event is not visible."
+                    $"Idempotency key '{request.Key}' of events table {shard.Table} "
+                        + "is taken but its event is not visible."
                 );
             return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
         }
@@ -644,7 +646,9 @@ internal static class EventWriter
             : null;
         difference ??=
             twin.Action != request.Action
-                ? $"its action is {type.Log.ActionName(twin.Action) ?? twin.Action.ToString(System.Globalization.CultureInfo.InvariantCulture)}, "
+                ? "its action is "
+                    + (type.Log.ActionName(twin.Action) ?? twin.Action.ToString(CultureInfo.InvariantCulture))
+                    + ", "
                     + $"not {request.ActionName}"
             : request.Action is EventActions.Delete or EventActions.Savepoint
             || Payload.SameAttrs(request.Attrs, twin.Payload, request.Creates ? EventActions.Insert : request.Action)

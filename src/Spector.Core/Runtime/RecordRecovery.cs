@@ -73,7 +73,8 @@ internal static class RecordRecovery
             ? (
                 log.Actions.FirstOrDefault(a => a.Name == name)?.Code
                     ?? throw new ArgumentException(
-                        $"'{name}' is not a custom action of events table {log.Table}; declare it in [Evented(Actions = ...)].",
+                        $"'{name}' is not a custom action of events table {log.Table}; "
+                            + "declare it in [Evented(Actions = ...)].",
                         nameof(options)
                     ),
                 name
@@ -132,7 +133,8 @@ internal static class RecordRecovery
         where T : class =>
         type.Table
         ?? throw new InvalidOperationException(
-            $"Cannot {what} {type.Name}: it is embedded (no Table), so its state lives only in events table {type.Log.Table}; read it with GetAsync."
+            $"Cannot {what} {type.Name}: it is embedded (no Table), "
+                + $"so its state lives only in events table {type.Log.Table}; read it with GetAsync."
         );
 
     /// <summary>Every column but the id, under its property's key.</summary>

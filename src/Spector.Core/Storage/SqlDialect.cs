@@ -166,7 +166,8 @@ internal abstract class Dialect
 
     /// <summary>Finds a record's latest savepoint without reading its other events.</summary>
     private static string SavepointIndex(string table) =>
-        $"""CREATE INDEX IF NOT EXISTS {Q(Name(table, "savepoints_idx"))} ON {Q(table)} ("parent_id", "seq") WHERE "action" = {EventActions.Savepoint}""";
+        $"""CREATE INDEX IF NOT EXISTS {Q(Name(table, "savepoints_idx"))} ON {Q(table)} ("parent_id", "seq") """
+        + $"""WHERE "action" = {EventActions.Savepoint}""";
 
     protected static string Name(string table, string suffix) => SqlIdentifier.Derived(table, suffix);
 
@@ -191,7 +192,8 @@ internal abstract class Dialect
             SELECT e."parent_id", e."schema", e."seq", {(
                 hashed ? "e.\"hash\"" : "NULL"
             )}, e."action" = {EventActions.Delete},
-                COALESCE((SELECT MAX(s."seq") FROM {t} s WHERE s."parent_id" = e."parent_id" AND s."action" = {EventActions.Savepoint}), 0),
+                COALESCE((SELECT MAX(s."seq") FROM {t} s
+                    WHERE s."parent_id" = e."parent_id" AND s."action" = {EventActions.Savepoint}), 0),
                 e."inserted_at"
             FROM {t} e
             WHERE {filter}
@@ -231,7 +233,8 @@ internal abstract class Dialect
                     """,
                 IfNoRelation(
                     Name(table, "idempotency_key"),
-                    $"""CREATE UNIQUE INDEX {Q(Name(table, "idempotency_key"))} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL"""
+                    $"""CREATE UNIQUE INDEX {Q(Name(table, "idempotency_key"))} ON {t} ("idempotency_key") """
+                        + """WHERE "idempotency_key" IS NOT NULL"""
                 ),
                 IfNoRelation(
                     Name(table, "schema_idx"),
@@ -267,14 +270,16 @@ internal abstract class Dialect
                     IfNoTrigger(
                         table,
                         Name(table, "no_change"),
-                        $"CREATE TRIGGER {Q(Name(table, "no_change"))} BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {Q(function)}()"
+                        $"CREATE TRIGGER {Q(Name(table, "no_change"))} BEFORE UPDATE OR DELETE ON {t} "
+                            + $"FOR EACH ROW EXECUTE FUNCTION {Q(function)}()"
                     )
                 );
                 statements.Add(
                     IfNoTrigger(
                         table,
                         Name(table, "no_truncate"),
-                        $"CREATE TRIGGER {Q(Name(table, "no_truncate"))} BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION {Q(function)}()"
+                        $"CREATE TRIGGER {Q(Name(table, "no_truncate"))} BEFORE TRUNCATE ON {t} "
+                            + $"FOR EACH STATEMENT EXECUTE FUNCTION {Q(function)}()"
                     )
                 );
             }
@@ -356,8 +361,8 @@ internal abstract class Dialect
                     table
                 )} ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at",
                     "idempotency_key", "tx_id"{(hashed ? ", \"hash\"" : "")}{columns})
-                VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb), CAST(@__metadata AS jsonb),
-                    @__inserted_at, @__key, {txId}
+                VALUES (@__id, @__parent_id, @__seq, @__schema, @__action, CAST(@__payload AS jsonb),
+                    CAST(@__metadata AS jsonb), @__inserted_at, @__key, {txId}
                     {(hashed ? ", @__hash" : "")}{values})
                 """;
         }
@@ -389,7 +394,8 @@ internal abstract class Dialect
                         SELECT "parent_id" INTO source_record FROM {e} WHERE "id" = NEW."event_id";
                         SELECT "parent_id" INTO target_record FROM {e} WHERE "id" = NEW.{c};
                         IF source_record IS NULL OR source_record IS DISTINCT FROM target_record THEN
-                            RAISE EXCEPTION 'link % -> % joins events of different records (% and %)', NEW."event_id", NEW.{c}, source_record, target_record
+                            RAISE EXCEPTION 'link % -> % joins events of different records (% and %)',
+                                NEW."event_id", NEW.{c}, source_record, target_record
                                 USING ERRCODE = '{SqlStates.LinkRejected}';
                         END IF;
                         RETURN NEW;
@@ -419,7 +425,9 @@ internal abstract class Dialect
                     + string.Join(
                         " UNION ALL ",
                         links.Select(link =>
-                            $"SELECT '{link.Name} ' || l.{Q(link.Column)}::text{(link.Typed ? " || ' ' || l.\"type\"::text" : "")} AS item "
+                            $"SELECT '{link.Name} ' || l.{Q(link.Column)}::text"
+                            + (link.Typed ? " || ' ' || l.\"type\"::text" : "")
+                            + " AS item "
                             + $"FROM {Q(link.Table)} l WHERE l.\"event_id\" = {eventsAlias}.\"id\""
                         )
                     )
@@ -457,7 +465,8 @@ internal abstract class Dialect
                         UNIQUE ("parent_id", "seq")
                     )
                     """,
-                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(Name(table, "idempotency_key"))} ON {t} ("idempotency_key") WHERE "idempotency_key" IS NOT NULL""",
+                $"""CREATE UNIQUE INDEX IF NOT EXISTS {Q(Name(table, "idempotency_key"))} ON {t} ("idempotency_key") """
+                    + """WHERE "idempotency_key" IS NOT NULL""",
                 $"""CREATE INDEX IF NOT EXISTS {Q(Name(table, "schema_idx"))} ON {t} ("schema")""",
                 SavepointIndex(table),
             };
@@ -571,7 +580,9 @@ internal abstract class Dialect
                     + string.Join(
                         " UNION ALL ",
                         links.Select(link =>
-                            $"SELECT '{link.Name} ' || l.{Q(link.Column)}{(link.Typed ? " || ' ' || l.\"type\"" : "")} AS item "
+                            $"SELECT '{link.Name} ' || l.{Q(link.Column)}"
+                            + (link.Typed ? " || ' ' || l.\"type\"" : "")
+                            + " AS item "
                             + $"FROM {Q(link.Table)} l WHERE l.\"event_id\" = {eventsAlias}.\"id\""
                         )
                     )

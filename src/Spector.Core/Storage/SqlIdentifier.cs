@@ -17,7 +17,8 @@ public static partial class SqlIdentifier
         IsValid(name)
             ? name!
             : throw new ArgumentException(
-                $"'{name}' is not a valid {what} name: use letters, digits and underscores, not starting with a digit, at most 63 characters.",
+                $"'{name}' is not a valid {what} name: "
+                    + "use letters, digits and underscores, not starting with a digit, at most 63 characters.",
                 nameof(name)
             );
 

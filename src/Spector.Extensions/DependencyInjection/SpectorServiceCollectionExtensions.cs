@@ -120,7 +120,8 @@ public static class SpectorServiceCollectionExtensions
             .Validate(o => o.SlowReplayThreshold > TimeSpan.Zero, $"{store}: SlowReplayThreshold must be positive.")
             .Validate(
                 o => !o.MigrateOnStartup || o.EventsTables.Count > 0,
-                $"{store}: MigrateOnStartup needs the events tables to migrate: add them to EventsTables (AppEvents.Log, ...)."
+                $"{store}: MigrateOnStartup needs the events tables to migrate: "
+                    + "add them to EventsTables (AppEvents.Log, ...)."
             );
     }
 }

@@ -65,9 +65,10 @@ internal sealed class SpectorStoreHolder : IAsyncDisposable
                     key is null
                         ? "Spector: set ConnectionString for PostgreSQL, or register an NpgsqlDataSource in the "
                             + "container."
-                        : $"Spector store '{key}': set ConnectionString for PostgreSQL, or register an NpgsqlDataSource "
-                            + $"under the key '{key}' (AddNpgsqlDataSource(..., serviceKey: \"{key}\")); a keyed store "
-                            + "never uses the unkeyed data source."
+                        : $"Spector store '{key}': set ConnectionString for PostgreSQL, "
+                            + $"or register an NpgsqlDataSource under the key '{key}' "
+                            + $"(AddNpgsqlDataSource(..., serviceKey: \"{key}\")); "
+                            + "a keyed store never uses the unkeyed data source."
                 ),
             null
         );

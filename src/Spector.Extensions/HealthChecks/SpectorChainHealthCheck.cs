@@ -22,8 +22,8 @@ public sealed class SpectorChainHealthCheck : IHealthCheck
         ArgumentNullException.ThrowIfNull(log);
         if (!log.Hashed || log.HashScope != HashScope.Table || log.IsSharded)
             throw new ArgumentException(
-                $"Events table {log.Table}: the chain health check follows one table chain, so the table must be hashed, "
-                    + "unsharded and of HashScope.Table.",
+                $"Events table {log.Table}: the chain health check follows one table chain, "
+                    + "so the table must be hashed, unsharded and of HashScope.Table.",
                 nameof(log)
             );
         _log = log;
@@ -55,7 +55,8 @@ public sealed class SpectorChainHealthCheck : IHealthCheck
             if (_verified is not null)
                 data["head_position"] = _verified.Position;
             return HealthCheckResult.Healthy(
-                $"The hash chain of {_log.Table} verifies up to position {_verified?.Position ?? 0} ({result.EventsChecked} events checked now).",
+                $"The hash chain of {_log.Table} verifies up to position {_verified?.Position ?? 0} "
+                    + $"({result.EventsChecked} events checked now).",
                 data
             );
         }

@@ -47,7 +47,8 @@ internal static class ExportCommand
                                     count = await log.ExportShardChainAsync(table, file, cancellationToken)
                                         .ConfigureAwait(false);
                                 lines.Add(
-                                    $"{table}: {count} events to {path}{(log.HashScope == HashScope.Record ? " (per-record chains)" : "")}"
+                                    $"{table}: {count} events to {path}"
+                                        + (log.HashScope == HashScope.Record ? " (per-record chains)" : "")
                                 );
                                 report(lines.Count, shards.Count);
                             }

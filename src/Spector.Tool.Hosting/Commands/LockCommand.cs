@@ -14,7 +14,8 @@ internal static class LockCommand
         var project = new Option<FileSystemInfo>("--project", "-p")
         {
             Description =
-                "The project file or its folder (default: the app's project, found above its build output, or the current folder).",
+                "The project file or its folder "
+                + "(default: the app's project, found above its build output, or the current folder).",
         };
         var command = new Command(
             "lock",
@@ -45,7 +46,8 @@ internal static class LockCommand
                 await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
                 if (process.ExitCode != 0)
                     throw new SpectorToolException(
-                        $"dotnet build -t:SpectorLock failed for {file}:\n{(await output.ConfigureAwait(false)).Trim()}\n{await error.ConfigureAwait(false)}"
+                        $"dotnet build -t:SpectorLock failed for {file}:\n"
+                            + $"{(await output.ConfigureAwait(false)).Trim()}\n{await error.ConfigureAwait(false)}"
                     );
                 context.Console.Line($"wrote {Path.Combine(Path.GetDirectoryName(file)!, "spector.lock")}");
                 return ExitCodes.Ok;
@@ -66,7 +68,8 @@ internal static class LockCommand
             : throw new SpectorToolException(
                 projects.Length == 0
                     ? $"No .csproj in {path}: pass --project path/to/App.csproj."
-                    : $"Several projects in {path}: pass --project with one of {string.Join(", ", projects.Select(Path.GetFileName))}."
+                    : $"Several projects in {path}: "
+                        + $"pass --project with one of {string.Join(", ", projects.Select(Path.GetFileName))}."
             );
     }
 }

@@ -77,7 +77,8 @@ internal sealed class CommandContext(ISpectorAppSource source, ToolConsole conso
         var unknown = tables.Where(t => app.Logs.All(l => l.Table != t)).ToList();
         if (unknown.Count > 0)
             throw new SpectorToolException(
-                $"No events table named {string.Join(", ", unknown)}; the app's are {string.Join(", ", app.Logs.Select(l => l.Table))}."
+                $"No events table named {string.Join(", ", unknown)}; "
+                    + $"the app's are {string.Join(", ", app.Logs.Select(l => l.Table))}."
             );
         return app.Logs.Where(l => tables.Contains(l.Table)).ToList();
     }

@@ -186,8 +186,10 @@ internal static class VerifyCommand
         foreach (var chain in chains)
             console.Line(
                 chain.Valid
-                    ? $"ok      {chain.Table}: {chain.Events} events, {chain.Scope} chain{(chain.Head is null ? "" : $", head {chain.Head}")}"
-                    : $"BROKEN  {chain.Table}: {chain.Break!.Kind} at position {chain.Break.Position}: {chain.Break.Message}"
+                    ? $"ok      {chain.Table}: {chain.Events} events, {chain.Scope} chain"
+                        + (chain.Head is null ? "" : $", head {chain.Head}")
+                    : $"BROKEN  {chain.Table}: {chain.Break!.Kind} at position {chain.Break.Position}: "
+                        + chain.Break.Message
             );
         foreach (var log in unhashed)
             console.Line($"skip    {log.Table}: not hashed");
@@ -196,7 +198,8 @@ internal static class VerifyCommand
             console.Line(
                 type.Mismatches.Count == 0
                     ? $"ok      savepoints of {type.Type}: {type.Checked} in {type.Records} records"
-                    : $"BROKEN  savepoints of {type.Type}: {type.Mismatches.Count} of {type.Checked} differ from the replay"
+                    : $"BROKEN  savepoints of {type.Type}: "
+                        + $"{type.Mismatches.Count} of {type.Checked} differ from the replay"
             );
             foreach (var m in type.Mismatches)
                 console.Line($"        record {m.RecordId} seq {m.Seq}: {string.Join(", ", m.Fields)}");

@@ -38,7 +38,8 @@ internal sealed class HostAppSource(IServiceProvider services) : ISpectorAppSour
                 ?? (
                     needsStore
                         ? throw new SpectorToolException(
-                            "No Spector store in the app's container: call services.AddSpector(...), or pass --store <key>."
+                            "No Spector store in the app's container: "
+                                + "call services.AddSpector(...), or pass --store <key>."
                         )
                         : null
                 )
@@ -59,7 +60,8 @@ internal sealed class HostAppSource(IServiceProvider services) : ISpectorAppSour
             ];
         if (logs.Count == 0)
             throw new SpectorToolException(
-                "The app declares no events tables: list them in AddSpector's EventsTables, or declare an [EventsTable] class.",
+                "The app declares no events tables: "
+                    + "list them in AddSpector's EventsTables, or declare an [EventsTable] class.",
                 ExitCodes.NoEventsTables
             );
         if (store is not null)

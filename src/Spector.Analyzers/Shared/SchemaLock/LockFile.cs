@@ -54,7 +54,8 @@ internal static class LockFile
     public const string FileName = "spector.lock";
 
     public const string Header =
-        "# Spector schema lock: every schema index, action code and version shipped. Commit it; see docs/schema-lock.md.";
+        "# Spector schema lock: every schema index, action code and version shipped. "
+        + "Commit it; see docs/schema-lock.md.";
 
     /// <summary>Reads entries; lines that cannot be read are returned with their number.</summary>
     public static (List<LockEntry> Entries, List<(int Line, string Text)> Invalid) Parse(string text)
