@@ -100,7 +100,8 @@ public static class Demo
                 .Series.Where(series => series.Counts[i] > 0)
                 .Select(series => $"{series.Action} {series.Counts[i]}");
             output.WriteLine(
-                $"  {buckets.Starts[i]:HH:mm} {new string('#', (int)buckets.Total(i)), -10} {buckets.Total(i), 2}  {string.Join(", ", parts)}"
+                $"  {buckets.Starts[i]:HH:mm} {new string('#', (int)buckets.Total(i)), -10} "
+                    + $"{buckets.Total(i), 2}  {string.Join(", ", parts)}"
             );
         }
     }

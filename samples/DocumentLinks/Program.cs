@@ -30,6 +30,7 @@ for (var i = 0; i < revisions.Count; i++)
 Console.WriteLine("\nStored links of each event:");
 foreach (var e in await Document.AllEventsAsync(doc.Id))
 foreach (var link in await DocumentEvents.Log.LinksOfAsync(e.Id))
-    Console.WriteLine(
-        $"  event {e.Seq} ({e.Action}) --{(DocLink)link.Type!.Value}--> event {(await DocumentEvents.Log.PreviousEventsAsync(link.Target)).Count}"
-    );
+{
+    var target = (await DocumentEvents.Log.PreviousEventsAsync(link.Target)).Count;
+    Console.WriteLine($"  event {e.Seq} ({e.Action}) --{(DocLink)link.Type!.Value}--> event {target}");
+}

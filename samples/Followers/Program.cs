@@ -69,7 +69,8 @@ try
     {
         var status = await follower.ReadStatusAsync();
         Console.WriteLine(
-            $"processed {status.Processed, 3}, lag {status.LagEvents, 3} events / {status.Lag.TotalMilliseconds, 6:0.0} ms"
+            $"processed {status.Processed, 3}, lag {status.LagEvents, 3} events / "
+                + $"{status.Lag.TotalMilliseconds, 6:0.0} ms"
         );
         await Task.Delay(40);
     }
@@ -88,7 +89,9 @@ try
     var replayed = await orders.RebuildAsync();
     var rebuilt = await OrdersPerCustomerDay.ReadAsync(ShopEvents.Log.Store);
     Console.WriteLine(
-        $"\nRebuilt from {replayed} events in {clock.ElapsedMilliseconds} ms: {(rebuilt.SequenceEqual(live) ? "identical" : "DIFFERENT")}."
+        $"\nRebuilt from {replayed} events in {clock.ElapsedMilliseconds} ms: "
+            + (rebuilt.SequenceEqual(live) ? "identical" : "DIFFERENT")
+            + "."
     );
     if (!rebuilt.SequenceEqual(live))
         Environment.ExitCode = 1;

@@ -29,8 +29,10 @@ internal static class ChainVerificationBenchmark
         public override string ToString() =>
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"verify-chain {Database, -10} {Events, 9:N0} events: {EventsPerSecond, 9:N0} events/s ({VerifySeconds:F1} s), "
-                    + $"peak live heap {PeakManagedBytes / 1048576.0:F1} MiB, peak working set {PeakWorkingSetBytes / 1048576.0:F1} MiB (load {LoadSeconds:F1} s)"
+                $"verify-chain {Database, -10} {Events, 9:N0} events: "
+                    + $"{EventsPerSecond, 9:N0} events/s ({VerifySeconds:F1} s), "
+                    + $"peak live heap {PeakManagedBytes / 1048576.0:F1} MiB, "
+                    + $"peak working set {PeakWorkingSetBytes / 1048576.0:F1} MiB (load {LoadSeconds:F1} s)"
             );
     }
 
@@ -99,7 +101,10 @@ internal static class ChainVerificationBenchmark
             var at = start.AddTicks(i * 10);
             var payload = string.Create(
                 CultureInfo.InvariantCulture,
-                $$"""{"__version__":1,"__event_id__":"{{id}}","amount":{{i % 1000}}.25,"memo":"payment {{i}} ✓","updated_at":"{{AttrConvert.FormatTimestamp(at)}}"}"""
+                $$"""{"__version__":1,"__event_id__":"{{id}}","amount":{{i % 1000}}.25,"memo":"payment {{i}} ✓","""
+                    + $$"""
+                    "updated_at":"{{AttrConvert.FormatTimestamp(at)}}"}
+                    """
             );
             var action = seq == 1 ? EventActions.Insert : EventActions.Update;
             var hash = EventHash.Compute(previous, id, parent, seq, 0, action, at, payload, null);

@@ -31,7 +31,8 @@ var only = Option("--only")
     .ToHashSet();
 bool Runs(string part) => only is null || only.Contains(part);
 Console.WriteLine(
-    $"Spector benchmarks on {Environment.ProcessorCount} cores, .NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}"
+    $"Spector benchmarks on {Environment.ProcessorCount} cores, "
+        + $".NET {Environment.Version}, {DateTime.UtcNow:yyyy-MM-dd}"
 );
 
 switch (args.FirstOrDefault())

@@ -127,8 +127,10 @@ public sealed class SpectorToolTests(Db db)
     private Task TamperAsync() =>
         ExecuteAsync(
             db == Db.Postgres
-                ? "ALTER TABLE \"bank_events\" DISABLE TRIGGER USER; UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
-                : "DROP TRIGGER \"bank_events_no_update\"; UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
+                ? "ALTER TABLE \"bank_events\" DISABLE TRIGGER USER; "
+                    + "UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
+                : "DROP TRIGGER \"bank_events_no_update\"; "
+                    + "UPDATE \"bank_events\" SET \"payload\" = '{\"owner\":\"Mallory\"}' WHERE \"position\" = 4"
         );
 
     [Test]

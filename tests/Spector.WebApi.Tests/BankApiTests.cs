@@ -223,7 +223,7 @@ public sealed class BankApiTests(Db db)
     }
 
     [Test]
-    public async Task Client_mistakes_in_the_actor_header_or_an_overflowing_amount_are_400s_and_the_account_stays_usable()
+    public async Task Mistakes_in_the_actor_header_or_an_overflowing_amount_are_400s_and_the_account_stays_usable()
     {
         var id = (await JsonAsync(await _http.PostAsJsonAsync("/accounts", new { owner = "Ada" })))
             .GetProperty("id")

@@ -25,7 +25,8 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
 
     private string InsertEvent =>
         $"""
-            INSERT INTO "bench_events" ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
+            INSERT INTO "bench_events"
+                ("id", "parent_id", "seq", "schema", "action", "payload", "metadata", "inserted_at")
             VALUES (@event_id, @parent_id, @seq, 0, @action, {(
                 _postgres ? "CAST(@payload AS jsonb)" : "@payload"
             )}, NULL, @inserted_at)
@@ -36,8 +37,10 @@ internal sealed class HandWrittenAccounts(SpectorStore store)
     private const string UpdateRow =
         """UPDATE "bench_accounts" SET "balance" = @balance, "memo" = @memo WHERE "id" = @id""";
     private const string NextSeq = """SELECT COALESCE(MAX("seq"), 0) + 1 FROM "bench_events" WHERE "parent_id" = @id""";
-    private const string ReadEvents =
-        """SELECT "id", "seq", "schema", "action", "payload" FROM "bench_events" WHERE "parent_id" = @parent_id ORDER BY "seq" """;
+    private const string ReadEvents = """
+        SELECT "id", "seq", "schema", "action", "payload" FROM "bench_events"
+        WHERE "parent_id" = @parent_id ORDER BY "seq"
+        """;
 
     /// <summary>A stored event as the hand-written code reads it.</summary>
     public sealed class RawEvent

@@ -123,11 +123,13 @@ internal static class GeneratorWorkload
                         public string Name { get; set; } = "";
                         public decimal Amount { get; set; }
                         public DateTimeOffset? ArchivedAt { get; set; }
-                        static void Changeset(Changeset<Model{{i}}> c) => c.Cast("name", "amount").ValidateRequired("name");
+                        static void Changeset(Changeset<Model{{i}}> c) =>
+                            c.Cast("name", "amount").ValidateRequired("name");
                         [VersionIs(1)]
                         static void ChangesetV1(Changeset<Model{{i}}> c) => c.Cast("name");
                         [OnAction("archive_{{i}}")]
-                        static void Archive(Changeset<Model{{i}}> c, string reason) => c.Record.ArchivedAt = DateTimeOffset.UnixEpoch;
+                        static void Archive(Changeset<Model{{i}}> c, string reason) =>
+                            c.Record.ArchivedAt = DateTimeOffset.UnixEpoch;
                         [OnAction("archive_{{i}}"), VersionIs(1)]
                         static void ArchiveV1(Changeset<Model{{i}}> c, string reason) => Archive(c, reason);
                     }

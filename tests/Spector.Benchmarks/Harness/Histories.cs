@@ -24,7 +24,8 @@ internal static class Histories
         await using var connection = await db.Store.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await connection.ExecuteAsync(
-            $"INSERT INTO \"{(savepoints ? "bench_saved_accounts" : "bench_accounts")}\" (\"id\", \"owner\", \"balance\", \"memo\") VALUES (@id, 'owner', @balance, @memo)",
+            $"INSERT INTO \"{(savepoints ? "bench_saved_accounts" : "bench_accounts")}\" "
+                + "(\"id\", \"owner\", \"balance\", \"memo\") VALUES (@id, 'owner', @balance, @memo)",
             ids.Select(id => new
             {
                 id,
@@ -72,21 +73,30 @@ internal static class Histories
                 seq == 1
                     ? (
                         EventActions.Insert,
-                        $$"""{"__version__":1,"__event_id__":"{{id}}","inserted_at":"{{stamp}}","updated_at":"{{stamp}}","owner":"owner","balance":0}"""
+                        $$"""{"__version__":1,"__event_id__":"{{id}}","inserted_at":"{{stamp}}","updated_at":"""
+                            + $$"""
+                            "{{stamp}}","owner":"owner","balance":0}
+                            """
                     )
                 : savepoints && seq % SavedAccount.Interval == 0
                     ? (
                         EventActions.Savepoint,
                         string.Create(
                             CultureInfo.InvariantCulture,
-                            $$"""{"__version__":1,"__event_id__":"{{id}}","owner":"owner","balance":{{seq - 1}},"memo":"update {{seq - 1}}"}"""
+                            $$"""{"__version__":1,"__event_id__":"{{id}}","owner":"owner","balance":{{seq - 1}},"""
+                                + $$"""
+                                "memo":"update {{seq - 1}}"}
+                                """
                         )
                     )
                 : (
                     EventActions.Update,
                     string.Create(
                         CultureInfo.InvariantCulture,
-                        $$"""{"__version__":1,"__event_id__":"{{id}}","updated_at":"{{stamp}}","balance":{{seq}},"memo":"update {{seq}}"}"""
+                        $$"""{"__version__":1,"__event_id__":"{{id}}","updated_at":"{{stamp}}","balance":{{seq}},"""
+                            + $$"""
+                            "memo":"update {{seq}}"}
+                            """
                     )
                 );
             yield return new EventRow(id, recordId, seq, schema, action, payload, At(seq));

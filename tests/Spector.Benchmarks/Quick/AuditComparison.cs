@@ -39,7 +39,8 @@ internal static class AuditComparison
     {
         var query = new TimelineQuery { Actor = new Actor("user", "u7") };
         var sql =
-            $"SELECT {EventLogSqlColumns} FROM \"bench_audit_events\" WHERE \"actor_type\" = @type AND \"actor_id\" = @id "
+            $"SELECT {EventLogSqlColumns} FROM \"bench_audit_events\" "
+            + "WHERE \"actor_type\" = @type AND \"actor_id\" = @id "
             + "ORDER BY \"position\" DESC LIMIT 100";
         async Task SpectorAsync(int _)
         {
@@ -179,8 +180,9 @@ internal static class AuditComparison
     }
 
     private const string EventLogSqlColumns =
-        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\", \"actor_type\", "
-        + "\"actor_id\", \"correlation_id\", \"causation_id\", \"reason\", \"trace_id\", \"span_id\"";
+        "\"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", "
+        + "\"inserted_at\", \"actor_type\", \"actor_id\", \"correlation_id\", \"causation_id\", \"reason\", "
+        + "\"trace_id\", \"span_id\"";
 
     /// <summary>What a hand-written audit query maps each row to.</summary>
     private sealed class TimelineRow
@@ -226,7 +228,8 @@ internal static class AuditComparison
         }
         const string payload = """{"__version__":1,"name":"item"}""";
         const string columns =
-            "\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"actor_type\", \"actor_id\"";
+            "\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", "
+            + "\"actor_type\", \"actor_id\"";
         if (store.Dialect == SqlDialect.PostgreSql)
         {
             await using var connection = (NpgsqlConnection)await store.OpenConnectionAsync();
@@ -259,7 +262,8 @@ internal static class AuditComparison
             var tx = connection.BeginTransaction();
             await using var insert = connection.CreateCommand();
             insert.CommandText =
-                $"INSERT INTO \"bench_audit_events\" ({columns}) VALUES ($id, $parent, $seq, 0, $action, $payload, $at, 'user', $actor)";
+                $"INSERT INTO \"bench_audit_events\" ({columns}) "
+                + "VALUES ($id, $parent, $seq, 0, $action, $payload, $at, 'user', $actor)";
             var p = new[] { "$id", "$parent", "$seq", "$action", "$payload", "$at", "$actor" }
                 .Select(name => insert.Parameters.Add(new SqliteParameter(name, null)))
                 .ToArray();

@@ -98,8 +98,8 @@ internal static class FollowerComparison
         await using var connection = await store.OpenConnectionAsync();
         await using var command = connection.CreateCommand();
         command.CommandText =
-            "SELECT \"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"metadata\", \"inserted_at\" "
-            + "FROM \"bench_events\" ORDER BY \"position\"";
+            "SELECT \"position\", \"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", "
+            + "\"metadata\", \"inserted_at\" FROM \"bench_events\" ORDER BY \"position\"";
         long rows = 0,
             checksum = 0;
         await using var reader = await command.ExecuteReaderAsync();

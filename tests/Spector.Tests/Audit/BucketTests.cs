@@ -16,8 +16,11 @@ public sealed class BucketTests(Db db) : DatabaseTest(db)
     {
         var id = Guid.CreateVersion7();
         await ExecuteRawAsync(
-            "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\", \"actor_type\", \"actor_id\") "
-                + $"VALUES (@id, @id, 1, @schema, @action, {(Database == Db.Postgres ? "CAST('{}' AS jsonb)" : "'{}'")}, @at, @type, @actorId)",
+            "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", "
+                + "\"inserted_at\", \"actor_type\", \"actor_id\") "
+                + "VALUES (@id, @id, 1, @schema, @action, "
+                + (Database == Db.Postgres ? "CAST('{}' AS jsonb)" : "'{}'")
+                + ", @at, @type, @actorId)",
             new
             {
                 id,
@@ -35,10 +38,13 @@ public sealed class BucketTests(Db db) : DatabaseTest(db)
     {
         // Berlin moves to summer time on 29 March 2026: that day is 23 hours long.
         await AddEventAsync(new DateTimeOffset(2026, 3, 28, 23, 30, 0, TimeSpan.FromHours(1)), EventActions.Update);
-        await AddEventAsync(new DateTimeOffset(2026, 3, 29, 0, 30, 0, TimeSpan.FromHours(1)), EventActions.Insert); // 28th in UTC
+        // 28th in UTC
+        await AddEventAsync(new DateTimeOffset(2026, 3, 29, 0, 30, 0, TimeSpan.FromHours(1)), EventActions.Insert);
         await AddEventAsync(new DateTimeOffset(2026, 3, 29, 23, 30, 0, TimeSpan.FromHours(2)), EventActions.Insert);
-        await AddEventAsync(new DateTimeOffset(2026, 3, 30, 0, 0, 0, TimeSpan.FromHours(2)), EventActions.Insert); // the next day's first instant
-        await AddEventAsync(new DateTimeOffset(2026, 4, 5, 0, 0, 0, TimeSpan.Zero), EventActions.Insert); // outside the range
+        // the next day's first instant
+        await AddEventAsync(new DateTimeOffset(2026, 3, 30, 0, 0, 0, TimeSpan.FromHours(2)), EventActions.Insert);
+        // outside the range
+        await AddEventAsync(new DateTimeOffset(2026, 4, 5, 0, 0, 0, TimeSpan.Zero), EventActions.Insert);
 
         var buckets = await Audit.CountAsync(
             new BucketQuery(

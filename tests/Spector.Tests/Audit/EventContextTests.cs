@@ -188,8 +188,9 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var memo = await Memo.InsertAsync(new Attrs { ["title"] = "m" });
         await memo.DeleteAsync();
         await ExecuteRawAsync(
-            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", "
-                + "\"inserted_at\", \"updated_at\") VALUES (@id, 'Old', 'old@example.com', 0, 0, 0, 0, @active, 'Free', @at, @at)",
+            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", "
+                + "\"active\", \"plan\", \"inserted_at\", \"updated_at\") "
+                + "VALUES (@id, 'Old', 'old@example.com', 0, 0, 0, 0, @active, 'Free', @at, @at)",
             new
             {
                 id = Guid.NewGuid(),
@@ -367,8 +368,10 @@ public sealed class EventContextTests(Db db) : DatabaseTest(db)
         var oldId = Guid.NewGuid();
         var at = DateTimeOffset.UtcNow.AddDays(-1);
         await ExecuteRawAsync(
-            "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") VALUES "
-                + $"(@oldId, @oldId, 1, 9, 1, {(Database == Db.Postgres ? "CAST(@payload AS jsonb)" : "@payload")}, @at)",
+            "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", "
+                + "\"inserted_at\") VALUES (@oldId, @oldId, 1, 9, 1, "
+                + (Database == Db.Postgres ? "CAST(@payload AS jsonb)" : "@payload")
+                + ", @at)",
             new
             {
                 oldId,

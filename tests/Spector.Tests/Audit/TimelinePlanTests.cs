@@ -74,11 +74,12 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
         {
             await ExecuteRawAsync(
                 """
-                INSERT INTO "events" ("id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "actor_type", "actor_id",
-                    "correlation_id", "causation_id")
-                SELECT md5('e' || n)::uuid, ('00000000-0000-0000-0000-' || lpad((n / 10)::text, 12, '0'))::uuid, n % 10 + 1, 0,
-                    CASE WHEN n % 10 = 0 THEN 1 ELSE 2 END, '{}'::jsonb, timestamptz 'epoch' + n * interval '1 minute', 'user',
-                    'u' || n % 200, 'c' || n % 1000, CASE WHEN n % 10 = 3 THEN 'm' || n % 100 END
+                INSERT INTO "events" ("id", "parent_id", "seq", "schema", "action", "payload", "inserted_at",
+                    "actor_type", "actor_id", "correlation_id", "causation_id")
+                SELECT md5('e' || n)::uuid, ('00000000-0000-0000-0000-' || lpad((n / 10)::text, 12, '0'))::uuid,
+                    n % 10 + 1, 0, CASE WHEN n % 10 = 0 THEN 1 ELSE 2 END, '{}'::jsonb,
+                    timestamptz 'epoch' + n * interval '1 minute', 'user', 'u' || n % 200, 'c' || n % 1000,
+                    CASE WHEN n % 10 = 3 THEN 'm' || n % 100 END
                 FROM generate_series(0, 19999) AS n
                 """
             );
@@ -89,11 +90,11 @@ public sealed class TimelinePlanTests(Db db) : DatabaseTest(db)
             await ExecuteRawAsync(
                 """
                 WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < 19999)
-                INSERT INTO "events" ("id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "actor_type", "actor_id",
-                    "correlation_id", "causation_id")
+                INSERT INTO "events" ("id", "parent_id", "seq", "schema", "action", "payload", "inserted_at",
+                    "actor_type", "actor_id", "correlation_id", "causation_id")
                 SELECT printf('E%035d', n), printf('00000000-0000-0000-0000-%012d', n / 10), n % 10 + 1, 0,
-                    CASE WHEN n % 10 = 0 THEN 1 ELSE 2 END, '{}', 86400000000 * 0 + n * 60000000, 'user', 'u' || (n % 200),
-                    'c' || (n % 1000), CASE WHEN n % 10 = 3 THEN 'm' || (n % 100) END
+                    CASE WHEN n % 10 = 0 THEN 1 ELSE 2 END, '{}', 86400000000 * 0 + n * 60000000, 'user',
+                    'u' || (n % 200), 'c' || (n % 1000), CASE WHEN n % 10 = 3 THEN 'm' || (n % 100) END
                 FROM s
                 """
             );

@@ -175,7 +175,8 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
         var at = DateTimeOffset.UtcNow;
         return Database == Db.Postgres
             ? ExecuteRawAsync(
-                "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") "
+                "INSERT INTO \"events\" "
+                    + "(\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") "
                     + "VALUES (@id, @parent, @seq, @schema, @action, CAST(@payload AS jsonb), @at)",
                 new
                 {
@@ -189,7 +190,8 @@ public sealed class ActionAndVersionTests(Db db) : DatabaseTest(db)
                 }
             )
             : ExecuteRawAsync(
-                "INSERT INTO \"events\" (\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") "
+                "INSERT INTO \"events\" "
+                    + "(\"id\", \"parent_id\", \"seq\", \"schema\", \"action\", \"payload\", \"inserted_at\") "
                     + "VALUES (@id, @parent, @seq, @schema, @action, @payload, @at)",
                 new
                 {

@@ -170,8 +170,10 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
             At(500),
             ChainBreakKind.HashMismatch,
             pg
-                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{memo}', '\"memo x\"') WHERE \"position\" = @p"
-                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.memo', 'memo x') WHERE \"position\" = @p"
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{memo}', '\"memo x\"') "
+                    + "WHERE \"position\" = @p"
+                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.memo', 'memo x') "
+                    + "WHERE \"position\" = @p"
         );
         await Case(
             "metadata value",
@@ -186,7 +188,8 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
             At(502),
             ChainBreakKind.HashMismatch,
             pg
-                ? "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' WHERE \"position\" = @p"
+                ? "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' "
+                    + "WHERE \"position\" = @p"
                 : "UPDATE \"ledger\" SET \"inserted_at\" = \"inserted_at\" + 1 WHERE \"position\" = @p"
         );
         await Case(
@@ -221,7 +224,8 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
             At(0),
             ChainBreakKind.HashMismatch,
             pg
-                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{owner}', '\"x\"') WHERE \"position\" = @p"
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{owner}', '\"x\"') "
+                    + "WHERE \"position\" = @p"
                 : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.owner', 'x') WHERE \"position\" = @p"
         );
 
@@ -287,7 +291,8 @@ public sealed class HashChainTests(Db db) : DatabaseTest(db)
             + $"""
                 UPDATE "ledger" SET "position" = -"position" - 1 WHERE "position" > {p};
                 UPDATE "ledger" SET "position" = -"position" WHERE "position" < 0;
-                INSERT INTO "ledger" ("position", "id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "hash")
+                INSERT INTO "ledger"
+                    ("position", "id", "parent_id", "seq", "schema", "action", "payload", "inserted_at", "hash")
                 SELECT {p + 1}, {(
                     pg ? "gen_random_uuid()" : "randomblob(16)"
                 )}, "parent_id", 999, "schema", "action", "payload", "inserted_at", "hash"

@@ -11,8 +11,8 @@ namespace Spector.Tests;
 public sealed class HeadsMigrationTests(Db db) : DatabaseTest(db)
 {
     private const string RecordHeads =
-        "SELECT \"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\" FROM \"ledger_heads\" "
-        + "WHERE \"schema\" >= 0 ORDER BY \"record_id\"";
+        "SELECT \"record_id\", \"schema\", \"last_seq\", \"last_hash\", \"deleted\", \"savepoint_seq\" "
+        + "FROM \"ledger_heads\" WHERE \"schema\" >= 0 ORDER BY \"record_id\"";
 
     [Test]
     public async Task A_head_left_stale_by_a_raw_append_is_a_typed_error_naming_table_and_record()

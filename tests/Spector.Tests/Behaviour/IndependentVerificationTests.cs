@@ -26,7 +26,8 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         {
             var account = await LedgerAccount.InsertAsync(
                 Attrs.Parse(
-                    $$"""{"owner":"Zoë {{i}} 🚀 \"q\" \\ \t","deep":{"b":[1,{"a":null}],"a":1e-7},"big":9007199254740993,"money":0.1,"huge":1e300}"""
+                    $$"""{"owner":"Zoë {{i}} 🚀 \"q\" \\ \t","deep":"""
+                        + """{"b":[1,{"a":null}],"a":1e-7},"big":9007199254740993,"money":0.1,"huge":1e300}"""
                 )
             );
             await account.PostAsync(1234567.891m, "ünïcødé");
@@ -259,7 +260,8 @@ public sealed class IndependentVerificationTests(Db db) : DatabaseTest(db)
         try
         {
             await using (var output = File.Create(file))
-                Assert.That(await ReceiptEvents.Log.ExportChainAsync(output), Is.EqualTo(15)); // with a savepoint after each 4th event
+                // with a savepoint after each 4th event
+                Assert.That(await ReceiptEvents.Log.ExportChainAsync(output), Is.EqualTo(15));
 
             var (code, text) = await RunAsync("node", "verify.mjs", "--record-scope", file);
             Assert.That(code, Is.EqualTo(0), text);

@@ -49,7 +49,8 @@ public sealed class MigrationTests(Db db) : DatabaseTest(db)
         await using var connection = await OpenAsync();
         var sql =
             Database == Db.Postgres
-                ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @table"
+                ? "SELECT COUNT(*) FROM information_schema.tables "
+                    + "WHERE table_schema = current_schema() AND table_name = @table"
                 : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @table";
         return await connection.ExecuteScalarAsync<long>(sql, new { table }) > 0;
     }

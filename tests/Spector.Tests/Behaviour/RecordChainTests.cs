@@ -18,7 +18,8 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
         await using var connection = await OpenAsync();
         return (
             await connection.QueryAsync<(long, long, byte[])>(
-                "SELECT \"position\", \"seq\", \"hash\" FROM \"receipts\" WHERE \"parent_id\" = @recordId ORDER BY \"seq\"",
+                "SELECT \"position\", \"seq\", \"hash\" FROM \"receipts\" "
+                    + "WHERE \"parent_id\" = @recordId ORDER BY \"seq\"",
                 new { recordId }
             )
         ).ToList();
@@ -136,8 +137,10 @@ public sealed class RecordChainTests(Db db) : DatabaseTest(db)
 
         await ExecuteRawAsync(
             Database == Db.Postgres
-                ? "UPDATE \"receipts\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '500') WHERE \"parent_id\" = @id AND \"seq\" = 2"
-                : "UPDATE \"receipts\" SET \"payload\" = json_set(\"payload\", '$.amount', 500) WHERE \"parent_id\" = @id AND \"seq\" = 2",
+                ? "UPDATE \"receipts\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '500') "
+                    + "WHERE \"parent_id\" = @id AND \"seq\" = 2"
+                : "UPDATE \"receipts\" SET \"payload\" = json_set(\"payload\", '$.amount', 500) "
+                    + "WHERE \"parent_id\" = @id AND \"seq\" = 2",
             new { id = tampered.Id }
         );
 

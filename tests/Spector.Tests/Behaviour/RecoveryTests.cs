@@ -231,8 +231,9 @@ public sealed class RecoveryTests(Db db) : DatabaseTest(db)
         else
             args.Add("at", AttrConvert.FormatTimestamp(insertedAt));
         await ExecuteRawAsync(
-            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", "
-                + "\"signup_source\", \"inserted_at\", \"updated_at\") VALUES (@id, @name, @email, 0, 0, @balance, 0, @active, @plan, 'legacy', @at, @at)",
+            "INSERT INTO \"users\" (\"id\", \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", "
+                + "\"active\", \"plan\", \"signup_source\", \"inserted_at\", \"updated_at\") "
+                + "VALUES (@id, @name, @email, 0, 0, @balance, 0, @active, @plan, 'legacy', @at, @at)",
             args
         );
     }

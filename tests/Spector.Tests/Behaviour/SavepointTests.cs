@@ -41,8 +41,10 @@ public sealed class SavepointTests(Db db) : DatabaseTest(db)
         );
         await ExecuteRawAsync(
             Database == Db.Postgres
-                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '\"lots\"') WHERE \"parent_id\" = @id AND \"seq\" = 2"
-                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.amount', 'lots') WHERE \"parent_id\" = @id AND \"seq\" = 2",
+                ? "UPDATE \"ledger\" SET \"payload\" = jsonb_set(\"payload\", '{amount}', '\"lots\"') "
+                    + "WHERE \"parent_id\" = @id AND \"seq\" = 2"
+                : "UPDATE \"ledger\" SET \"payload\" = json_set(\"payload\", '$.amount', 'lots') "
+                    + "WHERE \"parent_id\" = @id AND \"seq\" = 2",
             new { id = wallet.Id }
         );
 

@@ -116,7 +116,8 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
         // A row with no events in any shard is imported; tracked rows (whatever their shard) are not.
         var legacy = Guid.NewGuid();
         await ExecuteRawAsync(
-            "INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") VALUES (@legacy, 'Legacy', 'old', 0)",
+            "INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") "
+                + "VALUES (@legacy, 'Legacy', 'old', 0)",
             new { legacy }
         );
         var imported = await ShardNote.BringUpAsync();
@@ -179,7 +180,8 @@ public sealed class ShardingTests(Db db) : DatabaseTest(db)
             {
                 await connection.ExecuteAsync("DROP TRIGGER \"notes_odd_no_change\" ON \"notes_odd\"");
                 await connection.ExecuteAsync(
-                    "UPDATE \"notes_odd\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' WHERE \"position\" = @position",
+                    "UPDATE \"notes_odd\" SET \"inserted_at\" = \"inserted_at\" + interval '1 microsecond' "
+                        + "WHERE \"position\" = @position",
                     new { position }
                 );
             }

@@ -266,7 +266,8 @@ public sealed class WriteAndReplayTests(Db db) : DatabaseTest(db)
         var replayed = await User.GetAsync(id);
         await using var connection = await OpenAsync();
         var row = await connection.QuerySingleAsync(
-            "SELECT \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", \"signup_source\", \"archived_at\" FROM \"users\" WHERE \"id\" = @id",
+            "SELECT \"name\", \"email\", \"age\", \"visits\", \"balance\", \"score\", \"active\", \"plan\", "
+                + "\"signup_source\", \"archived_at\" FROM \"users\" WHERE \"id\" = @id",
             new { id }
         );
         var columns = (IDictionary<string, object?>)row;

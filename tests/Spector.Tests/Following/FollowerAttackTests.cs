@@ -356,7 +356,7 @@ public sealed class FollowerAttackTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
-    public async Task A_far_behind_follower_stops_short_of_a_transaction_held_open_and_delivers_it_before_later_commits()
+    public async Task A_far_behind_follower_stops_short_of_an_open_transaction_and_delivers_it_before_later_commits()
     {
         var before = await WriteAsync(300);
         // Migrated first: creating the notify trigger would wait for the held writer.

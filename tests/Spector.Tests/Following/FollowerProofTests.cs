@@ -31,8 +31,11 @@ public sealed class FollowerProofTests(Db db) : DatabaseTest(db)
             await connection.ExecuteAsync("DROP TABLE IF EXISTS \"proof_projection\"");
             await connection.ExecuteAsync(
                 Database == Db.Postgres
-                    ? "CREATE TABLE \"proof_projection\" (\"ord\" bigserial PRIMARY KEY, \"event_id\" uuid NOT NULL, \"record_id\" uuid NOT NULL, \"seq\" bigint NOT NULL, \"position\" bigint NOT NULL)"
-                    : "CREATE TABLE \"proof_projection\" (\"ord\" INTEGER PRIMARY KEY AUTOINCREMENT, \"event_id\" BLOB NOT NULL, \"record_id\" BLOB NOT NULL, \"seq\" INTEGER NOT NULL, \"position\" INTEGER NOT NULL)"
+                    ? "CREATE TABLE \"proof_projection\" (\"ord\" bigserial PRIMARY KEY, \"event_id\" uuid NOT NULL, "
+                        + "\"record_id\" uuid NOT NULL, \"seq\" bigint NOT NULL, \"position\" bigint NOT NULL)"
+                    : "CREATE TABLE \"proof_projection\" (\"ord\" INTEGER PRIMARY KEY AUTOINCREMENT, "
+                        + "\"event_id\" BLOB NOT NULL, \"record_id\" BLOB NOT NULL, "
+                        + "\"seq\" INTEGER NOT NULL, \"position\" INTEGER NOT NULL)"
             );
         }
         var shared = new List<Counter>();
@@ -50,7 +53,8 @@ public sealed class FollowerProofTests(Db db) : DatabaseTest(db)
             (e, session, ct) =>
                 session.Connection.ExecuteAsync(
                     new CommandDefinition(
-                        "INSERT INTO \"proof_projection\" (\"event_id\", \"record_id\", \"seq\", \"position\") VALUES (@id, @record, @seq, @position)",
+                        "INSERT INTO \"proof_projection\" (\"event_id\", \"record_id\", \"seq\", \"position\") "
+                            + "VALUES (@id, @record, @seq, @position)",
                         new
                         {
                             id = e.Id,

@@ -41,7 +41,7 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
-    public async Task Catch_up_delivers_every_event_once_in_each_records_order_and_the_checkpoint_survives_a_new_instance()
+    public async Task Catch_up_delivers_every_event_once_in_record_order_and_the_checkpoint_survives_a_new_instance()
     {
         var counters = new List<Counter>();
         for (var i = 0; i < 5; i++)
@@ -313,7 +313,7 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
-    public async Task A_transactional_handler_that_fails_midway_commits_the_events_before_it_and_none_of_its_partial_effects()
+    public async Task A_failing_transactional_handler_commits_the_events_before_it_and_none_of_its_partial_effects()
     {
         await using (var connection = await OpenAsync())
         {
@@ -478,7 +478,7 @@ public sealed class FollowerTests(Db db) : DatabaseTest(db)
     }
 
     [Test]
-    public async Task Of_two_instances_only_the_lease_holder_reports_running_and_the_other_names_it_even_with_long_idle_polls()
+    public async Task Of_two_instances_only_the_lease_holder_reports_running_and_the_other_names_it_even_on_long_polls()
     {
         var name = NewName();
         // Idle polls three times as long as the lease: an instance that slept through its renewal lost the lease

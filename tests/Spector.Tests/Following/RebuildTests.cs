@@ -12,7 +12,8 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
     [SetUp]
     public Task DropRebuildStateAsync() =>
         ExecuteRawAsync(
-            "DROP TABLE IF EXISTS \"spector_rebuilds\"; DROP TABLE IF EXISTS \"users__rebuild\"; DROP TABLE IF EXISTS \"tickets__rebuild\"; "
+            "DROP TABLE IF EXISTS \"spector_rebuilds\"; DROP TABLE IF EXISTS \"users__rebuild\"; "
+                + "DROP TABLE IF EXISTS \"tickets__rebuild\"; "
                 + "DROP TABLE IF EXISTS \"sharded_notes__rebuild\"; DROP TABLE IF EXISTS \"receipt_rows__rebuild\"; "
                 + "DROP TABLE IF EXISTS \"counters__rebuild\""
         );
@@ -222,7 +223,8 @@ public sealed class RebuildTests(Db db) : DatabaseTest(db)
         await ExecuteRawAsync("DELETE FROM \"sharded_notes\"");
         // A row of a deleted record, left by a bug: the rebuilt table must not keep it.
         await ExecuteRawAsync(
-            "INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") VALUES (@id, 'ghost', 'ghost', 0)",
+            "INSERT INTO \"sharded_notes\" (\"id\", \"title\", \"body\", \"revisions\") "
+                + "VALUES (@id, 'ghost', 'ghost', 0)",
             new { id = notes[0].Id }
         );
 

@@ -39,7 +39,8 @@ public abstract class ShopTest(Db db) : DatabaseTest(db)
         await using var connection = await OpenAsync();
         return (
             await connection.QueryAsync<(string, string, long, long)>(
-                "SELECT \"customer\", \"day\", COUNT(*), SUM(\"amount_cents\") FROM \"orders\" GROUP BY \"customer\", \"day\" ORDER BY \"customer\", \"day\""
+                "SELECT \"customer\", \"day\", COUNT(*), SUM(\"amount_cents\") FROM \"orders\" "
+                    + "GROUP BY \"customer\", \"day\" ORDER BY \"customer\", \"day\""
             )
         ).ToList();
     }

@@ -141,7 +141,7 @@ public sealed class AddSpectorTests(Db db)
     }
 
     [Test]
-    public async Task Without_a_connection_string_PostgreSQL_takes_the_containers_NpgsqlDataSource_and_SQLite_says_what_is_missing()
+    public async Task Without_a_connection_string_PostgreSQL_takes_the_containers_data_source_and_SQLite_names_the_gap()
     {
         if (db == Db.Sqlite)
         {
@@ -266,8 +266,10 @@ public sealed class AddSpectorTests(Db db)
         {
             tamper.CommandText =
                 db == Db.Postgres
-                    ? "ALTER TABLE \"ledger\" DISABLE TRIGGER USER; UPDATE \"ledger\" SET \"hash\" = sha256('x') WHERE \"seq\" = 5"
-                    : "DROP TRIGGER \"ledger_no_update\"; UPDATE \"ledger\" SET \"hash\" = zeroblob(32) WHERE \"seq\" = 5";
+                    ? "ALTER TABLE \"ledger\" DISABLE TRIGGER USER; "
+                        + "UPDATE \"ledger\" SET \"hash\" = sha256('x') WHERE \"seq\" = 5"
+                    : "DROP TRIGGER \"ledger_no_update\"; "
+                        + "UPDATE \"ledger\" SET \"hash\" = zeroblob(32) WHERE \"seq\" = 5";
             await tamper.ExecuteNonQueryAsync();
         }
         var broken = (await health.CheckHealthAsync()).Entries["spector-chain-ledger"];

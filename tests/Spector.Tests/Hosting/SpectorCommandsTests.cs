@@ -83,8 +83,12 @@ public sealed class SpectorCommandsTests(Db db) : DatabaseTest(db)
                 $"\"action\" = 4 AND \"parent_id\" = (SELECT \"parent_id\" FROM \"{shard}\" WHERE {match})";
             tamper.CommandText =
                 Database == Db.Postgres
-                    ? $"ALTER TABLE \"{shard}\" DISABLE TRIGGER USER; UPDATE \"{shard}\" SET \"payload\" = jsonb_set(\"payload\", '{{revisions}}', '99') WHERE {victimRows}"
-                    : $"DROP TRIGGER \"{shard}_no_update\"; UPDATE \"{shard}\" SET \"payload\" = json_set(\"payload\", '$.revisions', 99) WHERE {victimRows}";
+                    ? $"ALTER TABLE \"{shard}\" DISABLE TRIGGER USER; "
+                        + $"UPDATE \"{shard}\" SET \"payload\" = jsonb_set(\"payload\", '{{revisions}}', '99') "
+                        + $"WHERE {victimRows}"
+                    : $"DROP TRIGGER \"{shard}_no_update\"; "
+                        + $"UPDATE \"{shard}\" SET \"payload\" = json_set(\"payload\", '$.revisions', 99) "
+                        + $"WHERE {victimRows}";
             var id = tamper.CreateParameter();
             (id.ParameterName, id.Value) = ("id", Database == Db.Postgres ? victim.Id : victim.Id.ToString());
             tamper.Parameters.Add(id);

@@ -61,8 +61,8 @@ public sealed class PostgresServer
 
     private static string UnavailableMessage =>
         $"PostgreSQL is not available: {_failure}. Install PostgreSQL (initdb and pg_ctl on the PATH), "
-        + $"set {PostgresSearch.BinDirectoryVariable} to its bin directory, or set {ConnectionStringVariable} to a database "
-        + "the tests may create a schema in.";
+        + $"set {PostgresSearch.BinDirectoryVariable} to its bin directory, "
+        + $"or set {ConnectionStringVariable} to a database the tests may create a schema in.";
 
     private static bool IsCi => Environment.GetEnvironmentVariable("CI") is { Length: > 0 } ci && ci != "false";
 

@@ -156,7 +156,8 @@ public sealed class PackagingTests
                     "</Project>",
                     """
                       <ItemGroup>
-                        <PackageReference Include="Microsoft.Net.Compilers.Toolset" Version="4.14.0" PrivateAssets="all" />
+                        <PackageReference Include="Microsoft.Net.Compilers.Toolset" Version="4.14.0"
+                                          PrivateAssets="all" />
                       </ItemGroup>
                       <!-- The SDK keeps its own compiler unless told the package provides one. -->
                       <PropertyGroup><RoslynCompilerType>Package</RoslynCompilerType></PropertyGroup>
@@ -283,8 +284,10 @@ public sealed class PackagingTests
               <ItemGroup>
                 <ProjectReference Include="{src}/Spector.Core/Spector.Core.csproj" />
                 <ProjectReference Include="{src}/Spector.Sqlite/Spector.Sqlite.csproj" />
-                <ProjectReference Include="{src}/Spector.Generators/Spector.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
-                <ProjectReference Include="{src}/Spector.Analyzers/Spector.Analyzers.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                <ProjectReference Include="{src}/Spector.Generators/Spector.Generators.csproj"
+                                  OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
+                <ProjectReference Include="{src}/Spector.Analyzers/Spector.Analyzers.csproj"
+                                  OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
               </ItemGroup>
               <Import Project="{src}/Spector.Core/build/Spector.Core.targets" />
             </Project>

@@ -40,7 +40,8 @@ public sealed class ReplayAcrossTimeZonesTests(Db db)
                 "\n",
                 $"old {ids[1]} at=2026-03-08T02:30:00.0000000Z/Utc",
                 $"replay {ids[0]} placed_at=2026-03-08T02:30:00.0000000Z/Utc due_at=2026-10-31T16:30:00.0000000Z/Utc "
-                    + "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z/Utc amount=1234.5",
+                    + "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z/Utc "
+                    + "amount=1234.5",
                 $"table {ids[0]} placed_at=2026-03-08T02:30:00.0000000Z due_at=2026-10-31T16:30:00.0000000Z "
                     + "confirmed_at=2026-03-08T07:30:00.0000000Z shipped_at=2026-06-01T12:00:00.0000000Z"
             );

@@ -112,14 +112,20 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
     {
         var id = Guid.CreateVersion7();
         var insertedAt = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
-        var payload = $$"""
-            {"__version__":0,"__event_id__":"{{id}}","text":"old","amount":12345678901234.5678,"count":9007199254740993,"at":"2026-03-08T02:30:00","plan":"Pro","prices":[0.1,1.50]}
-            """;
+        var payload =
+            $$"""{"__version__":0,"__event_id__":"{{id}}","text":"old","amount":12345678901234.5678,"count":"""
+            + """9007199254740993,"at":"2026-03-08T02:30:00","plan":"Pro","prices":[0.1,1.50]}""";
         var hash = EventHash.Compute(EventHash.Genesis, id, id, 1, 0, EventActions.Insert, insertedAt, payload, null);
         await ExecuteRawAsync(
             Database == Db.Postgres
-                ? """INSERT INTO "value_events" ("id","parent_id","seq","schema","action","payload","inserted_at","hash") VALUES (@id,@id,1,0,1,CAST(@payload AS jsonb),@at,@hash)"""
-                : """INSERT INTO "value_events" ("id","parent_id","seq","schema","action","payload","inserted_at","hash") VALUES (@id,@id,1,0,1,@payload,@at,@hash)""",
+                ? """
+                INSERT INTO "value_events" ("id","parent_id","seq","schema","action","payload","inserted_at","hash")
+                VALUES (@id,@id,1,0,1,CAST(@payload AS jsonb),@at,@hash)
+                """
+                : """
+                INSERT INTO "value_events" ("id","parent_id","seq","schema","action","payload","inserted_at","hash")
+                VALUES (@id,@id,1,0,1,@payload,@at,@hash)
+                """,
             new
             {
                 id,
@@ -169,8 +175,15 @@ public sealed class StoredValueTests(Db db) : DatabaseTest(db)
         await DropAppendOnlyTriggersAsync("value_events");
         var changed = await ExecuteRawAsync(
             Database == Db.Postgres
-                ? """UPDATE "value_events" SET "payload" = CAST(replace(CAST("payload" AS text), @stored, @tampered) AS jsonb) WHERE "seq" = 1"""
-                : """UPDATE "value_events" SET "payload" = replace("payload", @stored, @tampered) WHERE "seq" = 1""",
+                ? """
+                UPDATE "value_events"
+                SET "payload" = CAST(replace(CAST("payload" AS text), @stored, @tampered) AS jsonb)
+                WHERE "seq" = 1
+                """
+                : """
+                UPDATE "value_events" SET "payload" = replace("payload", @stored, @tampered)
+                WHERE "seq" = 1
+                """,
             new { stored = $"\"{stored}\"", tampered = $"\"{tampered}\"" }
         );
         Assert.That(changed, Is.EqualTo(1));
