@@ -13,235 +13,297 @@ internal static class EventedEmitter
     private const string Session = "global::Spector.SpectorSession session";
     private const string Runtime = "global::Spector.SpectorRuntime";
     private const string Options = "global::Spector.WriteOptions? options = null";
+    private const string Task = "global::System.Threading.Tasks.Task";
+    private const string Guid = "global::System.Guid id";
+    private const string ReadOnlyList = "global::System.Collections.Generic.IReadOnlyList";
+
+    private const string EditorBrowsableNever =
+        "[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]";
 
     public static string Emit(EventedPlan plan)
     {
         var model = plan.Model;
         var self = model.Type.FullyQualified;
         var name = model.Type.Name;
-        var task = "global::System.Threading.Tasks.Task";
-        var events = $"global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>";
         var w = GeneratedFile.Begin(model.Type, model.Type.Declaration);
 
-        w.Line(
-            $"/// <summary>Spector's description of {name}: schema index {plan.SchemaIndex} of events table \"{plan.EventsTableName}\".</summary>"
+        w.Summary(
+            $"Spector's description of {name}: schema index {plan.SchemaIndex} of events table "
+                + $"\"{plan.EventsTableName}\"."
         );
-        w.Line(
-            "[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]"
+        w.Write(EditorBrowsable());
+        w.Write(
+            Doc.Arrow(
+                Doc.Concat("public static ", Doc.Generic("global::Spector.EventedType", self), " SpectorType"),
+                "SpectorDescriptor.Instance"
+            )
         );
-        w.Line($"public static global::Spector.EventedType<{self}> SpectorType => SpectorDescriptor.Instance;");
         w.Line();
 
+        var id = "this." + Identifier(model.Key);
         Operation(
             w,
             $"Appends an insert event and returns the new {name}; its id is the event's id.",
             "Appends an insert event inside the caller's session.",
-            $"static {task}<{self}>",
+            Doc.Concat("static ", TaskOf(self)),
             "InsertAsync",
-            $"global::Spector.Attrs attrs, {Options}",
-            "InsertAsync(SpectorType, {0}, attrs, options, cancellationToken)"
+            new[] { "global::Spector.Attrs attrs", Options },
+            "attrs",
+            "options"
         );
-        var id = "this." + Identifier(model.Key);
         Operation(
             w,
-            $"Replays this {name} from its log, applies the update and appends it. Only <see cref=\"{model.Key}\"/> of this object is used.",
-            "As <see cref=\"UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
-            $"{task}<{self}>",
+            $"Replays this {name} from its log, applies the update and appends it. Only <see cref=\"{model.Key}\"/> "
+                + "of this object is used.",
+            "As <see cref=\"UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, "
+                + "global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
+            TaskOf(self),
             "UpdateAsync",
-            $"global::Spector.Attrs attrs, {Options}",
-            "UpdateAsync(SpectorType, {0}, " + id + ", attrs, options, cancellationToken)"
+            new[] { "global::Spector.Attrs attrs", Options },
+            id,
+            "attrs",
+            "options"
         );
         Operation(
             w,
             $"Appends a delete event{(model.Table is null ? "" : " and deletes the row")}.",
             "Appends a delete event inside the caller's session.",
-            task,
+            Task,
             "DeleteAsync",
-            Options,
-            "DeleteAsync(SpectorType, {0}, " + id + ", options, cancellationToken)"
+            new[] { Options },
+            id,
+            "options"
         );
         foreach (var action in plan.Actions)
-            EmitAction(w, plan, action, task, self);
+            EmitAction(w, plan, action, self);
         if (model.Hooks.HasFlag(Hooks.Savepoint))
         {
             Operation(
                 w,
-                $"Appends a savepoint of this {name}'s state, so replay can start there. Refused with <see cref=\"global::Spector.StaleRecordException\"/> when this object differs from the log.",
+                $"Appends a savepoint of this {name}'s state, so replay can start there. Refused with "
+                    + "<see cref=\"global::Spector.StaleRecordException\"/> when this object differs from the log.",
                 "Appends a savepoint inside the caller's session.",
-                $"{task}<{self}>",
+                TaskOf(self),
                 "SavepointAsync",
-                Options,
-                "SavepointAsync(SpectorType, {0}, " + id + ", this, options, cancellationToken)"
+                new[] { Options },
+                id,
+                "this",
+                "options"
             );
             Operation(
                 w,
-                $"Replays every event of one {name} and reports each savepoint whose state differs from the replay up to it.",
+                $"Replays every event of one {name} and reports each savepoint whose state differs from the replay "
+                    + "up to it.",
                 "Checks the savepoints inside the caller's session.",
-                $"static {task}<global::Spector.SavepointVerification>",
+                Doc.Concat("static ", TaskOf("global::Spector.SavepointVerification")),
                 "VerifySavepointsAsync",
-                "global::System.Guid id",
-                "VerifySavepointsAsync(SpectorType, {0}, id, cancellationToken)"
+                new[] { Guid },
+                "id"
             );
         }
         Operation(
             w,
             $"The {name} replayed from its log, or null when it does not exist or was deleted.",
             $"The {name} replayed from its log inside the caller's session.",
-            $"static {task}<{self}?>",
+            Doc.Concat("static ", TaskOf(self + "?")),
             "GetAsync",
-            "global::System.Guid id",
-            "GetAsync(SpectorType, {0}, id, null, cancellationToken)"
+            new[] { Guid },
+            "id",
+            "null"
         );
         Operation(
             w,
-            $"The {name} replayed from its log with the seq of its last event (pass it back as <see cref=\"global::Spector.WriteOptions.ExpectedSeq\"/>, e.g. as an ETag), or null when it does not exist or was deleted.",
+            $"The {name} replayed from its log with the seq of its last event (pass it back as "
+                + "<see cref=\"global::Spector.WriteOptions.ExpectedSeq\"/>, e.g. as an ETag), or null when it does "
+                + "not exist or was deleted.",
             $"The {name} with its seq, read inside the caller's session.",
-            $"static {task}<global::Spector.Versioned<{self}>?>",
+            Doc.Concat("static ", TaskOf(Doc.Concat(Doc.Generic("global::Spector.Versioned", self), "?"))),
             "GetVersionedAsync",
-            "global::System.Guid id",
-            "GetVersionedAsync(SpectorType, {0}, id, cancellationToken)"
+            new[] { Guid },
+            "id"
         );
         Operation(
             w,
             $"True when the {name} exists and is not deleted: one read of its head row, no replay.",
             $"Whether the {name} exists, read inside the caller's session.",
-            $"static {task}<bool>",
+            Doc.Concat("static ", TaskOf("bool")),
             "ExistsAsync",
-            "global::System.Guid id",
-            "ExistsAsync(SpectorType, {0}, id, cancellationToken)"
+            new[] { Guid },
+            "id"
         );
         Operation(
             w,
             $"The id of every {name} that is not deleted, streamed from the heads table.",
             $"The ids of every {name}, streamed inside the caller's session.",
-            "static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid>",
+            Doc.Concat(
+                "static ",
+                Doc.Generic("global::System.Collections.Generic.IAsyncEnumerable", "global::System.Guid")
+            ),
             "IdsAsync",
-            null,
-            "IdsAsync(SpectorType, {0}, cancellationToken)"
+            new string[0]
         );
         Method(
             w,
-            $"The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when it did not exist then.",
-            $"static {task}<{self}?>",
+            $"The {name} as it was right after its event number <paramref name=\"seq\"/> (time travel), or null when "
+                + "it did not exist then.",
+            Doc.Concat("static ", TaskOf(self + "?")),
             "GetAtAsync",
-            "global::System.Guid id, long seq",
-            "GetAsync(SpectorType, null, id, seq, cancellationToken)"
+            new[] { Guid, "long seq" },
+            RuntimeCall("GetAsync", "null", "id", "seq")
         );
         if (model.Table is not null)
         {
             Operation(
                 w,
-                $"Rebuilds the row of one {name} in \"{model.Table}\" from its log, after the PrepareMaterialization hook, unless the row exists.",
+                $"Rebuilds the row of one {name} in \"{model.Table}\" from its log, after the PrepareMaterialization "
+                    + "hook, unless the row exists.",
                 "Rebuilds one row inside the caller's session.",
-                $"static {task}<global::Spector.Materialization<{self}>>",
+                Doc.Concat("static ", TaskOf(Doc.Generic("global::Spector.Materialization", self))),
                 "MaterializeAsync",
-                "global::System.Guid id",
-                "MaterializeAsync(SpectorType, {0}, id, cancellationToken)"
+                new[] { Guid },
+                "id"
             );
             Operation(
                 w,
-                $"Imports every row of \"{model.Table}\" that has no events yet: each gets an insert event under a new id, in one transaction.",
+                $"Imports every row of \"{model.Table}\" that has no events yet: each gets an insert event under a new "
+                    + "id, in one transaction.",
                 "Imports the untracked rows inside the caller's session.",
-                $"static {task}<global::System.Collections.Generic.IReadOnlyList<{self}>>",
+                Doc.Concat("static ", TaskOf(Doc.Generic(ReadOnlyList, self))),
                 "BringUpAsync",
-                $"global::Spector.BringUpOptions<{self}>? options = null",
-                "BringUpAsync(SpectorType, {0}, options, cancellationToken)"
+                new[] { $"global::Spector.BringUpOptions<{self}>? options = null" },
+                "options"
             );
         }
         Operation(
             w,
-            $"The {name} as it was at <paramref name=\"at\"/>: after its last event at or before that instant, replayed from the savepoint before it; null when it did not exist yet or was deleted by then.",
+            $"The {name} as it was at <paramref name=\"at\"/>: after its last event at or before that instant, "
+                + "replayed from the savepoint before it; null when it did not exist yet or was deleted by then.",
             $"The {name} as it was at <paramref name=\"at\"/>, read inside the caller's session.",
-            $"static {task}<{self}?>",
+            Doc.Concat("static ", TaskOf(self + "?")),
             "GetAsOfAsync",
-            "global::System.Guid id, global::System.DateTimeOffset at",
-            "GetAsOfAsync(SpectorType, {0}, id, at, cancellationToken)"
+            new[] { Guid, "global::System.DateTimeOffset at" },
+            "id",
+            "at"
         );
         Operation(
             w,
-            $"Each event of one {name} with the properties it changed, before and after (the audit trail of its fields).",
+            $"Each event of one {name} with the properties it changed, before and after (the audit trail of its "
+                + "fields).",
             $"Each event of one {name} with the properties it changed, read inside the caller's session.",
-            $"static {task}<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>>",
+            Doc.Concat("static ", TaskOf(Doc.Generic(ReadOnlyList, "global::Spector.RecordChange"))),
             "ChangesAsync",
-            "global::System.Guid id",
-            "ChangesAsync(SpectorType, {0}, id, cancellationToken)"
+            new[] { Guid },
+            "id"
         );
         Operation(
             w,
-            $"The events of one {name} stored from <paramref name=\"from\"/> (inclusive) until <paramref name=\"to\"/> (exclusive), in order; a null bound is open.",
+            $"The events of one {name} stored from <paramref name=\"from\"/> (inclusive) until "
+                + "<paramref name=\"to\"/> (exclusive), in order; a null bound is open.",
             $"The events of one {name} in a time range, read inside the caller's session.",
-            $"static {task}<{events}>",
+            Doc.Concat("static ", TaskOf(Events())),
             "AllEventsAsync",
-            "global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to",
-            "AllEventsAsync(SpectorType, {0}, id, from, to, cancellationToken)"
+            new[] { Guid, "global::System.DateTimeOffset? from", "global::System.DateTimeOffset? to" },
+            "id",
+            "from",
+            "to"
         );
         Operation(
             w,
             $"The events of one {name}, in order.",
             $"The events of one {name}, read inside the caller's session.",
-            $"static {task}<{events}>",
+            Doc.Concat("static ", TaskOf(Events())),
             "AllEventsAsync",
-            "global::System.Guid id",
-            "AllEventsAsync(SpectorType, {0}, id, cancellationToken)",
-            last: true
+            new[] { Guid },
+            "id"
         );
 
         RecordTableSql? sql = model.Table is null ? null : new RecordTableSql(model.Table, model.Properties);
         if (sql is not null)
         {
+            w.Summary($"The SQL of {name}'s record table \"{model.Table}\", written at compile time.");
+            w.Write(EditorBrowsable());
+            var columns = sql.Columns.Select(column =>
+                Doc.Call(
+                    "new global::Spector.RecordColumn",
+                    SourceWriter.Literal(column.Column!),
+                    SourceWriter.Literal(column.Key),
+                    $"typeof({column.ValueType})"
+                )
+            );
+            var table = Doc.Call(
+                "new global::Spector.RecordTable",
+                Doc.String(model.Table!),
+                Doc.Concat("insertSql: ", Doc.String(sql.Insert)),
+                Doc.Concat("upsertSql: ", Doc.String(sql.Upsert)),
+                Doc.Concat("deleteSql: ", Doc.String(sql.Delete)),
+                Doc.Concat("createSqlite: ", Doc.String(sql.Create(postgres: false))),
+                Doc.Concat("createPostgres: ", Doc.String(sql.Create(postgres: true))),
+                Doc.Initializer("columns: new global::Spector.RecordColumn[]", columns)
+            );
+            w.Write(Doc.Assignment("public static global::Spector.RecordTable SpectorRecordTable { get; }", table));
             w.Line();
-            w.Line(
-                $"/// <summary>The SQL of {name}'s record table \"{model.Table}\", written at compile time.</summary>"
-            );
-            w.Line(
-                "[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]"
-            );
-            w.Line(
-                $"public static global::Spector.RecordTable SpectorRecordTable {{ get; }} = new global::Spector.RecordTable("
-            );
-            w.Line($"    {SourceWriter.Literal(model.Table!)},");
-            w.Line($"    insertSql: {SourceWriter.Literal(sql.Insert)},");
-            w.Line($"    upsertSql: {SourceWriter.Literal(sql.Upsert)},");
-            w.Line($"    deleteSql: {SourceWriter.Literal(sql.Delete)},");
-            w.Line($"    createSqlite: {SourceWriter.Literal(sql.Create(postgres: false))},");
-            w.Line($"    createPostgres: {SourceWriter.Literal(sql.Create(postgres: true))},");
-            w.Line("    columns: new global::Spector.RecordColumn[]");
-            w.Line("    {");
-            foreach (var column in sql.Columns)
-                w.Line(
-                    $"        new global::Spector.RecordColumn({SourceWriter.Literal(column.Column!)}, {SourceWriter.Literal(column.Key)}, typeof({column.ValueType})),"
-                );
-            w.Line("    });");
         }
 
-        w.Line();
         EmitDescriptor(w, plan, sql);
         return GeneratedFile.End(w, model.Type);
     }
+
+    private static Doc EditorBrowsable() =>
+        Doc.Concat(
+            "[",
+            Doc.Call(
+                "global::System.ComponentModel.EditorBrowsable",
+                "global::System.ComponentModel.EditorBrowsableState.Never"
+            ),
+            "]"
+        );
+
+    private static Doc TaskOf(Doc result) => Doc.Generic(Task, result);
+
+    private static Doc Events() => Doc.Generic(ReadOnlyList, "global::Spector.StoredEvent");
 
     private static void EmitDescriptor(SourceWriter w, EventedPlan plan, RecordTableSql? sql)
     {
         var model = plan.Model;
         var self = model.Type.FullyQualified;
         // Nested so it can call the type's private handlers and constructor.
-        w.Line(GeneratedFile.GeneratedCodeAttribute);
-        w.Open($"private sealed class SpectorDescriptor : global::Spector.EventedType<{self}>");
+        w.Write(GeneratedFile.GeneratedCodeAttribute);
+        w.Open(
+            Doc.Group(
+                "private sealed class SpectorDescriptor",
+                Doc.Indent(Doc.Line, ": ", Doc.Generic("global::Spector.EventedType", self))
+            )
+        );
         w.Line("public static readonly SpectorDescriptor Instance = new();");
         w.Line();
         w.Line("private SpectorDescriptor()");
-        w.Line(
-            $"    : base({SourceWriter.Literal(model.Type.Name)}, schemaIndex: {plan.SchemaIndex}, version: {model.Version}, "
-                + $"{plan.EventsTableType}.Log, {(sql is null ? "table: null" : $"{self}.SpectorRecordTable")}"
-                + (model.SavepointEvery > 0 ? $", savepointEvery: {model.SavepointEvery})" : ")")
-        );
+        var baseArguments = new Doc[]
+        {
+            SourceWriter.Literal(model.Type.Name),
+            $"schemaIndex: {plan.SchemaIndex}",
+            $"version: {model.Version}",
+            $"{plan.EventsTableType}.Log",
+            sql is null ? "table: null" : $"{self}.SpectorRecordTable",
+        };
+        if (model.SavepointEvery > 0)
+            baseArguments = baseArguments.Concat(new Doc[] { $"savepointEvery: {model.SavepointEvery}" }).ToArray();
+        w.Write(Doc.Call(": base", baseArguments), extraIndent: 1);
         w.Line("{");
         w.Line("}");
         w.Line();
-        w.Line(
-            $"public override {self} Create(global::System.Guid id) => new {self} {{ {Identifier(model.Key)} = id }};"
+        w.Write(
+            Doc.Arrow(
+                Doc.Concat("public override ", self, " Create", Doc.Parameters(new[] { "global::System.Guid id" })),
+                Doc.Initializer("new " + self, new Doc[] { $"{Identifier(model.Key)} = id" })
+            )
         );
         w.Line();
-        w.Line($"public override global::System.Guid IdOf({self} record) => record.{Identifier(model.Key)};");
+        w.Write(
+            Doc.Arrow(
+                Doc.Concat("public override global::System.Guid IdOf", Doc.Parameters(new[] { $"{self} record" })),
+                $"record.{Identifier(model.Key)}"
+            )
+        );
         w.Line();
         EmitDispatch(w, model);
         w.Line();
@@ -257,39 +319,60 @@ internal static class EventedEmitter
             }
         )
         {
-            w.Open($"public override bool TrySetAttr({self} record, string key, {valueType} value)");
-            w.Open("switch (key)");
-            foreach (var p in model.Properties.Where(p => p.Name != model.Key))
-                w.Line(
-                    $"case {SourceWriter.Literal(p.Key)}: record.{Identifier(p.Name)} = {Conversion(p)}; return true;"
-                );
-            w.Line("default: return false;");
-            w.Close();
+            w.Open(Signature("public override bool TrySetAttr", $"{self} record", "string key", $"{valueType} value"));
+            EmitSwitch(
+                w,
+                "key",
+                model
+                    .Properties.Where(p => p.Name != model.Key)
+                    .Select(p =>
+                        (
+                            SourceWriter.Literal(p.Key),
+                            Doc.Concat($"record.{Identifier(p.Name)} = ", Conversion(p), ";"),
+                            "return true;"
+                        )
+                    ),
+                "return false;"
+            );
             w.Close();
             w.Line();
         }
 
-        w.Open($"public override bool TryGetAttr({self} record, string key, out object? value)");
-        w.Open("switch (key)");
-        foreach (var p in model.Properties)
-            w.Line($"case {SourceWriter.Literal(p.Key)}: value = record.{Identifier(p.Name)}; return true;");
-        w.Line("default: value = null; return false;");
-        w.Close();
+        w.Open(Signature("public override bool TryGetAttr", $"{self} record", "string key", "out object? value"));
+        EmitSwitch(
+            w,
+            "key",
+            model.Properties.Select(p =>
+                (SourceWriter.Literal(p.Key), (Doc)$"value = record.{Identifier(p.Name)};", "return true;")
+            ),
+            "value = null; return false;"
+        );
         w.Close();
 
         w.Line();
         w.Open(
-            $"public override global::System.Collections.Generic.IReadOnlyList<string> Diff({self} expected, {self} actual)"
+            Signature(
+                Doc.Concat("public override ", Doc.Generic(ReadOnlyList, "string"), " Diff"),
+                $"{self} expected",
+                $"{self} actual"
+            )
         );
         w.Line("var differences = new global::System.Collections.Generic.List<string>();");
-        foreach (var p in model.Properties.Where(p => p.Name != model.Key))
+        var checks = model
+            .Properties.Where(p => p.Name != model.Key)
+            .Select(p => (Same: Same(p), Add: $"differences.Add({SourceWriter.Literal(p.Key)});"))
+            .ToList();
+        // One line each when every check fits, else every check as an if over two lines.
+        var flat = checks.All(c => w.Fits($"if (!{c.Same.Flat}) {c.Add}"));
+        foreach (var check in checks)
         {
-            var name = Identifier(p.Name);
-            var same =
-                p.Kind == ValueKind.Other
-                    ? $"global::Spector.AttrConvert.SameJson(expected.{name}, actual.{name}, {JsonOptions})"
-                    : $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals(expected.{name}, actual.{name})";
-            w.Line($"if (!{same}) differences.Add({SourceWriter.Literal(p.Key)});");
+            if (flat)
+            {
+                w.Line($"if (!{check.Same.Flat}) {check.Add}");
+                continue;
+            }
+            w.Write(Doc.Concat("if (!", check.Same.Doc, ")"));
+            w.Line("    " + check.Add);
         }
         w.Line("return differences;");
         w.Close();
@@ -297,10 +380,54 @@ internal static class EventedEmitter
         if (sql is not null)
         {
             w.Line();
-            w.Open($"public override void BindColumns({self} record, global::Spector.RecordColumns columns)");
+            w.Open(
+                Signature("public override void BindColumns", $"{self} record", "global::Spector.RecordColumns columns")
+            );
             foreach (var p in sql.Columns)
-                w.Line($"columns.Add({SourceWriter.Literal(RecordTableSql.Parameter(p))}, {ColumnValue(p)});");
+            {
+                var parameter = SourceWriter.Literal(RecordTableSql.Parameter(p));
+                w.Write(Doc.Concat(Doc.Call("columns.Add", parameter, ColumnValue(p)), ";"));
+            }
             w.Close();
+        }
+        w.Close();
+    }
+
+    /// <summary>A method declaration up to its body: its parameters one a line when they do not fit on one.</summary>
+    private static Doc Signature(Doc head, params string[] parameters) => Doc.Concat(head, Doc.Parameters(parameters));
+
+    /// <summary>
+    /// <c>switch (value)</c> with one case a line when every case fits, else the case's statements on lines of
+    /// their own below its label.
+    /// </summary>
+    private static void EmitSwitch(
+        SourceWriter w,
+        string value,
+        System.Collections.Generic.IEnumerable<(string Label, Doc Statement, string Then)> cases,
+        string otherwise
+    )
+    {
+        var list = cases.ToList();
+        w.Open($"switch ({value})");
+        var flat = list.Select(c => Doc.Print(c.Statement, int.MaxValue)[0]).ToList();
+        var oneLine = list.Select((c, i) => $"case {c.Label}: {flat[i]} {c.Then}").ToList();
+        if (oneLine.All(w.Fits))
+        {
+            foreach (var line in oneLine)
+                w.Line(line);
+            w.Line($"default: {otherwise}");
+        }
+        else
+        {
+            foreach (var c in list)
+            {
+                w.Line($"case {c.Label}:");
+                w.Write(c.Statement, extraIndent: 1);
+                w.Line("    " + c.Then);
+            }
+            w.Line("default:");
+            foreach (var statement in otherwise.Split(new[] { "; " }, System.StringSplitOptions.None))
+                w.Line("    " + (statement.EndsWith(";") ? statement : statement + ";"));
         }
         w.Close();
     }
@@ -309,33 +436,41 @@ internal static class EventedEmitter
     /// A custom action's method: typed parameters when its current handler declares them, else an attrs
     /// object. Parameters are stored under their snake_case names.
     /// </summary>
-    private static void EmitAction(SourceWriter w, EventedPlan plan, ActionPlan action, string task, string self)
+    private static void EmitAction(SourceWriter w, EventedPlan plan, ActionPlan action, string self)
     {
         var handler = plan.Model.Handlers.FirstOrDefault(h => h.Action == action.Name && h.VersionFrom is null);
         var typed = handler is { Parameters.Length: > 0 };
-        var parameters =
-            (
-                typed
-                    ? string.Join(", ", handler!.Parameters.Select(p => $"{p.Type} {Identifier(p.Name)}"))
-                    : "global::Spector.Attrs attrs"
+        var parameters = (
+            typed
+                ? handler!.Parameters.Select(p => $"{p.Type} {Identifier(p.Name)}")
+                : new[] { "global::Spector.Attrs attrs" }
+        )
+            .Concat(new[] { Options })
+            .ToArray();
+        Doc attrs = typed
+            ? Doc.Initializer(
+                "new global::Spector.Attrs",
+                handler!.Parameters.Select(p => Doc.Concat($"[{SourceWriter.Literal(p.Key)}] = ", ToNode(p)))
             )
-            + ", "
-            + Options;
-        var attrs = typed
-            ? "new global::Spector.Attrs { "
-                + string.Join(", ", handler!.Parameters.Select(p => $"[{SourceWriter.Literal(p.Key)}] = {ToNode(p)}"))
-                + " }"
             : "attrs";
-        var call =
-            $"ExecuteAsync(SpectorType, {{0}}, this.{Identifier(plan.Model.Key)}, {action.Code}, {SourceWriter.Literal(action.Name)}, {attrs.Replace("{", "{{").Replace("}", "}}")}, options, cancellationToken)";
         Operation(
             w,
-            $"Replays this {plan.Model.Type.Name} from its log, applies the \"{action.Name}\" action and appends it (stored code {action.Code}).",
+            $"Replays this {plan.Model.Type.Name} from its log, applies the \"{action.Name}\" action and appends it "
+                + $"(stored code {action.Code}).",
             $"Applies the \"{action.Name}\" action inside the caller's session.",
-            $"{task}<{self}>",
+            TaskOf(self),
             GeneratedNames.ActionMethod(action.Name),
             parameters,
-            call
+            session =>
+                RuntimeCall(
+                    "ExecuteAsync",
+                    session,
+                    $"this.{Identifier(plan.Model.Key)}",
+                    action.Code.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    SourceWriter.Literal(action.Name),
+                    attrs,
+                    "options"
+                )
         );
     }
 
@@ -347,7 +482,7 @@ internal static class EventedEmitter
     private static void EmitDispatch(SourceWriter w, EventedModel model)
     {
         var self = model.Type.FullyQualified;
-        w.Open($"public override void Apply(global::Spector.Changeset<{self}> changeset)");
+        w.Open(Signature("public override void Apply", $"global::Spector.Changeset<{self}> changeset"));
         var byAction = model
             .Handlers.Where(h => h.Action is not null)
             .GroupBy(h => h.Action!)
@@ -383,17 +518,25 @@ internal static class EventedEmitter
         {
             w.Line("public override bool HasPrepareEvent => true;");
             w.Line();
-            w.Line(
-                "public override void PrepareEvent(global::Spector.EventDraft draft, "
-                    + "global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent> previous)"
+            var previous = $"{ReadOnlyList}<global::Spector.StoredEvent> previous";
+            w.Write(
+                Doc.Arrow(
+                    Signature("public override void PrepareEvent", "global::Spector.EventDraft draft", previous),
+                    Doc.Call($"{self}.PrepareEvent", "draft", "previous")
+                )
             );
-            w.Line($"    => {self}.PrepareEvent(draft, previous);");
             w.Line();
         }
         if (model.Hooks.HasFlag(Hooks.PrepareMaterialization))
         {
-            w.Line(
-                $"public override void PrepareMaterialization(global::Spector.Changeset<{self}> changeset) => {self}.PrepareMaterialization(changeset);"
+            w.Write(
+                Doc.Arrow(
+                    Signature(
+                        "public override void PrepareMaterialization",
+                        $"global::Spector.Changeset<{self}> changeset"
+                    ),
+                    Doc.Call($"{self}.PrepareMaterialization", "changeset")
+                )
             );
             w.Line();
         }
@@ -401,105 +544,149 @@ internal static class EventedEmitter
         {
             w.Line("public override bool HasSavepoint => true;");
             w.Line();
-            w.Line(
-                $"public override global::Spector.Attrs CreateSavepoint({self} record, int version) => {self}.Savepoint(record, version);"
+            w.Write(
+                Doc.Arrow(
+                    Signature("public override global::Spector.Attrs CreateSavepoint", $"{self} record", "int version"),
+                    Doc.Call($"{self}.Savepoint", "record", "version")
+                )
             );
             w.Line();
         }
     }
 
-    /// <summary>The handler's call, guarded by its versions; a handler of every version is called unguarded.</summary>
+    /// <summary>
+    /// The handler's call, guarded by its versions; a handler of every version is called unguarded.
+    /// </summary>
     private static void EmitGuardedCall(SourceWriter w, EventedModel model, HandlerModel handler, bool indent)
     {
         var guard =
             handler.VersionFrom is null ? null
             : handler.VersionFrom == handler.VersionTo ? $"changeset.Version == {handler.VersionFrom}"
             : $"changeset.Version is >= {handler.VersionFrom} and <= {handler.VersionTo}";
-        var arguments = string.Concat(
-            handler.Parameters.Select(p =>
-                $", changeset.Param({SourceWriter.Literal(p.Key)}, {ParamConverter(p)}){(p.Kind == ValueKind.Other ? "!" : "")}"
+        var arguments = new Doc[] { "changeset" }
+            .Concat(
+                handler.Parameters.Select(p =>
+                    Doc.Concat(
+                        Doc.Call("changeset.Param", SourceWriter.Literal(p.Key), ParamConverter(p)),
+                        p.Kind == ValueKind.Other ? "!" : ""
+                    )
+                )
             )
-        );
-        var pad = indent ? "    " : "";
+            .ToArray();
+        var call = Doc.Concat(Doc.Call($"{model.Type.FullyQualified}.{Identifier(handler.Method)}", arguments), ";");
+        var pad = indent ? 1 : 0;
         if (guard is null)
         {
-            w.Line($"{pad}{model.Type.FullyQualified}.{Identifier(handler.Method)}(changeset{arguments});");
-            w.Line($"{pad}return;");
+            w.Write(call, extraIndent: pad);
+            w.Write("return;", extraIndent: pad);
             return;
         }
-        w.Line($"{pad}if ({guard})");
-        w.Line($"{pad}{{");
-        w.Line($"{pad}    {model.Type.FullyQualified}.{Identifier(handler.Method)}(changeset{arguments});");
-        w.Line($"{pad}    return;");
-        w.Line($"{pad}}}");
+        w.Write($"if ({guard})", extraIndent: pad);
+        w.Write("{", extraIndent: pad);
+        w.Write(call, extraIndent: pad + 1);
+        w.Write("return;", extraIndent: pad + 1);
+        w.Write("}", extraIndent: pad);
     }
 
     /// <summary>A typed parameter as a payload value: JSON nodes convert implicitly from the scalar types.</summary>
-    private static string ToNode(ParameterModel p) =>
+    private static Doc ToNode(ParameterModel p) =>
         p.Kind switch
         {
             ValueKind.Enum => p.IsNullable ? $"{Identifier(p.Name)}?.ToString()" : $"{Identifier(p.Name)}.ToString()",
-            ValueKind.Other => $"global::Spector.AttrConvert.ToNode({Identifier(p.Name)}, SpectorType.{JsonOptions})",
+            ValueKind.Other => Doc.Call(
+                "global::Spector.AttrConvert.ToNode",
+                Identifier(p.Name),
+                $"SpectorType.{JsonOptions}"
+            ),
             _ => $"(global::System.Text.Json.Nodes.JsonNode?){Identifier(p.Name)}",
         };
 
     private static string Identifier(string name) => GeneratedNames.Identifier(name);
 
-    /// <summary>One operation in two overloads: on the default store, and inside a caller's session.</summary>
+    /// <summary>
+    /// One operation in two overloads, on the default store and inside a caller's session, each calling the
+    /// runtime method of the same name with the descriptor, the session, <paramref name="arguments"/> and the
+    /// cancellation token.
+    /// </summary>
     private static void Operation(
         SourceWriter w,
         string summary,
         string sessionSummary,
-        string returns,
+        Doc returns,
         string name,
-        string? parameters,
-        string call,
-        bool last = false
+        string[] parameters,
+        params Doc[] arguments
+    ) => Operation(w, summary, sessionSummary, returns, name, parameters, s => RuntimeCall(name, s, arguments));
+
+    private static void Operation(
+        SourceWriter w,
+        string summary,
+        string sessionSummary,
+        Doc returns,
+        string name,
+        string[] parameters,
+        System.Func<Doc, Doc> call
     )
     {
-        Method(w, summary, returns, name, parameters, string.Format(call, "null"));
+        Method(w, summary, returns, name, parameters, call("null"));
         Method(
             w,
             sessionSummary,
             returns,
             name,
-            parameters is null ? Session : $"{Session}, {parameters}",
-            string.Format(call, "session ?? throw new global::System.ArgumentNullException(nameof(session))"),
-            last
+            new[] { Session }.Concat(parameters).ToArray(),
+            call("session ?? throw new global::System.ArgumentNullException(nameof(session))")
         );
     }
 
-    private static void Method(
-        SourceWriter w,
-        string summary,
-        string returns,
-        string name,
-        string? parameters,
-        string call,
-        bool last = false
-    )
+    /// <summary><c>SpectorRuntime.{method}(SpectorType, session, ..., cancellationToken)</c>.</summary>
+    private static Doc RuntimeCall(string method, Doc session, params Doc[] arguments) =>
+        Doc.Call(
+            $"{Runtime}.{method}",
+            new Doc[] { "SpectorType", session }
+                .Concat(arguments)
+                .Concat(new Doc[] { "cancellationToken" })
+                .ToArray()
+        );
+
+    /// <summary>An expression-bodied public method, its cancellation token last, and the blank line after it.</summary>
+    private static void Method(SourceWriter w, string summary, Doc returns, string name, string[] parameters, Doc call)
     {
-        w.Line($"/// <summary>{summary}</summary>");
-        w.Line(GeneratedFile.GeneratedCodeAttribute);
-        w.Line($"public {returns} {name}({(parameters is null ? Ct : $"{parameters}, {Ct}")})");
-        w.Line($"    => {Runtime}.{call};");
-        if (!last)
-            w.Line();
+        w.Summary(summary);
+        w.Write(GeneratedFile.GeneratedCodeAttribute);
+        var signature = Signature(Doc.Concat("public ", returns, " ", name), parameters.Concat(new[] { Ct }).ToArray());
+        w.Write(Doc.Arrow(signature, call));
+        w.Line();
     }
 
     // Non-scalar values go through the events table's JSON options, whose metadata a Native AOT app supplies
     // (EventLog.UseJson); no reflection on the replay path.
     private const string JsonOptions = "Log.JsonOptions";
 
-    private static string Conversion(PropertyModel p) =>
+    private static Doc Conversion(PropertyModel p) =>
         p.Kind == ValueKind.Other
-            ? $"global::Spector.AttrConvert.ToObject<{p.Type}>(value, {JsonOptions})!"
-            : $"{Converter(p.Kind, p.IsNullable, p.ValueType)}(value)";
+            ? Doc.Concat(Doc.Call($"global::Spector.AttrConvert.ToObject<{p.Type}>", "value", JsonOptions), "!")
+            : Doc.Call(Converter(p.Kind, p.IsNullable, p.ValueType), "value");
 
-    private static string ParamConverter(ParameterModel p) =>
+    private static Doc ParamConverter(ParameterModel p) =>
         p.Kind == ValueKind.Other
-            ? $"value => global::Spector.AttrConvert.ToObject<{p.Type}>(value, {JsonOptions})"
+            ? Doc.Concat("value => ", Doc.Call($"global::Spector.AttrConvert.ToObject<{p.Type}>", "value", JsonOptions))
             : Converter(p.Kind, p.IsNullable, p.ValueType);
+
+    /// <summary>Whether two records agree on <paramref name="p"/>, one line flat and as a layout.</summary>
+    private static (string Flat, Doc Doc) Same(PropertyModel p)
+    {
+        var name = Identifier(p.Name);
+        var doc =
+            p.Kind == ValueKind.Other
+                ? Doc.Call("global::Spector.AttrConvert.SameJson", $"expected.{name}", $"actual.{name}", JsonOptions)
+                : Doc.Call(
+                    $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals",
+                    $"expected.{name}",
+                    $"actual.{name}"
+                );
+        return (Doc.Print(doc, int.MaxValue)[0], doc);
+    }
 
     /// <summary>The <c>AttrConvert</c> method that turns a payload value into a scalar type.</summary>
     private static string Converter(ValueKind kind, bool nullable, string valueType)
@@ -509,14 +696,16 @@ internal static class EventedEmitter
         return kind == ValueKind.Enum ? $"{convert}To{prefix}Enum<{valueType}>" : $"{convert}To{prefix}{kind}";
     }
 
-    private static string ColumnValue(PropertyModel p) =>
+    private static Doc ColumnValue(PropertyModel p) =>
         p.Kind switch
         {
             ValueKind.Enum => p.IsNullable
                 ? $"record.{Identifier(p.Name)}?.ToString()"
                 : $"record.{Identifier(p.Name)}.ToString()",
-            ValueKind.DateTime or ValueKind.DateTimeOffset =>
-                $"global::Spector.SqlValues.Utc(record.{Identifier(p.Name)})",
+            ValueKind.DateTime or ValueKind.DateTimeOffset => Doc.Call(
+                "global::Spector.SqlValues.Utc",
+                $"record.{Identifier(p.Name)}"
+            ),
             _ => $"record.{Identifier(p.Name)}",
         };
 }

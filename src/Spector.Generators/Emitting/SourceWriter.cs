@@ -16,9 +16,30 @@ internal sealed class SourceWriter
         return this;
     }
 
-    public SourceWriter Open(string line)
+    /// <summary>Writes <paramref name="doc"/> laid out in what is left of the line width.</summary>
+    public SourceWriter Write(Doc doc, int extraIndent = 0)
     {
-        Line(line);
+        _indent += extraIndent;
+        foreach (var line in Doc.Print(doc, Doc.Width - _indent * 4))
+            Line(line);
+        _indent -= extraIndent;
+        return this;
+    }
+
+    /// <summary>Whether <paramref name="line"/> fits on one line at the current indent.</summary>
+    public bool Fits(string line) => _indent * 4 + line.Length <= Doc.Width;
+
+    /// <summary>A <c>summary</c> doc comment, wrapped to the line width.</summary>
+    public SourceWriter Summary(string text)
+    {
+        foreach (var line in DocComment.Summary(text, Doc.Width - _indent * 4))
+            Line(line);
+        return this;
+    }
+
+    public SourceWriter Open(Doc declaration)
+    {
+        Write(declaration);
         Line("{");
         _indent++;
         return this;

@@ -11,118 +11,285 @@ partial class Cart
 
     /// <summary>Appends an insert event and returns the new Cart; its id is the event's id.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart> InsertAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart> InsertAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
 
     /// <summary>Appends an insert event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart> InsertAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.InsertAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            attrs,
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Replays this Cart from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.</summary>
+    /// <summary>
+    /// Replays this Cart from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Cart> UpdateAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Cart> UpdateAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
 
-    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
+    /// <summary>
+    /// As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?,
+    /// global::System.Threading.CancellationToken)"/>, inside the caller's session.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Cart> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Cart> UpdateAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.UpdateAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            attrs,
+            options,
+            cancellationToken
+        );
 
     /// <summary>Appends a delete event.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
 
     /// <summary>Appends a delete event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, options, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.DeleteAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            options,
+            cancellationToken
+        );
 
     /// <summary>The Cart replayed from its log, or null when it does not exist or was deleted.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, null, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, null, cancellationToken);
 
     /// <summary>The Cart replayed from its log inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            null,
+            cancellationToken
+        );
 
-    /// <summary>The Cart replayed from its log with the seq of its last event (pass it back as <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was deleted.</summary>
+    /// <summary>
+    /// The Cart replayed from its log with the seq of its last event (pass it back as
+    /// <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was
+    /// deleted.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Cart>?> GetVersionedAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Cart>?> GetVersionedAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>The Cart with its seq, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Cart>?> GetVersionedAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Cart>?> GetVersionedAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetVersionedAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>True when the Cart exists and is not deleted: one read of its head row, no replay.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Whether the Cart exists, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExistsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>The id of every Cart that is not deleted, streamed from the heads table.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
 
     /// <summary>The ids of every Cart, streamed inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), cancellationToken);
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.IdsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            cancellationToken
+        );
 
-    /// <summary>The Cart as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not exist then.</summary>
+    /// <summary>
+    /// The Cart as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not
+    /// exist then.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAtAsync(global::System.Guid id, long seq, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAtAsync(
+        global::System.Guid id,
+        long seq,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
 
-    /// <summary>The Cart as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the savepoint before it; null when it did not exist yet or was deleted by then.</summary>
+    /// <summary>
+    /// The Cart as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the
+    /// savepoint before it; null when it did not exist yet or was deleted by then.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsOfAsync(global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsOfAsync(
+        global::System.Guid id,
+        global::System.DateTimeOffset at,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
 
     /// <summary>The Cart as it was at <paramref name="at"/>, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsOfAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, at, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Cart?> GetAsOfAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.DateTimeOffset at,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetAsOfAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            at,
+            cancellationToken
+        );
 
-    /// <summary>Each event of one Cart with the properties it changed, before and after (the audit trail of its fields).</summary>
+    /// <summary>
+    /// Each event of one Cart with the properties it changed, before and after (the audit trail of its fields).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>
+    > ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default) =>
+        global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Each event of one Cart with the properties it changed, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>
+    > ChangesAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ChangesAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
-    /// <summary>The events of one Cart stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive), in order; a null bound is open.</summary>
+    /// <summary>
+    /// The events of one Cart stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive),
+    /// in order; a null bound is open.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::System.Guid id,
+        global::System.DateTimeOffset? from,
+        global::System.DateTimeOffset? to,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
 
     /// <summary>The events of one Cart in a time range, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, from, to, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.DateTimeOffset? from,
+        global::System.DateTimeOffset? to,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            from,
+            to,
+            cancellationToken
+        );
 
     /// <summary>The events of one Cart, in order.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>The events of one Cart, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     private sealed class SpectorDescriptor : global::Spector.EventedType<global::Shop.Cart>
@@ -143,21 +310,41 @@ partial class Cart
             global::Shop.Cart.Changeset(changeset);
         }
 
-        public override bool TrySetAttr(global::Shop.Cart record, string key, global::System.Text.Json.Nodes.JsonNode? value)
+        public override bool TrySetAttr(
+            global::Shop.Cart record,
+            string key,
+            global::System.Text.Json.Nodes.JsonNode? value
+        )
         {
             switch (key)
             {
-                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value, Log.JsonOptions)!; return true;
-                default: return false;
+                case "skus":
+                    record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(
+                        value,
+                        Log.JsonOptions
+                    )!;
+                    return true;
+                default:
+                    return false;
             }
         }
 
-        public override bool TrySetAttr(global::Shop.Cart record, string key, global::System.Text.Json.JsonElement value)
+        public override bool TrySetAttr(
+            global::Shop.Cart record,
+            string key,
+            global::System.Text.Json.JsonElement value
+        )
         {
             switch (key)
             {
-                case "skus": record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(value, Log.JsonOptions)!; return true;
-                default: return false;
+                case "skus":
+                    record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(
+                        value,
+                        Log.JsonOptions
+                    )!;
+                    return true;
+                default:
+                    return false;
             }
         }
 
@@ -171,10 +358,14 @@ partial class Cart
             }
         }
 
-        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(global::Shop.Cart expected, global::Shop.Cart actual)
+        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(
+            global::Shop.Cart expected,
+            global::Shop.Cart actual
+        )
         {
             var differences = new global::System.Collections.Generic.List<string>();
-            if (!global::Spector.AttrConvert.SameJson(expected.Skus, actual.Skus, Log.JsonOptions)) differences.Add("skus");
+            if (!global::Spector.AttrConvert.SameJson(expected.Skus, actual.Skus, Log.JsonOptions))
+                differences.Add("skus");
             return differences;
         }
     }

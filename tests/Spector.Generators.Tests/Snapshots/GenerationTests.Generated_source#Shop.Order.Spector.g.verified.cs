@@ -11,179 +11,468 @@ partial class Order
 
     /// <summary>Appends an insert event and returns the new Order; its id is the event's id.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
 
     /// <summary>Appends an insert event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order> InsertAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.InsertAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            attrs,
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Replays this Order from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.</summary>
+    /// <summary>
+    /// Replays this Order from its log, applies the update and appends it. Only <see cref="Id"/> of this object is
+    /// used.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
 
-    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
+    /// <summary>
+    /// As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?,
+    /// global::System.Threading.CancellationToken)"/>, inside the caller's session.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> UpdateAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.UpdateAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            attrs,
+            options,
+            cancellationToken
+        );
 
     /// <summary>Appends a delete event and deletes the row.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
 
     /// <summary>Appends a delete event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, options, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.DeleteAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Replays this Order from its log, applies the "pay" action and appends it (stored code 1498167451).</summary>
+    /// <summary>
+    /// Replays this Order from its log, applies the "pay" action and appends it (stored code 1498167451).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt, SpectorType.Log.JsonOptions) }, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(
+        decimal amount,
+        global::Shop.OrderState state,
+        string[] receipt,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExecuteAsync(
+            SpectorType,
+            null,
+            this.Id,
+            1498167451,
+            "pay",
+            new global::Spector.Attrs
+            {
+                ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount,
+                ["state"] = state.ToString(),
+                ["receipt"] = global::Spector.AttrConvert.ToNode(receipt, SpectorType.Log.JsonOptions),
+            },
+            options,
+            cancellationToken
+        );
 
     /// <summary>Applies the "pay" action inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(global::Spector.SpectorSession session, decimal amount, global::Shop.OrderState state, string[] receipt, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 1498167451, "pay", new global::Spector.Attrs { ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount, ["state"] = state.ToString(), ["receipt"] = global::Spector.AttrConvert.ToNode(receipt, SpectorType.Log.JsonOptions) }, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> PayAsync(
+        global::Spector.SpectorSession session,
+        decimal amount,
+        global::Shop.OrderState state,
+        string[] receipt,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExecuteAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            1498167451,
+            "pay",
+            new global::Spector.Attrs
+            {
+                ["amount"] = (global::System.Text.Json.Nodes.JsonNode?)amount,
+                ["state"] = state.ToString(),
+                ["receipt"] = global::Spector.AttrConvert.ToNode(receipt, SpectorType.Log.JsonOptions),
+            },
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Replays this Order from its log, applies the "cancel" action and appends it (stored code 107912235).</summary>
+    /// <summary>
+    /// Replays this Order from its log, applies the "cancel" action and appends it (stored code 107912235).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, null, this.Id, 107912235, "cancel", attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExecuteAsync(
+            SpectorType,
+            null,
+            this.Id,
+            107912235,
+            "cancel",
+            attrs,
+            options,
+            cancellationToken
+        );
 
     /// <summary>Applies the "cancel" action inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExecuteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, 107912235, "cancel", attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shop.Order> CancelAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExecuteAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            107912235,
+            "cancel",
+            attrs,
+            options,
+            cancellationToken
+        );
 
     /// <summary>The Order replayed from its log, or null when it does not exist or was deleted.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, null, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, null, cancellationToken);
 
     /// <summary>The Order replayed from its log inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            null,
+            cancellationToken
+        );
 
-    /// <summary>The Order replayed from its log with the seq of its last event (pass it back as <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was deleted.</summary>
+    /// <summary>
+    /// The Order replayed from its log with the seq of its last event (pass it back as
+    /// <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was
+    /// deleted.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Order>?> GetVersionedAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Order>?> GetVersionedAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>The Order with its seq, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Order>?> GetVersionedAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shop.Order>?> GetVersionedAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetVersionedAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>True when the Order exists and is not deleted: one read of its head row, no replay.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Whether the Order exists, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExistsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>The id of every Order that is not deleted, streamed from the heads table.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
 
     /// <summary>The ids of every Order, streamed inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), cancellationToken);
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.IdsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            cancellationToken
+        );
 
-    /// <summary>The Order as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not exist then.</summary>
+    /// <summary>
+    /// The Order as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not
+    /// exist then.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAtAsync(global::System.Guid id, long seq, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAtAsync(
+        global::System.Guid id,
+        long seq,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
 
-    /// <summary>Rebuilds the row of one Order in "orders" from its log, after the PrepareMaterialization hook, unless the row exists.</summary>
+    /// <summary>
+    /// Rebuilds the row of one Order in "orders" from its log, after the PrepareMaterialization hook, unless the row
+    /// exists.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Materialization<global::Shop.Order>> MaterializeAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::Spector.Materialization<global::Shop.Order>
+    > MaterializeAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Rebuilds one row inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Materialization<global::Shop.Order>> MaterializeAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::Spector.Materialization<global::Shop.Order>
+    > MaterializeAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.MaterializeAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
-    /// <summary>Imports every row of "orders" that has no events yet: each gets an insert event under a new id, in one transaction.</summary>
+    /// <summary>
+    /// Imports every row of "orders" that has no events yet: each gets an insert event under a new id, in one
+    /// transaction.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shop.Order>> BringUpAsync(global::Spector.BringUpOptions<global::Shop.Order>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, null, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Order>
+    > BringUpAsync(
+        global::Spector.BringUpOptions<global::Shop.Order>? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, null, options, cancellationToken);
 
     /// <summary>Imports the untracked rows inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shop.Order>> BringUpAsync(global::Spector.SpectorSession session, global::Spector.BringUpOptions<global::Shop.Order>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Order>
+    > BringUpAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.BringUpOptions<global::Shop.Order>? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.BringUpAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            options,
+            cancellationToken
+        );
 
-    /// <summary>The Order as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the savepoint before it; null when it did not exist yet or was deleted by then.</summary>
+    /// <summary>
+    /// The Order as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the
+    /// savepoint before it; null when it did not exist yet or was deleted by then.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsOfAsync(global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsOfAsync(
+        global::System.Guid id,
+        global::System.DateTimeOffset at,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
 
     /// <summary>The Order as it was at <paramref name="at"/>, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsOfAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, at, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shop.Order?> GetAsOfAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.DateTimeOffset at,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetAsOfAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            at,
+            cancellationToken
+        );
 
-    /// <summary>Each event of one Order with the properties it changed, before and after (the audit trail of its fields).</summary>
+    /// <summary>
+    /// Each event of one Order with the properties it changed, before and after (the audit trail of its fields).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>
+    > ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default) =>
+        global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Each event of one Order with the properties it changed, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>
+    > ChangesAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ChangesAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
-    /// <summary>The events of one Order stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive), in order; a null bound is open.</summary>
+    /// <summary>
+    /// The events of one Order stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive),
+    /// in order; a null bound is open.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::System.Guid id,
+        global::System.DateTimeOffset? from,
+        global::System.DateTimeOffset? to,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
 
     /// <summary>The events of one Order in a time range, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, from, to, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.DateTimeOffset? from,
+        global::System.DateTimeOffset? to,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            from,
+            to,
+            cancellationToken
+        );
 
     /// <summary>The events of one Order, in order.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>The events of one Order, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>The SQL of Order's record table "orders", written at compile time.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static global::Spector.RecordTable SpectorRecordTable { get; } = new global::Spector.RecordTable(
-        "orders",
-        insertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@r_id, @r_customer, @r_note, @r_total, @r_items, @r_state, @r_paid, @r_inserted_at)",
-        upsertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", \"paid\", \"inserted_at\") VALUES (@r_id, @r_customer, @r_note, @r_total, @r_items, @r_state, @r_paid, @r_inserted_at) ON CONFLICT (\"id\") DO UPDATE SET \"customer\" = excluded.\"customer\", \"note\" = excluded.\"note\", \"total\" = excluded.\"total\", \"items\" = excluded.\"items\", \"state\" = excluded.\"state\", \"paid\" = excluded.\"paid\", \"inserted_at\" = excluded.\"inserted_at\"",
-        deleteSql: "DELETE FROM \"orders\" WHERE \"id\" = @id",
-        createSqlite: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" BLOB PRIMARY KEY, \"customer\" TEXT NOT NULL, \"note\" TEXT NULL, \"total\" TEXT NOT NULL, \"items\" INTEGER NULL, \"state\" TEXT NOT NULL, \"paid\" TEXT NULL, \"inserted_at\" TEXT NOT NULL)",
-        createPostgres: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" uuid PRIMARY KEY, \"customer\" text NOT NULL, \"note\" text NULL, \"total\" numeric NOT NULL, \"items\" integer NULL, \"state\" text NOT NULL, \"paid\" timestamptz NULL, \"inserted_at\" timestamptz NOT NULL)",
-        columns: new global::Spector.RecordColumn[]
-        {
-            new global::Spector.RecordColumn("id", "id", typeof(global::System.Guid)),
-            new global::Spector.RecordColumn("customer", "customer", typeof(string)),
-            new global::Spector.RecordColumn("note", "note", typeof(string)),
-            new global::Spector.RecordColumn("total", "total", typeof(decimal)),
-            new global::Spector.RecordColumn("items", "items", typeof(int)),
-            new global::Spector.RecordColumn("state", "state", typeof(global::Shop.OrderState)),
-            new global::Spector.RecordColumn("paid", "paid_at", typeof(global::System.DateTimeOffset)),
-            new global::Spector.RecordColumn("inserted_at", "inserted_at", typeof(global::System.DateTimeOffset)),
-        });
+    public static global::Spector.RecordTable SpectorRecordTable { get; } =
+        new global::Spector.RecordTable(
+            "orders",
+            insertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", "
+                + "\"paid\", \"inserted_at\") VALUES (@r_id, @r_customer, @r_note, @r_total, @r_items, @r_state, "
+                + "@r_paid, @r_inserted_at)",
+            upsertSql: "INSERT INTO \"orders\" (\"id\", \"customer\", \"note\", \"total\", \"items\", \"state\", "
+                + "\"paid\", \"inserted_at\") VALUES (@r_id, @r_customer, @r_note, @r_total, @r_items, @r_state, "
+                + "@r_paid, @r_inserted_at) ON CONFLICT (\"id\") DO UPDATE SET \"customer\" = excluded.\"customer\", "
+                + "\"note\" = excluded.\"note\", \"total\" = excluded.\"total\", \"items\" = excluded.\"items\", "
+                + "\"state\" = excluded.\"state\", \"paid\" = excluded.\"paid\", \"inserted_at\" = "
+                + "excluded.\"inserted_at\"",
+            deleteSql: "DELETE FROM \"orders\" WHERE \"id\" = @id",
+            createSqlite: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" BLOB PRIMARY KEY, \"customer\" TEXT NOT "
+                + "NULL, \"note\" TEXT NULL, \"total\" TEXT NOT NULL, \"items\" INTEGER NULL, \"state\" TEXT NOT "
+                + "NULL, \"paid\" TEXT NULL, \"inserted_at\" TEXT NOT NULL)",
+            createPostgres: "CREATE TABLE IF NOT EXISTS \"orders\" (\"id\" uuid PRIMARY KEY, \"customer\" text NOT "
+                + "NULL, \"note\" text NULL, \"total\" numeric NOT NULL, \"items\" integer NULL, \"state\" text NOT "
+                + "NULL, \"paid\" timestamptz NULL, \"inserted_at\" timestamptz NOT NULL)",
+            columns: new global::Spector.RecordColumn[]
+            {
+                new global::Spector.RecordColumn("id", "id", typeof(global::System.Guid)),
+                new global::Spector.RecordColumn("customer", "customer", typeof(string)),
+                new global::Spector.RecordColumn("note", "note", typeof(string)),
+                new global::Spector.RecordColumn("total", "total", typeof(decimal)),
+                new global::Spector.RecordColumn("items", "items", typeof(int)),
+                new global::Spector.RecordColumn("state", "state", typeof(global::Shop.OrderState)),
+                new global::Spector.RecordColumn("paid", "paid_at", typeof(global::System.DateTimeOffset)),
+                new global::Spector.RecordColumn("inserted_at", "inserted_at", typeof(global::System.DateTimeOffset)),
+            }
+        );
 
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     private sealed class SpectorDescriptor : global::Spector.EventedType<global::Shop.Order>
@@ -191,7 +480,13 @@ partial class Order
         public static readonly SpectorDescriptor Instance = new();
 
         private SpectorDescriptor()
-            : base("Order", schemaIndex: 0, version: 2, global::Shop.ShopEvents.Log, global::Shop.Order.SpectorRecordTable)
+            : base(
+                "Order",
+                schemaIndex: 0,
+                version: 2,
+                global::Shop.ShopEvents.Log,
+                global::Shop.Order.SpectorRecordTable
+            )
         {
         }
 
@@ -210,7 +505,15 @@ partial class Order
                         global::Shop.Order.PayBeforeV2(changeset);
                         return;
                     }
-                    global::Shop.Order.Pay(changeset, changeset.Param("amount", global::Spector.AttrConvert.ToDecimal), changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>), changeset.Param("receipt", value => global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions))!);
+                    global::Shop.Order.Pay(
+                        changeset,
+                        changeset.Param("amount", global::Spector.AttrConvert.ToDecimal),
+                        changeset.Param("state", global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>),
+                        changeset.Param(
+                            "receipt",
+                            value => global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)
+                        )!
+                    );
                     return;
                 }
             }
@@ -222,35 +525,77 @@ partial class Order
             global::Shop.Order.Changeset(changeset);
         }
 
-        public override bool TrySetAttr(global::Shop.Order record, string key, global::System.Text.Json.Nodes.JsonNode? value)
+        public override bool TrySetAttr(
+            global::Shop.Order record,
+            string key,
+            global::System.Text.Json.Nodes.JsonNode? value
+        )
         {
             switch (key)
             {
-                case "customer": record.Customer = global::Spector.AttrConvert.ToString(value); return true;
-                case "note": record.Note = global::Spector.AttrConvert.ToNullableString(value); return true;
-                case "total": record.Total = global::Spector.AttrConvert.ToDecimal(value); return true;
-                case "items": record.Items = global::Spector.AttrConvert.ToNullableInt32(value); return true;
-                case "state": record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value); return true;
-                case "paid_at": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;
-                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)!; return true;
-                case "inserted_at": record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value); return true;
-                default: return false;
+                case "customer":
+                    record.Customer = global::Spector.AttrConvert.ToString(value);
+                    return true;
+                case "note":
+                    record.Note = global::Spector.AttrConvert.ToNullableString(value);
+                    return true;
+                case "total":
+                    record.Total = global::Spector.AttrConvert.ToDecimal(value);
+                    return true;
+                case "items":
+                    record.Items = global::Spector.AttrConvert.ToNullableInt32(value);
+                    return true;
+                case "state":
+                    record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value);
+                    return true;
+                case "paid_at":
+                    record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value);
+                    return true;
+                case "lines":
+                    record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)!;
+                    return true;
+                case "inserted_at":
+                    record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value);
+                    return true;
+                default:
+                    return false;
             }
         }
 
-        public override bool TrySetAttr(global::Shop.Order record, string key, global::System.Text.Json.JsonElement value)
+        public override bool TrySetAttr(
+            global::Shop.Order record,
+            string key,
+            global::System.Text.Json.JsonElement value
+        )
         {
             switch (key)
             {
-                case "customer": record.Customer = global::Spector.AttrConvert.ToString(value); return true;
-                case "note": record.Note = global::Spector.AttrConvert.ToNullableString(value); return true;
-                case "total": record.Total = global::Spector.AttrConvert.ToDecimal(value); return true;
-                case "items": record.Items = global::Spector.AttrConvert.ToNullableInt32(value); return true;
-                case "state": record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value); return true;
-                case "paid_at": record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value); return true;
-                case "lines": record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)!; return true;
-                case "inserted_at": record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value); return true;
-                default: return false;
+                case "customer":
+                    record.Customer = global::Spector.AttrConvert.ToString(value);
+                    return true;
+                case "note":
+                    record.Note = global::Spector.AttrConvert.ToNullableString(value);
+                    return true;
+                case "total":
+                    record.Total = global::Spector.AttrConvert.ToDecimal(value);
+                    return true;
+                case "items":
+                    record.Items = global::Spector.AttrConvert.ToNullableInt32(value);
+                    return true;
+                case "state":
+                    record.State = global::Spector.AttrConvert.ToEnum<global::Shop.OrderState>(value);
+                    return true;
+                case "paid_at":
+                    record.PaidAt = global::Spector.AttrConvert.ToNullableDateTimeOffset(value);
+                    return true;
+                case "lines":
+                    record.Lines = global::Spector.AttrConvert.ToObject<string[]>(value, Log.JsonOptions)!;
+                    return true;
+                case "inserted_at":
+                    record.InsertedAt = global::Spector.AttrConvert.ToDateTimeOffset(value);
+                    return true;
+                default:
+                    return false;
             }
         }
 
@@ -271,17 +616,46 @@ partial class Order
             }
         }
 
-        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(global::Shop.Order expected, global::Shop.Order actual)
+        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(
+            global::Shop.Order expected,
+            global::Shop.Order actual
+        )
         {
             var differences = new global::System.Collections.Generic.List<string>();
-            if (!global::System.Collections.Generic.EqualityComparer<string>.Default.Equals(expected.Customer, actual.Customer)) differences.Add("customer");
-            if (!global::System.Collections.Generic.EqualityComparer<string?>.Default.Equals(expected.Note, actual.Note)) differences.Add("note");
-            if (!global::System.Collections.Generic.EqualityComparer<decimal>.Default.Equals(expected.Total, actual.Total)) differences.Add("total");
-            if (!global::System.Collections.Generic.EqualityComparer<int?>.Default.Equals(expected.Items, actual.Items)) differences.Add("items");
-            if (!global::System.Collections.Generic.EqualityComparer<global::Shop.OrderState>.Default.Equals(expected.State, actual.State)) differences.Add("state");
-            if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset?>.Default.Equals(expected.PaidAt, actual.PaidAt)) differences.Add("paid_at");
-            if (!global::Spector.AttrConvert.SameJson(expected.Lines, actual.Lines, Log.JsonOptions)) differences.Add("lines");
-            if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset>.Default.Equals(expected.InsertedAt, actual.InsertedAt)) differences.Add("inserted_at");
+            if (!global::System.Collections.Generic.EqualityComparer<string>.Default.Equals(
+                expected.Customer,
+                actual.Customer
+            ))
+                differences.Add("customer");
+            if (!global::System.Collections.Generic.EqualityComparer<string?>.Default.Equals(
+                expected.Note,
+                actual.Note
+            ))
+                differences.Add("note");
+            if (!global::System.Collections.Generic.EqualityComparer<decimal>.Default.Equals(
+                expected.Total,
+                actual.Total
+            ))
+                differences.Add("total");
+            if (!global::System.Collections.Generic.EqualityComparer<int?>.Default.Equals(expected.Items, actual.Items))
+                differences.Add("items");
+            if (!global::System.Collections.Generic.EqualityComparer<global::Shop.OrderState>.Default.Equals(
+                expected.State,
+                actual.State
+            ))
+                differences.Add("state");
+            if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset?>.Default.Equals(
+                expected.PaidAt,
+                actual.PaidAt
+            ))
+                differences.Add("paid_at");
+            if (!global::Spector.AttrConvert.SameJson(expected.Lines, actual.Lines, Log.JsonOptions))
+                differences.Add("lines");
+            if (!global::System.Collections.Generic.EqualityComparer<global::System.DateTimeOffset>.Default.Equals(
+                expected.InsertedAt,
+                actual.InsertedAt
+            ))
+                differences.Add("inserted_at");
             return differences;
         }
 

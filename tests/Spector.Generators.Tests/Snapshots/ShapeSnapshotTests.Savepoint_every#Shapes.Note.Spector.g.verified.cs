@@ -11,173 +11,412 @@ partial class Note
 
     /// <summary>Appends an insert event and returns the new Note; its id is the event's id.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.InsertAsync(SpectorType, null, attrs, options, cancellationToken);
 
     /// <summary>Appends an insert event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.InsertAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), attrs, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note> InsertAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.InsertAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            attrs,
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Replays this Note from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.</summary>
+    /// <summary>
+    /// Replays this Note from its log, applies the update and appends it. Only <see cref="Id"/> of this object is used.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, null, this.Id, attrs, options, cancellationToken);
 
-    /// <summary>As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?, global::System.Threading.CancellationToken)"/>, inside the caller's session.</summary>
+    /// <summary>
+    /// As <see cref="UpdateAsync(global::Spector.Attrs, global::Spector.WriteOptions?,
+    /// global::System.Threading.CancellationToken)"/>, inside the caller's session.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(global::Spector.SpectorSession session, global::Spector.Attrs attrs, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.UpdateAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, attrs, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> UpdateAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.Attrs attrs,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.UpdateAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            attrs,
+            options,
+            cancellationToken
+        );
 
     /// <summary>Appends a delete event and deletes the row.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, null, this.Id, options, cancellationToken);
 
     /// <summary>Appends a delete event inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task DeleteAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.DeleteAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, options, cancellationToken);
+    public global::System.Threading.Tasks.Task DeleteAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.DeleteAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Appends a savepoint of this Note's state, so replay can start there. Refused with <see cref="global::Spector.StaleRecordException"/> when this object differs from the log.</summary>
+    /// <summary>
+    /// Appends a savepoint of this Note's state, so replay can start there. Refused with
+    /// <see cref="global::Spector.StaleRecordException"/> when this object differs from the log.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, null, this.Id, this, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, null, this.Id, this, options, cancellationToken);
 
     /// <summary>Appends a savepoint inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(global::Spector.SpectorSession session, global::Spector.WriteOptions? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.SavepointAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), this.Id, this, options, cancellationToken);
+    public global::System.Threading.Tasks.Task<global::Shapes.Note> SavepointAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.WriteOptions? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.SavepointAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            this.Id,
+            this,
+            options,
+            cancellationToken
+        );
 
-    /// <summary>Replays every event of one Note and reports each savepoint whose state differs from the replay up to it.</summary>
+    /// <summary>
+    /// Replays every event of one Note and reports each savepoint whose state differs from the replay up to it.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.SavepointVerification> VerifySavepointsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.VerifySavepointsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Spector.SavepointVerification> VerifySavepointsAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.VerifySavepointsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Checks the savepoints inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.SavepointVerification> VerifySavepointsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.VerifySavepointsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Spector.SavepointVerification> VerifySavepointsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.VerifySavepointsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>The Note replayed from its log, or null when it does not exist or was deleted.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, null, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, null, cancellationToken);
 
     /// <summary>The Note replayed from its log inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, null, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            null,
+            cancellationToken
+        );
 
-    /// <summary>The Note replayed from its log with the seq of its last event (pass it back as <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was deleted.</summary>
+    /// <summary>
+    /// The Note replayed from its log with the seq of its last event (pass it back as
+    /// <see cref="global::Spector.WriteOptions.ExpectedSeq"/>, e.g. as an ETag), or null when it does not exist or was
+    /// deleted.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shapes.Note>?> GetVersionedAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::Spector.Versioned<global::Shapes.Note>?
+    > GetVersionedAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>The Note with its seq, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Versioned<global::Shapes.Note>?> GetVersionedAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetVersionedAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::Spector.Versioned<global::Shapes.Note>?
+    > GetVersionedAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetVersionedAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>True when the Note exists and is not deleted: one read of its head row, no replay.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Whether the Note exists, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ExistsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<bool> ExistsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ExistsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>The id of every Note that is not deleted, streamed from the heads table.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.IdsAsync(SpectorType, null, cancellationToken);
 
     /// <summary>The ids of every Note, streamed inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(global::Spector.SpectorSession session, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.IdsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), cancellationToken);
+    public static global::System.Collections.Generic.IAsyncEnumerable<global::System.Guid> IdsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.IdsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            cancellationToken
+        );
 
-    /// <summary>The Note as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not exist then.</summary>
+    /// <summary>
+    /// The Note as it was right after its event number <paramref name="seq"/> (time travel), or null when it did not
+    /// exist then.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAtAsync(global::System.Guid id, long seq, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAtAsync(
+        global::System.Guid id,
+        long seq,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsync(SpectorType, null, id, seq, cancellationToken);
 
-    /// <summary>Rebuilds the row of one Note in "notes" from its log, after the PrepareMaterialization hook, unless the row exists.</summary>
+    /// <summary>
+    /// Rebuilds the row of one Note in "notes" from its log, after the PrepareMaterialization hook, unless the row
+    /// exists.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Materialization<global::Shapes.Note>> MaterializeAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::Spector.Materialization<global::Shapes.Note>
+    > MaterializeAsync(
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Rebuilds one row inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Spector.Materialization<global::Shapes.Note>> MaterializeAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.MaterializeAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::Spector.Materialization<global::Shapes.Note>
+    > MaterializeAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.MaterializeAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
-    /// <summary>Imports every row of "notes" that has no events yet: each gets an insert event under a new id, in one transaction.</summary>
+    /// <summary>
+    /// Imports every row of "notes" that has no events yet: each gets an insert event under a new id, in one
+    /// transaction.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shapes.Note>> BringUpAsync(global::Spector.BringUpOptions<global::Shapes.Note>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, null, options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Shapes.Note>
+    > BringUpAsync(
+        global::Spector.BringUpOptions<global::Shapes.Note>? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, null, options, cancellationToken);
 
     /// <summary>Imports the untracked rows inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Shapes.Note>> BringUpAsync(global::Spector.SpectorSession session, global::Spector.BringUpOptions<global::Shapes.Note>? options = null, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.BringUpAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), options, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Shapes.Note>
+    > BringUpAsync(
+        global::Spector.SpectorSession session,
+        global::Spector.BringUpOptions<global::Shapes.Note>? options = null,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.BringUpAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            options,
+            cancellationToken
+        );
 
-    /// <summary>The Note as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the savepoint before it; null when it did not exist yet or was deleted by then.</summary>
+    /// <summary>
+    /// The Note as it was at <paramref name="at"/>: after its last event at or before that instant, replayed from the
+    /// savepoint before it; null when it did not exist yet or was deleted by then.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsOfAsync(global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsOfAsync(
+        global::System.Guid id,
+        global::System.DateTimeOffset at,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, null, id, at, cancellationToken);
 
     /// <summary>The Note as it was at <paramref name="at"/>, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsOfAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset at, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.GetAsOfAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, at, cancellationToken);
+    public static global::System.Threading.Tasks.Task<global::Shapes.Note?> GetAsOfAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.DateTimeOffset at,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.GetAsOfAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            at,
+            cancellationToken
+        );
 
-    /// <summary>Each event of one Note with the properties it changed, before and after (the audit trail of its fields).</summary>
+    /// <summary>
+    /// Each event of one Note with the properties it changed, before and after (the audit trail of its fields).
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>
+    > ChangesAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default) =>
+        global::Spector.SpectorRuntime.ChangesAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>Each event of one Note with the properties it changed, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>> ChangesAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.ChangesAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.RecordChange>
+    > ChangesAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.ChangesAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
-    /// <summary>The events of one Note stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive), in order; a null bound is open.</summary>
+    /// <summary>
+    /// The events of one Note stored from <paramref name="from"/> (inclusive) until <paramref name="to"/> (exclusive),
+    /// in order; a null bound is open.
+    /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::System.Guid id,
+        global::System.DateTimeOffset? from,
+        global::System.DateTimeOffset? to,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, from, to, cancellationToken);
 
     /// <summary>The events of one Note in a time range, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.DateTimeOffset? from, global::System.DateTimeOffset? to, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, from, to, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.DateTimeOffset? from,
+        global::System.DateTimeOffset? to,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            from,
+            to,
+            cancellationToken
+        );
 
     /// <summary>The events of one Note, in order.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, null, id, cancellationToken);
 
     /// <summary>The events of one Note, read inside the caller's session.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>> AllEventsAsync(global::Spector.SpectorSession session, global::System.Guid id, global::System.Threading.CancellationToken cancellationToken = default)
-        => global::Spector.SpectorRuntime.AllEventsAsync(SpectorType, session ?? throw new global::System.ArgumentNullException(nameof(session)), id, cancellationToken);
+    public static global::System.Threading.Tasks.Task<
+        global::System.Collections.Generic.IReadOnlyList<global::Spector.StoredEvent>
+    > AllEventsAsync(
+        global::Spector.SpectorSession session,
+        global::System.Guid id,
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) =>
+        global::Spector.SpectorRuntime.AllEventsAsync(
+            SpectorType,
+            session ?? throw new global::System.ArgumentNullException(nameof(session)),
+            id,
+            cancellationToken
+        );
 
     /// <summary>The SQL of Note's record table "notes", written at compile time.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static global::Spector.RecordTable SpectorRecordTable { get; } = new global::Spector.RecordTable(
-        "notes",
-        insertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@r_id, @r_text)",
-        upsertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@r_id, @r_text) ON CONFLICT (\"id\") DO UPDATE SET \"text\" = excluded.\"text\"",
-        deleteSql: "DELETE FROM \"notes\" WHERE \"id\" = @id",
-        createSqlite: "CREATE TABLE IF NOT EXISTS \"notes\" (\"id\" BLOB PRIMARY KEY, \"text\" TEXT NOT NULL)",
-        createPostgres: "CREATE TABLE IF NOT EXISTS \"notes\" (\"id\" uuid PRIMARY KEY, \"text\" text NOT NULL)",
-        columns: new global::Spector.RecordColumn[]
-        {
-            new global::Spector.RecordColumn("id", "id", typeof(global::System.Guid)),
-            new global::Spector.RecordColumn("text", "text", typeof(string)),
-        });
+    public static global::Spector.RecordTable SpectorRecordTable { get; } =
+        new global::Spector.RecordTable(
+            "notes",
+            insertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@r_id, @r_text)",
+            upsertSql: "INSERT INTO \"notes\" (\"id\", \"text\") VALUES (@r_id, @r_text) ON CONFLICT (\"id\") DO "
+                + "UPDATE SET \"text\" = excluded.\"text\"",
+            deleteSql: "DELETE FROM \"notes\" WHERE \"id\" = @id",
+            createSqlite: "CREATE TABLE IF NOT EXISTS \"notes\" (\"id\" BLOB PRIMARY KEY, \"text\" TEXT NOT NULL)",
+            createPostgres: "CREATE TABLE IF NOT EXISTS \"notes\" (\"id\" uuid PRIMARY KEY, \"text\" text NOT NULL)",
+            columns: new global::Spector.RecordColumn[]
+            {
+                new global::Spector.RecordColumn("id", "id", typeof(global::System.Guid)),
+                new global::Spector.RecordColumn("text", "text", typeof(string)),
+            }
+        );
 
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
     private sealed class SpectorDescriptor : global::Spector.EventedType<global::Shapes.Note>
@@ -185,7 +424,14 @@ partial class Note
         public static readonly SpectorDescriptor Instance = new();
 
         private SpectorDescriptor()
-            : base("Note", schemaIndex: 0, version: 0, global::Shapes.NoteEvents.Log, global::Shapes.Note.SpectorRecordTable, savepointEvery: 20)
+            : base(
+                "Note",
+                schemaIndex: 0,
+                version: 0,
+                global::Shapes.NoteEvents.Log,
+                global::Shapes.Note.SpectorRecordTable,
+                savepointEvery: 20
+            )
         {
         }
 
@@ -200,9 +446,14 @@ partial class Note
 
         public override bool HasSavepoint => true;
 
-        public override global::Spector.Attrs CreateSavepoint(global::Shapes.Note record, int version) => global::Shapes.Note.Savepoint(record, version);
+        public override global::Spector.Attrs CreateSavepoint(global::Shapes.Note record, int version) =>
+            global::Shapes.Note.Savepoint(record, version);
 
-        public override bool TrySetAttr(global::Shapes.Note record, string key, global::System.Text.Json.Nodes.JsonNode? value)
+        public override bool TrySetAttr(
+            global::Shapes.Note record,
+            string key,
+            global::System.Text.Json.Nodes.JsonNode? value
+        )
         {
             switch (key)
             {
@@ -211,7 +462,11 @@ partial class Note
             }
         }
 
-        public override bool TrySetAttr(global::Shapes.Note record, string key, global::System.Text.Json.JsonElement value)
+        public override bool TrySetAttr(
+            global::Shapes.Note record,
+            string key,
+            global::System.Text.Json.JsonElement value
+        )
         {
             switch (key)
             {
@@ -230,10 +485,14 @@ partial class Note
             }
         }
 
-        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(global::Shapes.Note expected, global::Shapes.Note actual)
+        public override global::System.Collections.Generic.IReadOnlyList<string> Diff(
+            global::Shapes.Note expected,
+            global::Shapes.Note actual
+        )
         {
             var differences = new global::System.Collections.Generic.List<string>();
-            if (!global::System.Collections.Generic.EqualityComparer<string>.Default.Equals(expected.Text, actual.Text)) differences.Add("text");
+            if (!global::System.Collections.Generic.EqualityComparer<string>.Default.Equals(expected.Text, actual.Text))
+                differences.Add("text");
             return differences;
         }
 

@@ -26,6 +26,7 @@ partial class NoteEvents : global::Spector.IEventsTable
 
     /// <summary>Creates the events table, its append-only triggers and the record tables, if missing.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Spector.Generators", "{version}")]
-    public static global::System.Threading.Tasks.Task MigrateAsync(global::System.Threading.CancellationToken cancellationToken = default)
-        => Log.MigrateUpAsync(cancellationToken);
+    public static global::System.Threading.Tasks.Task MigrateAsync(
+        global::System.Threading.CancellationToken cancellationToken = default
+    ) => Log.MigrateUpAsync(cancellationToken);
 }
