@@ -48,8 +48,7 @@ internal abstract partial class Doc
     public static Doc Call(Doc head, params Doc[] arguments) => List(head, "(", arguments, ")");
 
     /// <summary><c>(a, b)</c> after a member name: a parameter list, broken one parameter a line.</summary>
-    public static Doc Parameters(IEnumerable<string> parameters) =>
-        List("", "(", parameters.Select(p => (Doc)p).ToArray(), ")");
+    public static Doc Parameters(params Doc[] parameters) => List("", "(", parameters, ")");
 
     /// <summary><c>name&lt;a, b&gt;</c>, broken like an argument list when even that does not fit.</summary>
     public static Doc Generic(string name, params Doc[] arguments) => List(name, "<", arguments, ">");
@@ -69,7 +68,10 @@ internal abstract partial class Doc
     public static Doc Arrow(Doc head, Doc body) => Concat(head, " =>", Group(Indent(Line, body)), ";");
 
     /// <summary><c>target = value;</c>, breaking after the <c>=</c> when the value does not fit beside it.</summary>
-    public static Doc Assignment(Doc target, Doc value) => Concat(Group(target, " =", Indent(Line, value)), ";");
+    public static Doc Assignment(Doc target, Doc value) => Concat(Assign(target, value), ";");
+
+    /// <summary><c>target = value</c> as an expression or an initializer entry, breaking like an assignment.</summary>
+    public static Doc Assign(Doc target, Doc value) => Group(target, " =", Indent(Line, value));
 
     /// <summary>
     /// A C# string literal; when it does not fit, a concatenation of literals split at spaces, one a line. The

@@ -47,7 +47,7 @@ internal static class EventedEmitter
             "Appends an insert event inside the caller's session.",
             Doc.Concat("static ", TaskOf(self)),
             "InsertAsync",
-            new[] { "global::Spector.Attrs attrs", Options },
+            new Doc[] { "global::Spector.Attrs attrs", Options },
             "attrs",
             "options"
         );
@@ -59,7 +59,7 @@ internal static class EventedEmitter
                 + "global::System.Threading.CancellationToken)\"/>, inside the caller's session.",
             TaskOf(self),
             "UpdateAsync",
-            new[] { "global::Spector.Attrs attrs", Options },
+            new Doc[] { "global::Spector.Attrs attrs", Options },
             id,
             "attrs",
             "options"
@@ -70,7 +70,7 @@ internal static class EventedEmitter
             "Appends a delete event inside the caller's session.",
             Task,
             "DeleteAsync",
-            new[] { Options },
+            new Doc[] { Options },
             id,
             "options"
         );
@@ -85,7 +85,7 @@ internal static class EventedEmitter
                 "Appends a savepoint inside the caller's session.",
                 TaskOf(self),
                 "SavepointAsync",
-                new[] { Options },
+                new Doc[] { Options },
                 id,
                 "this",
                 "options"
@@ -97,7 +97,7 @@ internal static class EventedEmitter
                 "Checks the savepoints inside the caller's session.",
                 Doc.Concat("static ", TaskOf("global::Spector.SavepointVerification")),
                 "VerifySavepointsAsync",
-                new[] { Guid },
+                new Doc[] { Guid },
                 "id"
             );
         }
@@ -107,7 +107,7 @@ internal static class EventedEmitter
             $"The {name} replayed from its log inside the caller's session.",
             Doc.Concat("static ", TaskOf(self + "?")),
             "GetAsync",
-            new[] { Guid },
+            new Doc[] { Guid },
             "id",
             "null"
         );
@@ -119,7 +119,7 @@ internal static class EventedEmitter
             $"The {name} with its seq, read inside the caller's session.",
             Doc.Concat("static ", TaskOf(Doc.Concat(Doc.Generic("global::Spector.Versioned", self), "?"))),
             "GetVersionedAsync",
-            new[] { Guid },
+            new Doc[] { Guid },
             "id"
         );
         Operation(
@@ -128,7 +128,7 @@ internal static class EventedEmitter
             $"Whether the {name} exists, read inside the caller's session.",
             Doc.Concat("static ", TaskOf("bool")),
             "ExistsAsync",
-            new[] { Guid },
+            new Doc[] { Guid },
             "id"
         );
         Operation(
@@ -140,7 +140,7 @@ internal static class EventedEmitter
                 Doc.Generic("global::System.Collections.Generic.IAsyncEnumerable", "global::System.Guid")
             ),
             "IdsAsync",
-            new string[0]
+            new Doc[0]
         );
         Method(
             w,
@@ -148,7 +148,7 @@ internal static class EventedEmitter
                 + "it did not exist then.",
             Doc.Concat("static ", TaskOf(self + "?")),
             "GetAtAsync",
-            new[] { Guid, "long seq" },
+            new Doc[] { Guid, "long seq" },
             RuntimeCall("GetAsync", "null", "id", "seq")
         );
         if (model.Table is not null)
@@ -160,7 +160,7 @@ internal static class EventedEmitter
                 "Rebuilds one row inside the caller's session.",
                 Doc.Concat("static ", TaskOf(Doc.Generic("global::Spector.Materialization", self))),
                 "MaterializeAsync",
-                new[] { Guid },
+                new Doc[] { Guid },
                 "id"
             );
             Operation(
@@ -170,7 +170,7 @@ internal static class EventedEmitter
                 "Imports the untracked rows inside the caller's session.",
                 Doc.Concat("static ", TaskOf(Doc.Generic(ReadOnlyList, self))),
                 "BringUpAsync",
-                new[] { $"global::Spector.BringUpOptions<{self}>? options = null" },
+                new[] { Doc.Concat(Doc.Generic("global::Spector.BringUpOptions", self), "? options = null") },
                 "options"
             );
         }
@@ -181,7 +181,7 @@ internal static class EventedEmitter
             $"The {name} as it was at <paramref name=\"at\"/>, read inside the caller's session.",
             Doc.Concat("static ", TaskOf(self + "?")),
             "GetAsOfAsync",
-            new[] { Guid, "global::System.DateTimeOffset at" },
+            new Doc[] { Guid, "global::System.DateTimeOffset at" },
             "id",
             "at"
         );
@@ -192,7 +192,7 @@ internal static class EventedEmitter
             $"Each event of one {name} with the properties it changed, read inside the caller's session.",
             Doc.Concat("static ", TaskOf(Doc.Generic(ReadOnlyList, "global::Spector.RecordChange"))),
             "ChangesAsync",
-            new[] { Guid },
+            new Doc[] { Guid },
             "id"
         );
         Operation(
@@ -202,7 +202,7 @@ internal static class EventedEmitter
             $"The events of one {name} in a time range, read inside the caller's session.",
             Doc.Concat("static ", TaskOf(Events())),
             "AllEventsAsync",
-            new[] { Guid, "global::System.DateTimeOffset? from", "global::System.DateTimeOffset? to" },
+            new Doc[] { Guid, "global::System.DateTimeOffset? from", "global::System.DateTimeOffset? to" },
             "id",
             "from",
             "to"
@@ -213,7 +213,7 @@ internal static class EventedEmitter
             $"The events of one {name}, read inside the caller's session.",
             Doc.Concat("static ", TaskOf(Events())),
             "AllEventsAsync",
-            new[] { Guid },
+            new Doc[] { Guid },
             "id"
         );
 
@@ -258,6 +258,9 @@ internal static class EventedEmitter
             "]"
         );
 
+    private static Doc Changeset(string self) =>
+        Doc.Concat(Doc.Generic("global::Spector.Changeset", self), " changeset");
+
     private static Doc TaskOf(Doc result) => Doc.Generic(Task, result);
 
     private static Doc Events() => Doc.Generic(ReadOnlyList, "global::Spector.StoredEvent");
@@ -293,14 +296,14 @@ internal static class EventedEmitter
         w.Line();
         w.Write(
             Doc.Arrow(
-                Doc.Concat("public override ", self, " Create", Doc.Parameters(new[] { "global::System.Guid id" })),
+                Doc.Concat("public override ", self, " Create", Doc.Parameters("global::System.Guid id")),
                 Doc.Initializer("new " + self, new Doc[] { $"{Identifier(model.Key)} = id" })
             )
         );
         w.Line();
         w.Write(
             Doc.Arrow(
-                Doc.Concat("public override global::System.Guid IdOf", Doc.Parameters(new[] { $"{self} record" })),
+                Doc.Concat("public override global::System.Guid IdOf", Doc.Parameters($"{self} record")),
                 $"record.{Identifier(model.Key)}"
             )
         );
@@ -328,7 +331,7 @@ internal static class EventedEmitter
                     .Select(p =>
                         (
                             SourceWriter.Literal(p.Key),
-                            Doc.Concat($"record.{Identifier(p.Name)} = ", Conversion(p), ";"),
+                            Doc.Assignment($"record.{Identifier(p.Name)}", Conversion(p)),
                             "return true;"
                         )
                     ),
@@ -394,7 +397,7 @@ internal static class EventedEmitter
     }
 
     /// <summary>A method declaration up to its body: its parameters one a line when they do not fit on one.</summary>
-    private static Doc Signature(Doc head, params string[] parameters) => Doc.Concat(head, Doc.Parameters(parameters));
+    private static Doc Signature(Doc head, params Doc[] parameters) => Doc.Concat(head, Doc.Parameters(parameters));
 
     /// <summary>
     /// <c>switch (value)</c> with one case a line when every case fits, else the case's statements on lines of
@@ -442,15 +445,15 @@ internal static class EventedEmitter
         var typed = handler is { Parameters.Length: > 0 };
         var parameters = (
             typed
-                ? handler!.Parameters.Select(p => $"{p.Type} {Identifier(p.Name)}")
-                : new[] { "global::Spector.Attrs attrs" }
+                ? handler!.Parameters.Select(p => (Doc)$"{p.Type} {Identifier(p.Name)}")
+                : new Doc[] { "global::Spector.Attrs attrs" }
         )
-            .Concat(new[] { Options })
+            .Concat(new Doc[] { Options })
             .ToArray();
         Doc attrs = typed
             ? Doc.Initializer(
                 "new global::Spector.Attrs",
-                handler!.Parameters.Select(p => Doc.Concat($"[{SourceWriter.Literal(p.Key)}] = ", ToNode(p)))
+                handler!.Parameters.Select(p => Doc.Assign($"[{SourceWriter.Literal(p.Key)}]", ToNode(p)))
             )
             : "attrs";
         Operation(
@@ -482,7 +485,7 @@ internal static class EventedEmitter
     private static void EmitDispatch(SourceWriter w, EventedModel model)
     {
         var self = model.Type.FullyQualified;
-        w.Open(Signature("public override void Apply", $"global::Spector.Changeset<{self}> changeset"));
+        w.Open(Signature("public override void Apply", Changeset(self)));
         var byAction = model
             .Handlers.Where(h => h.Action is not null)
             .GroupBy(h => h.Action!)
@@ -531,10 +534,7 @@ internal static class EventedEmitter
         {
             w.Write(
                 Doc.Arrow(
-                    Signature(
-                        "public override void PrepareMaterialization",
-                        $"global::Spector.Changeset<{self}> changeset"
-                    ),
+                    Signature("public override void PrepareMaterialization", Changeset(self)),
                     Doc.Call($"{self}.PrepareMaterialization", "changeset")
                 )
             );
@@ -614,7 +614,7 @@ internal static class EventedEmitter
         string sessionSummary,
         Doc returns,
         string name,
-        string[] parameters,
+        Doc[] parameters,
         params Doc[] arguments
     ) => Operation(w, summary, sessionSummary, returns, name, parameters, s => RuntimeCall(name, s, arguments));
 
@@ -624,7 +624,7 @@ internal static class EventedEmitter
         string sessionSummary,
         Doc returns,
         string name,
-        string[] parameters,
+        Doc[] parameters,
         System.Func<Doc, Doc> call
     )
     {
@@ -634,7 +634,9 @@ internal static class EventedEmitter
             sessionSummary,
             returns,
             name,
-            new[] { Session }.Concat(parameters).ToArray(),
+            new Doc[] { Session }
+                .Concat(parameters)
+                .ToArray(),
             call("session ?? throw new global::System.ArgumentNullException(nameof(session))")
         );
     }
@@ -650,11 +652,14 @@ internal static class EventedEmitter
         );
 
     /// <summary>An expression-bodied public method, its cancellation token last, and the blank line after it.</summary>
-    private static void Method(SourceWriter w, string summary, Doc returns, string name, string[] parameters, Doc call)
+    private static void Method(SourceWriter w, string summary, Doc returns, string name, Doc[] parameters, Doc call)
     {
         w.Summary(summary);
         w.Write(GeneratedFile.GeneratedCodeAttribute);
-        var signature = Signature(Doc.Concat("public ", returns, " ", name), parameters.Concat(new[] { Ct }).ToArray());
+        var signature = Signature(
+            Doc.Concat("public ", returns, " ", name),
+            parameters.Concat(new Doc[] { Ct }).ToArray()
+        );
         w.Write(Doc.Arrow(signature, call));
         w.Line();
     }
@@ -665,13 +670,16 @@ internal static class EventedEmitter
 
     private static Doc Conversion(PropertyModel p) =>
         p.Kind == ValueKind.Other
-            ? Doc.Concat(Doc.Call($"global::Spector.AttrConvert.ToObject<{p.Type}>", "value", JsonOptions), "!")
+            ? Doc.Concat(ToObject(p.Type), "!")
             : Doc.Call(Converter(p.Kind, p.IsNullable, p.ValueType), "value");
 
     private static Doc ParamConverter(ParameterModel p) =>
         p.Kind == ValueKind.Other
-            ? Doc.Concat("value => ", Doc.Call($"global::Spector.AttrConvert.ToObject<{p.Type}>", "value", JsonOptions))
+            ? Doc.Group("value =>", Doc.Indent(Doc.Line, ToObject(p.Type)))
             : Converter(p.Kind, p.IsNullable, p.ValueType);
+
+    private static Doc ToObject(string type) =>
+        Doc.Call(Doc.Generic("global::Spector.AttrConvert.ToObject", type), "value", JsonOptions);
 
     /// <summary>Whether two records agree on <paramref name="p"/>, one line flat and as a layout.</summary>
     private static (string Flat, Doc Doc) Same(PropertyModel p)
@@ -681,7 +689,10 @@ internal static class EventedEmitter
             p.Kind == ValueKind.Other
                 ? Doc.Call("global::Spector.AttrConvert.SameJson", $"expected.{name}", $"actual.{name}", JsonOptions)
                 : Doc.Call(
-                    $"global::System.Collections.Generic.EqualityComparer<{p.Type}>.Default.Equals",
+                    Doc.Concat(
+                        Doc.Generic("global::System.Collections.Generic.EqualityComparer", p.Type),
+                        ".Default.Equals"
+                    ),
                     $"expected.{name}",
                     $"actual.{name}"
                 );
@@ -689,11 +700,13 @@ internal static class EventedEmitter
     }
 
     /// <summary>The <c>AttrConvert</c> method that turns a payload value into a scalar type.</summary>
-    private static string Converter(ValueKind kind, bool nullable, string valueType)
+    private static Doc Converter(ValueKind kind, bool nullable, string valueType)
     {
         const string convert = "global::Spector.AttrConvert.";
         var prefix = nullable ? "Nullable" : "";
-        return kind == ValueKind.Enum ? $"{convert}To{prefix}Enum<{valueType}>" : $"{convert}To{prefix}{kind}";
+        return kind == ValueKind.Enum
+            ? Doc.Generic($"{convert}To{prefix}Enum", valueType)
+            : (Doc)$"{convert}To{prefix}{kind}";
     }
 
     private static Doc ColumnValue(PropertyModel p) =>

@@ -91,7 +91,7 @@ internal static class EventsTableEmitter
             Doc.Arrow(
                 Doc.Concat(
                     "public static global::System.Threading.Tasks.Task MigrateAsync",
-                    Doc.Parameters(new[] { "global::System.Threading.CancellationToken cancellationToken = default" })
+                    Doc.Parameters("global::System.Threading.CancellationToken cancellationToken = default")
                 ),
                 "Log.MigrateUpAsync(cancellationToken)"
             )

@@ -25,8 +25,7 @@ internal sealed class RecordTableSql
 
     public IReadOnlyList<PropertyModel> Columns => _columns;
 
-    public string Insert =>
-        $"INSERT INTO {Q(_table)} ({ColumnList}) VALUES ({string.Join(", ", _columns.Select(c => "@" + Parameter(c)))})";
+    public string Insert => $"INSERT INTO {Q(_table)} ({ColumnList}) VALUES ({ParameterList})";
 
     /// <summary>
     /// The parameter a column binds to: <c>r_</c> and the column name. Spector's own parameters in the same
@@ -54,15 +53,17 @@ internal sealed class RecordTableSql
 
     public string Create(bool postgres) =>
         $"CREATE TABLE IF NOT EXISTS {Q(_table)} ("
-        + string.Join(
-            ", ",
-            _columns.Select(c =>
-                $"{Q(c.Column!)} {ColumnType(c.Kind, postgres)}{(c == _id ? " PRIMARY KEY" : c.IsNullable ? " NULL" : " NOT NULL")}"
-            )
-        )
+        + string.Join(", ", _columns.Select(c => $"{Q(c.Column!)} {ColumnType(c.Kind, postgres)}{Constraint(c)}"))
         + ")";
 
+    private string ParameterList => string.Join(", ", _columns.Select(c => "@" + Parameter(c)));
+
     private string ColumnList => string.Join(", ", _columns.Select(c => Q(c.Column!)));
+
+    private string Constraint(PropertyModel column) =>
+        column == _id ? " PRIMARY KEY"
+        : column.IsNullable ? " NULL"
+        : " NOT NULL";
 
     private static string Q(string name) => "\"" + name + "\"";
 

@@ -319,10 +319,11 @@ partial class Cart
             switch (key)
             {
                 case "skus":
-                    record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(
-                        value,
-                        Log.JsonOptions
-                    )!;
+                    record.Skus =
+                        global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(
+                            value,
+                            Log.JsonOptions
+                        )!;
                     return true;
                 default:
                     return false;
@@ -338,10 +339,11 @@ partial class Cart
             switch (key)
             {
                 case "skus":
-                    record.Skus = global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(
-                        value,
-                        Log.JsonOptions
-                    )!;
+                    record.Skus =
+                        global::Spector.AttrConvert.ToObject<global::System.Collections.Generic.List<string>>(
+                            value,
+                            Log.JsonOptions
+                        )!;
                     return true;
                 default:
                     return false;
