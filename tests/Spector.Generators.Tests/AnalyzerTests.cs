@@ -122,7 +122,9 @@ public sealed class AnalyzerTests
         );
 
         var retired =
-            "retired schema events 0 Shop.Order v2\nretired action events Shop.Order archive 419300326\naction events Shop.Invoice archive 419300326\n";
+            "retired schema events 0 Shop.Order v2\n"
+            + "retired action events Shop.Order archive 419300326\n"
+            + "action events Shop.Invoice archive 419300326\n";
         Assert.That((await Visible(retired, table, other)).Select(x => x.Id), Does.Contain("SPEC020"));
     }
 

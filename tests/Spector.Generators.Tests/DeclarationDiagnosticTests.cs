@@ -108,7 +108,8 @@ public sealed class DeclarationDiagnosticTests
     private static string ThingWith(string evented) =>
         "using System;\nusing Spector;\n"
         + evented
-        + "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n    static void Changeset(Changeset<Thing> c) { }\n}\n";
+        + "\npublic partial class Thing\n{\n    public Guid Id { get; set; }\n"
+        + "    static void Changeset(Changeset<Thing> c) { }\n}\n";
 
     [TestCase("static async void Changeset(Changeset<Thing> c) { }", "Changeset")]
     [TestCase("[OnAction(\"archive\")] static async void Archive(Changeset<Thing> c) { }", "Archive")]
@@ -298,7 +299,8 @@ public sealed class DeclarationDiagnosticTests
     {
         var d = Single(
             RunThing(
-                $"    private sealed class Secret {{ }}\n    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, {parameter}) {{ }}",
+                "    private sealed class Secret { }\n"
+                    + $"    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, {parameter}) {{ }}",
                 "[Evented(Actions = [\"freeze\"])]"
             ),
             "SPEC033"
@@ -371,7 +373,11 @@ public sealed class DeclarationDiagnosticTests
             public partial class Events;
             public partial class Outer<T>
             {
-                [Evented] public partial class Inner { public Guid Id { get; set; } static void Changeset(Changeset<Inner> c) { } }
+                [Evented] public partial class Inner
+                {
+                    public Guid Id { get; set; }
+                    static void Changeset(Changeset<Inner> c) { }
+                }
             }
             """
         );
@@ -417,8 +423,16 @@ public sealed class DeclarationDiagnosticTests
             [EventsTable("events")]
             [EventSchema(typeof(Post), 0)]
             public partial class PostEvents;
-            [Evented] public partial class User { public Guid Id { get; set; } static void Changeset(Changeset<User> c) { } }
-            [Evented] public partial class Post { public Guid Id { get; set; } static void Changeset(Changeset<Post> c) { } }
+            [Evented] public partial class User
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<User> c) { }
+            }
+            [Evented] public partial class Post
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Post> c) { }
+            }
             """
         );
 
@@ -494,7 +508,8 @@ public sealed class DeclarationDiagnosticTests
         var result = Run(
             Table.Replace("\"events\"", "\"my events\""),
             "using System;\nusing Spector;\n"
-                + "[Evented] public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }"
+                + "[Evented] public partial class Thing "
+                + "{ public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }"
         );
 
         var d = Single(result, "SPEC014");

@@ -90,7 +90,11 @@ public sealed class DiagnosticTests
             [EventsTable("events_b")]
             [EventSchema(typeof(Thing), 0)]
             public partial class BEvents;
-            [Evented] public partial class Thing { public Guid Id { get; set; } static void Changeset(Changeset<Thing> c) { } }
+            [Evented] public partial class Thing
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Thing> c) { }
+            }
             """
         );
 

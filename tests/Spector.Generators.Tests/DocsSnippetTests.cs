@@ -44,7 +44,8 @@ public sealed partial class DocsSnippetTests
             }
             """;
         const string helpers =
-            "static Task MoveOrdersAsync(SpectorSession session, object oldId, Guid newId, CancellationToken ct) => Task.CompletedTask;";
+            "static Task MoveOrdersAsync(SpectorSession session, object oldId, Guid newId, CancellationToken ct) =>"
+            + " Task.CompletedTask;";
 
         AssertCompiles(model, Statements(block, null, helpers));
     }
@@ -85,7 +86,8 @@ public sealed partial class DocsSnippetTests
 
     /// <summary>A snippet of statements as the body of an async method taking <paramref name="parameters"/>.</summary>
     private static string Statements(string body, string? parameters, string members = "") =>
-        $"public static class Snippet\n{{\n    {members}\n    public static async Task RunAsync({parameters})\n    {{\n{body}\n    }}\n}}\n";
+        $"public static class Snippet\n{{\n    {members}\n"
+        + $"    public static async Task RunAsync({parameters})\n    {{\n{body}\n    }}\n}}\n";
 
     private static List<string> Blocks(string page) =>
         CSharpBlock().Matches(File.ReadAllText(Path.Combine(FindRoot(), page))).Select(m => m.Groups[1].Value).ToList();

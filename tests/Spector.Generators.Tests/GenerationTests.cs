@@ -80,7 +80,8 @@ public sealed class GenerationTests
         Assert.That(ActionCodes.For("ä-ü"), Is.EqualTo(Spector.Generators.Model.ActionCode.For("ä-ü")));
     }
 
-    private const int ExpectedArchiveCode = 419300326; // computed independently: 16 + FNV-1a-32("archive") mod (2^31 - 17)
+    // Computed independently: 16 + FNV-1a-32("archive") mod (2^31 - 17).
+    private const int ExpectedArchiveCode = 419300326;
 
     [Test]
     public void Typed_actions_take_the_handlers_parameters_and_dispatch_picks_one_handler_per_version()
@@ -121,7 +122,8 @@ public sealed class GenerationTests
             order,
             Does.Contain(
                 Squashed.Of(
-                    "global::Shop.Order.Pay(changeset, changeset.Param(\"amount\", global::Spector.AttrConvert.ToDecimal)"
+                    "global::Shop.Order.Pay(changeset, "
+                        + "changeset.Param(\"amount\", global::Spector.AttrConvert.ToDecimal)"
                 )
             )
         );
@@ -187,7 +189,8 @@ public sealed class GenerationTests
             [EventLink("edits", "edits", "previous_id")]
             public static partial class MessageEvents
             {
-                private static string Route(Guid recordId) => recordId.ToByteArray()[15] % 2 == 0 ? "messages_0" : "messages_1";
+                private static string Route(Guid recordId) =>
+                    recordId.ToByteArray()[15] % 2 == 0 ? "messages_0" : "messages_1";
             }
             [Evented]
             public partial class Message

@@ -132,7 +132,8 @@ public sealed class OddInputCorpusTests
             "two properties on one column",
             Table,
             Thing(
-                "    [Column(\"x\")] public string A { get; set; } = \"\";\n    [Column(\"x\")] public string B { get; set; } = \"\";",
+                "    [Column(\"x\")] public string A { get; set; } = \"\";\n"
+                    + "    [Column(\"x\")] public string B { get; set; } = \"\";",
                 "[Evented(Table = \"things\")]"
             )
         );
@@ -140,7 +141,8 @@ public sealed class OddInputCorpusTests
             "handler parameters named like the generated ones",
             Table,
             Thing(
-                "    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, string cancellationToken, string session) { }",
+                "    [OnAction(\"freeze\")]\n"
+                    + "    static void Freeze(Changeset<Thing> c, string cancellationToken, string session) { }",
                 "[Evented(Actions = [\"freeze\"])]"
             )
         );
@@ -180,7 +182,8 @@ public sealed class OddInputCorpusTests
             "a private handler parameter type",
             Table,
             Thing(
-                "    private enum Reason { A }\n    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, Reason reason) { }",
+                "    private enum Reason { A }\n"
+                    + "    [OnAction(\"freeze\")] static void Freeze(Changeset<Thing> c, Reason reason) { }",
                 "[Evented(Actions = [\"freeze\"])]"
             )
         );
@@ -188,7 +191,9 @@ public sealed class OddInputCorpusTests
             "a private property type",
             Table,
             Thing(
-                "    private enum Mood { Calm }\n    private Mood Feeling { get; set; }\n    public int Count { get; set; }"
+                "    private enum Mood { Calm }\n"
+                    + "    private Mood Feeling { get; set; }\n"
+                    + "    public int Count { get; set; }"
             )
         );
         yield return Case(
@@ -230,8 +235,16 @@ public sealed class OddInputCorpusTests
             [EventSchema(typeof(Box), 0)]
             [EventSchema(typeof(Box<int>), 1)]
             public partial class Events;
-            [Evented] public partial class Box { public Guid Id { get; set; } static void Changeset(Changeset<Box> c) { } }
-            [Evented] public partial class Box<T> { public Guid Id { get; set; } static void Changeset(Changeset<Box<T>> c) { } }
+            [Evented] public partial class Box
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Box> c) { }
+            }
+            [Evented] public partial class Box<T>
+            {
+                public Guid Id { get; set; }
+                static void Changeset(Changeset<Box<T>> c) { }
+            }
             """
         );
         yield return Case(
@@ -242,7 +255,12 @@ public sealed class OddInputCorpusTests
             [EventsTable("events")]
             [EventSchema(typeof(Note), 0)]
             public partial class Events;
-            [Evented] public partial record Note { public Guid Id { get; set; } public string Text { get; set; } = ""; static void Changeset(Changeset<Note> c) => c.Cast("text"); }
+            [Evented] public partial record Note
+            {
+                public Guid Id { get; set; }
+                public string Text { get; set; } = "";
+                static void Changeset(Changeset<Note> c) => c.Cast("text");
+            }
             """
         );
         yield return Case(
@@ -255,7 +273,11 @@ public sealed class OddInputCorpusTests
             public partial class Events;
             public partial class Outer<T>
             {
-                [Evented] public partial class Inner { public Guid Id { get; set; } static void Changeset(Changeset<Inner> c) { } }
+                [Evented] public partial class Inner
+                {
+                    public Guid Id { get; set; }
+                    static void Changeset(Changeset<Inner> c) { }
+                }
             }
             """
         );
@@ -269,7 +291,11 @@ public sealed class OddInputCorpusTests
             public partial class Events;
             public partial record Outer
             {
-                [Evented] public partial class Inner { public Guid Id { get; set; } static void Changeset(Changeset<Inner> c) { } }
+                [Evented] public partial class Inner
+                {
+                    public Guid Id { get; set; }
+                    static void Changeset(Changeset<Inner> c) { }
+                }
             }
             """
         );

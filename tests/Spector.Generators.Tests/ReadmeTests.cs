@@ -13,7 +13,8 @@ public sealed partial class ReadmeTests
         Assert.That(blocks, Has.Count.EqualTo(2), "a declarations block and a usage block");
 
         var usage =
-            "using Spector;\npublic static class Tour\n{\n    public static async System.Threading.Tasks.Task RunAsync()\n    {\n"
+            "using Spector;\npublic static class Tour\n{\n"
+            + "    public static async System.Threading.Tasks.Task RunAsync()\n    {\n"
             + blocks[1]
             + "\n    }\n}\n";
         const string implicitUsings =
@@ -38,7 +39,8 @@ public sealed partial class ReadmeTests
             .Replace(
                 "await account.DeleteAsync();",
                 "var seen = $\"{account.Balance}|{account.FrozenBecause}|{before!.Balance}|{history.Count}\";\n"
-                    + "await account.DeleteAsync();\nreturn seen + \"|\" + (await Account.GetAsync(account.Id) is null);"
+                    + "await account.DeleteAsync();\n"
+                    + "return seen + \"|\" + (await Account.GetAsync(account.Id) is null);"
             );
         Assert.That(usage, Does.Contain("return seen"), "the tour still ends with a delete");
         var program =
@@ -56,7 +58,8 @@ public sealed partial class ReadmeTests
             Assert.That(
                 await run,
                 Is.EqualTo("100|audit|0|3|True"),
-                "balance after the deposit, the freeze reason, the balance at seq 1, events before the delete, gone after"
+                "balance after the deposit, the freeze reason, the balance at seq 1, events before the delete, "
+                    + "gone after"
             );
         }
         finally

@@ -312,7 +312,8 @@ public sealed class SchemaLockFixTests
         Assert.That(
             await AnalyzerHarness.LockTextAsync(created),
             Is.EqualTo(
-                "# Spector schema lock: every schema index, action code and version shipped. Commit it; see docs/schema-lock.md.\n"
+                "# Spector schema lock: every schema index, action code and version shipped. Commit it; "
+                    + "see docs/schema-lock.md.\n"
                     + "schema events 0 Shop.Order v1\nschema events 1 Shop.Cart v1\n"
                     + $"action events Shop.Cart archive {Archive}\naction events Shop.Order archive {Archive}\n"
             )
@@ -332,12 +333,13 @@ public sealed class SchemaLockFixTests
         );
         var orphans = (await AnalyzerHarness.DiagnosticsAsync(project)).Where(x => x.Id == "SPEC001").ToList();
         Assert.That(orphans, Has.Count.EqualTo(2));
+        var orphan = orphans[0].GetMessage().Contains("Refund") ? "Refund" : "Coupon";
 
         var solution = await AnalyzerHarness.FixAllAsync(
             project,
             new AddEventSchemaFix(),
             orphans[0],
-            $"Add [EventSchema(typeof({(orphans[0].GetMessage().Contains("Refund") ? "Refund" : "Coupon")}), 2)] to 'ShopEvents'"
+            $"Add [EventSchema(typeof({orphan}), 2)] to 'ShopEvents'"
         );
 
         var table = (await solution.GetProject(project.Id)!.Documents.First().GetTextAsync()).ToString();

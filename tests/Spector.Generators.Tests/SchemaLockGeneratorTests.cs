@@ -35,7 +35,8 @@ public sealed class SchemaLockGeneratorTests
     public void Renders_the_recorded_lock_keeping_retired_lines_and_raising_versions()
     {
         var existing =
-            $"schema events 0 Shop.Order v1\naction events Shop.Order archive {Archive}\nretired schema events 1 Shop.Coupon v3\n";
+            $"schema events 0 Shop.Order v1\naction events Shop.Order archive {Archive}\n"
+            + "retired schema events 1 Shop.Coupon v3\n";
 
         var lines = Render(existing, write: "true");
 
@@ -44,7 +45,8 @@ public sealed class SchemaLockGeneratorTests
             Is.EqualTo(
                 new[]
                 {
-                    "# Spector schema lock: every schema index, action code and version shipped. Commit it; see docs/schema-lock.md.",
+                    "# Spector schema lock: every schema index, action code and version shipped. Commit it; "
+                        + "see docs/schema-lock.md.",
                     "schema events 0 Shop.Order v2",
                     "retired schema events 1 Shop.Coupon v3",
                     $"action events Shop.Order archive {Archive}",

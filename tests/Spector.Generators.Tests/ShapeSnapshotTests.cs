@@ -53,7 +53,8 @@ public sealed class ShapeSnapshotTests
             TableFile,
             Table(
                 "[EventsTable(\"notes_log\", Shards = [\"notes_log_0\", \"notes_log_1\"], ShardBy = nameof(Route))]",
-                "private static string Route(Guid recordId) => recordId.ToByteArray()[15] % 2 == 0 ? \"notes_log_0\" : \"notes_log_1\";"
+                "private static string Route(Guid recordId) =>\n"
+                    + "    recordId.ToByteArray()[15] % 2 == 0 ? \"notes_log_0\" : \"notes_log_1\";"
             ),
             Note()
         );
@@ -101,7 +102,8 @@ public sealed class ShapeSnapshotTests
             Table("[EventsTable(\"notes_log\")]\n[ActionAlias(\"publish\", \"release\")]"),
             Note(
                 "[Evented(Table = \"notes\", Actions = [\"publish\"])]",
-                "[OnAction(\"publish\")] static void Publish(Changeset<Note> c, string channel) => c.Record.Text += channel;"
+                "[OnAction(\"publish\")]\n"
+                    + "static void Publish(Changeset<Note> c, string channel) => c.Record.Text += channel;"
             ),
         };
         Verify(TypeFile, sources);

@@ -39,10 +39,12 @@ internal static class Sources
             [NotMapped] public string[] Lines { get; set; } = [];
             public DateTimeOffset InsertedAt { get; set; }
 
-            static void Changeset(Changeset<Order> c) => c.Cast("customer", "note", "total", "items", "state", "paid_at", "lines", "inserted_at");
+            static void Changeset(Changeset<Order> c) =>
+                c.Cast("customer", "note", "total", "items", "state", "paid_at", "lines", "inserted_at");
 
             [OnAction("pay")]
-            static void Pay(Changeset<Order> c, decimal amount, OrderState state, string[] receipt) => c.Record.Total -= amount;
+            static void Pay(Changeset<Order> c, decimal amount, OrderState state, string[] receipt) =>
+                c.Record.Total -= amount;
 
             [OnAction("pay"), VersionIn(0, 1)]
             static void PayBeforeV2(Changeset<Order> c) => c.Record.State = OrderState.Paid;
