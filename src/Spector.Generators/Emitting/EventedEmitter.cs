@@ -348,7 +348,8 @@ internal static class EventedEmitter
             model.Properties.Select(p =>
                 (SourceWriter.Literal(p.Key), (Doc)$"value = record.{Identifier(p.Name)};", "return true;")
             ),
-            "value = null; return false;"
+            "value = null;",
+            "return false;"
         );
         w.Close();
 
@@ -407,7 +408,7 @@ internal static class EventedEmitter
         SourceWriter w,
         string value,
         System.Collections.Generic.IEnumerable<(string Label, Doc Statement, string Then)> cases,
-        string otherwise
+        params string[] otherwise
     )
     {
         var list = cases.ToList();
@@ -418,7 +419,7 @@ internal static class EventedEmitter
         {
             foreach (var line in oneLine)
                 w.Line(line);
-            w.Line($"default: {otherwise}");
+            w.Line($"default: {string.Join(" ", otherwise)}");
         }
         else
         {
@@ -429,8 +430,8 @@ internal static class EventedEmitter
                 w.Line("    " + c.Then);
             }
             w.Line("default:");
-            foreach (var statement in otherwise.Split(new[] { "; " }, System.StringSplitOptions.None))
-                w.Line("    " + (statement.EndsWith(";") ? statement : statement + ";"));
+            foreach (var statement in otherwise)
+                w.Line("    " + statement);
         }
         w.Close();
     }
