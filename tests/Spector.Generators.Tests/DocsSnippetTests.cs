@@ -90,16 +90,11 @@ public sealed partial class DocsSnippetTests
         + $"    public static async Task RunAsync({parameters})\n    {{\n{body}\n    }}\n}}\n";
 
     private static List<string> Blocks(string page) =>
-        CSharpBlock().Matches(File.ReadAllText(Path.Combine(FindRoot(), page))).Select(m => m.Groups[1].Value).ToList();
+        CSharpBlock()
+            .Matches(File.ReadAllText(Path.Combine(RepoRoot.Path, page)))
+            .Select(m => m.Groups[1].Value)
+            .ToList();
 
     [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("Spector.sln not found");
-    }
 }

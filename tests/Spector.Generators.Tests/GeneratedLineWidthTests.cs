@@ -64,6 +64,17 @@ public sealed class GeneratedLineWidthTests
             "the snapshot model"
         );
         yield return new TestCaseData(new[] { LongNames }, true).SetName("long namespace, type and member names");
+        foreach (var sample in Directory.GetDirectories(Path.Combine(RepoRoot.Path, "samples")).Order())
+        {
+            var sources = Directory
+                .GetFiles(sample, "*.cs", SearchOption.AllDirectories)
+                .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
+                .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+                .Order()
+                .Select(File.ReadAllText)
+                .ToArray();
+            yield return new TestCaseData(sources, true).SetName("sample: " + Path.GetFileName(sample));
+        }
         // Some odd inputs are refused with a SPEC error and generate nothing; the rest must wrap like any model.
         foreach (var odd in OddInputCorpusTests.Corpus())
             yield return new TestCaseData(odd.Arguments[0], false).SetName("odd input: " + odd.TestName);

@@ -8,7 +8,7 @@ public sealed partial class ReadmeTests
     [Test]
     public void The_readme_tour_compiles()
     {
-        var readme = File.ReadAllText(Path.Combine(FindRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(RepoRoot.Path, "README.md"));
         var blocks = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value).ToList();
         Assert.That(blocks, Has.Count.EqualTo(2), "a declarations block and a usage block");
 
@@ -29,7 +29,7 @@ public sealed partial class ReadmeTests
     [Test]
     public async Task The_readme_tour_runs_and_deposits_on_sqlite()
     {
-        var readme = File.ReadAllText(Path.Combine(FindRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(RepoRoot.Path, "README.md"));
         var blocks = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value).ToList();
         var file = Path.Combine(Path.GetTempPath(), $"spector-tour-{Guid.NewGuid():N}.db");
         Assert.That(blocks[1], Does.Contain("\"Data Source=app.db\""));
@@ -71,12 +71,4 @@ public sealed partial class ReadmeTests
 
     [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Spector.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("Spector.sln not found");
-    }
 }
