@@ -147,7 +147,7 @@ public sealed class GeneratedLineWidthTests
         Assert.That(generated.Count(t => t.ToString().Contains("cref=\"UpdateAsync(")), Is.GreaterThan(0));
         var documentation = output
             .GetDiagnostics()
-            .Where(d => generated.Contains(d.Location.SourceTree) && d.Id != "CS1591")
+            .Where(d => d.Location.SourceTree is { } tree && generated.Contains(tree) && d.Id != "CS1591")
             .Where(d => d.Id.StartsWith("CS15", StringComparison.Ordinal) || d.Id == "CS0419")
             .ToList();
         Assert.That(documentation, Is.Empty, string.Join("\n", documentation));
