@@ -154,7 +154,7 @@ public static class EventHash
     )
     {
         output.Write("{\"action\":"u8);
-        Number(output, action);
+        Jcs.WriteInteger(output, action);
         if (!context.IsEmpty)
         {
             output.Write(",\"context\":{"u8);
@@ -163,7 +163,7 @@ public static class EventHash
             {
                 output.Write(firstMember ? "\""u8 : ",\""u8);
                 firstMember = false;
-                Raw(output, name);
+                Jcs.Raw(output, name);
                 output.Write("\":"u8);
                 Jcs.WriteString(output, value);
             }
@@ -172,7 +172,7 @@ public static class EventHash
         output.Write(",\"id\":"u8);
         Uuid(output, id);
         output.Write(",\"inserted_at\":"u8);
-        Number(output, Micros(insertedAt));
+        Jcs.WriteInteger(output, Micros(insertedAt));
         output.Write(",\"links\":["u8);
         var first = true;
         foreach (var link in Sorted(links))
@@ -185,7 +185,7 @@ public static class EventHash
             if (link.Type is { } type)
             {
                 output.Write(","u8);
-                Number(output, type);
+                Jcs.WriteInteger(output, type);
             }
             output.Write("]"u8);
         }
@@ -199,11 +199,11 @@ public static class EventHash
         output.Write(",\"payload\":"u8);
         Canonical(output, payload, checkNumbers, ref nonCanonicalNumber);
         output.Write(",\"schema\":"u8);
-        Number(output, schema);
+        Jcs.WriteInteger(output, schema);
         output.Write(",\"seq\":"u8);
-        Number(output, seq);
+        Jcs.WriteInteger(output, seq);
         output.Write(",\"v\":"u8);
-        Number(output, context.IsEmpty ? EnvelopeVersion : ContextEnvelopeVersion);
+        Jcs.WriteInteger(output, context.IsEmpty ? EnvelopeVersion : ContextEnvelopeVersion);
         output.Write("}"u8);
     }
 
@@ -246,12 +246,6 @@ public static class EventHash
         nonCanonicalNumber ??= found;
     }
 
-    private static void Number(PooledBufferWriter output, long value)
-    {
-        Utf8Formatter.TryFormat(value, output.GetSpan(20), out var written);
-        output.Advance(written);
-    }
-
     // Lowercase and hyphenated, as Guid.ToString("D") writes it.
     private static void Uuid(PooledBufferWriter output, Guid value)
     {
@@ -260,13 +254,5 @@ public static class EventHash
         Utf8Formatter.TryFormat(value, span[1..], out var written, 'D');
         span[written + 1] = (byte)'"';
         output.Advance(written + 2);
-    }
-
-    private static void Raw(PooledBufferWriter output, string ascii)
-    {
-        var span = output.GetSpan(ascii.Length);
-        for (var i = 0; i < ascii.Length; i++)
-            span[i] = (byte)ascii[i];
-        output.Advance(ascii.Length);
     }
 }

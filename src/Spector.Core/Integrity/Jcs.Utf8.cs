@@ -76,16 +76,16 @@ public static partial class Jcs
                 WriteObject(ref reader, output, checkSpelling, ref nonCanonical);
                 break;
             case JsonTokenType.StartArray:
-                Raw(output, "[");
+                output.Write("["u8);
                 var first = true;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
                     if (!first)
-                        Raw(output, ",");
+                        output.Write(","u8);
                     first = false;
                     WriteToken(ref reader, output, checkSpelling, ref nonCanonical);
                 }
-                Raw(output, "]");
+                output.Write("]"u8);
                 break;
             case JsonTokenType.String:
                 // Unescaped JSON text holds no quote, backslash or control character: it is canonical as it is.
@@ -98,13 +98,13 @@ public static partial class Jcs
                 WriteNumber(ref reader, output, checkSpelling, ref nonCanonical);
                 break;
             case JsonTokenType.True:
-                Raw(output, "true");
+                output.Write("true"u8);
                 break;
             case JsonTokenType.False:
-                Raw(output, "false");
+                output.Write("false"u8);
                 break;
             case JsonTokenType.Null:
-                Raw(output, "null");
+                output.Write("null"u8);
                 break;
             default:
                 throw new JsonException($"Cannot canonicalize a JSON {reader.TokenType}.");
@@ -123,9 +123,7 @@ public static partial class Jcs
             // The reader refuses leading zeros, so only "-0" is spelled otherwise than its digits.
             if (checkSpelling && nonCanonical is null && integer == 0 && reader.ValueSpan[0] == (byte)'-')
                 nonCanonical = Encoding.UTF8.GetString(reader.ValueSpan);
-            var span = output.GetSpan(20);
-            Utf8Formatter.TryFormat(integer, span, out var written);
-            output.Advance(written);
+            WriteInteger(output, integer);
             return;
         }
         if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
@@ -136,6 +134,13 @@ public static partial class Jcs
             if (!NumberText.SameValue(text, number) || (number == 0 && text[0] == '-'))
                 nonCanonical = text;
         Raw(output, FormatNumber(number));
+    }
+
+    /// <summary>An integer as RFC 8785 writes one a double holds exactly: its plain digits.</summary>
+    internal static void WriteInteger(IBufferWriter<byte> output, long value)
+    {
+        Utf8Formatter.TryFormat(value, output.GetSpan(20), out var written);
+        output.Advance(written);
     }
 
     /// <summary>One member of an object: where its unescaped name and its canonical value sit in the
@@ -181,17 +186,17 @@ public static partial class Jcs
             var nameBytes = names.WrittenSpan;
             var sorted = members.AsSpan(0, count);
             sorted.Sort(new MemberOrder(names.WrittenMemory));
-            Raw(output, "{");
+            output.Write("{"u8);
             for (var i = 0; i < sorted.Length; i++)
             {
                 var member = sorted[i];
                 if (i > 0)
-                    Raw(output, ",");
+                    output.Write(","u8);
                 WriteUtf8String(output, nameBytes.Slice(member.NameStart, member.NameLength));
-                Raw(output, ":");
+                output.Write(":"u8);
                 output.Write(values.WrittenSpan.Slice(member.ValueStart, member.ValueLength));
             }
-            Raw(output, "}");
+            output.Write("}"u8);
         }
         finally
         {

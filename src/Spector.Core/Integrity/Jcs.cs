@@ -158,7 +158,8 @@ public static partial class Jcs
         return false;
     }
 
-    private static void Raw(IBufferWriter<byte> output, string text)
+    /// <summary>Appends <paramref name="text"/> as UTF-8, unquoted and unescaped.</summary>
+    internal static void Raw(IBufferWriter<byte> output, string text)
     {
         var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
         output.Advance(Encoding.UTF8.GetBytes(text, span));
