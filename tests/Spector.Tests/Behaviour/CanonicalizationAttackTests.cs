@@ -66,7 +66,7 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         await ReplacePayloadAsync("value_events", sample.Id, 1, zero.Replace(stored, "${1}" + negativeZero));
 
         var report = await ValueEvents.Log.VerifyHashChainAsync();
-        var replayed = (await Sample.GetAsync(sample.Id)).Ratio;
+        var replayed = (await Sample.GetAsync(sample.Id))!.Ratio;
         if (Database == Db.Postgres)
         {
             var ratio = new Regex("\"ratio\":\\s*([^,}]*)").Match(
@@ -128,7 +128,7 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
             }
         );
         await DropAppendOnlyTriggersAsync("value_events");
-        var before = await Sample.GetAsync(sample.Id);
+        var before = (await Sample.GetAsync(sample.Id))!;
         var node = JsonNode.Parse(await StoredPayloadAsync("value_events", sample.Id, 1))!.AsObject();
         var members = node.Select(m => (m.Key, Text: m.Value!.ToJsonString())).Reverse().ToList();
         var respelled =
@@ -147,7 +147,7 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
 
         var report = await ValueEvents.Log.VerifyHashChainAsync();
         Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
-        var after = await Sample.GetAsync(sample.Id);
+        var after = (await Sample.GetAsync(sample.Id))!;
         Assert.That(after.Text, Is.EqualTo(before.Text));
         Assert.That(after.Count, Is.EqualTo(before.Count));
         Assert.That(BitConverter.DoubleToInt64Bits(after.Ratio), Is.EqualTo(BitConverter.DoubleToInt64Bits(0.5)));
@@ -174,7 +174,7 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
 
         var report = await ValueEvents.Log.VerifyHashChainAsync();
         Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
-        var ratio = (await Sample.GetAsync(sample.Id)).Ratio;
+        var ratio = (await Sample.GetAsync(sample.Id))!.Ratio;
         Assert.That(BitConverter.DoubleToInt64Bits(ratio), Is.EqualTo(BitConverter.DoubleToInt64Bits(7.0)));
     }
 
@@ -203,7 +203,7 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         if (count.Groups[1].Value == "7")
         {
             Assert.That(Database, Is.EqualTo(Db.Postgres), "only jsonb re-spells the edit back");
-            Assert.That((await Sample.GetAsync(sample.Id)).Count, Is.EqualTo(7L));
+            Assert.That((await Sample.GetAsync(sample.Id))!.Count, Is.EqualTo(7L));
             return;
         }
         var error = Assert.ThrowsAsync<EventReplayException>(() => Sample.GetAsync(sample.Id));
@@ -250,7 +250,7 @@ public sealed class CanonicalizationAttackTests(Db db) : DatabaseTest(db)
         );
         var report = await ValueEvents.Log.VerifyHashChainAsync();
         Assert.That(report.IsValid, Is.True, report.FirstBreak?.Message);
-        Assert.That((await Sample.GetAsync(replacement.Id)).Text, Is.EqualTo("a\uFFFDb"));
+        Assert.That((await Sample.GetAsync(replacement.Id))!.Text, Is.EqualTo("a\uFFFDb"));
 
         Assert.That(await invalid(accented.Id, "C3A9"), Is.EqualTo(1));
         report = await ValueEvents.Log.VerifyHashChainAsync();
