@@ -79,7 +79,8 @@ internal static class Measure
         }
         for (var round = 0; round < rounds; round++)
         {
-            double costA, costB;
+            double costA,
+                costB;
             if (round % 2 == 0)
                 (costA, costB) = (await MicrosPerCallAsync(a), await MicrosPerCallAsync(b));
             else
