@@ -83,6 +83,11 @@ internal sealed class EventLogSql
             $"UPDATE {h} SET \"last_seq\" = @__seq, \"last_hash\" = @__hash, \"deleted\" = @__deleted, "
             + "\"savepoint_seq\" = @__savepoint_seq, \"last_at\" = @__inserted_at WHERE \"record_id\" = @__parent_id";
         WriteLock = $"UPDATE {h} SET \"last_seq\" = \"last_seq\" WHERE 0";
+        KeyGate =
+            $"INSERT INTO {h} "
+            + "(\"record_id\", \"schema\", \"last_seq\", \"deleted\", \"savepoint_seq\", \"last_at\") "
+            + $"VALUES (@__gate, {KeyGateSchema}, 1, false, 0, @__at) "
+            + $"ON CONFLICT (\"record_id\") DO UPDATE SET \"last_seq\" = {h}.\"last_seq\" + 1";
         ChainAdvance =
             $"UPDATE {h} SET \"last_seq\" = \"last_seq\" + 1, \"last_hash\" = @__hash, \"last_at\" = @__inserted_at "
             + "WHERE \"record_id\" = @__chain";
@@ -199,6 +204,15 @@ internal sealed class EventLogSql
     /// <summary>A write of no row; on SQLite it takes the write lock (<see
     /// cref="Dialect.TakeWriteLockAsync"/>).</summary>
     public string WriteLock { get; }
+
+    /// <summary>The schema of a key gate's row in the heads table (a table chain's head row has -1).</summary>
+    public const int KeyGateSchema = -2;
+
+    /// <summary>
+    /// Creates or updates the key gate @__gate, a row of this heads table that keyed inserts of a sharded log lock
+    /// while they search every shard for their key (the row holds nothing else).
+    /// </summary>
+    public string KeyGate { get; }
 
     /// <summary>Advances the table chain's head (@__chain) to the appended event.</summary>
     public string ChainAdvance { get; }

@@ -315,9 +315,10 @@ internal static class EventWriter
         {
             if (
                 request.Key is { } key
-                && await FindKeyedAsync(shard, connection, tx, key, ct).ConfigureAwait(false) is { } twin
+                && await FindInsertTwinAsync(log, shard, lease, tx, dialect, key, ct).ConfigureAwait(false)
+                    is var (twinShard, twin)
             )
-                return await OriginalResultAsync(request, shard, twin, connection, tx, ct).ConfigureAwait(false);
+                return await OriginalResultAsync(request, twinShard, twin, connection, tx, ct).ConfigureAwait(false);
             record = type.Create(id);
             head = new RecordHead(type.SchemaIndex, 0, log.Hashed ? EventHash.Genesis.ToArray() : null, false, 0);
         }
@@ -591,6 +592,53 @@ internal static class EventWriter
                 )
                 .ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The event already stored under a keyed insert's key, and its shard. An insert's shard comes from the new id
+    /// it is given, so on a sharded log a retry may be routed to another shard than its first attempt: every shard
+    /// is searched. On PostgreSQL the key's gate row in the first shard's heads table is locked first, so inserts
+    /// of one key take turns across shards, and a snapshot that cannot see a twin committed meanwhile is refused
+    /// (40001). On SQLite the write lock, held before this runs, already covers every shard of the database.
+    /// </summary>
+    private static async Task<(EventShard Shard, KeyedEvent Twin)?> FindInsertTwinAsync(
+        EventLog log,
+        EventShard shard,
+        ConnectionLease lease,
+        DbTransaction? tx,
+        Dialect dialect,
+        string key,
+        CancellationToken ct
+    )
+    {
+        var connection = lease.Connection;
+        if (!log.IsSharded)
+            return await FindKeyedAsync(shard, connection, tx, key, ct).ConfigureAwait(false) is { } own
+                ? (shard, own)
+                : null;
+        if (dialect.Kind == SqlDialect.PostgreSql)
+        {
+            var gate = SqlArgs.Of(("__gate", KeyGateId(key)), ("__at", dialect.Timestamp(DateTimeOffset.UnixEpoch)));
+            await lease.ExecuteAsync(log.Shards[0].Sql.KeyGate, gate, tx, ct).ConfigureAwait(false);
+        }
+        foreach (var candidate in log.Shards)
+        {
+            if (await FindKeyedAsync(candidate, connection, tx, key, ct).ConfigureAwait(false) is { } twin)
+                return (candidate, twin);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// One of 4,096 gate rows, picked by the key's SHA-256: <c>00000000-0000-0000-0000-000000010xxx</c>. Version
+    /// nibble 0, so no record id (UUIDv7) or table chain head (the empty id) can take it. Keys of one gate take
+    /// turns; more gates would make the rare false conflict rarer and the heads table longer.
+    /// </summary>
+    private static Guid KeyGateId(string key)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), digest);
+        return new Guid(0, 0, 0, 0, 0, 0, 0, 0, 1, (byte)(digest[0] & 0x0F), digest[1]);
     }
 
     private static async Task<KeyedEvent?> FindKeyedAsync(
