@@ -209,8 +209,8 @@ internal sealed class EventLogSql
     public const int KeyGateSchema = -2;
 
     /// <summary>
-    /// Creates or updates the key gate @__gate, a row of this heads table that keyed inserts of a sharded log lock
-    /// while they search every shard for their key (the row holds nothing else).
+    /// Creates or updates the key gate @__gate, a row of this heads table that keyed writes of a sharded log lock so
+    /// that inserts can search every shard for their key (the row holds nothing else).
     /// </summary>
     public string KeyGate { get; }
 

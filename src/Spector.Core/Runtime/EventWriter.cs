@@ -324,6 +324,9 @@ internal static class EventWriter
         }
         else
         {
+            // Marks the key as taken for a sharded log's inserts, which look in every shard (FindInsertTwinAsync).
+            if (request.Key is { } key)
+                await TakeKeyGateAsync(log, lease, tx, dialect, key, ct).ConfigureAwait(false);
             var (locked, twin, replayed) = await LockHeadAsync(request, options, shard, lease, tx, dialect, ct)
                 .ConfigureAwait(false);
             if (
@@ -597,9 +600,8 @@ internal static class EventWriter
     /// <summary>
     /// The event already stored under a keyed insert's key, and its shard. An insert's shard comes from the new id
     /// it is given, so on a sharded log a retry may be routed to another shard than its first attempt: every shard
-    /// is searched. On PostgreSQL the key's gate row in the first shard's heads table is locked first, so inserts
-    /// of one key take turns across shards, and a snapshot that cannot see a twin committed meanwhile is refused
-    /// (40001). On SQLite the write lock, held before this runs, already covers every shard of the database.
+    /// is searched, after the key's gate (<see cref="TakeKeyGateAsync"/>). On SQLite the write lock, held before
+    /// this runs, already covers every shard of the database.
     /// </summary>
     private static async Task<(EventShard Shard, KeyedEvent Twin)?> FindInsertTwinAsync(
         EventLog log,
@@ -616,11 +618,7 @@ internal static class EventWriter
             return await FindKeyedAsync(shard, connection, tx, key, ct).ConfigureAwait(false) is { } own
                 ? (shard, own)
                 : null;
-        if (dialect.Kind == SqlDialect.PostgreSql)
-        {
-            var gate = SqlArgs.Of(("__gate", KeyGateId(key)), ("__at", dialect.Timestamp(DateTimeOffset.UnixEpoch)));
-            await lease.ExecuteAsync(log.Shards[0].Sql.KeyGate, gate, tx, ct).ConfigureAwait(false);
-        }
+        await TakeKeyGateAsync(log, lease, tx, dialect, key, ct).ConfigureAwait(false);
         foreach (var candidate in log.Shards)
         {
             if (await FindKeyedAsync(candidate, connection, tx, key, ct).ConfigureAwait(false) is { } twin)
@@ -630,15 +628,37 @@ internal static class EventWriter
     }
 
     /// <summary>
-    /// One of 4,096 gate rows, picked by the key's SHA-256: <c>00000000-0000-0000-0000-000000010xxx</c>. Version
-    /// nibble 0, so no record id (UUIDv7) or table chain head (the empty id) can take it. Keys of one gate take
-    /// turns; more gates would make the rare false conflict rarer and the heads table longer.
+    /// On PostgreSQL, locks the gate row of <paramref name="key"/> in a sharded log's first heads table, held to the
+    /// end of the transaction; every keyed write of a sharded log takes it. Writes of one key then take turns across
+    /// shards, and a snapshot older than the gate's last change is refused (40001): an insert cannot miss a twin
+    /// that committed after its snapshot in another shard. SQLite's write lock already serializes every write.
+    /// </summary>
+    private static async Task TakeKeyGateAsync(
+        EventLog log,
+        ConnectionLease lease,
+        DbTransaction? tx,
+        Dialect dialect,
+        string key,
+        CancellationToken ct
+    )
+    {
+        if (!log.IsSharded || dialect.Kind != SqlDialect.PostgreSql)
+            return;
+        var gate = SqlArgs.Of(("__gate", KeyGateId(key)), ("__at", dialect.Timestamp(DateTimeOffset.UnixEpoch)));
+        await lease.ExecuteAsync(log.Shards[0].Sql.KeyGate, gate, tx, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A key's gate row id: the first 16 bytes of the key's SHA-256 with the version nibble set to 0, so no record
+    /// id (UUIDv7) or table chain head (the empty id) can take it. One row per key: different keys never wait for
+    /// each other or deadlock over a shared gate.
     /// </summary>
     private static Guid KeyGateId(string key)
     {
         Span<byte> digest = stackalloc byte[32];
         System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), digest);
-        return new Guid(0, 0, 0, 0, 0, 0, 0, 0, 1, (byte)(digest[0] & 0x0F), digest[1]);
+        digest[6] &= 0x0F; // the version nibble of a big-endian UUID
+        return new Guid(digest[..16], bigEndian: true);
     }
 
     private static async Task<KeyedEvent?> FindKeyedAsync(
