@@ -523,6 +523,20 @@ public sealed class WritePathProbeTests(Db db) : DatabaseTest(db)
         TestContext.Out.WriteLine($"won {won.Values.Sum()}, conflicts {conflicts}, keyed replays {replays}");
     }
 
+    /// <summary>A user's unique index on the record table's column that each kind's insert names.</summary>
+    private async Task UniqueNameIndexAsync(Kind kind)
+    {
+        var table = RecordTable(kind);
+        var column = kind switch
+        {
+            Kind.TableChain => "owner",
+            Kind.RecordChain => "customer",
+            Kind.Unhashed => "name",
+            _ => "title",
+        };
+        await ExecuteRawAsync($"CREATE UNIQUE INDEX \"{table}_s7_unique\" ON \"{table}\" (\"{column}\")");
+    }
+
     private static string RecordTable(Kind kind) =>
         kind switch
         {
@@ -737,15 +751,7 @@ public sealed class WritePathProbeTests(Db db) : DatabaseTest(db)
         [Values] Kind kind
     )
     {
-        var table = RecordTable(kind);
-        var column = kind switch
-        {
-            Kind.TableChain => "owner",
-            Kind.RecordChain => "customer",
-            Kind.Unhashed => "name",
-            _ => "title",
-        };
-        await ExecuteRawAsync($"CREATE UNIQUE INDEX \"{table}_s7_unique\" ON \"{table}\" (\"{column}\")");
+        await UniqueNameIndexAsync(kind);
         var a = await InsertAsync(kind, "taken");
         var b = await InsertAsync(kind, "free");
         await using (var connection = await OpenAsync())
@@ -1221,15 +1227,7 @@ public sealed class WritePathProbeTests(Db db) : DatabaseTest(db)
         [Values] Kind kind
     )
     {
-        var table = RecordTable(kind);
-        var column = kind switch
-        {
-            Kind.TableChain => "owner",
-            Kind.RecordChain => "customer",
-            Kind.Unhashed => "name",
-            _ => "title",
-        };
-        await ExecuteRawAsync($"CREATE UNIQUE INDEX \"{table}_s7_unique\" ON \"{table}\" (\"{column}\")");
+        await UniqueNameIndexAsync(kind);
         var a = await InsertAsync(kind, "taken");
         await using var connection = await OpenAsync();
         var session = new SpectorSession(connection);
