@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
 using Dapper;
 
@@ -656,7 +658,7 @@ internal static class EventWriter
     private static Guid KeyGateId(string key)
     {
         Span<byte> digest = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key), digest);
+        SHA256.HashData(Encoding.UTF8.GetBytes(key), digest);
         digest[6] &= 0x0F; // the version nibble of a big-endian UUID
         return new Guid(digest[..16], bigEndian: true);
     }
